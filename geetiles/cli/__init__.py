@@ -1,0 +1,1 @@
+"""Command-line entry points: ``python -m geetiles`` (Hydra) and ``geet`` (the classic commands)."""

@@ -1,0 +1,73 @@
+"""``python -m geetiles``: Hydra composes the config tree, the runner executes the stages."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import sys
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig
+
+from geetiles.cli.errors import as_user_error, exit_with
+from geetiles.config import register
+from geetiles.errors import UserInputError
+
+log = logging.getLogger("geetiles")
+
+
+def command_line() -> str:
+    return shlex.join(["python", "-m", "geetiles", *sys.argv[1:]])
+
+
+@hydra.main(version_base="1.3", config_path="pkg://geetiles.conf", config_name="config")
+def _hydra_task(cfg: DictConfig) -> None:
+    from geetiles.experiment import Experiment
+    from geetiles.runner import run_experiment
+
+    try:
+        run_experiment(Experiment.from_config(cfg, command=command_line()))
+    except Exception as error:
+        if as_user_error(error) is not None:
+            discard_run_dir()
+        raise
+
+
+def discard_run_dir() -> None:
+    """A run stopped by bad input leaves nothing behind: not even Hydra's record of it."""
+    from hydra.core.hydra_config import HydraConfig
+
+    logging.shutdown()
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    for item in [run_dir / ".hydra", *run_dir.glob("*.log")]:
+        if item.is_dir():
+            for child in item.iterdir():
+                child.unlink()
+            item.rmdir()
+        elif item.exists():
+            item.unlink()
+    stop = Path.cwd().resolve()
+    for directory in [run_dir, *run_dir.parents]:
+        if directory.resolve() == stop or not directory.is_dir():
+            break
+        leftovers = [p for p in directory.iterdir() if p.name != "multirun.yaml"]
+        if leftovers:
+            break
+        for p in directory.iterdir():
+            p.unlink()
+        directory.rmdir()
+
+
+def main() -> None:
+    """Entry point; errors in the user's input end with one line and exit status 2."""
+    register()
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra re-raises; we decide what the user sees
+    try:
+        _hydra_task()
+    except Exception as error:
+        user_error = as_user_error(error)
+        if user_error is None:
+            raise
+        exit_with(user_error)

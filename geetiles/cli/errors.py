@@ -1,0 +1,49 @@
+"""Turning exceptions into the one-line errors users see (exit status 2, no traceback)."""
+
+from __future__ import annotations
+
+import sys
+from typing import NoReturn
+
+from geetiles.errors import UserInputError
+
+EXIT_BAD_INPUT = 2
+
+
+def as_user_error(error: BaseException) -> UserInputError | None:
+    """The user-facing form of ``error``, or None if it is a bug (which keeps its traceback)."""
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from geetiles.experiment import config_error
+
+    if isinstance(error, UserInputError):
+        return error
+    chain = [error, error.__cause__] if error.__cause__ is not None else [error]
+    for item in chain:
+        if isinstance(item, OmegaConfBaseException) and getattr(item, "full_key", None):
+            return config_error(item)
+    if isinstance(error, (HydraException, OmegaConfBaseException)):
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        if error.__cause__ is not None:
+            lines += [line.strip() for line in str(error.__cause__).splitlines()[:1] if line.strip()]
+        return UserInputError("; ".join(_merge_option_lists(lines)) or type(error).__name__)
+    return None
+
+
+def _merge_option_lists(lines: list[str]) -> list[str]:
+    """Hydra lists available options one per line; fold them into the sentence before them."""
+    merged: list[str] = []
+    for line in lines:
+        if merged and merged[-1].endswith(":"):
+            merged[-1] = f"{merged[-1]} {line}"
+        elif merged and ":" in merged[-1] and merged[-1].rsplit(":", 1)[1].strip() and " " not in line:
+            merged[-1] = f"{merged[-1]}, {line}"
+        else:
+            merged.append(line)
+    return merged
+
+
+def exit_with(error: UserInputError) -> NoReturn:
+    print(f"geetiles: error: {error}", file=sys.stderr)
+    raise SystemExit(EXIT_BAD_INPUT)

@@ -1,0 +1,48 @@
+"""Run records: beside every output, the resolved config, the geetiles version and the command line,
+so that any file can be traced back to (and rebuilt from) the run that made it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from geetiles import __version__
+from geetiles.atomic import write_text
+
+_SECRET = re.compile(r"(secret|token|password|credential|private_key|api_key)", re.IGNORECASE)
+REDACTED = "<redacted>"
+
+
+def redact(value: Any) -> Any:
+    """A copy of ``value`` with the values of secret-looking keys replaced, at any depth."""
+    if isinstance(value, dict):
+        return {k: (REDACTED if _SECRET.search(str(k)) and v not in (None, "", "none", "auto") else redact(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    return value
+
+
+def record_path(output: str | Path) -> Path:
+    """``x/lux_partitions_aschips_abc.geojson`` → ``x/lux_partitions_aschips_abc.geetiles.yaml``."""
+    output = Path(output)
+    return output.with_name(f"{output.stem}.geetiles.yaml")
+
+
+def write_record(output: str | Path, experiment, stage: str, extra: dict[str, Any] | None = None) -> Path:
+    """Write the record of ``stage`` beside ``output`` (atomically) and return its path."""
+    record = {
+        "geetiles_version": __version__,
+        "stage": stage,
+        "output": Path(output).name,
+        "created_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": experiment.command,
+        **(extra or {}),
+        "config": redact(experiment.resolved),
+    }
+    path = record_path(output)
+    write_text(path, yaml.safe_dump(record, sort_keys=False, allow_unicode=True))
+    return path

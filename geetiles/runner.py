@@ -1,0 +1,31 @@
+"""The runner: executes the configured stages in order on one Experiment."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from geetiles.config import Stage
+from geetiles.experiment import Experiment
+
+# stage → module with ``run(experiment, context)``; imported only when the stage runs
+STAGE_MODULES = {Stage.aoi: "geetiles.aoi.stage", Stage.tiling: "geetiles.tiling.stage"}
+
+
+@dataclass
+class RunContext:
+    """What one stage hands the next inside a run; each stage can also rebuild it from files."""
+
+    aoi: Any = None
+    tiles_file: Path | None = None
+    outputs: list[Path] = field(default_factory=list)
+
+
+def run_experiment(experiment: Experiment) -> RunContext:
+    """Run every configured stage, in order; the first error stops the run."""
+    context = RunContext()
+    for stage in experiment.config.stages:
+        importlib.import_module(STAGE_MODULES[stage]).run(experiment, context)
+    return context
