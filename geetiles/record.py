@@ -40,6 +40,7 @@ def write_record(output: str | Path, experiment, stage: str, extra: dict[str, An
         "output": Path(output).name,
         "created_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "command": experiment.command,
+        "working_dir": str(Path.cwd()),
         **(extra or {}),
         "config": redact(experiment.resolved),
     }

@@ -50,5 +50,5 @@ def _suggestions(query: str) -> str:
 
 def region_table() -> list[tuple[str, str, str]]:
     """(name, ISO alpha-3, continent) of every bundled country, sorted by name."""
-    table = countries().sort_values("name")
+    table = countries().sort_values("name", key=lambda names: names.str.casefold())
     return list(zip(table["name"], table["iso_a3"], table["continent"]))

@@ -6,6 +6,8 @@ import shapely
 
 from geetiles.errors import UserInputError
 
+_SLACK = 1e-6  # datasets store ±180 with rounding noise (Natural Earth's Russia: 180.00000000000006)
+
 
 def polygonal_lonlat(geometry: shapely.Geometry, origin: str) -> shapely.Geometry:
     """Return ``geometry`` as a valid (Multi)Polygon in lon/lat, or raise a one-line error.
@@ -18,8 +20,6 @@ def polygonal_lonlat(geometry: shapely.Geometry, origin: str) -> shapely.Geometr
     if not shapely.is_valid(geometry):
         geometry = shapely.make_valid(geometry)
     polygons = [g for g in shapely.get_parts(geometry) if g.geom_type in ("Polygon", "MultiPolygon")]
-    if geometry.geom_type == "GeometryCollection":
-        polygons = [g for part in polygons for g in shapely.get_parts(part)]
     area = shapely.union_all(polygons) if polygons else None
     if area is None or shapely.is_empty(area) or shapely.area(area) == 0:
         raise UserInputError(
@@ -32,8 +32,8 @@ def polygonal_lonlat(geometry: shapely.Geometry, origin: str) -> shapely.Geometr
 def check_lonlat_range(geometry: shapely.Geometry, origin: str) -> None:
     """Coordinates must be lon in [-180, 180] and lat in [-90, 90]; say so, and spot swapped axes."""
     minx, miny, maxx, maxy = shapely.bounds(geometry)
-    lon_ok = -180 <= minx and maxx <= 180
-    lat_ok = -90 <= miny and maxy <= 90
+    lon_ok = -180 - _SLACK <= minx and maxx <= 180 + _SLACK
+    lat_ok = -90 - _SLACK <= miny and maxy <= 90 + _SLACK
     if lon_ok and lat_ok:
         return
     if not lat_ok and -90 <= minx and maxx <= 90 and -180 <= miny and maxy <= 180:

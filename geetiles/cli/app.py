@@ -27,12 +27,15 @@ def _hydra_task(cfg: DictConfig) -> None:
     from geetiles.experiment import Experiment
     from geetiles.runner import run_experiment
 
+    logging.getLogger("pyogrio").setLevel(logging.WARNING)
     try:
         run_experiment(Experiment.from_config(cfg, command=command_line()))
     except Exception as error:
-        if as_user_error(error) is not None:
-            discard_run_dir()
-        raise
+        user_error = as_user_error(error)
+        if user_error is None:
+            raise
+        discard_run_dir()
+        exit_with(user_error)  # SystemExit passes through Hydra's job wrapper without its banner
 
 
 def discard_run_dir() -> None:

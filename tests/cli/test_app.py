@@ -1,0 +1,107 @@
+"""``python -m geetiles`` as a user runs it: in a child process, from a fresh folder."""
+
+import pytest
+import yaml
+
+from geetiles import __version__
+from tests.conftest import files_under, geetiles_cmd, run_cli
+
+
+def tiles_files(root):
+    return sorted((root / "outputs" / "data").glob("*_partitions_*.geojson"))
+
+
+def test_default_experiment_writes_tiles_aoi_and_records(workdir):
+    result = run_cli(geetiles_cmd(), workdir)
+    assert result.returncode == 0, result.stderr
+    [tiles] = tiles_files(workdir)
+    assert tiles.name.startswith("lux_partitions_aschips_")
+    assert tiles.with_suffix(".parquet").exists()
+    assert (workdir / "outputs" / "data" / "lux.wkt").exists()
+    record = yaml.safe_load(tiles.with_name(tiles.stem + ".geetiles.yaml").read_text())
+    assert record["geetiles_version"] == __version__
+    assert record["command"] == "python -m geetiles"
+    assert record["config"]["tiling"] == {"kind": "grid", "chip_size_m": 1000.0, "max_chips": 20_000_000}
+    assert record["config"]["aoi"]["country"] == "Luxembourg"
+    assert "hydra" not in record["config"]
+    assert list((workdir / "outputs" / "runs").glob("*/*/.hydra/config.yaml"))
+
+
+def test_luxembourg_wkt_gives_the_originals_file(workdir, luxembourg_wkt):
+    result = run_cli(geetiles_cmd("aoi=wkt", f"aoi.wkt_file={luxembourg_wkt}", "aoi.name=lux", "data_dir=out"), workdir)
+    assert result.returncode == 0, result.stderr
+    assert (workdir / "out" / "lux_partitions_aschips_14c55eb7d417f.geojson").exists()
+
+
+def test_multirun_writes_one_tiles_file_per_value_each_with_its_record(workdir):
+    result = run_cli(geetiles_cmd("-m", "tiling.chip_size_m=2000,5000", "stages=[tiling]"), workdir)
+    assert result.returncode == 0, result.stderr
+    files = tiles_files(workdir)
+    assert len(files) == 2
+    sizes = sorted(yaml.safe_load(f.with_name(f.stem + ".geetiles.yaml").read_text())["config"]["tiling"]["chip_size_m"] for f in files)
+    assert sizes == [2000.0, 5000.0]
+    assert len(list((workdir / "outputs" / "multirun").glob("*/*/*/.hydra"))) == 2
+
+
+def test_experiment_from_a_users_config_dir(workdir):
+    (workdir / "my_configs" / "experiment").mkdir(parents=True)
+    (workdir / "my_configs" / "aoi").mkdir()
+    (workdir / "my_configs" / "aoi" / "valley.yaml").write_text("name: valley\nbbox: [6.0, 49.6, 6.2, 49.8]\n")
+    (workdir / "my_configs" / "experiment" / "valley-utm.yaml").write_text(
+        "# @package _global_\ndefaults:\n  - override /aoi: valley\n  - override /tiling: utm\n"
+        "tiling:\n  chip_size_m: 2500\ndata_dir: datasets\n"
+    )
+    result = run_cli(geetiles_cmd("--config-dir", "my_configs", "experiment=valley-utm"), workdir)
+    assert result.returncode == 0, result.stderr
+    [tiles] = (workdir / "datasets").glob("valley_partitions_utmchips_*.geojson")
+    record = yaml.safe_load(tiles.with_name(tiles.stem + ".geetiles.yaml").read_text())
+    assert record["config"]["tiling"]["chip_size_m"] == 2500.0
+    assert record["config"]["aoi"]["bbox"] == [6.0, 49.6, 6.2, 49.8]
+
+
+def test_help_lists_groups_quickly(workdir):
+    result = run_cli(geetiles_cmd("--help"), workdir)
+    assert result.returncode == 0
+    assert "tiling: grid, utm" in result.stdout
+    assert not (workdir / "outputs").exists()
+
+
+BAD_INPUTS = [
+    (["tiling.chip_size_m=abc"], "tiling.chip_size_m"),
+    (["tiling.chip_size_m=-5"], "must be a positive number"),
+    (["tiling.chip_size_m=0"], "must be a positive number"),
+    (["tiling.chp_size_m=5"], "chp_size_m"),
+    (["tiling=hexagons"], "hexagons"),
+    (["tiling.kind=hex"], "tiling.kind"),
+    (["aoi.name=my_lux"], "contains '_'"),
+    (["aoi.name=luxpartitions"], "contains 'partitions'"),
+    (["aoi=wkt", "aoi.wkt_file=bad.wkt"], "not valid WKT"),
+    (["aoi=wkt", "aoi.wkt_file=missing.wkt"], "no such file"),
+    (["aoi=wkt"], "no AOI given"),
+    (["aoi=bbox", "aoi.bbox=[5,120,6,121]"], "look like lat/lon"),
+    (["aoi=bbox", "aoi.bbox=[185,10,186,11]"], "outside lon/lat range"),
+    (["aoi.country=Atlantis"], "Atlantis"),
+    (["aoi.bbox=[6.0,49.6,6.2,49.8]"], "several AOI sources"),
+    (["stages=[download]"], "stages"),
+]
+
+
+@pytest.mark.parametrize("args, fragment", BAD_INPUTS, ids=[" ".join(a) for a, _ in BAD_INPUTS])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(workdir, args, fragment):
+    (workdir / "bad.wkt").write_text("POLYGON ((6 49, 7 49")
+    result = run_cli(geetiles_cmd(*args), workdir)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("geetiles: error: "), result.stderr
+    assert fragment in lines[0]
+    assert "Traceback" not in result.stderr + result.stdout
+    assert files_under(workdir / "outputs") == []
+
+
+def test_typo_inside_a_users_experiment_file_fails_at_start(workdir):
+    (workdir / "conf" / "experiment").mkdir(parents=True)
+    (workdir / "conf" / "experiment" / "typo.yaml").write_text("# @package _global_\ntiling:\n  chipsize: 5\n")
+    result = run_cli(geetiles_cmd("--config-dir", "conf", "experiment=typo"), workdir)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and "chipsize" in result.stderr
+    assert files_under(workdir / "outputs") == []

@@ -1,0 +1,57 @@
+"""``geet``: the original's commands and options, on the same runner."""
+
+import yaml
+
+from tests.conftest import geet_cmd, run_cli
+
+
+def test_grid_writes_the_originals_file_and_creates_dest_dir(workdir, luxembourg_wkt):
+    args = ["grid", "--aoi_wkt_file", str(luxembourg_wkt), "--chip_size_meters", "1000", "--aoi_name", "lux", "--dest_dir", "new/dir"]
+    result = run_cli(geet_cmd(*args), workdir)
+    assert result.returncode == 0, result.stderr
+    out = workdir / "new" / "dir"
+    assert sorted(p.name for p in out.iterdir()) == [
+        "lux_partitions_aschips_14c55eb7d417f.geetiles.yaml",
+        "lux_partitions_aschips_14c55eb7d417f.geojson",
+        "lux_partitions_aschips_14c55eb7d417f.parquet",
+    ]
+    record = yaml.safe_load((out / "lux_partitions_aschips_14c55eb7d417f.geetiles.yaml").read_text())
+    assert record["command"].startswith("geet grid --aoi_wkt_file")
+    assert record["chips"] == 2774
+    assert not (workdir / "outputs").exists()  # geet writes only where it is told
+
+
+def test_grid_bad_options_are_one_line_exit_2(workdir, luxembourg_wkt):
+    cases = [
+        (["grid", "--aoi_wkt_file", str(luxembourg_wkt), "--chip_size_meters", "abc", "--aoi_name", "lux", "--dest_dir", "d"], "not a number"),
+        (["grid", "--aoi_wkt_file", str(luxembourg_wkt), "--chip_size_meters", "-1", "--aoi_name", "lux", "--dest_dir", "d"], "positive"),
+        (["grid", "--aoi_wkt_file", str(luxembourg_wkt), "--chip_size_meters", "1000", "--aoi_name", "l_x", "--dest_dir", "d"], "contains '_'"),
+        (["grid", "--aoi_wkt_file", "nope.wkt", "--chip_size_meters", "1000", "--aoi_name", "lux", "--dest_dir", "d"], "no such file"),
+        (["grid", "--chip_size_meters", "1000"], "required"),
+        (["nosuchcommand"], "invalid choice"),
+    ]
+    for args, fragment in cases:
+        result = run_cli(geet_cmd(*args), workdir)
+        assert result.returncode == 2, args
+        assert len(result.stderr.strip().splitlines()) == 1 and fragment in result.stderr, result.stderr
+        assert not (workdir / "d").exists()
+
+
+def test_aois_showall_and_extract(workdir):
+    listing = run_cli(geet_cmd("aois", "--showall"), workdir)
+    assert listing.returncode == 0 and "LUX  Luxembourg" in listing.stdout
+    extract = run_cli(geet_cmd("aois", "--extract", "luxembourg", "--dest_dir", "aois"), workdir)
+    assert extract.returncode == 0, extract.stderr
+    wkt = (workdir / "aois" / "luxembourg.wkt").read_text()
+    assert wkt.startswith("POLYGON")
+    # the extracted file feeds `geet grid` directly
+    grid = run_cli(geet_cmd("grid", "--aoi_wkt_file", "aois/luxembourg.wkt", "--chip_size_meters", "5000", "--aoi_name", "lux", "--dest_dir", "g"), workdir)
+    assert grid.returncode == 0, grid.stderr
+    unknown = run_cli(geet_cmd("aois", "--extract", "Atlantis"), workdir)
+    assert unknown.returncode == 2 and "Atlantis" in unknown.stderr
+
+
+def test_help_lists_existing_commands(workdir):
+    result = run_cli(geet_cmd("--help"), workdir)
+    assert result.returncode == 0
+    assert "grid" in result.stdout and "aois" in result.stdout
