@@ -2,6 +2,7 @@ import os
 import time
 
 import geopandas as gpd
+import numpy as np
 import pytest
 import shapely
 
@@ -55,3 +56,20 @@ def test_no_temporary_files_are_left(tmp_path):
     assert sorted(os.listdir(tmp_path)) == [
         "x_partitions_aschips_0000000000000.geojson", "x_partitions_aschips_0000000000000.parquet",
     ]
+
+
+def test_geojson_round_trips_coordinates_exactly(tmp_path):
+    rng = np.random.default_rng(3)
+    x, y = rng.uniform(-180, 179, 50), rng.uniform(-89, 89, 50)
+    original = gpd.GeoDataFrame(
+        {"identifier": [f"{i:013x}" for i in range(50)], "area_km2": rng.uniform(0, 2, 50),
+         "epsg": np.full(50, 32632, dtype=np.int32), "split": ["train"] * 49 + [None]},
+        geometry=shapely.box(x, y, x + rng.uniform(0, 1, 50), y + 0.5), crs=4326,
+    )
+    path = write_tiles(original, tmp_path / "x_partitions_aschips_0000000000000.geojson")
+    back = gpd.read_file(path)
+    assert back.columns.tolist() == original.columns.tolist()
+    assert all(a.equals_exact(b, tolerance=0) for a, b in zip(back.geometry, original.geometry))
+    assert np.allclose(back["area_km2"], original["area_km2"], rtol=1e-14, atol=0)
+    assert back["identifier"].tolist() == original["identifier"].tolist()
+    assert back["split"].tolist()[:49] == ["train"] * 49 and back["split"].isna().iloc[49]

@@ -13,6 +13,7 @@ import shapely
 from pyproj import Transformer
 
 from geetiles.tiling.chips import Chips, check_candidate_count
+from geetiles.tiling.select import lattice_intersects
 from geetiles.tiling.utm_zones import utm_crs_at
 
 _STEP_DEG = 0.001
@@ -40,8 +41,7 @@ def grid_chips(aoi: shapely.Geometry, chip_size_m: float, max_chips: int) -> Chi
     half_lat = ((m - 1) / 2) / ((y2 - y0) / _STEP_DEG)
     bounds = np.column_stack([lon - half_lon, lat - half_lat, lon + half_lon, lat + half_lat])
 
-    shapely.prepare(aoi)
-    keep = shapely.intersects(shapely.box(*bounds.T), aoi)
+    keep = lattice_intersects(*(bounds[:, i].reshape(nx, ny) for i in range(4)), aoi).ravel()
     return Chips.from_lonlat_bounds(bounds[keep])
 
 

@@ -14,6 +14,7 @@ from pyproj import Transformer
 
 from geetiles.tiling.chips import Chips, check_candidate_count
 from geetiles.tiling.ids import chip_ids
+from geetiles.tiling.select import lattice_intersects
 from geetiles.tiling.utm_zones import utm_epsg
 
 _DENSIFY_DEG = 0.05  # so long straight lon/lat edges bend as they should once projected
@@ -65,9 +66,10 @@ def _zone_chips(epsg: int, part: shapely.Geometry, size: float, max_chips: int) 
     check_candidate_count(len(ix) * len(iy), max_chips)
     x0 = np.repeat(ix, len(iy)) * size  # x outer, y inner, as the compatibility grid orders rows
     y0 = np.tile(iy, len(ix)) * size
-    shapely.prepare(projected)
-    keep = shapely.intersects(shapely.box(x0, y0, x0 + size, y0 + size), projected)
-    x0, y0 = x0[keep], y0[keep]
+    shape = (len(ix), len(iy))
+    x0, y0 = x0.reshape(shape), y0.reshape(shape)
+    keep = lattice_intersects(x0, y0, x0 + size, y0 + size, projected)
+    x0, y0 = x0[keep], y0[keep]  # row-major: x outer, y inner
 
     corner_x = np.column_stack([x0 + size, x0 + size, x0, x0])
     corner_y = np.column_stack([y0, y0 + size, y0 + size, y0])
