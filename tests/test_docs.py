@@ -1,0 +1,35 @@
+"""The README is part of the product: its commands and keys must match the code."""
+
+import re
+from dataclasses import fields
+from pathlib import Path
+
+from geetiles.config import AoiConfig, ExperimentConfig, TilingConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def bash_blocks(section: str) -> list[str]:
+    body = README.split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```bash\n(.*?)```", body, flags=re.S)
+
+
+def test_quickstart_has_one_bash_block_that_installs_and_runs():
+    [block] = bash_blocks("Quickstart")
+    assert "pip install" in block and "python -m geetiles" in block
+
+
+def test_ci_runs_the_readme_test_command():
+    [block] = bash_blocks("Tests")
+    ci = (ROOT / ".ci" / "run").read_text()
+    for line in block.strip().splitlines():
+        assert line.replace("pip install", "python -m pip install --quiet") in ci or line in ci
+
+
+def test_config_reference_names_every_key():
+    documented = set(re.findall(r"`((?:aoi|tiling)\.\w+|data_dir|stages)`", README))
+    schema = {f"aoi.{f.name}" for f in fields(AoiConfig)} | {f"tiling.{f.name}" for f in fields(TilingConfig)}
+    schema |= {f.name for f in fields(ExperimentConfig) if f.name not in ("aoi", "tiling")}
+    assert schema <= documented, schema - documented
+    assert documented <= schema, documented - schema
