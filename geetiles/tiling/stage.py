@@ -32,6 +32,7 @@ def run(experiment, context) -> None:
     """Write ``{data_dir}/{aoi}_partitions_{aschips|utmchips}_{hash}.geojson``, its twin and record."""
     tiling = experiment.config.tiling
     aoi = context.aoi or load_aoi(experiment.config.aoi)
+    log.info("tiling %s: %s, %g m chips", aoi.name, tiling.kind.value, tiling.chip_size_m)
     started = time.perf_counter()
     chips = make_chips(aoi, tiling)
     if len(chips) == 0:

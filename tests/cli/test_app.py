@@ -105,3 +105,18 @@ def test_typo_inside_a_users_experiment_file_fails_at_start(workdir):
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1 and "chipsize" in result.stderr
     assert files_under(workdir / "outputs") == []
+
+
+def test_readme_experiment_example_runs_verbatim(workdir):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    body = re.search(r"Save this as `(my_configs/experiment/[\w-]+\.yaml)`.*?```yaml\n(.*?)```", readme, re.S)
+    path = workdir / body.group(1)
+    path.parent.mkdir(parents=True)
+    path.write_text(body.group(2))
+    command = re.search(r"```bash\n(python -m geetiles --config-dir [^\n]+)\n```", readme).group(1).split()
+    result = run_cli(geetiles_cmd(*command[3:]), workdir)
+    assert result.returncode == 0, result.stderr
+    assert list((workdir / "datasets").glob(f"{path.stem.split('-')[0]}_partitions_utmchips_*.geojson"))
