@@ -18,6 +18,16 @@ class TilingKind(Enum):
 class Stage(Enum):
     aoi = "aoi"
     tiling = "tiling"
+    download = "download"
+
+
+class SourceKind(Enum):
+    earthengine = "earthengine"
+
+
+class WriteOn(Enum):
+    worker = "worker"  # workers write chips straight to data_dir (local disk or a shared filesystem)
+    driver = "driver"  # workers send GeoTIFF bytes back; the driver writes (no shared filesystem needed)
 
 
 @dataclass
@@ -40,11 +50,66 @@ class TilingConfig:
 
 
 @dataclass
+class EeConfig:
+    """How to reach Earth Engine. Only ``url`` is ever contacted (plus the OAuth token endpoint)."""
+
+    url: str = "https://earthengine-highvolume.googleapis.com"
+    project: Optional[str] = None  # default: $EE_PROJECT, $GOOGLE_CLOUD_PROJECT, $CLOUDSDK_CORE_PROJECT
+    credentials: str = "auto"  # auto | persistent | appdefault | none | path to a JSON key/credentials file
+    init_timeout_s: float = 60.0  # give up connecting after this long instead of hanging
+
+
+@dataclass
+class SourceConfig:
+    """What to download for every chip; ``dataset`` unset means the download stage has nothing to do."""
+
+    kind: SourceKind = SourceKind.earthengine
+    dataset: Optional[str] = None  # built-in dataset name, or a Python file defining get_ee_image()
+    name: Optional[str] = None  # folder name of the chips; default: the dataset's own name
+    pixels_lonlat: Optional[List[int]] = None  # [width, height] of every chip
+    meters_per_pixel: Optional[float] = None  # or a pixel size; exactly one of the two
+    nodata: Optional[float] = None  # default: 0 for integer bands, NaN for float bands
+
+
+@dataclass
+class DownloadConfig:
+    tiles_file: Optional[str] = None  # when the download stage runs alone; else the tiling stage's file
+    skip_if_exists: bool = True  # skip chips whose file is present and valid (no request sent)
+    max_in_flight: int = 40  # ONE cap on concurrent requests across all workers (EE default quota)
+    max_requests_per_s: float = 100.0  # ONE cap on request rate across all workers (EE default quota)
+    actors: Optional[int] = None  # download workers; default min(4, CPUs of the Ray cluster)
+    max_attempts: int = 6  # per request, for retryable errors (429, 5xx, timeouts)
+    backoff_initial_s: float = 1.0
+    backoff_max_s: float = 60.0
+    request_timeout_s: float = 300.0  # Earth Engine's own limit for interactive requests
+    max_request_bytes: int = 50_331_648  # w * h * sum(bytes per band + 1), Earth Engine's limit
+    max_pixels_per_side: int = 32768
+    max_downloads: Optional[int] = None  # at most this many chips (after skipping existing ones)
+    shuffle: bool = False
+    seed: int = 0
+    groups: Optional[List[str]] = None  # only chips whose `group` column is one of these
+    aoi: Optional[str] = None  # only chips intersecting this bundled country/continent
+    write_on: WriteOn = WriteOn.worker
+    batch_size: int = 64  # chips per message between the driver and a worker
+    progress: str = "auto"  # auto (bar on a terminal, log lines otherwise) | bar | log | none
+
+
+@dataclass
+class RayConfig:
+    address: str = ""  # "" starts a local Ray; "auto" or "ray://host:port" joins a cluster
+    num_cpus: Optional[int] = None  # local Ray only; default all cores
+
+
+@dataclass
 class ExperimentConfig:
     aoi: AoiConfig = field(default_factory=AoiConfig)
     tiling: TilingConfig = field(default_factory=TilingConfig)
+    source: SourceConfig = field(default_factory=SourceConfig)
+    download: DownloadConfig = field(default_factory=DownloadConfig)
+    ee: EeConfig = field(default_factory=EeConfig)
+    ray: RayConfig = field(default_factory=RayConfig)
     data_dir: str = "outputs/data"  # tiles files and chips; relative to where the command runs
-    stages: List[Stage] = field(default_factory=lambda: [Stage.aoi, Stage.tiling])
+    stages: List[Stage] = field(default_factory=lambda: [Stage.aoi, Stage.tiling, Stage.download])
 
 
 def register() -> None:

@@ -9,3 +9,12 @@ class UserInputError(Exception):
 
     def __init__(self, message: str) -> None:
         super().__init__(" ".join(message.split()))
+
+
+class RunFailed(Exception):
+    """The run finished its work but some of it failed (chips listed in failures.csv): exit status 1.
+
+    Everything that succeeded is on disk and recorded; rerunning resumes with what is missing.
+    """
+
+    exit_code = 1

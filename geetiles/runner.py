@@ -11,7 +11,11 @@ from geetiles.config import Stage
 from geetiles.experiment import Experiment
 
 # stage → module with ``run(experiment, context)``; imported only when the stage runs
-STAGE_MODULES = {Stage.aoi: "geetiles.aoi.stage", Stage.tiling: "geetiles.tiling.stage"}
+STAGE_MODULES = {
+    Stage.aoi: "geetiles.aoi.stage",
+    Stage.tiling: "geetiles.tiling.stage",
+    Stage.download: "geetiles.download.stage",
+}
 
 
 @dataclass

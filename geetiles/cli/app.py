@@ -11,9 +11,9 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
-from geetiles.cli.errors import as_user_error, exit_with
+from geetiles.cli.errors import as_user_error, exit_failed, exit_with
 from geetiles.config import register
-from geetiles.errors import UserInputError
+from geetiles.errors import RunFailed, UserInputError
 
 log = logging.getLogger("geetiles")
 
@@ -30,12 +30,14 @@ def _hydra_task(cfg: DictConfig) -> None:
     logging.getLogger("pyogrio").setLevel(logging.WARNING)
     try:
         run_experiment(Experiment.from_config(cfg, command=command_line()))
+    except RunFailed as error:
+        exit_failed(error)  # SystemExit passes through Hydra's job wrapper without its banner
     except Exception as error:
         user_error = as_user_error(error)
         if user_error is None:
             raise
         discard_run_dir()
-        exit_with(user_error)  # SystemExit passes through Hydra's job wrapper without its banner
+        exit_with(user_error)
 
 
 def discard_run_dir() -> None:

@@ -47,3 +47,9 @@ def _merge_option_lists(lines: list[str]) -> list[str]:
 def exit_with(error: UserInputError) -> NoReturn:
     print(f"geetiles: error: {error}", file=sys.stderr)
     raise SystemExit(EXIT_BAD_INPUT)
+
+
+def exit_failed(error: BaseException) -> NoReturn:
+    """Some of the work failed (listed on disk); the rest is saved: exit status 1, one line."""
+    print(f"geetiles: error: {error}", file=sys.stderr)
+    raise SystemExit(getattr(error, "exit_code", 1))

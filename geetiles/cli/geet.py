@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 
 from geetiles import __version__
 from geetiles.cli.compose import quote
-from geetiles.cli.errors import as_user_error, exit_with
-from geetiles.errors import UserInputError
+from geetiles.cli.errors import as_user_error, exit_failed, exit_with
+from geetiles.errors import RunFailed, UserInputError
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -69,6 +69,73 @@ def cmd_aois(args: argparse.Namespace, argv: Sequence[str]) -> None:
     run_overrides(overrides, argv)
 
 
+INTERACTIVE_AUTH_MODES = ("notebook", "localhost", "gcloud", "gcloud-legacy", "colab")
+
+
+def pixel_pair(text: str) -> list[int]:
+    """``[100,100]``, ``100,100`` or ``(100, 100)``: two positive integers."""
+    parts = [p for p in text.strip().strip("[]()").replace(" ", "").split(",") if p]
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) != 2 or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be two positive integers such as [100,100]")
+    return values
+
+
+def credentials_mode(args: argparse.Namespace) -> str:
+    """The original's --ee_auth_mode, mapped onto ee.credentials (interactive modes are a one-off setup step)."""
+    if args.ee_credentials:
+        return args.ee_credentials
+    mode = args.ee_auth_mode or "auto"
+    if mode in INTERACTIVE_AUTH_MODES:
+        raise UserInputError(f"--ee_auth_mode {mode} is interactive; run `earthengine authenticate --auth_mode={mode}` once, "
+                             "then rerun with --ee_auth_mode persistent")
+    if mode not in ("auto", "persistent", "appdefault", "none"):
+        raise UserInputError(f"--ee_auth_mode {mode!r} is not one of auto, persistent, appdefault, none")
+    return mode
+
+
+def download_overrides(args: argparse.Namespace) -> list[str]:
+    dataset = args.dataset_def or args.gee_image_pycode
+    if not dataset:
+        raise UserInputError("geet download needs --dataset_def NAME_OR_FILE (or its older name --gee_image_pycode)")
+    if (args.pixels_lonlat is None) == (args.meters_per_pixel is None):
+        raise UserInputError("geet download needs exactly one of --pixels_lonlat [W,H] or --meters_per_pixel M")
+    overrides = [
+        "stages=[download]", "source=custom", f"source.dataset={quote(dataset)}",
+        f"download.tiles_file={quote(args.tiles_file)}", f"download.skip_if_exists={args.skip_if_exists}",
+        f"download.shuffle={args.shuffle}", f"ee.credentials={quote(credentials_mode(args))}",
+    ]
+    optional = {
+        "source.name": args.dataset_name and quote(args.dataset_name),
+        "source.pixels_lonlat": args.pixels_lonlat and f"[{args.pixels_lonlat[0]},{args.pixels_lonlat[1]}]",
+        "source.meters_per_pixel": args.meters_per_pixel, "download.max_in_flight": args.n_processes,
+        "download.max_requests_per_s": args.max_requests_per_s, "download.max_downloads": args.max_downloads,
+        "download.groups": args.groups and "[" + ",".join(quote(g) for g in args.groups.split(",") if g) + "]",
+        "download.aoi": args.aoi and quote(args.aoi), "ee.project": args.project and quote(args.project),
+        "ee.url": args.ee_url and quote(args.ee_url),
+    }
+    overrides += [f"{key}={value}" for key, value in optional.items() if value is not None]
+    return overrides
+
+
+def cmd_download(args: argparse.Namespace, argv: Sequence[str]) -> None:
+    overrides = download_overrides(args)
+    if not args.skip_confirm:
+        print("download specification:\n  " + "\n  ".join(overrides[1:]))
+        try:
+            answer = input("confirm (y/N): ").strip().lower()
+        except EOFError:
+            answer = ""
+        if answer not in ("y", "yes"):
+            from geetiles.errors import RunFailed
+
+            raise RunFailed("aborted: not confirmed (pass --skip_confirm to run without asking)")
+    run_overrides(overrides, argv)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="geet", description=f"geetiles {__version__}: the classic geetiles commands")
     parser.add_argument("--version", action="version", version=f"geetiles {__version__}")
@@ -80,6 +147,28 @@ def build_parser() -> argparse.ArgumentParser:
     grid.add_argument("--aoi_name", required=True, help="AOI name used in the file name (no '_')")
     grid.add_argument("--dest_dir", required=True, help="folder for the tiles file (created if missing)")
     grid.set_defaults(handler=cmd_grid)
+
+    download = commands.add_parser("download", help="download every chip of a tiles file from Earth Engine")
+    download.add_argument("--tiles_file", required=True, help="tiles file written by grid (or python -m geetiles)")
+    which_def = download.add_mutually_exclusive_group()
+    which_def.add_argument("--dataset_def", help="built-in dataset name or a Python file defining get_ee_image()")
+    which_def.add_argument("--gee_image_pycode", help="older name of --dataset_def")
+    download.add_argument("--dataset_name", help="folder name for the chips (default: the dataset's name)")
+    download.add_argument("--pixels_lonlat", type=pixel_pair, help="chip size in pixels, e.g. [100,100]")
+    download.add_argument("--meters_per_pixel", type=positive_number, help="pixel size in metres (instead of --pixels_lonlat)")
+    download.add_argument("--skip_if_exists", action="store_true", help="skip chips whose file exists and is valid")
+    download.add_argument("--skip_confirm", action="store_true", help="do not ask for confirmation")
+    download.add_argument("--n_processes", type=int, help="requests in flight at once (default 40)")
+    download.add_argument("--max_requests_per_s", type=positive_number, help="request-rate cap (default 100)")
+    download.add_argument("--project", help="Earth Engine (Cloud) project")
+    download.add_argument("--ee_auth_mode", help="auto (default), persistent, appdefault or none")
+    download.add_argument("--ee_credentials", help="credentials mode or path of a service-account key JSON")
+    download.add_argument("--ee_url", help="Earth Engine endpoint (default: the high-volume endpoint)")
+    download.add_argument("--max_downloads", type=int, help="download at most this many chips")
+    download.add_argument("--shuffle", action="store_true", help="download in a (seeded) random order")
+    download.add_argument("--groups", help="only chips whose 'group' column is one of these (comma-separated)")
+    download.add_argument("--aoi", help="only chips intersecting this bundled country or continent")
+    download.set_defaults(handler=cmd_download)
 
     aois = commands.add_parser("aois", help="list the bundled countries, or extract one as a WKT file")
     which = aois.add_mutually_exclusive_group(required=True)
@@ -102,6 +191,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     handler: Callable[[argparse.Namespace, Sequence[str]], None] = args.handler
     try:
         handler(args, argv)
+    except RunFailed as error:
+        exit_failed(error)
     except Exception as error:
         user_error = as_user_error(error)
         if user_error is None:
@@ -112,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 def _configure_logging() -> None:
     import logging
 
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     logging.getLogger("pyogrio").setLevel(logging.WARNING)
 
 

@@ -1,0 +1,121 @@
+"""Download-engine benchmark against the fake Earth Engine server (tests/fake_ee), on loopback.
+
+    python bench/download.py                      # the issue's cases (a few minutes)
+    python bench/download.py --case steady        # one case
+
+The server runs in its own process (its CPU is not the client's). Each case runs ``geet download``
+as a user would, in a child process, and reads timings from the server's request log:
+- fixed cost = (first chip request - process start) + (process exit - last chip answer);
+- steady rate = chips answered between the 10 % and 90 % marks / that time span;
+- client CPU = user + system CPU of the geetiles process and all its Ray workers, per chip.
+Figures to reach (issue 3): >= 190 chips/s at 200 ms latency with 40 in flight; fixed cost <= 6 s;
+a 2774-chip run <= 21 s; <= 1 ms client CPU per chip at 0 ms latency; 100 % delivered with 30 %
+injected errors; peak memory flat in the number of chips.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+
+
+def start_server(latency: float, error_rate: float) -> tuple[subprocess.Popen, str]:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.fake_ee.server", "--latency", str(latency), "--error-rate", str(error_rate), "--token", "none"],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True, env=ENV,
+    )
+    return server, server.stdout.readline().strip()
+
+
+def make_tiles(folder: Path, bbox: str, chip_m: int) -> Path:
+    subprocess.run([sys.executable, "-m", "geetiles", "aoi=bbox", f"aoi.bbox={bbox}", "aoi.name=bench",
+                    f"tiling.chip_size_m={chip_m}", f"data_dir={folder}", "stages=[aoi,tiling]",
+                    f"hydra.run.dir={folder}/run"], check=True, cwd=folder, env=ENV, capture_output=True)
+    return next(folder.glob("bench_partitions_*.geojson"))
+
+
+def server_stats(url: str) -> dict:
+    with urllib.request.urlopen(f"{url}/_stats") as response:  # loopback only
+        return json.loads(response.read())
+
+
+def run_case(name: str, tiles: Path, latency: float, error_rate: float, extra: list[str]) -> dict:
+    server, url = start_server(latency, error_rate)
+    try:
+        command = ["geet", "download", "--tiles_file", str(tiles), "--dataset_def", "sentinel2-rgb-median-2020",
+                   "--pixels_lonlat", "[100,100]", "--skip_confirm", "--ee_url", url, "--ee_credentials", "none", *extra]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started_wall = time.time()
+        started = time.monotonic()
+        result = subprocess.run([sys.executable, "-m", "geetiles.cli.geet", *command[1:]], cwd=tiles.parent, env=ENV,
+                                capture_output=True, text=True)
+        ended = time.monotonic()
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        stats = server_stats(url)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait()
+    summary = [line for line in result.stderr.splitlines() if " done, " in line]
+    times = sorted(stats["answer_times_wall"])
+    chips = len(times)
+    lo, hi = times[int(chips * 0.1)], times[int(chips * 0.9) - 1]
+    steady = (int(chips * 0.9) - int(chips * 0.1)) / (hi - lo) if hi > lo else float("nan")
+    arrivals = sorted(stats["arrival_times_wall"])
+    probe = arrivals[0] - started_wall
+    first_chip = arrivals[1] - started_wall if len(arrivals) > 1 else float("nan")
+    tail = (started_wall + (ended - started)) - times[-1]
+    fixed = (ended - started) - chips / steady
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {
+        "case": name, "exit": result.returncode, "chips_answered": chips, "elapsed_s": round(ended - started, 2),
+        "steady_chips_per_s": round(steady, 1), "start_to_probe_s": round(probe, 2),
+        "start_to_first_chip_request_s": round(first_chip, 2), "last_answer_to_exit_s": round(tail, 2),
+        "fixed_cost_s": round(fixed, 2),
+        "client_cpu_s": round(cpu, 2), "client_cpu_ms_per_chip": round(1000 * cpu / max(1, chips), 3),
+        "peak_rss_mib_largest_child": round(after.ru_maxrss / 1024), "errors_injected": stats["errors_injected"],
+        "summary": summary[-1].split(" - ")[-1] if summary else result.stderr.strip().splitlines()[-1:],
+    }
+
+
+CASES = {
+    # name: (bbox, chip metres, latency s, error rate, extra geet options)
+    "steady": ("5.9,49.5,6.5,50.1", 1000, 0.2, 0.0, ["--max_requests_per_s", "1000"]),
+    "luxembourg": (None, 1000, 0.2, 0.0, ["--max_requests_per_s", "1000"]),
+    "default-quota": ("5.9,49.5,6.5,50.1", 1000, 0.2, 0.0, []),
+    "cpu": ("5.9,49.5,6.5,50.1", 1000, 0.0, 0.0, ["--max_requests_per_s", "100000"]),
+    "errors30": ("5.9,49.5,6.2,49.8", 1000, 0.05, 0.3, ["--max_requests_per_s", "1000"]),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--case", choices=sorted(CASES), action="append")
+    args = parser.parse_args()
+    for name in args.case or list(CASES):
+        bbox, chip_m, latency, error_rate, extra = CASES[name]
+        with tempfile.TemporaryDirectory() as folder:
+            folder = Path(folder)
+            if bbox is None:
+                wkt = ROOT.parent / "shared" / "data" / "luxembourg.wkt"
+                subprocess.run([sys.executable, "-m", "geetiles.cli.geet", "grid", "--aoi_wkt_file", str(wkt), "--chip_size_meters",
+                                str(chip_m), "--aoi_name", "bench", "--dest_dir", str(folder)], check=True, env=ENV, capture_output=True)
+                tiles = next(folder.glob("bench_partitions_*.geojson"))
+            else:
+                tiles = make_tiles(folder, f"[{bbox}]", chip_m)
+            print(json.dumps(run_case(name, tiles, latency, error_rate, extra)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The download engine: one request per chip pixel grid, run on Ray under global quotas."""

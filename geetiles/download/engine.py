@@ -1,0 +1,324 @@
+"""The download engine's driver: plan every chip, skip the ones already on disk, run the rest on
+Ray workers under the global caps, and account for every chip (done, skipped or failed)."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import math
+import random
+import shutil
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import shapely
+
+from geetiles.download import geotiff
+from geetiles.download.fetch import AuthenticationError, DeterministicError, Endpoint, Fetcher, RetriesExhausted, Tally
+from geetiles.download.grids import PixelGrid, irregular, plan_grids
+from geetiles.download.limits import shares
+from geetiles.download.manifest import MANIFEST, Manifest
+from geetiles.download.progress import Progress
+from geetiles.download.ray_cluster import RayCluster
+from geetiles.download.retry import RetryPolicy
+from geetiles.download.worker import ChipJob, ChipResult, DownloadWorker
+from geetiles.errors import RunFailed, UserInputError
+
+log = logging.getLogger("geetiles.download")
+
+OUTSTANDING_BATCHES = 2  # per worker, so a worker never waits for its next batch
+
+
+@dataclass
+class Plan:
+    """The prepared run: connection, serialised request, band layout, and the chips to fetch."""
+
+    definition: object
+    directory: Path
+    total: int
+    identifiers: set
+    session: object
+    endpoint: Endpoint
+    band_names: list[str]
+    dtype: np.dtype
+    nodata: float | None
+    manifest: Manifest
+    jobs: list[ChipJob]
+    skipped: int
+
+
+@dataclass
+class DownloadSummary:
+    dataset: str
+    directory: Path
+    total: int
+    done: int
+    skipped: int
+    failed: int
+    retries: int
+    requests: int
+    elapsed_s: float
+
+    def line(self) -> str:
+        rate = self.done / self.elapsed_s if self.elapsed_s > 0 else 0.0
+        return (f"{self.dataset}: {self.done} done, {self.skipped} skipped, {self.failed} failed, "
+                f"{self.retries} retries, {self.elapsed_s:.1f} s, {rate:.1f} tiles/s → {self.directory}")
+
+
+def select_chips(chips, download):
+    """Apply ``download.groups`` and ``download.aoi`` filters (the original's --groups, --aoi)."""
+    if download.groups:
+        if "group" not in chips.columns:
+            raise UserInputError(f"download.groups={list(download.groups)} but the tiles file has no 'group' column")
+        chips = chips[chips["group"].astype(str).isin([str(g) for g in download.groups])]
+    if download.aoi:
+        from geetiles.aoi.countries import find_region
+
+        _, region = find_region(download.aoi)
+        chips = chips[shapely.intersects(chips.geometry.values, region)]
+    return chips.reset_index(drop=True)
+
+
+def dataset_directory(tiles_path: Path, dataset_name: str) -> Path:
+    """``{tiles file without .geojson}/{dataset}``, as geetiles 0.1.7 lays chips out."""
+    if not dataset_name or "/" in dataset_name or "\\" in dataset_name or dataset_name in (".", ".."):
+        raise UserInputError(f"dataset name {dataset_name!r} cannot be a folder name; set source.name to a plain name")
+    return tiles_path.with_suffix("") / dataset_name
+
+
+class Engine:
+    """One download run; ``run()`` returns its summary or raises RunFailed when chips failed."""
+
+    def __init__(self, experiment, tiles_path: Path) -> None:
+        self.experiment = experiment
+        self.config = experiment.config
+        self.tiles_path = tiles_path
+
+    def run(self) -> DownloadSummary:
+        started = time.monotonic()
+        ray_cluster = RayCluster(self.config.ray.address, self.config.ray.num_cpus)
+        try:
+            with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="prepare") as executor:
+                preparing = executor.submit(self._prepare)
+                concurrent.futures.wait([preparing], timeout=0.05)  # bad input often fails at once
+                actors = []
+                if not (preparing.done() and preparing.exception() is not None):
+                    ray = ray_cluster.connect()
+                    actors = self._start_workers(ray, ray_cluster)
+                plan = preparing.result()
+            summary = DownloadSummary(plan.definition.name, plan.directory, plan.total, 0, plan.skipped, 0, 0, 0, 0.0)
+            if plan.jobs:
+                self._dispatch(ray, actors, plan, summary)
+            failures = plan.manifest.finalize()
+            summary.elapsed_s = time.monotonic() - started
+            self._record(plan.directory, summary, plan)
+        finally:
+            ray_cluster.shutdown()
+        log.info("%s", summary.line())
+        failed_now = [f for f in failures if f["identifier"] in plan.identifiers]
+        if failed_now:
+            raise RunFailed(f"{len(failed_now)} of {plan.total} chips failed; see {plan.directory / 'failures.csv'}")
+        return summary
+
+    def _start_workers(self, ray, ray_cluster: RayCluster) -> list:
+        download = self.config.download
+        count = max(1, min(download.actors or min(4, ray_cluster.cpus()), download.max_in_flight))
+        actor_class = ray.remote(DownloadWorker).options(num_cpus=0, scheduling_strategy="SPREAD", max_concurrency=1000)
+        return [actor_class.remote() for _ in range(count)]
+
+    def _prepare(self) -> Plan:
+        """Everything before the first chip request, run while Ray starts: load and plan the chips,
+        connect to Earth Engine, serialise the image once, probe it, find the chips still to fetch."""
+        from geetiles.sources.ee_datasets import load_definition, serialized_expression
+        from geetiles.sources.ee_session import initialize
+        from geetiles.tiles_file import load_tiles
+
+        source = self.config.source
+        chips = select_chips(load_tiles(self.tiles_path), self.config.download)
+        definition = load_definition(source.dataset, source.name)
+        directory = dataset_directory(self.tiles_path, definition.name)
+        grids = plan_grids(chips, source.pixels_lonlat, source.meters_per_pixel) if len(chips) else []
+        session = initialize(self.config.ee.url, self.config.ee.project, self.config.ee.credentials, self.config.ee.init_timeout_s)
+        endpoint = self._endpoint(session, serialized_expression(definition))
+        log.info("dataset %s: %d chips from %s", definition.name, len(chips), self.tiles_path.name)
+        band_names, dtype = self._probe(endpoint, grids[0]) if grids else ([], np.dtype("uint8"))
+        endpoint.band_itemsizes = [dtype.itemsize] * len(band_names)
+        nodata = source.nodata
+        if nodata is None:
+            nodata = 0 if np.issubdtype(dtype, np.integer) else float("nan")
+        manifest = Manifest(directory)
+        _remove_stale_temporaries(directory)
+        todo, skipped = self._to_fetch(chips, grids, directory, manifest, dtype, len(band_names))
+        self._copy_definition(definition, directory)
+        jobs = self._jobs(chips, grids, directory, todo)
+        return Plan(definition, directory, len(chips), set(chips["identifier"]), session, endpoint,
+                    band_names, dtype, nodata, manifest, jobs, skipped)
+
+    def _endpoint(self, session, expression_json: str) -> Endpoint:
+        download = self.config.download
+        return Endpoint(
+            url=session.url, project=session.project, expression_json=expression_json,
+            max_in_flight=download.max_in_flight, max_requests_per_s=download.max_requests_per_s,
+            policy=RetryPolicy(download.max_attempts, download.backoff_initial_s, download.backoff_max_s),
+            request_timeout_s=download.request_timeout_s, max_request_bytes=download.max_request_bytes,
+            max_side=download.max_pixels_per_side, headers=session.auth_headers(),
+        )
+
+    def _probe(self, endpoint: Endpoint, grid: PixelGrid) -> tuple[list[str], np.dtype]:
+        """One 1x1-pixel request: learn band names and dtype, and fail fast on a broken dataset."""
+
+        async def probe():
+            fetcher = Fetcher(endpoint)
+            try:
+                return await fetcher.fetch(grid.window(0, 0, 1, 1), Tally())
+            finally:
+                await fetcher.close()
+
+        try:
+            pixels = asyncio.run(probe())
+        except AuthenticationError as error:
+            raise UserInputError(f"Earth Engine refused the credentials ({error}); run `earthengine authenticate` "
+                                 "or set ee.credentials to a valid key file") from None
+        except DeterministicError as error:
+            raise UserInputError(f"Earth Engine refuses dataset {self.config.source.dataset!r}: {error}") from None
+        except RetriesExhausted as error:
+            raise RunFailed(f"Earth Engine is not answering ({error}); nothing was downloaded, rerun later") from None
+        return pixels.band_names, pixels.array.dtype
+
+    def _to_fetch(self, chips, grids, directory: Path, manifest: Manifest, dtype, count: int) -> tuple[list[int], int]:
+        """Indices of chips to request; valid files already present are skipped without a request."""
+        indices = list(range(len(chips)))
+        skipped = 0
+        if self.config.download.skip_if_exists and directory.exists():
+            todo = []
+            for i in indices:
+                identifier = chips["identifier"].iat[i]
+                path = directory / f"{identifier}.tif"
+                if manifest.recorded_valid(identifier, path) or (path.exists() and geotiff.is_valid(path, _expected(grids[i], dtype, count))):
+                    skipped += 1
+                else:
+                    todo.append(i)
+            indices = todo
+        if self.config.download.shuffle:
+            random.Random(self.config.download.seed).shuffle(indices)
+        if self.config.download.max_downloads is not None:
+            indices = indices[: self.config.download.max_downloads]
+        return indices, skipped
+
+    def _jobs(self, chips, grids, directory: Path, todo: list[int]) -> list[ChipJob]:
+        needs_mask = irregular(chips) if len(chips) else np.zeros(0, bool)
+        return [
+            ChipJob(chips["identifier"].iat[i], grids[i], str(directory / f"{chips['identifier'].iat[i]}.tif"),
+                    shapely.to_wkb(chips.geometry.iat[i]) if needs_mask[i] else None)
+            for i in todo
+        ]
+
+    def _dispatch(self, ray, actors, plan: Plan, summary) -> None:
+        download = self.config.download
+        jobs, endpoint, session, manifest = plan.jobs, plan.endpoint, plan.session, plan.manifest
+        write_files = download.write_on.value == "worker"
+        in_flight_shares = shares(download.max_in_flight, len(actors), True)
+        rate_shares = shares(download.max_requests_per_s, len(actors), False)
+        ray.get([
+            actor.configure.remote(Endpoint(**{**endpoint.__dict__, "max_in_flight": in_flight, "max_requests_per_s": rate}),
+                                   plan.nodata, write_files, download.seed + index)
+            for index, (actor, in_flight, rate) in enumerate(zip(actors, in_flight_shares, rate_shares))
+        ])
+        queue = deque(jobs[i:i + download.batch_size] for i in range(0, len(jobs), download.batch_size))
+        progress = Progress(len(jobs), download.progress, summary.dataset)
+        pending = {}
+        reauthenticated = False
+
+        def submit(actor_index: int) -> None:
+            if queue:
+                batch = queue.popleft()
+                pending[actors[actor_index].run_batch.remote(batch, session.auth_headers())] = (actor_index, batch)
+
+        try:
+            for actor_index in range(len(actors)):
+                for _ in range(OUTSTANDING_BATCHES):
+                    submit(actor_index)
+            while pending:
+                ready, _ = ray.wait(list(pending), num_returns=1, timeout=5.0)
+                for ref in ready:
+                    actor_index, batch = pending.pop(ref)
+                    try:
+                        results: list[ChipResult] = ray.get(ref)
+                    except ray.exceptions.RayError as error:  # a worker died: its chips are failed, not lost
+                        message = f"worker failed: {type(error).__name__}: {' '.join(str(error).split())[:200]}"
+                        results = [ChipResult(job.identifier, "failed", 0, 0, 0, "", message, None) for job in batch]
+                    retry = [job for job, result in zip(batch, results) if result.status == "unauthenticated"]
+                    if retry:
+                        if reauthenticated:
+                            raise UserInputError(f"Earth Engine keeps refusing the credentials ({retry and results[0].error}); "
+                                                 "run `earthengine authenticate` or check ee.credentials")
+                        reauthenticated = True
+                        session.force_refresh()
+                        queue.appendleft(retry)
+                    self._account(results, batch, manifest, summary, progress, write_files)
+                    submit(actor_index)
+        finally:
+            progress.close()
+            for actor in actors:
+                ray.kill(actor)
+
+    def _account(self, results, batch, manifest, summary, progress, write_files: bool) -> None:
+        rows = []
+        done = failed = retries = 0
+        for job, result in zip(batch, results):
+            summary.requests += result.requests
+            retries += result.retries
+            if result.status == "unauthenticated":
+                continue
+            row = {"identifier": result.identifier, "status": result.status, "attempts": result.requests,
+                   "bytes": result.nbytes, "checksum": result.checksum, "error": result.error, "node": result.node}
+            if result.status == "done":
+                if not write_files:
+                    geotiff.write_bytes(job.path, result.data)
+                stat = Path(job.path).stat()
+                row.update(file_size=stat.st_size, file_mtime_ns=stat.st_mtime_ns)
+                done += 1
+            else:
+                failed += 1
+            rows.append(row)
+        manifest.record(rows)
+        summary.done += done
+        summary.failed += failed
+        summary.retries += retries
+        progress.update(done, failed, retries)
+
+    def _copy_definition(self, definition, directory: Path) -> None:
+        if definition.source_file is not None:
+            directory.mkdir(parents=True, exist_ok=True)
+            from geetiles.atomic import atomic_path
+
+            with atomic_path(directory / "dataset_def.py") as tmp:
+                shutil.copyfile(definition.source_file, tmp)
+
+    def _record(self, directory: Path, summary: DownloadSummary, plan: Plan) -> None:
+        from geetiles.record import write_record
+
+        band_names, dtype, nodata = plan.band_names, plan.dtype, plan.nodata
+        directory.mkdir(parents=True, exist_ok=True)
+        write_record(directory / MANIFEST, self.experiment, stage="download", extra={
+            "tiles_file": str(self.tiles_path), "bands": list(band_names), "dtype": str(dtype),
+            "nodata": None if nodata is None or (isinstance(nodata, float) and math.isnan(nodata)) else nodata,
+            "summary": {"total": summary.total, "done": summary.done, "skipped": summary.skipped,
+                        "failed": summary.failed, "retries": summary.retries, "requests": summary.requests,
+                        "elapsed_s": round(summary.elapsed_s, 3)},
+        })
+
+
+def _expected(grid: PixelGrid, dtype, count: int) -> geotiff.Expected:
+    return geotiff.Expected(grid.width, grid.height, count, str(np.dtype(dtype)), grid.crs, grid.transform)
+
+
+def _remove_stale_temporaries(directory: Path) -> None:
+    """Temporary files of a killed run (never renamed into place) are garbage."""
+    if directory.exists():
+        for stale in directory.glob(".*.tmp*"):
+            stale.unlink(missing_ok=True)

@@ -1,0 +1,169 @@
+"""Fetching one chip from the Earth Engine REST API: limits, retries, splitting, stitching.
+
+This runs inside download workers. It calls ``projects.image.computePixels`` directly with a
+pre-serialised expression (built once by the driver with earthengine-api), so that the engine owns
+its retry policy (the client library retries 429/5xx itself, invisibly and with long sleeps) and
+spends a fraction of a millisecond of CPU per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import random
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from geetiles.download.grids import PixelGrid
+from geetiles.download.limits import RateLimiter
+from geetiles.download.retry import AUTH_STATUS, RETRYABLE_STATUS, RetryPolicy
+from geetiles.download.sizing import SIZE_LIMIT_MESSAGE, halve, split
+
+
+class DeterministicError(Exception):
+    """The server refused the request for a reason that another identical attempt will not fix."""
+
+
+class AuthenticationError(Exception):
+    """The token was refused: the driver refreshes it and resubmits the chip."""
+
+
+class RetriesExhausted(Exception):
+    """Retryable failures (429, 5xx, timeouts) continued past the attempt limit."""
+
+
+@dataclass
+class Tally:
+    """Requests sent for one chip and how many of them were retries."""
+
+    requests: int = 0
+    retries: int = 0
+    last_error: str = ""
+
+
+@dataclass
+class Pixels:
+    array: np.ndarray  # (bands, height, width)
+    band_names: list[str]
+
+
+@dataclass
+class Endpoint:
+    """Where and how to ask: the REST URL, the serialised expression, the limits of one worker."""
+
+    url: str
+    project: str
+    expression_json: str
+    max_in_flight: int
+    max_requests_per_s: float
+    policy: RetryPolicy
+    request_timeout_s: float
+    max_request_bytes: int
+    max_side: int
+    band_itemsizes: list[int] | None = None  # known after the first answer; drives request splitting
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Fetcher:
+    """Fetches pixel grids concurrently within one worker's share of the global limits."""
+
+    def __init__(self, endpoint: Endpoint, seed: int = 0) -> None:
+        self.endpoint = endpoint
+        self.compute_url = f"{endpoint.url}/v1/projects/{endpoint.project}/image:computePixels"
+        self.body_head = '{"fileFormat":"NPY","expression":' + endpoint.expression_json + ',"grid":'
+        self.in_flight = asyncio.Semaphore(endpoint.max_in_flight)
+        self.rate = RateLimiter(endpoint.max_requests_per_s)
+        self.rng = random.Random(seed)
+        self._session = None
+
+    async def session(self):
+        import aiohttp
+
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
+            self._session = aiohttp.ClientSession(connector=connector, json_serialize=json.dumps)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def fetch(self, grid: PixelGrid, tally: Tally) -> Pixels:
+        """All pixels of ``grid``, split into several requests when it exceeds the request limits."""
+        windows = [(0, 0, grid)]
+        if self.endpoint.band_itemsizes:
+            windows = split(grid, self.endpoint.band_itemsizes, self.endpoint.max_request_bytes, self.endpoint.max_side)
+        if len(windows) == 1:
+            return await self._fetch_window(grid, tally)
+        return await self._fetch_windows(grid, windows, tally)
+
+    async def _fetch_windows(self, grid: PixelGrid, windows, tally: Tally) -> Pixels:
+        pieces = await asyncio.gather(*(self.fetch(sub, tally) for _, _, sub in windows))
+        first = pieces[0]
+        dtype = np.result_type(*(p.array.dtype for p in pieces))
+        out = np.empty((first.array.shape[0], grid.height, grid.width), dtype=dtype)
+        for (row, col, sub), piece in zip(windows, pieces):
+            out[:, row:row + sub.height, col:col + sub.width] = piece.array
+        return Pixels(out, first.band_names)
+
+    async def _fetch_window(self, grid: PixelGrid, tally: Tally) -> Pixels:
+        import aiohttp
+
+        body = self.body_head + json.dumps(grid.to_request(), separators=(",", ":")) + "}"
+        attempt = 0
+        while True:
+            attempt += 1
+            await self.rate.acquire()
+            async with self.in_flight:
+                tally.requests += 1
+                try:
+                    session = await self.session()
+                    async with session.post(
+                        self.compute_url, data=body, headers={"Content-Type": "application/json", **self.endpoint.headers},
+                        timeout=aiohttp.ClientTimeout(total=self.endpoint.request_timeout_s),
+                    ) as response:
+                        status, payload = response.status, await response.read()
+                except (asyncio.TimeoutError, aiohttp.ClientError) as error:
+                    status, payload = None, f"{type(error).__name__}: {error}".encode()
+            if status == 200:
+                return decode_npy(payload)
+            message = error_message(status, payload)
+            if status == 400 and SIZE_LIMIT_MESSAGE.search(message) and (grid.width > 1 or grid.height > 1):
+                return await self._fetch_windows(grid, halve(grid), tally)
+            if status in AUTH_STATUS:
+                raise AuthenticationError(message)
+            if status is not None and status not in RETRYABLE_STATUS:
+                raise DeterministicError(message)
+            tally.last_error = message
+            if attempt >= self.endpoint.policy.max_attempts:
+                raise RetriesExhausted(f"gave up after {attempt} attempts: {message}")
+            tally.retries += 1
+            await asyncio.sleep(self.endpoint.policy.delay(attempt, self.rng))
+
+
+def decode_npy(payload: bytes) -> Pixels:
+    """Earth Engine's NPY answer is a structured (height, width) array, one field per band."""
+    structured = np.load(io.BytesIO(payload), allow_pickle=False)
+    names = list(structured.dtype.names or ())
+    if not names:  # a plain array: one band
+        return Pixels(structured[np.newaxis], ["b1"])
+    dtype = np.result_type(*(structured.dtype[name] for name in names))
+    array = np.empty((len(names), *structured.shape), dtype=dtype)
+    for i, name in enumerate(names):
+        array[i] = structured[name]
+    return Pixels(array, names)
+
+
+def error_message(status: int | None, payload: bytes) -> str:
+    """Google's ``{"error": {"message": ...}}`` text, or the raw body, on one line."""
+    text = payload.decode("utf-8", errors="replace")
+    try:
+        detail = json.loads(text).get("error", {})
+        text = detail.get("message", text) if isinstance(detail, dict) else str(detail)
+    except (ValueError, AttributeError):
+        pass
+    text = " ".join(text.split())[:500]
+    return f"HTTP {status}: {text}" if status is not None else text

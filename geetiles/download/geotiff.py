@@ -1,0 +1,96 @@
+"""Chip GeoTIFFs: tiled, deflate-compressed, exact CRS and transform, band names, nodata.
+
+Encoding to bytes (not to a path) lets a worker either write the file itself or send the bytes
+to the driver; either way the file appears atomically (temporary name, then rename).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from geetiles.atomic import atomic_path
+
+BLOCK = 256
+
+
+def encode(array: np.ndarray, crs: str, transform: tuple, band_names: list[str], nodata: float | None) -> bytes:
+    """GeoTIFF bytes for a (bands, height, width) array on the given grid."""
+    from geetiles.download import tiff_encoder
+
+    fast = tiff_encoder.encode(array, crs, transform, band_names, nodata, block=_block(*array.shape[:0:-1]))
+    return fast if fast is not None else encode_with_rasterio(array, crs, transform, band_names, nodata)
+
+
+def encode_with_rasterio(array: np.ndarray, crs: str, transform: tuple, band_names: list[str], nodata: float | None) -> bytes:
+    """The general path (any CRS GDAL knows); the reference the fast encoder is tested against."""
+    import rasterio
+    from affine import Affine
+    from rasterio.io import MemoryFile
+
+    count, height, width = array.shape
+    block = _block(width, height)
+    profile = dict(
+        driver="GTiff", width=width, height=height, count=count, dtype=array.dtype, crs=crs,
+        transform=Affine(*transform), nodata=nodata, compress="deflate", zlevel=1, interleave="band",
+        tiled=True, blockxsize=block, blockysize=block,
+    )
+    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True), MemoryFile() as memory:
+        with memory.open(**profile) as dataset:
+            dataset.write(array)
+            dataset.descriptions = tuple(band_names)
+        return memory.read()
+
+
+def _block(width: int, height: int) -> int:
+    """The smallest multiple of 16 covering a small chip, so one tile holds it; 256 otherwise."""
+    side = max(width, height)
+    return min(BLOCK, max(16, -(-side // 16) * 16))
+
+
+def checksum(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What a valid chip file looks like, for resuming without re-requesting it."""
+
+    width: int
+    height: int
+    count: int
+    dtype: str
+    crs: str
+    transform: tuple
+
+
+def is_valid(path: Path, expected: Expected) -> bool:
+    """True if ``path`` opens as a GeoTIFF with exactly the expected shape, dtype, CRS and transform."""
+    import rasterio
+    from rasterio.errors import RasterioIOError
+
+    try:
+        with rasterio.open(path) as dataset:
+            if (dataset.width, dataset.height, dataset.count) != (expected.width, expected.height, expected.count):
+                return False
+            if dataset.dtypes[0] != expected.dtype or dataset.crs is None:
+                return False
+            if dataset.crs.to_string() != expected.crs and dataset.crs != rasterio.crs.CRS.from_user_input(expected.crs):
+                return False
+            if not np.allclose(tuple(dataset.transform)[:6], expected.transform, rtol=0, atol=1e-12):
+                return False
+            dataset.read(1, window=((dataset.height - 1, dataset.height), (dataset.width - 1, dataset.width)))
+            return True
+    except (RasterioIOError, ValueError, OSError):
+        return False
+    except Exception:  # any GDAL decoding error on a corrupt file means "not valid"
+        return False

@@ -1,0 +1,112 @@
+"""The download worker: a Ray actor (plain class here, wrapped by the engine) that fetches a batch
+of chips concurrently, masks irregular chips, encodes GeoTIFFs and writes them (or returns them)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import NamedTuple
+
+import numpy as np
+
+from geetiles.download import geotiff
+from geetiles.download.fetch import AuthenticationError, DeterministicError, Endpoint, Fetcher, RetriesExhausted, Tally
+from geetiles.download.grids import PixelGrid
+
+
+class ChipJob(NamedTuple):
+    identifier: str
+    grid: PixelGrid
+    path: str
+    mask_wkb: bytes | None  # lon/lat polygon of an irregular chip; pixels outside become nodata
+
+
+class ChipResult(NamedTuple):
+    identifier: str
+    status: str  # done | failed | unauthenticated
+    requests: int
+    retries: int
+    nbytes: int
+    checksum: str
+    error: str
+    data: bytes | None  # the GeoTIFF, when the driver writes the files
+    node: str = ""  # Ray node that fetched it (multi-node runs: which machine wrote what)
+
+
+class DownloadWorker:
+    """Created as soon as Ray is up (its process start and imports overlap the driver's
+    preparation), then configured with the run's endpoint once that is known."""
+
+    def __init__(self) -> None:
+        import aiohttp  # noqa: F401  (warm the imports the first chip would otherwise pay for)
+
+        from geetiles.download import tiff_encoder  # noqa: F401
+
+        self.fetcher: Fetcher | None = None
+        self.nodata: float | None = None
+        self.write_files = True
+        self.node = _node_id()
+
+    def configure(self, endpoint: Endpoint, nodata: float | None, write_files: bool, seed: int = 0) -> bool:
+        self.fetcher = Fetcher(endpoint, seed=seed)
+        self.nodata = nodata
+        self.write_files = write_files
+        return True
+
+    async def run_batch(self, jobs: list[ChipJob], headers: dict[str, str]) -> list[ChipResult]:
+        self.fetcher.endpoint.headers = headers
+        results = await asyncio.gather(*(self._one(job) for job in jobs))
+        return [result._replace(node=self.node) for result in results]
+
+    async def close(self) -> None:
+        if self.fetcher is not None:
+            await self.fetcher.close()
+
+    async def _one(self, job: ChipJob) -> ChipResult:
+        tally = Tally()
+        try:
+            pixels = await self.fetcher.fetch(job.grid, tally)
+        except AuthenticationError as error:
+            return ChipResult(job.identifier, "unauthenticated", tally.requests, tally.retries, 0, "", str(error), None)
+        except (DeterministicError, RetriesExhausted) as error:
+            return ChipResult(job.identifier, "failed", tally.requests, tally.retries, 0, "", str(error), None)
+        except Exception as error:  # never lose a chip silently: report whatever went wrong
+            message = f"{type(error).__name__}: {' '.join(str(error).split())[:300]}"
+            return ChipResult(job.identifier, "failed", tally.requests, tally.retries, 0, "", message, None)
+        array = pixels.array
+        if job.mask_wkb is not None:
+            array = mask_outside(array, job.grid, job.mask_wkb, self.nodata)
+        try:
+            data = geotiff.encode(array, job.grid.crs, job.grid.transform, pixels.band_names, self.nodata)
+            if self.write_files:
+                geotiff.write_bytes(job.path, data)
+        except Exception as error:  # disk full, permissions: reported per chip, never silent
+            message = f"writing {job.path} failed: {type(error).__name__}: {error}"
+            return ChipResult(job.identifier, "failed", tally.requests, tally.retries, 0, "", message, None)
+        return ChipResult(
+            job.identifier, "done", tally.requests, tally.retries, len(data), geotiff.checksum(data), "",
+            None if self.write_files else data,
+        )
+
+
+def _node_id() -> str:
+    try:
+        import ray
+
+        return ray.get_runtime_context().get_node_id() if ray.is_initialized() else ""
+    except Exception:  # not inside Ray (unit tests)
+        return ""
+
+
+def mask_outside(array: np.ndarray, grid: PixelGrid, mask_wkb: bytes, nodata: float | None) -> np.ndarray:
+    """Set pixels whose centre lies outside the chip polygon (same CRS as the grid) to nodata."""
+    import shapely
+    from affine import Affine
+    from rasterio.features import geometry_mask
+
+    outside = geometry_mask([shapely.from_wkb(mask_wkb)], out_shape=array.shape[1:], transform=Affine(*grid.transform))
+    fill = nodata if nodata is not None else 0
+    if np.issubdtype(array.dtype, np.integer) and isinstance(fill, float) and not fill.is_integer():
+        fill = 0
+    array = array.copy()
+    array[:, outside] = fill
+    return array
