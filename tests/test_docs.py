@@ -4,7 +4,7 @@ import re
 from dataclasses import fields
 from pathlib import Path
 
-from geetiles.config import AoiConfig, ExperimentConfig, TilingConfig
+from geetiles.config import AoiConfig, DownloadConfig, EeConfig, ExperimentConfig, RayConfig, SourceConfig, TilingConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -28,8 +28,10 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_config_reference_names_every_key():
-    documented = set(re.findall(r"`((?:aoi|tiling)\.\w+|data_dir|stages)`", README))
-    schema = {f"aoi.{f.name}" for f in fields(AoiConfig)} | {f"tiling.{f.name}" for f in fields(TilingConfig)}
-    schema |= {f.name for f in fields(ExperimentConfig) if f.name not in ("aoi", "tiling")}
+    groups = {"aoi": AoiConfig, "tiling": TilingConfig, "source": SourceConfig, "download": DownloadConfig,
+              "ee": EeConfig, "ray": RayConfig}
+    documented = set(re.findall(r"`((?:aoi|tiling|source|download|ee|ray)\.\w+|data_dir|stages)`", README))
+    schema = {f"{group}.{f.name}" for group, cls in groups.items() for f in fields(cls)}
+    schema |= {f.name for f in fields(ExperimentConfig) if f.name not in groups}
     assert schema <= documented, schema - documented
     assert documented <= schema, documented - schema

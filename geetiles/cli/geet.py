@@ -86,15 +86,13 @@ def pixel_pair(text: str) -> list[int]:
 
 def credentials_mode(args: argparse.Namespace) -> str:
     """The original's --ee_auth_mode, mapped onto ee.credentials (interactive modes are a one-off setup step)."""
-    if args.ee_credentials:
-        return args.ee_credentials
     mode = args.ee_auth_mode or "auto"
     if mode in INTERACTIVE_AUTH_MODES:
         raise UserInputError(f"--ee_auth_mode {mode} is interactive; run `earthengine authenticate --auth_mode={mode}` once, "
                              "then rerun with --ee_auth_mode persistent")
     if mode not in ("auto", "persistent", "appdefault", "none"):
         raise UserInputError(f"--ee_auth_mode {mode!r} is not one of auto, persistent, appdefault, none")
-    return mode
+    return args.ee_credentials or mode
 
 
 def download_overrides(args: argparse.Namespace) -> list[str]:
@@ -115,7 +113,7 @@ def download_overrides(args: argparse.Namespace) -> list[str]:
         "download.max_requests_per_s": args.max_requests_per_s, "download.max_downloads": args.max_downloads,
         "download.groups": args.groups and "[" + ",".join(quote(g) for g in args.groups.split(",") if g) + "]",
         "download.aoi": args.aoi and quote(args.aoi), "ee.project": args.project and quote(args.project),
-        "ee.url": args.ee_url and quote(args.ee_url),
+        "ee.url": args.ee_url and quote(args.ee_url), "ray.address": args.ray_address and quote(args.ray_address),
     }
     overrides += [f"{key}={value}" for key, value in optional.items() if value is not None]
     return overrides
@@ -164,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("--ee_auth_mode", help="auto (default), persistent, appdefault or none")
     download.add_argument("--ee_credentials", help="credentials mode or path of a service-account key JSON")
     download.add_argument("--ee_url", help="Earth Engine endpoint (default: the high-volume endpoint)")
+    download.add_argument("--ray_address", help="Ray cluster to join: auto or ray://host:port (default: a local Ray)")
     download.add_argument("--max_downloads", type=int, help="download at most this many chips")
     download.add_argument("--shuffle", action="store_true", help="download in a (seeded) random order")
     download.add_argument("--groups", help="only chips whose 'group' column is one of these (comma-separated)")

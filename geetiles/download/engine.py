@@ -127,8 +127,18 @@ class Engine:
     def _start_workers(self, ray, ray_cluster: RayCluster) -> list:
         download = self.config.download
         count = max(1, min(download.actors or min(4, ray_cluster.cpus()), download.max_in_flight))
-        actor_class = ray.remote(DownloadWorker).options(num_cpus=0, scheduling_strategy="SPREAD", max_concurrency=1000)
-        return [actor_class.remote() for _ in range(count)]
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        nodes = sorted(n["NodeID"] for n in ray.nodes() if n.get("Alive"))
+        log.info("%d download workers on %d Ray node(s)", count, len(nodes))
+        actor_class = ray.remote(DownloadWorker)
+        # round-robin over the nodes, so every machine does its share; hard affinity because soft
+        # affinity fell back to the head node while a new node was still starting its workers
+        return [
+            actor_class.options(num_cpus=0, max_concurrency=1000, scheduling_strategy=NodeAffinitySchedulingStrategy(
+                node_id=nodes[i % len(nodes)], soft=False)).remote()
+            for i in range(count)
+        ]
 
     def _prepare(self) -> Plan:
         """Everything before the first chip request, run while Ray starts: load and plan the chips,
@@ -228,7 +238,8 @@ class Engine:
                                    plan.nodata, write_files, download.seed + index)
             for index, (actor, in_flight, rate) in enumerate(zip(actors, in_flight_shares, rate_shares))
         ])
-        queue = deque(jobs[i:i + download.batch_size] for i in range(0, len(jobs), download.batch_size))
+        batch = max(1, min(download.batch_size, math.ceil(len(jobs) / (len(actors) * OUTSTANDING_BATCHES))))
+        queue = deque(jobs[i:i + batch] for i in range(0, len(jobs), batch))  # small runs still use every worker
         progress = Progress(len(jobs), download.progress, summary.dataset)
         pending = {}
         reauthenticated = False

@@ -82,7 +82,9 @@ BAD_INPUTS = [
     (["aoi=bbox", "aoi.bbox=[185,10,186,11]"], "outside lon/lat range"),
     (["aoi.country=Atlantis"], "Atlantis"),
     (["aoi.bbox=[6.0,49.6,6.2,49.8]"], "several AOI sources"),
-    (["stages=[download]"], "stages"),
+    (["stages=[zip]"], "stages"),
+    (["source=nosuchsource"], "nosuchsource"),
+    (["download.max_in_flight=many"], "download.max_in_flight"),
 ]
 
 

@@ -1,0 +1,48 @@
+import numpy as np
+import pytest
+import shapely
+
+from geetiles.download.grids import irregular, plan_grids
+from geetiles.errors import UserInputError
+from geetiles.tiling.grid import grid_chips
+from geetiles.tiling.utm import utm_chips
+
+
+def frame(chips):
+    return chips.to_geodataframe()
+
+
+def test_compatibility_chips_get_lonlat_grids_over_their_bounds():
+    chips = frame(grid_chips(shapely.box(6.0, 49.6, 6.05, 49.65), 1000, 10**6))
+    grids = plan_grids(chips, [100, 100], None)
+    minx, miny, maxx, maxy = chips.geometry.iloc[0].bounds
+    grid = grids[0]
+    assert grid.crs == "EPSG:4326" and (grid.width, grid.height) == (100, 100)
+    assert grid.transform == pytest.approx(((maxx - minx) / 100, 0, minx, 0, -(maxy - miny) / 100, maxy), abs=0)
+
+
+def test_meters_per_pixel_gives_100_pixels_for_a_1000m_chip_at_10m():
+    chips = frame(grid_chips(shapely.box(6.0, 49.6, 6.05, 49.65), 1000, 10**6))
+    assert {(g.width, g.height) for g in plan_grids(chips, None, 10)} == {(100, 100)}  # the original got 104
+
+
+def test_utm_chips_get_their_zone_and_square_pixels():
+    chips = frame(utm_chips(shapely.box(5.98, 49.6, 6.02, 49.62), 1000.0, 10**6))
+    for (_, chip), grid in zip(chips.iterrows(), plan_grids(chips, None, 10)):
+        assert grid.crs == f"EPSG:{chip['epsg']}"
+        assert grid.transform == (10.0, 0.0, chip["utm_x"], 0.0, -10.0, chip["utm_y"] + 1000)
+    assert not irregular(chips).any()
+
+
+@pytest.mark.parametrize("pixels, mpp", [(None, None), ([100, 100], 10), ([100], None), ([0, 10], None), (None, -5)])
+def test_pixel_size_must_be_given_exactly_once_and_sensibly(pixels, mpp):
+    chips = frame(grid_chips(shapely.box(6.0, 49.6, 6.02, 49.62), 1000, 10**6))
+    with pytest.raises(UserInputError):
+        plan_grids(chips, pixels, mpp)
+
+
+def test_irregular_geometries_are_detected():
+    import geopandas as gpd
+
+    shapes = [shapely.box(0, 0, 1, 1), shapely.Polygon([(0, 0), (1, 0), (0, 1)])]
+    assert irregular(gpd.GeoDataFrame(geometry=shapes, crs=4326)).tolist() == [False, True]
