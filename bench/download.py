@@ -54,8 +54,9 @@ def server_stats(url: str) -> dict:
 def run_case(name: str, tiles: Path, latency: float, error_rate: float, extra: list[str]) -> dict:
     server, url = start_server(latency, error_rate)
     try:
+        pixels = [] if "--pixels_lonlat" in extra else ["--pixels_lonlat", "[100,100]"]
         command = ["geet", "download", "--tiles_file", str(tiles), "--dataset_def", "sentinel2-rgb-median-2020",
-                   "--pixels_lonlat", "[100,100]", "--skip_confirm", "--ee_url", url, "--ee_credentials", "none", *extra]
+                   *pixels, "--skip_confirm", "--ee_url", url, "--ee_credentials", "none", *extra]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started_wall = time.time()
         started = time.monotonic()
@@ -95,6 +96,9 @@ CASES = {
     "luxembourg": (None, 1000, 0.2, 0.0, ["--max_requests_per_s", "1000"]),
     "default-quota": ("5.9,49.5,6.5,50.1", 1000, 0.2, 0.0, []),
     "cpu": ("5.9,49.5,6.5,50.1", 1000, 0.0, 0.0, ["--max_requests_per_s", "100000"]),
+    "cpu-1000": ("5.9,49.5,6.5,50.1", 1000, 0.0, 0.0, ["--max_requests_per_s", "100000", "--max_downloads", "1000"]),
+    "mem-3k": ("5.9,49.5,6.5,50.1", 1000, 0.0, 0.0, ["--max_requests_per_s", "100000", "--pixels_lonlat", "[10,10]"]),
+    "mem-30k": ("5.9,49.5,7.8,51.3", 1000, 0.0, 0.0, ["--max_requests_per_s", "100000", "--pixels_lonlat", "[10,10]"]),
     "errors30": ("5.9,49.5,6.2,49.8", 1000, 0.05, 0.3, ["--max_requests_per_s", "1000"]),
 }
 

@@ -78,7 +78,7 @@ class DownloadConfig:
     max_in_flight: int = 40  # ONE cap on concurrent requests across all workers (EE default quota)
     max_requests_per_s: float = 100.0  # ONE cap on request rate across all workers (EE default quota)
     actors: Optional[int] = None  # download workers; default min(4, CPUs of the Ray cluster)
-    max_attempts: int = 6  # per request, for retryable errors (429, 5xx, timeouts)
+    max_attempts: int = 10  # per request, for retryable errors (429, 5xx, timeouts): 0.3^10 ≈ 6e-6 at 30 % errors
     backoff_initial_s: float = 1.0
     backoff_max_s: float = 60.0
     request_timeout_s: float = 300.0  # Earth Engine's own limit for interactive requests

@@ -11,7 +11,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
-from geetiles.cli.errors import as_user_error, exit_failed, exit_with
+from geetiles.cli.errors import as_user_error, exit_failed, exit_interrupted, exit_with
 from geetiles.config import register
 from geetiles.errors import RunFailed, UserInputError
 
@@ -71,6 +71,8 @@ def main() -> None:
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra re-raises; we decide what the user sees
     try:
         _hydra_task()
+    except KeyboardInterrupt:
+        exit_interrupted()
     except Exception as error:
         user_error = as_user_error(error)
         if user_error is None:

@@ -49,6 +49,11 @@ def exit_with(error: UserInputError) -> NoReturn:
     raise SystemExit(EXIT_BAD_INPUT)
 
 
+def exit_interrupted() -> NoReturn:
+    print("geetiles: interrupted; finished work is kept (chips, journal): rerun the same command to resume", file=sys.stderr)
+    raise SystemExit(130)
+
+
 def exit_failed(error: BaseException) -> NoReturn:
     """Some of the work failed (listed on disk); the rest is saved: exit status 1, one line."""
     print(f"geetiles: error: {error}", file=sys.stderr)

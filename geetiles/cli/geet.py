@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 from geetiles import __version__
 from geetiles.cli.compose import quote
-from geetiles.cli.errors import as_user_error, exit_failed, exit_with
+from geetiles.cli.errors import as_user_error, exit_failed, exit_interrupted, exit_with
 from geetiles.errors import RunFailed, UserInputError
 
 
@@ -192,6 +192,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         handler(args, argv)
     except RunFailed as error:
         exit_failed(error)
+    except KeyboardInterrupt:
+        exit_interrupted()
     except Exception as error:
         user_error = as_user_error(error)
         if user_error is None:

@@ -47,7 +47,7 @@ class Plan:
     dtype: np.dtype
     nodata: float | None
     manifest: Manifest
-    jobs: list[ChipJob]
+    jobs: _LazyJobs
     skipped: int
 
 
@@ -101,11 +101,11 @@ class Engine:
     def run(self) -> DownloadSummary:
         started = time.monotonic()
         ray_cluster = RayCluster(self.config.ray.address, self.config.ray.num_cpus)
+        ray, actors = None, []
         try:
             with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="prepare") as executor:
                 preparing = executor.submit(self._prepare)
                 concurrent.futures.wait([preparing], timeout=0.05)  # bad input often fails at once
-                actors = []
                 if not (preparing.done() and preparing.exception() is not None):
                     ray = ray_cluster.connect()
                     actors = self._start_workers(ray, ray_cluster)
@@ -117,6 +117,8 @@ class Engine:
             summary.elapsed_s = time.monotonic() - started
             self._record(plan.directory, summary, plan)
         finally:
+            for actor in actors:  # a Ray this run did not start (tests, notebooks) keeps running
+                ray.kill(actor)
             ray_cluster.shutdown()
         log.info("%s", summary.line())
         failed_now = [f for f in failures if f["identifier"] in plan.identifiers]
@@ -164,7 +166,7 @@ class Engine:
         _remove_stale_temporaries(directory)
         todo, skipped = self._to_fetch(chips, grids, directory, manifest, dtype, len(band_names))
         self._copy_definition(definition, directory)
-        jobs = self._jobs(chips, grids, directory, todo)
+        jobs = _LazyJobs(chips, grids, directory, todo)
         return Plan(definition, directory, len(chips), set(chips["identifier"]), session, endpoint,
                     band_names, dtype, nodata, manifest, jobs, skipped)
 
@@ -219,13 +221,6 @@ class Engine:
             indices = indices[: self.config.download.max_downloads]
         return indices, skipped
 
-    def _jobs(self, chips, grids, directory: Path, todo: list[int]) -> list[ChipJob]:
-        needs_mask = irregular(chips) if len(chips) else np.zeros(0, bool)
-        return [
-            ChipJob(chips["identifier"].iat[i], grids[i], str(directory / f"{chips['identifier'].iat[i]}.tif"),
-                    shapely.to_wkb(chips.geometry.iat[i]) if needs_mask[i] else None)
-            for i in todo
-        ]
 
     def _dispatch(self, ray, actors, plan: Plan, summary) -> None:
         download = self.config.download
@@ -239,7 +234,7 @@ class Engine:
             for index, (actor, in_flight, rate) in enumerate(zip(actors, in_flight_shares, rate_shares))
         ])
         batch = max(1, min(download.batch_size, math.ceil(len(jobs) / (len(actors) * OUTSTANDING_BATCHES))))
-        queue = deque(jobs[i:i + batch] for i in range(0, len(jobs), batch))  # small runs still use every worker
+        queue = deque(slice(i, i + batch) for i in range(0, len(jobs), batch))  # small runs still use every worker
         progress = Progress(len(jobs), download.progress, summary.dataset)
         pending = {}
         reauthenticated = False
@@ -247,6 +242,7 @@ class Engine:
         def submit(actor_index: int) -> None:
             if queue:
                 batch = queue.popleft()
+                batch = jobs[batch] if isinstance(batch, slice) else batch
                 pending[actors[actor_index].run_batch.remote(batch, session.auth_headers())] = (actor_index, batch)
 
         try:
@@ -274,8 +270,6 @@ class Engine:
                     submit(actor_index)
         finally:
             progress.close()
-            for actor in actors:
-                ray.kill(actor)
 
     def _account(self, results, batch, manifest, summary, progress, write_files: bool) -> None:
         rows = []
@@ -322,6 +316,26 @@ class Engine:
                         "failed": summary.failed, "retries": summary.retries, "requests": summary.requests,
                         "elapsed_s": round(summary.elapsed_s, 3)},
         })
+
+
+class _LazyJobs:
+    """The chips to fetch as indices; ChipJobs are built a batch at a time, when sent."""
+
+    def __init__(self, chips, grids, directory: Path, todo: list[int]) -> None:
+        self.identifiers = chips["identifier"].to_numpy()
+        self.geometry = chips.geometry.values
+        self.needs_mask = irregular(chips) if len(chips) else np.zeros(0, bool)
+        self.grids, self.directory, self.todo = grids, directory, np.asarray(todo, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.todo)
+
+    def __getitem__(self, window: slice) -> list[ChipJob]:
+        return [
+            ChipJob(self.identifiers[i], self.grids[i], str(self.directory / f"{self.identifiers[i]}.tif"),
+                    shapely.to_wkb(self.geometry[i]) if self.needs_mask[i] else None)
+            for i in self.todo[window].tolist()
+        ]
 
 
 def _expected(grid: PixelGrid, dtype, count: int) -> geotiff.Expected:

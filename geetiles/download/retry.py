@@ -11,7 +11,7 @@ AUTH_STATUS = frozenset({401, 403})
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    max_attempts: int = 6
+    max_attempts: int = 10
     initial_s: float = 1.0
     max_s: float = 60.0
 

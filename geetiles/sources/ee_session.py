@@ -11,7 +11,7 @@ import datetime as dt
 import json
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -33,7 +33,7 @@ class EeSession:
     url: str
     project: str
     credentials: Any  # google.auth credentials, or None for an unauthenticated local endpoint
-    _lock: threading.Lock = threading.Lock()
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def auth_headers(self) -> dict[str, str]:
         """A fresh ``Authorization`` header (refreshing the token when under 5 minutes remain)."""
