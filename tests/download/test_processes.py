@@ -37,7 +37,7 @@ def test_killed_mid_run_then_resumed_completes_without_corrupt_files(tmp_path, f
         time.sleep(0.05)
     os.killpg(process.pid, signal.SIGKILL)  # the driver and its Ray, at once, mid-write
     process.wait()
-    survivors = {p.stem for p in directory.glob("*.tif")}
+    survivors = _settled_files(directory)  # Ray's workers (another process group) die a moment later
     chips = load_tiles(tiles)
     assert 10 <= len(survivors) < len(chips)
 
@@ -52,6 +52,17 @@ def test_killed_mid_run_then_resumed_completes_without_corrupt_files(tmp_path, f
     grids = dict(zip(chips["identifier"], plan_grids(chips, [50, 50], None)))
     asked_again = {i for i, g in grids.items() if fake_ee.calls_by_grid[(g.crs, g.transform[2], g.transform[5], g.width, g.height)]}
     assert asked_again == set(chips["identifier"]) - survivors  # no valid chip was requested twice
+
+
+def _settled_files(directory, quiet_s: float = 3.0, limit_s: float = 30.0) -> set[str]:
+    """Chip files once nothing has been added for ``quiet_s`` seconds."""
+    files, changed, started = set(), time.monotonic(), time.monotonic()
+    while time.monotonic() - changed < quiet_s and time.monotonic() - started < limit_s:
+        current = {p.stem for p in directory.glob("*.tif")}
+        if current != files:
+            files, changed = current, time.monotonic()
+        time.sleep(0.1)
+    return files
 
 
 def test_two_node_cluster(tmp_path, fake_ee):  # noqa: F811
