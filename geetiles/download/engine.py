@@ -7,6 +7,8 @@ import asyncio
 import concurrent.futures
 import logging
 import math
+import os
+import threading
 import random
 import shutil
 import time
@@ -18,6 +20,7 @@ import numpy as np
 import shapely
 
 from geetiles.download import geotiff
+from geetiles.download.bootstrap import Bootstrap
 from geetiles.download.fetch import AuthenticationError, DeterministicError, Endpoint, Fetcher, RetriesExhausted, Tally
 from geetiles.download.grids import PixelGrid, irregular, plan_grids
 from geetiles.download.limits import shares
@@ -49,6 +52,9 @@ class Plan:
     manifest: Manifest
     jobs: _LazyJobs
     skipped: int
+    queue: deque = None  # slices of jobs (or lists of jobs to retry), shared with the bootstrap
+    queue_lock: threading.Lock = None
+    bootstrap: Bootstrap | None = None
 
 
 @dataclass
@@ -101,10 +107,11 @@ class Engine:
     def run(self) -> DownloadSummary:
         started = time.monotonic()
         ray_cluster = RayCluster(self.config.ray.address, self.config.ray.num_cpus)
-        ray, actors = None, []
+        ray, actors, plan = None, [], None
+        bootstrap = ray_cluster.will_start_local()  # joining a running Ray is quick: nothing to bridge
         try:
             with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="prepare") as executor:
-                preparing = executor.submit(self._prepare)
+                preparing = executor.submit(self._prepare, bootstrap)
                 concurrent.futures.wait([preparing], timeout=0.05)  # bad input often fails at once
                 if not (preparing.done() and preparing.exception() is not None):
                     ray = ray_cluster.connect()
@@ -117,6 +124,8 @@ class Engine:
             summary.elapsed_s = time.monotonic() - started
             self._record(plan.directory, summary, plan)
         finally:
+            if plan is not None and plan.bootstrap is not None:
+                plan.bootstrap.finish()  # never leave the driver's own fetching running
             for actor in actors:  # a Ray this run did not start (tests, notebooks) keeps running
                 ray.kill(actor)
             ray_cluster.shutdown()
@@ -126,9 +135,12 @@ class Engine:
             raise RunFailed(f"{len(failed_now)} of {plan.total} chips failed; see {plan.directory / 'failures.csv'}")
         return summary
 
-    def _start_workers(self, ray, ray_cluster: RayCluster) -> list:
+    def _worker_count(self, cpus: int) -> int:
         download = self.config.download
-        count = max(1, min(download.actors or min(4, ray_cluster.cpus()), download.max_in_flight))
+        return max(1, min(download.actors or min(4, cpus), download.max_in_flight))
+
+    def _start_workers(self, ray, ray_cluster: RayCluster) -> list:
+        count = self._worker_count(ray_cluster.cpus())
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
         nodes = sorted(n["NodeID"] for n in ray.nodes() if n.get("Alive"))
@@ -142,7 +154,7 @@ class Engine:
             for i in range(count)
         ]
 
-    def _prepare(self) -> Plan:
+    def _prepare(self, bootstrap: bool = False) -> Plan:
         """Everything before the first chip request, run while Ray starts: load and plan the chips,
         connect to Earth Engine, serialise the image once, probe it, find the chips still to fetch."""
         from geetiles.sources.ee_datasets import load_definition, serialized_expression
@@ -167,8 +179,16 @@ class Engine:
         todo, skipped = self._to_fetch(chips, grids, directory, manifest, dtype, len(band_names))
         self._copy_definition(definition, directory)
         jobs = _LazyJobs(chips, grids, directory, todo)
-        return Plan(definition, directory, len(chips), set(chips["identifier"]), session, endpoint,
-                    band_names, dtype, nodata, manifest, jobs, skipped)
+        download = self.config.download
+        workers = self._worker_count(self.config.ray.num_cpus or os.cpu_count() or 1)  # an estimate: Ray may still be starting
+        batch = max(1, min(download.batch_size, math.ceil(len(jobs) / (workers * OUTSTANDING_BATCHES))))
+        queue = deque(slice(i, i + batch) for i in range(0, len(jobs), batch))  # small runs still use every worker
+        plan = Plan(definition, directory, len(chips), set(chips["identifier"]), session, endpoint,
+                    band_names, dtype, nodata, manifest, jobs, skipped, queue, threading.Lock())
+        if bootstrap and jobs:
+            plan.bootstrap = Bootstrap(endpoint, nodata, session, queue, jobs, plan.queue_lock, download.seed - 1)
+            plan.bootstrap.start()
+        return plan
 
     def _endpoint(self, session, expression_json: str) -> Endpoint:
         download = self.config.download
@@ -233,19 +253,22 @@ class Engine:
                                    plan.nodata, write_files, download.seed + index)
             for index, (actor, in_flight, rate) in enumerate(zip(actors, in_flight_shares, rate_shares))
         ])
-        batch = max(1, min(download.batch_size, math.ceil(len(jobs) / (len(actors) * OUTSTANDING_BATCHES))))
-        queue = deque(slice(i, i + batch) for i in range(0, len(jobs), batch))  # small runs still use every worker
+        queue = plan.queue
         progress = Progress(len(jobs), download.progress, summary.dataset)
         pending = {}
         reauthenticated = False
 
         def submit(actor_index: int) -> None:
-            if queue:
-                batch = queue.popleft()
+            with plan.queue_lock:
+                batch = queue.popleft() if queue else None
+            if batch is not None:
                 batch = jobs[batch] if isinstance(batch, slice) else batch
                 pending[actors[actor_index].run_batch.remote(batch, session.auth_headers())] = (actor_index, batch)
 
         try:
+            if plan.bootstrap is not None:  # hand over: the driver's own batches finish before workers start
+                for batch, results in plan.bootstrap.finish():
+                    self._account(results, batch, manifest, summary, progress, True, requeue=queue)
             for actor_index in range(len(actors)):
                 for _ in range(OUTSTANDING_BATCHES):
                     submit(actor_index)
@@ -271,13 +294,15 @@ class Engine:
         finally:
             progress.close()
 
-    def _account(self, results, batch, manifest, summary, progress, write_files: bool) -> None:
+    def _account(self, results, batch, manifest, summary, progress, write_files: bool, requeue=None) -> None:
         rows = []
         done = failed = retries = 0
         for job, result in zip(batch, results):
             summary.requests += result.requests
             retries += result.retries
             if result.status == "unauthenticated":
+                if requeue is not None:
+                    requeue.appendleft([job])
                 continue
             row = {"identifier": result.identifier, "status": result.status, "attempts": result.requests,
                    "bytes": result.nbytes, "checksum": result.checksum, "error": result.error, "node": result.node}

@@ -12,6 +12,7 @@ import asyncio
 import io
 import json
 import random
+from functools import lru_cache
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -144,9 +145,37 @@ class Fetcher:
             await asyncio.sleep(self.endpoint.policy.delay(attempt, self.rng))
 
 
+_NPY_MAGIC = b"\x93NUMPY"
+
+
+@lru_cache(maxsize=64)
+def _npy_header(header: bytes) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """numpy's own parse of an .npy header (shape, fortran order, dtype). Every chip of a run has
+    the same header and numpy parses it with ``ast.literal_eval`` (0.3 ms), so it is parsed once."""
+    stream = io.BytesIO(header)
+    version = np.lib.format.read_magic(stream)
+    reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    return reader(stream, max_header_size=len(header) + 1)
+
+
+def read_npy(payload: bytes) -> np.ndarray:
+    """``np.load`` for the .npy bytes Earth Engine returns, without re-parsing a known header."""
+    if payload[:6] != _NPY_MAGIC or payload[6] not in (1, 2):
+        return np.load(io.BytesIO(payload), allow_pickle=False)  # other versions: numpy's general path
+    size_bytes = 2 if payload[6] == 1 else 4
+    length = int.from_bytes(payload[8:8 + size_bytes], "little")
+    offset = 8 + size_bytes + length
+    shape, fortran, dtype = _npy_header(payload[:offset])
+    if dtype.hasobject:
+        raise ValueError("object arrays are not pixels")
+    count = int(np.prod(shape))
+    array = np.frombuffer(payload, dtype=dtype, count=count, offset=offset)
+    return array.reshape(shape[::-1]).T if fortran else array.reshape(shape)
+
+
 def decode_npy(payload: bytes) -> Pixels:
     """Earth Engine's NPY answer is a structured (height, width) array, one field per band."""
-    structured = np.load(io.BytesIO(payload), allow_pickle=False)
+    structured = read_npy(payload)
     names = list(structured.dtype.names or ())
     if not names:  # a plain array: one band
         return Pixels(structured[np.newaxis], ["b1"])

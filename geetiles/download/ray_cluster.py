@@ -22,6 +22,12 @@ class RayCluster:
         self.num_cpus = num_cpus
         self._owned = False
 
+    def will_start_local(self) -> bool:
+        """True when connect() is going to start a new local Ray (seconds), not join one."""
+        import ray
+
+        return not ray.is_initialized() and not self.address
+
     def connect(self):
         """Start or join Ray (unless this process already has it); return the ``ray`` module."""
         import ray

@@ -41,6 +41,7 @@ def test_killed_mid_run_then_resumed_completes_without_corrupt_files(tmp_path, f
     chips = load_tiles(tiles)
     assert 10 <= len(survivors) < len(chips)
 
+    assert fake_ee.max_in_flight <= 4  # the cap held while the driver bridged Ray's start-up, and after
     fake_ee.latency_s = 0.0
     fake_ee.reset_counters()
     resumed = subprocess.run(geet_download(tiles, fake_ee, credentials, "--skip_if_exists"), cwd=ROOT, env=env,

@@ -1,0 +1,66 @@
+"""Fetching in the driver while a local Ray starts.
+
+Starting a local Ray takes 3-5 s on a small machine, longer than everything else the driver does
+before its first request. Rather than idle, the driver runs one DownloadWorker itself, with the
+whole global budget (requests in flight and per second), from the moment the plan is ready. When
+Ray's workers are up it stops taking batches and finishes the ones it has before the workers get
+their shares, so the global caps hold at every moment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import deque
+
+from geetiles.download.fetch import Endpoint
+from geetiles.download.worker import ChipJob, ChipResult, DownloadWorker
+
+CONCURRENT_BATCHES = 2
+
+
+class Bootstrap:
+    def __init__(self, endpoint: Endpoint, nodata, session, queue: deque, jobs, lock: threading.Lock, seed: int) -> None:
+        self.endpoint, self.nodata, self.session, self.seed = endpoint, nodata, session, seed
+        self.queue, self.jobs, self.lock = queue, jobs, lock
+        self.finished: list[tuple[list[ChipJob], list[ChipResult]]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), name="bootstrap", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def finish(self) -> list[tuple[list[ChipJob], list[ChipResult]]]:
+        """Stop taking batches, wait for the running ones; return every (batch, results) done."""
+        self._stop.set()
+        self._thread.join()
+        return self.finished
+
+    def _take(self) -> list[ChipJob] | None:
+        with self.lock:
+            if self._stop.is_set() or not self.queue:
+                return None
+            window = self.queue.popleft()
+        return self.jobs[window]
+
+    async def _run(self) -> None:
+        worker = DownloadWorker()
+        worker.configure(self.endpoint, self.nodata, True, self.seed)
+        running: set[asyncio.Task] = set()
+        try:
+            while True:
+                while len(running) < CONCURRENT_BATCHES and (batch := self._take()) is not None:
+                    running.add(asyncio.create_task(self._one(worker, batch)))
+                if not running:
+                    return
+                _, running = await asyncio.wait(running, timeout=0.05, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if running:
+                await asyncio.gather(*running)
+            await worker.close()
+
+    async def _one(self, worker: DownloadWorker, batch: list[ChipJob]) -> None:
+        headers = await asyncio.to_thread(self.session.auth_headers)
+        results = await worker.run_batch(batch, headers)
+        with self.lock:
+            self.finished.append((batch, results))
