@@ -23,6 +23,7 @@ class Stage(Enum):
 
 class SourceKind(Enum):
     earthengine = "earthengine"
+    demo = "demo"  # synthetic, offline: for trying the pipeline without an account
 
 
 class WriteOn(Enum):
@@ -104,7 +105,8 @@ class RayConfig:
 class ExperimentConfig:
     aoi: AoiConfig = field(default_factory=AoiConfig)
     tiling: TilingConfig = field(default_factory=TilingConfig)
-    source: SourceConfig = field(default_factory=SourceConfig)
+    source: SourceConfig = field(default_factory=SourceConfig)  # the images
+    labels: SourceConfig = field(default_factory=SourceConfig)  # the labels, on the same chips
     download: DownloadConfig = field(default_factory=DownloadConfig)
     ee: EeConfig = field(default_factory=EeConfig)
     ray: RayConfig = field(default_factory=RayConfig)

@@ -28,10 +28,10 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def run_cli(args: list[str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_cli(args: list[str], cwd: Path, timeout: float = 120, env: dict | None = None) -> subprocess.CompletedProcess[str]:
     """Run a command-line entry point the way a user does, in a child process."""
-    env = {**os.environ, "HYDRA_FULL_ERROR": ""}
-    env.pop("HYDRA_FULL_ERROR")
+    env = {**os.environ, **(env or {})}
+    env.pop("HYDRA_FULL_ERROR", None)
     return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
 
 

@@ -28,9 +28,9 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_config_reference_names_every_key():
-    groups = {"aoi": AoiConfig, "tiling": TilingConfig, "source": SourceConfig, "download": DownloadConfig,
-              "ee": EeConfig, "ray": RayConfig}
-    documented = set(re.findall(r"`((?:aoi|tiling|source|download|ee|ray)\.\w+|data_dir|stages)`", README))
+    groups = {"aoi": AoiConfig, "tiling": TilingConfig, "source": SourceConfig, "labels": SourceConfig,
+              "download": DownloadConfig, "ee": EeConfig, "ray": RayConfig}
+    documented = set(re.findall(r"`((?:aoi|tiling|source|labels|download|ee|ray)\.\w+|data_dir|stages)`", README))
     schema = {f"{group}.{f.name}" for group, cls in groups.items() for f in fields(cls)}
     schema |= {f.name for f in fields(ExperimentConfig) if f.name not in groups}
     assert schema <= documented, schema - documented

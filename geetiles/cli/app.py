@@ -13,7 +13,7 @@ from omegaconf import DictConfig
 
 from geetiles.cli.errors import as_user_error, exit_failed, exit_interrupted, exit_with
 from geetiles.config import register
-from geetiles.errors import RunFailed, UserInputError
+from geetiles.errors import RunFailed
 
 log = logging.getLogger("geetiles")
 

@@ -102,7 +102,7 @@ def download_overrides(args: argparse.Namespace) -> list[str]:
     if (args.pixels_lonlat is None) == (args.meters_per_pixel is None):
         raise UserInputError("geet download needs exactly one of --pixels_lonlat [W,H] or --meters_per_pixel M")
     overrides = [
-        "stages=[download]", "source=custom", f"source.dataset={quote(dataset)}",
+        "stages=[download]", "source=custom", "labels=none", f"source.dataset={quote(dataset)}",
         f"download.tiles_file={quote(args.tiles_file)}", f"download.skip_if_exists={args.skip_if_exists}",
         f"download.shuffle={args.shuffle}", f"ee.credentials={quote(credentials_mode(args))}",
     ]

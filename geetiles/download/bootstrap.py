@@ -13,15 +13,15 @@ import asyncio
 import threading
 from collections import deque
 
-from geetiles.download.fetch import Endpoint
 from geetiles.download.worker import ChipJob, ChipResult, DownloadWorker
 
 CONCURRENT_BATCHES = 2
 
 
 class Bootstrap:
-    def __init__(self, endpoint: Endpoint, nodata, session, queue: deque, jobs, lock: threading.Lock, seed: int) -> None:
-        self.endpoint, self.nodata, self.session, self.seed = endpoint, nodata, session, seed
+    def __init__(self, spec, nodata, source, queue: deque, jobs, lock: threading.Lock, seed: int) -> None:
+        """``spec``: the source's FetcherSpec with the whole global budget; ``source`` gives auth headers."""
+        self.spec, self.nodata, self.source, self.seed = spec, nodata, source, seed
         self.queue, self.jobs, self.lock = queue, jobs, lock
         self.finished: list[tuple[list[ChipJob], list[ChipResult]]] = []
         self._stop = threading.Event()
@@ -45,7 +45,7 @@ class Bootstrap:
 
     async def _run(self) -> None:
         worker = DownloadWorker()
-        worker.configure(self.endpoint, self.nodata, True, self.seed)
+        worker.configure(self.spec, self.nodata, True, self.seed)
         running: set[asyncio.Task] = set()
         try:
             while True:
@@ -60,7 +60,7 @@ class Bootstrap:
             await worker.close()
 
     async def _one(self, worker: DownloadWorker, batch: list[ChipJob]) -> None:
-        headers = await asyncio.to_thread(self.session.auth_headers)
+        headers = await asyncio.to_thread(self.source.auth_headers)
         results = await worker.run_batch(batch, headers)
         with self.lock:
             self.finished.append((batch, results))

@@ -3,7 +3,6 @@ Ray workers under the global caps, and account for every chip (done, skipped or 
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import logging
 import math
@@ -21,13 +20,11 @@ import shapely
 
 from geetiles.download import geotiff
 from geetiles.download.bootstrap import Bootstrap
-from geetiles.download.fetch import AuthenticationError, DeterministicError, Endpoint, Fetcher, RetriesExhausted, Tally
 from geetiles.download.grids import PixelGrid, irregular, plan_grids
 from geetiles.download.limits import shares
 from geetiles.download.manifest import MANIFEST, Manifest
 from geetiles.download.progress import Progress
 from geetiles.download.ray_cluster import RayCluster
-from geetiles.download.retry import RetryPolicy
 from geetiles.download.worker import ChipJob, ChipResult, DownloadWorker
 from geetiles.errors import RunFailed, UserInputError
 
@@ -40,12 +37,10 @@ OUTSTANDING_BATCHES = 2  # per worker, so a worker never waits for its next batc
 class Plan:
     """The prepared run: connection, serialised request, band layout, and the chips to fetch."""
 
-    definition: object
+    source: object  # the OpenedSource
     directory: Path
     total: int
     identifiers: set
-    session: object
-    endpoint: Endpoint
     band_names: list[str]
     dtype: np.dtype
     nodata: float | None
@@ -99,14 +94,16 @@ def dataset_directory(tiles_path: Path, dataset_name: str) -> Path:
 class Engine:
     """One download run; ``run()`` returns its summary or raises RunFailed when chips failed."""
 
-    def __init__(self, experiment, tiles_path: Path) -> None:
+    def __init__(self, experiment, tiles_path: Path, source_config=None, ray_cluster: RayCluster | None = None) -> None:
         self.experiment = experiment
         self.config = experiment.config
         self.tiles_path = tiles_path
+        self.source_config = source_config if source_config is not None else experiment.config.source
+        self.shared_cluster = ray_cluster  # the caller's Ray (started once for several datasets) or None
 
     def run(self) -> DownloadSummary:
         started = time.monotonic()
-        ray_cluster = RayCluster(self.config.ray.address, self.config.ray.num_cpus)
+        ray_cluster = self.shared_cluster or RayCluster(self.config.ray.address, self.config.ray.num_cpus)
         ray, actors, plan = None, [], None
         bootstrap = ray_cluster.will_start_local()  # joining a running Ray is quick: nothing to bridge
         try:
@@ -117,7 +114,7 @@ class Engine:
                     ray = ray_cluster.connect()
                     actors = self._start_workers(ray, ray_cluster)
                 plan = preparing.result()
-            summary = DownloadSummary(plan.definition.name, plan.directory, plan.total, 0, plan.skipped, 0, 0, 0, 0.0)
+            summary = DownloadSummary(plan.source.name, plan.directory, plan.total, 0, plan.skipped, 0, 0, 0, 0.0)
             if plan.jobs:
                 self._dispatch(ray, actors, plan, summary)
             failures = plan.manifest.finalize()
@@ -128,7 +125,8 @@ class Engine:
                 plan.bootstrap.finish()  # never leave the driver's own fetching running
             for actor in actors:  # a Ray this run did not start (tests, notebooks) keeps running
                 ray.kill(actor)
-            ray_cluster.shutdown()
+            if self.shared_cluster is None:
+                ray_cluster.shutdown()
         log.info("%s", summary.line())
         failed_now = [f for f in failures if f["identifier"] in plan.identifiers]
         if failed_now:
@@ -156,70 +154,40 @@ class Engine:
 
     def _prepare(self, bootstrap: bool = False) -> Plan:
         """Everything before the first chip request, run while Ray starts: load and plan the chips,
-        connect to Earth Engine, serialise the image once, probe it, find the chips still to fetch."""
-        from geetiles.sources.ee_datasets import load_definition, serialized_expression
-        from geetiles.sources.ee_session import initialize
+        open the source (for Earth Engine: connect, serialise the image once), probe it, and find
+        the chips still to fetch."""
+        from geetiles.sources import open_source
         from geetiles.tiles_file import load_tiles
 
-        source = self.config.source
+        config = self.source_config
         chips = select_chips(load_tiles(self.tiles_path), self.config.download)
-        definition = load_definition(source.dataset, source.name)
-        directory = dataset_directory(self.tiles_path, definition.name)
-        grids = plan_grids(chips, source.pixels_lonlat, source.meters_per_pixel) if len(chips) else []
-        session = initialize(self.config.ee.url, self.config.ee.project, self.config.ee.credentials, self.config.ee.init_timeout_s)
-        endpoint = self._endpoint(session, serialized_expression(definition))
-        log.info("dataset %s: %d chips from %s", definition.name, len(chips), self.tiles_path.name)
-        band_names, dtype = self._probe(endpoint, grids[0]) if grids else ([], np.dtype("uint8"))
-        endpoint.band_itemsizes = [dtype.itemsize] * len(band_names)
-        nodata = source.nodata
+        grids = plan_grids(chips, config.pixels_lonlat, config.meters_per_pixel) if len(chips) else []
+        source = open_source(self.config, config)
+        directory = dataset_directory(self.tiles_path, source.name)
+        log.info("dataset %s: %d chips from %s", source.name, len(chips), self.tiles_path.name)
+        if grids:
+            probe = source.probe(grids[0])
+            band_names, dtype = probe.band_names, probe.array.dtype
+        else:
+            band_names, dtype = [], np.dtype("uint8")
+        nodata = config.nodata
         if nodata is None:
             nodata = 0 if np.issubdtype(dtype, np.integer) else float("nan")
         manifest = Manifest(directory)
         _remove_stale_temporaries(directory)
         todo, skipped = self._to_fetch(chips, grids, directory, manifest, dtype, len(band_names))
-        self._copy_definition(definition, directory)
+        self._copy_definition(source, directory)
         jobs = _LazyJobs(chips, grids, directory, todo)
         download = self.config.download
         workers = self._worker_count(self.config.ray.num_cpus or os.cpu_count() or 1)  # an estimate: Ray may still be starting
         batch = max(1, min(download.batch_size, math.ceil(len(jobs) / (workers * OUTSTANDING_BATCHES))))
         queue = deque(slice(i, i + batch) for i in range(0, len(jobs), batch))  # small runs still use every worker
-        plan = Plan(definition, directory, len(chips), set(chips["identifier"]), session, endpoint,
-                    band_names, dtype, nodata, manifest, jobs, skipped, queue, threading.Lock())
+        plan = Plan(source, directory, len(chips), set(chips["identifier"]), band_names, dtype, nodata, manifest,
+                    jobs, skipped, queue, threading.Lock())
         if bootstrap and jobs:
-            plan.bootstrap = Bootstrap(endpoint, nodata, session, queue, jobs, plan.queue_lock, download.seed - 1)
+            plan.bootstrap = Bootstrap(source.spec(), nodata, source, queue, jobs, plan.queue_lock, download.seed - 1)
             plan.bootstrap.start()
         return plan
-
-    def _endpoint(self, session, expression_json: str) -> Endpoint:
-        download = self.config.download
-        return Endpoint(
-            url=session.url, project=session.project, expression_json=expression_json,
-            max_in_flight=download.max_in_flight, max_requests_per_s=download.max_requests_per_s,
-            policy=RetryPolicy(download.max_attempts, download.backoff_initial_s, download.backoff_max_s),
-            request_timeout_s=download.request_timeout_s, max_request_bytes=download.max_request_bytes,
-            max_side=download.max_pixels_per_side, headers=session.auth_headers(),
-        )
-
-    def _probe(self, endpoint: Endpoint, grid: PixelGrid) -> tuple[list[str], np.dtype]:
-        """One 1x1-pixel request: learn band names and dtype, and fail fast on a broken dataset."""
-
-        async def probe():
-            fetcher = Fetcher(endpoint)
-            try:
-                return await fetcher.fetch(grid.window(0, 0, 1, 1), Tally())
-            finally:
-                await fetcher.close()
-
-        try:
-            pixels = asyncio.run(probe())
-        except AuthenticationError as error:
-            raise UserInputError(f"Earth Engine refused the credentials ({error}); run `earthengine authenticate` "
-                                 "or set ee.credentials to a valid key file") from None
-        except DeterministicError as error:
-            raise UserInputError(f"Earth Engine refuses dataset {self.config.source.dataset!r}: {error}") from None
-        except RetriesExhausted as error:
-            raise RunFailed(f"Earth Engine is not answering ({error}); nothing was downloaded, rerun later") from None
-        return pixels.band_names, pixels.array.dtype
 
     def _to_fetch(self, chips, grids, directory: Path, manifest: Manifest, dtype, count: int) -> tuple[list[int], int]:
         """Indices of chips to request; valid files already present are skipped without a request."""
@@ -244,13 +212,13 @@ class Engine:
 
     def _dispatch(self, ray, actors, plan: Plan, summary) -> None:
         download = self.config.download
-        jobs, endpoint, session, manifest = plan.jobs, plan.endpoint, plan.session, plan.manifest
+        jobs, session, manifest = plan.jobs, plan.source, plan.manifest
         write_files = download.write_on.value == "worker"
         in_flight_shares = shares(download.max_in_flight, len(actors), True)
         rate_shares = shares(download.max_requests_per_s, len(actors), False)
+        spec = plan.source.spec()
         ray.get([
-            actor.configure.remote(Endpoint(**{**endpoint.__dict__, "max_in_flight": in_flight, "max_requests_per_s": rate}),
-                                   plan.nodata, write_files, download.seed + index)
+            actor.configure.remote(spec.share(in_flight, rate), plan.nodata, write_files, download.seed + index)
             for index, (actor, in_flight, rate) in enumerate(zip(actors, in_flight_shares, rate_shares))
         ])
         queue = plan.queue
@@ -321,13 +289,13 @@ class Engine:
         summary.retries += retries
         progress.update(done, failed, retries)
 
-    def _copy_definition(self, definition, directory: Path) -> None:
-        if definition.source_file is not None:
+    def _copy_definition(self, source, directory: Path) -> None:
+        if source.source_file is not None:
             directory.mkdir(parents=True, exist_ok=True)
             from geetiles.atomic import atomic_path
 
             with atomic_path(directory / "dataset_def.py") as tmp:
-                shutil.copyfile(definition.source_file, tmp)
+                shutil.copyfile(source.source_file, tmp)
 
     def _record(self, directory: Path, summary: DownloadSummary, plan: Plan) -> None:
         from geetiles.record import write_record

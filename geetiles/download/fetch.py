@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from geetiles.download.grids import PixelGrid
+from geetiles.sources.base import Pixels
 from geetiles.download.limits import RateLimiter
 from geetiles.download.retry import AUTH_STATUS, RETRYABLE_STATUS, RetryPolicy
 from geetiles.download.sizing import SIZE_LIMIT_MESSAGE, halve, split
@@ -45,12 +46,6 @@ class Tally:
 
 
 @dataclass
-class Pixels:
-    array: np.ndarray  # (bands, height, width)
-    band_names: list[str]
-
-
-@dataclass
 class Endpoint:
     """Where and how to ask: the REST URL, the serialised expression, the limits of one worker."""
 
@@ -66,12 +61,19 @@ class Endpoint:
     band_itemsizes: list[int] | None = None  # known after the first answer; drives request splitting
     headers: dict[str, str] = field(default_factory=dict)
 
+    def share(self, max_in_flight: int, max_requests_per_s: float) -> Endpoint:
+        return Endpoint(**{**self.__dict__, "max_in_flight": max_in_flight, "max_requests_per_s": max_requests_per_s})
+
+    def create(self, seed: int) -> Fetcher:
+        return Fetcher(self, seed=seed)
+
 
 class Fetcher:
     """Fetches pixel grids concurrently within one worker's share of the global limits."""
 
     def __init__(self, endpoint: Endpoint, seed: int = 0) -> None:
         self.endpoint = endpoint
+        self.headers = endpoint.headers
         self.compute_url = f"{endpoint.url}/v1/projects/{endpoint.project}/image:computePixels"
         self.body_head = '{"fileFormat":"NPY","expression":' + endpoint.expression_json + ',"grid":'
         self.in_flight = asyncio.Semaphore(endpoint.max_in_flight)
@@ -123,7 +125,7 @@ class Fetcher:
                 try:
                     session = await self.session()
                     async with session.post(
-                        self.compute_url, data=body, headers={"Content-Type": "application/json", **self.endpoint.headers},
+                        self.compute_url, data=body, headers={"Content-Type": "application/json", **self.headers},
                         timeout=aiohttp.ClientTimeout(total=self.endpoint.request_timeout_s),
                     ) as response:
                         status, payload = response.status, await response.read()

@@ -11,15 +11,23 @@ log = logging.getLogger(__name__)
 
 
 def run(experiment, context) -> None:
+    """Download the images (``source``), then the labels (``labels``), onto the same chips."""
     config = experiment.config
-    if config.source.dataset is None:
-        log.info("no source chosen, nothing to download (choose one with source=sentinel2, source=worldcover, ...)")
+    chosen = [(role, c) for role, c in (("source", config.source), ("labels", config.labels)) if c.dataset is not None]
+    if not chosen:
+        log.info("no source or labels chosen, nothing to download (e.g. source=sentinel2 labels=worldcover, or experiment=demo)")
         return
     tiles_path = context.tiles_file or _configured_tiles_file(config.download.tiles_file)
     from geetiles.download.engine import Engine
+    from geetiles.download.ray_cluster import RayCluster
 
-    summary = Engine(experiment, tiles_path).run()
-    context.outputs.append(summary.directory)
+    ray_cluster = RayCluster(config.ray.address, config.ray.num_cpus)  # one Ray for images and labels
+    try:
+        for role, source_config in chosen:
+            summary = Engine(experiment, tiles_path, source_config, ray_cluster).run()
+            context.outputs.append(summary.directory)
+    finally:
+        ray_cluster.shutdown()
 
 
 def _configured_tiles_file(value: str | None) -> Path:

@@ -9,7 +9,7 @@ from typing import NamedTuple
 import numpy as np
 
 from geetiles.download import geotiff
-from geetiles.download.fetch import AuthenticationError, DeterministicError, Endpoint, Fetcher, RetriesExhausted, Tally
+from geetiles.download.fetch import AuthenticationError, DeterministicError, RetriesExhausted, Tally
 from geetiles.download.grids import PixelGrid
 
 
@@ -41,19 +41,20 @@ class DownloadWorker:
 
         from geetiles.download import tiff_encoder  # noqa: F401
 
-        self.fetcher: Fetcher | None = None
+        self.fetcher = None
         self.nodata: float | None = None
         self.write_files = True
         self.node = _node_id()
 
-    def configure(self, endpoint: Endpoint, nodata: float | None, write_files: bool, seed: int = 0) -> bool:
-        self.fetcher = Fetcher(endpoint, seed=seed)
+    def configure(self, spec, nodata: float | None, write_files: bool, seed: int = 0) -> bool:
+        """``spec`` is the source's FetcherSpec (Earth Engine endpoint, demo field, ...)."""
+        self.fetcher = spec.create(seed)
         self.nodata = nodata
         self.write_files = write_files
         return True
 
     async def run_batch(self, jobs: list[ChipJob], headers: dict[str, str]) -> list[ChipResult]:
-        self.fetcher.endpoint.headers = headers
+        self.fetcher.headers = headers
         results = await asyncio.gather(*(self._one(job) for job in jobs))
         return [result._replace(node=self.node) for result in results]
 

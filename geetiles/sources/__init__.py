@@ -1,1 +1,20 @@
-"""Sources of pixels for a chip's pixel grid (Earth Engine here; more come with later stages)."""
+"""Sources of pixels for a chip's pixel grid; the download engine drives any of them alike."""
+
+from __future__ import annotations
+
+
+def open_source(config, source_config):
+    """The OpenedSource for ``source_config`` (a SourceConfig): validated, connected, ready to probe."""
+    kind = source_config.kind.value
+    if kind == "earthengine":
+        from geetiles.sources.earthengine import EarthEngineSource
+
+        source = EarthEngineSource(config, source_config)
+    elif kind == "demo":
+        from geetiles.sources.demo import DemoSource
+
+        source = DemoSource(source_config)
+    else:  # the schema's enum makes this unreachable from a config
+        raise ValueError(f"unknown source kind {kind!r}")
+    source.connect()
+    return source

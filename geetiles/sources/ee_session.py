@@ -86,6 +86,9 @@ def load_credentials(mode: str, url: str):
             if persistent is None:
                 raise UserInputError(f"no persistent Earth Engine credentials found; {HOW_TO_AUTHENTICATE}")
             return persistent
+    if mode == "auto" and not _local_application_default_exists():
+        raise UserInputError(f"no Earth Engine credentials found; {HOW_TO_AUTHENTICATE} "
+                             "(or try the pipeline offline: python -m geetiles experiment=demo)")
     if mode in ("auto", "appdefault"):
         import google.auth
         from google.auth.exceptions import DefaultCredentialsError
@@ -93,9 +96,20 @@ def load_credentials(mode: str, url: str):
         try:
             credentials, _ = google.auth.default(scopes=SCOPES)
         except DefaultCredentialsError:
-            raise UserInputError(f"no Earth Engine credentials found; {HOW_TO_AUTHENTICATE}") from None
+            raise UserInputError(f"no Earth Engine credentials found; {HOW_TO_AUTHENTICATE} "
+                                 "(or try the pipeline offline: python -m geetiles experiment=demo)") from None
         return credentials
     return _credentials_from_file(Path(mode).expanduser())
+
+
+def _local_application_default_exists() -> bool:
+    """Application-default credentials on this machine (a key file or gcloud's), found without
+    asking anyone: ``auto`` never probes the GCE metadata server (``appdefault`` does, for VMs)."""
+    from google.auth import _cloud_sdk
+
+    if os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"):
+        return True
+    return Path(_cloud_sdk.get_application_default_credentials_path()).is_file()
 
 
 def _persistent_credentials():

@@ -12,7 +12,7 @@ def tiles_files(root):
 
 
 def test_default_experiment_writes_tiles_aoi_and_records(workdir):
-    result = run_cli(geetiles_cmd(), workdir)
+    result = run_cli(geetiles_cmd("stages=[aoi,tiling]"), workdir)
     assert result.returncode == 0, result.stderr
     [tiles] = tiles_files(workdir)
     assert tiles.name.startswith("lux_partitions_aschips_")
@@ -20,7 +20,7 @@ def test_default_experiment_writes_tiles_aoi_and_records(workdir):
     assert (workdir / "outputs" / "data" / "lux.wkt").exists()
     record = yaml.safe_load(tiles.with_name(tiles.stem + ".geetiles.yaml").read_text())
     assert record["geetiles_version"] == __version__
-    assert record["command"] == "python -m geetiles"
+    assert record["command"] == "python -m geetiles 'stages=[aoi,tiling]'"
     assert record["config"]["tiling"] == {"kind": "grid", "chip_size_m": 1000.0, "max_chips": 20_000_000}
     assert record["config"]["aoi"]["country"] == "Luxembourg"
     assert "hydra" not in record["config"]
@@ -28,7 +28,7 @@ def test_default_experiment_writes_tiles_aoi_and_records(workdir):
 
 
 def test_luxembourg_wkt_gives_the_originals_file(workdir, luxembourg_wkt):
-    result = run_cli(geetiles_cmd("aoi=wkt", f"aoi.wkt_file={luxembourg_wkt}", "aoi.name=lux", "data_dir=out"), workdir)
+    result = run_cli(geetiles_cmd("aoi=wkt", f"aoi.wkt_file={luxembourg_wkt}", "aoi.name=lux", "data_dir=out", "stages=[tiling]"), workdir)
     assert result.returncode == 0, result.stderr
     assert (workdir / "out" / "lux_partitions_aschips_14c55eb7d417f.geojson").exists()
 
@@ -49,6 +49,7 @@ def test_experiment_from_a_users_config_dir(workdir):
     (workdir / "my_configs" / "aoi" / "valley.yaml").write_text("name: valley\nbbox: [6.0, 49.6, 6.2, 49.8]\n")
     (workdir / "my_configs" / "experiment" / "valley-utm.yaml").write_text(
         "# @package _global_\ndefaults:\n  - override /aoi: valley\n  - override /tiling: utm\n"
+        "  - override /source: none\n  - override /labels: none\n"
         "tiling:\n  chip_size_m: 2500\ndata_dir: datasets\n"
     )
     result = run_cli(geetiles_cmd("--config-dir", "my_configs", "experiment=valley-utm"), workdir)
@@ -57,6 +58,43 @@ def test_experiment_from_a_users_config_dir(workdir):
     record = yaml.safe_load(tiles.with_name(tiles.stem + ".geetiles.yaml").read_text())
     assert record["config"]["tiling"]["chip_size_m"] == 2500.0
     assert record["config"]["aoi"]["bbox"] == [6.0, 49.6, 6.2, 49.8]
+
+
+def isolated_home(workdir):
+    """No Earth Engine or gcloud credentials, whatever the machine running the tests has."""
+    home = workdir / "home"
+    home.mkdir()
+    return {"HOME": str(home), "CLOUDSDK_CONFIG": str(home / "gcloud"), "GOOGLE_APPLICATION_CREDENTIALS": ""}
+
+
+def test_default_experiment_is_the_originals_example_and_needs_earth_engine(workdir):
+    result = run_cli(geetiles_cmd("ee.project=some-project"), workdir, env=isolated_home(workdir))
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert "no Earth Engine credentials found" in line and "experiment=demo" in line
+    [tiles] = tiles_files(workdir)  # the stages before the download ran and are complete
+    record = yaml.safe_load(tiles.with_name(tiles.stem + ".geetiles.yaml").read_text())
+    assert record["config"]["source"]["dataset"] == "sentinel2-rgb-median-2020"
+    assert record["config"]["labels"]["dataset"] == "esa-world-cover"
+    assert record["config"]["source"]["pixels_lonlat"] == [100, 100]
+
+
+def test_quickstart_runs_the_example_offline_with_demo_sources(workdir):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = re.search(r"## Quickstart\n.*?```bash\n(.*?)```", readme, re.S).group(1)
+    [command] = [line for line in block.splitlines() if line.startswith("python -m geetiles")]
+    result = run_cli(geetiles_cmd(*command.split()[3:]), workdir, timeout=300, env=isolated_home(workdir))
+    assert result.returncode == 0, result.stderr[-2000:]
+    [tiles] = tiles_files(workdir)
+    chips = yaml.safe_load(tiles.with_name(tiles.stem + ".geetiles.yaml").read_text())["chips"]
+    for dataset in ("demo-imagery", "demo-landcover"):
+        folder = tiles.with_suffix("") / dataset
+        assert len(list(folder.glob("*.tif"))) == chips
+        assert (folder / "manifest.geetiles.yaml").exists()
+    assert "SYNTHETIC" in result.stdout + result.stderr  # the demo says so in the log
 
 
 def test_help_lists_groups_quickly(workdir):

@@ -44,7 +44,7 @@ def make_tiles(folder: Path, bbox=(6.0, 49.6, 6.08, 49.66), *extra: str) -> Path
 
 
 def download(tiles: Path, server, credentials: Path | str, *extra: str):
-    cfg = compose(["stages=[download]", f"download.tiles_file={quote(tiles)}", "source=sentinel2",
+    cfg = compose(["stages=[download]", f"download.tiles_file={quote(tiles)}", "source=sentinel2", "labels=none",
                    f"ee.url={server.url}", f"ee.credentials={quote(credentials)}", *FAST_RETRIES, *extra])
     return run_experiment(Experiment.from_config(cfg, command="test"))
 

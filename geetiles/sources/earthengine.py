@@ -1,0 +1,68 @@
+"""Earth Engine as a source: one ``computePixels`` REST request per chip (see download/fetch.py)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from geetiles.download.fetch import AuthenticationError, DeterministicError, Endpoint, Fetcher, RetriesExhausted, Tally
+from geetiles.download.grids import PixelGrid
+from geetiles.download.retry import RetryPolicy
+from geetiles.errors import RunFailed, UserInputError
+from geetiles.sources.base import Pixels
+
+
+class EarthEngineSource:
+    """Connects once per run (credentials, project, client) and serialises the image once."""
+
+    def __init__(self, config, source_config) -> None:
+        from geetiles.sources.ee_datasets import load_definition
+
+        self.config, self.source_config = config, source_config
+        self.definition = load_definition(source_config.dataset, source_config.name)
+        self.name = self.definition.name
+        self.source_file = self.definition.source_file
+        self.session = None
+        self.endpoint: Endpoint | None = None
+
+    def connect(self) -> None:
+        from geetiles.sources.ee_datasets import serialized_expression
+        from geetiles.sources.ee_session import initialize
+
+        ee, download = self.config.ee, self.config.download
+        self.session = initialize(ee.url, ee.project, ee.credentials, ee.init_timeout_s)
+        self.endpoint = Endpoint(
+            url=self.session.url, project=self.session.project, expression_json=serialized_expression(self.definition),
+            max_in_flight=download.max_in_flight, max_requests_per_s=download.max_requests_per_s,
+            policy=RetryPolicy(download.max_attempts, download.backoff_initial_s, download.backoff_max_s),
+            request_timeout_s=download.request_timeout_s, max_request_bytes=download.max_request_bytes,
+            max_side=download.max_pixels_per_side, headers=self.session.auth_headers(),
+        )
+
+    def spec(self) -> Endpoint:
+        return self.endpoint
+
+    def probe(self, grid: PixelGrid) -> Pixels:
+        async def probe():
+            fetcher = Fetcher(self.endpoint)
+            try:
+                return await fetcher.fetch(grid.window(0, 0, 1, 1), Tally())
+            finally:
+                await fetcher.close()
+
+        try:
+            pixels = asyncio.run(probe())
+        except AuthenticationError as error:
+            raise UserInputError(f"Earth Engine refused the credentials ({error}); run `earthengine authenticate` "
+                                 "or set ee.credentials to a valid key file") from None
+        except DeterministicError as error:
+            raise UserInputError(f"Earth Engine refuses dataset {self.source_config.dataset!r}: {error}") from None
+        except RetriesExhausted as error:
+            raise RunFailed(f"Earth Engine is not answering ({error}); nothing was downloaded, rerun later") from None
+        self.endpoint.band_itemsizes = [pixels.array.dtype.itemsize] * len(pixels.band_names)
+        return pixels
+
+    def auth_headers(self) -> dict[str, str]:
+        return self.session.auth_headers()
+
+    def force_refresh(self) -> None:
+        self.session.force_refresh()
