@@ -24,6 +24,7 @@ class Stage(Enum):
 class SourceKind(Enum):
     earthengine = "earthengine"
     demo = "demo"  # synthetic, offline: for trying the pipeline without an account
+    local = "local"  # a raster GDAL reads (path or URL), resampled onto each chip
 
 
 class WriteOn(Enum):
@@ -70,6 +71,7 @@ class SourceConfig:
     pixels_lonlat: Optional[List[int]] = None  # [width, height] of every chip
     meters_per_pixel: Optional[float] = None  # or a pixel size; exactly one of the two
     nodata: Optional[float] = None  # default: 0 for integer bands, NaN for float bands
+    resampling: Optional[str] = None  # local rasters: default nearest for integer bands, bilinear otherwise
 
 
 @dataclass

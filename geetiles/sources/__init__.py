@@ -14,6 +14,10 @@ def open_source(config, source_config):
         from geetiles.sources.demo import DemoSource
 
         source = DemoSource(source_config)
+    elif kind == "local":
+        from geetiles.sources.local import LocalSource
+
+        source = LocalSource(source_config)
     else:  # the schema's enum makes this unreachable from a config
         raise ValueError(f"unknown source kind {kind!r}")
     source.connect()
