@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import List, Optional
+from typing import Any, Dict, List, Optional
 
 from hydra.core.config_store import ConfigStore
 
@@ -61,6 +61,97 @@ class EeConfig:
     init_timeout_s: float = 60.0  # give up connecting after this long instead of hanging
 
 
+class Reducer(Enum):
+    median = "median"
+    mean = "mean"
+    mosaic = "mosaic"
+    max = "max"
+    min = "min"
+    count = "count"
+    first = "first"
+
+
+class CloudMask(Enum):
+    none = "none"
+    qa60 = "qa60"  # Sentinel-2 QA60 bits 10 (clouds) and 11 (cirrus)
+    cloudscore_plus = "cloudscore_plus"  # GOOGLE/CLOUD_SCORE_PLUS/V1/S2_HARMONIZED, band cs
+
+
+class Stacking(Enum):
+    none = "none"
+    seasonal = "seasonal"  # winter (Dec of the previous year to Feb), spring, summer, fall
+    monthly = "monthly"
+
+
+class PixelType(Enum):
+    uint8 = "uint8"
+    int8 = "int8"
+    uint16 = "uint16"
+    int16 = "int16"
+    uint32 = "uint32"
+    int32 = "int32"
+    float32 = "float32"
+    float64 = "float64"
+
+
+class FilterOp(Enum):
+    lt = "lt"
+    lte = "lte"
+    gt = "gt"
+    gte = "gte"
+    eq = "eq"
+    neq = "neq"
+
+
+@dataclass
+class FilterConfig:
+    property: str = "???"
+    op: FilterOp = FilterOp.eq
+    value: Any = None
+
+
+@dataclass
+class VisualizeConfig:
+    min: Optional[float] = None
+    max: Optional[float] = None
+    palette: Optional[List[str]] = None
+    bands: Optional[List[str]] = None
+
+
+@dataclass
+class ClassConfig:
+    code: int = 0
+    name: str = ""
+    color: str = "#000000"
+
+
+@dataclass
+class RecipeConfig:
+    """A declarative Earth Engine dataset (see geetiles/sources/ee_recipe.py)."""
+
+    name: str = "???"  # dataset name; may use {year}
+    collection: str = "???"  # ImageCollection id (or an Image id with image: true)
+    image: bool = False
+    year: Optional[int] = None  # fills {year}, {previous_year}, {next_year}; needed for stacking
+    start: Optional[str] = None
+    end: Optional[str] = None  # exclusive, as Earth Engine's filterDate
+    filters: List[FilterConfig] = field(default_factory=list)
+    mask: CloudMask = CloudMask.none
+    cloud_score_threshold: float = 0.6
+    select: Optional[List[str]] = None
+    rename: Optional[List[str]] = None
+    divide: Optional[float] = None
+    scale: float = 1.0
+    offset: float = 0.0
+    reducer: Reducer = Reducer.median
+    stack: Stacking = Stacking.none
+    band_template: str = "{period}_{band}"
+    visualize: Optional[VisualizeConfig] = None
+    remap: Optional[Dict[int, int]] = None  # class codes to new codes (e.g. WorldCover 10..100 to 1..11)
+    dtype: Optional[PixelType] = None  # values are clamped to the type's range before the cast
+    classes: List[ClassConfig] = field(default_factory=list)  # label datasets: code, name, colour
+
+
 @dataclass
 class SourceConfig:
     """What to download for every chip; ``dataset`` unset means the download stage has nothing to do."""
@@ -72,6 +163,7 @@ class SourceConfig:
     meters_per_pixel: Optional[float] = None  # or a pixel size; exactly one of the two
     nodata: Optional[float] = None  # default: 0 for integer bands, NaN for float bands
     resampling: Optional[str] = None  # local rasters: default nearest for integer bands, bilinear otherwise
+    recipe: Optional[RecipeConfig] = None  # Earth Engine: a declarative dataset (instead of a Python file)
 
 
 @dataclass

@@ -15,10 +15,16 @@ class EarthEngineSource:
     """Connects once per run (credentials, project, client) and serialises the image once."""
 
     def __init__(self, config, source_config) -> None:
-        from geetiles.sources.ee_datasets import load_definition
+        from geetiles.sources.ee_datasets import load_definition, recipe_definition
 
         self.config, self.source_config = config, source_config
-        self.definition = load_definition(source_config.dataset, source_config.name)
+        from geetiles.sources.ee_recipe import dataset_name
+
+        recipe = source_config.recipe
+        if recipe is not None and source_config.dataset in (None, dataset_name(recipe)):
+            self.definition = recipe_definition(recipe, source_config.name)  # the group's recipe, as configured
+        else:
+            self.definition = load_definition(source_config.dataset, source_config.name)
         self.name = self.definition.name
         self.source_file = self.definition.source_file
         self.session = None

@@ -1,8 +1,9 @@
 """Earth Engine dataset definitions: the original's built-ins, or a user's own Python file.
 
-A user file defines ``get_ee_image()`` returning an ``ee.Image`` (and optionally
-``get_dataset_name()``), or, as geetiles 0.1.7 files do, a ``DatasetDefinition`` class with
-``get_gee_image()`` and ``get_dataset_name()``. The image is built and serialised once per run.
+Built-in datasets are declarative recipes (geetiles/conf/source/*.yaml, see ee_recipe.py). A user
+file defines ``get_ee_image()`` returning an ``ee.Image`` (and optionally ``get_dataset_name()``),
+or, as geetiles 0.1.7 files do, a ``DatasetDefinition`` class with ``get_gee_image()`` and
+``get_dataset_name()``. The image is built and serialised once per run.
 """
 
 from __future__ import annotations
@@ -24,48 +25,24 @@ class DatasetDefinition:
     source_file: Path | None = None
 
 
-def sentinel2_rgb_median_2020():
-    """2020 median of Sentinel-2 SR with QA60 clouds and cirrus masked, visualised as 8-bit RGB."""
-    import ee
+def recipe_definition(recipe, name: str | None = None) -> DatasetDefinition:
+    from geetiles.sources.ee_recipe import compile_recipe, dataset_name
 
-    def mask_clouds(image):
-        qa = image.select("QA60")
-        clear = qa.bitwiseAnd(1 << 10).eq(0).And(qa.bitwiseAnd(1 << 11).eq(0))
-        return image.updateMask(clear).divide(10000)
-
-    return (
-        ee.ImageCollection("COPERNICUS/S2_SR_HARMONIZED")
-        .filterDate("2020-01-01", "2020-12-31")
-        .filter(ee.Filter.lt("CLOUDY_PIXEL_PERCENTAGE", 20))
-        .map(mask_clouds)
-        .select(["B4", "B3", "B2"])
-        .median()
-        .visualize(min=0, max=0.3)
-    )
-
-
-def esa_world_cover():
-    """ESA WorldCover 10 m v100 (2020): band Map, land-cover codes 10..100 as uint8."""
-    import ee
-
-    return ee.ImageCollection("ESA/WorldCover/v100").first().select("Map").toUint8()
-
-
-BUILTIN: dict[str, Callable[[], Any]] = {
-    "sentinel2-rgb-median-2020": sentinel2_rgb_median_2020,
-    "esa-world-cover": esa_world_cover,
-}
+    return DatasetDefinition(name or dataset_name(recipe), lambda: compile_recipe(recipe))
 
 
 def load_definition(dataset: str, name: str | None = None) -> DatasetDefinition:
-    """A built-in name, or the path of a Python file (``.py`` may be omitted, as in the original)."""
-    if dataset in BUILTIN:
-        return DatasetDefinition(name or dataset, BUILTIN[dataset])
+    """A packaged recipe's name, or the path of a Python file (``.py`` may be omitted, as in the original)."""
+    from geetiles.sources.catalog import find_recipe, names
+
+    recipe = find_recipe(dataset)
+    if recipe is not None:
+        return recipe_definition(recipe, name)
     path = Path(dataset).expanduser()
     if not path.is_file() and Path(f"{dataset}.py").is_file():
         path = Path(f"{dataset}.py")
     if not path.is_file():
-        known = ", ".join(sorted(BUILTIN))
+        known = ", ".join(names())
         raise UserInputError(f"source.dataset={dataset!r} is neither a built-in dataset ({known}) nor an existing Python file")
     module = _load_module(path)
     if hasattr(module, "get_ee_image"):

@@ -123,6 +123,8 @@ BAD_INPUTS = [
     (["stages=[zip]"], "stages"),
     (["source=nosuchsource"], "nosuchsource"),
     (["download.max_in_flight=many"], "download.max_in_flight"),
+    (["source.recipe.reducer=middle"], "reducer"),
+    (["labels.recipe.dtype=uint12"], "dtype"),
 ]
 
 
