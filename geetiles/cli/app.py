@@ -11,9 +11,8 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
-from geetiles.cli.errors import as_user_error, exit_failed, exit_interrupted, exit_with
+from geetiles.cli.errors import run_reporting
 from geetiles.config import register
-from geetiles.errors import RunFailed
 
 log = logging.getLogger("geetiles")
 
@@ -28,16 +27,8 @@ def _hydra_task(cfg: DictConfig) -> None:
     from geetiles.runner import run_experiment
 
     logging.getLogger("pyogrio").setLevel(logging.WARNING)
-    try:
-        run_experiment(Experiment.from_config(cfg, command=command_line()))
-    except RunFailed as error:
-        exit_failed(error)  # SystemExit passes through Hydra's job wrapper without its banner
-    except Exception as error:
-        user_error = as_user_error(error)
-        if user_error is None:
-            raise
-        discard_run_dir()
-        exit_with(user_error)
+    # the SystemExit of a reported error passes through Hydra's job wrapper without its banner
+    run_reporting(lambda: run_experiment(Experiment.from_config(cfg, command=command_line())), discard_run_dir)
 
 
 def discard_run_dir() -> None:
@@ -69,12 +60,4 @@ def main() -> None:
     """Entry point; errors in the user's input end with one line and exit status 2."""
     register()
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra re-raises; we decide what the user sees
-    try:
-        _hydra_task()
-    except KeyboardInterrupt:
-        exit_interrupted()
-    except Exception as error:
-        user_error = as_user_error(error)
-        if user_error is None:
-            raise
-        exit_with(user_error)
+    run_reporting(_hydra_task)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import NoReturn
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 from geetiles.errors import UserInputError
 
@@ -58,3 +59,24 @@ def exit_failed(error: BaseException) -> NoReturn:
     """Some of the work failed (listed on disk); the rest is saved: exit status 1, one line."""
     print(f"geetiles: error: {error}", file=sys.stderr)
     raise SystemExit(getattr(error, "exit_code", 1))
+
+
+def run_reporting(call: Callable[[], Any], on_user_error: Callable[[], None] | None = None) -> Any:
+    """Run ``call`` with the one policy every entry point shares: bad input is one line and exit 2
+    (after ``on_user_error``, e.g. removing what the run started to write), failed chips exit 1,
+    Ctrl-C says the work is kept, and anything else is a bug that keeps its traceback."""
+    from geetiles.errors import RunFailed
+
+    try:
+        return call()
+    except RunFailed as error:
+        exit_failed(error)
+    except KeyboardInterrupt:
+        exit_interrupted()
+    except Exception as error:
+        user_error = as_user_error(error)
+        if user_error is None:
+            raise
+        if on_user_error is not None:
+            on_user_error()
+        exit_with(user_error)

@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 
 from geetiles import __version__
 from geetiles.cli.compose import quote
-from geetiles.cli.errors import as_user_error, exit_failed, exit_interrupted, exit_with
-from geetiles.errors import RunFailed, UserInputError
+from geetiles.cli.errors import exit_with, run_reporting
+from geetiles.errors import UserInputError
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -188,17 +188,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise SystemExit(0)
     _configure_logging()
     handler: Callable[[argparse.Namespace, Sequence[str]], None] = args.handler
-    try:
-        handler(args, argv)
-    except RunFailed as error:
-        exit_failed(error)
-    except KeyboardInterrupt:
-        exit_interrupted()
-    except Exception as error:
-        user_error = as_user_error(error)
-        if user_error is None:
-            raise
-        exit_with(user_error)
+    run_reporting(lambda: handler(args, argv))
 
 
 def _configure_logging() -> None:
