@@ -305,6 +305,7 @@ class Engine:
         write_record(directory / MANIFEST, self.experiment, stage="download", extra={
             "tiles_file": str(self.tiles_path), "bands": list(band_names), "dtype": str(dtype),
             "nodata": None if nodata is None or (isinstance(nodata, float) and math.isnan(nodata)) else nodata,
+            "classes": plan.source.classes(),
             "summary": {"total": summary.total, "done": summary.done, "skipped": summary.skipped,
                         "failed": summary.failed, "retries": summary.retries, "requests": summary.requests,
                         "elapsed_s": round(summary.elapsed_s, 3)},

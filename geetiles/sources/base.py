@@ -50,3 +50,12 @@ class OpenedSource(Protocol):
     def auth_headers(self) -> dict[str, str]: ...
 
     def force_refresh(self) -> None: ...
+
+    def classes(self) -> list[dict]:
+        """Label classes ({code, name, color}, codes as written in the chips); [] for imagery."""
+
+
+def class_table(recipe_classes, remap=None) -> list[dict]:
+    """A recipe's declared classes as the chips hold them (codes after the remap, if any)."""
+    remap = dict(remap or {})
+    return [{"code": int(remap.get(c.code, c.code)), "name": c.name, "color": c.color} for c in recipe_classes]

@@ -174,3 +174,12 @@ class DemoSource:
 
     def force_refresh(self) -> None:
         return None
+
+    def classes(self) -> list[dict]:
+        """The WorldCover legend (from the packaged esa-world-cover recipe) for the classes the demo draws."""
+        if self.dataset != LANDCOVER:
+            return []
+        from geetiles.sources.base import class_table
+        from geetiles.sources.catalog import find_recipe
+
+        return [c for c in class_table(find_recipe("esa-world-cover").classes) if c["code"] in APPEARANCE]

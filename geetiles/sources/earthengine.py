@@ -25,6 +25,7 @@ class EarthEngineSource:
             self.definition = recipe_definition(recipe, source_config.name)  # the group's recipe, as configured
         else:
             self.definition = load_definition(source_config.dataset, source_config.name)
+        self.recipe = self.definition.recipe
         self.name = self.definition.name
         self.source_file = self.definition.source_file
         self.session = None
@@ -72,3 +73,8 @@ class EarthEngineSource:
 
     def force_refresh(self) -> None:
         self.session.force_refresh()
+
+    def classes(self) -> list[dict]:
+        from geetiles.sources.base import class_table
+
+        return class_table(self.recipe.classes, self.recipe.remap) if self.recipe is not None else []

@@ -23,12 +23,13 @@ class DatasetDefinition:
     name: str
     build_image: Callable[[], Any]
     source_file: Path | None = None
+    recipe: Any = None  # the RecipeConfig, for recipe datasets
 
 
 def recipe_definition(recipe, name: str | None = None) -> DatasetDefinition:
     from geetiles.sources.ee_recipe import compile_recipe, dataset_name
 
-    return DatasetDefinition(name or dataset_name(recipe), lambda: compile_recipe(recipe))
+    return DatasetDefinition(name or dataset_name(recipe), lambda: compile_recipe(recipe), recipe=recipe)
 
 
 def load_definition(dataset: str, name: str | None = None) -> DatasetDefinition:

@@ -136,3 +136,6 @@ class LocalSource:
 
     def force_refresh(self) -> None:
         return None
+
+    def classes(self) -> list[dict]:
+        return []

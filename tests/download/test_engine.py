@@ -248,3 +248,13 @@ def test_bad_credentials_fail_fast(setup):
         download(tiles, server, "none")  # the server wants a token
     assert time.monotonic() - started < 10
     assert server.compute_pixels_calls == 0
+
+
+def test_label_classes_are_recorded_beside_the_chips(setup):
+    folder, server, credentials = setup
+    tiles = make_tiles(folder, (6.0, 49.6, 6.02, 49.62))
+    download(tiles, server, credentials, "source=worldcover", "download.max_downloads=1")
+    record = yaml.safe_load((dataset_dir(tiles, "esa-world-cover") / "manifest.geetiles.yaml").read_text())
+    assert record["bands"] == ["Map"] and record["dtype"] == "uint8"
+    assert [c["code"] for c in record["classes"]] == [10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 100]
+    assert record["classes"][0] == {"code": 10, "name": "Tree cover", "color": "#006400"}

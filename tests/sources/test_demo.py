@@ -57,3 +57,16 @@ def test_unknown_demo_dataset_is_a_one_line_error():
 
     with pytest.raises(UserInputError, match="not a demo dataset"):
         DemoSource(Config())
+
+
+def test_landcover_declares_the_worldcover_legend_imagery_none():
+    class Labels:
+        dataset, name = LANDCOVER, None
+
+    class Images:
+        dataset, name = IMAGERY, None
+
+    legend = DemoSource(Labels()).classes()
+    assert {c["code"] for c in legend} == set(APPEARANCE)
+    assert {"code": 80, "name": "Permanent water bodies", "color": "#0064c8"} in legend
+    assert DemoSource(Images()).classes() == []
