@@ -36,6 +36,7 @@ def ee_client(fake_ee: FakeEarthEngine, monkeypatch: pytest.MonkeyPatch) -> Iter
     # ee.Initialize fetches a deprecation list from storage.googleapis.com: never leave 127.0.0.1.
     monkeypatch.setattr(ee.deprecation, "_FetchDataCatalogStac", lambda: {})
     credentials = google.oauth2.credentials.Credentials(token=fake_ee.token or "test-token")
+    ee.Reset()  # earlier tests (the engine's own initialisation) may have left ee initialised elsewhere
     ee.Initialize(credentials=credentials, url=fake_ee.url, project=PROJECT)
     try:
         yield ee
