@@ -104,7 +104,7 @@ class Engine:
     def run(self) -> DownloadSummary:
         started = time.monotonic()
         ray_cluster = self.shared_cluster or RayCluster(self.config.ray.address, self.config.ray.num_cpus)
-        ray, actors, plan = None, [], None
+        ray, actors, plan, preparing = None, [], None, None
         bootstrap = ray_cluster.will_start_local()  # joining a running Ray is quick: nothing to bridge
         try:
             with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="prepare") as executor:
@@ -121,6 +121,8 @@ class Engine:
             summary.elapsed_s = time.monotonic() - started
             self._record(plan.directory, summary, plan)
         finally:
+            if plan is None and preparing is not None and preparing.done() and preparing.exception() is None:
+                plan = preparing.result()  # Ray failed to start after the preparation had succeeded
             if plan is not None and plan.bootstrap is not None:
                 plan.bootstrap.finish()  # never leave the driver's own fetching running
             for actor in actors:  # a Ray this run did not start (tests, notebooks) keeps running

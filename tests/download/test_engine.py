@@ -258,3 +258,29 @@ def test_label_classes_are_recorded_beside_the_chips(setup):
     assert record["bands"] == ["Map"] and record["dtype"] == "uint8"
     assert [c["code"] for c in record["classes"]] == [10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 100]
     assert record["classes"][0] == {"code": 10, "name": "Tree cover", "color": "#006400"}
+
+
+def test_bootstrap_stops_when_ray_cannot_start(setup, monkeypatch):
+    """If Ray fails after the driver began fetching on its own, that fetching stops too."""
+    import threading
+
+    from geetiles.download.ray_cluster import RayCluster
+
+    folder, server, credentials = setup
+    tiles = make_tiles(folder)
+    server.latency_s = 0.2  # with 2 in flight, the ~40 chips would take 4 s: work is left when Ray fails
+    monkeypatch.setattr(RayCluster, "will_start_local", lambda self: True)  # as if starting a local Ray
+
+    def fail(self):
+        time_to_fetch = threading.Event()
+        time_to_fetch.wait(0.5)  # the bootstrap is fetching meanwhile
+        raise UserInputError("cannot start or reach Ray (test)")
+
+    monkeypatch.setattr(RayCluster, "connect", fail)
+    with pytest.raises(UserInputError, match="Ray"):
+        download(tiles, server, credentials, "download.max_in_flight=2")
+    calls = server.compute_pixels_calls
+    assert calls > 1  # the probe and some bootstrap requests went out
+    threading.Event().wait(0.8)
+    assert server.compute_pixels_calls == calls  # and nothing after the run ended
+    assert not [t for t in threading.enumerate() if t.name == "bootstrap"]
