@@ -13,7 +13,8 @@ log = logging.getLogger(__name__)
 def run(experiment, context) -> None:
     """Download the images (``source``), then the labels (``labels``), onto the same chips."""
     config = experiment.config
-    chosen = [(role, c) for role, c in (("source", config.source), ("labels", config.labels)) if c.dataset is not None]
+    chosen = [(role, c) for role, c in (("source", config.source), ("labels", config.labels))
+              if c.dataset is not None or c.recipe is not None]
     if not chosen:
         log.info("no source or labels chosen, nothing to download (e.g. source=sentinel2 labels=worldcover, or experiment=demo)")
         return

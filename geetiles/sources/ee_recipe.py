@@ -51,20 +51,20 @@ def compile_recipe(recipe):
     """The ee.Image the recipe describes (call after ee.Initialize)."""
     import ee
 
+    stacked = recipe.stack.value != "none"
     slices = []
     for label, start, end in periods(recipe):
         image = _reduce(_collection(recipe, start, end), recipe)
-        if recipe.stack.value != "none":
-            names = _band_names(recipe)
-            image = image.rename([recipe.band_template.format(period=label, band=b) for b in names])
+        if stacked:
+            if recipe.visualize is not None:  # each period is visualised on its own, then named
+                image = _visualize(image, recipe.visualize)
+            image = image.rename([recipe.band_template.format(period=label, band=b) for b in _band_names(recipe)])
         slices.append(image)
     image = slices[0]
     for extra in slices[1:]:
         image = image.addBands(extra)
-    if recipe.visualize is not None:
-        vis = recipe.visualize
-        options = {k: v for k, v in (("min", vis.min), ("max", vis.max), ("palette", vis.palette), ("bands", vis.bands)) if v}
-        image = image.visualize(**options)
+    if recipe.visualize is not None and not stacked:
+        image = _visualize(image, recipe.visualize)
     if recipe.remap:
         image = image.remap(list(recipe.remap.keys()), list(recipe.remap.values()))
         if recipe.rename:
@@ -73,6 +73,11 @@ def compile_recipe(recipe):
         low, high = _range(recipe.dtype.value)
         image = getattr(image.clamp(low, high), _CAST[recipe.dtype.value])()
     return image if isinstance(image, ee.Image) else ee.Image(image)
+
+
+def _visualize(image, vis):
+    options = {k: v for k, v in (("min", vis.min), ("max", vis.max), ("palette", vis.palette), ("bands", vis.bands)) if v is not None}
+    return image.visualize(**options)
 
 
 def _collection(recipe, start, end):
@@ -90,7 +95,8 @@ def _collection(recipe, start, end):
     elif recipe.mask.value == "cloudscore_plus":
         collection = _mask_cloud_score_plus(collection, recipe.cloud_score_threshold)
     if recipe.select:
-        collection = collection.select(list(recipe.select), list(recipe.rename) if recipe.rename and not recipe.remap else None)
+        renamed = recipe.rename and not recipe.remap and recipe.stack.value == "none"
+        collection = collection.select(list(recipe.select), list(recipe.rename) if renamed else None)
     if recipe.divide is not None:
         divisor = recipe.divide
         collection = collection.map(lambda image: image.divide(divisor).copyProperties(image, image.propertyNames()))

@@ -284,3 +284,14 @@ def test_bootstrap_stops_when_ray_cannot_start(setup, monkeypatch):
     threading.Event().wait(0.8)
     assert server.compute_pixels_calls == calls  # and nothing after the run ended
     assert not [t for t in threading.enumerate() if t.name == "bootstrap"]
+
+
+def test_a_yearly_catalog_recipe_downloads_into_its_named_folder(setup):
+    folder, server, credentials = setup
+    tiles = make_tiles(folder, (6.0, 49.6, 6.02, 49.62))
+    download(tiles, server, credentials, "source=s2rgb", "source.recipe.year=2019", "download.max_downloads=2")
+    directory = dataset_dir(tiles, "s2rgb-2019")
+    chips = sorted(directory.glob("*.tif"))
+    assert len(chips) == 2
+    seasons = ("winter", "spring", "summer", "fall")
+    assert_chip_matches_server(chips[0], bands=tuple(f"{s}_{b}" for s in seasons for b in ("red", "green", "blue")))

@@ -68,3 +68,35 @@ def test_bad_recipes_fail_when_composed(override, key):
 def test_names_with_a_year_find_their_recipe():
     assert find_recipe("sentinel2-rgb-median-2020").collection == "COPERNICUS/S2_SR_HARMONIZED"
     assert find_recipe("no-such-dataset") is None
+
+
+SEASONS = ("winter", "spring", "summer", "fall")
+S2_BANDS = ("B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B11", "B12")
+ORIGINAL_CATALOG = {  # names, band order and dtypes of geetiles 0.1.7 (docs/original-catalog.md)
+    "s2rgbm-2021": ([f"{m:02d}_{b}" for m in range(1, 13) for b in ("red", "green", "blue")], "uint8"),
+    "s2rgb-2019": ([f"{s}_{b}" for s in SEASONS for b in ("red", "green", "blue")], "uint8"),
+    "s2-2020": ([f"{s}_{b}" for s in SEASONS for b in S2_BANDS], "uint8"),
+    "s2_raw-2020": ([f"{s}_{b}" for s in SEASONS for b in S2_BANDS], "float32"),
+    "esaworldcover-2020": (["Map"], "uint8"),
+    "esaworldcover-2021": (["Map"], "uint8"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ORIGINAL_CATALOG))
+def test_catalog_recipes_have_the_originals_names_bands_and_dtypes(ee_client, name):  # noqa: F811
+    definition = load_definition(name)
+    assert definition.name == name
+    names, dtype = ORIGINAL_CATALOG[name]
+    assert bands_of(definition) == [(band, dtype) for band in names]
+
+
+def test_catalog_years_and_collections():
+    assert find_recipe("s2rgbm-2021").year == 2021
+    assert periods(find_recipe("s2rgb-2019"))[0] == ("winter", "2018-12-01", "2019-03-01")  # all of February
+    assert find_recipe("esaworldcover-2021").collection == "ESA/WorldCover/v200"
+    assert find_recipe("esaworldcover-2020").collection == "ESA/WorldCover/v100"
+
+
+def test_a_catalog_group_downloads_by_group_name():
+    config = compose(["source=s2rgbm", "source.recipe.year=2022"]).source
+    assert config.dataset is None and config.recipe.name == "s2rgbm-{year}" and config.recipe.year == 2022
