@@ -69,6 +69,7 @@ class Reducer(Enum):
     min = "min"
     count = "count"
     first = "first"
+    quality_mosaic = "quality_mosaic"  # per pixel, all bands of the image with the highest recipe.quality_band
 
 
 class CloudMask(Enum):
@@ -81,6 +82,22 @@ class Stacking(Enum):
     none = "none"
     seasonal = "seasonal"  # winter (Dec of the previous year to Feb), spring, summer, fall
     monthly = "monthly"
+    yearly = "yearly"  # one slice per entry of recipe.years (whole calendar years)
+
+
+class OrbitPass(Enum):
+    """Sentinel-1 pass direction; fills {orbit} (asc|des) and {orbit_pass} (ASCENDING|DESCENDING)."""
+
+    asc = "asc"
+    des = "des"
+
+
+class TerrainBand(Enum):
+    """Bands ee.Terrain derives from an elevation image, added after the reducer."""
+
+    slope = "slope"  # degrees
+    aspect = "aspect"  # degrees
+    hillshade = "hillshade"
 
 
 class PixelType(Enum):
@@ -101,6 +118,7 @@ class FilterOp(Enum):
     gte = "gte"
     eq = "eq"
     neq = "neq"
+    listContains = "listContains"  # a list property holds the value (e.g. Sentinel-1 polarisations)
 
 
 @dataclass
@@ -108,6 +126,17 @@ class FilterConfig:
     property: str = "???"
     op: FilterOp = FilterOp.eq
     value: Any = None
+
+
+@dataclass
+class PartConfig:
+    """One band group of every slice, from its own filters, bands and reducer (e.g. Sentinel-1 VV
+    on ascending passes). A part with one band is named after the part, else ``{part}_{band}``."""
+
+    name: str = "???"
+    select: Optional[List[str]] = None  # default: recipe.select
+    filters: List[FilterConfig] = field(default_factory=list)  # added to recipe.filters
+    reducer: Optional[Reducer] = None  # default: recipe.reducer
 
 
 @dataclass
@@ -129,27 +158,35 @@ class ClassConfig:
 class RecipeConfig:
     """A declarative Earth Engine dataset (see geetiles/sources/ee_recipe.py)."""
 
-    name: str = "???"  # dataset name; may use {year}
+    name: str = "???"  # dataset name; may use {year} and {orbit}
+    aliases: List[str] = field(default_factory=list)  # other names that find this recipe
     collection: str = "???"  # ImageCollection id (or an Image id with image: true)
     image: bool = False
-    year: Optional[int] = None  # fills {year}, {previous_year}, {next_year}; needed for stacking
+    year: Optional[int] = None  # fills {year}, {previous_year}, {next_year}; needed for seasonal/monthly stacking
+    years: Optional[List[int]] = None  # yearly stacking: one slice per year
+    orbit: Optional[OrbitPass] = None  # fills {orbit} and {orbit_pass} in the name and filter values
     start: Optional[str] = None
     end: Optional[str] = None  # exclusive, as Earth Engine's filterDate
     filters: List[FilterConfig] = field(default_factory=list)
     mask: CloudMask = CloudMask.none
     cloud_score_threshold: float = 0.6
+    valid_range: Optional[List[float]] = None  # [min, max]: pixels outside are masked before reducing
     select: Optional[List[str]] = None
     rename: Optional[List[str]] = None
+    parts: List[PartConfig] = field(default_factory=list)  # band groups with their own filters/reducer
     divide: Optional[float] = None
     scale: float = 1.0
     offset: float = 0.0
     reducer: Reducer = Reducer.median
+    quality_band: Optional[str] = None  # for reducer quality_mosaic
+    terrain: List[TerrainBand] = field(default_factory=list)  # e.g. [slope] for an elevation model
     stack: Stacking = Stacking.none
     band_template: str = "{period}_{band}"
     visualize: Optional[VisualizeConfig] = None
     remap: Optional[Dict[int, int]] = None  # class codes to new codes (e.g. WorldCover 10..100 to 1..11)
     dtype: Optional[PixelType] = None  # values are clamped to the type's range before the cast
     classes: List[ClassConfig] = field(default_factory=list)  # label datasets: code, name, colour
+    range_map: Optional[List[float]] = None  # label datasets: thresholds t0<t1<..., class i+1 is [t_i, t_i+1), 0 below t0
 
 
 @dataclass

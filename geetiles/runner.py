@@ -30,6 +30,10 @@ class RunContext:
 def run_experiment(experiment: Experiment) -> RunContext:
     """Run every configured stage, in order; the first error stops the run."""
     context = RunContext()
-    for stage in experiment.config.stages:
-        importlib.import_module(STAGE_MODULES[stage]).run(experiment, context)
+    modules = [importlib.import_module(STAGE_MODULES[stage]) for stage in experiment.config.stages]
+    for module in modules:  # settings errors of a later stage surface before earlier stages spend time
+        if hasattr(module, "check"):
+            module.check(experiment)
+    for module in modules:
+        module.run(experiment, context)
     return context

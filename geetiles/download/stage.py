@@ -31,6 +31,17 @@ def run(experiment, context) -> None:
         ray_cluster.shutdown()
 
 
+def check(experiment) -> None:
+    """Before any stage runs: recipes whose settings do not fit together fail now, not after the tiling."""
+    from geetiles.sources.ee_recipe import chosen_recipe, validate
+
+    for source_config in (experiment.config.source, experiment.config.labels):
+        if source_config.kind.value == "earthengine":
+            recipe = chosen_recipe(source_config)
+            if recipe is not None:
+                validate(recipe)
+
+
 def _configured_tiles_file(value: str | None) -> Path:
     if not value:
         raise UserInputError("the download stage needs a tiles file: run the tiling stage first or set download.tiles_file=...")

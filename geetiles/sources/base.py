@@ -55,7 +55,36 @@ class OpenedSource(Protocol):
         """Label classes ({code, name, color}, codes as written in the chips); [] for imagery."""
 
 
-def class_table(recipe_classes, remap=None) -> list[dict]:
-    """A recipe's declared classes as the chips hold them (codes after the remap, if any)."""
+def class_table(recipe_classes, remap=None, range_map=None) -> list[dict]:
+    """A recipe's classes as later stages read them: codes as the chips hold them (after the remap),
+    or, for a range map, the class each value range becomes, with its ``min`` (inclusive) and ``max``
+    (exclusive) in the chips' values. Range classes without declared names are named by their range."""
+    if range_map:
+        return _range_classes(list(range_map), {c.code: c for c in recipe_classes})
     remap = dict(remap or {})
     return [{"code": int(remap.get(c.code, c.code)), "name": c.name, "color": c.color} for c in recipe_classes]
+
+
+def _range_classes(thresholds: list[float], declared: dict) -> list[dict]:
+    if any(b <= a for a, b in zip(thresholds, thresholds[1:])):
+        raise ValueError(f"recipe.range_map must increase strictly, got {thresholds}")
+    bounds = [None, *thresholds, None]
+    table = []
+    for code, (low, high) in enumerate(zip(bounds, bounds[1:])):
+        name = f"below {_number(high)}" if low is None else f"{_number(low)} or more" if high is None else f"{_number(low)} to {_number(high)}"
+        declared_class = declared.get(code)
+        table.append({"code": code, "name": declared_class.name if declared_class else name,
+                      "color": declared_class.color if declared_class else _ramp(code, len(thresholds)),
+                      "min": low, "max": high})
+    return table
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def _ramp(index: int, last: int) -> str:
+    """A light-to-dark colour ramp for classes nobody named (pale yellow to dark red)."""
+    light, dark = (255, 255, 204), (128, 0, 38)
+    t = index / max(last, 1)
+    return "#" + "".join(f"{round(a + (b - a) * t):02x}" for a, b in zip(light, dark))

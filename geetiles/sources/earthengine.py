@@ -16,13 +16,12 @@ class EarthEngineSource:
 
     def __init__(self, config, source_config) -> None:
         from geetiles.sources.ee_datasets import load_definition, recipe_definition
+        from geetiles.sources.ee_recipe import chosen_recipe
 
         self.config, self.source_config = config, source_config
-        from geetiles.sources.ee_recipe import dataset_name
-
-        recipe = source_config.recipe
-        if recipe is not None and source_config.dataset in (None, dataset_name(recipe)):
-            self.definition = recipe_definition(recipe, source_config.name)  # the group's recipe, as configured
+        recipe = chosen_recipe(source_config)
+        if recipe is not None:
+            self.definition = recipe_definition(recipe, source_config.name)
         else:
             self.definition = load_definition(source_config.dataset, source_config.name)
         self.recipe = self.definition.recipe
@@ -77,4 +76,6 @@ class EarthEngineSource:
     def classes(self) -> list[dict]:
         from geetiles.sources.base import class_table
 
-        return class_table(self.recipe.classes, self.recipe.remap) if self.recipe is not None else []
+        if self.recipe is None:
+            return []
+        return class_table(self.recipe.classes, self.recipe.remap, self.recipe.range_map)

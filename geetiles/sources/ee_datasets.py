@@ -27,8 +27,9 @@ class DatasetDefinition:
 
 
 def recipe_definition(recipe, name: str | None = None) -> DatasetDefinition:
-    from geetiles.sources.ee_recipe import compile_recipe, dataset_name
+    from geetiles.sources.ee_recipe import compile_recipe, dataset_name, validate
 
+    validate(recipe)  # before anything connects: inconsistent settings are one line, exit 2
     return DatasetDefinition(name or dataset_name(recipe), lambda: compile_recipe(recipe), recipe=recipe)
 
 
@@ -80,6 +81,8 @@ def serialized_expression(definition: DatasetDefinition) -> str:
 
     try:
         image = definition.build_image()
+    except UserInputError:
+        raise
     except ee.EEException as error:
         raise UserInputError(f"building dataset {definition.name!r} failed: {' '.join(str(error).split())[:300]}") from None
     except Exception as error:

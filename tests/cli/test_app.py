@@ -125,6 +125,9 @@ BAD_INPUTS = [
     (["download.max_in_flight=many"], "download.max_in_flight"),
     (["source.recipe.reducer=middle"], "reducer"),
     (["labels.recipe.dtype=uint12"], "dtype"),
+    (["source=s1grdm", "source.recipe.orbit=sideways"], "source.recipe.orbit"),
+    (["source=s1grdm", "source.recipe.orbit=null"], "set recipe.orbit to asc or des"),  # before the tiling runs
+    (["labels=firecci51", "labels.recipe.stack=none"], "recipe.years needs stack: yearly"),
 ]
 
 

@@ -295,3 +295,27 @@ def test_a_yearly_catalog_recipe_downloads_into_its_named_folder(setup):
     assert len(chips) == 2
     seasons = ("winter", "spring", "summer", "fall")
     assert_chip_matches_server(chips[0], bands=tuple(f"{s}_{b}" for s in seasons for b in ("red", "green", "blue")))
+
+
+def test_a_catalog_name_with_year_and_orbit_downloads_its_recipe(setup):
+    folder, server, credentials = setup
+    tiles = make_tiles(folder, (6.0, 49.6, 6.02, 49.62))
+    download(tiles, server, credentials, "source.dataset=s1grdm-2019-des", "download.max_downloads=1")
+    chips = sorted(dataset_dir(tiles, "s1grdm-2019-des").glob("*.tif"))
+    assert len(chips) == 1
+    assert_chip_matches_server(chips[0], bands=tuple(f"{m:02d}_{p}" for m in range(1, 13) for p in ("vv", "vh")), dtype=np.uint16)
+
+
+def test_range_map_classes_are_recorded_with_their_value_ranges(setup):
+    """humanpop-2015 (the original's folder name) finds the humanpop2015 recipe; the record says which
+    population counts make each class, so later stages need no code of their own for it."""
+    folder, server, credentials = setup
+    tiles = make_tiles(folder, (6.0, 49.6, 6.02, 49.62))
+    download(tiles, server, credentials, "source.dataset=humanpop-2015", "download.max_downloads=1")
+    record = yaml.safe_load((dataset_dir(tiles, "humanpop2015") / "manifest.geetiles.yaml").read_text())
+    assert record["bands"] == ["population_count"] and record["dtype"] == "uint16"
+    classes = record["classes"]
+    assert len(classes) == 31 and [c["code"] for c in classes] == list(range(31))
+    assert classes[0]["min"] is None and classes[0]["max"] == 1
+    assert classes[1]["min"] == 1 and classes[1]["max"] == 11 and classes[1]["name"] == "1 to 11"
+    assert classes[30]["min"] == 291 and classes[30]["max"] is None

@@ -25,6 +25,14 @@ CATALOG: dict[str, tuple[Band, ...]] = {
     "COPERNICUS/S2_SR_HARMONIZED": tuple((b, U16) for b in _S2_BANDS),
     "ESA/WorldCover/v100": (("Map", U8),),
     "ESA/WorldCover/v200": (("Map", U8),),
+    "COPERNICUS/S1_GRD": (("HH", F64), ("HV", F64), ("VV", F64), ("VH", F64), ("angle", F32)),
+    "MODIS/006/MOD44B": tuple((b, U8) for b in ("Percent_Tree_Cover", "Percent_NonTree_Vegetation", "Percent_NonVegetated", "Quality", "Cloud")),
+    "MODIS/061/MOD44B": tuple((b, U8) for b in ("Percent_Tree_Cover", "Percent_NonTree_Vegetation", "Percent_NonVegetated", "Quality", "Cloud")),
+    "CGIAR/SRTM90_V4": (("elevation", I16),),
+    "CSP/ERGo/1_0/US/landforms": (("constant", U8),),
+    "ESA/CCI/FireCCI/5_1": (("BurnDate", I16), ("ConfidenceLevel", U8), ("LandCover", U8), ("ObservedFlag", I16)),
+    "AAFC/ACI": (("landcover", U8),),
+    "JRC/GHSL/P2016/POP_GPW_GLOBE_V1": (("population_count", F64),),
     "FAKE/RGB": (("red", U8), ("green", U8), ("blue", U8)),
     "FAKE/FLOAT": (("value", F32),),
 }
@@ -40,6 +48,8 @@ _CASTS: dict[str, np.dtype] = {
 _ARITHMETIC = {"add", "subtract", "multiply", "divide"}
 # Collection -> Image reductions whose output keeps the input band names.
 _COLLAPSES = {"mosaic", "median", "mean", "max", "min", "mode", "sum", "first", "qualityMosaic", "count", "product"}
+_TERRAIN = {"Terrain.slope": (("slope", F32),), "Terrain.aspect": (("aspect", F32),),
+            "Terrain.hillshade": (("hillshade", U8),)}
 # Argument names tried, in order, when falling back to "same bands as the input".
 _IMAGE_ARG_ORDER = ("input", "image", "image1", "dstImg", "collection", "value", "source", "images")
 
@@ -162,6 +172,14 @@ def _invoke(graph: _Graph, name: str, args: dict[str, Any]) -> Any:
         return Img(_arithmetic(_image(args, "image1"), _image(args, "image2")))
     if name == "Image.addBands":
         return Img(_add_bands(_image(args, "dstImg"), _image(args, "srcImg"), args.get("names"), args.get("overwrite")))
+    if name in _TERRAIN:
+        _image(args, "input")
+        return Img(_TERRAIN[name])
+    if name == "ImageCollection.qualityMosaic":
+        bands = _collection(args, "collection")
+        if args.get("qualityBand") not in [b for b, _ in bands]:
+            raise ExpressionError(f"ImageCollection.qualityMosaic: Band '{args.get('qualityBand')}' not found.")
+        return Img(bands)
     if name == "Collection.map":
         return _map(graph, args)
     if name in ("Collection.filter", "Collection.limit", "Collection.sort", "Collection.merge"):

@@ -71,6 +71,7 @@ def test_names_with_a_year_find_their_recipe():
 
 
 SEASONS = ("winter", "spring", "summer", "fall")
+S1_PARTS = ("vvasc", "vvdes", "vhasc", "vhdes")
 S2_BANDS = ("B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B11", "B12")
 ORIGINAL_CATALOG = {  # names, band order and dtypes of geetiles 0.1.7 (docs/original-catalog.md)
     "s2rgbm-2021": ([f"{m:02d}_{b}" for m in range(1, 13) for b in ("red", "green", "blue")], "uint8"),
@@ -79,6 +80,17 @@ ORIGINAL_CATALOG = {  # names, band order and dtypes of geetiles 0.1.7 (docs/ori
     "s2_raw-2020": ([f"{s}_{b}" for s in SEASONS for b in S2_BANDS], "float32"),
     "esaworldcover-2020": (["Map"], "uint8"),
     "esaworldcover-2021": (["Map"], "uint8"),
+    "s1grd-2021": ([f"{s}_{p}" for s in SEASONS for p in S1_PARTS], "uint8"),
+    "s1grdm-2020-asc": ([f"{m:02d}_{p}" for m in range(1, 13) for p in ("vv", "vh")], "uint16"),
+    "s1grdm-2019-des": ([f"{m:02d}_{p}" for m in range(1, 13) for p in ("vv", "vh")], "uint16"),
+    "s1count-2020": ([f"{m:02d}_{p}" for m in range(1, 13) for p in S1_PARTS], "uint8"),
+    "modis44b006veg": ([f"Percent_Tree_Cover_{y}" for y in range(2016, 2021)], "uint8"),
+    "srtm": (["elevation", "slope"], "int16"),  # 0.1.7: uint16, which wrapped below sea level
+    "treecover2020": (["vis-gray"], "uint8"),
+    "usnedlandforms": (["constant"], "uint8"),
+    "firecci51": ([f"{y}_{b}" for y in range(2016, 2021) for b in ("BurnDate", "ConfidenceLevel", "LandCover")], "int16"),
+    "canadacrop2020": (["landcover"], "uint8"),
+    "humanpop2015": (["population_count"], "uint16"),
 }
 
 
@@ -100,3 +112,82 @@ def test_catalog_years_and_collections():
 def test_a_catalog_group_downloads_by_group_name():
     config = compose(["source=s2rgbm", "source.recipe.year=2022"]).source
     assert config.dataset is None and config.recipe.name == "s2rgbm-{year}" and config.recipe.year == 2022
+
+
+def expression_of(name):
+    return serialized_expression(load_definition(name))
+
+
+def test_s1_pass_direction_comes_from_the_name(ee_client):  # noqa: F811
+    descending, ascending = expression_of("s1grdm-2019-des"), expression_of("s1grdm-2019-asc")
+    assert "DESCENDING" in descending and "ASCENDING" not in descending
+    assert "ASCENDING" in ascending and "DESCENDING" not in ascending
+    assert "Filter.listContains" in ascending and "reduce.mean" in ascending
+    assert find_recipe("s1grdm-2019-des").orbit.value == "des" and find_recipe("s1grdm-2019-xyz") is None
+
+
+def test_s1grd_maps_minus_30_to_0_db_onto_bytes_and_clamps(ee_client):  # noqa: F811
+    recipe_ = find_recipe("s1grd-2020")
+    assert (-30 * recipe_.scale + recipe_.offset, 0 * recipe_.scale + recipe_.offset) == (0, 255)
+    text = expression_of("s1grd-2020")
+    assert "Image.clamp" in text and "Image.toUint8" in text and "reduce.median" in text
+
+
+def test_s1grdm_encodes_db_without_wrapping(ee_client):  # noqa: F811
+    recipe_ = find_recipe("s1grdm-2020-asc")
+    decode = lambda stored: stored / recipe_.scale - recipe_.offset / recipe_.scale  # noqa: E731
+    assert decode(-12.7 * recipe_.scale + recipe_.offset) == pytest.approx(-12.7)
+    assert 0 < -30 * recipe_.scale + recipe_.offset < 10 * recipe_.scale + recipe_.offset < 65535
+    assert "Image.clamp" in expression_of("s1grdm-2020-asc")
+
+
+def test_yearly_stacks_take_whole_years():
+    assert periods(find_recipe("firecci51"))[0] == ("2016", "2016-01-01", "2017-01-01")
+    assert [label for label, _, _ in periods(find_recipe("modis44b006veg"))] == ["2016", "2017", "2018", "2019", "2020"]
+
+
+def test_firecci_takes_every_band_from_the_latest_burn(ee_client):  # noqa: F811
+    text = expression_of("firecci51")
+    assert "ImageCollection.qualityMosaic" in text and "reduce.max" not in text
+
+
+def test_srtm_adds_slope_and_keeps_negative_elevations(ee_client):  # noqa: F811
+    text = expression_of("srtm")
+    assert "Terrain.slope" in text and "Image.toInt16" in text
+
+
+def test_year_named_labels_read_the_year_they_name():
+    assert periods(find_recipe("canadacrop2020")) == [("", "2020-01-01", "2021-01-01")]  # 0.1.7 read 2021
+    assert periods(find_recipe("treecover2019")) == [("", "2019-01-01", "2020-01-01")]
+    humanpop = find_recipe("humanpop-2015")
+    assert humanpop.name == "humanpop{year}" and humanpop.year == 2015
+
+
+def test_treecover_classes_break_at_20_40_60_80_percent():
+    from geetiles.sources.base import class_table
+
+    recipe_ = find_recipe("treecover2020")
+    table = class_table(recipe_.classes, recipe_.remap, recipe_.range_map)
+    visualised = {percent: percent * 255 / 100 for percent in (19, 20, 39, 40, 79, 80, 100)}  # vis-gray values
+    code_of = {p: next(c["code"] for c in table if (c["min"] is None or v >= c["min"]) and (c["max"] is None or v < c["max"]))
+               for p, v in visualised.items()}
+    assert code_of == {19: 0, 20: 1, 39: 1, 40: 2, 79: 3, 80: 4, 100: 4}
+    assert table[1]["name"] == "Tree cover 20-40 %"
+
+
+@pytest.mark.parametrize("values, message", [
+    (dict(reducer="quality_mosaic"), "quality_band"),
+    (dict(range_map=[10, 5]), "increase"),
+    (dict(years=[2020]), "stack: yearly"),
+    (dict(stack="yearly"), "recipe.years"),
+    (dict(valid_range=[0]), "valid_range"),
+    (dict(name="s1-{orbit}"), "recipe.orbit"),
+    (dict(parts=[{"name": "vv"}]), "needs select"),
+])
+def test_inconsistent_recipes_fail_with_the_fix(ee_client, values, message):  # noqa: F811
+    from geetiles.errors import UserInputError
+    from geetiles.sources.ee_datasets import recipe_definition
+
+    broken = recipe(**{"name": "x", "collection": "COPERNICUS/S1_GRD", **values})
+    with pytest.raises((UserInputError, ValueError), match=message):
+        serialized_expression(recipe_definition(broken))
