@@ -158,6 +158,13 @@ def test_band_inference_for_client_expressions(ee_client) -> None:  # noqa: F811
     assert bands(ee.Image.constant(3).rename("three").toInt16()) == [("three", "int16")]
     assert ee.Image("FAKE/RGB").bandNames().getInfo() == ["red", "green", "blue"]
     assert ee.Number(1).add(1).getInfo() == 2
+    assert bands(ee.Terrain.slope(ee.Image("CGIAR/SRTM90_V4"))) == [("slope", "float32")]
+    fire = ee.ImageCollection("ESA/CCI/FireCCI/5_1").select(["BurnDate", "LandCover"])
+    assert bands(fire.qualityMosaic("BurnDate")) == [("BurnDate", "int16"), ("LandCover", "uint8")]
+    from tests.fake_ee.expressions import ExpressionError
+
+    with pytest.raises(ExpressionError, match="'ConfidenceLevel' not found"):
+        bands(fire.qualityMosaic("ConfidenceLevel"))
 
 
 def test_bad_band_is_a_400_that_names_the_band(ee_client, fake_ee: FakeEarthEngine) -> None:  # noqa: F811

@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 from omegaconf import OmegaConf
@@ -6,7 +7,7 @@ from omegaconf import OmegaConf
 from geetiles.cli.compose import compose
 from geetiles.config import RecipeConfig
 from geetiles.sources.catalog import find_recipe
-from geetiles.sources.ee_datasets import load_definition, serialized_expression
+from geetiles.sources.ee_datasets import load_definition, recipe_definition, serialized_expression
 from geetiles.sources.ee_recipe import periods
 from tests.fake_ee.expressions import infer_bands
 from tests.fake_ee.fixtures import ee_client, fake_ee  # noqa: F401
@@ -191,3 +192,26 @@ def test_inconsistent_recipes_fail_with_the_fix(ee_client, values, message):  # 
     broken = recipe(**{"name": "x", "collection": "COPERNICUS/S1_GRD", **values})
     with pytest.raises((UserInputError, ValueError), match=message):
         serialized_expression(recipe_definition(broken))
+
+
+def test_every_packaged_recipe_is_in_the_tested_catalog(ee_client):  # noqa: F811
+    from geetiles.sources.catalog import _pattern, _recipes
+
+    tested = [*ORIGINAL_CATALOG, "sentinel2-rgb-median-2020", "esa-world-cover"]
+    for packaged in _recipes():
+        assert any(re.match(_pattern(packaged.name), name) for name in tested), f"{packaged.name} has no band test"
+        bands_of(recipe_definition(packaged))  # compiles with its own defaults, and the fake server accepts it
+
+
+def test_a_users_recipe_in_a_config_dir_composes_and_compiles(ee_client, tmp_path):  # noqa: F811
+    (tmp_path / "source").mkdir()
+    (tmp_path / "source" / "my_s1.yaml").write_text(
+        "kind: earthengine\npixels_lonlat: [64, 64]\nrecipe:\n  name: my-s1-{year}-{orbit}\n"
+        "  collection: COPERNICUS/S1_GRD\n  orbit: des\n"
+        "  filters: [{property: orbitProperties_pass, op: eq, value: '{orbit_pass}'}]\n"
+        "  parts:\n    - {name: vv, select: [VV], reducer: median}\n    - {name: nvv, select: [VV], reducer: count}\n"
+        "  stack: yearly\n  years: [2022, 2023]\n  dtype: float32\n")
+    config = compose([f"hydra.searchpath=[file://{tmp_path}]", "source=my_s1", "source.recipe.year=2023"])
+    definition = recipe_definition(OmegaConf.to_object(config.source.recipe))
+    assert definition.name == "my-s1-2023-des"
+    assert bands_of(definition) == [(f"{y}_{p}", "float32") for y in (2022, 2023) for p in ("vv", "nvv")]
