@@ -183,7 +183,7 @@ class RecipeConfig:
     stack: Stacking = Stacking.none
     band_template: str = "{period}_{band}"
     visualize: Optional[VisualizeConfig] = None
-    remap: Optional[Dict[int, int]] = None  # class codes to new codes (e.g. WorldCover 10..100 to 1..11)
+    remap: Dict[int, int] = field(default_factory=dict)  # class codes to new codes (e.g. WorldCover 10..100 to 1..11)
     dtype: Optional[PixelType] = None  # values are clamped to the type's range before the cast
     classes: List[ClassConfig] = field(default_factory=list)  # label datasets: code, name, colour
     range_map: Optional[List[float]] = None  # label datasets: thresholds t0<t1<..., class i+1 is [t_i, t_i+1), 0 below t0

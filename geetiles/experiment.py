@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import shlex
 import sys
 from dataclasses import dataclass
@@ -59,6 +61,9 @@ def config_error(error: Exception) -> UserInputError:
     first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     if isinstance(error, MissingMandatoryValue):
         return UserInputError(f"{key} is required but not set; add {key}=... to the command or your config")
+    dict_key = re.match(r"(.+\.remap)\.[^.]+$", str(key or ""))
+    if dict_key:  # Hydra merges a dict override into the (empty) default and refuses the new keys
+        return UserInputError(f"{dict_key.group(1)} takes new codes with a ++ prefix: ++{dict_key.group(1)}={{10:1,20:2}}")
     if isinstance(error, ConfigKeyError) or "not in struct" in first or "not in" in first and "Key" in first:
         return UserInputError(f"unknown config key {key or first!r}; check the spelling (`python -m geetiles --cfg job` lists every key)")
     if isinstance(error, ValidationError):

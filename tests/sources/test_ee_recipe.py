@@ -215,3 +215,18 @@ def test_a_users_recipe_in_a_config_dir_composes_and_compiles(ee_client, tmp_pat
     definition = recipe_definition(OmegaConf.to_object(config.source.recipe))
     assert definition.name == "my-s1-2023-des"
     assert bands_of(definition) == [(f"{y}_{p}", "float32") for y in (2022, 2023) for p in ("vv", "nvv")]
+
+
+ORIGINAL_WORLDCOVER_MAP = "{10:1,20:2,30:3,40:4,50:5,60:6,70:7,80:8,90:9,95:10,100:11}"  # 0.1.7's map_values
+
+
+def test_the_originals_class_remap_is_one_override(ee_client):  # noqa: F811
+    from geetiles.sources.base import class_table
+
+    config = compose([f"++labels.recipe.remap={ORIGINAL_WORLDCOVER_MAP}"]).labels
+    remapped = OmegaConf.to_object(config.recipe)
+    assert "Image.remap" in serialized_expression(recipe_definition(remapped))
+    assert bands_of(recipe_definition(remapped)) == [("Map", "uint8")]
+    table = class_table(remapped.classes, remapped.remap)
+    assert [c["code"] for c in table] == list(range(1, 12)) and table[0]["name"] == "Tree cover"
+    assert "Image.remap" not in serialized_expression(load_definition("esa-world-cover"))
