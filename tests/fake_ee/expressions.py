@@ -25,6 +25,7 @@ CATALOG: dict[str, tuple[Band, ...]] = {
     "COPERNICUS/S2_SR_HARMONIZED": tuple((b, U16) for b in _S2_BANDS),
     "ESA/WorldCover/v100": (("Map", U8),),
     "ESA/WorldCover/v200": (("Map", U8),),
+    "GOOGLE/CLOUD_SCORE_PLUS/V1/S2_HARMONIZED": (("cs", F32), ("cs_cdf", F32)),
     "COPERNICUS/S1_GRD": (("HH", F64), ("HV", F64), ("VV", F64), ("VH", F64), ("angle", F32)),
     "MODIS/006/MOD44B": tuple((b, U8) for b in ("Percent_Tree_Cover", "Percent_NonTree_Vegetation", "Percent_NonVegetated", "Quality", "Cloud")),
     "MODIS/061/MOD44B": tuple((b, U8) for b in ("Percent_Tree_Cover", "Percent_NonTree_Vegetation", "Percent_NonVegetated", "Quality", "Cloud")),
@@ -175,6 +176,9 @@ def _invoke(graph: _Graph, name: str, args: dict[str, Any]) -> Any:
     if name in _TERRAIN:
         _image(args, "input")
         return Img(_TERRAIN[name])
+    if name == "Image.linkCollection":  # each image gains the named bands of its match in the other collection
+        linked = _select(_collection(args, "imageCollection"), args.get("linkedBands") or [], None)
+        return Img(_add_bands(_image(args, "input"), linked, None, False))
     if name == "ImageCollection.qualityMosaic":
         bands = _collection(args, "collection")
         if args.get("qualityBand") not in [b for b, _ in bands]:

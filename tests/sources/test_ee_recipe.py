@@ -230,3 +230,27 @@ def test_the_originals_class_remap_is_one_override(ee_client):  # noqa: F811
     table = class_table(remapped.classes, remapped.remap)
     assert [c["code"] for c in table] == list(range(1, 12)) and table[0]["name"] == "Tree cover"
     assert "Image.remap" not in serialized_expression(load_definition("esa-world-cover"))
+
+
+S2 = dict(name="x", collection="COPERNICUS/S2_SR_HARMONIZED", start="2020-01-01", end="2021-01-01",
+          select=["B4", "B3", "B2"])
+
+
+@pytest.mark.parametrize("values, expected", [
+    (dict(mask="cloudscore_plus", cloud_score_threshold=0.65), [("B4", "uint16"), ("B3", "uint16"), ("B2", "uint16")]),
+    (dict(mask="qa60", reducer="mosaic"), [("B4", "uint16"), ("B3", "uint16"), ("B2", "uint16")]),
+    (dict(reducer="mean", dtype="float32"), [("B4", "float32"), ("B3", "float32"), ("B2", "float32")]),
+    (dict(reducer="max", rename=["r", "g", "b"]), [("r", "uint16"), ("g", "uint16"), ("b", "uint16")]),
+    (dict(reducer="count", select=["B8"], dtype="uint8"), [("B8", "uint8")]),
+    (dict(select=["B8"], visualize={"min": 0, "max": 3000, "palette": ["000000", "00ff00"]}),
+     [("vis-red", "uint8"), ("vis-green", "uint8"), ("vis-blue", "uint8")]),
+    (dict(stack="monthly", year=2021, select=["B8"], valid_range=[1, 10000], dtype="int16"),
+     [(f"{m:02d}_B8", "int16") for m in range(1, 13)]),
+])
+def test_recipe_features_compile_to_bands_the_server_accepts(ee_client, values, expected):  # noqa: F811
+    from geetiles.sources.ee_datasets import recipe_definition
+
+    built = recipe_definition(recipe(**{**S2, **values}))
+    assert bands_of(built) == expected
+    if "mask" in values:
+        assert {"cloudscore_plus": "Image.linkCollection", "qa60": "Image.bitwiseAnd"}[values["mask"]] in serialized_expression(built)
