@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import re
+import dataclasses
 
 import shlex
 import sys
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,21 @@ def _check_values(config: ExperimentConfig) -> None:
         raise UserInputError("stages is empty; list the stages to run, e.g. stages=[aoi,tiling]")
 
 
+def _is_dict_field(path: str) -> bool:
+    """Whether ``path`` (e.g. ``labels.recipe.remap``) is a Dict-typed field of the schema."""
+    kind: Any = ExperimentConfig
+    for name in path.split("."):
+        if not dataclasses.is_dataclass(kind):
+            return False
+        hints = typing.get_type_hints(kind)
+        if name not in hints:
+            return False
+        kind = hints[name]
+        if typing.get_origin(kind) is typing.Union:  # Optional[X] -> X
+            kind = next(arg for arg in typing.get_args(kind) if arg is not type(None))
+    return typing.get_origin(kind) is dict
+
+
 def config_error(error: Exception) -> UserInputError:
     """One line from an OmegaConf/Hydra error: which key, what is wrong, how to fix it."""
     from omegaconf.errors import ConfigKeyError, MissingMandatoryValue, ValidationError
@@ -61,9 +77,9 @@ def config_error(error: Exception) -> UserInputError:
     first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     if isinstance(error, MissingMandatoryValue):
         return UserInputError(f"{key} is required but not set; add {key}=... to the command or your config")
-    dict_key = re.match(r"(.+\.remap)\.[^.]+$", str(key or ""))
-    if dict_key:  # Hydra merges a dict override into the (empty) default and refuses the new keys
-        return UserInputError(f"{dict_key.group(1)} takes new codes with a ++ prefix: ++{dict_key.group(1)}={{10:1,20:2}}")
+    parent = str(key or "").rpartition(".")[0]
+    if parent and _is_dict_field(parent):  # Hydra merges a dict override into the default and refuses new keys
+        return UserInputError(f"{parent} is a mapping: add entries with a ++ prefix, e.g. ++{parent}={{10:1,20:2}}")
     if isinstance(error, ConfigKeyError) or "not in struct" in first or "not in" in first and "Key" in first:
         return UserInputError(f"unknown config key {key or first!r}; check the spelling (`python -m geetiles --cfg job` lists every key)")
     if isinstance(error, ValidationError):

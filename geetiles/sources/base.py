@@ -66,21 +66,16 @@ def class_table(recipe_classes, remap=None, range_map=None) -> list[dict]:
 
 
 def _range_classes(thresholds: list[float], declared: dict) -> list[dict]:
-    if any(b <= a for a, b in zip(thresholds, thresholds[1:])):
-        raise ValueError(f"recipe.range_map must increase strictly, got {thresholds}")
+    """Thresholds are known to increase: recipes are validated at start-up (ee_recipe.validate)."""
     bounds = [None, *thresholds, None]
     table = []
     for code, (low, high) in enumerate(zip(bounds, bounds[1:])):
-        name = f"below {_number(high)}" if low is None else f"{_number(low)} or more" if high is None else f"{_number(low)} to {_number(high)}"
+        name = f"below {high:g}" if low is None else f"{low:g} or more" if high is None else f"{low:g} to {high:g}"
         declared_class = declared.get(code)
         table.append({"code": code, "name": declared_class.name if declared_class else name,
                       "color": declared_class.color if declared_class else _ramp(code, len(thresholds)),
                       "min": low, "max": high})
     return table
-
-
-def _number(value: float) -> str:
-    return f"{value:g}"
 
 
 def _ramp(index: int, last: int) -> str:

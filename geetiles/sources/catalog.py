@@ -45,7 +45,7 @@ def find_recipe(name: str):
                 found = match.groupdict()
                 year = int(found["year"]) if "year" in found else recipe.year
                 orbit = OrbitPass(found["orbit"]) if "orbit" in found else recipe.orbit
-                return dataclasses.replace(recipe, year=year, orbit=orbit, name=recipe.name)
+                return dataclasses.replace(recipe, year=year, orbit=orbit)
     return None
 
 

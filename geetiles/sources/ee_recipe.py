@@ -106,10 +106,9 @@ def slice_band_names(recipe) -> list[str]:
 
 
 def compile_recipe(recipe):
-    """The ee.Image the recipe describes (call after ee.Initialize)."""
+    """The ee.Image the recipe describes (call after ee.Initialize and validate())."""
     import ee
 
-    validate(recipe)
     stacked = recipe.stack.value != "none"
     slices = []
     for label, start, end in periods(recipe):

@@ -128,7 +128,7 @@ BAD_INPUTS = [
     (["source=s1grdm", "source.recipe.orbit=sideways"], "source.recipe.orbit"),
     (["source=s1grdm", "source.recipe.orbit=null"], "set recipe.orbit to asc or des"),  # before the tiling runs
     (["labels=firecci51", "labels.recipe.stack=none"], "recipe.years needs stack: yearly"),
-    (["labels.recipe.remap={10:1}"], "++labels.recipe.remap="),
+    (["labels.recipe.remap={10:1}"], "add entries with a ++ prefix, e.g. ++labels.recipe.remap="),
 ]
 
 
