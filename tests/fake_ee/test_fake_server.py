@@ -222,7 +222,7 @@ def test_latency_overlaps_concurrent_requests(fake_ee: FakeEarthEngine) -> None:
         results = list(pool.map(lambda _: post(fake_ee.url, COMPUTE_PIXELS, pixels_body()), range(20)))
     elapsed = time.monotonic() - started
     assert [status for status, _, _ in results] == [200] * 20
-    assert 0.2 <= elapsed < 1.5, elapsed
+    assert 0.2 <= elapsed < 3.0, elapsed  # one after another would take 20 x 0.2 = 4 s
     assert fake_ee.max_in_flight == 20 and fake_ee.in_flight == 0
     times = fake_ee.request_times
     assert len(times) == 20
