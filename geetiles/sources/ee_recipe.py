@@ -110,13 +110,14 @@ def compile_recipe(recipe):
     import ee
 
     stacked = recipe.stack.value != "none"
+    names = slice_band_names(recipe) if stacked else []
     slices = []
     for label, start, end in periods(recipe):
         image = _slice(recipe, start, end)
         if stacked:
             if recipe.visualize is not None:  # each period is visualised on its own, then named
                 image = _visualize(image, recipe.visualize)
-            image = image.rename([recipe.band_template.format(period=label, band=b) for b in slice_band_names(recipe)])
+            image = image.rename([recipe.band_template.format(period=label, band=b) for b in names])
         slices.append(image)
     image = slices[0]
     for extra in slices[1:]:
@@ -146,8 +147,7 @@ def validate(recipe) -> None:
     if recipe.stack.value != "yearly" and recipe.years:
         raise RecipeError("recipe.years needs stack: yearly")
     dataset_name(recipe)
-    for _, start, end in periods(recipe):
-        fill(start, recipe), fill(end, recipe)
+    periods(recipe)  # fills the start and end templates, checks the stacking's year(s)
     for condition in [*recipe.filters, *(f for part in recipe.parts for f in part.filters)]:
         fill(condition.value, recipe)
     if recipe.stack.value != "none" or recipe.parts:
