@@ -113,9 +113,9 @@ def worker_cpu(chips: int = 3000) -> dict:
     one DownloadWorker in this process, the server in another, 0 ms latency, process CPU time."""
     import asyncio
 
-    from geetiles.download.fetch import Endpoint
-    from geetiles.download.grids import PixelGrid
-    from geetiles.download.retry import RetryPolicy
+    from geetiles.sources.ee_rest import Endpoint
+    from geetiles.fetching.grid import PixelGrid
+    from geetiles.fetching.pacing import RetryPolicy
     from geetiles.download.worker import ChipJob, DownloadWorker
 
     server, url = start_server(0.0, 0.0)

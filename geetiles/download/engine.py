@@ -20,7 +20,8 @@ import shapely
 
 from geetiles.download import geotiff
 from geetiles.download.bootstrap import Bootstrap
-from geetiles.download.grids import PixelGrid, irregular, plan_grids
+from geetiles.download.grids import irregular, plan_grids
+from geetiles.fetching.grid import PixelGrid
 from geetiles.download.limits import shares
 from geetiles.download.manifest import MANIFEST, Manifest
 from geetiles.download.progress import Progress

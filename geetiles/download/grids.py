@@ -9,37 +9,13 @@ UTM chips are requested in their zone's CRS with square pixels, so a chip's pixe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import shapely
 
 from geetiles.errors import UserInputError
+from geetiles.fetching.grid import PixelGrid
 
 _FULL_COVER = 0.999  # below this share of its envelope a chip is irregular: pixels outside are nodata
-
-
-@dataclass(frozen=True)
-class PixelGrid:
-    """Earth Engine's ``grid``: CRS, affine (a, b, c, d, e, f) as x = a*col + b*row + c, size."""
-
-    crs: str
-    transform: tuple[float, float, float, float, float, float]
-    width: int
-    height: int
-
-    def to_request(self) -> dict:
-        a, b, c, d, e, f = self.transform
-        return {
-            "dimensions": {"width": self.width, "height": self.height},
-            "affineTransform": {"scaleX": a, "shearX": b, "translateX": c, "shearY": d, "scaleY": e, "translateY": f},
-            "crsCode": self.crs,
-        }
-
-    def window(self, row: int, col: int, height: int, width: int) -> PixelGrid:
-        """The sub-grid of ``height`` x ``width`` pixels starting at pixel (row, col)."""
-        a, b, c, d, e, f = self.transform
-        return PixelGrid(self.crs, (a, b, c + a * col + b * row, d, e, f + d * col + e * row), width, height)
 
 
 def plan_grids(chips, pixels_lonlat, meters_per_pixel) -> list[PixelGrid]:

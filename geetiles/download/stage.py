@@ -33,13 +33,10 @@ def run(experiment, context) -> None:
 
 def check(experiment) -> None:
     """Before any stage runs: recipes whose settings do not fit together fail now, not after the tiling."""
-    from geetiles.sources.ee_recipe import chosen_recipe, validate
+    from geetiles.sources import check_settings
 
     for source_config in (experiment.config.source, experiment.config.labels):
-        if source_config.kind.value == "earthengine":
-            recipe = chosen_recipe(source_config)
-            if recipe is not None:
-                validate(recipe)
+        check_settings(source_config)
 
 
 def _configured_tiles_file(value: str | None) -> Path:

@@ -9,8 +9,8 @@ from typing import NamedTuple
 import numpy as np
 
 from geetiles.download import geotiff
-from geetiles.download.fetch import AuthenticationError, DeterministicError, RetriesExhausted, Tally
-from geetiles.download.grids import PixelGrid
+from geetiles.fetching.grid import PixelGrid
+from geetiles.fetching.outcome import AuthenticationError, DeterministicError, RetriesExhausted, Tally
 
 
 class ChipJob(NamedTuple):

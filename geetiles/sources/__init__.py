@@ -22,3 +22,13 @@ def open_source(config, source_config):
         raise ValueError(f"unknown source kind {kind!r}")
     source.connect()
     return source
+
+
+def check_settings(source_config) -> None:
+    """Settings that cannot work fail here, before any stage runs (no connection, no I/O)."""
+    if source_config.kind.value == "earthengine":
+        from geetiles.sources.ee_recipe import chosen_recipe, validate
+
+        recipe = chosen_recipe(source_config)
+        if recipe is not None:
+            validate(recipe)

@@ -7,19 +7,10 @@ download worker turns its spec into a ``Fetcher`` and calls ``fetch(grid, tally)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-import numpy as np
-
-from geetiles.download.grids import PixelGrid
-
-
-@dataclass
-class Pixels:
-    array: np.ndarray  # (bands, height, width)
-    band_names: list[str]
+from geetiles.fetching.grid import Pixels, PixelGrid  # noqa: F401  (Pixels: part of the interface)
 
 
 class Fetcher(Protocol):

@@ -16,9 +16,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from geetiles.download.grids import PixelGrid
 from geetiles.errors import UserInputError
-from geetiles.sources.base import Pixels
+from geetiles.fetching.grid import Pixels, PixelGrid
 
 log = logging.getLogger(__name__)
 

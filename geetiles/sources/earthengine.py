@@ -1,14 +1,14 @@
-"""Earth Engine as a source: one ``computePixels`` REST request per chip (see download/fetch.py)."""
+"""Earth Engine as a source: one ``computePixels`` REST request per chip (see sources/ee_rest.py)."""
 
 from __future__ import annotations
 
 import asyncio
 
-from geetiles.download.fetch import AuthenticationError, DeterministicError, Endpoint, Fetcher, RetriesExhausted, Tally
-from geetiles.download.grids import PixelGrid
-from geetiles.download.retry import RetryPolicy
 from geetiles.errors import RunFailed, UserInputError
-from geetiles.sources.base import Pixels
+from geetiles.fetching.grid import Pixels, PixelGrid
+from geetiles.fetching.outcome import AuthenticationError, DeterministicError, RetriesExhausted, Tally
+from geetiles.fetching.pacing import RetryPolicy
+from geetiles.sources.ee_rest import Endpoint, Fetcher
 
 
 class EarthEngineSource:

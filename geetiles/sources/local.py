@@ -14,9 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from geetiles.download.grids import PixelGrid
 from geetiles.errors import UserInputError
-from geetiles.sources.base import Pixels
+from geetiles.fetching.grid import Pixels, PixelGrid
 
 RESAMPLING = ("nearest", "bilinear", "cubic", "cubic_spline", "lanczos", "average", "mode", "min", "max", "med")
 

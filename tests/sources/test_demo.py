@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from geetiles.download.grids import PixelGrid
+from geetiles.fetching.grid import PixelGrid
 from geetiles.errors import UserInputError
 from geetiles.sources.demo import APPEARANCE, IMAGERY, LANDCOVER, WATER, DemoSource, render
 

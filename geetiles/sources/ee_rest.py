@@ -1,6 +1,6 @@
 """Fetching one chip from the Earth Engine REST API: limits, retries, splitting, stitching.
 
-This runs inside download workers. It calls ``projects.image.computePixels`` directly with a
+This runs inside download workers (the engine hands them this source's picklable Endpoint). It calls ``projects.image.computePixels`` directly with a
 pre-serialised expression (built once by the driver with earthengine-api), so that the engine owns
 its retry policy (the client library retries 429/5xx itself, invisibly and with long sleeps) and
 spends a fraction of a millisecond of CPU per request.
@@ -12,37 +12,19 @@ import asyncio
 import io
 import json
 import random
+import time
 from functools import lru_cache
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from geetiles.download.grids import PixelGrid
-from geetiles.sources.base import Pixels
-from geetiles.download.limits import RateLimiter
-from geetiles.download.retry import AUTH_STATUS, RETRYABLE_STATUS, RetryPolicy
-from geetiles.download.sizing import SIZE_LIMIT_MESSAGE, halve, split
+from geetiles.fetching.grid import Pixels, PixelGrid
+from geetiles.fetching.outcome import AuthenticationError, DeterministicError, RetriesExhausted, Tally
+from geetiles.fetching.pacing import RateLimiter, RetryPolicy
+from geetiles.sources.ee_sizing import SIZE_LIMIT_MESSAGE, halve, split
 
-
-class DeterministicError(Exception):
-    """The server refused the request for a reason that another identical attempt will not fix."""
-
-
-class AuthenticationError(Exception):
-    """The token was refused: the driver refreshes it and resubmits the chip."""
-
-
-class RetriesExhausted(Exception):
-    """Retryable failures (429, 5xx, timeouts) continued past the attempt limit."""
-
-
-@dataclass
-class Tally:
-    """Requests sent for one chip and how many of them were retries."""
-
-    requests: int = 0
-    retries: int = 0
-    last_error: str = ""
+RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+AUTH_STATUS = frozenset({401, 403})
 
 
 @dataclass
@@ -144,7 +126,12 @@ class Fetcher:
             if attempt >= self.endpoint.policy.max_attempts:
                 raise RetriesExhausted(f"gave up after {attempt} attempts: {message}")
             tally.retries += 1
-            await asyncio.sleep(self.endpoint.policy.delay(attempt, self.rng))
+            delay = self.endpoint.policy.delay(attempt, self.rng)
+            tally.backoff_until = time.monotonic() + delay
+            try:
+                await asyncio.sleep(delay)
+            finally:
+                tally.backoff_until = 0.0
 
 
 _NPY_MAGIC = b"\x93NUMPY"

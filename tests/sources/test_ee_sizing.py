@@ -1,7 +1,7 @@
 import pytest
 
-from geetiles.download.grids import PixelGrid
-from geetiles.download.sizing import bytes_per_pixel, halve, request_bytes, split
+from geetiles.fetching.grid import PixelGrid
+from geetiles.sources.ee_sizing import bytes_per_pixel, halve, request_bytes, split
 
 GRID = PixelGrid("EPSG:4326", (0.001, 0.0, 6.0, 0.0, -0.001, 50.0), 1000, 700)
 

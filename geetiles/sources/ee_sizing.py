@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 
-from geetiles.download.grids import PixelGrid
+from geetiles.fetching.grid import PixelGrid
 
 SIZE_LIMIT_MESSAGE = re.compile(r"Total request size \(\d+ bytes\) must be less than or equal to \d+ bytes")
 

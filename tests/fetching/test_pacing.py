@@ -2,8 +2,8 @@ import asyncio
 import random
 import time
 
-from geetiles.download.limits import RateLimiter, shares
-from geetiles.download.retry import RetryPolicy
+from geetiles.download.limits import shares
+from geetiles.fetching.pacing import RateLimiter, RetryPolicy
 
 
 def test_shares_add_up_to_the_global_cap():

@@ -3,7 +3,7 @@ import io
 import numpy as np
 import pytest
 
-from geetiles.download.fetch import decode_npy, error_message, read_npy
+from geetiles.sources.ee_rest import decode_npy, error_message, read_npy
 
 
 @pytest.mark.parametrize("array", [
