@@ -223,6 +223,7 @@ class DownloadConfig:
     aoi: Optional[str] = None  # only chips intersecting this bundled country/continent
     write_on: WriteOn = WriteOn.worker
     batch_size: int = 64  # chips per message between the driver and a worker
+    stall_timeout_s: float = 600.0  # stop (keeping every finished chip) when no chip finishes for this long
     progress: str = "auto"  # auto (bar on a terminal, log lines otherwise) | bar | log | none
 
 
@@ -230,6 +231,7 @@ class DownloadConfig:
 class RayConfig:
     address: str = ""  # "" starts a local Ray; "auto" or "ray://host:port" joins a cluster
     num_cpus: Optional[int] = None  # local Ray only; default all cores
+    start_timeout_s: float = 60.0  # a local Ray not up, or a cluster not answering, by then ends the run
 
 
 @dataclass

@@ -1,5 +1,8 @@
 """The download engine's driver: plan every chip, skip the ones already on disk, run the rest on
-Ray workers under the global caps, and account for every chip (done, skipped or failed)."""
+Ray workers under the global caps, and account for every chip (done, skipped or failed).
+
+Nothing here waits without a bound: Ray's start (``ray.start_timeout_s``), the hand-over from the
+driver's own fetching, and the wait for workers' results (``download.stall_timeout_s``)."""
 
 from __future__ import annotations
 
@@ -7,9 +10,9 @@ import concurrent.futures
 import logging
 import math
 import os
-import threading
 import random
 import shutil
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -20,8 +23,8 @@ import shapely
 
 from geetiles.download import geotiff
 from geetiles.download.bootstrap import Bootstrap
-from geetiles.download.grids import irregular, plan_grids
-from geetiles.fetching.grid import PixelGrid
+from geetiles.download.grids import GridTable, irregular, plan_grids
+from geetiles.download.ledger import DownloadSummary, Ledger
 from geetiles.download.limits import shares
 from geetiles.download.manifest import MANIFEST, Manifest
 from geetiles.download.progress import Progress
@@ -32,6 +35,10 @@ from geetiles.errors import RunFailed, UserInputError
 log = logging.getLogger("geetiles.download")
 
 OUTSTANDING_BATCHES = 2  # per worker, so a worker never waits for its next batch
+STATUS_EVERY_S = 10.0  # when no chip has finished for this long, ask the workers what they wait for
+STATUS_TIMEOUT_S = 10.0
+
+__all__ = ["DownloadSummary", "Engine", "dataset_directory", "select_chips"]
 
 
 @dataclass
@@ -41,34 +48,18 @@ class Plan:
     source: object  # the OpenedSource
     directory: Path
     total: int
-    identifiers: set
+    identifiers: np.ndarray
     band_names: list[str]
     dtype: np.dtype
     nodata: float | None
     manifest: Manifest
     jobs: _LazyJobs
     skipped: int
-    queue: deque = None  # slices of jobs (or lists of jobs to retry), shared with the bootstrap
+    summary: DownloadSummary
+    ledger: Ledger | None = None
+    queue: deque = None  # slices of jobs (or lists of jobs to resend), shared with the bootstrap
     queue_lock: threading.Lock = None
     bootstrap: Bootstrap | None = None
-
-
-@dataclass
-class DownloadSummary:
-    dataset: str
-    directory: Path
-    total: int
-    done: int
-    skipped: int
-    failed: int
-    retries: int
-    requests: int
-    elapsed_s: float
-
-    def line(self) -> str:
-        rate = self.done / self.elapsed_s if self.elapsed_s > 0 else 0.0
-        return (f"{self.dataset}: {self.done} done, {self.skipped} skipped, {self.failed} failed, "
-                f"{self.retries} retries, {self.elapsed_s:.1f} s, {rate:.1f} tiles/s → {self.directory}")
 
 
 def select_chips(chips, download):
@@ -104,9 +95,11 @@ class Engine:
 
     def run(self) -> DownloadSummary:
         started = time.monotonic()
-        ray_cluster = self.shared_cluster or RayCluster(self.config.ray.address, self.config.ray.num_cpus)
-        ray, actors, plan, preparing = None, [], None, None
+        ray_config = self.config.ray
+        ray_cluster = self.shared_cluster or RayCluster(ray_config.address, ray_config.num_cpus, ray_config.start_timeout_s)
+        ray_cluster.launch()  # a local head is spawned before this run starts any thread of its own
         bootstrap = ray_cluster.will_start_local()  # joining a running Ray is quick: nothing to bridge
+        ray, actors, plan, preparing = None, [], None, None
         try:
             with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="prepare") as executor:
                 preparing = executor.submit(self._prepare, bootstrap)
@@ -115,25 +108,30 @@ class Engine:
                     ray = ray_cluster.connect()
                     actors = self._start_workers(ray, ray_cluster)
                 plan = preparing.result()
-            summary = DownloadSummary(plan.source.name, plan.directory, plan.total, 0, plan.skipped, 0, 0, 0, 0.0)
-            if plan.jobs:
-                self._dispatch(ray, actors, plan, summary)
-            failures = plan.manifest.finalize()
-            summary.elapsed_s = time.monotonic() - started
-            self._record(plan.directory, summary, plan)
+            if len(plan.jobs):
+                self._dispatch(ray, actors, plan)
         finally:
             if plan is None and preparing is not None and preparing.done() and preparing.exception() is None:
                 plan = preparing.result()  # Ray failed to start after the preparation had succeeded
-            if plan is not None and plan.bootstrap is not None:
-                plan.bootstrap.finish()  # never leave the driver's own fetching running
-            for actor in actors:  # a Ray this run did not start (tests, notebooks) keeps running
-                ray.kill(actor)
-            if self.shared_cluster is None:
-                ray_cluster.shutdown()
+            try:
+                if plan is not None:
+                    self._stop_bootstrap(plan)
+            finally:
+                for actor in actors:  # a Ray this run did not start (tests, notebooks) keeps running
+                    ray.kill(actor)
+                if self.shared_cluster is None:
+                    ray_cluster.shutdown()
+                if plan is not None:  # whatever happened, every chip that finished is in manifest.csv
+                    plan.summary.elapsed_s = time.monotonic() - started
+                    plan.ledger.progress.close()
+                    failed, examples = plan.manifest.finalize(plan.identifiers)
+                    self._record(plan.directory, plan.summary, plan)
+        summary = plan.summary
         log.info("%s", summary.line())
-        failed_now = [f for f in failures if f["identifier"] in plan.identifiers]
-        if failed_now:
-            raise RunFailed(f"{len(failed_now)} of {plan.total} chips failed; see {plan.directory / 'failures.csv'}")
+        if failed:
+            first = examples[0]["error"] if examples else ""
+            raise RunFailed(f"{failed} of {plan.total} chips failed (first: {first[:150]}); "
+                            f"see {plan.directory / 'failures.csv'}; rerun to retry them")
         return summary
 
     def _worker_count(self, cpus: int) -> int:
@@ -164,11 +162,11 @@ class Engine:
 
         config = self.source_config
         chips = select_chips(load_tiles(self.tiles_path), self.config.download)
-        grids = plan_grids(chips, config.pixels_lonlat, config.meters_per_pixel) if len(chips) else []
+        grids = plan_grids(chips, config.pixels_lonlat, config.meters_per_pixel) if len(chips) else None
         source = open_source(self.config, config)
         directory = dataset_directory(self.tiles_path, source.name)
         log.info("dataset %s: %d chips from %s", source.name, len(chips), self.tiles_path.name)
-        if grids:
+        if grids is not None:
             probe = source.probe(grids[0])
             band_names, dtype = probe.band_names, probe.array.dtype
         else:
@@ -176,56 +174,67 @@ class Engine:
         nodata = config.nodata
         if nodata is None:
             nodata = 0 if np.issubdtype(dtype, np.integer) else float("nan")
+        identifiers = chips["identifier"].to_numpy().astype(str)
+        masks = _irregular_masks(chips)
+        del chips  # a million chips' geometries are not kept past here
         manifest = Manifest(directory)
         _remove_stale_temporaries(directory)
-        todo, skipped = self._to_fetch(chips, grids, directory, manifest, dtype, len(band_names))
+        todo, skipped = self._to_fetch(identifiers, grids, directory, manifest, dtype, len(band_names))
         self._copy_definition(source, directory)
-        jobs = _LazyJobs(chips, grids, directory, todo)
+        jobs = _LazyJobs(identifiers, grids, masks, directory, todo)
         download = self.config.download
         workers = self._worker_count(self.config.ray.num_cpus or os.cpu_count() or 1)  # an estimate: Ray may still be starting
         batch = max(1, min(download.batch_size, math.ceil(len(jobs) / (workers * OUTSTANDING_BATCHES))))
         queue = deque(slice(i, i + batch) for i in range(0, len(jobs), batch))  # small runs still use every worker
-        plan = Plan(source, directory, len(chips), set(chips["identifier"]), band_names, dtype, nodata, manifest,
-                    jobs, skipped, queue, threading.Lock())
-        if bootstrap and jobs:
-            plan.bootstrap = Bootstrap(source.spec(), nodata, source, queue, jobs, plan.queue_lock, download.seed - 1)
+        summary = DownloadSummary(source.name, directory, len(identifiers), 0, skipped, 0, 0, 0, 0.0)
+        plan = Plan(source, directory, len(identifiers), identifiers, band_names, dtype, nodata, manifest, jobs,
+                    skipped, summary, None, queue, threading.Lock())
+        plan.ledger = Ledger(manifest, summary, Progress(len(jobs), download.progress, source.name), "")
+        if bootstrap and len(jobs):
+            plan.bootstrap = Bootstrap(source.spec(), nodata, source, queue, jobs, plan.queue_lock, download.seed - 1,
+                                       plan.ledger)
             plan.bootstrap.start()
         return plan
 
-    def _to_fetch(self, chips, grids, directory: Path, manifest: Manifest, dtype, count: int) -> tuple[list[int], int]:
-        """Indices of chips to request; valid files already present are skipped without a request."""
-        indices = list(range(len(chips)))
+    def _to_fetch(self, identifiers: np.ndarray, grids: GridTable | None, directory: Path, manifest: Manifest, dtype,
+                  count: int) -> tuple[np.ndarray, int]:
+        """Indices of chips to request; valid files already present are skipped without a request.
+        A journaled chip whose file is untouched (same size and mtime) is trusted without opening it."""
+        indices = np.arange(len(identifiers), dtype=np.int64)
         skipped = 0
-        if self.config.download.skip_if_exists and directory.exists():
-            todo = []
-            for i in indices:
-                identifier = chips["identifier"].iat[i]
-                path = directory / f"{identifier}.tif"
-                if manifest.recorded_valid(identifier, path) or (path.exists() and geotiff.is_valid(path, _expected(grids[i], dtype, count))):
-                    skipped += 1
-                else:
-                    todo.append(i)
-            indices = todo
+        if self.config.download.skip_if_exists and directory.exists() and len(indices):
+            known = manifest.lookup(identifiers)
+            keep = np.ones(len(indices), dtype=bool)
+            for i in range(len(identifiers)):
+                path = directory / f"{identifiers[i]}.tif"
+                try:
+                    stat = os.stat(path)
+                except FileNotFoundError:
+                    continue
+                if manifest.untouched(known, i, stat) or geotiff.is_valid(path, _expected(grids[i], dtype, count)):
+                    keep[i] = False
+            skipped = int((~keep).sum())
+            indices = indices[keep]
         if self.config.download.shuffle:
-            random.Random(self.config.download.seed).shuffle(indices)
+            order = list(range(len(indices)))
+            random.Random(self.config.download.seed).shuffle(order)
+            indices = indices[np.asarray(order, dtype=np.int64)]
         if self.config.download.max_downloads is not None:
             indices = indices[: self.config.download.max_downloads]
         return indices, skipped
 
-
-    def _dispatch(self, ray, actors, plan: Plan, summary) -> None:
+    def _dispatch(self, ray, actors, plan: Plan) -> None:
         download = self.config.download
-        jobs, session, manifest = plan.jobs, plan.source, plan.manifest
+        jobs, session, ledger = plan.jobs, plan.source, plan.ledger
         write_files = download.write_on.value == "worker"
         in_flight_shares = shares(download.max_in_flight, len(actors), True)
         rate_shares = shares(download.max_requests_per_s, len(actors), False)
         spec = plan.source.spec()
-        ray.get([
-            actor.configure.remote(spec.share(in_flight, rate), plan.nodata, write_files, download.seed + index)
-            for index, (actor, in_flight, rate) in enumerate(zip(actors, in_flight_shares, rate_shares))
-        ])
+        configured = [actor.configure.remote(spec.share(in_flight, rate), plan.nodata, write_files, download.seed + index)
+                      for index, (actor, in_flight, rate) in enumerate(zip(actors, in_flight_shares, rate_shares))]
+        self._stop_bootstrap(plan)  # hand over: the driver's own batches finish before workers start
+        self._get_bounded(ray, configured, "the download workers to start")
         queue = plan.queue
-        progress = Progress(len(jobs), download.progress, summary.dataset)
         pending = {}
         reauthenticated = False
 
@@ -236,61 +245,82 @@ class Engine:
                 batch = jobs[batch] if isinstance(batch, slice) else batch
                 pending[actors[actor_index].run_batch.remote(batch, session.auth_headers())] = (actor_index, batch)
 
-        try:
-            if plan.bootstrap is not None:  # hand over: the driver's own batches finish before workers start
-                for batch, results in plan.bootstrap.finish():
-                    self._account(results, batch, manifest, summary, progress, True, requeue=queue)
-            for actor_index in range(len(actors)):
-                for _ in range(OUTSTANDING_BATCHES):
-                    submit(actor_index)
-            while pending:
-                ready, _ = ray.wait(list(pending), num_returns=1, timeout=5.0)
-                for ref in ready:
-                    actor_index, batch = pending.pop(ref)
-                    try:
-                        results: list[ChipResult] = ray.get(ref)
-                    except ray.exceptions.RayError as error:  # a worker died: its chips are failed, not lost
-                        message = f"worker failed: {type(error).__name__}: {' '.join(str(error).split())[:200]}"
-                        results = [ChipResult(job.identifier, "failed", 0, 0, 0, "", message, None) for job in batch]
-                    retry = [job for job, result in zip(batch, results) if result.status == "unauthenticated"]
-                    if retry:
-                        if reauthenticated:
-                            raise UserInputError(f"Earth Engine keeps refusing the credentials ({retry and results[0].error}); "
-                                                 "run `earthengine authenticate` or check ee.credentials")
-                        reauthenticated = True
-                        session.force_refresh()
-                        queue.appendleft(retry)
-                    self._account(results, batch, manifest, summary, progress, write_files)
-                    submit(actor_index)
-        finally:
-            progress.close()
-
-    def _account(self, results, batch, manifest, summary, progress, write_files: bool, requeue=None) -> None:
-        rows = []
-        done = failed = retries = 0
-        for job, result in zip(batch, results):
-            summary.requests += result.requests
-            retries += result.retries
-            if result.status == "unauthenticated":
-                if requeue is not None:
-                    requeue.appendleft([job])
+        for actor_index in range(len(actors)):
+            for _ in range(OUTSTANDING_BATCHES):
+                submit(actor_index)
+        last_finish = last_status = time.monotonic()
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
+            now = time.monotonic()
+            if not ready:
+                if now - last_finish >= STATUS_EVERY_S and now - last_status >= STATUS_EVERY_S:
+                    last_status = now
+                    waiting = self._waiting_for(ray, actors)
+                    ledger.progress.waiting(waiting)
+                    if now - last_finish >= download.stall_timeout_s:
+                        raise RunFailed(
+                            f"no chip finished for {now - last_finish:.0f} s (download.stall_timeout_s="
+                            f"{download.stall_timeout_s:g}) with {len(plan.jobs) - ledger.progress.finished} chips left: "
+                            f"{waiting}; finished chips are kept, rerun the same command to resume")
                 continue
-            row = {"identifier": result.identifier, "status": result.status, "attempts": result.requests,
-                   "bytes": result.nbytes, "checksum": result.checksum, "error": result.error, "node": result.node}
-            if result.status == "done":
-                if not write_files:
-                    geotiff.write_bytes(job.path, result.data)
-                stat = Path(job.path).stat()
-                row.update(file_size=stat.st_size, file_mtime_ns=stat.st_mtime_ns)
-                done += 1
-            else:
-                failed += 1
-            rows.append(row)
-        manifest.record(rows)
-        summary.done += done
-        summary.failed += failed
-        summary.retries += retries
-        progress.update(done, failed, retries)
+            last_finish = now
+            for ref in ready:
+                actor_index, batch = pending.pop(ref)
+                try:
+                    results: list[ChipResult] = ray.get(ref)
+                except ray.exceptions.RayError as error:  # a worker died: its chips are failed, not lost
+                    message = f"worker failed: {type(error).__name__}: {' '.join(str(error).split())[:200]}"
+                    results = [ChipResult(job.identifier, "failed", 0, 0, 0, "", message, None) for job in batch]
+                resend = ledger.add(batch, results, write_files)
+                if resend:
+                    if reauthenticated:
+                        raise UserInputError(f"Earth Engine keeps refusing the credentials ({results[0].error}); "
+                                             "run `earthengine authenticate` or check ee.credentials")
+                    reauthenticated = True
+                    session.force_refresh()
+                    with plan.queue_lock:
+                        queue.appendleft(resend)
+                submit(actor_index)
+
+    def _waiting_for(self, ray, actors) -> str:
+        """What the workers are doing, in words: requests in flight, backoffs, silent workers."""
+        refs = [actor.status.remote() for actor in actors]
+        ready, _ = ray.wait(refs, num_returns=len(refs), timeout=STATUS_TIMEOUT_S)
+        silent = [i for i, ref in enumerate(refs) if ref not in ready]
+        chips = backing_off = 0
+        last_error = ""
+        for ref in ready:
+            try:
+                status = ray.get(ref)
+            except ray.exceptions.RayError:
+                continue
+            chips += status.chips
+            backing_off += status.backing_off
+            last_error = status.last_error or last_error
+        parts = [f"{chips} chips in progress", f"{backing_off} waiting to retry" + (f" after '{last_error[:120]}'" if backing_off and last_error else "")]
+        if silent:
+            parts.append(f"worker(s) {', '.join(str(i + 1) for i in silent)} of {len(actors)} not answering for {STATUS_TIMEOUT_S:g} s")
+        return "; ".join(parts)
+
+    def _get_bounded(self, ray, refs: list, what: str) -> list:
+        timeout = self.config.download.stall_timeout_s
+        try:
+            return ray.get(refs, timeout=timeout)
+        except ray.exceptions.GetTimeoutError:
+            raise RunFailed(f"waited {timeout:g} s (download.stall_timeout_s) for {what}; finished chips are kept, "
+                            "rerun the same command to resume") from None
+
+    def _stop_bootstrap(self, plan: Plan) -> None:
+        bootstrap, plan.bootstrap = plan.bootstrap, None
+        if bootstrap is None:
+            return
+        timeout = self.config.download.stall_timeout_s
+        if not bootstrap.finish(timeout):
+            raise RunFailed(f"the driver's own fetching did not finish within download.stall_timeout_s={timeout:g} s; "
+                            "finished chips are kept, rerun the same command to resume")
+        if bootstrap.error is not None:
+            log.warning("the driver's own fetching stopped early (%s: %s); the workers fetch the rest",
+                        type(bootstrap.error).__name__, bootstrap.error)
 
     def _copy_definition(self, source, directory: Path) -> None:
         if source.source_file is not None:
@@ -318,24 +348,31 @@ class Engine:
 class _LazyJobs:
     """The chips to fetch as indices; ChipJobs are built a batch at a time, when sent."""
 
-    def __init__(self, chips, grids, directory: Path, todo: list[int]) -> None:
-        self.identifiers = chips["identifier"].to_numpy()
-        self.geometry = chips.geometry.values
-        self.needs_mask = irregular(chips) if len(chips) else np.zeros(0, bool)
-        self.grids, self.directory, self.todo = grids, directory, np.asarray(todo, dtype=np.int64)
+    def __init__(self, identifiers: np.ndarray, grids: GridTable | None, masks: dict[int, bytes], directory: Path,
+                 todo: np.ndarray) -> None:
+        self.identifiers, self.grids, self.masks = identifiers, grids, masks
+        self.directory, self.todo = directory, np.asarray(todo, dtype=np.int64)
 
     def __len__(self) -> int:
         return len(self.todo)
 
     def __getitem__(self, window: slice) -> list[ChipJob]:
         return [
-            ChipJob(self.identifiers[i], self.grids[i], str(self.directory / f"{self.identifiers[i]}.tif"),
-                    shapely.to_wkb(self.geometry[i]) if self.needs_mask[i] else None)
+            ChipJob(str(self.identifiers[i]), self.grids[i], str(self.directory / f"{self.identifiers[i]}.tif"),
+                    self.masks.get(i))
             for i in self.todo[window].tolist()
         ]
 
 
-def _expected(grid: PixelGrid, dtype, count: int) -> geotiff.Expected:
+def _irregular_masks(chips) -> dict[int, bytes]:
+    """WKB polygons of the chips that do not fill their pixel grid (pixels outside become nodata)."""
+    if not len(chips):
+        return {}
+    rows = np.flatnonzero(irregular(chips))
+    return {int(i): shapely.to_wkb(chips.geometry.values[i]) for i in rows}
+
+
+def _expected(grid, dtype, count: int) -> geotiff.Expected:
     return geotiff.Expected(grid.width, grid.height, count, str(np.dtype(dtype)), grid.crs, grid.transform)
 
 

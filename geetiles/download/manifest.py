@@ -1,93 +1,185 @@
-"""The manifest of a dataset folder: one row per chip, surviving crashes.
+"""The manifest of a dataset folder: one row per chip, surviving crashes, small at a million chips.
 
 While a run goes, every finished chip is appended to a journal (``.manifest-journal.jsonl``,
 flushed per batch), so a killed run loses nothing it had finished. At the end the journal is folded
 into ``manifest.csv`` (atomically) and ``failures.csv`` lists the chips that failed, with reasons.
 A rerun reads both, so resuming never asks twice for a chip already written and valid.
+
+Memory: earlier rows are held as columns (Arrow), and this run's rows only in the journal on disk,
+read back once when the run ends; the driver keeps no per-chip Python objects.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 import os
 from pathlib import Path
 
-from geetiles.atomic import write_text
+import numpy as np
+import pyarrow as pa
+
+from geetiles.atomic import atomic_path
 
 MANIFEST = "manifest.csv"
 FAILURES = "failures.csv"
 JOURNAL = ".manifest-journal.jsonl"
-COLUMNS = ["identifier", "status", "attempts", "bytes", "checksum", "error", "file_size", "file_mtime_ns", "node", "updated_utc"]
+COLUMNS = ["identifier", "status", "attempts", "bytes", "checksum", "error", "file_size", "file_mtime_ns", "node",
+           "request", "grid", "updated_utc"]
+_INTEGER = ("attempts", "bytes", "file_size", "file_mtime_ns")
+_SCHEMA = pa.schema([(c, pa.int64() if c in _INTEGER else pa.string()) for c in COLUMNS])
 
 
 class Manifest:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.rows: dict[str, dict] = {}
-        self._load()
+        self.previous = _empty()  # rows of earlier runs (manifest.csv, then a killed run's journal)
         self._journal = None
+        self._journal_start = 0  # journal bytes that belong to a killed earlier run
+        self.recorded = 0
+        self._load()
+        self._index = None
 
     def _load(self) -> None:
+        tables = []
         manifest = self.directory / MANIFEST
         if manifest.exists():
-            with open(manifest, newline="", encoding="utf-8") as f:
-                for row in csv.DictReader(f):
-                    self.rows[row["identifier"]] = row
+            tables.append(_read_csv(manifest))
         journal = self.directory / JOURNAL
         if journal.exists():
-            for line in journal.read_text(encoding="utf-8").splitlines():
-                try:
-                    row = json.loads(line)
-                except ValueError:  # a line cut short by a kill: that chip is simply fetched again
-                    continue
-                self.rows[row["identifier"]] = row
+            self._journal_start = journal.stat().st_size
+            tables.append(_read_journal(journal, 0, self._journal_start))
+        if tables:
+            self.previous = _latest(pa.concat_tables(tables))
 
-    def recorded_valid(self, identifier: str, path: Path) -> bool:
-        """Done in a previous run and the file is untouched since (same size and mtime)."""
-        row = self.rows.get(identifier)
-        if not row or row.get("status") != "done":
-            return False
-        try:
-            stat = path.stat()
-        except FileNotFoundError:
-            return False
-        return str(stat.st_size) == str(row.get("file_size")) and str(stat.st_mtime_ns) == str(row.get("file_mtime_ns"))
+    def lookup(self, identifiers: np.ndarray) -> dict[str, np.ndarray]:
+        """For each identifier, the latest earlier row's status, file size, mtime, request and grid
+        (``found`` False where there is none), as arrays aligned with ``identifiers``."""
+        import pandas as pd
+
+        if self._index is None:
+            self._index = pd.Index(self.previous.column("identifier").to_numpy(zero_copy_only=False))
+        position = self._index.get_indexer(pd.Index(identifiers)) if len(self._index) else np.full(len(identifiers), -1)
+        found = position >= 0
+        take = pa.array(np.where(found, position, 0))
+        out = {"found": found}
+        for column in ("status", "file_size", "file_mtime_ns", "request", "grid"):
+            values = self.previous.column(column).take(take) if len(self.previous) else pa.nulls(len(identifiers))
+            out[column] = values.to_numpy(zero_copy_only=False)
+        return out
+
+    def untouched(self, known: dict[str, np.ndarray], i: int, stat: os.stat_result) -> bool:
+        """Row ``i`` of ``lookup()`` says the chip was done and its file has not changed since
+        (same size and mtime), so the file need not be opened to trust it."""
+        return bool(known["found"][i] and known["status"][i] == "done" and known["file_size"][i] == stat.st_size
+                    and known["file_mtime_ns"][i] == stat.st_mtime_ns)
 
     def record(self, rows: list[dict]) -> None:
-        """Add finished chips and append them to the journal, flushed, before anything else."""
+        """Append finished chips to the journal, flushed, before anything else."""
         if self._journal is None:
             self.directory.mkdir(parents=True, exist_ok=True)
             self._journal = open(self.directory / JOURNAL, "a", encoding="utf-8")
+            if self._journal.tell() > 0:
+                self._journal.write("\n")  # end a line a kill cut short, so it cannot swallow the next
         now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-        for row in rows:
-            previous = self.rows.get(row["identifier"], {})
-            row = {**row, "attempts": int(previous.get("attempts") or 0) + int(row["attempts"]), "updated_utc": now}
-            self.rows[row["identifier"]] = row
-            self._journal.write(json.dumps(row) + "\n")
+        self._journal.write("".join(json.dumps({**row, "updated_utc": now}) + "\n" for row in rows))
         self._journal.flush()
+        self.recorded += len(rows)
 
-    def finalize(self) -> list[dict]:
-        """Write manifest.csv and failures.csv atomically, drop the journal; return the failures."""
+    def finalize(self, identifiers: np.ndarray | None = None) -> tuple[int, list[dict]]:
+        """Write manifest.csv and failures.csv atomically, drop the journal. Returns the number of
+        failed chips and the first few of them (among ``identifiers`` when given)."""
         if self._journal is not None:
             self._journal.close()
             self._journal = None
         self.directory.mkdir(parents=True, exist_ok=True)
-        rows = sorted(self.rows.values(), key=lambda r: r["identifier"])
-        write_text(self.directory / MANIFEST, _csv(rows, COLUMNS))
-        failures = [r for r in rows if r.get("status") != "done"]
-        write_text(self.directory / FAILURES, _csv(failures, ["identifier", "attempts", "error"]))
         journal = self.directory / JOURNAL
+        tables = [self.previous]
+        if journal.exists():
+            tables.append(_read_journal(journal, self._journal_start, None))
+        rows = _latest(pa.concat_tables(tables), sum_attempts=len(tables) > 1).sort_by("identifier")
+        _write_csv(self.directory / MANIFEST, rows)
+        failed = rows.filter(pa.compute.not_equal(rows.column("status"), "done"))
+        _write_csv(self.directory / FAILURES, failed.select(["identifier", "attempts", "error"]))
         if journal.exists():
             os.unlink(journal)
-        return failures
+        self.previous, self._index, self._journal_start = rows, None, 0
+        if identifiers is not None and len(failed):
+            failed = failed.filter(pa.compute.is_in(failed.column("identifier"), pa.array(np.asarray(identifiers, dtype=object))))
+        return len(failed), failed.slice(0, 5).to_pylist()
 
 
-def _csv(rows: list[dict], columns: list[str]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
+def _empty() -> pa.Table:
+    return _SCHEMA.empty_table()
+
+
+def _conform(table: pa.Table) -> pa.Table:
+    """The manifest's columns in order and type; columns an older geetiles did not write are null."""
+    columns = []
+    for field in _SCHEMA:
+        if field.name in table.column_names:
+            column = table.column(field.name)
+            if column.type != field.type:
+                if pa.types.is_integer(field.type) and not pa.types.is_integer(column.type):
+                    column = pa.compute.cast(pa.compute.if_else(pa.compute.equal(pa.compute.cast(column, pa.string()), ""),
+                                                                None, pa.compute.cast(column, pa.string())), field.type)
+                else:
+                    column = pa.compute.cast(column, field.type)
+        else:
+            column = pa.nulls(len(table), field.type)
+        columns.append(column)
+    return pa.Table.from_arrays(columns, schema=_SCHEMA)
+
+
+def _read_csv(path: Path) -> pa.Table:
+    from pyarrow import csv
+
+    options = csv.ConvertOptions(column_types={c: pa.string() for c in COLUMNS if c not in _INTEGER},
+                                 strings_can_be_null=False, quoted_strings_can_be_null=False)
+    return _conform(csv.read_csv(path, convert_options=options))
+
+
+def _read_journal(path: Path, start: int, end: int | None) -> pa.Table:
+    """The journal's rows from byte ``start`` to ``end``; a line cut short by a kill is skipped
+    (that chip is simply fetched again)."""
+    rows = []
+    with open(path, "rb") as f:
+        f.seek(start)
+        data = f.read() if end is None else f.read(end - start)
+    for line in data.splitlines():
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            continue
+    if not rows:
+        return _empty()
+    return _conform(pa.Table.from_pylist(rows))
+
+
+def _latest(table: pa.Table, sum_attempts: bool = True) -> pa.Table:
+    """The last row of each identifier, with the attempts of all its rows added up."""
+    if len(table) == 0:
+        return table
+    identifiers = table.column("identifier").to_numpy(zero_copy_only=False)
+    order = np.lexsort((np.arange(len(table)), identifiers))  # by identifier, then by position
+    sorted_ids = identifiers[order]
+    last = np.append(sorted_ids[1:] != sorted_ids[:-1], True)
+    keep = order[last]
+    result = table.take(pa.array(keep))
+    if sum_attempts and len(keep) < len(table):
+        attempts = table.column("attempts").to_numpy(zero_copy_only=False)
+        attempts = np.nan_to_num(np.asarray(attempts, dtype=float))[order]
+        starts = np.flatnonzero(np.insert(sorted_ids[1:] != sorted_ids[:-1], 0, True))
+        result = result.set_column(COLUMNS.index("attempts"), "attempts",
+                                   pa.array(np.add.reduceat(attempts, starts).astype(np.int64)))
+    return result
+
+
+def _write_csv(path: Path, table: pa.Table) -> None:
+    from pyarrow import csv
+
+    with atomic_path(path) as tmp:
+        if len(table) == 0:
+            tmp.write_text(",".join(table.column_names) + "\n", encoding="utf-8")
+        else:
+            csv.write_csv(table, tmp, write_options=csv.WriteOptions(quoting_style="needed"))

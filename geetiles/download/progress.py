@@ -33,6 +33,17 @@ class Progress:
             self.last_log = time.monotonic()
             log.info("%s", self.line())
 
+    @property
+    def finished(self) -> int:
+        return self.done + self.failed
+
+    def waiting(self, what: str) -> None:
+        """No chip finished for a while: say what the run waits for, so it never looks hung."""
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"waiting: {what}"[:100])
+        elif self.mode != "none":
+            log.info("%s: waiting: %s", self.label, what)
+
     def line(self) -> str:
         elapsed = time.monotonic() - self.started
         finished = self.done + self.failed

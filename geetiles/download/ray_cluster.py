@@ -1,35 +1,70 @@
-"""Reaching Ray: a quiet local instance (shut down at the end), an existing cluster (``auto``,
-``ray://host:port``), or the Ray this process already joined (tests, notebooks), left as it was.
+"""Reaching Ray: a local head of our own (loopback only, shut down at the end), an existing cluster
+(``auto``, ``host:port``, ``ray://host:port``), or the Ray this process already joined (tests,
+notebooks), left as it was. Every wait is bounded by ``ray.start_timeout_s``.
 
-``ray.init`` must run in the main thread (started from another thread, its shutdown stalls), so
-the engine does its own preparation in a helper thread while this blocks.
+A local head is spawned by ``launch()`` before the driver starts any thread of its own, and joined
+by ``connect()`` later; see ``ray_head.py`` for why it is a process of its own.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
 
-from geetiles.errors import UserInputError
+from geetiles.errors import RunFailed, UserInputError
+
+log = logging.getLogger("geetiles.download")
 
 # No network but the configured endpoint: Ray's usage reporting and metrics stay off unless asked for.
 QUIET_DEFAULTS = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_enable_metrics_collection": "0"}
+# What a local head always gets, whatever the environment holds: every socket on loopback, a quick
+# shutdown (no Serve drain wait) when the run ends.
+LOCAL_HEAD_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0",
+                  "RAY_NODE_IP_ADDRESS": "127.0.0.1"}
+_ADDRESS = re.compile(r"^(auto|(ray://)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9][A-Za-z0-9.\-]*):\d{1,5})$")
+
+
+def check_address(address: str) -> None:
+    """``ray.address`` must be empty, ``auto``, ``host:port`` or ``ray://host:port``."""
+    if address and not _ADDRESS.match(address):
+        raise UserInputError(f"ray.address={address!r} is not a Ray address; leave it empty for a local Ray, "
+                             "or give auto, host:port or ray://host:port")
+    if address and address != "auto" and not 0 < int(address.rsplit(":", 1)[1]) < 65536:
+        raise UserInputError(f"ray.address={address!r} has no valid port (1-65535)")
 
 
 class RayCluster:
-    def __init__(self, address: str, num_cpus: int | None) -> None:
+    def __init__(self, address: str, num_cpus: int | None, start_timeout_s: float = 60.0) -> None:
+        check_address(address)
         self.address = address
         self.num_cpus = num_cpus
+        self.start_timeout_s = start_timeout_s
         self._owned = False
+        self._head: LocalHead | None = None
 
     def will_start_local(self) -> bool:
         """True when connect() is going to start a new local Ray (seconds), not join one."""
-        import ray
+        ray = sys.modules.get("ray")
+        return not self.address and (ray is None or not ray.is_initialized())
 
-        return not ray.is_initialized() and not self.address
+    def launch(self) -> None:
+        """Spawn the local head now (returns at once); call before starting any thread."""
+        if self._head is None and self.will_start_local():
+            _loopback_driver()
+            self._head = LocalHead.spawn(self.num_cpus)
 
     def connect(self):
-        """Start or join Ray (unless this process already has it); return the ``ray`` module."""
+        """Start or join Ray (unless this process already has it); return the ``ray`` module.
+        Raises RunFailed, with what to try, when Ray is not up within ``start_timeout_s``."""
         import ray
 
         if ray.is_initialized():
@@ -37,15 +72,26 @@ class RayCluster:
         for key, value in QUIET_DEFAULTS.items():
             os.environ.setdefault(key, value)
         logging.getLogger("ray").setLevel(logging.ERROR)
-        try:
-            if self.address:
-                ray.init(address=self.address, log_to_driver=False, configure_logging=False)
-            else:
-                ray.init(num_cpus=self.num_cpus, include_dashboard=False, log_to_driver=False,
-                         configure_logging=False, _node_ip_address="127.0.0.1", object_store_memory=256 * 2**20)
-        except (ConnectionError, RuntimeError) as error:
-            raise UserInputError(f"cannot start or reach Ray (ray.address={self.address!r}): "
-                                 f"{' '.join(str(error).split())[:200]}; leave ray.address empty for a local Ray") from None
+        deadline = time.monotonic() + self.start_timeout_s
+        if not self.address:
+            self.launch()
+            address = self._head.wait_listening(deadline, self.start_timeout_s)
+            what = "the local Ray"
+            hint = ("the machine may be short of memory or /tmp space; see " + str(self._head.log_path) +
+                    ", or raise ray.start_timeout_s")
+            init = dict(address=address, _node_ip_address="127.0.0.1")
+        else:
+            _check_reachable(self.address, deadline)
+            what = f"Ray at ray.address={self.address!r}"
+            hint = "check that the cluster is up and this machine may reach it, or leave ray.address empty for a local Ray"
+            init = dict(address=self.address)
+        with _Watchdog(deadline, f"{what} did not start within ray.start_timeout_s={self.start_timeout_s:g} s; {hint}",
+                       on_expiry=self._kill_head):
+            try:
+                ray.init(log_to_driver=False, configure_logging=False, **init)
+            except (ConnectionError, RuntimeError, ValueError, TimeoutError) as error:
+                self._kill_head()
+                raise RunFailed(f"cannot start or reach {what}: {' '.join(str(error).split())[:200]}; {hint}") from None
         self._owned = True
         return ray
 
@@ -60,3 +106,145 @@ class RayCluster:
 
             ray.shutdown()
             self._owned = False
+        self._kill_head()
+
+    def _kill_head(self) -> None:
+        if self._head is not None:
+            self._head.stop()
+            self._head = None
+
+
+class LocalHead:
+    """``python -m geetiles.download.ray_head``: Ray's daemons, forked from a process of their own."""
+
+    def __init__(self, process: subprocess.Popen, port: int, temp_dir: Path) -> None:
+        self.process, self.port, self.temp_dir = process, port, temp_dir
+        self.log_path = temp_dir / "head.log"
+
+    @classmethod
+    def spawn(cls, num_cpus: int | None) -> LocalHead:
+        port = _free_port()
+        temp_dir = Path(tempfile.mkdtemp(prefix="geetiles-ray-", dir="/tmp" if os.path.isdir("/tmp") else None))
+        command = [sys.executable, "-m", "geetiles.download.ray_head", "--port", str(port), "--parent", str(os.getpid()),
+                   "--temp-dir", str(temp_dir)]
+        if num_cpus:
+            command += ["--num-cpus", str(num_cpus)]
+        env = {**os.environ, **QUIET_DEFAULTS, **LOCAL_HEAD_ENV}
+        env.pop("RAY_ADDRESS", None)
+        # no preexec_fn: CPython spawns with vfork + exec, so no Python code or fork handler runs in between
+        with open(temp_dir / "head.log", "wb") as log_file:
+            process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+                                       env=env, close_fds=True)
+        return cls(process, port, temp_dir)
+
+    def wait_listening(self, deadline: float, timeout_s: float) -> str:
+        """The head's GCS address once it accepts connections; RunFailed if it exits or time runs out."""
+        address = f"127.0.0.1:{self.port}"
+        while True:
+            if self.process.poll() is not None:
+                raise RunFailed(f"the local Ray exited while starting (exit {self.process.returncode}): "
+                                f"{self.last_error()}; full log: {self.log_path}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return address
+            except OSError:
+                pass
+            if time.monotonic() >= deadline:
+                self.stop()
+                raise RunFailed(f"the local Ray did not start within ray.start_timeout_s={timeout_s:g} s; the machine "
+                                f"may be short of memory or /tmp space (log: {self.log_path}), or raise ray.start_timeout_s")
+            time.sleep(0.05)
+
+    def last_error(self) -> str:
+        try:
+            lines = [line.strip() for line in self.log_path.read_text(errors="replace").splitlines() if line.strip()]
+        except OSError:
+            return "no log"
+        errors = [line for line in lines if "error" in line.lower()]
+        return " ".join((errors or lines or ["no output"])[-1].split())[:200]
+
+    def stop(self, grace_s: float = 10.0) -> None:
+        """SIGTERM (Ray's handler takes its daemons down), then SIGKILL if it lingers."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(grace_s)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        if self.process.returncode in (0, 1, -15, 143):  # a clean stop: its logs are of no further use
+            shutil.rmtree(self.temp_dir, ignore_errors=True)
+
+
+class _Watchdog:
+    """Bounds a call that cannot be interrupted (``ray.init`` blocked in C++): past the deadline it
+    prints ``message`` and ends the process with exit status 1, as a failed run. Every finished chip is already on
+    disk and journaled (the journal is flushed per batch), so a rerun resumes."""
+
+    def __init__(self, deadline: float, message: str, on_expiry=None) -> None:
+        self.deadline, self.message, self.on_expiry = deadline, message, on_expiry
+        self._done = threading.Event()
+
+    def __enter__(self) -> _Watchdog:
+        self._thread = threading.Thread(target=self._watch, name="ray-start-watchdog", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._done.set()
+
+    def _watch(self) -> None:
+        if self._done.wait(max(0.0, self.deadline - time.monotonic()) + 2.0):
+            return
+        print(f"geetiles: error: {self.message}", file=sys.stderr, flush=True)
+        try:
+            if self.on_expiry is not None:
+                self.on_expiry()
+        finally:
+            os._exit(1)
+
+
+def _loopback_driver() -> None:
+    """Make this process's Ray client treat 127.0.0.1 as this node's address. Ray otherwise rewrites
+    a loopback address to the machine's routable one before connecting (and binds the driver's own
+    server there), which a head listening on loopback only never answers. Ray reads the setting at
+    import, so an already imported Ray gets the constant set too."""
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    constants = sys.modules.get("ray._private.ray_constants")
+    if constants is not None:
+        constants.ENABLE_RAY_CLUSTER = False
+    _token_authentication()
+
+
+def _token_authentication() -> None:
+    """Token authentication on for the local head and this driver alike, unless the user's own
+    environment says ``RAY_AUTH_MODE=disabled`` (geetiles never switches it off). The head inherits
+    this environment; a Ray already imported re-reads its config."""
+    mode = os.environ.get("RAY_AUTH_MODE") or "token"
+    os.environ["RAY_AUTH_MODE"] = mode
+    if mode == "token" and "ray" in sys.modules:
+        try:
+            from ray._private.authentication.authentication_token_setup import _enable_token_auth
+        except ImportError:  # a Ray without token authentication
+            return
+        _enable_token_auth()
+
+
+def _check_reachable(address: str, deadline: float) -> None:
+    """A host:port that refuses or does not answer fails now, with one line, not after Ray's retries."""
+    if address == "auto":
+        return
+    host, port = address.removeprefix("ray://").rsplit(":", 1)
+    host = host.strip("[]")
+    try:
+        with socket.create_connection((host, int(port)), timeout=max(0.1, min(10.0, deadline - time.monotonic()))):
+            return
+    except OSError as error:
+        raise RunFailed(f"Ray at ray.address={address!r} does not answer ({error.strerror or error}); check that the "
+                        "cluster is up and reachable from here, or leave ray.address empty for a local Ray") from None
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -22,7 +22,7 @@ def run(experiment, context) -> None:
     from geetiles.download.engine import Engine
     from geetiles.download.ray_cluster import RayCluster
 
-    ray_cluster = RayCluster(config.ray.address, config.ray.num_cpus)  # one Ray for images and labels
+    ray_cluster = RayCluster(config.ray.address, config.ray.num_cpus, config.ray.start_timeout_s)  # one Ray for images and labels
     try:
         for role, source_config in chosen:
             summary = Engine(experiment, tiles_path, source_config, ray_cluster).run()

@@ -4,6 +4,7 @@ of chips concurrently, masks irregular chips, encodes GeoTIFFs and writes them (
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import NamedTuple
 
 import numpy as np
@@ -32,6 +33,14 @@ class ChipResult(NamedTuple):
     node: str = ""  # Ray node that fetched it (multi-node runs: which machine wrote what)
 
 
+class WorkerStatus(NamedTuple):
+    """What a worker is doing right now, so the driver can tell a slow run from a hung one."""
+
+    chips: int  # chips started and not finished
+    backing_off: int  # of those, waiting out a backoff before their next attempt
+    last_error: str  # the last retryable error seen ('' if none)
+
+
 class DownloadWorker:
     """Created as soon as Ray is up (its process start and imports overlap the driver's
     preparation), then configured with the run's endpoint once that is known."""
@@ -45,6 +54,8 @@ class DownloadWorker:
         self.nodata: float | None = None
         self.write_files = True
         self.node = _node_id()
+        self.active: dict[int, Tally] = {}  # chips in progress, by id(job), for status()
+        self.last_error = ""
 
     def configure(self, spec, nodata: float | None, write_files: bool, seed: int = 0) -> bool:
         """``spec`` is the source's FetcherSpec (Earth Engine endpoint, demo field, ...)."""
@@ -58,12 +69,25 @@ class DownloadWorker:
         results = await asyncio.gather(*(self._one(job) for job in jobs))
         return [result._replace(node=self.node) for result in results]
 
+    async def status(self) -> WorkerStatus:
+        now = time.monotonic()
+        return WorkerStatus(len(self.active), sum(t.backing_off(now) for t in self.active.values()), self.last_error)
+
     async def close(self) -> None:
         if self.fetcher is not None:
             await self.fetcher.close()
 
     async def _one(self, job: ChipJob) -> ChipResult:
         tally = Tally()
+        self.active[id(job)] = tally
+        try:
+            return await self._fetch_and_write(job, tally)
+        finally:
+            del self.active[id(job)]
+            if tally.last_error:
+                self.last_error = tally.last_error
+
+    async def _fetch_and_write(self, job: ChipJob, tally: Tally) -> ChipResult:
         try:
             pixels = await self.fetcher.fetch(job.grid, tally)
         except AuthenticationError as error:

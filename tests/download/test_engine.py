@@ -260,8 +260,10 @@ def test_label_classes_are_recorded_beside_the_chips(setup):
     assert record["classes"][0] == {"code": 10, "name": "Tree cover", "color": "#006400"}
 
 
-def test_bootstrap_stops_when_ray_cannot_start(setup, monkeypatch):
-    """If Ray fails after the driver began fetching on its own, that fetching stops too."""
+def test_bootstrap_stops_when_ray_cannot_start_and_its_chips_are_kept(setup, monkeypatch):
+    """If Ray fails after the driver began fetching on its own, that fetching stops too, and every
+    chip it finished is on disk and in the manifest, so a rerun resumes."""
+    import csv
     import threading
 
     from geetiles.download.ray_cluster import RayCluster
@@ -270,20 +272,31 @@ def test_bootstrap_stops_when_ray_cannot_start(setup, monkeypatch):
     tiles = make_tiles(folder)
     server.latency_s = 0.2  # with 2 in flight, the ~40 chips would take 4 s: work is left when Ray fails
     monkeypatch.setattr(RayCluster, "will_start_local", lambda self: True)  # as if starting a local Ray
+    monkeypatch.setattr(RayCluster, "launch", lambda self: None)
 
     def fail(self):
         time_to_fetch = threading.Event()
-        time_to_fetch.wait(0.5)  # the bootstrap is fetching meanwhile
-        raise UserInputError("cannot start or reach Ray (test)")
+        time_to_fetch.wait(1.0)  # the bootstrap is fetching meanwhile
+        raise RunFailed("the local Ray did not start within ray.start_timeout_s=1 s (test)")
 
     monkeypatch.setattr(RayCluster, "connect", fail)
-    with pytest.raises(UserInputError, match="Ray"):
+    with pytest.raises(RunFailed, match="Ray"):
         download(tiles, server, credentials, "download.max_in_flight=2")
     calls = server.compute_pixels_calls
     assert calls > 1  # the probe and some bootstrap requests went out
     threading.Event().wait(0.8)
     assert server.compute_pixels_calls == calls  # and nothing after the run ended
     assert not [t for t in threading.enumerate() if t.name == "bootstrap"]
+    with open(dataset_dir(tiles) / "manifest.csv") as f:
+        journaled = {r["identifier"] for r in csv.DictReader(f) if r["status"] == "done"}
+    on_disk = {p.stem for p in dataset_dir(tiles).glob("*.tif")}
+    assert journaled and journaled == on_disk
+
+    monkeypatch.undo()
+    server.latency_s = 0.0
+    server.reset_counters()
+    download(tiles, server, credentials)  # the rerun fetches only what is missing
+    assert server.compute_pixels_calls == 1 + len(load_tiles(tiles)) - len(journaled)
 
 
 def test_a_yearly_catalog_recipe_downloads_into_its_named_folder(setup):

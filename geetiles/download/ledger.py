@@ -1,0 +1,70 @@
+"""Accounting for every finished chip, from whichever thread finished it (the driver's bootstrap or
+the hand-over of a worker's batch): its journal row, the run's counts and the progress display."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from geetiles.download import geotiff
+from geetiles.download.manifest import Manifest
+from geetiles.download.progress import Progress
+from geetiles.download.worker import ChipJob, ChipResult
+
+
+@dataclass
+class DownloadSummary:
+    dataset: str
+    directory: Path
+    total: int
+    done: int
+    skipped: int
+    failed: int
+    retries: int
+    requests: int
+    elapsed_s: float
+
+    def line(self) -> str:
+        rate = self.done / self.elapsed_s if self.elapsed_s > 0 else 0.0
+        return (f"{self.dataset}: {self.done} done, {self.skipped} skipped, {self.failed} failed, "
+                f"{self.retries} retries, {self.elapsed_s:.1f} s, {rate:.1f} tiles/s → {self.directory}")
+
+
+class Ledger:
+    def __init__(self, manifest: Manifest, summary: DownloadSummary, progress: Progress, request: str) -> None:
+        self.manifest, self.summary, self.progress, self.request = manifest, summary, progress, request
+        self._lock = threading.Lock()
+
+    def add(self, batch: list[ChipJob], results: list[ChipResult], write_files: bool) -> list[ChipJob]:
+        """Journal and count a finished batch; return its jobs refused for credentials (to resend)."""
+        from geetiles.download.fingerprint import grid_fingerprint
+
+        rows, unauthenticated = [], []
+        done = failed = retries = requests = 0
+        for job, result in zip(batch, results):
+            requests += result.requests
+            retries += result.retries
+            if result.status == "unauthenticated":
+                unauthenticated.append(job)
+                continue
+            row = {"identifier": result.identifier, "status": result.status, "attempts": result.requests,
+                   "bytes": result.nbytes, "checksum": result.checksum, "error": result.error, "node": result.node,
+                   "request": self.request, "grid": grid_fingerprint(job.grid)}
+            if result.status == "done":
+                if not write_files:
+                    geotiff.write_bytes(job.path, result.data)
+                stat = Path(job.path).stat()
+                row.update(file_size=stat.st_size, file_mtime_ns=stat.st_mtime_ns)
+                done += 1
+            else:
+                failed += 1
+            rows.append(row)
+        with self._lock:
+            self.manifest.record(rows)
+            self.summary.done += done
+            self.summary.failed += failed
+            self.summary.retries += retries
+            self.summary.requests += requests
+            self.progress.update(done, failed, retries)
+        return unauthenticated
