@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import shapely
 
 from geetiles.download import geotiff
 from geetiles.download.bootstrap import Bootstrap
-from geetiles.download.grids import GridTable, irregular, plan_grids
+from geetiles.download.chip_table import load_chip_table, select_chips  # noqa: F401  (select_chips: public here before)
+from geetiles.download.grids import GridTable
 from geetiles.download.ledger import DownloadSummary, Ledger
 from geetiles.download.limits import shares
 from geetiles.download.manifest import MANIFEST, Manifest
@@ -62,20 +62,6 @@ class Plan:
     bootstrap: Bootstrap | None = None
 
 
-def select_chips(chips, download):
-    """Apply ``download.groups`` and ``download.aoi`` filters (the original's --groups, --aoi)."""
-    if download.groups:
-        if "group" not in chips.columns:
-            raise UserInputError(f"download.groups={list(download.groups)} but the tiles file has no 'group' column")
-        chips = chips[chips["group"].astype(str).isin([str(g) for g in download.groups])]
-    if download.aoi:
-        from geetiles.aoi.countries import find_region
-
-        _, region = find_region(download.aoi)
-        chips = chips[shapely.intersects(chips.geometry.values, region)]
-    return chips.reset_index(drop=True)
-
-
 def dataset_directory(tiles_path: Path, dataset_name: str) -> Path:
     """``{tiles file without .geojson}/{dataset}``, as geetiles 0.1.7 lays chips out."""
     if not dataset_name or "/" in dataset_name or "\\" in dataset_name or dataset_name in (".", ".."):
@@ -105,7 +91,12 @@ class Engine:
                 preparing = executor.submit(self._prepare, bootstrap)
                 concurrent.futures.wait([preparing], timeout=0.05)  # bad input often fails at once
                 if not (preparing.done() and preparing.exception() is not None):
-                    ray = ray_cluster.connect()
+                    try:
+                        ray = ray_cluster.connect(salvage=lambda: self._salvage(preparing, started))
+                    except RunFailed:
+                        if preparing.exception() is not None:  # the user's own error comes first
+                            raise preparing.exception() from None
+                        raise
                     actors = self._start_workers(ray, ray_cluster)
                 plan = preparing.result()
             if len(plan.jobs):
@@ -158,11 +149,10 @@ class Engine:
         open the source (for Earth Engine: connect, serialise the image once), probe it, and find
         the chips still to fetch."""
         from geetiles.sources import open_source
-        from geetiles.tiles_file import load_tiles
 
         config = self.source_config
-        chips = select_chips(load_tiles(self.tiles_path), self.config.download)
-        grids = plan_grids(chips, config.pixels_lonlat, config.meters_per_pixel) if len(chips) else None
+        chips = load_chip_table(self.tiles_path, self.config.download, config.pixels_lonlat, config.meters_per_pixel)
+        identifiers, grids, masks = chips.identifiers, chips.grids, chips.masks
         source = open_source(self.config, config)
         directory = dataset_directory(self.tiles_path, source.name)
         log.info("dataset %s: %d chips from %s", source.name, len(chips), self.tiles_path.name)
@@ -174,9 +164,6 @@ class Engine:
         nodata = config.nodata
         if nodata is None:
             nodata = 0 if np.issubdtype(dtype, np.integer) else float("nan")
-        identifiers = chips["identifier"].to_numpy().astype(str)
-        masks = _irregular_masks(chips)
-        del chips  # a million chips' geometries are not kept past here
         manifest = Manifest(directory)
         _remove_stale_temporaries(directory)
         todo, skipped = self._to_fetch(identifiers, grids, directory, manifest, dtype, len(band_names))
@@ -203,17 +190,26 @@ class Engine:
         indices = np.arange(len(identifiers), dtype=np.int64)
         skipped = 0
         if self.config.download.skip_if_exists and directory.exists() and len(indices):
+            began = time.monotonic()
             known = manifest.lookup(identifiers)
             keep = np.ones(len(indices), dtype=bool)
+            adopted = []
             for i in range(len(identifiers)):
                 path = directory / f"{identifiers[i]}.tif"
                 try:
                     stat = os.stat(path)
                 except FileNotFoundError:
                     continue
-                if manifest.untouched(known, i, stat) or geotiff.is_valid(path, _expected(grids[i], dtype, count)):
+                if manifest.untouched(known, i, stat):
                     keep[i] = False
+                elif geotiff.is_valid(path, _expected(grids[i], dtype, count)):
+                    keep[i] = False  # a valid file nobody journaled (copied in, a killed batch): adopt it
+                    adopted.append(_adopted_row(identifiers[i], grids[i], stat))
+            if adopted:
+                manifest.record(adopted)
             skipped = int((~keep).sum())
+            log.info("resume: %d of %d chips already valid (%d trusted from the journal, %d checked and adopted) "
+                     "in %.1f s", skipped, len(identifiers), skipped - len(adopted), len(adopted), time.monotonic() - began)
             indices = indices[keep]
         if self.config.download.shuffle:
             order = list(range(len(indices)))
@@ -253,15 +249,16 @@ class Engine:
             ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
             now = time.monotonic()
             if not ready:
-                if now - last_finish >= STATUS_EVERY_S and now - last_status >= STATUS_EVERY_S:
+                quiet = now - last_finish
+                if quiet >= download.stall_timeout_s:
+                    raise RunFailed(
+                        f"no chip finished for {quiet:.0f} s (download.stall_timeout_s={download.stall_timeout_s:g}) "
+                        f"with {len(plan.jobs) - ledger.progress.finished} chips left: {self._waiting_for(ray, actors)}; "
+                        "finished chips are kept, rerun the same command to resume")
+                every = min(STATUS_EVERY_S, download.stall_timeout_s / 2)
+                if quiet >= every and now - last_status >= every:
                     last_status = now
-                    waiting = self._waiting_for(ray, actors)
-                    ledger.progress.waiting(waiting)
-                    if now - last_finish >= download.stall_timeout_s:
-                        raise RunFailed(
-                            f"no chip finished for {now - last_finish:.0f} s (download.stall_timeout_s="
-                            f"{download.stall_timeout_s:g}) with {len(plan.jobs) - ledger.progress.finished} chips left: "
-                            f"{waiting}; finished chips are kept, rerun the same command to resume")
+                    ledger.progress.waiting(self._waiting_for(ray, actors))
                 continue
             last_finish = now
             for ref in ready:
@@ -285,7 +282,7 @@ class Engine:
     def _waiting_for(self, ray, actors) -> str:
         """What the workers are doing, in words: requests in flight, backoffs, silent workers."""
         refs = [actor.status.remote() for actor in actors]
-        ready, _ = ray.wait(refs, num_returns=len(refs), timeout=STATUS_TIMEOUT_S)
+        ready, _ = ray.wait(refs, num_returns=len(refs), timeout=min(STATUS_TIMEOUT_S, self.config.download.stall_timeout_s))
         silent = [i for i, ref in enumerate(refs) if ref not in ready]
         chips = backing_off = 0
         last_error = ""
@@ -309,6 +306,17 @@ class Engine:
         except ray.exceptions.GetTimeoutError:
             raise RunFailed(f"waited {timeout:g} s (download.stall_timeout_s) for {what}; finished chips are kept, "
                             "rerun the same command to resume") from None
+
+    def _salvage(self, preparing: concurrent.futures.Future, started: float) -> None:
+        """The process is about to end (Ray's client hangs): stop fetching, write the manifest."""
+        try:
+            plan = preparing.result(timeout=self.config.download.stall_timeout_s)
+        except Exception:
+            return
+        self._stop_bootstrap(plan)
+        plan.summary.elapsed_s = time.monotonic() - started
+        plan.manifest.finalize(plan.identifiers)
+        self._record(plan.directory, plan.summary, plan)
 
     def _stop_bootstrap(self, plan: Plan) -> None:
         bootstrap, plan.bootstrap = plan.bootstrap, None
@@ -364,12 +372,12 @@ class _LazyJobs:
         ]
 
 
-def _irregular_masks(chips) -> dict[int, bytes]:
-    """WKB polygons of the chips that do not fill their pixel grid (pixels outside become nodata)."""
-    if not len(chips):
-        return {}
-    rows = np.flatnonzero(irregular(chips))
-    return {int(i): shapely.to_wkb(chips.geometry.values[i]) for i in rows}
+def _adopted_row(identifier: str, grid, stat: os.stat_result) -> dict:
+    from geetiles.download.fingerprint import grid_fingerprint
+
+    return {"identifier": str(identifier), "status": "done", "attempts": 0, "bytes": stat.st_size, "checksum": "",
+            "error": "", "node": "", "request": "", "grid": grid_fingerprint(grid), "file_size": stat.st_size,
+            "file_mtime_ns": stat.st_mtime_ns}
 
 
 def _expected(grid, dtype, count: int) -> geotiff.Expected:

@@ -62,9 +62,10 @@ class RayCluster:
             _loopback_driver()
             self._head = LocalHead.spawn(self.num_cpus)
 
-    def connect(self):
+    def connect(self, salvage=None):
         """Start or join Ray (unless this process already has it); return the ``ray`` module.
-        Raises RunFailed, with what to try, when Ray is not up within ``start_timeout_s``."""
+        Raises RunFailed, with what to try, when Ray is not up within ``start_timeout_s``; if Ray's
+        client does not even return then, ``salvage()`` saves the run's work before the process ends."""
         import ray
 
         if ray.is_initialized():
@@ -85,13 +86,18 @@ class RayCluster:
             what = f"Ray at ray.address={self.address!r}"
             hint = "check that the cluster is up and this machine may reach it, or leave ray.address empty for a local Ray"
             init = dict(address=self.address)
-        with _Watchdog(deadline, f"{what} did not start within ray.start_timeout_s={self.start_timeout_s:g} s; {hint}",
-                       on_expiry=self._kill_head):
+        late = f"{what} did not start within ray.start_timeout_s={self.start_timeout_s:g} s; {hint}"
+        with _Watchdog(deadline, late, on_expiry=lambda: self._kill_head(keep_logs=True), salvage=salvage) as watchdog:
             try:
                 ray.init(log_to_driver=False, configure_logging=False, **init)
             except (ConnectionError, RuntimeError, ValueError, TimeoutError) as error:
-                self._kill_head()
+                self._kill_head(keep_logs=True)
+                if watchdog.expired:
+                    raise RunFailed(late) from None
                 raise RunFailed(f"cannot start or reach {what}: {' '.join(str(error).split())[:200]}; {hint}") from None
+        if watchdog.expired:  # came up, but only as its head was being stopped
+            ray.shutdown()
+            raise RunFailed(late)
         self._owned = True
         return ray
 
@@ -108,10 +114,10 @@ class RayCluster:
             self._owned = False
         self._kill_head()
 
-    def _kill_head(self) -> None:
-        if self._head is not None:
-            self._head.stop()
-            self._head = None
+    def _kill_head(self, keep_logs: bool = False) -> None:
+        head, self._head = self._head, None
+        if head is not None:
+            head.stop(keep_logs)
 
 
 class LocalHead:
@@ -150,7 +156,7 @@ class LocalHead:
             except OSError:
                 pass
             if time.monotonic() >= deadline:
-                self.stop()
+                self.stop(keep_logs=True)
                 raise RunFailed(f"the local Ray did not start within ray.start_timeout_s={timeout_s:g} s; the machine "
                                 f"may be short of memory or /tmp space (log: {self.log_path}), or raise ray.start_timeout_s")
             time.sleep(0.05)
@@ -163,8 +169,9 @@ class LocalHead:
         errors = [line for line in lines if "error" in line.lower()]
         return " ".join((errors or lines or ["no output"])[-1].split())[:200]
 
-    def stop(self, grace_s: float = 10.0) -> None:
-        """SIGTERM (Ray's handler takes its daemons down), then SIGKILL if it lingers."""
+    def stop(self, keep_logs: bool = False, grace_s: float = 10.0) -> None:
+        """SIGTERM (Ray's handler takes its daemons down), then SIGKILL if it lingers. Its logs are
+        removed after a clean stop, unless an error message points at them."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -172,17 +179,22 @@ class LocalHead:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
-        if self.process.returncode in (0, 1, -15, 143):  # a clean stop: its logs are of no further use
+        if not keep_logs:
             shutil.rmtree(self.temp_dir, ignore_errors=True)
 
 
 class _Watchdog:
-    """Bounds a call that cannot be interrupted (``ray.init`` blocked in C++): past the deadline it
-    prints ``message`` and ends the process with exit status 1, as a failed run. Every finished chip is already on
-    disk and journaled (the journal is flushed per batch), so a rerun resumes."""
+    """Bounds a call that cannot be interrupted (``ray.init`` blocked in C++). Past the deadline it
+    runs ``on_expiry`` (stopping the local head, which may make the call fail and return, so the
+    run ends as any failed run); if the call still has not returned after a grace period, it runs
+    ``salvage`` (the engine stops its own fetching and writes the manifest), prints ``message`` and
+    ends the process with exit status 1. Either way every finished chip is kept and recorded."""
 
-    def __init__(self, deadline: float, message: str, on_expiry=None) -> None:
-        self.deadline, self.message, self.on_expiry = deadline, message, on_expiry
+    GRACE_S = 5.0
+
+    def __init__(self, deadline: float, message: str, on_expiry=None, salvage=None) -> None:
+        self.deadline, self.message, self.on_expiry, self.salvage = deadline, message, on_expiry, salvage
+        self.expired = False
         self._done = threading.Event()
 
     def __enter__(self) -> _Watchdog:
@@ -194,13 +206,20 @@ class _Watchdog:
         self._done.set()
 
     def _watch(self) -> None:
-        if self._done.wait(max(0.0, self.deadline - time.monotonic()) + 2.0):
+        if self._done.wait(max(0.0, self.deadline - time.monotonic())):
             return
-        print(f"geetiles: error: {self.message}", file=sys.stderr, flush=True)
+        self.expired = True
+        if self.on_expiry is not None:
+            self.on_expiry()
+        if self._done.wait(self.GRACE_S):
+            return
         try:
-            if self.on_expiry is not None:
-                self.on_expiry()
+            if self.salvage is not None:
+                self.salvage()
+        except Exception as error:  # the journal on disk still holds every finished chip
+            log.warning("could not write the manifest before ending: %s", error)
         finally:
+            print(f"geetiles: error: {self.message}", file=sys.stderr, flush=True)
             os._exit(1)
 
 

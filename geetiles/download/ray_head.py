@@ -43,6 +43,19 @@ def die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
+def ensure_token() -> None:
+    """With token authentication on (the driver sets RAY_AUTH_MODE=token unless the user disabled
+    it), Ray expects a token to exist; make one on first use, as ``ray get-auth-token --generate``."""
+    if os.environ.get("RAY_AUTH_MODE") != "token" or os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH"):
+        return
+    try:
+        from ray._private.authentication.authentication_token_setup import _get_default_token_path, generate_and_save_token
+    except ImportError:  # a Ray without token authentication
+        return
+    if not _get_default_token_path().exists():
+        generate_and_save_token()
+
+
 def ray_start_arguments(port: int, temp_dir: str, num_cpus: int | None, object_store_bytes: int) -> list[str]:
     """``--temp-dir`` of its own: Ray writes the address of the last head started into its temp
     dir, and a later plain ``ray.init()`` (a user's notebook) would join that dead head."""
@@ -62,6 +75,7 @@ def main() -> None:
     parser.add_argument("--object-store-bytes", type=int, default=256 * 2**20)
     args = parser.parse_args()
     die_with_parent(args.parent)
+    ensure_token()
     from ray.scripts.scripts import main as ray_main
 
     sys.argv = ["ray", *ray_start_arguments(args.port, args.temp_dir, args.num_cpus, args.object_store_bytes)]

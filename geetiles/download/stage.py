@@ -33,8 +33,10 @@ def run(experiment, context) -> None:
 
 def check(experiment) -> None:
     """Before any stage runs: recipes whose settings do not fit together fail now, not after the tiling."""
+    from geetiles.download.ray_cluster import check_address
     from geetiles.sources import check_settings
 
+    check_address(experiment.config.ray.address)
     for source_config in (experiment.config.source, experiment.config.labels):
         check_settings(source_config)
 

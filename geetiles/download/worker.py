@@ -71,7 +71,9 @@ class DownloadWorker:
 
     async def status(self) -> WorkerStatus:
         now = time.monotonic()
-        return WorkerStatus(len(self.active), sum(t.backing_off(now) for t in self.active.values()), self.last_error)
+        errors = [t.last_error for t in self.active.values() if t.last_error]
+        return WorkerStatus(len(self.active), sum(t.backing_off(now) for t in self.active.values()),
+                            errors[-1] if errors else self.last_error)
 
     async def close(self) -> None:
         if self.fetcher is not None:

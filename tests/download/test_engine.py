@@ -274,7 +274,7 @@ def test_bootstrap_stops_when_ray_cannot_start_and_its_chips_are_kept(setup, mon
     monkeypatch.setattr(RayCluster, "will_start_local", lambda self: True)  # as if starting a local Ray
     monkeypatch.setattr(RayCluster, "launch", lambda self: None)
 
-    def fail(self):
+    def fail(self, salvage=None):
         time_to_fetch = threading.Event()
         time_to_fetch.wait(1.0)  # the bootstrap is fetching meanwhile
         raise RunFailed("the local Ray did not start within ray.start_timeout_s=1 s (test)")

@@ -87,6 +87,8 @@ class FakeEarthEngine:
         self.max_side = int(max_side)
         self.token = token
         self.fail_grid_keys: set = set()  # grids answered 400 "User memory limit exceeded." (per-chip failures)
+        self.silent_after: int | None = None  # computePixels calls answered before the server stops answering
+        self.errors_after = 0  # computePixels calls answered before errors are injected (e.g. 1: spare the probe)
         self._random = random.Random(seed)
         self.url: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -325,7 +327,9 @@ class FakeEarthEngine:
         latency = self.latency_s
         if latency > 0:
             await asyncio.sleep(latency)
-        injected = self._draw_injected_error()
+        if self.silent_after is not None and self.compute_pixels_calls > self.silent_after:
+            await asyncio.sleep(3600)  # a server that stopped answering (the request stays open)
+        injected = self._draw_injected_error() if self.compute_pixels_calls > self.errors_after else None
         if injected is not None:
             return error_response(injected, _INJECTED_MESSAGES.get(injected, f"Injected error {injected}."))
         if not isinstance(body, dict):

@@ -1,0 +1,98 @@
+"""The chips a download needs, read a slice at a time: ids, pixel grids and the polygons of the
+few irregular chips; never a million shapely geometries at once (about 1 KB a chip)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import shapely
+
+from geetiles.download.grids import GridTable, irregular, plan_grids
+from geetiles.errors import UserInputError
+
+CHUNK = 100_000
+_GRID_COLUMNS = ("identifier", "epsg", "utm_x", "utm_y", "area_km2", "group")
+
+
+@dataclass
+class ChipTable:
+    identifiers: np.ndarray  # str
+    grids: GridTable | None  # None when there are no chips
+    masks: dict[int, bytes]  # WKB of chips that do not fill their pixel grid, by row
+
+    def __len__(self) -> int:
+        return len(self.identifiers)
+
+
+def select_chips(chips, download):
+    """Apply ``download.groups`` and ``download.aoi`` filters (the original's --groups, --aoi)."""
+    if download.groups:
+        if "group" not in chips.columns:
+            raise UserInputError(f"download.groups={list(download.groups)} but the tiles file has no 'group' column")
+        chips = chips[chips["group"].astype(str).isin([str(g) for g in download.groups])]
+    if download.aoi:
+        from geetiles.aoi.countries import find_region
+
+        _, region = find_region(download.aoi)
+        chips = chips[shapely.intersects(chips.geometry.values, region)]
+    return chips.reset_index(drop=True)
+
+
+def load_chip_table(tiles_path: Path, download, pixels_lonlat, meters_per_pixel, chunk: int = CHUNK) -> ChipTable:
+    """The selected chips of a tiles file with their pixel grids, built ``chunk`` rows at a time."""
+    import geopandas as gpd
+
+    identifiers, grids, masks = [], [], {}
+    offset = 0
+    for part in _read_batches(tiles_path, chunk):
+        frame = part.drop_columns(["geometry"]).to_pandas()
+        frame = gpd.GeoDataFrame(frame, geometry=shapely.from_wkb(part.column("geometry").to_numpy(zero_copy_only=False)),
+                                 crs="EPSG:4326")
+        frame = select_chips(frame, download)
+        if not len(frame):
+            continue
+        identifiers.append(frame["identifier"].to_numpy().astype(str))
+        grids.append(plan_grids(frame, pixels_lonlat, meters_per_pixel))
+        for row in np.flatnonzero(irregular(frame)):
+            masks[offset + int(row)] = shapely.to_wkb(frame.geometry.values[row])
+        offset += len(frame)
+    if not identifiers:
+        return ChipTable(np.zeros(0, dtype="<U13"), None, {})
+    return ChipTable(np.concatenate(identifiers), GridTable.concat(grids), masks)
+
+
+def _read_batches(tiles_path: Path, chunk: int):
+    """The tiles file's id, grid and group columns and its geometry as WKB, ``chunk`` rows at a
+    time: from the GeoParquet twin when it is in sync (those columns only, streamed), else from the
+    GeoJSON (as geetiles 0.1.7 wrote it)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from geetiles.tiles_file import _twin_in_sync, load_tiles, twin_path
+
+    parquet = tiles_path if tiles_path.suffix == ".parquet" else twin_path(tiles_path)
+    if parquet.exists() and (parquet == tiles_path or _twin_in_sync(parquet, tiles_path)):
+        source = pq.ParquetFile(parquet)
+        names = source.schema_arrow.names
+        _require_identifier(names, tiles_path)
+        columns = [c for c in (*_GRID_COLUMNS, "geometry") if c in names]
+        for batch in source.iter_batches(batch_size=chunk, columns=columns):
+            yield pa.Table.from_batches([batch])
+        return
+    frame = load_tiles(tiles_path)
+    _require_identifier(frame.columns, tiles_path)
+    if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
+        frame = frame.to_crs("EPSG:4326")
+    for start in range(0, len(frame), chunk):
+        part = frame.iloc[start:start + chunk]
+        columns = {c: part[c].to_numpy() for c in _GRID_COLUMNS if c in part.columns}
+        columns["geometry"] = shapely.to_wkb(part.geometry.values)
+        yield pa.table(columns)
+
+
+def _require_identifier(names, tiles_path: Path) -> None:
+    if "identifier" not in names:
+        raise UserInputError(f"tiles file {str(tiles_path)!r} has no 'identifier' column; give a tiles file written "
+                             "by the tiling stage or geet grid")
