@@ -27,6 +27,11 @@ class SourceKind(Enum):
     local = "local"  # a raster GDAL reads (path or URL), resampled onto each chip
 
 
+class OnChange(Enum):
+    refetch = "refetch"  # chips on disk made by another request (other settings) are fetched again
+    refuse = "refuse"  # stop with exit 2, nothing changed: a dataset folder stays as it was made
+
+
 class WriteOn(Enum):
     worker = "worker"  # workers write chips straight to data_dir (local disk or a shared filesystem)
     driver = "driver"  # workers send GeoTIFF bytes back; the driver writes (no shared filesystem needed)
@@ -224,6 +229,7 @@ class DownloadConfig:
     write_on: WriteOn = WriteOn.worker
     batch_size: int = 64  # chips per message between the driver and a worker
     stall_timeout_s: float = 600.0  # stop (keeping every finished chip) when no chip finishes for this long
+    on_change: OnChange = OnChange.refetch  # chips on disk made with other settings: refetch them, or refuse
     progress: str = "auto"  # auto (bar on a terminal, log lines otherwise) | bar | log | none
 
 

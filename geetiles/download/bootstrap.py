@@ -25,7 +25,8 @@ CONCURRENT_BATCHES = 2
 
 class Bootstrap:
     def __init__(self, spec, nodata, source, queue: deque, jobs, lock: threading.Lock, seed: int, ledger) -> None:
-        """``spec``: the source's FetcherSpec with the whole global budget; ``source`` gives auth headers."""
+        """``spec``: the source's FetcherSpec with the whole global budget; ``source`` gives auth headers;
+        ``ledger`` accounts for finished batches (and knows the request fingerprint files are tagged with)."""
         self.spec, self.nodata, self.source, self.seed = spec, nodata, source, seed
         self.queue, self.jobs, self.lock, self.ledger = queue, jobs, lock, ledger
         self.error: BaseException | None = None
@@ -57,7 +58,7 @@ class Bootstrap:
 
     async def _run(self) -> None:
         worker = DownloadWorker()
-        worker.configure(self.spec, self.nodata, True, self.seed)
+        worker.configure(self.spec, self.nodata, True, self.seed, self.ledger.request)
         running: set[asyncio.Task] = set()
         try:
             while True:

@@ -23,6 +23,7 @@ import numpy as np
 from geetiles.download import geotiff
 from geetiles.download.bootstrap import Bootstrap
 from geetiles.download.chip_table import load_chip_table, select_chips  # noqa: F401  (select_chips: public here before)
+from geetiles.download.fingerprint import describe_change, grid_fingerprint, request_fingerprint, request_settings
 from geetiles.download.grids import GridTable
 from geetiles.download.ledger import DownloadSummary, Ledger
 from geetiles.download.limits import shares
@@ -56,6 +57,7 @@ class Plan:
     jobs: _LazyJobs
     skipped: int
     summary: DownloadSummary
+    request: Request
     ledger: Ledger | None = None
     queue: deque = None  # slices of jobs (or lists of jobs to resend), shared with the bootstrap
     queue_lock: threading.Lock = None
@@ -164,9 +166,13 @@ class Engine:
         nodata = config.nodata
         if nodata is None:
             nodata = 0 if np.issubdtype(dtype, np.integer) else float("nan")
+        settings = request_settings(config, source, dtype, band_names, nodata)
+        request = Request(request_fingerprint(settings), settings, _request_history(directory))
         manifest = Manifest(directory)
+        todo, skipped = self._to_fetch(identifiers, grids, directory, manifest, dtype, len(band_names), request)
         _remove_stale_temporaries(directory)
-        todo, skipped = self._to_fetch(identifiers, grids, directory, manifest, dtype, len(band_names))
+        if len(todo):
+            _remember_request(directory, request)
         self._copy_definition(source, directory)
         jobs = _LazyJobs(identifiers, grids, masks, directory, todo)
         download = self.config.download
@@ -175,8 +181,8 @@ class Engine:
         queue = deque(slice(i, i + batch) for i in range(0, len(jobs), batch))  # small runs still use every worker
         summary = DownloadSummary(source.name, directory, len(identifiers), 0, skipped, 0, 0, 0, 0.0)
         plan = Plan(source, directory, len(identifiers), identifiers, band_names, dtype, nodata, manifest, jobs,
-                    skipped, summary, None, queue, threading.Lock())
-        plan.ledger = Ledger(manifest, summary, Progress(len(jobs), download.progress, source.name), "")
+                    skipped, summary, request, None, queue, threading.Lock())
+        plan.ledger = Ledger(manifest, summary, Progress(len(jobs), download.progress, source.name), request.fingerprint)
         if bootstrap and len(jobs):
             plan.bootstrap = Bootstrap(source.spec(), nodata, source, queue, jobs, plan.queue_lock, download.seed - 1,
                                        plan.ledger)
@@ -184,27 +190,38 @@ class Engine:
         return plan
 
     def _to_fetch(self, identifiers: np.ndarray, grids: GridTable | None, directory: Path, manifest: Manifest, dtype,
-                  count: int) -> tuple[np.ndarray, int]:
-        """Indices of chips to request; valid files already present are skipped without a request.
-        A journaled chip whose file is untouched (same size and mtime) is trusted without opening it."""
+                  count: int, request: Request) -> tuple[np.ndarray, int]:
+        """Indices of chips to request; valid files made by this same request are skipped without a
+        request. A journaled chip whose file is untouched (same size and mtime) and whose fingerprint
+        (request and pixel grid) matches is trusted without opening it; a chip made by another request
+        is fetched again (or, with download.on_change=refuse, the run stops here, nothing changed)."""
         indices = np.arange(len(identifiers), dtype=np.int64)
         skipped = 0
         if self.config.download.skip_if_exists and directory.exists() and len(indices):
             began = time.monotonic()
             known = manifest.lookup(identifiers)
             keep = np.ones(len(indices), dtype=bool)
-            adopted = []
+            adopted, changed = [], {}
             for i in range(len(identifiers)):
                 path = directory / f"{identifiers[i]}.tif"
                 try:
                     stat = os.stat(path)
                 except FileNotFoundError:
                     continue
-                if manifest.untouched(known, i, stat):
+                if manifest.untouched(known, i, stat) and known["request"][i]:
+                    if known["request"][i] == request.fingerprint and known["grid"][i] == grid_fingerprint(grids[i]):
+                        keep[i] = False
+                    else:
+                        changed.setdefault(known["request"][i], []).append(i)
+                    continue
+                state = geotiff.inspect(path, _expected(grids[i], dtype, count, request.fingerprint))
+                if state == "valid":  # a valid file nobody journaled (copied in, 0.1.7, a killed batch): adopt it
                     keep[i] = False
-                elif geotiff.is_valid(path, _expected(grids[i], dtype, count)):
-                    keep[i] = False  # a valid file nobody journaled (copied in, a killed batch): adopt it
-                    adopted.append(_adopted_row(identifiers[i], grids[i], stat))
+                    adopted.append(_adopted_row(identifiers[i], grids[i], stat, request.fingerprint))
+                elif state == "changed":
+                    changed.setdefault(geotiff.file_request(path), []).append(i)
+            if changed:
+                self._on_change(changed, request, directory)
             if adopted:
                 manifest.record(adopted)
             skipped = int((~keep).sum())
@@ -219,6 +236,17 @@ class Engine:
             indices = indices[: self.config.download.max_downloads]
         return indices, skipped
 
+    def _on_change(self, changed: dict[str, list[int]], request: Request, directory: Path) -> None:
+        """Chips on disk made by another request: say so in one line; refetch them, or refuse."""
+        count = sum(len(rows) for rows in changed.values())
+        old = max(changed, key=lambda fingerprint: len(changed[fingerprint]))
+        what = describe_change(request.history.get(old), request.settings)
+        if self.config.download.on_change.value == "refuse":
+            raise UserInputError(f"{count} chips in {directory} were made with other settings ({what}); "
+                                 "download.on_change=refuse keeps the folder as it is: use another source.name, "
+                                 "restore the settings, or set download.on_change=refetch")
+        log.warning("%d chips on disk were made with other settings (%s): fetching them again", count, what)
+
     def _dispatch(self, ray, actors, plan: Plan) -> None:
         download = self.config.download
         jobs, session, ledger = plan.jobs, plan.source, plan.ledger
@@ -226,7 +254,8 @@ class Engine:
         in_flight_shares = shares(download.max_in_flight, len(actors), True)
         rate_shares = shares(download.max_requests_per_s, len(actors), False)
         spec = plan.source.spec()
-        configured = [actor.configure.remote(spec.share(in_flight, rate), plan.nodata, write_files, download.seed + index)
+        configured = [actor.configure.remote(spec.share(in_flight, rate), plan.nodata, write_files, download.seed + index,
+                                             plan.request.fingerprint)
                       for index, (actor, in_flight, rate) in enumerate(zip(actors, in_flight_shares, rate_shares))]
         self._stop_bootstrap(plan)  # hand over: the driver's own batches finish before workers start
         self._get_bounded(ray, configured, "the download workers to start")
@@ -347,6 +376,8 @@ class Engine:
             "tiles_file": str(self.tiles_path), "bands": list(band_names), "dtype": str(dtype),
             "nodata": None if nodata is None or (isinstance(nodata, float) and math.isnan(nodata)) else nodata,
             "classes": plan.source.classes(),
+            "request": plan.request.fingerprint,
+            "requests_held": sorted({*plan.request.history, plan.request.fingerprint}),  # see requests.yaml
             "summary": {"total": summary.total, "done": summary.done, "skipped": summary.skipped,
                         "failed": summary.failed, "retries": summary.retries, "requests": summary.requests,
                         "elapsed_s": round(summary.elapsed_s, 3)},
@@ -372,16 +403,50 @@ class _LazyJobs:
         ]
 
 
-def _adopted_row(identifier: str, grid, stat: os.stat_result) -> dict:
-    from geetiles.download.fingerprint import grid_fingerprint
+@dataclass
+class Request:
+    """What this run asks for every chip (besides its grid), and what the folder held before."""
 
+    fingerprint: str
+    settings: dict
+    history: dict  # fingerprint → settings, from the folder's run record
+
+
+REQUESTS = "requests.yaml"  # the requests a dataset folder has held: fingerprint → settings
+
+
+def _request_history(directory: Path) -> dict:
+    """The requests this dataset folder has held, by fingerprint."""
+    import yaml
+
+    try:
+        history = yaml.safe_load((directory / REQUESTS).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return {}
+    return dict(history) if isinstance(history, dict) else {}
+
+
+def _remember_request(directory: Path, request: Request) -> None:
+    """Add this run's request to the folder's history before its first chip is written, so a run
+    killed midway still explains its chips to the next one."""
+    import yaml
+
+    from geetiles.atomic import write_text
+
+    if request.fingerprint not in request.history:
+        directory.mkdir(parents=True, exist_ok=True)
+        history = {**request.history, request.fingerprint: request.settings}
+        write_text(directory / REQUESTS, yaml.safe_dump(history, sort_keys=False, allow_unicode=True))
+
+
+def _adopted_row(identifier: str, grid, stat: os.stat_result, request: str) -> dict:
     return {"identifier": str(identifier), "status": "done", "attempts": 0, "bytes": stat.st_size, "checksum": "",
-            "error": "", "node": "", "request": "", "grid": grid_fingerprint(grid), "file_size": stat.st_size,
+            "error": "", "node": "", "request": request, "grid": grid_fingerprint(grid), "file_size": stat.st_size,
             "file_mtime_ns": stat.st_mtime_ns}
 
 
-def _expected(grid, dtype, count: int) -> geotiff.Expected:
-    return geotiff.Expected(grid.width, grid.height, count, str(np.dtype(dtype)), grid.crs, grid.transform)
+def _expected(grid, dtype, count: int, request: str = "") -> geotiff.Expected:
+    return geotiff.Expected(grid.width, grid.height, count, str(np.dtype(dtype)), grid.crs, grid.transform, request)
 
 
 def _remove_stale_temporaries(directory: Path) -> None:

@@ -18,15 +18,21 @@ from geetiles.atomic import atomic_path
 BLOCK = 256
 
 
-def encode(array: np.ndarray, crs: str, transform: tuple, band_names: list[str], nodata: float | None) -> bytes:
-    """GeoTIFF bytes for a (bands, height, width) array on the given grid."""
+REQUEST_TAG = "geetiles_request"  # dataset-level metadata item: the request fingerprint that made the chip
+
+
+def encode(array: np.ndarray, crs: str, transform: tuple, band_names: list[str], nodata: float | None,
+           request: str = "") -> bytes:
+    """GeoTIFF bytes for a (bands, height, width) array on the given grid, tagged with ``request``."""
     from geetiles.download import tiff_encoder
 
-    fast = tiff_encoder.encode(array, crs, transform, band_names, nodata, block=_block(*array.shape[:0:-1]))
-    return fast if fast is not None else encode_with_rasterio(array, crs, transform, band_names, nodata)
+    fast = tiff_encoder.encode(array, crs, transform, band_names, nodata, block=_block(*array.shape[:0:-1]),
+                               metadata={REQUEST_TAG: request} if request else None)
+    return fast if fast is not None else encode_with_rasterio(array, crs, transform, band_names, nodata, request)
 
 
-def encode_with_rasterio(array: np.ndarray, crs: str, transform: tuple, band_names: list[str], nodata: float | None) -> bytes:
+def encode_with_rasterio(array: np.ndarray, crs: str, transform: tuple, band_names: list[str], nodata: float | None,
+                         request: str = "") -> bytes:
     """The general path (any CRS GDAL knows); the reference the fast encoder is tested against."""
     import rasterio
     from affine import Affine
@@ -43,6 +49,8 @@ def encode_with_rasterio(array: np.ndarray, crs: str, transform: tuple, band_nam
         with memory.open(**profile) as dataset:
             dataset.write(array)
             dataset.descriptions = tuple(band_names)
+            if request:
+                dataset.update_tags(**{REQUEST_TAG: request})
         return memory.read()
 
 
@@ -71,10 +79,34 @@ class Expected:
     dtype: str
     crs: str
     transform: tuple
+    request: str = ""  # the current request's fingerprint; a file tagged with another one is "changed"
 
 
 def is_valid(path: Path, expected: Expected) -> bool:
-    """True if ``path`` opens as a GeoTIFF with exactly the expected shape, dtype, CRS and transform."""
+    """True if ``path`` opens as a GeoTIFF with exactly the expected shape, dtype, CRS and transform
+    (and, when it carries one, the expected request fingerprint)."""
+    return inspect(path, expected) == "valid"
+
+
+def inspect(path: Path, expected: Expected) -> str:
+    """``valid``; ``changed`` (a good file made by another request: its tag differs); ``invalid``."""
+    if not _matches_grid(path, expected):
+        return "invalid"
+    return "changed" if expected.request and file_request(path) not in ("", expected.request) else "valid"
+
+
+def file_request(path: Path) -> str:
+    """The request fingerprint a chip file was tagged with ('' for files of 0.1.7 or copied in)."""
+    import rasterio
+
+    try:
+        with rasterio.open(path) as dataset:
+            return dataset.tags().get(REQUEST_TAG, "")
+    except Exception:
+        return ""
+
+
+def _matches_grid(path: Path, expected: Expected) -> bool:
     import rasterio
     from rasterio.errors import RasterioIOError
 

@@ -33,12 +33,19 @@ def run(experiment, context) -> None:
 
 def check(experiment) -> None:
     """Before any stage runs: recipes whose settings do not fit together fail now, not after the tiling."""
+    from geetiles.config import Stage
     from geetiles.download.ray_cluster import check_address
+    from geetiles.download.settings_check import check_download_settings, check_tiles_file
     from geetiles.sources import check_settings
 
-    check_address(experiment.config.ray.address)
-    for source_config in (experiment.config.source, experiment.config.labels):
+    config = experiment.config
+    check_address(config.ray.address)
+    check_download_settings(config)
+    for source_config in (config.source, config.labels):
         check_settings(source_config)
+    if Stage.tiling not in config.stages and any(c.dataset is not None or c.recipe is not None
+                                                 for c in (config.source, config.labels)):
+        check_tiles_file(config.download.tiles_file)
 
 
 def _configured_tiles_file(value: str | None) -> Path:

@@ -50,7 +50,7 @@ def _epsg(crs: str) -> tuple[int, bool] | None:
 
 
 def encode(array: np.ndarray, crs: str, transform: tuple, band_names: list[str], nodata: float | None,
-           block: int, level: int = 1) -> bytes | None:
+           block: int, level: int = 1, metadata: dict[str, str] | None = None) -> bytes | None:
     """GeoTIFF bytes of a (bands, height, width) array, or None if this encoder cannot express it."""
     epsg = _epsg(crs)
     if epsg is None or array.dtype.kind not in _SAMPLE_FORMAT or array.dtype.byteorder == ">":
@@ -63,7 +63,7 @@ def encode(array: np.ndarray, crs: str, transform: tuple, band_names: list[str],
     compressed = [zlib.compress(np.ascontiguousarray(tiles[b, r, c]).tobytes(), level)
                   for b in range(count) for r in range(down) for c in range(across)]
 
-    tags = _tags(array.dtype, count, width, height, block, epsg, transform, band_names, nodata)
+    tags = _tags(array.dtype, count, width, height, block, epsg, transform, band_names, nodata, metadata or {})
     tags[324] = (_LONG, [0] * len(compressed))  # offsets, filled in below
     tags[325] = (_LONG, [len(c) for c in compressed])
     ifd_size = 2 + 12 * len(tags) + 4
@@ -102,7 +102,7 @@ def encode(array: np.ndarray, crs: str, transform: tuple, band_names: list[str],
     return b"".join([header, ifd, bytes(extra), *compressed])
 
 
-def _tags(dtype, count, width, height, block, epsg, transform, band_names, nodata) -> dict:
+def _tags(dtype, count, width, height, block, epsg, transform, band_names, nodata, metadata: dict[str, str]) -> dict:
     code, geographic = epsg
     bits = dtype.itemsize * 8
     a, b, c, d, e, f = transform
@@ -119,10 +119,12 @@ def _tags(dtype, count, width, height, block, epsg, transform, band_names, nodat
         tags[33922] = (_DOUBLE, [0.0, 0.0, 0.0, c, f, 0.0])
     else:
         tags[34264] = (_DOUBLE, [a, b, 0.0, c, d, e, 0.0, f, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0])
-    if band_names:
-        # GDAL escapes item values twice (its own XML escaping, then the XML document's)
-        items = "".join(f'<Item name="DESCRIPTION" sample="{i}" role="description">{escape(escape(name))}</Item>'
-                        for i, name in enumerate(band_names))
+    # GDAL escapes item values twice (its own XML escaping, then the XML document's)
+    items = "".join(f'<Item name="{escape(key, {chr(34): "&quot;"})}">{escape(escape(value))}</Item>'
+                    for key, value in metadata.items())
+    items += "".join(f'<Item name="DESCRIPTION" sample="{i}" role="description">{escape(escape(name))}</Item>'
+                     for i, name in enumerate(band_names))
+    if items:
         tags[42112] = (_ASCII, f"<GDALMetadata>{items}</GDALMetadata>")
     if nodata is not None:
         tags[42113] = (_ASCII, _nodata_text(nodata))

@@ -53,13 +53,16 @@ class DownloadWorker:
         self.fetcher = None
         self.nodata: float | None = None
         self.write_files = True
+        self.request = ""
         self.node = _node_id()
         self.active: dict[int, Tally] = {}  # chips in progress, by id(job), for status()
         self.last_error = ""
 
-    def configure(self, spec, nodata: float | None, write_files: bool, seed: int = 0) -> bool:
-        """``spec`` is the source's FetcherSpec (Earth Engine endpoint, demo field, ...)."""
+    def configure(self, spec, nodata: float | None, write_files: bool, seed: int = 0, request: str = "") -> bool:
+        """``spec`` is the source's FetcherSpec (Earth Engine endpoint, demo field, ...); ``request``
+        the fingerprint every chip file is tagged with."""
         self.fetcher = spec.create(seed)
+        self.request = request
         self.nodata = nodata
         self.write_files = write_files
         return True
@@ -103,7 +106,7 @@ class DownloadWorker:
         if job.mask_wkb is not None:
             array = mask_outside(array, job.grid, job.mask_wkb, self.nodata)
         try:
-            data = geotiff.encode(array, job.grid.crs, job.grid.transform, pixels.band_names, self.nodata)
+            data = geotiff.encode(array, job.grid.crs, job.grid.transform, pixels.band_names, self.nodata, self.request)
             if self.write_files:
                 geotiff.write_bytes(job.path, data)
         except Exception as error:  # disk full, permissions: reported per chip, never silent

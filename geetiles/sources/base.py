@@ -38,6 +38,10 @@ class OpenedSource(Protocol):
     def probe(self, grid: PixelGrid) -> Pixels:
         """A 1x1-pixel fetch: learns bands and dtype, and fails fast on a broken dataset."""
 
+    def describe(self) -> dict:
+        """What decides the pixels besides the config and the pixel grid (JSON-able), for the request
+        fingerprint that lets a rerun skip only chips made by the same request."""
+
     def auth_headers(self) -> dict[str, str]: ...
 
     def force_refresh(self) -> None: ...

@@ -168,6 +168,10 @@ class DemoSource:
     def probe(self, grid: PixelGrid) -> Pixels:
         return render(self.dataset, grid.window(0, 0, 1, 1))
 
+    def describe(self) -> dict:
+        """The demo field is a pure function of the dataset name and this version of it."""
+        return {"demo_field": f"{self.dataset}/seed{_SEED}"}
+
     def auth_headers(self) -> dict[str, str]:
         return {}
 

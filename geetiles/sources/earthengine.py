@@ -67,6 +67,15 @@ class EarthEngineSource:
         self.endpoint.band_itemsizes = [pixels.array.dtype.itemsize] * len(pixels.band_names)
         return pixels
 
+    def describe(self) -> dict:
+        """What decides the pixels, beyond the pixel grid: the serialised image (a recipe's or a
+        user's file's) and the definition file's bytes."""
+        import hashlib
+
+        file = self.source_file
+        return {"expression_sha256": hashlib.sha256(self.endpoint.expression_json.encode()).hexdigest(),
+                "definition_sha256": hashlib.sha256(file.read_bytes()).hexdigest() if file is not None else None}
+
     def auth_headers(self) -> dict[str, str]:
         return self.session.auth_headers()
 

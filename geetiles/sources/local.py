@@ -121,6 +121,17 @@ class LocalSource:
         self.name = source_config.name or PurePosixPath(source_config.dataset).stem
         self._spec = LocalSpec(self.path, resampling, names)
 
+    def describe(self) -> dict:
+        """The raster read (and, for a local file, its size and modification time: an edited file
+        is another request)."""
+        import os
+
+        try:
+            stat = os.stat(self.path)
+            return {"raster": self.path, "raster_size": stat.st_size, "raster_mtime_ns": stat.st_mtime_ns}
+        except OSError:  # a URL or a GDAL virtual path
+            return {"raster": self.path}
+
     def connect(self) -> None:
         return None
 
