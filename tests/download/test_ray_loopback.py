@@ -73,14 +73,14 @@ def is_loopback(address: str) -> bool:
 
 
 def test_a_local_run_listens_on_loopback_only_with_token_authentication(tmp_path):
-    tiles = make_tiles(tmp_path, (6.0, 49.6, 6.4, 49.9), "tiling.chip_size_m=500")
+    tiles = make_tiles(tmp_path, (6.0, 49.6, 6.2, 49.8))  # ~300 chips: Ray's servers are sampled for seconds
     home = tmp_path / "home"
     home.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}  # as a user's shell, not the suite's
     env.update(HOME=str(home))
     process = subprocess.Popen(
         [sys.executable, "-m", "geetiles", "stages=[download]", f"download.tiles_file={tiles}", "source=demo",
-         "source.pixels_lonlat=[256,256]", "labels=none", "download.progress=none", f"hydra.run.dir={tmp_path}/run"],
+         "source.pixels_lonlat=[128,128]", "labels=none", "download.progress=none", f"hydra.run.dir={tmp_path}/run"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     seen: dict[tuple[str, str, int], None] = {}
     auth_modes = set()
