@@ -241,12 +241,12 @@ def _token_authentication() -> None:
     this environment; a Ray already imported re-reads its config."""
     mode = os.environ.get("RAY_AUTH_MODE") or "token"
     os.environ["RAY_AUTH_MODE"] = mode
-    if mode == "token" and "ray" in sys.modules:
+    if mode == "token" and "ray" in sys.modules:  # Ray caches its config at import: make it re-read the mode
         try:
-            from ray._private.authentication.authentication_token_setup import _enable_token_auth
-        except ImportError:  # a Ray without token authentication
+            from ray._raylet import Config
+        except ImportError:
             return
-        _enable_token_auth()
+        Config.initialize("")  # what Ray 2.59+'s own _enable_token_auth does; Ray 2.52-2.58 lack that helper
 
 
 def _check_reachable(address: str, deadline: float) -> None:
