@@ -3,6 +3,7 @@ few irregular chips; never a million shapely geometries at once (about 1 KB a ch
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import shapely
 
 from geetiles.download.grids import GridTable, irregular, plan_grids
 from geetiles.errors import UserInputError
+
+log = logging.getLogger("geetiles.download")
 
 CHUNK = 100_000
 _GRID_COLUMNS = ("identifier", "epsg", "utm_x", "utm_y", "area_km2", "group")
@@ -60,7 +63,24 @@ def load_chip_table(tiles_path: Path, download, pixels_lonlat, meters_per_pixel,
         offset += len(frame)
     if not identifiers:
         return ChipTable(np.zeros(0, dtype="<U13"), None, {})
-    return ChipTable(np.concatenate(identifiers), GridTable.concat(grids), masks)
+    return _first_of_each(ChipTable(np.concatenate(identifiers), GridTable.concat(grids), masks))
+
+
+def _first_of_each(table: ChipTable) -> ChipTable:
+    """Two chips with one identifier would write one file in turn (and each rerun would find the
+    other's grid there): keep the first of each and say so."""
+    _, first = np.unique(table.identifiers, return_index=True)
+    if len(first) == len(table):
+        return table
+    keep = np.sort(first)
+    log.warning("%d chips of the tiles file share their identifier with an earlier chip (UTM tilings: squares of "
+                "two zones on a zone seam); the first of each is downloaded, the others are left out",
+                len(table) - len(keep))
+    grids = table.grids
+    subset = GridTable(grids.crs_names, grids.crs_index[keep], grids.transforms[keep], grids.width[keep], grids.height[keep])
+    position = {int(old): new for new, old in enumerate(keep)}
+    masks = {position[row]: wkb for row, wkb in table.masks.items() if row in position}
+    return ChipTable(table.identifiers[keep], subset, masks)
 
 
 def _read_batches(tiles_path: Path, chunk: int):

@@ -46,3 +46,22 @@ def test_irregular_geometries_are_detected():
 
     shapes = [shapely.box(0, 0, 1, 1), shapely.Polygon([(0, 0), (1, 0), (0, 1)])]
     assert irregular(gpd.GeoDataFrame(geometry=shapes, crs=4326)).tolist() == [False, True]
+
+
+def test_chips_sharing_an_identifier_are_downloaded_once(tmp_path, caplog):
+    """Two rows with one identifier would write one file in turn; the first is kept, with a warning."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from geetiles.config import DownloadConfig
+    from geetiles.download.chip_table import load_chip_table
+
+    frame = gpd.GeoDataFrame({"identifier": ["a", "b", "a", "c"]},
+                             geometry=[box(6, 49, 6.01, 49.01), box(6.01, 49, 6.02, 49.01),
+                                       box(6.02, 49, 6.03, 49.01), box(6.03, 49, 6.04, 49.01)], crs="EPSG:4326")
+    path = tmp_path / "t.parquet"
+    frame.to_parquet(path)
+    table = load_chip_table(path, DownloadConfig(), [4, 4], None, chunk=2)
+    assert table.identifiers.tolist() == ["a", "b", "c"]
+    assert [g.transform[2] for g in table.grids] == [6, 6.01, 6.03]
+    assert "1 chips of the tiles file share their identifier" in caplog.text
