@@ -23,7 +23,8 @@ import numpy as np
 from geetiles.download import geotiff
 from geetiles.download.bootstrap import Bootstrap
 from geetiles.download.chip_table import load_chip_table, select_chips  # noqa: F401  (select_chips: public here before)
-from geetiles.download.fingerprint import describe_change, grid_fingerprint, request_fingerprint, request_settings
+from geetiles.download.fingerprint import (describe_change, grid_fingerprint, grid_fingerprints, request_fingerprint,
+                                           request_settings)
 from geetiles.download.grids import GridTable
 from geetiles.download.ledger import DownloadSummary, Ledger
 from geetiles.download.limits import shares
@@ -200,6 +201,7 @@ class Engine:
         if self.config.download.skip_if_exists and directory.exists() and len(indices):
             began = time.monotonic()
             known = manifest.lookup(identifiers)
+            grid_prints = grid_fingerprints(grids)
             keep = np.ones(len(indices), dtype=bool)
             adopted, changed = [], {}
             for i in range(len(identifiers)):
@@ -209,7 +211,7 @@ class Engine:
                 except FileNotFoundError:
                     continue
                 if manifest.untouched(known, i, stat) and known["request"][i]:
-                    if known["request"][i] == request.fingerprint and known["grid"][i] == grid_fingerprint(grids[i]):
+                    if known["request"][i] == request.fingerprint and known["grid"][i] == grid_prints[i]:
                         keep[i] = False
                     else:
                         changed.setdefault(known["request"][i], []).append(i)

@@ -16,14 +16,18 @@ def grid_fingerprint(grid: PixelGrid) -> str:
     return hashlib.blake2b(grid.crs.encode() + packed, digest_size=8).hexdigest()
 
 
-def grid_fingerprints(grids, indices: np.ndarray) -> np.ndarray:
-    """``grid_fingerprint`` of the grids at ``indices`` of a GridTable, without making PixelGrids."""
-    out = np.empty(len(indices), dtype=object)
-    crs_bytes = [name.encode() for name in grids.crs_names]
-    for k, i in enumerate(indices.tolist()):
-        packed = struct.pack("<6d2q", *grids.transforms[i].tolist(), int(grids.width[i]), int(grids.height[i]))
-        out[k] = hashlib.blake2b(crs_bytes[grids.crs_index[i]] + packed, digest_size=8).hexdigest()
-    return out
+def grid_fingerprints(grids) -> np.ndarray:
+    """``grid_fingerprint`` of every grid of a GridTable, packed by numpy in one go (a million in
+    about a second), without making PixelGrids."""
+    rows = np.empty(len(grids), dtype=[("t", "<f8", 6), ("w", "<i8"), ("h", "<i8")])
+    rows["t"], rows["w"], rows["h"] = grids.transforms, grids.width, grids.height
+    packed = rows.tobytes()
+    size = rows.dtype.itemsize
+    prefixes = [name.encode() for name in grids.crs_names]
+    index = grids.crs_index.tolist()
+    blake2b = hashlib.blake2b
+    return np.array([blake2b(prefixes[index[i]] + packed[i * size:(i + 1) * size], digest_size=8).hexdigest()
+                     for i in range(len(grids))], dtype=object)
 
 
 IGNORED = ("name",)  # the folder's name: another name is another folder, not another request

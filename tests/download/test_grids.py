@@ -65,3 +65,17 @@ def test_chips_sharing_an_identifier_are_downloaded_once(tmp_path, caplog):
     assert table.identifiers.tolist() == ["a", "b", "c"]
     assert [g.transform[2] for g in table.grids] == [6, 6.01, 6.03]
     assert "1 chips of the tiles file share their identifier" in caplog.text
+
+
+def test_grid_fingerprints_in_bulk_equal_one_by_one():
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from geetiles.download.fingerprint import grid_fingerprint, grid_fingerprints
+
+    frame = gpd.GeoDataFrame({"identifier": ["a", "b"], "epsg": [32631, 32632], "utm_x": [1000.0, 2000.0],
+                              "utm_y": [5e6, 5e6], "area_km2": [1.0, 1.0]},
+                             geometry=[box(6, 49, 6.01, 49.01), box(6.01, 49, 6.02, 49.01)], crs="EPSG:4326")
+    grids = plan_grids(frame, None, 10)
+    assert grid_fingerprints(grids).tolist() == [grid_fingerprint(g) for g in grids]
+    assert len(set(grid_fingerprints(grids))) == 2
