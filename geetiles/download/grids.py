@@ -52,7 +52,8 @@ class GridTable:
 
 
 def plan_grids(chips, pixels_lonlat, meters_per_pixel) -> GridTable:
-    """One pixel grid per row of the tiles frame ``chips`` (EPSG:4326 geometries)."""
+    """One pixel grid per row of ``chips`` (EPSG:4326 geometries): a GeoDataFrame, or anything with
+    ``columns``, ``geometry`` and columns by name (chip_table's ChipColumns)."""
     if (pixels_lonlat is None) == (meters_per_pixel is None):
         raise UserInputError("set exactly one of source.pixels_lonlat=[W,H] or source.meters_per_pixel=M")
     if pixels_lonlat is not None and (len(pixels_lonlat) != 2 or min(pixels_lonlat) < 1):
@@ -69,7 +70,7 @@ def _is_utm(chips) -> bool:
 
 
 def _lonlat_grids(chips, pixels_lonlat, meters_per_pixel) -> GridTable:
-    bounds = shapely.bounds(chips.geometry.values)
+    bounds = shapely.bounds(np.asarray(chips.geometry))
     minx, miny, maxx, maxy = bounds.T
     if pixels_lonlat is not None:
         width = np.full(len(chips), int(pixels_lonlat[0]))
@@ -91,15 +92,15 @@ def _lonlat_grids(chips, pixels_lonlat, meters_per_pixel) -> GridTable:
 
 
 def _utm_grids(chips, pixels_lonlat, meters_per_pixel) -> GridTable:
-    size = np.round(np.sqrt(chips["area_km2"].to_numpy(float) * 1e6), 6)  # utm chips are exact squares
+    size = np.round(np.sqrt(np.asarray(chips["area_km2"], dtype=float) * 1e6), 6)  # utm chips are exact squares
     if pixels_lonlat is not None:
         width = np.full(len(chips), int(pixels_lonlat[0]))
         height = np.full(len(chips), int(pixels_lonlat[1]))
     else:
         width = height = np.maximum(1, np.round(size / meters_per_pixel)).astype(int)
-    x0 = chips["utm_x"].to_numpy(float)
-    y1 = chips["utm_y"].to_numpy(float) + size
-    epsg = chips["epsg"].to_numpy(np.int64)
+    x0 = np.asarray(chips["utm_x"], dtype=float)
+    y1 = np.asarray(chips["utm_y"], dtype=float) + size
+    epsg = np.asarray(chips["epsg"], dtype=np.int64)
     codes, crs_index = np.unique(epsg, return_inverse=True)
     zeros = np.zeros(len(chips))
     transforms = np.column_stack([size / width, zeros, x0, zeros, -size / height, y1])
@@ -111,5 +112,5 @@ def irregular(chips) -> np.ndarray:
     outside them are set to nodata. UTM chips are exact squares in their own CRS: never."""
     if _is_utm(chips):
         return np.zeros(len(chips), dtype=bool)
-    geometry = chips.geometry.values
+    geometry = np.asarray(chips.geometry)
     return shapely.area(geometry) < _FULL_COVER * shapely.area(shapely.envelope(geometry))
