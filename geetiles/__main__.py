@@ -1,6 +1,6 @@
 """``python -m geetiles``: see geetiles.cli.app."""
 
-from geetiles.cli.app import main
+from geetiles.cli.app import console
 
 if __name__ == "__main__":
-    main()
+    console()

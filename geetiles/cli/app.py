@@ -61,3 +61,10 @@ def main() -> None:
     register()
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra re-raises; we decide what the user sees
     run_reporting(_hydra_task)
+
+
+def console() -> None:
+    """``python -m geetiles``: main(), then a fast exit (see fast_exit)."""
+    from geetiles.cli.fast_exit import run_then_exit
+
+    run_then_exit(main)

@@ -198,5 +198,12 @@ def _configure_logging() -> None:
     logging.getLogger("pyogrio").setLevel(logging.WARNING)
 
 
+def console() -> None:
+    """The ``geet`` command: main(), then a fast exit (see fast_exit)."""
+    from geetiles.cli.fast_exit import run_then_exit
+
+    run_then_exit(main)
+
+
 if __name__ == "__main__":
-    main()
+    console()
