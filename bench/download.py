@@ -92,7 +92,16 @@ def run_case(name: str, tiles: Path, latency: float, error_rate: float, extra: l
         "client_cpu_s": round(cpu, 2), "client_cpu_ms_per_chip": round(1000 * cpu / max(1, chips), 3),
         "peak_rss_mib_largest_child": round(after.ru_maxrss / 1024), "errors_injected": stats["errors_injected"],
         "summary": summary[-1].split(" - ")[-1] if summary else result.stderr.strip().splitlines()[-1:],
+        "answers_per_second": _per_second(times, started_wall),
     }
+
+
+def _per_second(times: list[float], started_wall: float) -> list[int]:
+    """Chips answered in each second since the process started: where start-up and hand-over cost."""
+    counts = [0] * (int(times[-1] - started_wall) + 1 if times else 0)
+    for t in times:
+        counts[int(t - started_wall)] += 1
+    return counts
 
 
 CASES = {

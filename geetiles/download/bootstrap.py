@@ -1,34 +1,37 @@
 """Fetching in the driver while a local Ray starts.
 
-Starting a local Ray takes 3-5 s on a small machine, longer than everything else the driver does
+Starting a local Ray takes 3-6 s on a small machine, longer than everything else the driver does
 before its first request. Rather than idle, the driver runs one DownloadWorker itself, with the
 whole global budget (requests in flight and per second), from the moment the plan is ready. When
-Ray's workers are up it stops taking batches and finishes the ones it has before the workers get
-their shares, so the global caps hold at every moment.
+Ray's workers are up it hands back every chip that has no request on the wire (not started, or
+waiting out a backoff) and waits only for the requests in flight, so the global caps hold at every
+moment and the hand-over costs about one request's latency.
 
 This thread cannot deadlock Ray's start: Ray's daemons are forked by a separate head process
 (``ray_head.py``), which the driver spawned (vfork + exec) before this thread existed, and joining
-that head by address starts no process. Each finished batch is journaled at once, so a run that
-ends early (Ray did not start, a stall) keeps it.
+that head by address starts no process. Finished chips are journaled as they come, so a run that
+ends early (Ray did not start, a stall) keeps them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections import deque
 
-from geetiles.download.worker import ChipJob, DownloadWorker
+from geetiles.download.job_queue import JobQueue
+from geetiles.download.worker import DownloadWorker
 
-CONCURRENT_BATCHES = 2
+POLL_S = 0.05
 
 
 class Bootstrap:
-    def __init__(self, spec, nodata, source, queue: deque, jobs, lock: threading.Lock, seed: int, ledger) -> None:
+    def __init__(self, spec, nodata, source, queue: JobQueue, seed: int, ledger, capacity: int) -> None:
         """``spec``: the source's FetcherSpec with the whole global budget; ``source`` gives auth headers;
-        ``ledger`` accounts for finished batches (and knows the request fingerprint files are tagged with)."""
+        ``ledger`` accounts for finished chips (and knows the request fingerprint files are tagged with);
+        ``capacity``: chips kept started at once (the rest wait in ``queue``)."""
         self.spec, self.nodata, self.source, self.seed = spec, nodata, source, seed
-        self.queue, self.jobs, self.lock, self.ledger = queue, jobs, lock, ledger
+        self.queue, self.ledger = queue, ledger
+        self.capacity = capacity
         self.error: BaseException | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._main, name="bootstrap", daemon=True)
@@ -37,8 +40,9 @@ class Bootstrap:
         self._thread.start()
 
     def finish(self, timeout_s: float) -> bool:
-        """Stop taking batches and wait (at most ``timeout_s``) for the running ones; False if they
-        are still running then (their chips are neither counted nor lost: the next run fetches them)."""
+        """Hand back the chips not on the wire (to the front of the queue) and wait (at most
+        ``timeout_s``) for the requests in flight; False if they are still running then (their chips
+        are neither counted nor lost: the next run fetches them)."""
         self._stop.set()
         self._thread.join(timeout_s)
         return not self._thread.is_alive()
@@ -49,33 +53,31 @@ class Bootstrap:
         except BaseException as error:  # reported by the engine; the workers fetch what is left
             self.error = error
 
-    def _take(self) -> list[ChipJob] | None:
-        with self.lock:
-            if self._stop.is_set() or not self.queue:
-                return None
-            window = self.queue.popleft()
-        return self.jobs[window] if isinstance(window, slice) else window
-
     async def _run(self) -> None:
         worker = DownloadWorker()
         worker.configure(self.spec, self.nodata, True, self.seed, self.ledger.request)
-        running: set[asyncio.Task] = set()
         try:
-            while True:
-                while len(running) < CONCURRENT_BATCHES and (batch := self._take()) is not None:
-                    running.add(asyncio.create_task(self._one(worker, batch)))
-                if not running:
+            while not self._stop.is_set():
+                jobs = self.queue.take(self.capacity - len(worker.active))
+                if jobs:
+                    worker.fetcher.headers = await asyncio.to_thread(self.source.auth_headers)
+                    worker.start(jobs)
+                if not worker.active and not worker.finished:
                     return
-                _, running = await asyncio.wait(running, timeout=0.05, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.sleep(POLL_S)
+                self._account(worker)
+            self.queue.put_front(worker.hand_back())
+            while worker.active:
+                await asyncio.sleep(POLL_S)
+            await asyncio.sleep(0)  # let the cancelled chips' callbacks run
+            self._account(worker)
         finally:
-            if running:
-                await asyncio.gather(*running, return_exceptions=True)
             await worker.close()
 
-    async def _one(self, worker: DownloadWorker, batch: list[ChipJob]) -> None:
-        headers = await asyncio.to_thread(self.source.auth_headers)
-        results = await worker.run_batch(batch, headers)
-        resend = self.ledger.add(batch, results, True)
-        if resend:
-            with self.lock:
-                self.queue.appendleft(resend)
+    def _account(self, worker: DownloadWorker) -> None:
+        finished, worker.finished = worker.finished, []
+        if not finished:
+            return
+        resend = self.ledger.add([job for job, _ in finished], [result for _, result in finished], True)
+        self.queue.put_front(resend.now)
+        self.queue.put_back(resend.later)

@@ -12,9 +12,7 @@ import math
 import os
 import random
 import shutil
-import threading
 import time
-from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,17 +24,19 @@ from geetiles.download.chip_table import load_chip_table, select_chips  # noqa: 
 from geetiles.download.fingerprint import (describe_change, grid_fingerprint, grid_fingerprints, request_fingerprint,
                                            request_settings)
 from geetiles.download.grids import GridTable
+from geetiles.download.job_queue import JobQueue
 from geetiles.download.ledger import DownloadSummary, Ledger
 from geetiles.download.limits import shares
 from geetiles.download.manifest import MANIFEST, Manifest
 from geetiles.download.progress import Progress
 from geetiles.download.ray_cluster import RayCluster
-from geetiles.download.worker import ChipJob, ChipResult, DownloadWorker
+from geetiles.download.worker import ChipJob, ChipResult, DownloadWorker, Exchange
 from geetiles.errors import RunFailed, UserInputError
 
 log = logging.getLogger("geetiles.download")
 
-OUTSTANDING_BATCHES = 2  # per worker, so a worker never waits for its next batch
+EXCHANGE_WAIT_S = 1.0  # a worker answers the driver at least this often, finished chips or not
+HOLD_LIMIT = 4  # a worker holds at most this many times its capacity (most of them backing off)
 STATUS_EVERY_S = 10.0  # when no chip has finished for this long, ask the workers what they wait for
 STATUS_TIMEOUT_S = 10.0
 
@@ -60,8 +60,7 @@ class Plan:
     summary: DownloadSummary
     request: Request
     ledger: Ledger | None = None
-    queue: deque = None  # slices of jobs (or lists of jobs to resend), shared with the bootstrap
-    queue_lock: threading.Lock = None
+    queue: JobQueue | None = None  # chips still to hand out, shared with the bootstrap
     bootstrap: Bootstrap | None = None
 
 
@@ -178,15 +177,15 @@ class Engine:
         jobs = _LazyJobs(identifiers, grids, masks, directory, todo)
         download = self.config.download
         workers = self._worker_count(self.config.ray.num_cpus or os.cpu_count() or 1)  # an estimate: Ray may still be starting
-        batch = max(1, min(download.batch_size, math.ceil(len(jobs) / (workers * OUTSTANDING_BATCHES))))
-        queue = deque(slice(i, i + batch) for i in range(0, len(jobs), batch))  # small runs still use every worker
+        batch = max(1, min(download.batch_size, math.ceil(len(jobs) / (workers * 2))))
+        queue = JobQueue(jobs, batch)  # small windows for small runs, so every worker has a share
         summary = DownloadSummary(source.name, directory, len(identifiers), 0, skipped, 0, 0, 0, 0.0)
         plan = Plan(source, directory, len(identifiers), identifiers, band_names, dtype, nodata, manifest, jobs,
-                    skipped, summary, request, None, queue, threading.Lock())
+                    skipped, summary, request, None, queue)
         plan.ledger = Ledger(manifest, summary, Progress(len(jobs), download.progress, source.name), request.fingerprint)
         if bootstrap and len(jobs):
-            plan.bootstrap = Bootstrap(source.spec(), nodata, source, queue, jobs, plan.queue_lock, download.seed - 1,
-                                       plan.ledger)
+            plan.bootstrap = Bootstrap(source.spec(), nodata, source, queue, download.seed - 1, plan.ledger,
+                                       download.max_in_flight + download.batch_size)
             plan.bootstrap.start()
         return plan
 
@@ -250,8 +249,13 @@ class Engine:
         log.warning("%d chips on disk were made with other settings (%s): fetching them again", count, what)
 
     def _dispatch(self, ray, actors, plan: Plan) -> None:
+        """Keep every worker supplied with chips and take back the finished ones as they come.
+
+        Each worker holds up to its share of requests in flight plus one batch of chips that are
+        not backing off (``capacity``); chips waiting out a backoff do not count, so they never
+        starve a worker. The driver has one ``exchange`` call out per worker at all times."""
         download = self.config.download
-        jobs, session, ledger = plan.jobs, plan.source, plan.ledger
+        session, ledger = plan.source, plan.ledger
         write_files = download.write_on.value == "worker"
         in_flight_shares = shares(download.max_in_flight, len(actors), True)
         rate_shares = shares(download.max_requests_per_s, len(actors), False)
@@ -259,56 +263,69 @@ class Engine:
         configured = [actor.configure.remote(spec.share(in_flight, rate), plan.nodata, write_files, download.seed + index,
                                              plan.request.fingerprint)
                       for index, (actor, in_flight, rate) in enumerate(zip(actors, in_flight_shares, rate_shares))]
-        self._stop_bootstrap(plan)  # hand over: the driver's own batches finish before workers start
-        self._get_bounded(ray, configured, "the download workers to start")
-        queue = plan.queue
-        pending = {}
+        self._get_bounded(ray, configured, "the download workers to start")  # the bootstrap fetches meanwhile
+        self._stop_bootstrap(plan)
+        capacity = [share + download.batch_size for share in in_flight_shares]
+        held: list[dict[str, ChipJob]] = [{} for _ in actors]  # chips each worker has and has not returned
+        backing_off = [0] * len(actors)
+        pending: dict = {}  # the exchange call out to each worker → its index
+        live = set(range(len(actors)))
         reauthenticated = False
 
-        def submit(actor_index: int) -> None:
-            with plan.queue_lock:
-                batch = queue.popleft() if queue else None
-            if batch is not None:
-                batch = jobs[batch] if isinstance(batch, slice) else batch
-                pending[actors[actor_index].run_batch.remote(batch, session.auth_headers())] = (actor_index, batch)
+        def exchange(index: int) -> None:
+            room = capacity[index] - (len(held[index]) - backing_off[index])
+            room = min(room, HOLD_LIMIT * capacity[index] - len(held[index]))
+            jobs = plan.queue.take(min(room, plan.queue.window)) if room > 0 else []  # a window at a time: fair shares
+            for job in jobs:
+                held[index][job.identifier] = job
+            headers = session.auth_headers() if jobs else None
+            pending[actors[index].exchange.remote(jobs, headers, EXCHANGE_WAIT_S, download.batch_size)] = index
 
-        for actor_index in range(len(actors)):
-            for _ in range(OUTSTANDING_BATCHES):
-                submit(actor_index)
+        for index in live:
+            exchange(index)
         last_finish = last_status = time.monotonic()
-        while pending:
+        while any(held) or plan.queue:
             ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
             now = time.monotonic()
-            if not ready:
-                quiet = now - last_finish
-                if quiet >= download.stall_timeout_s:
-                    raise RunFailed(
-                        f"no chip finished for {quiet:.0f} s (download.stall_timeout_s={download.stall_timeout_s:g}) "
-                        f"with {len(plan.jobs) - ledger.progress.finished} chips left: {self._waiting_for(ray, actors)}; "
-                        "finished chips are kept, rerun the same command to resume")
-                every = min(STATUS_EVERY_S, download.stall_timeout_s / 2)
-                if quiet >= every and now - last_status >= every:
-                    last_status = now
-                    ledger.progress.waiting(self._waiting_for(ray, actors))
-                continue
-            last_finish = now
             for ref in ready:
-                actor_index, batch = pending.pop(ref)
+                index = pending.pop(ref)
                 try:
-                    results: list[ChipResult] = ray.get(ref)
+                    reply: Exchange = ray.get(ref)
                 except ray.exceptions.RayError as error:  # a worker died: its chips are failed, not lost
                     message = f"worker failed: {type(error).__name__}: {' '.join(str(error).split())[:200]}"
-                    results = [ChipResult(job.identifier, "failed", 0, 0, 0, "", message, None) for job in batch]
-                resend = ledger.add(batch, results, write_files)
-                if resend:
-                    if reauthenticated:
-                        raise UserInputError(f"Earth Engine keeps refusing the credentials ({results[0].error}); "
-                                             "run `earthengine authenticate` or check ee.credentials")
-                    reauthenticated = True
-                    session.force_refresh()
-                    with plan.queue_lock:
-                        queue.appendleft(resend)
-                submit(actor_index)
+                    lost = list(held[index].values())
+                    held[index].clear()
+                    live.discard(index)
+                    ledger.add(lost, [ChipResult(job.identifier, "failed", 0, 0, 0, "", message, None) for job in lost],
+                               write_files)
+                    last_finish = now
+                    if not live:
+                        raise RunFailed(f"every download worker died ({message}); finished chips are kept, "
+                                        "rerun the same command to resume") from None
+                    continue
+                backing_off[index] = reply.backing_off
+                if reply.results:
+                    last_finish = now
+                    resend = ledger.add([held[index].pop(r.identifier) for r in reply.results], reply.results, write_files)
+                    if resend.now:
+                        if reauthenticated:
+                            raise UserInputError("Earth Engine keeps refusing the credentials; "
+                                                 "run `earthengine authenticate` or check ee.credentials")
+                        reauthenticated = True
+                        session.force_refresh()
+                    plan.queue.put_front(resend.now)
+                    plan.queue.put_back(resend.later)
+                exchange(index)
+            quiet = now - last_finish
+            if quiet >= download.stall_timeout_s:
+                raise RunFailed(
+                    f"no chip finished for {quiet:.0f} s (download.stall_timeout_s={download.stall_timeout_s:g}) "
+                    f"with {len(plan.jobs) - ledger.progress.finished} chips left: {self._waiting_for(ray, actors)}; "
+                    "finished chips are kept, rerun the same command to resume")
+            every = min(STATUS_EVERY_S, download.stall_timeout_s / 2)
+            if quiet >= every and now - last_status >= every:
+                last_status = now
+                ledger.progress.waiting(self._waiting_for(ray, actors))
 
     def _waiting_for(self, ray, actors) -> str:
         """What the workers are doing, in words: requests in flight, backoffs, silent workers."""

@@ -31,23 +31,42 @@ class DownloadSummary:
                 f"{self.retries} retries, {self.elapsed_s:.1f} s, {rate:.1f} tiles/s → {self.directory}")
 
 
+@dataclass
+class Resend:
+    """Finished chips to fetch again: ``now`` (refused credentials, after a refresh) and ``later``
+    (retryable errors past the attempt limit: one more round at the end of the queue, when a
+    rate-limit burst or an outage has likely passed)."""
+
+    now: list[ChipJob]
+    later: list[ChipJob]
+
+
 class Ledger:
     def __init__(self, manifest: Manifest, summary: DownloadSummary, progress: Progress, request: str) -> None:
         self.manifest, self.summary, self.progress, self.request = manifest, summary, progress, request
         self._lock = threading.Lock()
+        self._second_round: set[str] = set()  # chips already given their extra round
 
-    def add(self, batch: list[ChipJob], results: list[ChipResult], write_files: bool) -> list[ChipJob]:
-        """Journal and count a finished batch; return its jobs refused for credentials (to resend)."""
+    def add(self, batch: list[ChipJob], results: list[ChipResult], write_files: bool) -> Resend:
+        """Journal and count finished chips; return the ones to fetch again."""
         from geetiles.download.fingerprint import grid_fingerprint
 
-        rows, unauthenticated = [], []
+        rows, resend = [], Resend([], [])
         done = failed = retries = requests = 0
         for job, result in zip(batch, results):
             requests += result.requests
             retries += result.retries
             if result.status == "unauthenticated":
-                unauthenticated.append(job)
+                resend.now.append(job)
                 continue
+            if result.status == "exhausted":
+                with self._lock:
+                    again = job.identifier not in self._second_round
+                    self._second_round.add(job.identifier)
+                if again:
+                    resend.later.append(job)
+                    continue
+                result = result._replace(status="failed")
             row = {"identifier": result.identifier, "status": result.status, "attempts": result.requests,
                    "bytes": result.nbytes, "checksum": result.checksum, "error": result.error, "node": result.node,
                    "request": self.request, "grid": grid_fingerprint(job.grid)}
@@ -67,4 +86,4 @@ class Ledger:
             self.summary.retries += retries
             self.summary.requests += requests
             self.progress.update(done, failed, retries)
-        return unauthenticated
+        return resend

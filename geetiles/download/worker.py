@@ -1,5 +1,9 @@
-"""The download worker: a Ray actor (plain class here, wrapped by the engine) that fetches a batch
-of chips concurrently, masks irregular chips, encodes GeoTIFFs and writes them (or returns them)."""
+"""The download worker: a Ray actor (plain class here, wrapped by the engine) that fetches chips
+concurrently, masks irregular chips, encodes GeoTIFFs and writes them (or returns them).
+
+The driver talks to it by ``exchange``: hand over new chips, take back the ones finished since the
+last call. Chips flow one by one, so a chip waiting out a long backoff holds back nobody but itself
+(with whole batches, a batch waited for its slowest chip and the worker ran dry)."""
 
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ class ChipJob(NamedTuple):
 
 class ChipResult(NamedTuple):
     identifier: str
-    status: str  # done | failed | unauthenticated
+    status: str  # done | failed | exhausted (retryable errors past the attempt limit) | unauthenticated
     requests: int
     retries: int
     nbytes: int
@@ -41,6 +45,14 @@ class WorkerStatus(NamedTuple):
     last_error: str  # the last retryable error seen ('' if none)
 
 
+class Exchange(NamedTuple):
+    """What ``exchange`` returns: the chips finished since the last call, and the worker's load."""
+
+    results: list[ChipResult]
+    unfinished: int  # chips handed to this worker and not finished
+    backing_off: int  # of those, waiting out a backoff (they do not use the worker's capacity)
+
+
 class DownloadWorker:
     """Created as soon as Ray is up (its process start and imports overlap the driver's
     preparation), then configured with the run's endpoint once that is known."""
@@ -55,7 +67,9 @@ class DownloadWorker:
         self.write_files = True
         self.request = ""
         self.node = _node_id()
-        self.active: dict[int, Tally] = {}  # chips in progress, by id(job), for status()
+        self.active: dict[asyncio.Task, tuple[ChipJob, Tally]] = {}  # chips in progress
+        self.finished: list[tuple[ChipJob, ChipResult]] = []  # not yet taken (by exchange or the bootstrap)
+        self.arrived: asyncio.Event | None = None  # set when a chip finishes
         self.last_error = ""
 
     def configure(self, spec, nodata: float | None, write_files: bool, seed: int = 0, request: str = "") -> bool:
@@ -68,27 +82,78 @@ class DownloadWorker:
         return True
 
     async def run_batch(self, jobs: list[ChipJob], headers: dict[str, str]) -> list[ChipResult]:
+        """Fetch ``jobs`` and return when all have finished (benchmarks; the engine uses exchange)."""
         self.fetcher.headers = headers
-        results = await asyncio.gather(*(self._one(job) for job in jobs))
+        results = await asyncio.gather(*(self._one(job, Tally()) for job in jobs))
         return [result._replace(node=self.node) for result in results]
+
+    async def exchange(self, jobs: list[ChipJob], headers: dict[str, str] | None, wait_s: float = 1.0,
+                       enough: int = 64, linger_s: float = 0.2) -> Exchange:
+        """Start ``jobs``; return the chips finished since the last call once ``enough`` have finished
+        (or all), or ``linger_s`` after the first of them, or after ``wait_s`` with none (so the driver
+        hears from every worker at least that often)."""
+        loop = asyncio.get_running_loop()
+        if headers is not None:
+            self.fetcher.headers = headers
+        self.start(jobs)
+        deadline, first = loop.time() + wait_s, None
+        while not (self.finished and (len(self.finished) >= enough or not self.active)):
+            now = loop.time()
+            if self.finished and first is None:
+                first = now
+            until = min(deadline, first + linger_s) if first is not None else deadline
+            if now >= until:
+                break
+            self.arrived.clear()
+            try:
+                await asyncio.wait_for(self.arrived.wait(), until - now)
+            except asyncio.TimeoutError:
+                pass
+        finished, self.finished = self.finished, []
+        now = time.monotonic()
+        return Exchange([result for _, result in finished], len(self.active), sum(tally.backing_off(now) for _, tally in self.active.values()))
+
+    def start(self, jobs: list[ChipJob]) -> None:
+        """Start fetching ``jobs`` (from inside the event loop); results gather in ``finished``."""
+        if self.arrived is None:
+            self.arrived = asyncio.Event()
+        for job in jobs:
+            tally = Tally()
+            task = asyncio.get_running_loop().create_task(self._one(job, tally))
+            self.active[task] = (job, tally)
+            task.add_done_callback(self._collect)
+
+    def hand_back(self) -> list[ChipJob]:
+        """Cancel the chips with no request in flight (not started, queued for a request slot, or
+        backing off) and return them, so another worker can take them over at once."""
+        returned = []
+        for task, (job, tally) in list(self.active.items()):
+            # a task that has finished but whose result is not collected yet refuses the cancel
+            if not tally.in_request and task.cancel():
+                returned.append(job)
+        return returned
+
+    def _collect(self, task: asyncio.Task) -> None:
+        job, _ = self.active.pop(task)
+        if task.cancelled():  # handed back
+            return
+        self.finished.append((job, task.result()._replace(node=self.node)))
+        self.arrived.set()
 
     async def status(self) -> WorkerStatus:
         now = time.monotonic()
-        errors = [t.last_error for t in self.active.values() if t.last_error]
-        return WorkerStatus(len(self.active), sum(t.backing_off(now) for t in self.active.values()),
-                            errors[-1] if errors else self.last_error)
+        tallies = [tally for _, tally in self.active.values()]
+        errors = [t.last_error for t in tallies if t.last_error]
+        return WorkerStatus(len(tallies), sum(t.backing_off(now) for t in tallies), errors[-1] if errors else self.last_error)
 
     async def close(self) -> None:
         if self.fetcher is not None:
             await self.fetcher.close()
 
-    async def _one(self, job: ChipJob) -> ChipResult:
-        tally = Tally()
-        self.active[id(job)] = tally
+    async def _one(self, job: ChipJob, tally: Tally) -> ChipResult:
         try:
             return await self._fetch_and_write(job, tally)
         finally:
-            del self.active[id(job)]
             if tally.last_error:
                 self.last_error = tally.last_error
 
@@ -97,7 +162,9 @@ class DownloadWorker:
             pixels = await self.fetcher.fetch(job.grid, tally)
         except AuthenticationError as error:
             return ChipResult(job.identifier, "unauthenticated", tally.requests, tally.retries, 0, "", str(error), None)
-        except (DeterministicError, RetriesExhausted) as error:
+        except RetriesExhausted as error:  # the driver gives it one more round, at the end of the queue
+            return ChipResult(job.identifier, "exhausted", tally.requests, tally.retries, 0, "", str(error), None)
+        except DeterministicError as error:
             return ChipResult(job.identifier, "failed", tally.requests, tally.retries, 0, "", str(error), None)
         except Exception as error:  # never lose a chip silently: report whatever went wrong
             message = f"{type(error).__name__}: {' '.join(str(error).split())[:300]}"

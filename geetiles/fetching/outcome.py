@@ -28,6 +28,16 @@ class Tally:
     retries: int = 0
     last_error: str = ""
     backoff_until: float = 0.0  # time.monotonic() deadline of the current backoff sleep, 0 when none
+    in_request: bool = False  # a request is on the wire now (a hand-over lets it finish)
 
     def backing_off(self, now: float | None = None) -> bool:
         return self.backoff_until > (time.monotonic() if now is None else now)
+
+
+def in_request(tally: Tally, work, *args):
+    """Run ``work(*args)`` marked as a request in progress (for fetchers that work in a thread)."""
+    tally.in_request = True
+    try:
+        return work(*args)
+    finally:
+        tally.in_request = False

@@ -104,6 +104,7 @@ class Fetcher:
             await self.rate.acquire()
             async with self.in_flight:
                 tally.requests += 1
+                tally.in_request = True
                 try:
                     session = await self.session()
                     async with session.post(
@@ -113,6 +114,8 @@ class Fetcher:
                         status, payload = response.status, await response.read()
                 except (asyncio.TimeoutError, aiohttp.ClientError) as error:
                     status, payload = None, f"{type(error).__name__}: {error}".encode()
+                finally:
+                    tally.in_request = False
             if status == 200:
                 return decode_npy(payload)
             message = error_message(status, payload)

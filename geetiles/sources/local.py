@@ -55,8 +55,10 @@ class LocalFetcher:
         self._local = threading.local()
 
     async def fetch(self, grid: PixelGrid, tally) -> Pixels:
+        from geetiles.fetching.outcome import in_request
+
         tally.requests += 1
-        return await asyncio.to_thread(self.read, grid)
+        return await asyncio.to_thread(in_request, tally, self.read, grid)
 
     def read(self, grid: PixelGrid) -> Pixels:
         from affine import Affine
