@@ -32,9 +32,13 @@ ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
 
 
+SERVER_SEED = [0]  # --server-seed: which interleaving of injected errors the fake server draws
+
+
 def start_server(latency: float, error_rate: float) -> tuple[subprocess.Popen, str]:
     server = subprocess.Popen(
-        [sys.executable, "-m", "tests.fake_ee.server", "--latency", str(latency), "--error-rate", str(error_rate), "--token", "none"],
+        [sys.executable, "-m", "tests.fake_ee.server", "--latency", str(latency), "--error-rate", str(error_rate), "--token", "none",
+         "--seed", str(SERVER_SEED[0])],
         cwd=ROOT, stdout=subprocess.PIPE, text=True, env=ENV,
     )
     return server, server.stdout.readline().strip()
@@ -160,7 +164,9 @@ def worker_cpu(chips: int = 3000) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--case", choices=sorted(CASES) + ["worker-cpu"], action="append")
+    parser.add_argument("--server-seed", type=int, default=0, help="seed of the fake server's injected errors")
     args = parser.parse_args()
+    SERVER_SEED[0] = args.server_seed
     for name in args.case or [*CASES, "worker-cpu"]:
         if name == "worker-cpu":
             print(json.dumps(worker_cpu()), flush=True)
