@@ -6,7 +6,8 @@ into ``manifest.csv`` (atomically) and ``failures.csv`` lists the chips that fai
 A rerun reads both, so resuming never asks twice for a chip already written and valid.
 
 Memory: earlier rows are held as columns (Arrow), and this run's rows only in the journal on disk,
-read back once when the run ends; the driver keeps no per-chip Python objects.
+streamed back a block at a time when the run ends; the driver keeps no per-chip Python objects.
+manifest.csv lists earlier rows not redone, then this run's rows in the order they finished.
 """
 
 from __future__ import annotations
@@ -88,25 +89,135 @@ class Manifest:
 
     def finalize(self, identifiers: np.ndarray | None = None) -> tuple[int, list[dict]]:
         """Write manifest.csv and failures.csv atomically, drop the journal. Returns the number of
-        failed chips and the first few of them (among ``identifiers`` when given)."""
+        failed chips and the first few of them (among ``identifiers`` when given).
+
+        Streamed: earlier rows that this run did not redo, then this run's rows in the order they
+        finished (attempts added to the earlier row's), written a slice at a time, so folding a
+        million rows costs a few slices and this run's identifiers, not copies of the whole table.
+        A Manifest is finished after this."""
         if self._journal is not None:
             self._journal.close()
             self._journal = None
         self.directory.mkdir(parents=True, exist_ok=True)
         journal = self.directory / JOURNAL
-        tables = [self.previous]
         if journal.exists():
-            tables.append(_read_journal(journal, self._journal_start, None))
-        rows = _latest(pa.concat_tables(tables), sum_attempts=len(tables) > 1).sort_by("identifier")
-        _write_csv(self.directory / MANIFEST, rows)
-        failed = rows.filter(pa.compute.not_equal(rows.column("status"), "done"))
-        _write_csv(self.directory / FAILURES, failed.select(["identifier", "attempts", "error"]))
+            this_run = [batch.column("identifier") for batch in _journal_batches(journal, self._journal_start, ["identifier"])]
+            this_run = pa.chunked_array(this_run, pa.string()).combine_chunks()
+        else:
+            this_run = pa.array([], pa.string())
+        if len(pa.compute.unique(this_run)) < len(this_run):  # one chip twice in one run: fold in memory
+            rows = _latest(pa.concat_tables([self.previous, _read_journal(journal, self._journal_start, None)]))
+            earlier, run_batches, this_run = rows, [], pa.array([], pa.string())
+        else:
+            earlier = self.previous
+            run_batches = _journal_batches(journal, self._journal_start) if len(this_run) else []
+        counter = _FailureCounter()
+        with atomic_path(self.directory / MANIFEST) as manifest_tmp, atomic_path(self.directory / FAILURES) as failures_tmp:
+            with _CsvOut(manifest_tmp, _SCHEMA) as manifest_out, _CsvOut(failures_tmp, _FAILURE_SCHEMA) as failures_out:
+                kept = earlier.filter(pa.compute.invert(pa.compute.is_in(earlier.column("identifier"), value_set=this_run)))
+                for batch in kept.to_batches(FOLD_ROWS):
+                    manifest_out.write(batch)
+                    failures_out.write(counter.failed(batch))
+                earlier_attempts = _earlier_attempts(this_run, self.previous)  # aligned with this run's rows
+                offset = 0
+                for batch in run_batches:
+                    if earlier_attempts is not None:
+                        batch = _add_attempts(batch, earlier_attempts.slice(offset, batch.num_rows))
+                    offset += batch.num_rows
+                    manifest_out.write(batch)
+                    failures_out.write(counter.failed(batch))
         if journal.exists():
             os.unlink(journal)
-        self.previous, self._index, self._journal_start = rows, None, 0
-        if identifiers is not None and len(failed):
-            failed = failed.filter(pa.compute.is_in(failed.column("identifier"), pa.array(np.asarray(identifiers, dtype=object))))
+        self.previous, self._index, self._journal_start = _empty(), None, 0
+        return counter.result(identifiers)
+
+
+FOLD_ROWS = 65_536
+_FAILURE_SCHEMA = pa.schema([_SCHEMA.field("identifier"), _SCHEMA.field("attempts"), _SCHEMA.field("error")])
+
+
+class _FailureCounter:
+    """The failed rows, for failures.csv; at the end, how many are among the chips asked (failures
+    are few: their identifiers are kept, and matched against the asked chips once)."""
+
+    def __init__(self) -> None:
+        self.batches: list[pa.RecordBatch] = []
+
+    def failed(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        failed = batch.filter(pa.compute.not_equal(batch.column("status"), "done")).select(_FAILURE_SCHEMA.names)
+        if failed.num_rows:
+            self.batches.append(failed)
+        return failed
+
+    def result(self, identifiers: np.ndarray | None) -> tuple[int, list[dict]]:
+        if not self.batches:
+            return 0, []
+        failed = pa.Table.from_batches(self.batches)
+        if identifiers is not None:
+            asked = pa.array(np.asarray(identifiers, dtype=object), pa.string())
+            failed = failed.filter(pa.compute.is_in(failed.column("identifier"), value_set=asked))
         return len(failed), failed.slice(0, 5).to_pylist()
+
+
+class _CsvOut:
+    """A CSV file written a batch at a time (a header even when no row comes)."""
+
+    def __init__(self, path: Path, schema: pa.Schema) -> None:
+        from pyarrow import csv
+
+        self.writer = csv.CSVWriter(str(path), schema, write_options=csv.WriteOptions(quoting_style="needed"))
+
+    def __enter__(self) -> _CsvOut:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.writer.close()
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        if batch.num_rows:
+            self.writer.write_batch(batch)
+
+
+def _earlier_attempts(this_run: pa.Array, previous: pa.Table) -> pa.Array | None:
+    """For each of this run's rows, the attempts of the chip's earlier row (0 if none); None when
+    there is no earlier row at all. One hash lookup for the whole run."""
+    import pyarrow.compute as pc
+
+    if not len(previous) or not len(this_run):
+        return None
+    position = pc.index_in(this_run, value_set=previous.column("identifier"))
+    earlier = pc.take(pc.fill_null(previous.column("attempts"), 0), pc.fill_null(position, 0))
+    return pc.if_else(pc.is_null(position), 0, earlier)
+
+
+def _add_attempts(batch: pa.RecordBatch, earlier: pa.Array) -> pa.RecordBatch:
+    """A chip redone in this run counts the attempts of its earlier rows too."""
+    import pyarrow.compute as pc
+
+    attempts = pc.add(pc.fill_null(batch.column("attempts"), 0), earlier)
+    return batch.set_column(COLUMNS.index("attempts"), "attempts", attempts)
+
+
+def _journal_batches(path: Path, start: int, columns: list[str] | None = None):
+    """This run's journal rows (from byte ``start``), parsed by Arrow a block at a time."""
+    from pyarrow import json as pa_json
+
+    options = pa_json.ParseOptions(explicit_schema=_SCHEMA, unexpected_field_behavior="ignore")
+    yielded = 0
+    with open(path, "rb") as f:
+        f.seek(start)
+        try:
+            # small blocks: Arrow's JSON reader keeps several blocks' parse buffers (8 MB blocks: +400 MB at 1 M rows)
+            reader = pa_json.open_json(f, read_options=pa_json.ReadOptions(block_size=256 << 10), parse_options=options)
+            for batch in reader:
+                table = _conform(pa.Table.from_batches([batch]))
+                yielded += len(table)
+                yield from (table.select(columns) if columns else table).to_batches()
+            return
+        except pa.ArrowInvalid:  # a cut line (a kill): the tolerant reader, after the rows already given
+            pass
+    table = _read_journal(path, start, None).slice(yielded)
+    yield from (table.select(columns) if columns else table).to_batches(FOLD_ROWS)
 
 
 def _empty() -> pa.Table:

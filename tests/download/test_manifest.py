@@ -49,3 +49,33 @@ def test_a_journaled_chip_is_trusted_only_while_its_file_is_unchanged(tmp_path):
     assert rerun.untouched(known, 0, path.stat())
     path.write_bytes(b"y" * 11)
     assert not rerun.untouched(known, 0, path.stat())
+
+
+def test_a_large_fold_streams_and_keeps_every_row_once(tmp_path):
+    """Folding more rows than one slice: earlier rows not redone are kept, redone ones replaced (their
+    attempts added), the run's own rows all there, failures listed and counted."""
+    first = Manifest(tmp_path)
+    first.record([{"identifier": f"c{i:06d}", "status": "done", "attempts": 1} for i in range(150_000)])
+    first.finalize()
+    second = Manifest(tmp_path)
+    second.record([{"identifier": f"c{i:06d}", "status": "failed" if i % 1000 == 0 else "done", "attempts": 2,
+                    "error": "HTTP 503" if i % 1000 == 0 else ""} for i in range(100_000, 250_000)])
+    failed, examples = second.finalize(np.array([f"c{i:06d}" for i in range(200_000, 250_000)]))
+    with open(tmp_path / MANIFEST) as f:
+        rows = list(csv.DictReader(f))
+    by_id = {r["identifier"]: r for r in rows}
+    assert len(rows) == len(by_id) == 250_000
+    assert by_id["c000001"]["attempts"] == "1" and by_id["c120001"]["attempts"] == "3" and by_id["c220001"]["attempts"] == "2"
+    assert by_id["c100000"]["status"] == "failed"
+    assert len((tmp_path / FAILURES).read_text().splitlines()) == 1 + 150
+    assert failed == 50 and len(examples) == 5 and examples[0]["identifier"] == "c200000"
+
+
+def test_a_run_that_journals_a_chip_twice_keeps_its_last_row(tmp_path):
+    manifest = Manifest(tmp_path)
+    manifest.record([{"identifier": "a", "status": "failed", "attempts": 1, "error": "x"}])
+    manifest.record([{"identifier": "a", "status": "done", "attempts": 1}])
+    assert manifest.finalize() == (0, [])
+    with open(tmp_path / MANIFEST) as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["identifier"], r["status"], r["attempts"]) for r in rows] == [("a", "done", "2")]
