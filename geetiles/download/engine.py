@@ -20,14 +20,14 @@ import numpy as np
 
 from geetiles.download import geotiff
 from geetiles.download.bootstrap import Bootstrap
-from geetiles.download.chip_table import load_chip_table, select_chips  # noqa: F401  (select_chips: public here before)
-from geetiles.download.fingerprint import (describe_change, grid_fingerprint, grid_fingerprints, request_fingerprint,
+from geetiles.download.chip_table import load_chip_table
+from geetiles.download.fingerprint import (describe_change, grid_fingerprints, request_fingerprint,
                                            request_settings)
 from geetiles.download.grids import GridTable
 from geetiles.download.job_queue import JobQueue
 from geetiles.download.ledger import DownloadSummary, Ledger
 from geetiles.download.limits import shares
-from geetiles.download.manifest import MANIFEST, Manifest
+from geetiles.download.manifest import MANIFEST, Manifest, chip_row
 from geetiles.download.progress import Progress
 from geetiles.download.ray_cluster import RayCluster
 from geetiles.download.worker import ChipJob, ChipResult, DownloadWorker, Exchange
@@ -40,7 +40,7 @@ HOLD_LIMIT = 4  # a worker holds at most this many times its capacity (most of t
 STATUS_EVERY_S = 10.0  # when no chip has finished for this long, ask the workers what they wait for
 STATUS_TIMEOUT_S = 10.0
 
-__all__ = ["DownloadSummary", "Engine", "dataset_directory", "select_chips"]
+__all__ = ["DownloadSummary", "Engine", "dataset_directory"]
 
 
 @dataclass
@@ -218,7 +218,7 @@ class Engine:
                 state = geotiff.inspect(path, _expected(grids[i], dtype, count, request.fingerprint))
                 if state == "valid":  # a valid file nobody journaled (copied in, 0.1.7, a killed batch): adopt it
                     keep[i] = False
-                    adopted.append(_adopted_row(identifiers[i], grids[i], stat, request.fingerprint))
+                    adopted.append(chip_row(identifiers[i], "done", request.fingerprint, grid_prints[i], nbytes=stat.st_size, stat=stat))
                 elif state == "changed":
                     changed.setdefault(geotiff.file_request(path), []).append(i)
             if changed:
@@ -456,12 +456,6 @@ def _remember_request(directory: Path, request: Request) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         history = {**request.history, request.fingerprint: request.settings}
         write_text(directory / REQUESTS, yaml.safe_dump(history, sort_keys=False, allow_unicode=True))
-
-
-def _adopted_row(identifier: str, grid, stat: os.stat_result, request: str) -> dict:
-    return {"identifier": str(identifier), "status": "done", "attempts": 0, "bytes": stat.st_size, "checksum": "",
-            "error": "", "node": "", "request": request, "grid": grid_fingerprint(grid), "file_size": stat.st_size,
-            "file_mtime_ns": stat.st_mtime_ns}
 
 
 def _expected(grid, dtype, count: int, request: str = "") -> geotiff.Expected:

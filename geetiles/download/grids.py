@@ -39,9 +39,6 @@ class GridTable:
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
-    def crs(self, i: int) -> str:
-        return self.crs_names[self.crs_index[i]]
-
     @staticmethod
     def concat(tables: list[GridTable]) -> GridTable:
         names = sorted({name for table in tables for name in table.crs_names})

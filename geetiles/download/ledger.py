@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from geetiles.download import geotiff
-from geetiles.download.manifest import Manifest
+from geetiles.download.manifest import Manifest, chip_row
 from geetiles.download.progress import Progress
 from geetiles.download.worker import ChipJob, ChipResult
 
@@ -67,18 +67,16 @@ class Ledger:
                     resend.later.append(job)
                     continue
                 result = result._replace(status="failed")
-            row = {"identifier": result.identifier, "status": result.status, "attempts": result.requests,
-                   "bytes": result.nbytes, "checksum": result.checksum, "error": result.error, "node": result.node,
-                   "request": self.request, "grid": grid_fingerprint(job.grid)}
+            stat = None
             if result.status == "done":
                 if not write_files:
                     geotiff.write_bytes(job.path, result.data)
                 stat = Path(job.path).stat()
-                row.update(file_size=stat.st_size, file_mtime_ns=stat.st_mtime_ns)
                 done += 1
             else:
                 failed += 1
-            rows.append(row)
+            rows.append(chip_row(result.identifier, result.status, self.request, grid_fingerprint(job.grid),
+                                 result.requests, result.nbytes, result.checksum, result.error, result.node, stat))
         with self._lock:
             self.manifest.record(rows)
             self.summary.done += done

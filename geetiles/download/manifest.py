@@ -37,7 +37,6 @@ class Manifest:
         self.previous = _empty()  # rows of earlier runs (manifest.csv, then a killed run's journal)
         self._journal = None
         self._journal_start = 0  # journal bytes that belong to a killed earlier run
-        self.recorded = 0
         self._load()
         self._index = None
 
@@ -85,7 +84,6 @@ class Manifest:
         now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         self._journal.write("".join(json.dumps({**row, "updated_utc": now}) + "\n" for row in rows))
         self._journal.flush()
-        self.recorded += len(rows)
 
     def finalize(self, identifiers: np.ndarray | None = None) -> tuple[int, list[dict]]:
         """Write manifest.csv and failures.csv atomically, drop the journal. Returns the number of
@@ -218,6 +216,16 @@ def _journal_batches(path: Path, start: int, columns: list[str] | None = None):
             pass
     table = _read_journal(path, start, None).slice(yielded)
     yield from (table.select(columns) if columns else table).to_batches(FOLD_ROWS)
+
+
+def chip_row(identifier: str, status: str, request: str, grid: str, attempts: int = 0, nbytes: int = 0,
+             checksum: str = "", error: str = "", node: str = "", stat: os.stat_result | None = None) -> dict:
+    """One chip's journal row; ``stat`` of its file when it is done (what resume trusts it by)."""
+    row = {"identifier": str(identifier), "status": status, "attempts": attempts, "bytes": nbytes, "checksum": checksum,
+           "error": error, "node": node, "request": request, "grid": grid}
+    if stat is not None:
+        row.update(file_size=stat.st_size, file_mtime_ns=stat.st_mtime_ns)
+    return row
 
 
 def _empty() -> pa.Table:
