@@ -95,10 +95,10 @@ def main() -> None:
         folder = Path(tempfile.mkdtemp(prefix=f"geetiles-bench-{chips}-"))
         try:
             result = one_size(chips, folder)
+            print(" ".join(f"{k}={v}" for k, v in result.items()), flush=True)  # before the slow removal of 1 M files
         finally:
             if not args.keep:
                 shutil.rmtree(folder, ignore_errors=True)
-        print(" ".join(f"{k}={v}" for k, v in result.items()), flush=True)
 
 
 if __name__ == "__main__":
