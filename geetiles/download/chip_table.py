@@ -15,7 +15,7 @@ from geetiles.errors import UserInputError
 
 log = logging.getLogger("geetiles.download")
 
-CHUNK = 100_000
+CHUNK = 25_000  # rows read at a time: bounds the transient objects (WKB, shapely, strings)
 _GRID_COLUMNS = ("identifier", "epsg", "utm_x", "utm_y", "area_km2", "group")
 
 
@@ -48,7 +48,8 @@ class ChipColumns:
     plan_grids and irregular read (``columns``, ``geometry``, a column by name). Without chip
     filters a download never imports pandas, which costs about 0.6 s at every start."""
 
-    def __init__(self, columns: dict[str, np.ndarray], geometry: np.ndarray) -> None:
+    def __init__(self, columns: dict[str, np.ndarray], geometry: np.ndarray | None) -> None:
+        """``geometry`` None for UTM chips: their grids come from their columns alone."""
         self._columns, self.geometry = columns, geometry
         self.columns = list(columns)
 
@@ -56,15 +57,15 @@ class ChipColumns:
         return self._columns[name]
 
     def __len__(self) -> int:
-        return len(self.geometry)
+        return len(self._columns["identifier"])
 
 
 def load_chip_table(tiles_path: Path, download, pixels_lonlat, meters_per_pixel, chunk: int = CHUNK) -> ChipTable:
     """The selected chips of a tiles file with their pixel grids, built ``chunk`` rows at a time."""
     identifiers, grids, masks = [], [], {}
     offset = 0
-    for part in _read_batches(tiles_path, chunk):
-        geometry = shapely.from_wkb(_numpy(part.column("geometry")))
+    for part in _read_batches(tiles_path, chunk, geometry_needed=bool(download.aoi)):
+        geometry = shapely.from_wkb(_numpy(part.column("geometry"))) if "geometry" in part.column_names else None
         if download.groups or download.aoi:
             import geopandas as gpd
 
@@ -77,9 +78,8 @@ def load_chip_table(tiles_path: Path, download, pixels_lonlat, meters_per_pixel,
             continue
         identifiers.append(np.asarray(frame["identifier"]).astype(str))
         grids.append(plan_grids(frame, pixels_lonlat, meters_per_pixel))
-        chip_geometry = np.asarray(frame.geometry)
         for row in np.flatnonzero(irregular(frame)):
-            masks[offset + int(row)] = shapely.to_wkb(chip_geometry[row])
+            masks[offset + int(row)] = shapely.to_wkb(np.asarray(frame.geometry)[row])
         offset += len(frame)
     if not identifiers:
         return ChipTable(np.zeros(0, dtype="<U13"), None, {})
@@ -104,24 +104,67 @@ def _numpy(column) -> np.ndarray:
 def _first_of_each(table: ChipTable) -> ChipTable:
     """Two chips with one identifier would write one file in turn (and each rerun would find the
     other's grid there): keep the first of each and say so."""
-    _, first = np.unique(table.identifiers, return_index=True)
-    if len(first) == len(table):
+    keep = _first_rows(table.identifiers)
+    if keep is None:
         return table
-    keep = np.sort(first)
     log.warning("%d chips of the tiles file share their identifier with an earlier chip (UTM tilings: squares of "
                 "two zones on a zone seam); the first of each is downloaded, the others are left out",
                 len(table) - len(keep))
     grids = table.grids
+    identifiers = table.identifiers[keep]
+    table.identifiers = None  # one array copied at a time: the peak stays near one table, not two
     subset = GridTable(grids.crs_names, grids.crs_index[keep], grids.transforms[keep], grids.width[keep], grids.height[keep])
     position = {int(old): new for new, old in enumerate(keep)}
     masks = {position[row]: wkb for row, wkb in table.masks.items() if row in position}
-    return ChipTable(table.identifiers[keep], subset, masks)
+    return ChipTable(identifiers, subset, masks)
 
 
-def _read_batches(tiles_path: Path, chunk: int):
+def _first_rows(identifiers: np.ndarray) -> np.ndarray | None:
+    """Rows of the first occurrence of each identifier, in order; None when all are distinct.
+
+    Sorting a million strings copied them several times (+300 MB at 1 M chips): identifiers are
+    hashed to 64 bits and only rows whose hash repeats are compared as strings."""
+    if len(identifiers) < 2:
+        return None
+    hashes = _hash64(identifiers)
+    _, first, counts = np.unique(hashes, return_index=True, return_counts=True)
+    if len(first) == len(identifiers):
+        return None
+    repeated = np.flatnonzero(np.isin(hashes, _[counts > 1]))  # rows whose hash is not unique
+    seen: set[str] = set()
+    drop = []
+    for row in repeated.tolist():
+        identifier = str(identifiers[row])
+        if identifier in seen:
+            drop.append(row)
+        seen.add(identifier)
+    if not drop:
+        return None
+    keep = np.ones(len(identifiers), dtype=bool)
+    keep[drop] = False
+    return np.flatnonzero(keep)
+
+
+def _hash64(identifiers: np.ndarray) -> np.ndarray:
+    """FNV-1a-style 64-bit hash of each fixed-width string, vectorised over its characters."""
+    width = identifiers.dtype.itemsize // 4 if identifiers.dtype.kind == "U" else None
+    if width is None:
+        identifiers = identifiers.astype(str)
+        width = identifiers.dtype.itemsize // 4
+    codes = identifiers.view(np.uint32).reshape(len(identifiers), max(width, 1))
+    value = np.full(len(identifiers), 0xCBF29CE484222325, dtype=np.uint64)
+    prime = np.uint64(0x100000001B3)
+    with np.errstate(over="ignore"):
+        for column in range(codes.shape[1]):
+            value ^= codes[:, column].astype(np.uint64)
+            value *= prime
+    return value
+
+
+def _read_batches(tiles_path: Path, chunk: int, geometry_needed: bool = True):
     """The tiles file's id, grid and group columns and its geometry as WKB, ``chunk`` rows at a
-    time: from the GeoParquet twin when it is in sync (those columns only, streamed), else from the
-    GeoJSON (as geetiles 0.1.7 wrote it)."""
+    time: from the GeoParquet twin when it is in sync (those columns only, streamed; UTM chips
+    without their geometry unless ``geometry_needed``), else from the GeoJSON (as 0.1.7 wrote it)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -132,7 +175,8 @@ def _read_batches(tiles_path: Path, chunk: int):
         source = pq.ParquetFile(parquet)
         names = source.schema_arrow.names
         _require_identifier(names, tiles_path)
-        columns = [c for c in (*_GRID_COLUMNS, "geometry") if c in names]
+        utm = all(c in names for c in ("epsg", "utm_x", "utm_y", "area_km2"))
+        columns = [c for c in (*_GRID_COLUMNS, "geometry") if c in names and (c != "geometry" or geometry_needed or not utm)]
         for batch in source.iter_batches(batch_size=chunk, columns=columns):
             yield pa.Table.from_batches([batch])
         return

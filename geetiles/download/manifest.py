@@ -163,13 +163,17 @@ class _CsvOut:
     def __init__(self, path: Path, schema: pa.Schema) -> None:
         from pyarrow import csv
 
-        self.writer = csv.CSVWriter(str(path), schema, write_options=csv.WriteOptions(quoting_style="needed"))
+        self.file = open(path, "wb")
+        self.file.write((",".join(schema.names) + "\n").encode())  # a plain header, as pandas and 0.1.7 write
+        self.writer = csv.CSVWriter(self.file, schema, write_options=csv.WriteOptions(include_header=False,
+                                                                                      quoting_style="needed"))
 
     def __enter__(self) -> _CsvOut:
         return self
 
     def __exit__(self, *exc) -> None:
         self.writer.close()
+        self.file.close()
 
     def write(self, batch: pa.RecordBatch) -> None:
         if batch.num_rows:

@@ -79,3 +79,15 @@ def test_grid_fingerprints_in_bulk_equal_one_by_one():
     grids = plan_grids(frame, None, 10)
     assert grid_fingerprints(grids).tolist() == [grid_fingerprint(g) for g in grids]
     assert len(set(grid_fingerprints(grids))) == 2
+
+
+def test_first_rows_keeps_the_first_of_each_identifier_and_nothing_else():
+    from geetiles.download.chip_table import _first_rows
+
+    rng = np.random.default_rng(0)
+    identifiers = np.array([f"{v:013x}" for v in rng.integers(0, 2000, 5000)])  # many repeats
+    keep = _first_rows(identifiers)
+    _, expected = np.unique(identifiers, return_index=True)
+    assert keep.tolist() == sorted(expected.tolist())
+    assert _first_rows(np.unique(identifiers)) is None
+    assert _first_rows(np.array(["ä", "b", "ä"])).tolist() == [0, 1]  # any text, not only hex
