@@ -147,11 +147,9 @@ def _first_rows(identifiers: np.ndarray) -> np.ndarray | None:
 
 def _hash64(identifiers: np.ndarray) -> np.ndarray:
     """FNV-1a-style 64-bit hash of each fixed-width string, vectorised over its characters."""
-    width = identifiers.dtype.itemsize // 4 if identifiers.dtype.kind == "U" else None
-    if width is None:
-        identifiers = identifiers.astype(str)
-        width = identifiers.dtype.itemsize // 4
-    codes = identifiers.view(np.uint32).reshape(len(identifiers), max(width, 1))
+    identifiers = np.asarray(identifiers, dtype=str)  # fixed-width UTF-32: 4 bytes a character
+    width = max(1, identifiers.dtype.itemsize // 4)
+    codes = identifiers.view(np.uint32).reshape(len(identifiers), width)
     value = np.full(len(identifiers), 0xCBF29CE484222325, dtype=np.uint64)
     prime = np.uint64(0x100000001B3)
     with np.errstate(over="ignore"):

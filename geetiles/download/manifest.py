@@ -104,7 +104,8 @@ class Manifest:
         else:
             this_run = pa.array([], pa.string())
         if len(pa.compute.unique(this_run)) < len(this_run):  # one chip twice in one run: fold in memory
-            rows = _latest(pa.concat_tables([self.previous, _read_journal(journal, self._journal_start, None)]))
+            this_table = pa.Table.from_batches(list(_journal_batches(journal, self._journal_start)), _SCHEMA)
+            rows = _latest(pa.concat_tables([self.previous, this_table]))
             earlier, run_batches, this_run = rows, [], pa.array([], pa.string())
         else:
             earlier = self.previous
@@ -263,18 +264,12 @@ def _read_csv(path: Path) -> pa.Table:
 
 
 def _read_journal(path: Path, start: int, end: int | None) -> pa.Table:
-    """The journal's rows from byte ``start`` to ``end``, parsed by Arrow (no Python object per
-    row: a million rows fit). A line cut short by a kill is dropped (that chip is fetched again)."""
+    """The journal's rows from byte ``start`` to ``end`` (the file's end when None), tolerating a
+    line cut short by a kill (dropped: that chip is fetched again). This run's own rows are read
+    streaming by _journal_batches; this is for a killed run's rows and that reader's fallback."""
     from pyarrow import json as pa_json
 
     options = pa_json.ParseOptions(explicit_schema=_SCHEMA, unexpected_field_behavior="ignore")
-    if end is None:  # this run's rows: parsed straight from the file, never a copy of it in memory
-        with open(path, "rb") as f:
-            f.seek(start)
-            try:
-                return _conform(pa_json.read_json(f, parse_options=options))
-            except pa.ArrowInvalid:
-                pass
     with open(path, "rb") as f:
         f.seek(start)
         data = f.read() if end is None else f.read(end - start)
@@ -297,7 +292,7 @@ def _parses(line: bytes) -> bool:
         return False
 
 
-def _latest(table: pa.Table, sum_attempts: bool = True) -> pa.Table:
+def _latest(table: pa.Table) -> pa.Table:
     """The last row of each identifier, with the attempts of all its rows added up; in Arrow (no
     Python object per row), so a million rows cost tens of MB, not hundreds."""
     import pyarrow.compute as pc
@@ -311,18 +306,8 @@ def _latest(table: pa.Table, sum_attempts: bool = True) -> pa.Table:
     differs = pc.not_equal(ids.slice(1), ids.slice(0, len(ids) - 1)).to_numpy(zero_copy_only=False)
     last = np.append(differs, True)
     result = table.take(pc.filter(order, pa.array(last)))
-    if sum_attempts and len(result) < len(table):
+    if len(result) < len(table):
         attempts = pc.fill_null(table.column("attempts"), 0).take(order).to_numpy(zero_copy_only=False)
         starts = np.flatnonzero(np.insert(differs, 0, True))
         result = result.set_column(COLUMNS.index("attempts"), "attempts", pa.array(np.add.reduceat(attempts, starts)))
     return result
-
-
-def _write_csv(path: Path, table: pa.Table) -> None:
-    from pyarrow import csv
-
-    with atomic_path(path) as tmp:
-        if len(table) == 0:
-            tmp.write_text(",".join(table.column_names) + "\n", encoding="utf-8")
-        else:
-            csv.write_csv(table, tmp, write_options=csv.WriteOptions(quoting_style="needed"))
