@@ -1,9 +1,11 @@
-"""The chips a download needs, read a slice at a time: ids, pixel grids and the polygons of the
-few irregular chips; never a million shapely geometries at once (about 1 KB a chip)."""
+"""The chips a download needs, read from the tiles file a window at a time: ids, pixel grids and
+the polygons of the few irregular chips. The driver never holds the whole table: a pass over a
+million chips keeps one window (25 k chips) and 8 bytes a chip while it looks for duplicates."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +13,8 @@ import numpy as np
 import shapely
 
 from geetiles.download.grids import GridTable, irregular, plan_grids
+from geetiles.download.identifier_hash import hash64
+from geetiles.download.worker import ChipJob
 from geetiles.errors import UserInputError
 
 log = logging.getLogger("geetiles.download")
@@ -20,13 +24,114 @@ _GRID_COLUMNS = ("identifier", "epsg", "utm_x", "utm_y", "area_km2", "group")
 
 
 @dataclass
-class ChipTable:
+class ChipWindow:
+    """Consecutive chips of the table: ``start`` is the position of the first among all chips."""
+
+    start: int
     identifiers: np.ndarray  # str
-    grids: GridTable | None  # None when there are no chips
-    masks: dict[int, bytes]  # WKB of chips that do not fill their pixel grid, by row
+    grids: GridTable
+    masks: dict[int, bytes]  # WKB of chips that do not fill their pixel grid, by row of the window
 
     def __len__(self) -> int:
         return len(self.identifiers)
+
+    def job(self, row: int, directory: Path) -> ChipJob:
+        identifier = str(self.identifiers[row])
+        return ChipJob(identifier, self.grids[row], str(directory / f"{identifier}.tif"), self.masks.get(row))
+
+
+class ChipTable:
+    """The selected chips of a tiles file (``download.groups``/``download.aoi`` applied, the first
+    of each identifier kept), read again from the file at each pass of ``windows()``."""
+
+    def __init__(self, tiles_path: Path, download, pixels_lonlat, meters_per_pixel, chunk: int = CHUNK) -> None:
+        self.tiles_path, self.download, self.chunk = tiles_path, download, chunk
+        self.pixels_lonlat, self.meters_per_pixel = pixels_lonlat, meters_per_pixel
+        self._dropped = np.zeros(0, dtype=np.int64)  # positions among the selected rows: later duplicates
+        # without a GeoParquet twin the GeoJSON is read whole, once (its reader does not stream)
+        self._legacy = None if _parquet_of(tiles_path) is not None else load_legacy(tiles_path)
+        selected = self._find_duplicates()
+        self._count = selected - len(self._dropped)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def windows(self) -> Iterator[ChipWindow]:
+        """Every chip, a window at a time, in the tiles file's order."""
+        start = 0
+        for first, frame in self._selected():
+            drop = self._dropped[(self._dropped >= first) & (self._dropped < first + len(frame))] - first
+            if len(drop):
+                keep = np.ones(len(frame), dtype=bool)
+                keep[drop] = False
+                frame = _subset(frame, np.flatnonzero(keep))
+            if not len(frame):
+                continue
+            identifiers = np.asarray(frame["identifier"]).astype(str)
+            grids = plan_grids(frame, self.pixels_lonlat, self.meters_per_pixel)
+            geometry = np.asarray(frame.geometry) if frame.geometry is not None else None
+            masks = {int(row): shapely.to_wkb(geometry[row]) for row in np.flatnonzero(irregular(frame))}
+            yield ChipWindow(start, identifiers, grids, masks)
+            start += len(frame)
+
+    def identifiers(self) -> Iterator[np.ndarray]:
+        """Every chip's identifier, a window at a time (read only when iterated)."""
+        return (window.identifiers for window in self.windows())
+
+    def first(self) -> ChipWindow | None:
+        return next(iter(self.windows()), None)
+
+    def _selected(self) -> Iterator[tuple[int, object]]:
+        """(position of its first row among the selected rows, the rows) for each slice of the file."""
+        first = 0
+        for part in _read_batches(self.tiles_path, self.chunk, bool(self.download.aoi), self._legacy):
+            geometry = shapely.from_wkb(_numpy(part.column("geometry"))) if "geometry" in part.column_names else None
+            if self.download.groups or self.download.aoi:
+                import geopandas as gpd
+
+                frame = gpd.GeoDataFrame(part.drop_columns(["geometry"]).to_pandas(), geometry=geometry, crs="EPSG:4326")
+                frame = select_chips(frame, self.download)
+            else:
+                frame = ChipColumns({n: _numpy(part.column(n)) for n in part.column_names if n != "geometry"}, geometry)
+            yield first, frame
+            first += len(frame)
+
+    def _find_duplicates(self) -> int:
+        """Two chips with one identifier would write one file in turn (and each rerun would find the
+        other's grid there): the first of each is kept, and the run says so. Identifiers are compared
+        as 64-bit hashes; only rows whose hash repeats are compared as strings (a second pass, only
+        when there are any). Returns the number of selected rows."""
+        hashes = [hash64(np.asarray(frame["identifier"]).astype(str)) for _, frame in self._selected()]
+        hashes = np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.uint64)
+        selected = len(hashes)
+        values, counts = np.unique(hashes, return_counts=True)
+        if len(values) == selected:
+            return selected
+        repeated = np.flatnonzero(np.isin(hashes, values[counts > 1]))
+        del hashes, values, counts
+        seen: set[str] = set()
+        dropped = []
+        for first, frame in self._selected():
+            rows = repeated[(repeated >= first) & (repeated < first + len(frame))]
+            identifiers = np.asarray(frame["identifier"])
+            for position in rows.tolist():
+                identifier = str(identifiers[position - first])
+                if identifier in seen:
+                    dropped.append(position)
+                seen.add(identifier)
+        self._dropped = np.asarray(dropped, dtype=np.int64)
+        if dropped:
+            log.warning("%d chips of the tiles file share their identifier with an earlier chip (UTM tilings: squares "
+                        "of two zones on a zone seam); the first of each is downloaded, the others are left out",
+                        len(dropped))
+        return selected
+
+
+def _subset(frame, rows: np.ndarray):
+    if isinstance(frame, ChipColumns):
+        return ChipColumns({name: frame[name][rows] for name in frame.columns},
+                           None if frame.geometry is None else frame.geometry[rows])
+    return frame.iloc[rows].reset_index(drop=True)
 
 
 def select_chips(chips, download):
@@ -60,32 +165,6 @@ class ChipColumns:
         return len(self._columns["identifier"])
 
 
-def load_chip_table(tiles_path: Path, download, pixels_lonlat, meters_per_pixel, chunk: int = CHUNK) -> ChipTable:
-    """The selected chips of a tiles file with their pixel grids, built ``chunk`` rows at a time."""
-    identifiers, grids, masks = [], [], {}
-    offset = 0
-    for part in _read_batches(tiles_path, chunk, geometry_needed=bool(download.aoi)):
-        geometry = shapely.from_wkb(_numpy(part.column("geometry"))) if "geometry" in part.column_names else None
-        if download.groups or download.aoi:
-            import geopandas as gpd
-
-            frame = gpd.GeoDataFrame(part.drop_columns(["geometry"]).to_pandas(), geometry=geometry, crs="EPSG:4326")
-            frame = select_chips(frame, download)
-        else:
-            frame = ChipColumns({name: _numpy(part.column(name)) for name in part.column_names if name != "geometry"},
-                                geometry)
-        if not len(frame):
-            continue
-        identifiers.append(np.asarray(frame["identifier"]).astype(str))
-        grids.append(plan_grids(frame, pixels_lonlat, meters_per_pixel))
-        for row in np.flatnonzero(irregular(frame)):
-            masks[offset + int(row)] = shapely.to_wkb(np.asarray(frame.geometry)[row])
-        offset += len(frame)
-    if not identifiers:
-        return ChipTable(np.zeros(0, dtype="<U13"), None, {})
-    return _first_of_each(ChipTable(np.concatenate(identifiers), GridTable.concat(grids), masks))
-
-
 _NUMPY_NAMES = {"double": "float64", "float": "float32", "halffloat": "float16"}
 
 
@@ -101,75 +180,16 @@ def _numpy(column) -> np.ndarray:
     return np.array(array.to_pylist(), dtype=object)
 
 
-def _first_of_each(table: ChipTable) -> ChipTable:
-    """Two chips with one identifier would write one file in turn (and each rerun would find the
-    other's grid there): keep the first of each and say so."""
-    keep = _first_rows(table.identifiers)
-    if keep is None:
-        return table
-    log.warning("%d chips of the tiles file share their identifier with an earlier chip (UTM tilings: squares of "
-                "two zones on a zone seam); the first of each is downloaded, the others are left out",
-                len(table) - len(keep))
-    grids = table.grids
-    identifiers = table.identifiers[keep]
-    table.identifiers = None  # one array copied at a time: the peak stays near one table, not two
-    subset = GridTable(grids.crs_names, grids.crs_index[keep], grids.transforms[keep], grids.width[keep], grids.height[keep])
-    position = {int(old): new for new, old in enumerate(keep)}
-    masks = {position[row]: wkb for row, wkb in table.masks.items() if row in position}
-    return ChipTable(identifiers, subset, masks)
-
-
-def _first_rows(identifiers: np.ndarray) -> np.ndarray | None:
-    """Rows of the first occurrence of each identifier, in order; None when all are distinct.
-
-    Sorting a million strings copied them several times (+300 MB at 1 M chips): identifiers are
-    hashed to 64 bits and only rows whose hash repeats are compared as strings."""
-    if len(identifiers) < 2:
-        return None
-    hashes = _hash64(identifiers)
-    _, first, counts = np.unique(hashes, return_index=True, return_counts=True)
-    if len(first) == len(identifiers):
-        return None
-    repeated = np.flatnonzero(np.isin(hashes, _[counts > 1]))  # rows whose hash is not unique
-    seen: set[str] = set()
-    drop = []
-    for row in repeated.tolist():
-        identifier = str(identifiers[row])
-        if identifier in seen:
-            drop.append(row)
-        seen.add(identifier)
-    if not drop:
-        return None
-    keep = np.ones(len(identifiers), dtype=bool)
-    keep[drop] = False
-    return np.flatnonzero(keep)
-
-
-def _hash64(identifiers: np.ndarray) -> np.ndarray:
-    """FNV-1a-style 64-bit hash of each fixed-width string, vectorised over its characters."""
-    identifiers = np.asarray(identifiers, dtype=str)  # fixed-width UTF-32: 4 bytes a character
-    width = max(1, identifiers.dtype.itemsize // 4)
-    codes = identifiers.view(np.uint32).reshape(len(identifiers), width)
-    value = np.full(len(identifiers), 0xCBF29CE484222325, dtype=np.uint64)
-    prime = np.uint64(0x100000001B3)
-    with np.errstate(over="ignore"):
-        for column in range(codes.shape[1]):
-            value ^= codes[:, column].astype(np.uint64)
-            value *= prime
-    return value
-
-
-def _read_batches(tiles_path: Path, chunk: int, geometry_needed: bool = True):
+def _read_batches(tiles_path: Path, chunk: int, geometry_needed: bool = True, legacy=None):
     """The tiles file's id, grid and group columns and its geometry as WKB, ``chunk`` rows at a
     time: from the GeoParquet twin when it is in sync (those columns only, streamed; UTM chips
-    without their geometry unless ``geometry_needed``), else from the GeoJSON (as 0.1.7 wrote it)."""
+    without their geometry unless ``geometry_needed``), else from ``legacy``, the GeoJSON (as
+    0.1.7 wrote it) loaded once by ``load_legacy``."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from geetiles.tiles_file import _twin_in_sync, load_tiles, twin_path
-
-    parquet = tiles_path if tiles_path.suffix == ".parquet" else twin_path(tiles_path)
-    if parquet.exists() and (parquet == tiles_path or _twin_in_sync(parquet, tiles_path)):
+    parquet = _parquet_of(tiles_path)
+    if parquet is not None:
         source = pq.ParquetFile(parquet)
         names = source.schema_arrow.names
         _require_identifier(names, tiles_path)
@@ -178,15 +198,33 @@ def _read_batches(tiles_path: Path, chunk: int, geometry_needed: bool = True):
         for batch in source.iter_batches(batch_size=chunk, columns=columns):
             yield pa.Table.from_batches([batch])
         return
-    frame = load_tiles(tiles_path)
-    _require_identifier(frame.columns, tiles_path)
-    if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
-        frame = frame.to_crs("EPSG:4326")
+    frame = legacy if legacy is not None else load_legacy(tiles_path)
     for start in range(0, len(frame), chunk):
         part = frame.iloc[start:start + chunk]
         columns = {c: part[c].to_numpy() for c in _GRID_COLUMNS if c in part.columns}
         columns["geometry"] = shapely.to_wkb(part.geometry.values)
         yield pa.table(columns)
+
+
+def _parquet_of(tiles_path: Path) -> Path | None:
+    """The GeoParquet to read the tiles file from: itself, or its twin when in sync; else None."""
+    from geetiles.tiles_file import _twin_in_sync, twin_path
+
+    parquet = tiles_path if tiles_path.suffix == ".parquet" else twin_path(tiles_path)
+    if parquet.exists() and (parquet == tiles_path or _twin_in_sync(parquet, tiles_path)):
+        return parquet
+    return None
+
+
+def load_legacy(tiles_path: Path):
+    """A tiles file without a GeoParquet twin (0.1.7's GeoJSON, or one edited by hand), whole."""
+    from geetiles.tiles_file import load_tiles
+
+    frame = load_tiles(tiles_path)
+    _require_identifier(frame.columns, tiles_path)
+    if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
+        frame = frame.to_crs("EPSG:4326")
+    return frame
 
 
 def _require_identifier(names, tiles_path: Path) -> None:

@@ -20,11 +20,10 @@ import numpy as np
 
 from geetiles.download import geotiff
 from geetiles.download.bootstrap import Bootstrap
-from geetiles.download.chip_table import load_chip_table
+from geetiles.download.chip_table import ChipTable
 from geetiles.download.fingerprint import (describe_change, grid_fingerprints, request_fingerprint,
                                            request_settings)
-from geetiles.download.grids import GridTable
-from geetiles.download.job_queue import JobQueue
+from geetiles.download.job_queue import JobQueue, JobStream
 from geetiles.download.ledger import DownloadSummary, Ledger
 from geetiles.download.limits import shares
 from geetiles.download.manifest import MANIFEST, Manifest, chip_row
@@ -50,12 +49,12 @@ class Plan:
     source: object  # the OpenedSource
     directory: Path
     total: int
-    identifiers: np.ndarray
+    chips: ChipTable
     band_names: list[str]
     dtype: np.dtype
     nodata: float | None
     manifest: Manifest
-    jobs: _LazyJobs
+    jobs: JobStream
     skipped: int
     summary: DownloadSummary
     request: Request
@@ -117,7 +116,7 @@ class Engine:
                 if plan is not None:  # whatever happened, every chip that finished is in manifest.csv
                     plan.summary.elapsed_s = time.monotonic() - started
                     plan.ledger.progress.close()
-                    failed, examples = plan.manifest.finalize(plan.identifiers)
+                    failed, examples = plan.manifest.finalize(plan.chips.identifiers())
                     self._record(plan.directory, plan.summary, plan)
         summary = plan.summary
         log.info("%s", summary.line())
@@ -153,13 +152,13 @@ class Engine:
         from geetiles.sources import open_source
 
         config = self.source_config
-        chips = load_chip_table(self.tiles_path, self.config.download, config.pixels_lonlat, config.meters_per_pixel)
-        identifiers, grids, masks = chips.identifiers, chips.grids, chips.masks
+        chips = ChipTable(self.tiles_path, self.config.download, config.pixels_lonlat, config.meters_per_pixel)
         source = open_source(self.config, config)
         directory = dataset_directory(self.tiles_path, source.name)
         log.info("dataset %s: %d chips from %s", source.name, len(chips), self.tiles_path.name)
-        if grids is not None:
-            probe = source.probe(grids[0])
+        first = chips.first()
+        if first is not None:
+            probe = source.probe(first.grids[0])
             band_names, dtype = probe.band_names, probe.array.dtype
         else:
             band_names, dtype = [], np.dtype("uint8")
@@ -169,18 +168,18 @@ class Engine:
         settings = request_settings(config, source, dtype, band_names, nodata)
         request = Request(request_fingerprint(settings), settings, _request_history(directory))
         manifest = Manifest(directory)
-        todo, skipped = self._to_fetch(identifiers, grids, directory, manifest, dtype, len(band_names), request)
+        todo, order, skipped = self._to_fetch(chips, directory, manifest, dtype, len(band_names), request)
         _remove_stale_temporaries(directory)
         if len(todo):
             _remember_request(directory, request)
         self._copy_definition(source, directory)
-        jobs = _LazyJobs(identifiers, grids, masks, directory, todo)
+        jobs = JobStream(chips, directory, todo, order)
         download = self.config.download
         workers = self._worker_count(self.config.ray.num_cpus or os.cpu_count() or 1)  # an estimate: Ray may still be starting
         batch = max(1, min(download.batch_size, math.ceil(len(jobs) / (workers * 2))))
         queue = JobQueue(jobs, batch)  # small windows for small runs, so every worker has a share
-        summary = DownloadSummary(source.name, directory, len(identifiers), 0, skipped, 0, 0, 0, 0.0)
-        plan = Plan(source, directory, len(identifiers), identifiers, band_names, dtype, nodata, manifest, jobs,
+        summary = DownloadSummary(source.name, directory, len(chips), 0, skipped, 0, 0, 0, 0.0)
+        plan = Plan(source, directory, len(chips), chips, band_names, dtype, nodata, manifest, jobs,
                     skipped, summary, request, None, queue)
         plan.ledger = Ledger(manifest, summary, Progress(len(jobs), download.progress, source.name), request.fingerprint)
         if bootstrap and len(jobs):
@@ -189,60 +188,75 @@ class Engine:
             plan.bootstrap.start()
         return plan
 
-    def _to_fetch(self, identifiers: np.ndarray, grids: GridTable | None, directory: Path, manifest: Manifest, dtype,
-                  count: int, request: Request) -> tuple[np.ndarray, int]:
-        """Indices of chips to request; valid files made by this same request are skipped without a
-        request. A journaled chip whose file is untouched (same size and mtime) and whose fingerprint
-        (request and pixel grid) matches is trusted without opening it; a chip made by another request
-        is fetched again (or, with download.on_change=refuse, the run stops here, nothing changed)."""
-        indices = np.arange(len(identifiers), dtype=np.int64)
+    def _to_fetch(self, chips: ChipTable, directory: Path, manifest: Manifest, dtype, count: int,
+                  request: Request) -> tuple[np.ndarray, np.ndarray | None, int]:
+        """A to-fetch flag per chip, the order to fetch them in (None: the table's), and how many
+        were skipped. Valid files made by this same request are skipped without a request: a
+        journaled chip whose file is untouched (same size and mtime) and whose fingerprint (request
+        and pixel grid) matches is trusted without opening it; a chip made by another request is
+        fetched again (or, with download.on_change=refuse, the run stops here, nothing changed).
+        One window of chips at a time: a byte per chip is all that is kept."""
+        todo = np.ones(len(chips), dtype=bool)
         skipped = 0
-        if self.config.download.skip_if_exists and directory.exists() and len(indices):
+        if self.config.download.skip_if_exists and directory.exists() and len(chips):
             began = time.monotonic()
-            known = manifest.lookup(identifiers)
-            grid_prints = grid_fingerprints(grids)
-            keep = np.ones(len(indices), dtype=bool)
-            adopted, changed = [], {}
-            for i in range(len(identifiers)):
-                path = directory / f"{identifiers[i]}.tif"
-                try:
-                    stat = os.stat(path)
-                except FileNotFoundError:
-                    continue
-                if manifest.untouched(known, i, stat) and known["request"][i]:
-                    if known["request"][i] == request.fingerprint and known["grid"][i] == grid_prints[i]:
-                        keep[i] = False
-                    else:
-                        changed.setdefault(known["request"][i], []).append(i)
-                    continue
-                state = geotiff.inspect(path, _expected(grids[i], dtype, count, request.fingerprint))
-                if state == "valid":  # a valid file nobody journaled (copied in, 0.1.7, a killed batch): adopt it
-                    keep[i] = False
-                    adopted.append(chip_row(identifiers[i], "done", request.fingerprint, grid_prints[i], nbytes=stat.st_size, stat=stat))
-                elif state == "changed":
-                    changed.setdefault(geotiff.file_request(path), []).append(i)
+            adopted_count, changed = 0, {}
+            for window in chips.windows():
+                adopted = self._resume_window(window, directory, manifest, dtype, count, request, todo, changed)
+                if adopted:
+                    manifest.record(adopted)
+                    adopted_count += len(adopted)
             if changed:
-                self._on_change(changed, request, directory)
-            if adopted:
-                manifest.record(adopted)
-            skipped = int((~keep).sum())
+                self._on_change(changed, request, directory, manifest)
+            skipped = len(todo) - int(todo.sum())
             log.info("resume: %d of %d chips already valid (%d trusted from the journal, %d checked and adopted) "
-                     "in %.1f s", skipped, len(identifiers), skipped - len(adopted), len(adopted), time.monotonic() - began)
-            indices = indices[keep]
-        if self.config.download.shuffle:
-            order = list(range(len(indices)))
-            random.Random(self.config.download.seed).shuffle(order)
-            indices = indices[np.asarray(order, dtype=np.int64)]
-        if self.config.download.max_downloads is not None:
-            indices = indices[: self.config.download.max_downloads]
-        return indices, skipped
+                     "in %.1f s", skipped, len(chips), skipped - adopted_count, adopted_count, time.monotonic() - began)
+        limit = self.config.download.max_downloads
+        if not self.config.download.shuffle:
+            if limit is not None and len(todo) - skipped > limit:
+                todo[np.flatnonzero(todo)[limit]:] = False
+            return todo, None, skipped
+        order = list(range(int(todo.sum())))
+        random.Random(self.config.download.seed).shuffle(order)
+        return todo, np.flatnonzero(todo)[np.asarray(order, dtype=np.int64)][:limit], skipped
 
-    def _on_change(self, changed: dict[str, list[int]], request: Request, directory: Path) -> None:
-        """Chips on disk made by another request: say so in one line; refetch them, or refuse."""
-        count = sum(len(rows) for rows in changed.values())
-        old = max(changed, key=lambda fingerprint: len(changed[fingerprint]))
+    def _resume_window(self, window, directory: Path, manifest: Manifest, dtype, count: int, request: Request,
+                       todo: np.ndarray, changed: dict[str, int]) -> list[dict]:
+        """Clear the to-fetch flag of this window's chips already valid; count the chips made by
+        another request in ``changed``; return rows for valid files nobody journaled."""
+        known = manifest.lookup(window.identifiers)
+        grid_prints = grid_fingerprints(window.grids)
+        adopted = []
+        for i in range(len(window)):
+            identifier = window.identifiers[i]
+            path = directory / f"{identifier}.tif"
+            try:
+                stat = os.stat(path)
+            except FileNotFoundError:
+                continue
+            if manifest.untouched(known, i, stat) and known["request"][i]:
+                if known["request"][i] == request.fingerprint and known["grid"][i] == grid_prints[i]:
+                    todo[window.start + i] = False
+                else:
+                    changed[known["request"][i]] = changed.get(known["request"][i], 0) + 1
+                continue
+            state = geotiff.inspect(path, _expected(window.grids[i], dtype, count, request.fingerprint))
+            if state == "valid":  # a valid file nobody journaled (copied in, 0.1.7, a killed batch): adopt it
+                todo[window.start + i] = False
+                adopted.append(chip_row(identifier, "done", request.fingerprint, grid_prints[i], nbytes=stat.st_size, stat=stat))
+            elif state == "changed":
+                fingerprint = geotiff.file_request(path)
+                changed[fingerprint] = changed.get(fingerprint, 0) + 1
+        return adopted
+
+    def _on_change(self, changed: dict[str, int], request: Request, directory: Path, manifest: Manifest) -> None:
+        """Chips on disk made by another request: say so in one line; refetch them, or refuse
+        (then the rows this run journaled while deciding are taken back: the folder is as it was)."""
+        count = sum(changed.values())
+        old = max(changed, key=changed.__getitem__)
         what = describe_change(request.history.get(old), request.settings)
         if self.config.download.on_change.value == "refuse":
+            manifest.discard()
             raise UserInputError(f"{count} chips in {directory} were made with other settings ({what}); "
                                  "download.on_change=refuse keeps the folder as it is: use another source.name, "
                                  "restore the settings, or set download.on_change=refetch")
@@ -363,7 +377,7 @@ class Engine:
             return
         self._stop_bootstrap(plan)
         plan.summary.elapsed_s = time.monotonic() - started
-        plan.manifest.finalize(plan.identifiers)
+        plan.manifest.finalize(plan.chips.identifiers())
         self._record(plan.directory, plan.summary, plan)
 
     def _stop_bootstrap(self, plan: Plan) -> None:
@@ -401,25 +415,6 @@ class Engine:
                         "failed": summary.failed, "retries": summary.retries, "requests": summary.requests,
                         "elapsed_s": round(summary.elapsed_s, 3)},
         })
-
-
-class _LazyJobs:
-    """The chips to fetch as indices; ChipJobs are built a batch at a time, when sent."""
-
-    def __init__(self, identifiers: np.ndarray, grids: GridTable | None, masks: dict[int, bytes], directory: Path,
-                 todo: np.ndarray) -> None:
-        self.identifiers, self.grids, self.masks = identifiers, grids, masks
-        self.directory, self.todo = directory, np.asarray(todo, dtype=np.int64)
-
-    def __len__(self) -> int:
-        return len(self.todo)
-
-    def __getitem__(self, window: slice) -> list[ChipJob]:
-        return [
-            ChipJob(str(self.identifiers[i]), self.grids[i], str(self.directory / f"{self.identifiers[i]}.tif"),
-                    self.masks.get(i))
-            for i in self.todo[window].tolist()
-        ]
 
 
 @dataclass

@@ -54,14 +54,19 @@ class Manifest:
 
     def lookup(self, identifiers: np.ndarray) -> dict[str, np.ndarray]:
         """For each identifier, the latest earlier row's status, file size, mtime, request and grid
-        (``found`` False where there is none), as arrays aligned with ``identifiers``."""
-        import pandas as pd
+        (``found`` False where there is none), as arrays aligned with ``identifiers``. Earlier rows
+        are found by their 64-bit hash in a sorted array (16 bytes a row, no Python string each),
+        then checked by their text: a hash collision only makes a chip be fetched again."""
+        import pyarrow.compute as pc
 
         if self._index is None:
-            self._index = pd.Index(self.previous.column("identifier").to_numpy(zero_copy_only=False))
-        position = self._index.get_indexer(pd.Index(identifiers)) if len(self._index) else np.full(len(identifiers), -1)
+            self._index = _HashIndex(self.previous.column("identifier"))
+        position = self._index.find(identifiers)
+        take = pa.array(np.maximum(position, 0))
         found = position >= 0
-        take = pa.array(np.where(found, position, 0))
+        if found.any():
+            same = pc.equal(self.previous.column("identifier").take(take), pa.array(np.asarray(identifiers, dtype=str)))
+            found &= same.to_numpy(zero_copy_only=False)
         out = {"found": found}
         for column in ("status", "file_size", "file_mtime_ns", "request", "grid"):
             values = self.previous.column(column).take(take) if len(self.previous) else pa.nulls(len(identifiers))
@@ -85,9 +90,22 @@ class Manifest:
         self._journal.write("".join(json.dumps({**row, "updated_utc": now}) + "\n" for row in rows))
         self._journal.flush()
 
-    def finalize(self, identifiers: np.ndarray | None = None) -> tuple[int, list[dict]]:
+    def discard(self) -> None:
+        """Take back the rows this run journaled (a run that refuses to go on leaves no trace)."""
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+        journal = self.directory / JOURNAL
+        if journal.exists():
+            if self._journal_start:
+                os.truncate(journal, self._journal_start)
+            else:
+                os.unlink(journal)
+
+    def finalize(self, identifiers=None) -> tuple[int, list[dict]]:
         """Write manifest.csv and failures.csv atomically, drop the journal. Returns the number of
-        failed chips and the first few of them (among ``identifiers`` when given).
+        failed chips and the first few of them (among ``identifiers`` when given: an array, or
+        arrays one after another, as ChipTable.identifiers() gives them).
 
         Streamed: earlier rows that this run did not redo, then this run's rows in the order they
         finished (attempts added to the earlier row's), written a slice at a time, so folding a
@@ -148,14 +166,41 @@ class _FailureCounter:
             self.batches.append(failed)
         return failed
 
-    def result(self, identifiers: np.ndarray | None) -> tuple[int, list[dict]]:
+    def result(self, identifiers) -> tuple[int, list[dict]]:
         if not self.batches:
             return 0, []
         failed = pa.Table.from_batches(self.batches)
         if identifiers is not None:
-            asked = pa.array(np.asarray(identifiers, dtype=object), pa.string())
-            failed = failed.filter(pa.compute.is_in(failed.column("identifier"), value_set=asked))
+            ids = failed.column("identifier")
+            asked = np.zeros(len(failed), dtype=bool)
+            for part in [identifiers] if isinstance(identifiers, np.ndarray) else identifiers:
+                value_set = pa.array(np.asarray(part, dtype=object), pa.string())
+                asked |= pa.compute.is_in(ids, value_set=value_set).to_numpy(zero_copy_only=False)
+            failed = failed.filter(pa.array(asked))
         return len(failed), failed.slice(0, 5).to_pylist()
+
+
+class _HashIndex:
+    """Rows of a string column by the 64-bit hash of their text, sorted, for vectorised lookups."""
+
+    def __init__(self, column: pa.ChunkedArray | pa.Array) -> None:
+        from geetiles.download.identifier_hash import hash64
+
+        step = FOLD_ROWS
+        parts = [hash64(column.slice(i, step).to_numpy(zero_copy_only=False).astype(str)) for i in range(0, len(column), step)]
+        hashes = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
+        self.order = np.argsort(hashes, kind="stable")
+        self.sorted = hashes[self.order]
+
+    def find(self, identifiers: np.ndarray) -> np.ndarray:
+        """The row of each identifier's hash (the first row with it), -1 where none has it."""
+        from geetiles.download.identifier_hash import hash64
+
+        if not len(self.sorted):
+            return np.full(len(identifiers), -1, dtype=np.int64)
+        hashes = hash64(identifiers)
+        at = np.minimum(np.searchsorted(self.sorted, hashes), len(self.sorted) - 1)
+        return np.where(self.sorted[at] == hashes, self.order[at], -1).astype(np.int64)
 
 
 class _CsvOut:

@@ -210,6 +210,18 @@ def test_max_downloads_shuffle_and_groups(setup):
         download(make_tiles(folder / "other"), server, credentials, "download.groups=[a]")
 
 
+def test_max_downloads_takes_the_next_chips_in_file_order(setup):
+    """Without shuffle, max_downloads=N fetches the first N chips still missing, in the tiles
+    file's order: a second run continues where the first stopped."""
+    folder, server, credentials = setup
+    tiles = make_tiles(folder)
+    order = list(load_tiles(tiles)["identifier"])
+    download(tiles, server, credentials, "download.max_downloads=3")
+    assert {p.stem for p in dataset_dir(tiles).glob("*.tif")} == set(order[:3])
+    download(tiles, server, credentials, "download.max_downloads=3")
+    assert {p.stem for p in dataset_dir(tiles).glob("*.tif")} == set(order[:6])
+
+
 def test_unknown_band_fails_fast_with_one_line(setup, tmp_path):
     folder, server, credentials = setup
     tiles = make_tiles(folder)

@@ -54,16 +54,19 @@ def test_chips_sharing_an_identifier_are_downloaded_once(tmp_path, caplog):
     from shapely.geometry import box
 
     from geetiles.config import DownloadConfig
-    from geetiles.download.chip_table import load_chip_table
+    from geetiles.download.chip_table import ChipTable
 
     frame = gpd.GeoDataFrame({"identifier": ["a", "b", "a", "c"]},
                              geometry=[box(6, 49, 6.01, 49.01), box(6.01, 49, 6.02, 49.01),
                                        box(6.02, 49, 6.03, 49.01), box(6.03, 49, 6.04, 49.01)], crs="EPSG:4326")
     path = tmp_path / "t.parquet"
     frame.to_parquet(path)
-    table = load_chip_table(path, DownloadConfig(), [4, 4], None, chunk=2)
-    assert table.identifiers.tolist() == ["a", "b", "c"]
-    assert [g.transform[2] for g in table.grids] == [6, 6.01, 6.03]
+    table = ChipTable(path, DownloadConfig(), [4, 4], None, chunk=2)
+    windows = list(table.windows())
+    assert len(table) == 3
+    assert [w.identifiers.tolist() for w in windows] == [["a", "b"], ["c"]]
+    assert [w.start for w in windows] == [0, 2]
+    assert [g.transform[2] for w in windows for g in w.grids] == [6, 6.01, 6.03]
     assert "1 chips of the tiles file share their identifier" in caplog.text
 
 
@@ -81,13 +84,22 @@ def test_grid_fingerprints_in_bulk_equal_one_by_one():
     assert len(set(grid_fingerprints(grids))) == 2
 
 
-def test_first_rows_keeps_the_first_of_each_identifier_and_nothing_else():
-    from geetiles.download.chip_table import _first_rows
+def test_duplicates_are_found_across_windows_and_only_later_ones_dropped(tmp_path):
+    """Many repeated identifiers spread over many windows: exactly the first of each is kept, in order."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from geetiles.config import DownloadConfig
+    from geetiles.download.chip_table import ChipTable
 
     rng = np.random.default_rng(0)
-    identifiers = np.array([f"{v:013x}" for v in rng.integers(0, 2000, 5000)])  # many repeats
-    keep = _first_rows(identifiers)
-    _, expected = np.unique(identifiers, return_index=True)
-    assert keep.tolist() == sorted(expected.tolist())
-    assert _first_rows(np.unique(identifiers)) is None
-    assert _first_rows(np.array(["ä", "b", "ä"])).tolist() == [0, 1]  # any text, not only hex
+    identifiers = [f"{v:x}" for v in rng.integers(0, 200, 500)] + ["ä", "b", "ä"]  # any text, any width
+    frame = gpd.GeoDataFrame({"identifier": identifiers},
+                             geometry=[box(6 + i * 1e-3, 49, 6.001 + i * 1e-3, 49.001) for i in range(len(identifiers))],
+                             crs="EPSG:4326")
+    path = tmp_path / "t.parquet"
+    frame.to_parquet(path)
+    table = ChipTable(path, DownloadConfig(), [4, 4], None, chunk=37)
+    kept = [i for w in table.windows() for i in w.identifiers.tolist()]
+    assert kept == list(dict.fromkeys(identifiers))
+    assert len(table) == len(kept)

@@ -79,3 +79,33 @@ def test_a_run_that_journals_a_chip_twice_keeps_its_last_row(tmp_path):
     with open(tmp_path / MANIFEST) as f:
         rows = list(csv.DictReader(f))
     assert [(r["identifier"], r["status"], r["attempts"]) for r in rows] == [("a", "done", "2")]
+
+
+def test_lookup_checks_the_text_behind_a_hash(tmp_path, monkeypatch):
+    """Earlier rows are found by a 64-bit hash; two identifiers sharing one (forced here) never
+    answer for each other: the text decides, and the chip whose row is not found is fetched again."""
+    import geetiles.download.identifier_hash as identifier_hash
+
+    first = Manifest(tmp_path)
+    first.record([{"identifier": i, "status": "done", "attempts": 1} for i in ("a", "b", "c")])
+    first.finalize()
+    monkeypatch.setattr(identifier_hash, "hash64", lambda ids: np.zeros(len(ids), dtype=np.uint64))
+    known = Manifest(tmp_path).lookup(np.array(["a", "b", "z"]))
+    assert known["found"].tolist() == [True, False, False]  # "b" collides with "a": not trusted, refetched
+    monkeypatch.undo()
+    known = Manifest(tmp_path).lookup(np.array(["c", "z", "a", "b"]))
+    assert known["found"].tolist() == [True, False, True, True]
+
+
+def test_discard_takes_back_only_this_runs_rows(tmp_path):
+    killed = Manifest(tmp_path)
+    killed.record([{"identifier": "a", "status": "done", "attempts": 1}])
+    before = (tmp_path / JOURNAL).read_bytes()
+    rerun = Manifest(tmp_path)
+    rerun.record([{"identifier": "b", "status": "done", "attempts": 1}])
+    rerun.discard()
+    assert (tmp_path / JOURNAL).read_bytes() == before
+    fresh = Manifest(tmp_path / "other")
+    fresh.record([{"identifier": "a", "status": "done", "attempts": 1}])
+    fresh.discard()
+    assert not (tmp_path / "other" / JOURNAL).exists()
