@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 
 from geetiles.atomic import atomic_path
+from geetiles.download.identifier_hash import hash64
 
 MANIFEST = "manifest.csv"
 FAILURES = "failures.csv"
@@ -109,25 +110,29 @@ class Manifest:
 
         Streamed: earlier rows that this run did not redo, then this run's rows in the order they
         finished (attempts added to the earlier row's), written a slice at a time, so folding a
-        million rows costs a few slices and this run's identifiers, not copies of the whole table.
+        million rows costs a few slices and 8 bytes a chip of this run (its identifiers' hashes, to
+        find a chip journaled twice), plus its identifiers when there are earlier rows to match.
         A Manifest is finished after this."""
         if self._journal is not None:
             self._journal.close()
             self._journal = None
         self.directory.mkdir(parents=True, exist_ok=True)
         journal = self.directory / JOURNAL
-        if journal.exists():
-            this_run = [batch.column("identifier") for batch in _journal_batches(journal, self._journal_start, ["identifier"])]
-            this_run = pa.chunked_array(this_run, pa.string()).combine_chunks()
-        else:
-            this_run = pa.array([], pa.string())
-        if len(pa.compute.unique(this_run)) < len(this_run):  # one chip twice in one run: fold in memory
+        hashes = [hash64(batch.column("identifier").to_numpy(zero_copy_only=False).astype(str))
+                  for batch in (_journal_batches(journal, self._journal_start, ["identifier"]) if journal.exists() else [])]
+        hashes = np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.uint64)
+        if len(np.unique(hashes)) < len(hashes):  # one chip twice in one run (or a hash collision): fold in memory
             this_table = pa.Table.from_batches(list(_journal_batches(journal, self._journal_start)), _SCHEMA)
             rows = _latest(pa.concat_tables([self.previous, this_table]))
             earlier, run_batches, this_run = rows, [], pa.array([], pa.string())
         else:
             earlier = self.previous
-            run_batches = _journal_batches(journal, self._journal_start) if len(this_run) else []
+            run_batches = _journal_batches(journal, self._journal_start) if len(hashes) else []
+            this_run = pa.array([], pa.string())  # this run's identifiers, only when earlier rows need them
+            if len(self.previous) and len(hashes):
+                this_run = pa.chunked_array([b.column("identifier") for b in _journal_batches(
+                    journal, self._journal_start, ["identifier"])], pa.string()).combine_chunks()
+        del hashes
         counter = _FailureCounter()
         with atomic_path(self.directory / MANIFEST) as manifest_tmp, atomic_path(self.directory / FAILURES) as failures_tmp:
             with _CsvOut(manifest_tmp, _SCHEMA) as manifest_out, _CsvOut(failures_tmp, _FAILURE_SCHEMA) as failures_out:
