@@ -17,6 +17,9 @@ def polygonal_lonlat(geometry: shapely.Geometry, origin: str) -> shapely.Geometr
     if geometry is None or shapely.is_empty(geometry):
         raise UserInputError(f"{origin}: the geometry is empty; give an area with at least one polygon")
     check_lonlat_range(geometry, origin)
+    if geometry.geom_type in ("Polygon", "MultiPolygon") and shapely.is_valid(geometry) and shapely.area(geometry) > 0:
+        # kept as given, vertex for vertex: the original's grid takes the centroid of the AOI it read
+        return geometry
     if not shapely.is_valid(geometry):
         geometry = shapely.make_valid(geometry)
     polygons = [g for g in shapely.get_parts(geometry) if g.geom_type in ("Polygon", "MultiPolygon")]

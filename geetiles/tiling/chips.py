@@ -3,48 +3,69 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import shapely
-from pyproj import Transformer
 
 from geetiles.errors import UserInputError
 from geetiles.tiling.ids import chip_ids
-from geetiles.tiling.utm_zones import utm_crs_at
 
 
 @dataclass
 class Chips:
-    """Chip polygons in lon/lat with their ids, areas and any tiling-specific columns."""
+    """Chip polygons in lon/lat with their ids, areas and any tiling-specific columns.
+
+    ``legacy`` chips are written in geetiles 0.1.7's file layout (columns ``area_km2``, ``identifier``;
+    GDAL's GeoJSON text, see ``geetiles.tiles_file``), byte for byte what the original wrote.
+    """
 
     geometry: np.ndarray  # shapely polygons, EPSG:4326
     identifier: list[str]
     area_km2: np.ndarray
     extra: dict[str, np.ndarray] = field(default_factory=dict)
+    legacy: bool = False
 
     def __len__(self) -> int:
         return len(self.identifier)
 
     @classmethod
     def from_lonlat_bounds(cls, bounds: np.ndarray) -> Chips:
-        """Axis-aligned lon/lat rectangles, areas measured as geetiles 0.1.7 measures them."""
+        """Axis-aligned lon/lat rectangles (shapely's ``box``), areas in the UTM zone of the set's envelope."""
         geometry = shapely.box(*bounds.T) if len(bounds) else np.empty(0, dtype=object)
         return cls(geometry, chip_ids(bounds), envelope_utm_area_km2(bounds))
 
+    def columns(self) -> dict[str, Any]:
+        """The property columns in file order: the original's ``area_km2, identifier`` for legacy chips,
+        else ``identifier, area_km2`` and the extras."""
+        if self.legacy:
+            return {"area_km2": self.area_km2, "identifier": self.identifier, **self.extra}
+        return {"identifier": self.identifier, "area_km2": self.area_km2, **self.extra}
+
     def to_geodataframe(self):
-        """GeoDataFrame with columns ``identifier``, ``area_km2``, the extras, then ``geometry``."""
+        """GeoDataFrame of :meth:`columns`, then ``geometry``; legacy chips carry
+        ``attrs[LEGACY_LAYOUT_ATTR]`` so that ``write_tiles`` writes them in the original's layout."""
         import geopandas as gpd
 
-        columns = {"identifier": self.identifier, "area_km2": self.area_km2, **self.extra}
-        return gpd.GeoDataFrame(columns, geometry=self.geometry, crs="EPSG:4326")
+        from geetiles.tiles_file import LEGACY_LAYOUT_ATTR
+
+        frame = gpd.GeoDataFrame(self.columns(), geometry=self.geometry, crs="EPSG:4326")
+        if self.legacy:
+            frame.attrs[LEGACY_LAYOUT_ATTR] = True
+        return frame
 
 
 def envelope_utm_area_km2(bounds: np.ndarray) -> np.ndarray:
-    """Areas of lon/lat rectangles in the UTM zone of the set's envelope, as the original did.
+    """Areas of lon/lat rectangles in the UTM zone of the set's envelope, about as the original did.
 
     The original took the mean of the envelope ring's five vertices (the first counted twice) as
-    the "centre"; that choice only picks the zone, and is kept so that zones agree with it.
+    the "centre"; that choice only picks the zone, and is kept so that zones agree with it. (The
+    original's exact floats, for its grid: ``geetiles.tiling.grid.original_area_km2``.)
     """
+    from pyproj import Transformer
+
+    from geetiles.tiling.utm_zones import utm_crs_at
+
     if len(bounds) == 0:
         return np.empty(0)
     minx, miny = bounds[:, 0].min(), bounds[:, 1].min()

@@ -4,48 +4,132 @@ The original walks the UTM envelope of the AOI cell by cell and projects each ce
 here every step is one pyproj or shapely call over all candidates. Its quirks (one zone for the whole
 AOI, chip sides of m - 1 metres, margins and overlaps between neighbours) are kept on purpose: they
 are part of the file names users already have. ``tiling=utm`` is the seamless alternative.
+
+Bit for bit means the same IEEE operations in the same order as the original's per-chip code
+(``cmds.build_grid`` and ``PartitionSet.__init__`` of 0.1.7), only applied to whole arrays:
+
+- metres per degree are ``(x(lon + 0.001) - x(lon)) * 1000``, a product, not a division by 0.001;
+- the half sides are ``((m - 1) / 2) / metres_per_degree``;
+- each ring is (minx, miny) (minx, maxy) (maxx, maxy) (maxx, miny) (minx, miny), as the original
+  built its ``Polygon``;
+- ``area_km2`` is the GEOS shoelace of that ring projected to the UTM zone of the mean of the chip
+  set's envelope ring (five vertices, the first counted twice), divided by 1e6.
+
+pyproj transforms every point on its own, so transforming an array gives, element by element, the
+floats the original got one point at a time.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import shapely
-from pyproj import Transformer
 
+from geetiles.errors import UserInputError
 from geetiles.tiling.chips import Chips, check_candidate_count
+from geetiles.tiling.ids import chip_ids
 from geetiles.tiling.select import lattice_intersects
-from geetiles.tiling.utm_zones import utm_crs_at
 
 _STEP_DEG = 0.001
+_STEP_INV = 1000  # the original multiplies the 0.001-degree difference by 1000
 
 
 def grid_chips(aoi: shapely.Geometry, chip_size_m: float, max_chips: int) -> Chips:
     """Chips of the original ``make_grid``: lon/lat rectangles of about ``chip_size_m`` metres."""
     centroid = aoi.centroid
-    zone = utm_crs_at(centroid.x, centroid.y)
-    to_zone = Transformer.from_crs("EPSG:4326", zone, always_xy=True)
-    to_lonlat = Transformer.from_crs(zone, "EPSG:4326", always_xy=True)
+    to_zone, to_lonlat = utm_transformers(original_utm_epsg(centroid.x, centroid.y))
 
-    minx, miny, maxx, maxy = shapely.transform(aoi, _projector(to_zone)).bounds
+    # the original: envelope of the projected AOI; gridx = int(rangex // m)
+    minx, miny, maxx, maxy = shapely.bounds(shapely.transform(aoi, _projector(to_zone)))
     m = chip_size_m
-    nx, ny = int(np.floor((maxx - minx) / m)), int(np.floor((maxy - miny) / m))
+    nx, ny = int((maxx - minx) // m), int((maxy - miny) // m)
     check_candidate_count(nx * ny, max_chips)
     gx = np.repeat(np.arange(nx), ny)  # outer loop over x, inner over y: the file's row order
     gy = np.tile(np.arange(ny), nx)
 
-    lon, lat = to_lonlat.transform(minx + gx * m, miny + gy * m)
+    lon, lat = to_lonlat.transform(gx * m + minx, gy * m + miny)
     x0, y0 = to_zone.transform(lon, lat)
     x1, _ = to_zone.transform(lon + _STEP_DEG, lat)
     _, y2 = to_zone.transform(lon, lat + _STEP_DEG)
-    half_lon = ((m - 1) / 2) / ((x1 - x0) / _STEP_DEG)
-    half_lat = ((m - 1) / 2) / ((y2 - y0) / _STEP_DEG)
+    half = (m - 1) / 2
+    half_lon = half / ((x1 - x0) * _STEP_INV)
+    half_lat = half / ((y2 - y0) * _STEP_INV)
     bounds = np.column_stack([lon - half_lon, lat - half_lat, lon + half_lon, lat + half_lat])
 
     keep = lattice_intersects(*(bounds[:, i].reshape(nx, ny) for i in range(4)), aoi).ravel()
-    return Chips.from_lonlat_bounds(bounds[keep])
+    return legacy_rectangles(bounds[keep])
 
 
-def _projector(transformer: Transformer):
+def legacy_rectangles(bounds: np.ndarray) -> Chips:
+    """Lon/lat rectangles ``(minx, miny, maxx, maxy)`` as geetiles 0.1.7 stored them: its ring
+    order, its ids, its ``area_km2``, written in its file layout."""
+    bounds = np.asarray(bounds, dtype=float).reshape(-1, 4)
+    return Chips(rectangle_polygons(bounds), chip_ids(bounds), original_area_km2(bounds), legacy=True)
+
+
+def rectangle_polygons(bounds: np.ndarray) -> np.ndarray:
+    """Polygons with the original's ring: (minx,miny) (minx,maxy) (maxx,maxy) (maxx,miny) (minx,miny)."""
+    if len(bounds) == 0:
+        return np.empty(0, dtype=object)
+    minx, miny, maxx, maxy = bounds.T
+    ring = np.stack([np.column_stack([minx, minx, maxx, maxx, minx]),
+                     np.column_stack([miny, maxy, maxy, miny, miny])], axis=-1)
+    return shapely.polygons(ring)
+
+
+def original_area_km2(bounds: np.ndarray) -> np.ndarray:
+    """``area_km2`` of rectangles exactly as 0.1.7's ``PartitionSet`` computed it.
+
+    The zone is that of the mean of the set's envelope ring (five vertices as shapely lists them,
+    the first counted twice); each chip ring is projected to it and measured by GEOS's shoelace
+    (``Area::ofRingSigned``: x taken relative to the first vertex, terms summed in ring order).
+    """
+    if len(bounds) == 0:
+        return np.empty(0)
+    minx, miny = bounds[:, 0].min(), bounds[:, 1].min()
+    maxx, maxy = bounds[:, 2].max(), bounds[:, 3].max()
+    envelope_ring = np.array([[minx, miny], [maxx, miny], [maxx, maxy], [minx, maxy], [minx, miny]])
+    lon, lat = envelope_ring.mean(axis=0)
+    to_zone, _ = utm_transformers(original_utm_epsg(float(lon), float(lat)))
+    # the ring's four distinct vertices; the fifth closes it on the first
+    x, y = to_zone.transform(bounds[:, [0, 0, 2, 2]], bounds[:, [1, 3, 3, 1]])
+    xr = x - x[:, :1]
+    signed = xr[:, 1] * (y[:, 0] - y[:, 2])
+    signed = signed + xr[:, 2] * (y[:, 1] - y[:, 3])
+    signed = signed + xr[:, 3] * (y[:, 2] - y[:, 0])
+    return np.abs(signed / 2.0) / 1e6
+
+
+def original_utm_epsg(lon: float, lat: float) -> int:
+    """EPSG code of the UTM zone 0.1.7's ``get_utm_crs`` picks, without a database query.
+
+    The original asks PROJ for the WGS 84 UTM CRSs whose area of use contains the point and takes the
+    first, in EPSG code order: zones are closed intervals [-180 + 6 (z-1), -180 + 6 z] of longitude,
+    north (326zz) for 0 <= lat <= 84 before south (327zz) for -80 <= lat <= 0. So a point on a zone
+    border takes the western zone, and one on the equator the northern hemisphere. (~0.2 s saved per
+    lookup; tests compare it with ``query_utm_crs_info`` on borders.)
+    """
+    if not (-180 <= lon <= 180 and -80 <= lat <= 84):
+        raise UserInputError(f"no UTM zone covers lon={lon:.5f}, lat={lat:.5f}; check the AOI coordinates")
+    zone = min(60, max(1, math.ceil((lon + 180) / 6)))
+    while zone > 1 and lon <= -180 + 6 * (zone - 1):  # exact comparisons with integers
+        zone -= 1
+    while zone < 60 and lon > -180 + 6 * zone:
+        zone += 1
+    return (32600 if lat >= 0 else 32700) + zone
+
+
+def utm_transformers(epsg: int):
+    """(lon/lat -> zone, zone -> lon/lat) transformers, x = longitude first (``always_xy``), as
+    geopandas' ``to_crs`` made them for the original."""
+    from pyproj import Transformer
+
+    return (Transformer.from_crs("EPSG:4326", f"EPSG:{epsg}", always_xy=True),
+            Transformer.from_crs(f"EPSG:{epsg}", "EPSG:4326", always_xy=True))
+
+
+def _projector(transformer):
     def project(coords: np.ndarray) -> np.ndarray:
         x, y = transformer.transform(coords[:, 0], coords[:, 1])
         return np.column_stack([x, y])

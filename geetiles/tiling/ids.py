@@ -89,9 +89,11 @@ def _envelope_texts(bounds: np.ndarray) -> Iterator[tuple[np.ndarray, list[bytes
     pad_left = int_len.max(axis=1)
     pad_right = frac_len.max(axis=1)
     layout_key = pad_left * 16 + pad_right
-    for key in np.unique(layout_key).tolist():
+    # return_inverse: numpy's plain unique() imports numpy.ma (~20 ms of start-up) to check for masks
+    keys, which = np.unique(layout_key, return_inverse=True)
+    for index, key in enumerate(keys.tolist()):
         left, right = divmod(key, 16)
-        group = np.flatnonzero(layout_key == key)
+        group = np.flatnonzero(which == index)
         cells = _cells(integer[group], fraction[group], negative[group], frac_len[group], left, right)
         text = _assemble(cells)
         width = text.shape[1]
