@@ -7,18 +7,25 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Dict, List, Optional
 
-from hydra.core.config_store import ConfigStore
 
 
 class TilingKind(Enum):
     grid = "grid"  # geetiles 0.1.7's grid, bit-compatible
     utm = "utm"  # seamless squares per UTM zone
+    random = "random"  # the original's recursive "katana" partitions, seeded
+    select = "select"  # units (communes, districts) of a vector file that intersect the AOI
+    majortom = "majortom"  # cells of ESA's Major TOM global grid
+    file = "file"  # an existing tiles file (foreign units only)
+    none = "none"  # no tiling (foreign units only: the default)
 
 
 class Stage(Enum):
     aoi = "aoi"
     tiling = "tiling"
+    foreign = "foreign"  # the coarser units (a second tiles file); nothing with foreign=none
+    intersect = "intersect"  # foreignid_{name} on every chip; nothing with foreign=none
     download = "download"
+    split = "split"  # train/val/test columns and {tiles}_splits.csv; nothing with split=none
 
 
 class SourceKind(Enum):
@@ -51,9 +58,73 @@ class AoiConfig:
 
 @dataclass
 class TilingConfig:
+    """How to cut the AOI (group ``tiling``), or into which coarser units (group ``foreign``)."""
+
     kind: TilingKind = TilingKind.grid
-    chip_size_m: float = 1000.0
+    chip_size_m: float = 1000.0  # grid, utm, majortom
     max_chips: int = 20_000_000  # refuse tilings that would not fit in memory
+    max_size_m: float = 20000.0  # random: longest side of a piece, metres
+    seed: int = 0  # random: the same seed gives the same file, byte for byte
+    file: Optional[str] = None  # select: a vector file GDAL reads (any CRS); file: an existing tiles file
+    layer: Optional[str] = None  # select: layer of a multi-layer file; default the first
+    name: Optional[str] = None  # select: the tiles name in {aoi}_partitions_{name}_{hash}
+    min_overlap_km2: float = 1e-3  # select: units overlapping the AOI less than this are dropped
+    clip: bool = False  # select: clip units to the AOI (the original never clipped)
+
+
+class SplitKind(Enum):
+    none = "none"  # no split (the default)
+    legacy = "legacy"  # geetiles 0.1.7's angled bands, exactly (geet split)
+    bands = "bands"  # parallel bands at a true azimuth, in metres, exact fractions
+    blocks = "blocks"  # square blocks on a metric grid, assigned at random (balanced) or as a checkerboard
+    groups = "groups"  # whole groups of a column (e.g. foreignid_communes)
+    random = "random"  # per chip: leaky, for comparison only
+
+
+class SplitBy(Enum):
+    count = "count"
+    area = "area"
+
+
+class BlockAssign(Enum):
+    random = "random"
+    checkerboard = "checkerboard"
+
+
+@dataclass
+class SplitConfig:
+    """How chips are split into train/val/test (group ``split``)."""
+
+    kind: SplitKind = SplitKind.none
+    fractions: List[float] = field(default_factory=lambda: [0.7, 0.15, 0.15])  # train, val, test
+    by: SplitBy = SplitBy.count  # fractions of the chip count, or of the chips' area
+    seed: int = 0
+    buffer_m: float = 0.0  # chips within this distance of a chip of another split become "gap"
+    group_by: Optional[str] = None  # a column whose groups are never cut (geometric strategies)
+    tiles_file: Optional[str] = None  # when the stage runs alone; else the tiling stage's file
+    # legacy (geetiles 0.1.7): fractions are train_pct, test_pct, val_pct of geet split
+    nbands: int = 8
+    angle: float = 0.0  # radians, in [-pi/2, pi/2], on normalised coordinates (the original's)
+    foreign_name: Optional[str] = None  # also split_{name}: the majority split of each foreignid_{name}
+    # bands
+    azimuth_deg: float = 0.0  # direction the bands run along, degrees clockwise from north
+    band_width_m: Optional[float] = None
+    bands: Optional[int] = 10  # or a band count (set band_width_m=null)
+    # blocks
+    block_size_m: float = 10000.0
+    assign: BlockAssign = BlockAssign.random
+    candidates: int = 16  # random blocks: the best of this many seeded assignments
+    # groups
+    column: Optional[str] = None  # the column whose values are the groups
+
+
+@dataclass
+class IntersectConfig:
+    """When the intersect stage runs alone: the chips' tiles file and the foreign units' tiles file
+    (in a run, the tiling and foreign stages' files)."""
+
+    tiles_file: Optional[str] = None
+    foreign_file: Optional[str] = None
 
 
 @dataclass
@@ -244,16 +315,22 @@ class RayConfig:
 class ExperimentConfig:
     aoi: AoiConfig = field(default_factory=AoiConfig)
     tiling: TilingConfig = field(default_factory=TilingConfig)
+    foreign: TilingConfig = field(default_factory=lambda: TilingConfig(kind=TilingKind.none))  # coarser units
+    intersect: IntersectConfig = field(default_factory=IntersectConfig)
+    split: SplitConfig = field(default_factory=SplitConfig)
     source: SourceConfig = field(default_factory=SourceConfig)  # the images
     labels: SourceConfig = field(default_factory=SourceConfig)  # the labels, on the same chips
     download: DownloadConfig = field(default_factory=DownloadConfig)
     ee: EeConfig = field(default_factory=EeConfig)
     ray: RayConfig = field(default_factory=RayConfig)
     data_dir: str = "outputs/data"  # tiles files and chips; relative to where the command runs
-    stages: List[Stage] = field(default_factory=lambda: [Stage.aoi, Stage.tiling, Stage.download])
+    stages: List[Stage] = field(default_factory=lambda: [Stage.aoi, Stage.tiling, Stage.foreign, Stage.intersect,
+                                                         Stage.download, Stage.split])
 
 
 def register() -> None:
     """Make the schema available to the defaults list of ``conf/config.yaml``."""
+    from hydra.core.config_store import ConfigStore  # here: geet grid's cached composition never loads Hydra
+
     store = ConfigStore.instance()
     store.store(name="experiment_schema", node=ExperimentConfig)

@@ -14,7 +14,10 @@ from geetiles.experiment import Experiment
 STAGE_MODULES = {
     Stage.aoi: "geetiles.aoi.stage",
     Stage.tiling: "geetiles.tiling.stage",
+    Stage.foreign: "geetiles.foreign.stage",
+    Stage.intersect: "geetiles.foreign.intersect",
     Stage.download: "geetiles.download.stage",
+    Stage.split: "geetiles.split.stage",
 }
 
 
@@ -24,6 +27,7 @@ class RunContext:
 
     aoi: Any = None
     tiles_file: Path | None = None
+    foreign_file: Path | None = None  # the foreign units' tiles file
     outputs: list[Path] = field(default_factory=list)
 
 

@@ -21,7 +21,9 @@ def test_default_experiment_writes_tiles_aoi_and_records(workdir):
     record = yaml.safe_load(tiles.with_name(tiles.stem + ".geetiles.yaml").read_text())
     assert record["geetiles_version"] == __version__
     assert record["command"] == "python -m geetiles 'stages=[aoi,tiling]'"
-    assert record["config"]["tiling"] == {"kind": "grid", "chip_size_m": 1000.0, "max_chips": 20_000_000}
+    assert {k: record["config"]["tiling"][k] for k in ("kind", "chip_size_m", "max_chips")} == {
+        "kind": "grid", "chip_size_m": 1000.0, "max_chips": 20_000_000}
+    assert record["config"]["foreign"]["kind"] == "none" and record["config"]["split"]["kind"] == "none"
     assert record["config"]["aoi"]["country"] == "Luxembourg"
     assert "hydra" not in record["config"]
     assert list((workdir / "outputs" / "runs").glob("*/*/.hydra/config.yaml"))
@@ -100,7 +102,8 @@ def test_quickstart_runs_the_example_offline_with_demo_sources(workdir):
 def test_help_lists_groups_quickly(workdir):
     result = run_cli(geetiles_cmd("--help"), workdir)
     assert result.returncode == 0
-    assert "tiling: grid, utm" in result.stdout
+    assert "tiling: grid, majortom, random, select, utm" in result.stdout
+    assert "foreign: file, grid, none, random, select, utm" in result.stdout
     assert not (workdir / "outputs").exists()
 
 

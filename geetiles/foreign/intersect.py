@@ -1,0 +1,118 @@
+"""The ``intersect`` stage (and ``geet intersect``): give every chip ``foreignid_{name}``, the
+identifier of the foreign unit it overlaps most, or ``-1``.
+
+``{name}`` is the token after ``_partitions_`` in the foreign file's name, as geetiles 0.1.7 takes
+it. The column is written into the tiles file and its GeoParquet twin in place: the file's name and
+hash do not change (they hash the chips' geometry, which is untouched)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+
+from geetiles.config import Stage, TilingKind
+from geetiles.errors import UserInputError
+
+log = logging.getLogger(__name__)
+
+_NAME = re.compile(r"_partitions_(.+?)_")
+
+
+def foreign_name(path: Path) -> str:
+    """``communes`` for ``lux_partitions_communes_1a2b3c4d5e6f7.geojson``."""
+    found = _NAME.search(path.name)
+    if not found:
+        raise UserInputError(f"foreign tiles file {path.name!r} is not named {{aoi}}_partitions_{{name}}_{{hash}}.geojson, "
+                             "so it gives no foreign name; rename it or make it with the foreign stage")
+    return found.group(1)
+
+
+def check(experiment) -> None:
+    """Files named for the stage alone are checked before any stage runs."""
+    config = experiment.config
+    if config.intersect.tiles_file and Stage.tiling not in config.stages:
+        _existing(config.intersect.tiles_file, "intersect.tiles_file", "the chips' tiles file")
+    if config.intersect.foreign_file:
+        foreign_name(_existing(config.intersect.foreign_file, "intersect.foreign_file", "the foreign units' tiles file"))
+
+
+def run(experiment, context) -> None:
+    config = experiment.config
+    foreign_path = context.foreign_file or _configured(config.intersect.foreign_file, config.foreign)
+    if foreign_path is None:
+        if Stage.foreign not in config.stages:
+            raise UserInputError("the intersect stage needs foreign units: set intersect.foreign_file=... "
+                                 "(or run with foreign=select/random/grid/utm/file)")
+        log.info("no foreign units: nothing to intersect")
+        return
+    tiles_path = context.tiles_file or (_existing(config.intersect.tiles_file, "intersect.tiles_file",
+                                                  "the chips' tiles file") if config.intersect.tiles_file else None)
+    if tiles_path is None:
+        raise UserInputError("the intersect stage needs the chips' tiles file: run the tiling stage first or set "
+                             "intersect.tiles_file=...")
+    from geetiles.record import write_record
+
+    column, matched = intersect_files(tiles_path, foreign_path)
+    # the tiling's record stays; this column's record sits beside it: {tiles}.{column}.geetiles.yaml
+    write_record(tiles_path.with_name(f"{tiles_path.stem}.{column}{tiles_path.suffix}"), experiment, stage="intersect",
+                 extra={"tiles_file": str(tiles_path), "foreign_file": str(foreign_path), "column": column,
+                        "chips_in_a_unit": matched[0], "chips_outside": matched[1]})
+    context.outputs.append(tiles_path)
+
+
+def intersect_files(tiles_path: Path, foreign_path: Path) -> tuple[str, tuple[int, int]]:
+    """Write ``foreignid_{name}`` into the tiles file (and its twin); return the column name and
+    the numbers of chips in a unit and outside every unit."""
+    from geetiles.foreign.overlap import NONE, largest_overlap
+    from geetiles.tiles_file import load_tiles, write_tiles
+
+    name = foreign_name(foreign_path)
+    column = f"foreignid_{name}"
+    started = time.perf_counter()
+    chips = _lonlat(load_tiles(tiles_path))
+    units = _lonlat(load_tiles(foreign_path))
+    if "identifier" not in units.columns:
+        raise UserInputError(f"foreign tiles file {foreign_path.name!r} has no 'identifier' column; give a tiles file "
+                             "made by geetiles (or geetiles 0.1.7)")
+    if not len(chips) or not len(units):
+        raise UserInputError(f"{(tiles_path if not len(chips) else foreign_path).name} has no rows; nothing to intersect")
+    best = largest_overlap(np.asarray(chips.geometry.values), np.asarray(units.geometry.values))
+    matched = best != NONE
+    if not matched.any():
+        raise UserInputError(f"no unit of {foreign_path.name} meets any chip of {tiles_path.name}: are they over the "
+                             "same area?")
+    ids = units["identifier"].astype(str).to_numpy()
+    chips[column] = np.where(matched, ids[np.maximum(best, 0)], "-1")
+    computed = time.perf_counter()
+    write_tiles(chips, tiles_path)
+    log.info("intersect: %d chips × %d units of %s: %d in a unit, %d outside every unit → %s in %.2f s "
+             "(written in %.2f s)", len(chips), len(units), foreign_path.name, int(matched.sum()),
+             int((~matched).sum()), column, computed - started, time.perf_counter() - computed)
+    return column, (int(matched.sum()), int((~matched).sum()))
+
+
+def _lonlat(frame):
+    if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
+        frame = frame.to_crs("EPSG:4326")
+    return frame
+
+
+def _configured(value: str | None, foreign) -> Path | None:
+    if value:
+        return _existing(value, "intersect.foreign_file", "the foreign units' tiles file")
+    if foreign.kind is TilingKind.file and foreign.file:
+        return _existing(foreign.file, "foreign.file", "the foreign units' tiles file")
+    return None
+
+
+def _existing(value: str, key: str, what: str) -> Path:
+    path = Path(str(value)).expanduser().resolve()
+    if path.suffix == ".parquet":
+        path = path.with_suffix(".geojson")
+    if not path.exists():
+        raise UserInputError(f"{key}={value!r} does not exist; give {what} (a .geojson tiles file)")
+    return path
