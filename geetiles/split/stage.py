@@ -1,0 +1,194 @@
+"""The ``split`` stage (and ``geet split``): train/val/test columns in the tiles file, the original's
+``{tiles base}_splits.csv`` and a split report beside it.
+
+The columns are written into the tiles file and its twin in place, without changing its name or
+hash (the chips' geometry is untouched), as geetiles 0.1.7 did."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from geetiles.config import SplitBy, SplitKind, Stage
+from geetiles.errors import UserInputError
+
+log = logging.getLogger(__name__)
+
+SPLIT_NAMES = ("train", "val", "test")
+
+
+def check(experiment) -> None:
+    """Settings that cannot work, refused before any stage runs."""
+    split = experiment.config.split
+    if split.kind is SplitKind.none:
+        return
+    fractions = list(split.fractions)
+    if len(fractions) != 3:
+        raise UserInputError(f"split.fractions={fractions} must be three numbers: train, val, test")
+    if any(not math.isfinite(f) or f < 0 for f in fractions):
+        raise UserInputError(f"split.fractions={fractions} cannot be negative; give train, val, test shares summing to 1")
+    if abs(sum(fractions) - 1) > 1e-3:
+        raise UserInputError(f"split.fractions={fractions} sum to {sum(fractions):g}, not 1 (±0.001); "
+                             "give train, val, test shares summing to 1")
+    if not split.buffer_m >= 0:
+        raise UserInputError(f"split.buffer_m={split.buffer_m:g} cannot be negative; 0 means no guard gap")
+    if split.kind is SplitKind.blocks and not split.block_size_m > 0:
+        raise UserInputError(f"split.block_size_m={split.block_size_m:g} must be a positive number of metres")
+    if split.kind is SplitKind.bands:
+        if (split.band_width_m is None) == (split.bands is None):
+            raise UserInputError("split=bands needs exactly one of split.bands (a count) or split.band_width_m (metres); "
+                                 "set the other to null")
+        if split.band_width_m is not None and not split.band_width_m > 0:
+            raise UserInputError(f"split.band_width_m={split.band_width_m:g} must be a positive number of metres")
+        if split.bands is not None and split.bands < 1:
+            raise UserInputError(f"split.bands={split.bands} must be at least 1")
+    if split.kind is SplitKind.legacy:
+        if split.nbands < 1:
+            raise UserInputError(f"split.nbands={split.nbands} must be at least 1")
+        if not -math.pi / 2 <= split.angle <= math.pi / 2:
+            raise UserInputError(f"split.angle={split.angle:g} must be in [-pi/2, pi/2] (radians), as geetiles 0.1.7 requires")
+        if split.buffer_m or split.group_by:
+            raise UserInputError("split=legacy reproduces geetiles 0.1.7 exactly: it takes no split.buffer_m or "
+                                 "split.group_by; use split=bands for a guard gap")
+    if split.kind is SplitKind.groups and not split.column:
+        raise UserInputError("split=groups needs split.column, e.g. split.column=foreignid_communes (from intersect)")
+    if split.seed < 0:
+        raise UserInputError(f"split.seed={split.seed} must be a non-negative integer")
+    if split.tiles_file and Stage.tiling not in experiment.config.stages:
+        _existing(split.tiles_file)
+
+
+def run(experiment, context) -> None:
+    split = experiment.config.split
+    if split.kind is SplitKind.none:
+        log.info("split=none: no train/val/test split (e.g. split=blocks split.block_size_m=10000 split.buffer_m=1000)")
+        return
+    tiles_path = context.tiles_file or (_existing(split.tiles_file) if split.tiles_file else None)
+    if tiles_path is None:
+        raise UserInputError("the split stage needs a tiles file: run the tiling stage first or set split.tiles_file=...")
+    from geetiles.record import write_record
+
+    outputs = split_file(tiles_path, split)
+    write_record(tiles_path.with_name(f"{tiles_path.stem}.split{tiles_path.suffix}"), experiment, stage="split",
+                 extra={"tiles_file": str(tiles_path), "splits_csv": outputs[0].name, "report": outputs[1].name})
+    context.outputs.extend(outputs)
+
+
+def split_file(tiles_path: Path, split) -> tuple[Path, Path]:
+    """Split the chips of a tiles file; write the columns, the splits CSV and the report."""
+    from geetiles.split.report import split_report, write_report
+    from geetiles.tiles_file import load_tiles, write_tiles
+
+    started = time.perf_counter()
+    chips = load_tiles(tiles_path)
+    if chips.crs is not None and not chips.crs.equals("EPSG:4326"):
+        chips = chips.to_crs("EPSG:4326")
+    if not len(chips):
+        raise UserInputError(f"tiles file {tiles_path.name} has no chips; nothing to split")
+    columns, geometry_m = assign(chips, split)
+    for name, values in columns.items():
+        chips[name] = values
+    computed = time.perf_counter()
+    report = split_report(chips, geometry_m, split)
+    write_tiles(chips, tiles_path)
+    csv_path = write_splits_csv(chips, tiles_path)
+    report_path = write_report(report, tiles_path)
+    shares = ", ".join(f"{k} {v:.1%}" for k, v in report["fractions_by_count"].items())
+    log.info("split (%s): %d chips → %s in %.2f s (written in %.2f s); %s",
+             split.kind.value, len(chips), shares, computed - started, time.perf_counter() - computed, csv_path.name)
+    for warning in report["warnings"]:
+        log.warning("split: %s", warning)
+    return csv_path, report_path
+
+
+def assign(chips, split) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+    """The split columns of ``chips`` (``split``, and ``split_{name}`` for legacy with a foreign
+    name), and the chips in metres (None for legacy, which works in normalised degrees)."""
+    from geetiles.split.codes import NAMES
+
+    geometry = np.asarray(chips.geometry.values)
+    if split.kind is SplitKind.legacy:
+        from geetiles.split.legacy import legacy_split, majority_by_group
+
+        train, val, test = split.fractions
+        labels = legacy_split(geometry, split.nbands, split.angle, train, test, val)
+        columns = {"split": labels}
+        if split.foreign_name:
+            column = f"foreignid_{split.foreign_name}"
+            _require_column(chips, column, "split.foreign_name")
+            columns[f"split_{split.foreign_name}"] = majority_by_group(labels, chips[column].astype(str).to_numpy())
+        return columns, None
+    from geetiles.split.metric import project_chips
+
+    _, centres, geometry_m = project_chips(geometry)  # the plane is built once, for centres and polygons
+    weights = _weights(geometry_m, split.by)
+    fractions = np.asarray(split.fractions, dtype=float) / sum(split.fractions)
+    codes = _codes(chips, centres, weights, fractions, split)
+    if split.group_by:
+        from geetiles.split.groups import group_by
+
+        _require_column(chips, split.group_by, "split.group_by")
+        codes = group_by(codes, chips[split.group_by].astype(str).to_numpy(), weights)
+    if split.buffer_m > 0:
+        from geetiles.split.gap import guard_gap
+
+        codes = guard_gap(geometry_m, codes, split.buffer_m)
+    return {"split": NAMES[codes]}, geometry_m
+
+
+def _codes(chips, centres: np.ndarray, weights, fractions, split) -> np.ndarray:
+    if split.kind is SplitKind.random:
+        from geetiles.split.random_split import random_split
+
+        return random_split(len(chips), weights, fractions, split.seed)
+    if split.kind is SplitKind.groups:
+        from geetiles.split.groups import group_split
+
+        _require_column(chips, split.column, "split.column")
+        return group_split(chips[split.column].astype(str).to_numpy(), weights, fractions, split.seed)
+    if split.kind is SplitKind.bands:
+        from geetiles.split.bands import band_split
+
+        return band_split(centres, weights, fractions, split.azimuth_deg, split.band_width_m, split.bands, split.seed)
+    from geetiles.split.blocks import block_split
+
+    return block_split(centres, weights, fractions, split.block_size_m, split.assign.value, split.seed, split.candidates)
+
+
+def _weights(geometry_m: np.ndarray, by: SplitBy) -> np.ndarray:
+    import shapely
+
+    return shapely.area(geometry_m) if by is SplitBy.area else np.ones(len(geometry_m))
+
+
+def write_splits_csv(chips, tiles_path: Path) -> Path:
+    """``{tiles base}_splits.csv`` as geetiles 0.1.7 writes it: ``identifier`` and every column whose
+    name contains "split" (but ``split_nb``), in the file's column order; gap chips left out."""
+    from geetiles.atomic import atomic_path
+
+    columns = ["identifier", *(c for c in chips.columns if "split" in c and c != "split_nb")]
+    rows = chips.loc[chips["split"] != "gap", columns]
+    path = tiles_path.with_name(f"{tiles_path.stem}_splits.csv")
+    with atomic_path(path) as tmp:
+        rows.to_csv(tmp, index=False, lineterminator="\n")
+    return path
+
+
+def _require_column(chips, column: str, key: str) -> None:
+    if column not in chips.columns:
+        present = ", ".join(c for c in chips.columns if c != "geometry")
+        raise UserInputError(f"{key}: the tiles file has no column {column!r} (it has: {present}); "
+                             "run intersect first for foreignid_ columns, or name an existing column")
+
+
+def _existing(value: str) -> Path:
+    path = Path(str(value)).expanduser().resolve()
+    if path.suffix == ".parquet":
+        path = path.with_suffix(".geojson")
+    if not path.exists():
+        raise UserInputError(f"split.tiles_file={value!r} does not exist; give a tiles file (.geojson)")
+    return path
