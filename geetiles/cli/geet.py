@@ -35,15 +35,18 @@ def positive_number(text: str) -> float | int:
 
 
 def run_overrides(overrides: list[str], argv: Sequence[str]) -> None:
-    """Compose ``overrides`` and run the stages they select, recording the geet command line."""
-    from geetiles.cli.compose import compose
+    """Compose ``overrides`` and run the stages they select, recording the geet command line.
+
+    The composition is Hydra's, with its config-group part cached (see ``compose_cached``)."""
+    from geetiles.cli.compose import compose_cached
     from geetiles.experiment import Experiment
     from geetiles.runner import run_experiment
 
-    run_experiment(Experiment.from_config(compose(overrides), command=shlex.join(["geet", *argv])))
+    run_experiment(Experiment.from_config(compose_cached(overrides), command=shlex.join(["geet", *argv])))
 
 
 def cmd_grid(args: argparse.Namespace, argv: Sequence[str]) -> None:
+    _no_blas_threads()
     run_overrides(
         [
             "aoi=wkt", f"aoi.wkt_file={quote(args.aoi_wkt_file)}", f"aoi.name={quote(args.aoi_name)}",
@@ -52,6 +55,62 @@ def cmd_grid(args: argparse.Namespace, argv: Sequence[str]) -> None:
         ],
         argv,
     )
+
+
+def _no_blas_threads() -> None:
+    """Tiling does no linear algebra: spare OpenBLAS starting its thread pool when numpy loads (~60 ms
+    of a ~1 s command). Only before numpy's first import, and never over the user's own setting."""
+    import os
+
+    if "numpy" not in sys.modules:
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
+def seed_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a non-negative integer")
+    return value
+
+
+def cmd_random(args: argparse.Namespace, argv: Sequence[str]) -> None:
+    run_overrides(
+        [
+            "aoi=wkt", f"aoi.wkt_file={quote(args.aoi_wkt_file)}", f"aoi.name={quote(args.aoi_name)}",
+            "tiling=random", f"tiling.max_size_m={args.max_rectangle_size_meters}", f"tiling.seed={args.seed}",
+            f"data_dir={quote(args.dest_dir)}", "stages=[tiling]",
+        ],
+        argv,
+    )
+
+
+def cmd_select(args: argparse.Namespace, argv: Sequence[str]) -> None:
+    run_overrides(
+        [
+            "aoi=wkt", f"aoi.wkt_file={quote(args.aoi_wkt_file)}", f"aoi.name={quote(args.aoi_name)}",
+            "tiling=select", f"tiling.file={quote(args.orig_shapefile)}", f"tiling.name={quote(args.tiles_name)}",
+            f"tiling.min_overlap_km2={args.min_overlap_km2}", f"tiling.clip={str(args.clip).lower()}",
+            f"data_dir={quote(args.dest_dir)}", "stages=[tiling]",
+        ],
+        argv,
+    )
+
+
+def cmd_intersect(args: argparse.Namespace, argv: Sequence[str]) -> None:
+    run_overrides([f"intersect.tiles_file={quote(args.tiles_file)}",
+                   f"intersect.foreign_file={quote(args.foreign_tiles_file)}", "stages=[intersect]"], argv)
+
+
+def cmd_split(args: argparse.Namespace, argv: Sequence[str]) -> None:
+    overrides = ["split=legacy", f"split.tiles_file={quote(args.tiles_file)}", f"split.nbands={args.nbands}",
+                 f"split.angle={args.angle!r}", f"split.fractions=[{args.train_pct!r},{args.val_pct!r},{args.test_pct!r}]",
+                 "stages=[split]"]
+    if args.foreign_tiles_name:
+        overrides.append(f"split.foreign_name={quote(args.foreign_tiles_name)}")
+    run_overrides(overrides, argv)
 
 
 def cmd_aois(args: argparse.Namespace, argv: Sequence[str]) -> None:
@@ -145,6 +204,43 @@ def build_parser() -> argparse.ArgumentParser:
     grid.add_argument("--aoi_name", required=True, help="AOI name used in the file name (no '_')")
     grid.add_argument("--dest_dir", required=True, help="folder for the tiles file (created if missing)")
     grid.set_defaults(handler=cmd_grid)
+
+    random = commands.add_parser("random", help="cut an AOI into random rectangles (the original's partitions, seeded)")
+    random.add_argument("--aoi_wkt_file", required=True, help="file with the AOI as lon/lat WKT")
+    random.add_argument("--max_rectangle_size_meters", required=True, type=positive_number,
+                        help="longest side of a piece's UTM bounding box, in metres")
+    random.add_argument("--aoi_name", required=True, help="AOI name used in the file name (no '_')")
+    random.add_argument("--dest_dir", required=True, help="folder for the tiles file (created if missing)")
+    random.add_argument("--seed", type=seed_number, default=0, help="random seed: the same seed gives the same file (default 0)")
+    random.set_defaults(handler=cmd_random)
+
+    select = commands.add_parser("select", help="take the units (communes, districts) of a vector file that overlap an AOI")
+    select.add_argument("--orig_shapefile", required=True,
+                        help="vector file GDAL reads, any CRS (GeoPackage, GeoJSON, Shapefile or .zip of one, FlatGeobuf, GeoParquet)")
+    select.add_argument("--aoi_wkt_file", required=True, help="file with the AOI as lon/lat WKT")
+    select.add_argument("--tiles_name", required=True, help="units' name used in the file name, e.g. communes (no '_')")
+    select.add_argument("--aoi_name", required=True, help="AOI name used in the file name (no '_')")
+    select.add_argument("--dest_dir", required=True, help="folder for the tiles file (created if missing)")
+    select.add_argument("--min_overlap_km2", type=float, default=0.001,
+                        help="drop units overlapping the AOI less than this, in km² (default 0.001)")
+    select.add_argument("--clip", action="store_true", help="clip the units to the AOI (the original never clipped)")
+    select.set_defaults(handler=cmd_select)
+
+    intersect = commands.add_parser("intersect", help="give every chip the id of the foreign unit it overlaps most")
+    intersect.add_argument("--tiles_file", required=True, help="the chips' tiles file (gets a foreignid_{name} column)")
+    intersect.add_argument("--foreign_tiles_file", required=True,
+                           help="the units' tiles file, {aoi}_partitions_{name}_{hash}.geojson")
+    intersect.set_defaults(handler=cmd_intersect)
+
+    split = commands.add_parser("split", help="split the chips into train/val/test by angled bands (geetiles 0.1.7's split)")
+    split.add_argument("--tiles_file", required=True, help="the chips' tiles file (gets a split column, and *_splits.csv)")
+    split.add_argument("--nbands", required=True, type=int, help="number of bands")
+    split.add_argument("--angle", required=True, type=float, help="band angle in radians, in [-pi/2, pi/2]")
+    split.add_argument("--train_pct", required=True, type=float, help="share of train, e.g. .5")
+    split.add_argument("--test_pct", required=True, type=float, help="share of test, e.g. .3")
+    split.add_argument("--val_pct", required=True, type=float, help="share of val, e.g. .2")
+    split.add_argument("--foreign_tiles_name", help="also split_{name}: the majority split of each foreignid_{name} unit")
+    split.set_defaults(handler=cmd_split)
 
     download = commands.add_parser("download", help="download every chip of a tiles file from Earth Engine")
     download.add_argument("--tiles_file", required=True, help="tiles file written by grid (or python -m geetiles)")
