@@ -4,7 +4,8 @@ import re
 from dataclasses import fields
 from pathlib import Path
 
-from geetiles.config import AoiConfig, DownloadConfig, EeConfig, ExperimentConfig, RayConfig, SourceConfig, TilingConfig
+from geetiles.config import (AoiConfig, DownloadConfig, EeConfig, ExperimentConfig, IntersectConfig, RayConfig,
+                             SourceConfig, SplitConfig, TilingConfig)
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -29,9 +30,11 @@ def test_ci_runs_the_readme_test_command():
 
 def test_config_reference_names_every_key():
     groups = {"aoi": AoiConfig, "tiling": TilingConfig, "source": SourceConfig, "labels": SourceConfig,
-              "download": DownloadConfig, "ee": EeConfig, "ray": RayConfig}
-    documented = set(re.findall(r"`((?:aoi|tiling|source|labels|download|ee|ray)\.\w+|data_dir|stages)`", README))
+              "download": DownloadConfig, "ee": EeConfig, "ray": RayConfig, "intersect": IntersectConfig,
+              "split": SplitConfig}
+    documented = set(re.findall(
+        r"`((?:aoi|tiling|source|labels|download|ee|ray|intersect|split)\.\w+|data_dir|stages|foreign)`", README))
     schema = {f"{group}.{f.name}" for group, cls in groups.items() for f in fields(cls)}
-    schema |= {f.name for f in fields(ExperimentConfig) if f.name not in groups}
+    schema |= {f.name for f in fields(ExperimentConfig) if f.name not in groups}  # foreign: keys as tiling
     assert schema <= documented, schema - documented
     assert documented <= schema, documented - schema
