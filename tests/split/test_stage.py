@@ -91,3 +91,33 @@ def test_split_alone_on_a_tiles_file(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "leaks" in result.stdout + result.stderr  # split=random is reported as leaky
     assert set(gpd.read_file(tiles)["split"]) == {"train", "val", "test"} and tiles.name == before
+
+
+def test_the_report_gives_class_shares_per_split_and_warns_of_a_class_missing_from_train():
+    from shapely.geometry import box
+
+    from geetiles.config import SplitConfig, SplitKind
+    from geetiles.split.report import split_report
+
+    chips = gpd.GeoDataFrame({
+        "identifier": ["a", "b", "c", "d"],
+        "lc_proportions": [{"1": 1.0}, '{"1": 0.5, "2": 0.5}', {"1": 0.2, "3": 0.8}, {"1": 1.0}],
+        "split": ["train", "train", "val", "test"],
+    }, geometry=[box(6 + i * 0.02, 49, 6.01 + i * 0.02, 49.01) for i in range(4)], crs="EPSG:4326")
+    report = split_report(chips, None, SplitConfig(kind=SplitKind.bands))
+    shares = report["class_shares"]["lc_proportions"]
+    assert shares["train"] == {"1": 0.75, "2": 0.25, "3": 0.0} and shares["val"]["3"] == 0.8
+    assert any("classes 3 occur in val but not in train" in w for w in report["warnings"])
+    assert report["counts"] == {"train": 2, "val": 1, "test": 1}
+    assert report["leakage"]["min_m"] > 0
+
+
+def test_a_tiles_file_without_chips_is_refused(tmp_path):
+    from shapely.geometry import box
+
+    tiles = tmp_path / "t_partitions_aschips_0000000000000.geojson"
+    gpd.GeoDataFrame({"identifier": ["a"]}, geometry=[box(6, 49, 6.1, 49.1)], crs=4326).iloc[:0].to_file(tiles)
+    result = run_cli(geetiles_cmd("stages=[split]", "split=bands", f"split.tiles_file={tiles}",
+                                  f"hydra.run.dir={tmp_path / 'run'}"), tmp_path)
+    assert result.returncode == 2 and "has no chips" in result.stderr, result.stderr
+    assert not list(tmp_path.glob("*_splits*"))
