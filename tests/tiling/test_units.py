@@ -33,10 +33,12 @@ def _expected_names(min_overlap_km2: float = 1e-3) -> set[str]:
     return set(communes.loc[communes.geometry.intersects(AOI), "name"])
 
 
-@pytest.mark.parametrize("fmt", ["gpkg", "geojson", "shp.zip", "fgb", "parquet"])
-def test_select_reads_any_format_and_crs_and_keeps_attributes(tmp_path, fmt):
+@pytest.mark.parametrize("fmt, crs", [("gpkg", "EPSG:3035"), ("geojson", "EPSG:3035"), ("shp.zip", "EPSG:3035"),
+                                      ("fgb", "EPSG:3035"), ("parquet", "EPSG:3035"), ("gpkg", "EPSG:32632"),
+                                      ("gpkg", "EPSG:4326"), ("parquet", "EPSG:2169")])
+def test_select_reads_any_format_and_crs_and_keeps_attributes(tmp_path, fmt, crs):
     communes = _communes()
-    projected = communes.to_crs("EPSG:3035")  # Europe's equal-area CRS: the original refused it
+    projected = communes.to_crs(crs)  # EPSG:3035, Europe's equal-area CRS: the original refused all but 4326
     path = tmp_path / f"communes.{fmt}"
     if fmt == "shp.zip":
         folder = tmp_path / "shp"
