@@ -36,11 +36,9 @@ class Chips:
         return cls(geometry, chip_ids(bounds), envelope_utm_area_km2(bounds))
 
     def columns(self) -> dict[str, Any]:
-        """The property columns in file order: the original's ``area_km2, identifier`` for legacy chips,
-        else ``identifier, area_km2`` and the extras."""
-        if self.legacy:
-            return {"area_km2": self.area_km2, "identifier": self.identifier, **self.extra}
-        return {"identifier": self.identifier, "area_km2": self.area_km2, **self.extra}
+        """The property columns in file order: the original's ``area_km2, identifier`` (for every
+        tiling: random and select files are laid out as 0.1.7 wrote them), then the extras."""
+        return {"area_km2": self.area_km2, "identifier": self.identifier, **self.extra}
 
     def to_geodataframe(self):
         """GeoDataFrame of :meth:`columns`, then ``geometry``; legacy chips carry

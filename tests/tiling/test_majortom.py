@@ -169,6 +169,6 @@ def test_tiling_stage_end_to_end(tmp_path):
     [path] = (tmp_path / "data").glob("t_partitions_majortom_*.geojson")
     assert path.name == f"t_partitions_majortom_{list_hash(expected.identifier)}.geojson"
     features = json.loads(path.read_text())["features"]
-    assert list(features[0]["properties"]) == ["identifier", "area_km2", "majortom"]
+    assert list(features[0]["properties"]) == ["area_km2", "identifier", "majortom"]
     assert [f["properties"]["majortom"] for f in features] == expected.extra["majortom"].tolist()
     assert "552U_44R" in {f["properties"]["majortom"] for f in features}

@@ -54,7 +54,7 @@ def test_select_reads_any_format_and_crs_and_keeps_attributes(tmp_path, fmt, crs
     chips = select_units(AOI, _tiling(path))
     frame = chips.to_geodataframe()
     assert set(frame["name"]) == _expected_names()
-    assert list(frame.columns[:2]) == ["identifier", "area_km2"] and "src_identifier" in frame.columns
+    assert list(frame.columns[:2]) == ["area_km2", "identifier"] and "src_identifier" in frame.columns
     assert "population" in frame.columns
     one = frame[frame["name"] == "c05"].iloc[0]
     original = communes[communes["name"] == "c05"].geometry.iloc[0]
