@@ -72,7 +72,7 @@ def test_the_same_seed_gives_the_same_files_and_another_seed_another_split(tmp_p
     (["split=blocks", "split.block_size_m=0"], "split.block_size_m=0 must be a positive"),
     (["split=bands", "split.buffer_m=-5"], "split.buffer_m=-5 cannot be negative"),
     (["split=legacy", "split.angle=2.0"], "split.angle=2 must be in [-pi/2, pi/2]"),
-    (["split=bands", "split.group_by=communes"], "no column 'communes' (it has: identifier, area_km2"),
+    (["split=bands", "split.group_by=communes"], "no column 'communes' (it has: area_km2, identifier"),
     (["split=groups"], "split=groups needs split.column"),
 ])
 def test_bad_split_settings_fail_with_one_line_and_write_nothing(tmp_path, overrides, message):
