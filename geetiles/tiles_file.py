@@ -64,6 +64,17 @@ def parse_tiles_file_name(path: str | os.PathLike[str]) -> dict[str, str] | None
     return match.groupdict() if match else None
 
 
+def existing_tiles_file(value: str, key: str, what: str = "a tiles file") -> Path:
+    """The tiles file a setting names (its GeoJSON, also when the twin is named), or one line saying
+    it does not exist."""
+    path = Path(str(value)).expanduser().resolve()
+    if path.suffix == ".parquet":
+        path = path.with_suffix(".geojson")
+    if not path.exists():
+        raise UserInputError(f"{key}={value!r} does not exist; give {what} (.geojson)")
+    return path
+
+
 def twin_path(geojson_path: str | os.PathLike[str]) -> Path:
     return Path(geojson_path).with_suffix(".parquet")
 

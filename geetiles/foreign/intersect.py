@@ -16,6 +16,7 @@ import numpy as np
 
 from geetiles.config import Stage, TilingKind
 from geetiles.errors import UserInputError
+from geetiles.tiles_file import existing_tiles_file
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +36,9 @@ def check(experiment) -> None:
     """Files named for the stage alone are checked before any stage runs."""
     config = experiment.config
     if config.intersect.tiles_file and Stage.tiling not in config.stages:
-        _existing(config.intersect.tiles_file, "intersect.tiles_file", "the chips' tiles file")
+        existing_tiles_file(config.intersect.tiles_file, "intersect.tiles_file", "the chips' tiles file")
     if config.intersect.foreign_file:
-        foreign_name(_existing(config.intersect.foreign_file, "intersect.foreign_file", "the foreign units' tiles file"))
+        foreign_name(existing_tiles_file(config.intersect.foreign_file, "intersect.foreign_file", "the foreign units' tiles file"))
 
 
 def run(experiment, context) -> None:
@@ -49,7 +50,7 @@ def run(experiment, context) -> None:
                                  "(or run with foreign=select/random/grid/utm/file)")
         log.info("no foreign units: nothing to intersect")
         return
-    tiles_path = context.tiles_file or (_existing(config.intersect.tiles_file, "intersect.tiles_file",
+    tiles_path = context.tiles_file or (existing_tiles_file(config.intersect.tiles_file, "intersect.tiles_file",
                                                   "the chips' tiles file") if config.intersect.tiles_file else None)
     if tiles_path is None:
         raise UserInputError("the intersect stage needs the chips' tiles file: run the tiling stage first or set "
@@ -103,16 +104,7 @@ def _lonlat(frame):
 
 def _configured(value: str | None, foreign) -> Path | None:
     if value:
-        return _existing(value, "intersect.foreign_file", "the foreign units' tiles file")
+        return existing_tiles_file(value, "intersect.foreign_file", "the foreign units' tiles file")
     if foreign.kind is TilingKind.file and foreign.file:
-        return _existing(foreign.file, "foreign.file", "the foreign units' tiles file")
+        return existing_tiles_file(foreign.file, "foreign.file", "the foreign units' tiles file")
     return None
-
-
-def _existing(value: str, key: str, what: str) -> Path:
-    path = Path(str(value)).expanduser().resolve()
-    if path.suffix == ".parquet":
-        path = path.with_suffix(".geojson")
-    if not path.exists():
-        raise UserInputError(f"{key}={value!r} does not exist; give {what} (a .geojson tiles file)")
-    return path

@@ -15,6 +15,7 @@ import numpy as np
 
 from geetiles.config import SplitBy, SplitKind, Stage
 from geetiles.errors import UserInputError
+from geetiles.tiles_file import existing_tiles_file
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def check(experiment) -> None:
     if split.seed < 0:
         raise UserInputError(f"split.seed={split.seed} must be a non-negative integer")
     if split.tiles_file and Stage.tiling not in experiment.config.stages:
-        _existing(split.tiles_file)
+        existing_tiles_file(split.tiles_file, "split.tiles_file")
 
 
 def run(experiment, context) -> None:
@@ -67,7 +68,7 @@ def run(experiment, context) -> None:
     if split.kind is SplitKind.none:
         log.info("split=none: no train/val/test split (e.g. split=blocks split.block_size_m=10000 split.buffer_m=1000)")
         return
-    tiles_path = context.tiles_file or (_existing(split.tiles_file) if split.tiles_file else None)
+    tiles_path = context.tiles_file or (existing_tiles_file(split.tiles_file, "split.tiles_file") if split.tiles_file else None)
     if tiles_path is None:
         raise UserInputError("the split stage needs a tiles file: run the tiling stage first or set split.tiles_file=...")
     from geetiles.record import write_record
@@ -109,6 +110,7 @@ def assign(chips, split) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
     """The split columns of ``chips`` (``split``, and ``split_{name}`` for legacy with a foreign
     name), and the chips in metres (None for legacy, which works in normalised degrees)."""
     from geetiles.split.codes import NAMES
+    from geetiles.split.splitter import SPLITTERS, SplitInput, column_values
 
     geometry = np.asarray(chips.geometry.values)
     if split.kind is SplitKind.legacy:
@@ -118,45 +120,24 @@ def assign(chips, split) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
         labels = legacy_split(geometry, split.nbands, split.angle, train, test, val)
         columns = {"split": labels}
         if split.foreign_name:
-            column = f"foreignid_{split.foreign_name}"
-            _require_column(chips, column, "split.foreign_name")
-            columns[f"split_{split.foreign_name}"] = majority_by_group(labels, chips[column].astype(str).to_numpy())
+            groups = column_values(chips, f"foreignid_{split.foreign_name}", "split.foreign_name")
+            columns[f"split_{split.foreign_name}"] = majority_by_group(labels, groups)
         return columns, None
     from geetiles.split.metric import project_chips
 
     _, centres, geometry_m = project_chips(geometry)  # the plane is built once, for centres and polygons
     weights = _weights(geometry_m, split.by)
     fractions = np.asarray(split.fractions, dtype=float) / sum(split.fractions)
-    codes = _codes(chips, centres, weights, fractions, split)
+    codes = SPLITTERS[split.kind](SplitInput(chips, centres, weights, fractions), split)
     if split.group_by:
         from geetiles.split.groups import group_by
 
-        _require_column(chips, split.group_by, "split.group_by")
-        codes = group_by(codes, chips[split.group_by].astype(str).to_numpy(), weights)
+        codes = group_by(codes, column_values(chips, split.group_by, "split.group_by"), weights)
     if split.buffer_m > 0:
         from geetiles.split.gap import guard_gap
 
         codes = guard_gap(geometry_m, codes, split.buffer_m)
     return {"split": NAMES[codes]}, geometry_m
-
-
-def _codes(chips, centres: np.ndarray, weights, fractions, split) -> np.ndarray:
-    if split.kind is SplitKind.random:
-        from geetiles.split.random_split import random_split
-
-        return random_split(len(chips), weights, fractions, split.seed)
-    if split.kind is SplitKind.groups:
-        from geetiles.split.groups import group_split
-
-        _require_column(chips, split.column, "split.column")
-        return group_split(chips[split.column].astype(str).to_numpy(), weights, fractions, split.seed)
-    if split.kind is SplitKind.bands:
-        from geetiles.split.bands import band_split
-
-        return band_split(centres, weights, fractions, split.azimuth_deg, split.band_width_m, split.bands, split.seed)
-    from geetiles.split.blocks import block_split
-
-    return block_split(centres, weights, fractions, split.block_size_m, split.assign.value, split.seed, split.candidates)
 
 
 def _weights(geometry_m: np.ndarray, by: SplitBy) -> np.ndarray:
@@ -175,20 +156,4 @@ def write_splits_csv(chips, tiles_path: Path) -> Path:
     path = tiles_path.with_name(f"{tiles_path.stem}_splits.csv")
     with atomic_path(path) as tmp:
         rows.to_csv(tmp, index=False, lineterminator="\n")
-    return path
-
-
-def _require_column(chips, column: str, key: str) -> None:
-    if column not in chips.columns:
-        present = ", ".join(c for c in chips.columns if c != "geometry")
-        raise UserInputError(f"{key}: the tiles file has no column {column!r} (it has: {present}); "
-                             "run intersect first for foreignid_ columns, or name an existing column")
-
-
-def _existing(value: str) -> Path:
-    path = Path(str(value)).expanduser().resolve()
-    if path.suffix == ".parquet":
-        path = path.with_suffix(".geojson")
-    if not path.exists():
-        raise UserInputError(f"split.tiles_file={value!r} does not exist; give a tiles file (.geojson)")
     return path

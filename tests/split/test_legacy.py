@@ -146,7 +146,7 @@ def test_not_enough_bands_names_the_needed_count() -> None:
 
 def test_missing_foreign_column_is_a_user_error(tmp_path: Path) -> None:
     """The original died on ``KeyError: 'foreignid_communes'``; the legacy stage refuses it by name."""
-    from geetiles.split.stage import _require_column
+    from geetiles.split.splitter import column_values
 
     section = ERROR_CASES["split-err-noforeign"]
     chips = _read(_input_file(section), tmp_path)
@@ -154,7 +154,7 @@ def test_missing_foreign_column_is_a_user_error(tmp_path: Path) -> None:
     wording = _original_error("split-err-noforeign")
     assert wording == f"foreignid_{name}"
     with pytest.raises(UserInputError, match=repr(wording)):
-        _require_column(chips, f"foreignid_{name}", "split.foreign_name")
+        column_values(chips, f"foreignid_{name}", "split.foreign_name")
 
 
 def test_validation_details() -> None:
