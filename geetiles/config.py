@@ -25,6 +25,7 @@ class Stage(Enum):
     foreign = "foreign"  # the coarser units (a second tiles file); nothing with foreign=none
     intersect = "intersect"  # foreignid_{name} on every chip; nothing with foreign=none
     download = "download"
+    proportions = "proportions"  # {labels}_proportions and _valid_frac per chip; nothing without labels
     split = "split"  # train/val/test columns and {tiles}_splits.csv; nothing with split=none
 
 
@@ -116,6 +117,27 @@ class SplitConfig:
     candidates: int = 16  # random blocks: the best of this many seeded assignments
     # groups
     column: Optional[str] = None  # the column whose values are the groups
+
+
+class ProportionsEngine(Enum):
+    none = "none"  # no proportions
+    local = "local"  # from the downloaded label chips, exact partial-pixel coverage
+    earthengine = "earthengine"  # Earth Engine reduceRegions with a frequency histogram: nothing downloaded
+
+
+@dataclass
+class ProportionsConfig:
+    """Per-chip label proportions (group ``proportions``)."""
+
+    engine: ProportionsEngine = ProportionsEngine.local
+    tiles_file: Optional[str] = None  # when the stage runs alone; else the tiling stage's file
+    dataset: Optional[str] = None  # the labels dataset (its chip folder); default: this run's labels
+    definition: Optional[str] = None  # chips without a download record (geetiles 0.1.7's): the labels recipe name
+    from_foreign: bool = False  # also mix the foreign units' proportions onto the chips ({dataset}_proportions_at_{name})
+    foreign_file: Optional[str] = None  # the foreign units' tiles file, with {dataset}_proportions; else this run's
+    workers: Optional[int] = None  # local engine: processes; default: one per core, one for small files
+    scale_m: Optional[float] = None  # earthengine: pixel size of the histogram; default: the dataset's native scale
+    units_per_request: int = 64  # earthengine: features per reduceRegions request
 
 
 @dataclass
@@ -260,6 +282,7 @@ class RecipeConfig:
     band_template: str = "{period}_{band}"
     visualize: Optional[VisualizeConfig] = None
     remap: Dict[int, int] = field(default_factory=dict)  # class codes to new codes (e.g. WorldCover 10..100 to 1..11)
+    proportion_keys: Dict[int, int] = field(default_factory=dict)  # class code -> key of the proportions columns (geetiles 0.1.7's map_values)
     dtype: Optional[PixelType] = None  # values are clamped to the type's range before the cast
     classes: List[ClassConfig] = field(default_factory=list)  # label datasets: code, name, colour
     range_map: Optional[List[float]] = None  # label datasets: thresholds t0<t1<..., class i+1 is [t_i, t_i+1), 0 below t0
@@ -317,6 +340,7 @@ class ExperimentConfig:
     tiling: TilingConfig = field(default_factory=TilingConfig)
     foreign: TilingConfig = field(default_factory=lambda: TilingConfig(kind=TilingKind.none))  # coarser units
     intersect: IntersectConfig = field(default_factory=IntersectConfig)
+    proportions: ProportionsConfig = field(default_factory=ProportionsConfig)
     split: SplitConfig = field(default_factory=SplitConfig)
     source: SourceConfig = field(default_factory=SourceConfig)  # the images
     labels: SourceConfig = field(default_factory=SourceConfig)  # the labels, on the same chips
@@ -325,7 +349,7 @@ class ExperimentConfig:
     ray: RayConfig = field(default_factory=RayConfig)
     data_dir: str = "outputs/data"  # tiles files and chips; relative to where the command runs
     stages: List[Stage] = field(default_factory=lambda: [Stage.aoi, Stage.tiling, Stage.foreign, Stage.intersect,
-                                                         Stage.download, Stage.split])
+                                                         Stage.download, Stage.proportions, Stage.split])
 
 
 def register() -> None:

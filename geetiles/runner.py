@@ -17,6 +17,7 @@ STAGE_MODULES = {
     Stage.foreign: "geetiles.foreign.stage",
     Stage.intersect: "geetiles.foreign.intersect",
     Stage.download: "geetiles.download.stage",
+    Stage.proportions: "geetiles.proportions.stage",
     Stage.split: "geetiles.split.stage",
 }
 
@@ -28,6 +29,7 @@ class RunContext:
     aoi: Any = None
     tiles_file: Path | None = None
     foreign_file: Path | None = None  # the foreign units' tiles file
+    labels_dir: Path | None = None  # the labels' chip folder, once downloaded
     outputs: list[Path] = field(default_factory=list)
 
 

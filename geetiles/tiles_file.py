@@ -25,6 +25,14 @@ from geetiles.errors import UserInputError
 
 _TWIN_KEY = b"geetiles_twin_of"
 LEGACY_LAYOUT_ATTR = "geetiles_legacy_layout"  # GeoDataFrame.attrs flag: write in 0.1.7's layout
+TWIN_ONLY_ATTR = "geetiles_twin_only"  # GeoDataFrame.attrs: columns kept out of the GeoJSON (wide class shares)
+_TWIN_ONLY_KEY = b"geetiles_twin_only"
+
+
+def is_json_column(name: str) -> bool:
+    """Columns holding a JSON object per chip (the original's proportions): objects in the GeoJSON, JSON
+    text in the twin, dicts in memory."""
+    return name.endswith("_proportions") or "_proportions_at_" in name
 _NAME_RE = re.compile(r"^(?P<aoi>[^_/]+)_partitions_(?P<tiles>[^_/]+)_(?P<hash>[0-9a-f]{13})$")
 
 
@@ -79,11 +87,12 @@ def twin_path(geojson_path: str | os.PathLike[str]) -> Path:
     return Path(geojson_path).with_suffix(".parquet")
 
 
-def write_tiles(tiles, geojson_path: str | os.PathLike[str]) -> Path:
+def write_tiles(tiles, geojson_path: str | os.PathLike[str], twin_only=()) -> Path:
     """Write the GeoJSON (as the original does, CRS84) and its GeoParquet twin, each atomically.
 
     ``tiles`` is a GeoDataFrame or a ``Chips``; legacy chips (or a frame with
-    ``attrs[LEGACY_LAYOUT_ATTR]``) are written in the original's layout, byte for byte.
+    ``attrs[LEGACY_LAYOUT_ATTR]``) are written in the original's layout, byte for byte. Columns in
+    ``twin_only`` (and in ``attrs[TWIN_ONLY_ATTR]``, as loaded) go into the twin only.
     """
     geojson_path = Path(geojson_path)
     if hasattr(tiles, "to_geodataframe"):  # Chips
@@ -96,10 +105,11 @@ def write_tiles(tiles, geojson_path: str | os.PathLike[str]) -> Path:
         _write_legacy(columns, _in_lonlat(tiles).geometry.values, geojson_path)
         return geojson_path
     gdf = tiles
+    hidden = [c for c in dict.fromkeys([*twin_only, *tiles.attrs.get(TWIN_ONLY_ATTR, ())]) if c in gdf.columns]
     with atomic_path(geojson_path) as tmp:
-        write_geojson(gdf, tmp, name=geojson_path.stem)
+        write_geojson(gdf.drop(columns=hidden) if hidden else gdf, tmp, name=geojson_path.stem)
     stat = geojson_path.stat()
-    _write_twin(gdf, twin_path(geojson_path), stat)
+    _write_twin(gdf, twin_path(geojson_path), stat, hidden)
     return geojson_path
 
 
@@ -138,13 +148,22 @@ def write_geojson(gdf, path: Path, name: str, chunk: int = 100_000) -> None:
         out.write("\n]\n}\n")
 
 
-def _write_twin(gdf, path: Path, stat: os.stat_result) -> None:
+def _write_twin(gdf, path: Path, stat: os.stat_result, twin_only=()) -> None:
     import pyarrow.parquet as pq
     from geopandas.io.arrow import _geopandas_to_arrow
 
+    objects = [c for c in gdf.columns if is_json_column(str(c))]
+    if objects:
+        gdf = gdf.copy(deep=False)
+        for column in objects:
+            gdf[column] = [None if v is None or (isinstance(v, float) and v != v) else json.dumps(v) if isinstance(v, dict)
+                           else str(v) for v in gdf[column].tolist()]
     table = _geopandas_to_arrow(gdf, index=False)
     twin_of = json.dumps({"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}).encode()
-    table = table.replace_schema_metadata({**(table.schema.metadata or {}), _TWIN_KEY: twin_of})
+    metadata = {**(table.schema.metadata or {}), _TWIN_KEY: twin_of}
+    if twin_only:
+        metadata[_TWIN_ONLY_KEY] = json.dumps(list(twin_only)).encode()
+    table = table.replace_schema_metadata(metadata)
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp)
 
@@ -485,14 +504,35 @@ def load_tiles(path: str | os.PathLike[str]):
     if not path.exists():
         raise UserInputError(f"tiles file {str(path)!r} does not exist; check the path or run the tiling stage first")
     if path.suffix == ".parquet":
-        return gpd.read_parquet(path)
+        return _from_twin(path)
     twin = twin_path(path)
     if twin.exists() and _twin_in_sync(twin, path):
-        return gpd.read_parquet(twin)
+        return _from_twin(twin)
     try:
-        return gpd.read_file(path, engine="pyogrio")
+        frame = gpd.read_file(path, engine="pyogrio")
     except Exception as error:  # pyogrio raises several types for unreadable files
         raise UserInputError(f"cannot read tiles file {str(path)!r} ({error}); is it a GeoJSON tiles file?") from None
+    return _with_objects(frame)
+
+
+def _from_twin(path: Path):
+    import geopandas as gpd
+    import pyarrow.parquet as pq
+
+    frame = _with_objects(gpd.read_parquet(path))
+    hidden = (pq.read_schema(path).metadata or {}).get(_TWIN_ONLY_KEY)
+    if hidden:
+        frame.attrs[TWIN_ONLY_ATTR] = [c for c in json.loads(hidden) if c in frame.columns]
+    return frame
+
+
+def _with_objects(frame):
+    """JSON-object columns as dicts (the twin holds them as text; GDAL may give text too)."""
+    for column in (c for c in frame.columns if is_json_column(str(c))):
+        values = frame[column].tolist()
+        if any(isinstance(v, str) for v in values):
+            frame[column] = [json.loads(v) if isinstance(v, str) and v.startswith("{") else v for v in values]
+    return frame
 
 
 def _twin_in_sync(twin: Path, geojson: Path) -> bool:

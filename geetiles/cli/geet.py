@@ -113,6 +113,31 @@ def cmd_split(args: argparse.Namespace, argv: Sequence[str]) -> None:
     run_overrides(overrides, argv)
 
 
+def labels_dataset(args: argparse.Namespace) -> str:
+    """The labels dataset's name (its chip folder), from --labels_dataset_def or the README's --dataset_name."""
+    name = args.labels_dataset_def or getattr(args, "dataset_name", None)
+    if not name:
+        raise UserInputError(f"geet {args.cmd} needs --labels_dataset_def NAME (e.g. esa-world-cover)")
+    if name.endswith(".py") or "/" in name or "\\" in name:
+        raise UserInputError(f"--labels_dataset_def {name!r}: give the labels dataset's name (its chip folder, e.g. "
+                             "esa-world-cover); classes come from the folder's download record or the packaged recipe")
+    return name
+
+
+def cmd_lp_compute(args: argparse.Namespace, argv: Sequence[str]) -> None:
+    name = labels_dataset(args)
+    run_overrides(["stages=[proportions]", "proportions=local", "labels=none",
+                   f"proportions.tiles_file={quote(args.tiles_file)}", f"proportions.dataset={quote(name)}",
+                   f"proportions.definition={quote(name)}"], argv)
+
+
+def cmd_lp_from_foreign(args: argparse.Namespace, argv: Sequence[str]) -> None:
+    name = labels_dataset(args)
+    run_overrides(["stages=[proportions]", "proportions=none", "labels=none", "proportions.from_foreign=true",
+                   f"proportions.tiles_file={quote(args.tiles_file)}", f"proportions.dataset={quote(name)}",
+                   f"proportions.foreign_file={quote(args.foreign_tiles_file)}"], argv)
+
+
 def cmd_aois(args: argparse.Namespace, argv: Sequence[str]) -> None:
     if args.showall:
         from geetiles.aoi.countries import region_table
@@ -241,6 +266,21 @@ def build_parser() -> argparse.ArgumentParser:
     split.add_argument("--val_pct", required=True, type=float, help="share of val, e.g. .2")
     split.add_argument("--foreign_tiles_name", help="also split_{name}: the majority split of each foreignid_{name} unit")
     split.set_defaults(handler=cmd_split)
+
+    lp_compute = commands.add_parser("lp.compute", help="label proportions of every chip from its downloaded label chip")
+    lp_compute.add_argument("--tiles_file", required=True, help="the chips' tiles file (gets {dataset}_proportions)")
+    which_labels = lp_compute.add_mutually_exclusive_group()
+    which_labels.add_argument("--labels_dataset_def", help="the labels dataset, e.g. esa-world-cover (its chips are downloaded)")
+    which_labels.add_argument("--dataset_name", help="the same (the name geetiles 0.1.7's README shows)")
+    lp_compute.set_defaults(handler=cmd_lp_compute)
+
+    lp_foreign = commands.add_parser("lp.from_foreign",
+                                     help="mix the label proportions of the foreign units each chip overlaps")
+    lp_foreign.add_argument("--tiles_file", required=True, help="the chips' tiles file (gets {dataset}_proportions_at_{name})")
+    lp_foreign.add_argument("--foreign_tiles_file", required=True,
+                            help="the units' tiles file, with {dataset}_proportions (from lp.compute)")
+    lp_foreign.add_argument("--labels_dataset_def", required=True, help="the labels dataset, e.g. esa-world-cover")
+    lp_foreign.set_defaults(handler=cmd_lp_from_foreign)
 
     download = commands.add_parser("download", help="download every chip of a tiles file from Earth Engine")
     download.add_argument("--tiles_file", required=True, help="tiles file written by grid (or python -m geetiles)")

@@ -27,6 +27,8 @@ def run(experiment, context) -> None:
         for role, source_config in chosen:
             summary = Engine(experiment, tiles_path, source_config, ray_cluster).run()
             context.outputs.append(summary.directory)
+            if role == "labels":
+                context.labels_dir = summary.directory
     finally:
         ray_cluster.shutdown()
 

@@ -22,8 +22,20 @@ def largest_overlap(chips: np.ndarray, units: np.ndarray, chunk: int = 200_000) 
     """Row (in ``units``) of the unit each chip overlaps most, or -1 where it meets none.
     ``chips`` and ``units`` are lon/lat shapely geometries; ``chunk`` chips are handled at a time,
     so memory stays bounded."""
-    tree = shapely.STRtree(units)
     best = np.full(len(chips), NONE, dtype=np.int64)
+    for chip_rows, unit_rows, areas in overlap_pairs(chips, units, chunk):
+        single = np.isnan(areas)
+        best[chip_rows[single]] = unit_rows[single]
+        if (~single).any():
+            rows, winners = _argmax_per_group(chip_rows[~single], unit_rows[~single], np.round(areas[~single], 2))
+            best[rows] = winners
+    return best
+
+
+def overlap_pairs(chips: np.ndarray, units: np.ndarray, chunk: int = 200_000):
+    """Per chunk of chips: (chip rows, unit rows, overlap areas in m²) of every chip-unit pair that
+    intersects. Areas are measured only for chips meeting several units; NaN for a chip's only unit."""
+    tree = shapely.STRtree(units)
     for start in range(0, len(chips), chunk):
         part = chips[start:start + chunk]
         chip_rows, unit_rows = tree.query(part, predicate="intersects")
@@ -31,15 +43,12 @@ def largest_overlap(chips: np.ndarray, units: np.ndarray, chunk: int = 200_000) 
             continue
         counts = np.bincount(chip_rows, minlength=len(part))
         single = counts[chip_rows] == 1
-        best[start + chip_rows[single]] = unit_rows[single]
-        shared_chips, shared_units = chip_rows[~single], unit_rows[~single]
-        if not len(shared_chips):
-            continue
-        rectangle = _is_rectangle(part)[shared_chips]
-        areas = np.round(area_m2(_overlaps(part[shared_chips], units[shared_units], rectangle)), 2)
-        rows, winners = _argmax_per_group(shared_chips, shared_units, areas)
-        best[start + rows] = winners
-    return best
+        areas = np.full(len(chip_rows), np.nan)
+        if (~single).any():
+            shared_chips, shared_units = chip_rows[~single], unit_rows[~single]
+            rectangle = _is_rectangle(part)[shared_chips]
+            areas[~single] = area_m2(_overlaps(part[shared_chips], units[shared_units], rectangle))
+        yield start + chip_rows, unit_rows, areas
 
 
 def _is_rectangle(chips: np.ndarray) -> np.ndarray:

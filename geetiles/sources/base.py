@@ -50,14 +50,24 @@ class OpenedSource(Protocol):
         """Label classes ({code, name, color}, codes as written in the chips); [] for imagery."""
 
 
-def class_table(recipe_classes, remap=None, range_map=None) -> list[dict]:
+def class_table(recipe_classes, remap=None, range_map=None, proportion_keys=None) -> list[dict]:
     """A recipe's classes as later stages read them: codes as the chips hold them (after the remap),
     or, for a range map, the class each value range becomes, with its ``min`` (inclusive) and ``max``
-    (exclusive) in the chips' values. Range classes without declared names are named by their range."""
+    (exclusive) in the chips' values. Range classes without declared names are named by their range.
+
+    A class whose proportions are keyed otherwise than by its code (geetiles 0.1.7 keyed WorldCover's
+    10..100 as 1..11) carries that ``key``."""
     if range_map:
         return _range_classes(list(range_map), {c.code: c for c in recipe_classes})
-    remap = dict(remap or {})
-    return [{"code": int(remap.get(c.code, c.code)), "name": c.name, "color": c.color} for c in recipe_classes]
+    remap, keys = dict(remap or {}), dict(proportion_keys or {})
+    table = []
+    for c in recipe_classes:
+        code = int(remap.get(c.code, c.code))
+        entry = {"code": code, "name": c.name, "color": c.color}
+        if code in keys and keys[code] != code:
+            entry["key"] = int(keys[code])
+        table.append(entry)
+    return table
 
 
 def _range_classes(thresholds: list[float], declared: dict) -> list[dict]:

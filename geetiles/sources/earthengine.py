@@ -87,4 +87,4 @@ class EarthEngineSource:
 
         if self.recipe is None:
             return []
-        return class_table(self.recipe.classes, self.recipe.remap, self.recipe.range_map)
+        return class_table(self.recipe.classes, self.recipe.remap, self.recipe.range_map, self.recipe.proportion_keys)

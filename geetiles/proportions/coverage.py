@@ -1,0 +1,106 @@
+"""How much of each class lies inside one chip's geometry, in pixels.
+
+A rectangular chip on its own pixel grid (every grid, UTM and Major TOM chip downloaded as geetiles
+does it) covers each of its pixels wholly, so every pixel counts 1. Any other geometry (communes,
+random pieces, clipped chips, polygons with holes) weighs each pixel by the exact fraction of it
+inside the polygon, computed by exactextract (the reference for exact zonal statistics). Its sum is
+checked against the polygon's area: exactextract loses a pixel where an edge runs exactly through
+pixel corners diagonally, and there every pixel the polygon meets is clipped by GEOS instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+
+from geetiles.proportions.chip_raster import ChipRaster
+from geetiles.proportions.classes import UNKNOWN, LabelTable
+
+_ALIGNED_TOLERANCE_PX = 1e-6  # a rectangle within this of the raster's edges covers it exactly
+
+
+@dataclass
+class ChipCounts:
+    classes: np.ndarray  # pixels of each class inside the geometry (fractions of pixels at its edge)
+    inside: float  # pixels of the geometry, valid or not: its area in pixels
+    unknown: float  # pixels inside with a value in no class (left out, like nodata)
+
+
+def count_classes(raster: ChipRaster, geometry, table: LabelTable) -> ChipCounts:
+    """Class pixels of ``raster`` inside ``geometry`` (given in the raster's CRS)."""
+    if _covers_raster(geometry, raster):
+        index = table.class_index(raster.values).ravel()
+        weights = None
+        inside = float(index.size)
+    else:
+        x0, dx, _, y0, _, dy = raster.transform
+        index, weights = _covered_pixels(raster, geometry, table)
+        inside = float(shapely.area(geometry)) / abs(dx * dy)
+        within = float(shapely.area(shapely.clip_by_rect(geometry, *raster.bounds))) / abs(dx * dy)
+        if abs(weights.sum() - within) > 1e-6 * max(within, 1.0):
+            index, weights = _clipped_pixels(raster, geometry, table)
+    valid = index >= 0
+    counts = np.bincount(index[valid], weights=None if weights is None else weights[valid], minlength=len(table.keys))
+    unknown_mask = index == UNKNOWN
+    unknown = float(unknown_mask.sum() if weights is None else weights[unknown_mask].sum())
+    return ChipCounts(counts.astype(np.float64), inside, unknown)
+
+
+def _covers_raster(geometry, raster: ChipRaster) -> bool:
+    """True when ``geometry`` is the raster's own rectangle (up to a millionth of a pixel): a
+    polygon without holes, with 4 corners, as large as its bounding box, which is the raster's."""
+    if shapely.get_type_id(geometry) != 3 or shapely.get_num_coordinates(geometry) != 5 \
+            or shapely.get_num_interior_rings(geometry) != 0:
+        return False
+    x0, dx, _, y0, _, dy = raster.transform
+    left, bottom, right, top = raster.bounds
+    minx, miny, maxx, maxy = shapely.bounds(geometry).tolist()
+    tolerance_x, tolerance_y = abs(dx) * _ALIGNED_TOLERANCE_PX, abs(dy) * _ALIGNED_TOLERANCE_PX
+    if not (abs(minx - left) <= tolerance_x and abs(maxx - right) <= tolerance_x
+            and abs(miny - bottom) <= tolerance_y and abs(maxy - top) <= tolerance_y):
+        return False
+    box_area = (maxx - minx) * (maxy - miny)
+    return abs(shapely.area(geometry) - box_area) <= 1e-9 * box_area  # a rectangle, not a skewed quadrilateral
+
+
+def _covered_pixels(raster: ChipRaster, geometry, table: LabelTable) -> tuple[np.ndarray, np.ndarray]:
+    """Class index and covered fraction of every pixel the geometry meets (exactextract)."""
+    from exactextract import exact_extract
+    from exactextract.raster import NumPyRasterSource
+
+    x0, dx, _, y0, _, dy = raster.transform
+    if dx <= 0 or dy >= 0:
+        raise ValueError("chip rasters must be north-up")
+    left, bottom, right, top = raster.bounds
+    # no nodata given to exactextract: nodata is the class table's to decide (it is also valid_frac's)
+    source = NumPyRasterSource(np.ascontiguousarray(raster.values), left, bottom, right, top, srs_wkt=None)
+    feature = {"type": "Feature", "properties": {}, "geometry": shapely.geometry.mapping(geometry)}
+    result = exact_extract(source, [feature], ["values", "coverage"], output="geojson")
+    properties = result[0]["properties"] if result else {"values": [], "coverage": []}
+    values = np.asarray(properties["values"])
+    weights = np.asarray(properties["coverage"], dtype=np.float64)
+    return table.class_index(values.astype(raster.values.dtype, copy=False)) if values.size else values.astype(np.int64), weights
+
+
+def _clipped_pixels(raster: ChipRaster, geometry, table: LabelTable) -> tuple[np.ndarray, np.ndarray]:
+    """The same as :func:`_covered_pixels` by clipping every pixel of the polygon's window with GEOS:
+    slower, and exact where exactextract is not."""
+    x0, dx, _, y0, _, dy = raster.transform
+    height, width = raster.values.shape
+    minx, miny, maxx, maxy = shapely.bounds(geometry).tolist()
+    col0, col1 = max(int(np.floor((minx - x0) / dx)), 0), min(int(np.ceil((maxx - x0) / dx)), width)
+    row0, row1 = max(int(np.floor((maxy - y0) / dy)), 0), min(int(np.ceil((miny - y0) / dy)), height)
+    if col0 >= col1 or row0 >= row1:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    cols, rows = np.meshgrid(np.arange(col0, col1), np.arange(row0, row1))
+    left, top = x0 + cols.ravel() * dx, y0 + rows.ravel() * dy
+    shapely.prepare(geometry)
+    weights = np.empty(left.size)
+    for start in range(0, left.size, 100_000):
+        part = slice(start, start + 100_000)
+        boxes = shapely.box(left[part], top[part] + dy, left[part] + dx, top[part])
+        weights[part] = shapely.area(shapely.intersection(boxes, geometry)) / abs(dx * dy)
+    index = table.class_index(raster.values[row0:row1, col0:col1]).ravel()
+    return index, weights

@@ -1,0 +1,287 @@
+"""The ``proportions`` stage (and ``geet lp.compute`` / ``geet lp.from_foreign``): the share of each
+label class inside every chip, and optionally the mix of the foreign units' shares.
+
+The columns go into the tiles file and its twin in place, without changing its name or hash (the
+chips' geometry is untouched), as geetiles 0.1.7 did; a record of the run sits beside the file
+(``{tiles}.{dataset}_proportions.geetiles.yaml``). Chips whose file is missing or unreadable are
+counted, listed (``{tiles}.{dataset}_proportions.failed.csv``) and fail the run after every other
+chip has its proportions.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from geetiles.config import ProportionsEngine, SourceKind, Stage
+from geetiles.errors import RunFailed, UserInputError
+from geetiles.tiles_file import existing_tiles_file
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Outcome:
+    column: str
+    chips: int
+    failed: dict[str, str] = field(default_factory=dict)  # identifier → reason
+    seconds: float = 0.0
+
+
+def check(experiment) -> None:
+    """Settings that cannot work, refused before any stage runs."""
+    config = experiment.config
+    settings = config.proportions
+    if settings.engine is ProportionsEngine.none and not settings.from_foreign:
+        return
+    if settings.workers is not None and settings.workers < 1:
+        raise UserInputError(f"proportions.workers={settings.workers} must be at least 1 (or null: one per core)")
+    if settings.units_per_request < 1:
+        raise UserInputError(f"proportions.units_per_request={settings.units_per_request} must be at least 1")
+    if settings.scale_m is not None and not settings.scale_m > 0:
+        raise UserInputError(f"proportions.scale_m={settings.scale_m:g} must be a positive number of metres (or null: native)")
+    if settings.engine is ProportionsEngine.earthengine and _has_labels(config.labels) \
+            and config.labels.kind is not SourceKind.earthengine:
+        raise UserInputError(f"proportions=earthengine needs labels from Earth Engine, not labels.kind={config.labels.kind.value}; "
+                             "use proportions=local")
+    alone = Stage.tiling not in config.stages
+    if alone and settings.tiles_file:
+        tiles_path = existing_tiles_file(settings.tiles_file, "proportions.tiles_file")
+        if settings.engine is ProportionsEngine.local and Stage.download not in config.stages:
+            name = _dataset_name(config)
+            if name is not None:
+                _label_folder(tiles_path, name)
+    if settings.from_foreign and settings.foreign_file:
+        existing_tiles_file(settings.foreign_file, "proportions.foreign_file", "the foreign units' tiles file")
+
+
+def run(experiment, context) -> None:
+    config = experiment.config
+    settings = config.proportions
+    if settings.engine is ProportionsEngine.none and not settings.from_foreign:
+        log.info("proportions=none: no label proportions")
+        return
+    name = _dataset_name(config)
+    if name is None:
+        log.info("no labels: no proportions (e.g. labels=worldcover, or experiment=demo)")
+        return
+    tiles_path = context.tiles_file or (existing_tiles_file(settings.tiles_file, "proportions.tiles_file")
+                                        if settings.tiles_file else None)
+    if tiles_path is None:
+        raise UserInputError("the proportions stage needs a tiles file: run the tiling stage first or set proportions.tiles_file=...")
+    from geetiles.record import write_record
+
+    foreign_path = None
+    if settings.from_foreign:
+        foreign_path = context.foreign_file or (existing_tiles_file(settings.foreign_file, "proportions.foreign_file",
+                                                                    "the foreign units' tiles file") if settings.foreign_file else None)
+        if foreign_path is None:
+            raise UserInputError("proportions.from_foreign=true needs foreign units: set proportions.foreign_file=... "
+                                 "(a tiles file with proportions) or run with foreign=select/random/grid/utm/file")
+        require_foreign_proportions(foreign_path, name)  # before anything is written
+    outcome = None
+    if settings.engine is ProportionsEngine.earthengine:
+        outcome = compute_on_earth_engine(experiment, tiles_path, name, progress_mode=config.download.progress)
+    elif settings.engine is ProportionsEngine.local:
+        folder = context.labels_dir or _label_folder(tiles_path, name)
+        outcome = compute_file(tiles_path, folder, settings.definition, settings.workers, config.download.progress)
+    if outcome is not None:
+        write_record(tiles_path.with_name(f"{tiles_path.stem}.{outcome.column}{tiles_path.suffix}"), experiment,
+                     stage="proportions", extra={
+                         "tiles_file": str(tiles_path), "column": outcome.column, "engine": settings.engine.value,
+                         "chips": outcome.chips, "failed": len(outcome.failed), "seconds": round(outcome.seconds, 3)})
+    if foreign_path is not None:
+        column, id_column = mix_from_foreign(tiles_path, foreign_path, name)
+        write_record(tiles_path.with_name(f"{tiles_path.stem}.{column}{tiles_path.suffix}"), experiment, stage="proportions",
+                     extra={"tiles_file": str(tiles_path), "foreign_file": str(foreign_path), "column": column,
+                            "foreignid_column": id_column})
+    context.outputs.append(tiles_path)
+    if outcome is not None:
+        raise_on_failures(outcome, tiles_path)
+
+
+def raise_on_failures(outcome: Outcome, tiles_path: Path) -> None:
+    """A failed chip is never silent: list them beside the tiles file and fail the run."""
+    listing = tiles_path.with_name(f"{tiles_path.stem}.{outcome.column}.failed.csv")
+    if not outcome.failed:
+        listing.unlink(missing_ok=True)
+        return
+    import csv
+    import io
+
+    from geetiles.atomic import write_text
+
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(["identifier", "reason"])
+    writer.writerows(sorted(outcome.failed.items()))
+    write_text(listing, text.getvalue())
+    sample = ", ".join(f"{k} ({v})" for k, v in list(outcome.failed.items())[:3])
+    raise RunFailed(f"proportions: {len(outcome.failed)} of {outcome.chips} chips could not be read ({sample}"
+                    f"{', ...' if len(outcome.failed) > 3 else ''}); the other chips have their proportions. "
+                    f"Listed in {listing}; download them again (the download resumes) and rerun")
+
+
+def compute_file(tiles_path: Path, folder: Path, definition: str | None = None, workers: int | None = None,
+                 progress_mode: str = "auto") -> Outcome:
+    """Count every chip's classes in ``folder`` and write the proportions columns into the tiles file."""
+    import shapely
+
+    from geetiles.download.progress import Progress
+    from geetiles.proportions.classes import label_table
+    from geetiles.proportions.counting import count_chips
+    from geetiles.tiles_file import load_tiles
+
+    table = label_table(folder, definition)
+    started = time.perf_counter()
+    chips = _lonlat(load_tiles(tiles_path))
+    _require_identifiers(chips, tiles_path)
+    identifiers = chips["identifier"].astype(str).to_numpy()
+    progress = Progress(len(chips), progress_mode, f"proportions {table.dataset}")
+    try:
+        counts = count_chips(folder, identifiers, shapely.to_wkb(np.asarray(chips.geometry.values)), table, workers, progress)
+    finally:
+        progress.close()
+    return _write(chips, tiles_path, table, counts, started)
+
+
+def compute_on_earth_engine(experiment, tiles_path: Path, name: str, progress_mode: str = "auto") -> Outcome:
+    """The units' class histograms from Earth Engine (reduceRegions), written like the local ones."""
+    from geetiles.download.progress import Progress
+    from geetiles.proportions.classes import LabelTable
+    from geetiles.proportions.earthengine import count_units
+    from geetiles.sources.base import class_table
+    from geetiles.sources.ee_recipe import chosen_recipe
+    from geetiles.tiles_file import load_tiles
+
+    labels = experiment.config.labels
+    recipe = chosen_recipe(labels)
+    if recipe is None or not (recipe.classes or recipe.range_map):
+        raise UserInputError(f"labels dataset {name!r} declares no classes (recipe.classes or recipe.range_map), so it has no "
+                             "proportions; choose a labels recipe with classes (e.g. labels=worldcover)")
+    nodata = labels.nodata if labels.nodata is not None else (
+        None if recipe.dtype is not None and recipe.dtype.value.startswith("float") else 0.0)
+    table = LabelTable.from_classes(name, class_table(recipe.classes, recipe.remap, recipe.range_map, recipe.proportion_keys), nodata)
+    started = time.perf_counter()
+    chips = _lonlat(load_tiles(tiles_path))
+    _require_identifiers(chips, tiles_path)
+    progress = Progress(len(chips), progress_mode, f"proportions {name} (Earth Engine)")
+    try:
+        counts = count_units(experiment, labels, np.asarray(chips.geometry.values), table, progress)
+    finally:
+        progress.close()
+    return _write(chips, tiles_path, table, counts, started)
+
+
+def _write(chips, tiles_path: Path, table, counts, started: float) -> Outcome:
+    from geetiles.proportions.columns import columns_from_counts, proportions_column
+    from geetiles.tiles_file import write_tiles
+
+    columns, wide = columns_from_counts(table.dataset, table.keys, counts.classes, counts.inside, counts.failed)
+    for column, values in columns.items():
+        chips[column] = values
+    computed = time.perf_counter()
+    write_tiles(chips, tiles_path, twin_only=wide)
+    identifiers = chips["identifier"].astype(str).to_numpy()
+    outcome = Outcome(proportions_column(table.dataset), len(chips),
+                      {identifiers[row]: reason for row, reason in sorted(counts.failed.items())},
+                      time.perf_counter() - started)
+    unknown = counts.unknown.sum()
+    if unknown > 0:
+        log.warning("proportions %s: %.0f pixels in %d chips hold values in no class of the dataset; they are left out "
+                    "like nodata (valid_frac counts them as invalid)", table.dataset, unknown, int((counts.unknown > 0).sum()))
+    valid = counts.classes.sum(axis=1)
+    empty = int(((valid == 0) & ~np.isin(np.arange(len(chips)), list(counts.failed))).sum())
+    log.info("proportions %s: %d chips in %.2f s (written in %.2f s): %d without a valid pixel, %d failed → %s",
+             table.dataset, len(chips), computed - started, time.perf_counter() - computed, empty, len(counts.failed),
+             outcome.column)
+    return outcome
+
+
+def mix_from_foreign(tiles_path: Path, foreign_path: Path, dataset: str) -> tuple[str, str]:
+    """Write ``{dataset}_proportions_at_{name}`` and ``foreignid_{name}`` into the tiles file: each
+    chip's mix of its foreign units' proportions (area in m² × each unit's valid fraction)."""
+    from geetiles.foreign.intersect import foreign_name
+    from geetiles.proportions.columns import as_dicts, proportions_column, valid_frac_column
+    from geetiles.proportions.foreign_mix import mix, unit_table
+    from geetiles.tiles_file import load_tiles, write_tiles
+
+    name = foreign_name(foreign_path)
+    started = time.perf_counter()
+    units = _lonlat(load_tiles(foreign_path))
+    source = proportions_column(dataset)
+    if source not in units.columns:
+        require_foreign_proportions(foreign_path, dataset)
+    _require_identifiers(units, foreign_path)
+    chips = _lonlat(load_tiles(tiles_path))
+    valid_frac = units[valid_frac_column(dataset)].to_numpy(dtype=float) if valid_frac_column(dataset) in units.columns else None
+    keys, table, factor = unit_table(units[source].tolist(), valid_frac)
+    mixed, reached, best = mix(np.asarray(chips.geometry.values), np.asarray(units.geometry.values), table, factor)
+    column, id_column = f"{dataset}_proportions_at_{name}", f"foreignid_{name}"
+    chips[column] = as_dicts(mixed, keys)
+    ids = units["identifier"].astype(str).to_numpy()
+    chips[id_column] = np.where(best >= 0, ids[np.maximum(best, 0)], "-1")
+    computed = time.perf_counter()
+    write_tiles(chips, tiles_path)
+    log.info("proportions from %s: %d chips × %d units in %.2f s (written in %.2f s): %d outside every unit or only in "
+             "units without valid labels → %s, %s", foreign_path.name, len(chips), len(units), computed - started,
+             time.perf_counter() - computed, int((~reached).sum()), column, id_column)
+    return column, id_column
+
+
+def require_foreign_proportions(foreign_path: Path, dataset: str) -> None:
+    from geetiles.proportions.columns import proportions_column
+    from geetiles.tiles_file import load_tiles
+
+    if proportions_column(dataset) not in load_tiles(foreign_path).columns:
+        raise UserInputError(f"foreign tiles file {foreign_path.name} has no {proportions_column(dataset)} column yet; compute "
+                             f"it first: geet lp.compute --tiles_file {foreign_path} --labels_dataset_def {dataset}")
+
+
+def _require_identifiers(frame, path: Path) -> None:
+    if "identifier" not in frame.columns:
+        raise UserInputError(f"tiles file {path.name} has no 'identifier' column; give a tiles file made by geetiles "
+                             "(or geetiles 0.1.7)")
+    if not len(frame):
+        raise UserInputError(f"tiles file {path.name} has no chips; nothing to compute")
+
+
+def _lonlat(frame):
+    if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
+        frame = frame.to_crs("EPSG:4326")
+    return frame
+
+
+def _has_labels(labels) -> bool:
+    return labels.dataset is not None or labels.recipe is not None
+
+
+def _dataset_name(config) -> str | None:
+    """The labels dataset's folder name: proportions.dataset, else this run's labels."""
+    if config.proportions.dataset:
+        return config.proportions.dataset
+    labels = config.labels
+    if not _has_labels(labels):
+        return None
+    if labels.name:
+        return labels.name
+    if labels.kind is SourceKind.earthengine:
+        from geetiles.sources.ee_recipe import chosen_recipe, dataset_name
+
+        recipe = chosen_recipe(labels)
+        return dataset_name(recipe) if recipe is not None else Path(str(labels.dataset)).stem
+    return Path(str(labels.dataset)).stem
+
+
+def _label_folder(tiles_path: Path, name: str) -> Path:
+    """The chips of dataset ``name`` for this tiles file; a clear error when they were never downloaded."""
+    folder = tiles_path.with_suffix("") / name
+    if not folder.is_dir():
+        raise UserInputError(f"labels dataset folder {folder} does not exist: download the labels first "
+                             f"(geet download --tiles_file {tiles_path} --dataset_def {name} ..., or the download stage "
+                             "with labels=...)")
+    return folder
