@@ -4,6 +4,10 @@ A test double, not an evaluator: it walks the expression graph the client sends
 (`{"result": id, "values": {id: node}}`) and tracks only what a pixel request
 needs to know, which bands come out and with which dtypes. Unknown functions
 fall back to the bands of their first image-valued argument.
+
+For value:compute it also builds client-side features and answers
+`Image.reduceRegions` with `Reducer.frequencyHistogram` (see `reduce_regions.py`),
+and reports every image's native projection as EPSG:4326 at 0.001 degrees.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from . import reduce_regions as rr
 
 Band = tuple[str, np.dtype]
 
@@ -98,6 +104,10 @@ def evaluate(expression: dict[str, Any]) -> Any:
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, rr.Features):
+        return rr.features_json(value)
+    if isinstance(value, rr.Feature):
+        return rr.feature_json(value)
     if isinstance(value, Call):
         raise ExpressionError(f"The fake server cannot compute {value.name}.")
     if isinstance(value, (Img, Coll, Func)):
@@ -184,6 +194,8 @@ def _invoke(graph: _Graph, name: str, args: dict[str, Any]) -> Any:
         if args.get("qualityBand") not in [b for b, _ in bands]:
             raise ExpressionError(f"ImageCollection.qualityMosaic: Band '{args.get('qualityBand')}' not found.")
         return Img(bands)
+    if name == "Collection.map" and isinstance(args.get("collection"), rr.Features):
+        return _map_features(graph, args)
     if name == "Collection.map":
         return _map(graph, args)
     if name in ("Collection.filter", "Collection.limit", "Collection.sort", "Collection.merge"):
@@ -201,7 +213,58 @@ def _invoke(graph: _Graph, name: str, args: dict[str, Any]) -> Any:
         return Img(_collection(args, "collection"))
     if prefix == "Number" and method in _ARITHMETIC:
         return _number(method, args.get("left"), args.get("right"))
+    if name in _FEATURE_ALGORITHMS:
+        try:
+            return _FEATURE_ALGORITHMS[name](args)
+        except rr.UnsupportedRequest as exc:
+            raise ExpressionError(str(exc)) from None
     return _fallback(name, args)
+
+
+def _features(args: dict[str, Any]) -> rr.Features:
+    features = args.get("features") or []
+    if not all(isinstance(f, rr.Feature) for f in features):
+        raise ExpressionError("Collection: the fake server only supports a list of client-side features.")
+    return rr.Features(tuple(features))
+
+
+def _image_projection(args: dict[str, Any]) -> Call:
+    """Every image's native projection in the fake: EPSG:4326, 0.001 degree pixels (see reduce_regions.py)."""
+    _image(args, "image")
+    return Call("Projection", {"crs": "EPSG:4326", "scale_degrees": rr.NATIVE_DEGREES})
+
+
+def _nominal_scale(args: dict[str, Any]) -> float:
+    proj = args.get("proj")
+    if not (isinstance(proj, Call) and proj.name == "Projection" and "scale_degrees" in proj.args):
+        raise ExpressionError("Projection.nominalScale: the fake server only knows the projection of an image.")
+    return float(proj.args["scale_degrees"]) * rr.METRES_PER_DEGREE
+
+
+_FEATURE_ALGORITHMS = {
+    "GeometryConstructors.Polygon": lambda a: rr.geometry("Polygon", a.get("coordinates"), a.get("crs"), a.get("geodesic")),
+    "GeometryConstructors.MultiPolygon": lambda a: rr.geometry(
+        "MultiPolygon", a.get("coordinates"), a.get("crs"), a.get("geodesic")),
+    "Feature": lambda a: rr.Feature(a.get("geometry"), dict(a.get("metadata") or {})),
+    "Collection": _features,
+    "Feature.select": lambda a: rr.select_properties(
+        a.get("input"), a.get("propertySelectors"), a.get("newProperties"), a.get("retainGeometry")),
+    "Image.reduceRegions": lambda a: rr.reduce_regions(
+        list(_image(a, "image")), a.get("collection"), a.get("reducer"), a.get("scale"), a.get("crs"), a.get("crsTransform")),
+    "Image.projection": _image_projection,
+    "Projection.nominalScale": _nominal_scale,
+}
+
+
+def _map_features(graph: _Graph, args: dict[str, Any]) -> rr.Features:
+    """A function mapped over client-side features (e.g. Feature.select after reduceRegions)."""
+    out = []
+    for feature in args["collection"].features:
+        result = graph.call(args.get("baseAlgorithm"), [feature])
+        if not isinstance(result, rr.Feature):
+            raise ExpressionError("Collection.map: the fake server only maps functions returning a Feature.")
+        out.append(result)
+    return rr.Features(tuple(out))
 
 
 def _load(asset_id: Any) -> tuple[Band, ...]:

@@ -4,7 +4,9 @@ It runs aiohttp in a background thread with its own event loop, so tests stay
 synchronous while many requests overlap (latency is an `asyncio.sleep`).
 Knobs (latency, error injection, size limits) change at runtime and counters
 record what the client asked for, so tests can assert on retries, concurrency
-and tiling without Google.
+and tiling without Google. value:compute also answers `Image.reduceRegions` with
+`Reducer.frequencyHistogram` (see `reduce_regions.py`), with the same latency
+and error injection as computePixels and its own counters.
 
 Run `python -m tests.fake_ee.server --latency 0.2` from the repository root to
 serve in the foreground; the first stdout line is the base URL.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
 import signal
 import socket
@@ -29,6 +32,7 @@ from aiohttp import web
 
 from .expressions import ExpressionError, evaluate, infer_bands
 from .formats import SUPPORTED_FORMATS, Grid, RequestError, render, request_bytes
+from .reduce_regions import feature_properties
 
 _HERE = Path(__file__).resolve().parent
 _BASE_URL_PLACEHOLDER = "__BASE_URL__"
@@ -42,6 +46,8 @@ _STATUS_NAMES = {
     503: "UNAVAILABLE",
     504: "DEADLINE_EXCEEDED",
 }
+COMPUTED_VALUE_TOO_LARGE = "Computed value is too large."
+REDUCE_REGIONS = "value.compute.reduceRegions"  # the counter of reduceRegions requests in `requests`
 _INJECTED_MESSAGES = {
     429: "Too many concurrent aggregations.",
     503: "The service is currently unavailable.",
@@ -89,6 +95,10 @@ class FakeEarthEngine:
         self.fail_grid_keys: set = set()  # grids answered 400 "User memory limit exceeded." (per-chip failures)
         self.silent_after: int | None = None  # computePixels calls answered before the server stops answering
         self.errors_after = 0  # computePixels calls answered before errors are injected (e.g. 1: spare the probe)
+        # reduceRegions requests holding a feature whose property `name` equals `value` are answered
+        # {(name, value): (status, message)}, e.g. {("row", 3): (400, "User memory limit exceeded.")}
+        self.fail_features: dict[tuple[str, Any], tuple[int, str]] = {}
+        self.max_response_bytes: int | None = None  # larger reduceRegions answers: 400 "Computed value is too large."
         self._random = random.Random(seed)
         self.url: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -141,10 +151,12 @@ class FakeEarthEngine:
             self._arrival_wall: list[float] = []
             self._answer_wall: list[float] = []
             self._request_times: list[float] = []
+            self._reduce_regions_sizes: list[int] = []
 
     @property
     def requests(self) -> Counter[str]:
-        """Requests by endpoint: discovery, algorithms.list, image.computePixels, value.compute, token, not_found."""
+        """Requests by endpoint: discovery, algorithms.list, image.computePixels, value.compute, token, not_found;
+        and value.compute.reduceRegions, the value:compute calls that ask for Image.reduceRegions."""
         with self._lock:
             return Counter(self._requests)
 
@@ -173,6 +185,12 @@ class FakeEarthEngine:
     def max_in_flight(self) -> int:
         with self._lock:
             return self._max_in_flight
+
+    @property
+    def reduce_regions_sizes(self) -> list[int]:
+        """Features in each reduceRegions request, in arrival order (answered or not)."""
+        with self._lock:
+            return list(self._reduce_regions_sizes)
 
     @property
     def request_times(self) -> list[float]:
@@ -279,12 +297,70 @@ class FakeEarthEngine:
         return error_response(404, f"Method not found: {request.method} {request.path}")
 
     async def _compute_value(self, request: web.Request) -> web.Response:
-        """Just enough for constants, Number arithmetic and Image.bandNames."""
+        """Constants, Number arithmetic, Image.bandNames, Image.projection().nominalScale() and reduceRegions."""
+        raw = await request.read()
+        if b'"Image.reduceRegions"' in raw:
+            return await self._tracked(self._reduce_regions(raw))
         try:
-            body = await request.json()
+            body = json.loads(raw)
             return web.json_response({"result": evaluate(body.get("expression"))})
         except (ExpressionError, ValueError, AttributeError) as exc:
             return error_response(400, str(exc) or "Invalid request.")
+
+    async def _tracked(self, answer: Awaitable[web.Response]) -> web.Response:
+        """Counts a request in `in_flight` / `max_in_flight` while it is answered."""
+        with self._lock:
+            self._in_flight += 1
+            self._max_in_flight = max(self._max_in_flight, self._in_flight)
+        try:
+            return await answer
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    async def _reduce_regions(self, raw: bytes) -> web.Response:
+        """Same order as computePixels: latency, injected errors, per-feature failures, then the histograms."""
+        try:
+            body = json.loads(raw)
+            expression = body["expression"]
+            features = feature_properties(expression)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            body, expression, features = None, None, []
+        with self._lock:
+            self._requests[REDUCE_REGIONS] += 1
+            self._reduce_regions_sizes.append(len(features))
+        latency = self.latency_s
+        if latency > 0:
+            await asyncio.sleep(latency)
+        injected = self._draw_injected_error()
+        if injected is not None:
+            return error_response(injected, _INJECTED_MESSAGES.get(injected, f"Injected error {injected}."))
+        if expression is None:
+            return error_response(400, "Invalid JSON payload received.")
+        failure = self._feature_failure(features)
+        if failure is not None:
+            return error_response(*failure)
+        loop = asyncio.get_running_loop()
+        try:
+            text = await loop.run_in_executor(self._executor, _compute_json, expression)
+        except (ExpressionError, ValueError, AttributeError, TypeError) as exc:
+            return error_response(400, str(exc) or "Invalid request.")
+        limit = self.max_response_bytes
+        if limit is not None and len(text) > limit:
+            return error_response(400, COMPUTED_VALUE_TOO_LARGE)
+        return web.Response(text=text, content_type="application/json")
+
+    def _feature_failure(self, features: list[dict[str, Any]]) -> tuple[int, str] | None:
+        failing = dict(self.fail_features)
+        for properties in features:
+            for key, value in properties.items():
+                try:
+                    hit = failing.get((key, value))
+                except TypeError:  # an unhashable property value
+                    continue
+                if hit is not None:
+                    return hit
+        return None
 
     async def _token(self, request: web.Request) -> web.Response:
         """OAuth2 token endpoint for google-auth refresh flows (user refresh token or service-account JWT)."""
@@ -362,6 +438,11 @@ class FakeEarthEngine:
                 return None
             self._errors_injected += 1
             return self._random.choice(self.error_statuses)
+
+
+def _compute_json(expression: dict[str, Any]) -> str:
+    """The value:compute answer, rendered in a worker thread (histograms cost CPU)."""
+    return json.dumps({"result": evaluate(expression)}, separators=(",", ":"))
 
 
 def _parse_pixels_request(body: dict[str, Any]) -> tuple[str, list[tuple[str, Any]], Grid]:
