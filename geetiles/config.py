@@ -300,6 +300,8 @@ class SourceConfig:
     nodata: Optional[float] = None  # default: 0 for integer bands, NaN for float bands
     resampling: Optional[str] = None  # local rasters: default nearest for integer bands, bilinear otherwise
     recipe: Optional[RecipeConfig] = None  # Earth Engine: a declarative dataset (instead of a Python file)
+    classes: List[ClassConfig] = field(default_factory=list)  # local rasters: label classes (recipes declare their own)
+    range_map: Optional[List[float]] = None  # local rasters: value thresholds of range classes, as recipe.range_map
 
 
 @dataclass

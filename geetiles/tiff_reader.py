@@ -90,9 +90,10 @@ def read_plain_tiff(data: bytes) -> PlainTiff | None:
 def _tags(data: bytes, order: str, offset: int) -> dict[int, tuple] | None:
     """The first IFD's tags as value tuples (ASCII as bytes)."""
     (count,) = struct.unpack_from(order + "H", data, offset)
+    entries = struct.unpack_from(order + "HHI4s" * count, data, offset + 2)
     tags: dict[int, tuple] = {}
-    for entry in range(count):
-        tag, kind, n, inline = struct.unpack_from(order + "HHI4s", data, offset + 2 + 12 * entry)
+    for at in range(0, 4 * count, 4):
+        tag, kind, n, inline = entries[at:at + 4]
         size = _SIZES.get(kind)
         if size is None:
             return None

@@ -41,7 +41,8 @@ class UnreadableChip(Exception):
 def read_chip(path: Path) -> ChipRaster:
     """The first band of ``path`` and its grid; :class:`UnreadableChip` when it cannot be read."""
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as file:
+            data = file.read()
     except FileNotFoundError:
         raise UnreadableChip("missing") from None
     except OSError as error:

@@ -81,13 +81,16 @@ def _count_batch(folder: Path, identifiers, geometries_wkb, table: LabelTable):
     from geetiles.proportions.chip_raster import UnreadableChip, read_chip
     from geetiles.proportions.coverage import count_classes
 
+    import os
+
     geometries = shapely.from_wkb(geometries_wkb)
+    base = os.fspath(folder)
     classes = np.zeros((len(identifiers), len(table.keys)))
     inside, unknown = np.zeros(len(identifiers)), np.zeros(len(identifiers))
     failed: dict[int, str] = {}
     for row, (identifier, geometry) in enumerate(zip(identifiers.tolist(), geometries.tolist())):
         try:
-            raster = read_chip(folder / f"{identifier}.tif")
+            raster = read_chip(os.path.join(base, f"{identifier}.tif"))
             counted = count_classes(raster, _in_crs(geometry, raster.crs), table)
         except UnreadableChip as error:
             failed[row] = str(error)

@@ -31,20 +31,18 @@ class ChipCounts:
 def count_classes(raster: ChipRaster, geometry, table: LabelTable) -> ChipCounts:
     """Class pixels of ``raster`` inside ``geometry`` (given in the raster's CRS)."""
     if _covers_raster(geometry, raster):
-        index = table.class_index(raster.values).ravel()
-        weights = None
-        inside = float(index.size)
-    else:
-        x0, dx, _, y0, _, dy = raster.transform
-        index, weights = _covered_pixels(raster, geometry, table)
-        inside = float(shapely.area(geometry)) / abs(dx * dy)
-        within = float(shapely.area(shapely.clip_by_rect(geometry, *raster.bounds))) / abs(dx * dy)
-        if abs(weights.sum() - within) > 1e-6 * max(within, 1.0):
-            index, weights = _clipped_pixels(raster, geometry, table)
+        # one pass: NODATA and UNKNOWN (-1, -2) shifted to bins 1 and 0, classes from bin 2 on
+        bins = np.bincount(table.class_index(raster.values).ravel() + 2, minlength=len(table.keys) + 2)
+        return ChipCounts(bins[2:].astype(np.float64), float(raster.values.size), float(bins[0]))
+    x0, dx, _, y0, _, dy = raster.transform
+    index, weights = _covered_pixels(raster, geometry, table)
+    inside = float(shapely.area(geometry)) / abs(dx * dy)
+    within = float(shapely.area(shapely.clip_by_rect(geometry, *raster.bounds))) / abs(dx * dy)
+    if abs(weights.sum() - within) > 1e-6 * max(within, 1.0):
+        index, weights = _clipped_pixels(raster, geometry, table)
     valid = index >= 0
-    counts = np.bincount(index[valid], weights=None if weights is None else weights[valid], minlength=len(table.keys))
-    unknown_mask = index == UNKNOWN
-    unknown = float(unknown_mask.sum() if weights is None else weights[unknown_mask].sum())
+    counts = np.bincount(index[valid], weights=weights[valid], minlength=len(table.keys))
+    unknown = float(weights[index == UNKNOWN].sum())
     return ChipCounts(counts.astype(np.float64), inside, unknown)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from geetiles.config import ProportionsEngine, SourceKind, Stage
+from geetiles.config import ProportionsEngine, SourceKind, Stage, TilingKind
 from geetiles.errors import RunFailed, UserInputError
 from geetiles.tiles_file import existing_tiles_file
 
@@ -57,6 +57,11 @@ def check(experiment) -> None:
                 _label_folder(tiles_path, name)
     if settings.from_foreign and settings.foreign_file:
         existing_tiles_file(settings.foreign_file, "proportions.foreign_file", "the foreign units' tiles file")
+    elif settings.from_foreign and settings.engine is not ProportionsEngine.earthengine and Stage.foreign in config.stages \
+            and config.foreign.kind is not TilingKind.none:
+        raise UserInputError("proportions.from_foreign=true with this run's foreign units needs their proportions: "
+                             "proportions=earthengine computes them on Earth Engine, or set proportions.foreign_file to "
+                             "a units' tiles file that has them (geet lp.compute on its downloaded labels)")
 
 
 def run(experiment, context) -> None:
@@ -82,6 +87,9 @@ def run(experiment, context) -> None:
         if foreign_path is None:
             raise UserInputError("proportions.from_foreign=true needs foreign units: set proportions.foreign_file=... "
                                  "(a tiles file with proportions) or run with foreign=select/random/grid/utm/file")
+        if settings.engine is ProportionsEngine.earthengine and not _has_column(foreign_path, name):
+            units = compute_on_earth_engine(experiment, foreign_path, name, progress_mode=config.download.progress)
+            raise_on_failures(units, foreign_path)
         require_foreign_proportions(foreign_path, name)  # before anything is written
     outcome = None
     if settings.engine is ProportionsEngine.earthengine:
@@ -233,11 +241,17 @@ def mix_from_foreign(tiles_path: Path, foreign_path: Path, dataset: str) -> tupl
     return column, id_column
 
 
-def require_foreign_proportions(foreign_path: Path, dataset: str) -> None:
+def _has_column(path: Path, dataset: str) -> bool:
     from geetiles.proportions.columns import proportions_column
     from geetiles.tiles_file import load_tiles
 
-    if proportions_column(dataset) not in load_tiles(foreign_path).columns:
+    return proportions_column(dataset) in load_tiles(path).columns
+
+
+def require_foreign_proportions(foreign_path: Path, dataset: str) -> None:
+    from geetiles.proportions.columns import proportions_column
+
+    if not _has_column(foreign_path, dataset):
         raise UserInputError(f"foreign tiles file {foreign_path.name} has no {proportions_column(dataset)} column yet; compute "
                              f"it first: geet lp.compute --tiles_file {foreign_path} --labels_dataset_def {dataset}")
 

@@ -122,6 +122,7 @@ class LocalSource:
 
         self.name = source_config.name or PurePosixPath(source_config.dataset).stem
         self._spec = LocalSpec(self.path, resampling, names)
+        self._classes, self._range_map = source_config.classes, source_config.range_map
 
     def describe(self) -> dict:
         """The raster read (and, for a local file, its size and modification time: an edited file
@@ -150,4 +151,10 @@ class LocalSource:
         return None
 
     def classes(self) -> list[dict]:
-        return []
+        """Label classes declared with the raster (``labels.classes``, ``labels.range_map``), as the
+        proportions stage reads them; [] for imagery."""
+        from geetiles.sources.base import class_table
+
+        if not (self._classes or self._range_map):
+            return []
+        return class_table(self._classes, range_map=self._range_map)

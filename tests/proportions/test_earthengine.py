@@ -254,3 +254,29 @@ def test_a_refused_dataset_stops_before_any_batch(setup):
     with pytest.raises(UserInputError, match="refuses labels dataset"):
         run(setup, [TRIANGLE], code_table(), "labels.recipe.collection=NOT/A_DATASET")
     assert server.requests[REDUCE_REGIONS] == 0
+
+
+def test_the_stage_computes_the_units_on_earth_engine_then_mixes_them_onto_the_chips(setup):
+    """proportions=earthengine with from_foreign: the units' shares come from reduceRegions (nothing
+    downloaded), the chips' own too, and each chip inside one unit gets that unit's shares."""
+    from geetiles.runner import run_experiment
+    from geetiles.tiles_file import load_tiles
+    from tests.proportions.synthetic import tiles_file
+
+    folder, server, _ = setup
+    units = [shapely.box(6.0, 49.7, 6.02, 49.72), shapely.box(6.02, 49.7, 6.04, 49.72)]
+    foreign = tiles_file(folder / "t_partitions_pieces_0000000000001.geojson", ["u1", "u2"], units)
+    chips = [shapely.box(6.001, 49.701, 6.005, 49.705), shapely.box(6.018, 49.701, 6.022, 49.705)]
+    path = tiles_file(folder / "t_partitions_aschips_0000000000002.geojson", ["c1", "c2"], chips)
+    run_experiment(experiment(setup, "stages=[proportions]", f"proportions.tiles_file={quote(path)}",
+                              "proportions.from_foreign=true", f"proportions.foreign_file={quote(foreign)}"))
+    unit_frame, chip_frame = load_tiles(foreign), load_tiles(path)
+    name = "esa-world-cover"
+    assert server.requests[REDUCE_REGIONS] == 2  # the units, then the chips
+    assert all(p for p in unit_frame[f"{name}_proportions"])
+    mixed = chip_frame[f"{name}_proportions_at_pieces"].tolist()
+    assert mixed[0] == pytest.approx(unit_frame[f"{name}_proportions"][0], abs=1e-12)
+    assert chip_frame["foreignid_pieces"].tolist()[0] == "u1"
+    assert set(mixed[1]) == set(unit_frame[f"{name}_proportions"][0]) | set(unit_frame[f"{name}_proportions"][1])
+    assert all(isinstance(p, dict) for p in chip_frame[f"{name}_proportions"])  # the fake's values are mostly in no class
+    assert chip_frame[f"{name}_valid_frac"].between(0, 1).all()
