@@ -13,7 +13,7 @@ the offline demo source (synthetic land cover, uint8, nodata 0), written by the 
 2. lp.from_foreign: the same 2774 chips against 0.1.7-style random pieces of at most 20 km over the
    same AOI (`geet random`, seed 0), whose own proportions come first from their labels; timed: the mix
    in-process (load both files, overlaps in m², write), median of 5. Target: <= 1 s (0.1.7: 20 s).
-3. 100,000 chips: a 1000 m grid over a 3.4° x 2.2° box around 10E 47.5N, labels downloaded (about
+3. 100,000 chips: a 1000 m grid over a 4.3° x 2.6° box around 10E 47.5N (about 104,000 chips), labels downloaded (about
    two minutes of setup). Timed: the stage in-process with the default workers (one per core).
    Target: >= 3,000 chips/s.
 """
@@ -94,7 +94,7 @@ def hundred_thousand(work: Path) -> None:
     folder = work / "100k"
     folder.mkdir(parents=True, exist_ok=True)
     if not list(folder.glob("*_aschips_*.geojson")):
-        run([sys.executable, "-m", "geetiles", "stages=[aoi,tiling]", "aoi=bbox", "aoi.bbox=[8.3,46.4,11.7,48.6]",
+        run([sys.executable, "-m", "geetiles", "stages=[aoi,tiling]", "aoi=bbox", "aoi.bbox=[8.0,46.2,12.3,48.8]",
              "aoi.name=alps", f"data_dir={folder}", f"hydra.run.dir={folder}/runs"], folder)
     chips = tiles_in(folder, "aschips")
     download_labels(chips, folder)

@@ -19,6 +19,7 @@ STAGE_MODULES = {
     Stage.download: "geetiles.download.stage",
     Stage.proportions: "geetiles.proportions.stage",
     Stage.split: "geetiles.split.stage",
+    Stage.export: "geetiles.export.stage",
 }
 
 

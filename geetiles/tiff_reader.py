@@ -27,7 +27,7 @@ _SAMPLE_KINDS = {1: "u", 2: "i", 3: "f"}
 
 @dataclass(frozen=True)
 class PlainTiff:
-    band: np.ndarray  # the first band, (height, width)
+    band: np.ndarray  # the first band, (height, width); with all_bands, every band: (bands, height, width)
     bands: int
     pixel_scale: tuple[float, ...]
     tiepoint: tuple[float, ...]
@@ -35,8 +35,9 @@ class PlainTiff:
     nodata: str | None
 
 
-def read_plain_tiff(data: bytes) -> PlainTiff | None:
-    """The first band of a TIFF held in ``data``, or None when its layout is not the plain one."""
+def read_plain_tiff(data: bytes, all_bands: bool = False) -> PlainTiff | None:
+    """The first band (or, with ``all_bands``, every band) of a TIFF held in ``data``, or None when
+    its layout is not the plain one."""
     if data[:4] == b"II*\x00":
         order = "<"
     elif data[:4] == b"MM\x00*":
@@ -70,19 +71,30 @@ def read_plain_tiff(data: bytes) -> PlainTiff | None:
     across, down = -(-width // chunk_w), -(-height // chunk_h)
     if len(offsets) < across * down or len(counts) < across * down:
         return None
-    band = np.empty((down * chunk_h, across * chunk_w), dtype=dtype)
-    for index in range(across * down):  # the first plane (planar) or every chunk (chunky): band 0 either way
-        raw = data[offsets[index]:offsets[index] + counts[index]]
-        if compression != 1:
-            raw = zlib.decompress(raw)
-        rows = chunk_h if TILE_OFFSETS in tags else min(chunk_h, height - (index // across) * chunk_h)
-        chunk = np.frombuffer(raw, dtype=dtype, count=rows * chunk_w * per_chunk).reshape(rows, chunk_w, per_chunk)
-        if predictor == 2:
-            chunk = np.cumsum(chunk, axis=1, dtype=dtype)
-        top, left = (index // across) * chunk_h, (index % across) * chunk_w
-        band[top:top + rows, left:left + chunk_w] = chunk[:, :, 0]
+    planes = samples if planar == 2 and all_bands else 1
+    kept = samples if all_bands else 1
+    if planar == 2 and len(offsets) < across * down * planes:
+        return None
+    out = np.empty((kept, down * chunk_h, across * chunk_w), dtype=dtype)
+    for plane in range(planes):  # planar: one plane per band; chunky: every band in each chunk
+        for index in range(across * down):
+            at = plane * across * down + index
+            raw = data[offsets[at]:offsets[at] + counts[at]]
+            if compression != 1:
+                raw = zlib.decompress(raw)
+            rows = chunk_h if TILE_OFFSETS in tags else min(chunk_h, height - (index // across) * chunk_h)
+            chunk = np.frombuffer(raw, dtype=dtype, count=rows * chunk_w * per_chunk).reshape(rows, chunk_w, per_chunk)
+            if predictor == 2:
+                chunk = np.cumsum(chunk, axis=1, dtype=dtype)
+            top, left = (index // across) * chunk_h, (index % across) * chunk_w
+            if planar == 2:
+                out[plane, top:top + rows, left:left + chunk_w] = chunk[:, :, 0]
+            else:
+                out[:, top:top + rows, left:left + chunk_w] = np.moveaxis(chunk[:, :, :kept], 2, 0)
+    out = out[:, :height, :width].astype(dtype.newbyteorder("="), copy=False)
+    band = out if all_bands else out[0]
     nodata = tags.get(GDAL_NODATA)
-    return PlainTiff(band[:height, :width].astype(dtype.newbyteorder("="), copy=False), samples,
+    return PlainTiff(band, samples,
                      tuple(tags[PIXEL_SCALE]), tuple(tags[TIEPOINT]), tuple(int(v) for v in tags[GEOKEYS]),
                      nodata.decode("ascii", "replace").rstrip("\x00") if isinstance(nodata, bytes) else None)
 

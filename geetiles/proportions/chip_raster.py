@@ -21,7 +21,7 @@ _PIXEL_IS_AREA = 1
 
 @dataclass(frozen=True)
 class ChipRaster:
-    values: np.ndarray  # the first band, (height, width)
+    values: np.ndarray  # the first band, (height, width); with all_bands, (bands, height, width)
     transform: tuple[float, float, float, float, float, float]  # GDAL order: x0, dx, rot, y0, rot, dy
     crs: str  # "EPSG:4326"
     nodata: float | None  # the file's own nodata value, if it has one
@@ -29,7 +29,7 @@ class ChipRaster:
     @property
     def bounds(self) -> tuple[float, float, float, float]:
         x0, dx, _, y0, _, dy = self.transform
-        height, width = self.values.shape
+        height, width = self.values.shape[-2:]
         xs, ys = (x0, x0 + dx * width), (y0, y0 + dy * height)
         return min(xs), min(ys), max(xs), max(ys)
 
@@ -38,8 +38,9 @@ class UnreadableChip(Exception):
     """A chip file that is missing, truncated or not a georeferenced raster."""
 
 
-def read_chip(path: Path) -> ChipRaster:
-    """The first band of ``path`` and its grid; :class:`UnreadableChip` when it cannot be read."""
+def read_chip(path: Path, all_bands: bool = False) -> ChipRaster:
+    """The first band (or every band) of ``path`` and its grid; :class:`UnreadableChip` when it
+    cannot be read."""
     try:
         with open(path, "rb") as file:
             data = file.read()
@@ -48,16 +49,16 @@ def read_chip(path: Path) -> ChipRaster:
     except OSError as error:
         raise UnreadableChip(f"unreadable ({error})") from None
     try:
-        chip = _read_plain(data)
+        chip = _read_plain(data, all_bands)
     except Exception:  # a damaged file: GDAL decides
         chip = None
-    return chip if chip is not None else _read_with_rasterio(path)
+    return chip if chip is not None else _read_with_rasterio(path, all_bands)
 
 
-def _read_plain(data: bytes) -> ChipRaster | None:
+def _read_plain(data: bytes, all_bands: bool = False) -> ChipRaster | None:
     from geetiles.tiff_reader import read_plain_tiff
 
-    tiff = read_plain_tiff(data)
+    tiff = read_plain_tiff(data, all_bands)
     if tiff is None:
         return None
     epsg = _epsg(tiff.geokeys)
@@ -86,12 +87,12 @@ def _nodata(text: str) -> float | None:
         return None
 
 
-def _read_with_rasterio(path: Path) -> ChipRaster:
+def _read_with_rasterio(path: Path, all_bands: bool = False) -> ChipRaster:
     import rasterio
 
     try:
         with rasterio.open(path) as dataset:
-            values = dataset.read(1)
+            values = dataset.read() if all_bands else dataset.read(1)
             transform = dataset.transform.to_gdal()
             crs = dataset.crs
             nodata = dataset.nodata

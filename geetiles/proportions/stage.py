@@ -271,24 +271,16 @@ def _lonlat(frame):
 
 
 def _has_labels(labels) -> bool:
-    return labels.dataset is not None or labels.recipe is not None
+    from geetiles.sources.naming import has_data
+
+    return has_data(labels)
 
 
 def _dataset_name(config) -> str | None:
     """The labels dataset's folder name: proportions.dataset, else this run's labels."""
-    if config.proportions.dataset:
-        return config.proportions.dataset
-    labels = config.labels
-    if not _has_labels(labels):
-        return None
-    if labels.name:
-        return labels.name
-    if labels.kind is SourceKind.earthengine:
-        from geetiles.sources.ee_recipe import chosen_recipe, dataset_name
+    from geetiles.sources.naming import folder_name
 
-        recipe = chosen_recipe(labels)
-        return dataset_name(recipe) if recipe is not None else Path(str(labels.dataset)).stem
-    return Path(str(labels.dataset)).stem
+    return config.proportions.dataset or folder_name(config.labels)
 
 
 def _label_folder(tiles_path: Path, name: str) -> Path:

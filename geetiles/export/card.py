@@ -1,0 +1,147 @@
+"""``README.md``, the dataset card: a YAML header that dataset hubs read (license, one ``data_files``
+entry per split) and prose saying how the dataset was made, from the run's records: the AOI, the
+tiling, each source with its Earth Engine collection and dates, the split method with the fractions
+achieved, and the class table with each class's share."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from geetiles.export.inputs import DatasetInfo, ExportInput
+
+
+def card(inp: ExportInput, license_id: str, formats: list[str], folder: str) -> str:
+    config = inp.resolved_config or {}
+    splits = inp.split_names()
+    counts = {s: int((inp.splits == s).sum()) for s in splits}
+    data_files = [{"split": s, "path": f"splits/{s}.parquet"} for s in splits] if "geotiff" in formats else \
+        [{"split": s, "path": f"webdataset/{s}/*.tar"} for s in splits]
+    header = {"license": license_id, "pretty_name": inp.name, "tags": ["geospatial", "earth-observation", "geetiles"],
+              "size_categories": [_size_category(len(inp.identifiers))],
+              "configs": [{"config_name": "default", "data_files": data_files}]}
+    lines = ["---", yaml.safe_dump(header, sort_keys=False).strip(), "---", "", f"# {inp.name}", ""]
+    lines += [f"{len(inp.identifiers)} chips made with geetiles from `{inp.tiles_path.name}`: "
+              + ", ".join(f"{counts[s]} {s}" for s in splits) + ".", ""]
+    lines += ["## How it was made", ""]
+    lines += [f"- **Area of interest:** {_aoi(config.get('aoi') or {})}."]
+    lines += [f"- **Tiling:** {_tiling(config.get('tiling') or {})}."]
+    for role, info in (("Images", inp.images), ("Labels", inp.labels)):
+        if info is not None:
+            lines += [f"- **{role}:** {_source(info)}."]
+    lines += [f"- **Split:** {_split(config.get('split') or {}, inp, counts)}."]
+    if inp.skipped:
+        lines += [f"- **Left out:** {len(inp.skipped)} chips whose files were missing or corrupt (`skipped.csv`)."]
+    lines += ["", "## Files", ""]
+    if "geotiff" in formats:
+        lines += ["- `chips.parquet`: the index (GeoParquet 1.1, EPSG:4326, bbox covering): one row per chip with its "
+                  "footprint, split, centre, grid, label proportions, foreign ids, file paths and SHA-256; "
+                  "`splits/{split}.parquet` the same rows per split.",
+                  "- `images/{id}.tif`" + (", `labels/{id}.tif`" if inp.labels else "")
+                  + ": Cloud-Optimised GeoTIFFs in their native dtype."]
+    if "webdataset" in formats:
+        lines += ["- `webdataset/{split}/*.tar`: WebDataset shards (`image.npy`, `label.npy`, `json` per chip), "
+                  "listed with sizes and SHA-256 in `webdataset/shards.json`."]
+    lines += ["- `config.yaml`: the resolved configuration that made the dataset; `MANIFEST.sha256`: every file's SHA-256.", ""]
+    if inp.labels is not None and inp.labels.classes:
+        lines += ["## Classes", "", "| key | code | name | colour | share of valid pixels |", "|---|---|---|---|---|"]
+        shares = _class_shares(inp)
+        for entry in inp.labels.classes:
+            key = str(entry.get("key", entry["code"]))
+            share = shares.get(key)
+            lines.append(f"| {key} | {entry['code']} | {entry.get('name', '')} | {entry.get('color', '')} | "
+                         f"{'' if share is None else f'{share:.2%}'} |")
+        lines.append("")
+    lines += ["## Loading", "", "```python", "from geetiles.dataset import ChipDataset", "",
+              f"chips = ChipDataset(\"{folder}\", split=\"{splits[0]}\")  # this folder",
+              "sample = chips[0]  # image, label, proportions, metadata (numpy)", "```", ""]
+    return "\n".join(lines)
+
+
+def _size_category(n: int) -> str:
+    for limit, label in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")):
+        if n < limit:
+            return label
+    return "1M<n<10M"
+
+
+def _aoi(aoi: dict) -> str:
+    source = next((f"{k} `{aoi[k]}`" for k in ("country", "wkt_file", "file", "bbox") if aoi.get(k)), "given")
+    return f"`{aoi.get('name', '?')}` ({source})"
+
+
+def _tiling(tiling: dict) -> str:
+    kind = tiling.get("kind", "?")
+    size = tiling.get("chip_size_m")
+    return f"`{kind}`" + (f", chips of {size:g} m" if isinstance(size, (int, float)) and kind in ("grid", "utm", "majortom") else "")
+
+
+def _source(info: DatasetInfo) -> str:
+    role_config = _source_config(info)
+    recipe = (role_config or {}).get("recipe") or {}
+    parts = [f"`{info.name}`, {len(info.bands)} band(s) {', '.join(info.bands[:6])}{'…' if len(info.bands) > 6 else ''}, "
+             f"{info.dtype}" + ("" if info.nodata is None else f", nodata {info.nodata:g}")]
+    if recipe.get("collection"):
+        dates = " to ".join(str(d) for d in (recipe.get("start"), recipe.get("end")) if d)
+        parts.append(f"Earth Engine `{recipe['collection']}`" + (f" ({dates}, end exclusive)" if dates else "")
+                     + (f", {recipe['reducer']}" if recipe.get("reducer") else ""))
+    elif role_config and role_config.get("kind") == "demo":
+        parts.append("SYNTHETIC offline demo data (procedural, not real imagery)")
+    elif role_config and role_config.get("kind") == "local":
+        parts.append(f"local raster `{role_config.get('dataset')}`")
+    request = info.record.get("summary") or {}
+    if request.get("done") is not None:
+        parts.append(f"downloaded {request.get('done')} chips, {request.get('failed', 0)} failed")
+    return "; ".join(parts)
+
+
+def _source_config(info: DatasetInfo) -> dict | None:
+    config = info.record.get("config") or {}
+    for role in ("source", "labels"):
+        candidate = config.get(role) or {}
+        if info.name in (candidate.get("name"), candidate.get("dataset"), (candidate.get("recipe") or {}).get("name")):
+            return candidate
+    return None
+
+
+def _split(split: dict, inp: ExportInput, counts: dict) -> str:
+    kind = split.get("kind", "none")
+    total = max(1, sum(counts.values()))
+    achieved = ", ".join(f"{s} {counts[s] / total:.1%}" for s in counts)
+    if kind in (None, "none"):
+        return f"none: every chip in one split ({achieved})"
+    asked = split.get("fractions")
+    report = inp.tiles_path.with_name(f"{inp.tiles_path.stem}_splits_report.json")
+    leakage = ""
+    if report.exists():
+        try:
+            distances = (json.loads(report.read_text()).get("leakage") or {})
+            first = next(iter(distances.values()), None) if isinstance(distances, dict) else None
+            if isinstance(first, dict) and first.get("min_m") is not None:
+                leakage = f"; nearest train chip from val/test at least {first['min_m']:.0f} m"
+        except (OSError, ValueError):
+            pass
+    buffer = split.get("buffer_m") or 0
+    return (f"`{kind}`, asked train/val/test {asked}, achieved by count {achieved}"
+            + (f", guard gap {buffer:g} m" if buffer else "") + leakage)
+
+
+def _class_shares(inp: ExportInput) -> dict[str, float]:
+    """Each class's mean share over the exported chips (valid pixels)."""
+    prefix = f"{inp.labels.name}_class_"
+    columns = [c for c in inp.frame.columns if c.startswith(prefix)]
+    if not columns:
+        return {}
+    values = inp.frame[columns].to_numpy(dtype=float)
+    return {c[len(prefix):]: float(np.nanmean(values[:, i])) for i, c in enumerate(columns)}
+
+
+def write_card(inp: ExportInput, dest: Path, license_id: str, formats: list[str], folder: str) -> Path:
+    from geetiles.atomic import write_text
+
+    path = dest / "README.md"
+    write_text(path, card(inp, license_id, formats, folder))
+    return path

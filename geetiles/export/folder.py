@@ -1,0 +1,73 @@
+"""The dataset folder is built beside its destination and swapped in at the end, so a rerun never
+leaves a mix of old and new chips and a failed export leaves the previous dataset untouched; then
+every file gets its SHA-256 in ``MANIFEST.sha256`` and, on request, the folder is zipped with its
+members STORED, so GDAL can read each chip in place (``/vsizip/``)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import zipfile
+from contextlib import contextmanager
+from pathlib import Path
+
+MANIFEST = "MANIFEST.sha256"
+
+
+@contextmanager
+def building(dest: Path):
+    """A fresh folder to build the dataset in; it replaces ``dest`` only if the block succeeds."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    work = dest.with_name(f".{dest.name}.building-{os.getpid()}")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    try:
+        yield work
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
+    if dest.exists():
+        os.replace(dest, old)
+    os.replace(work, dest)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_manifest(root: Path, known: dict[str, str] | None = None) -> Path:
+    """``MANIFEST.sha256`` (sha256sum's format) of every file under ``root``; ``known`` gives the
+    digests already computed while writing (relative path → hex)."""
+    from geetiles.atomic import write_text
+
+    known = known or {}
+    lines = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.name != MANIFEST):
+        relative = path.relative_to(root).as_posix()
+        lines.append(f"{known.get(relative) or sha256_file(path)}  {relative}")
+    target = root / MANIFEST
+    write_text(target, "\n".join(lines) + "\n")
+    return target
+
+
+def zip_folder(root: Path, zip_path: Path) -> Path:
+    """``root`` as a zip of STORED members under ``{root name}/``, atomically, in a fixed order and
+    with fixed dates, so the same folder gives the same bytes."""
+    from geetiles.atomic import atomic_path
+
+    with atomic_path(zip_path) as tmp:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+            for path in sorted(p for p in root.rglob("*") if p.is_file()):
+                info = zipfile.ZipInfo(f"{root.name}/{path.relative_to(root).as_posix()}", date_time=(1980, 1, 1, 0, 0, 0))
+                info.external_attr = 0o644 << 16
+                large = path.stat().st_size >= 2**31
+                with open(path, "rb") as source, archive.open(info, "w", force_zip64=large) as target:
+                    shutil.copyfileobj(source, target, 1 << 20)
+    return zip_path

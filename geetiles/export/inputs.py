@@ -1,0 +1,80 @@
+"""What an export reads: the chips to package (verified against the download manifests), their rows
+of the tiles file, and what the download records say about each dataset.
+
+Every format (``geotiff``, ``webdataset``, ``legacy_zip``) works from one :class:`ExportInput`, so they
+package the same chips in the same split and none re-reads the tiles file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ALL = "all"  # the split of every chip when the tiles file has no split column
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """One downloaded dataset: its chip folder and what its download record says."""
+
+    name: str
+    folder: Path
+    bands: tuple[str, ...]
+    dtype: str
+    nodata: float | None
+    classes: tuple[dict, ...]  # label datasets: {code, name, color[, key, min, max]}; () for imagery
+    record: dict  # the whole download record (config, request, summary); {} for 0.1.7's folders
+
+    def path(self, identifier: str) -> Path:
+        return self.folder / f"{identifier}.tif"
+
+
+@dataclass
+class ExportInput:
+    tiles_path: Path
+    frame: object  # GeoDataFrame (EPSG:4326) of the chips to export, in tiles-file order, index reset
+    identifiers: np.ndarray  # str, aligned with frame
+    splits: np.ndarray  # str: each chip's split ("train", "val", "test", or ALL)
+    images: DatasetInfo | None
+    labels: DatasetInfo | None
+    name: str  # the dataset's name (card title, shard file names)
+    seed: int
+    resolved_config: dict  # the run's resolved config (secrets redacted), for records and metadata
+    skipped: dict[str, str] = field(default_factory=dict)  # identifier → why it is left out (missing, corrupt)
+
+    def split_names(self) -> list[str]:
+        """The splits present, in train, val, test order (then any other)."""
+        order = {"train": 0, "val": 1, "test": 2}
+        return sorted(set(self.splits.tolist()), key=lambda s: (order.get(s, 3), s))
+
+
+def read_pixels(path: Path) -> np.ndarray:
+    """Every band of a chip GeoTIFF, (bands, height, width), native dtype: the fast reader for the plain
+    layouts geetiles writes, GDAL for anything else."""
+    from geetiles.tiff_reader import read_plain_tiff
+
+    with open(path, "rb") as file:
+        data = file.read()
+    try:
+        tiff = read_plain_tiff(data, all_bands=True)
+    except Exception:  # damaged: GDAL decides
+        tiff = None
+    if tiff is not None:
+        return tiff.band
+    import rasterio
+
+    with rasterio.open(path) as dataset:
+        return dataset.read()
+
+
+def read_georeferenced(path: Path):
+    """(pixels (bands, height, width), GDAL transform, CRS as "EPSG:n" or WKT, nodata, band names)."""
+    import rasterio
+
+    with rasterio.open(path) as dataset:
+        epsg = dataset.crs.to_epsg() if dataset.crs else None
+        crs = f"EPSG:{epsg}" if epsg else (dataset.crs.to_wkt() if dataset.crs else "")
+        return (dataset.read(), tuple(dataset.transform.to_gdal()), crs, dataset.nodata,
+                tuple(d or f"b{i + 1}" for i, d in enumerate(dataset.descriptions)))

@@ -1,0 +1,97 @@
+"""Which chips an export packages, and proof that their files are the ones the download wrote.
+
+Every chip of the tiles file (the guard gap's aside) must have its image (and label) file, and each
+file must hash to the checksum its download manifest recorded: a chip that is missing, truncated or
+edited since is reported and, by default, refuses the export before anything is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from geetiles.errors import UserInputError
+from geetiles.export.inputs import ALL, DatasetInfo
+
+log = logging.getLogger(__name__)
+
+
+def dataset_info(tiles_path: Path, name: str, role: str) -> DatasetInfo:
+    """The chip folder ``name`` of this tiles file, with what its download record says."""
+    from geetiles.proportions.classes import read_record
+
+    folder = tiles_path.with_suffix("") / name
+    if not folder.is_dir():
+        raise UserInputError(f"{role} dataset folder {folder} does not exist: the download stage makes the chips "
+                             f"(python -m geetiles stages=[download] download.tiles_file={tiles_path} ..., or geet download "
+                             f"--tiles_file {tiles_path.name} --dataset_def {name}); set export.{role} to another dataset")
+    record = read_record(folder) or {}
+    recorded_tiles = record.get("tiles_file")
+    if recorded_tiles and Path(recorded_tiles).name != tiles_path.name:
+        raise UserInputError(f"{role} dataset {folder} was downloaded for {Path(recorded_tiles).name}, not {tiles_path.name}; "
+                             "export the tiles file its chips belong to")
+    bands, dtype, nodata = record.get("bands"), record.get("dtype"), record.get("nodata")
+    if bands is None or dtype is None:
+        bands, dtype, nodata = _from_a_chip(folder)
+    return DatasetInfo(name, folder, tuple(bands), str(dtype), None if nodata is None else float(nodata),
+                       tuple(record.get("classes") or ()), record)
+
+
+def _from_a_chip(folder: Path) -> tuple[list[str], str, float | None]:
+    """Bands, dtype and nodata of a folder without a download record (0.1.7's), from one chip."""
+    import rasterio
+
+    for path in sorted(folder.glob("*.tif"))[:1]:
+        with rasterio.open(path) as dataset:
+            return ([d or f"b{i + 1}" for i, d in enumerate(dataset.descriptions)], dataset.dtypes[0], dataset.nodata)
+    raise UserInputError(f"{folder} holds no chip (*.tif); download it first")
+
+
+def split_of_chips(frame, column: str | None, explicit: bool) -> np.ndarray:
+    """Each chip's split: the values of ``column``; everything in one split ("all") without one."""
+    if column is None or column not in frame.columns:
+        if explicit:
+            available = [c for c in frame.columns if "split" in c] or ["none"]
+            raise UserInputError(f"export.splits={column!r} is not a column of the tiles file (split columns: "
+                                 f"{', '.join(available)}); run the split stage first or set export.splits=null")
+        return np.full(len(frame), ALL, dtype=object)
+    values = np.array(frame[column].astype(object).to_numpy(), dtype=object)
+    missing = np.array([v is None or (isinstance(v, float) and v != v) for v in values])
+    values[missing] = ALL
+    return values.astype(str).astype(object)
+
+
+def verify(info: DatasetInfo, identifiers: np.ndarray) -> dict[str, str]:
+    """Chips whose file is missing or differs from the checksum its manifest recorded: id → reason.
+    Folders without a manifest (0.1.7's) are checked for presence only."""
+    from geetiles.download.manifest import Manifest
+
+    table = Manifest(info.folder).previous
+    recorded: dict[str, tuple[str, str]] = {}
+    if len(table):
+        ids = table.column("identifier").to_pylist()
+        statuses = table.column("status").to_pylist()
+        sums = table.column("checksum").to_pylist()
+        recorded = {i: (s, c) for i, s, c in zip(ids, statuses, sums)}
+    problems: dict[str, str] = {}
+    for identifier in identifiers.tolist():
+        path = info.path(identifier)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            problems[identifier] = f"{info.name}: missing"
+            continue
+        except OSError as error:
+            problems[identifier] = f"{info.name}: unreadable ({error})"
+            continue
+        if not recorded:
+            continue
+        status, expected = recorded.get(identifier, ("", ""))
+        if status != "done" or not expected:
+            problems[identifier] = f"{info.name}: not in the download manifest as done ({status or 'absent'})"
+        elif hashlib.blake2b(data, digest_size=16).hexdigest() != expected:
+            problems[identifier] = f"{info.name}: corrupt (differs from the checksum the download recorded)"
+    return problems

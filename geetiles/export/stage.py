@@ -1,0 +1,204 @@
+"""The ``export`` stage (and ``geet zip.dataset``): package the downloaded chips as a dataset.
+
+Formats (``export.formats``, several in one run): ``geotiff`` (a folder of Cloud-Optimised GeoTIFFs
+with a GeoParquet index, a dataset card, the config and checksums), ``webdataset`` (tar shards per
+split, under the same folder) and ``legacy_zip`` (geetiles 0.1.7's zip of pickles, beside the tiles
+file). Before anything is written, every chip's files are checked against the download manifests.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from geetiles.config import ExportFormat, OnMissing, Stage
+from geetiles.errors import RunFailed, UserInputError
+from geetiles.tiles_file import existing_tiles_file
+
+log = logging.getLogger(__name__)
+
+
+def check(experiment) -> None:
+    """Settings that cannot work, refused before any stage runs."""
+    config = experiment.config
+    export = config.export
+    if not export.formats:
+        return
+    if not export.shard_size_mb > 0:
+        raise UserInputError(f"export.shard_size_mb={export.shard_size_mb:g} must be a positive number of MiB")
+    if export.min_shards < 1:
+        raise UserInputError(f"export.min_shards={export.min_shards} must be at least 1")
+    if export.workers is not None and export.workers < 1:
+        raise UserInputError(f"export.workers={export.workers} must be at least 1 (or null: one per core)")
+    if export.zip and ExportFormat.geotiff not in export.formats and ExportFormat.webdataset not in export.formats:
+        raise UserInputError("export.zip=true packs the dataset folder, which only geotiff and webdataset write; "
+                             "legacy_zip is a zip already")
+    for key in ("foreign_file", "readme_file"):
+        value = getattr(export, key)
+        if value and not Path(value).expanduser().is_file():
+            raise UserInputError(f"export.{key}={value!r} does not exist; give an existing file or leave it unset")
+    if Stage.tiling in config.stages or not export.tiles_file:
+        return
+    tiles_path = existing_tiles_file(export.tiles_file, "export.tiles_file")
+    if Stage.download not in config.stages:
+        from geetiles.export.selection import dataset_info
+
+        images, labels = _names(config)
+        if images is None:
+            raise UserInputError("the export needs an images dataset: set export.images=NAME (its chip folder) or source=...")
+        dataset_info(tiles_path, images, "images")
+        if labels is not None:
+            dataset_info(tiles_path, labels, "labels")
+    _destination(config, tiles_path, _names(config)[0] or "images")
+
+
+def run(experiment, context) -> None:
+    config = experiment.config
+    export = config.export
+    if not export.formats:
+        log.info("export.formats=[]: no dataset written")
+        return
+    tiles_path = context.tiles_file or (existing_tiles_file(export.tiles_file, "export.tiles_file") if export.tiles_file else None)
+    if tiles_path is None:
+        raise UserInputError("the export stage needs a tiles file: run the tiling stage first or set export.tiles_file=...")
+    images, labels = _names(config)
+    if images is None:
+        log.info("no images dataset (source=none and no export.images): nothing to export")
+        return
+    started = time.perf_counter()
+    inp = build_input(experiment, tiles_path, images, labels)
+    outputs = write_formats(experiment, inp)
+    context.outputs.extend(outputs)
+    log.info("export: %d chips (%s) in %.1f s → %s", len(inp.identifiers),
+             ", ".join(f"{(inp.splits == s).sum()} {s}" for s in inp.split_names()), time.perf_counter() - started,
+             ", ".join(str(p) for p in outputs))
+    if inp.skipped:
+        raise RunFailed(f"export: {len(inp.skipped)} chips were missing or corrupt and are left out (export.on_missing=skip; "
+                        f"listed in skipped.csv of the dataset); download them again and rerun")
+
+
+def build_input(experiment, tiles_path: Path, images: str, labels: str | None):
+    """The chips to export, verified; raises (nothing written) when chips are missing or corrupt and
+    export.on_missing=refuse."""
+    import numpy as np
+
+    from geetiles.export.inputs import ExportInput
+    from geetiles.export.selection import dataset_info, split_of_chips, verify
+    from geetiles.record import redact
+    from geetiles.tiles_file import load_tiles
+
+    export = experiment.config.export
+    frame = load_tiles(tiles_path)
+    if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
+        frame = frame.to_crs("EPSG:4326")
+    if "identifier" not in frame.columns or not len(frame):
+        raise UserInputError(f"tiles file {tiles_path.name} has no chips (or no identifier column); nothing to export")
+    image_info = dataset_info(tiles_path, images, "images")
+    label_info = dataset_info(tiles_path, labels, "labels") if labels else None
+    column = export.splits or ("split" if "split" in frame.columns else None)
+    splits = split_of_chips(frame, column, explicit=export.splits is not None)
+    keep = np.ones(len(frame), dtype=bool) if export.include_gap else splits != "gap"
+    frame, splits = frame[keep].reset_index(drop=True), splits[keep]
+    identifiers = frame["identifier"].astype(str).to_numpy()
+    problems = verify(image_info, identifiers)
+    if label_info is not None:
+        for identifier, reason in verify(label_info, identifiers).items():
+            problems[identifier] = f"{problems[identifier]}; {reason}" if identifier in problems else reason
+    if problems and export.on_missing is OnMissing.refuse:
+        sample = "; ".join(f"{k}: {v}" for k, v in list(problems.items())[:3])
+        raise RunFailed(f"export refused: {len(problems)} of {len(identifiers)} chips are missing or corrupt ({sample}"
+                        f"{'; ...' if len(problems) > 3 else ''}); nothing written. Rerun the download (it fetches them "
+                        "again), or set export.on_missing=skip to leave them out")
+    if problems:
+        good = ~np.isin(identifiers, list(problems))
+        frame, splits, identifiers = frame[good].reset_index(drop=True), splits[good], identifiers[good]
+        log.warning("export: %d chips missing or corrupt are left out (export.on_missing=skip)", len(problems))
+    name = export.name or f"{tiles_path.name.split('_')[0]}-{images}"
+    return ExportInput(tiles_path, frame, identifiers, splits.astype(str).astype(object), image_info, label_info, name,
+                       export.seed, redact(experiment.resolved), dict(problems))
+
+
+def write_formats(experiment, inp) -> list[Path]:
+    """Write every configured format; return what was written."""
+    export = experiment.config.export
+    formats = list(dict.fromkeys(export.formats))
+    outputs: list[Path] = []
+    folder_formats = [f for f in formats if f in (ExportFormat.geotiff, ExportFormat.webdataset)]
+    if folder_formats:
+        dest = _destination(experiment.config, inp.tiles_path, inp.images.name)
+        outputs.append(_write_folder(experiment, inp, dest, folder_formats))
+        if export.zip:
+            from geetiles.export.folder import zip_folder
+
+            outputs.append(zip_folder(dest, dest.with_suffix(".zip")))
+    if ExportFormat.legacy_zip in formats:
+        from geetiles.export.legacy_zip import write_legacy_zip
+
+        foreign = Path(export.foreign_file).expanduser().resolve() if export.foreign_file else None
+        readme = Path(export.readme_file).expanduser().resolve() if export.readme_file else None
+        outputs.append(write_legacy_zip(inp, foreign, readme))
+    return outputs
+
+
+def _write_folder(experiment, inp, dest: Path, formats: list) -> Path:
+    import yaml
+
+    from geetiles.atomic import write_text
+    from geetiles.download.progress import Progress
+    from geetiles.export.card import write_card
+    from geetiles.export.folder import building, write_manifest
+
+    export = experiment.config.export
+    known: dict[str, str] = {}
+    with building(dest) as work:
+        if ExportFormat.geotiff in formats:
+            from geetiles.export.geotiff import write_chips
+            from geetiles.export.index import write_index
+
+            progress = Progress(len(inp.identifiers), experiment.config.download.progress, "export geotiff")
+            try:
+                written = write_chips(inp, work, export.workers, progress)
+            finally:
+                progress.close()
+            write_index(inp, written, work)
+            known.update({f"images/{i}.tif": h for i, h in zip(inp.identifiers, written.image_sha256)})
+            if inp.labels is not None:
+                known.update({f"labels/{i}.tif": h for i, h in zip(inp.identifiers, written.label_sha256)})
+        if ExportFormat.webdataset in formats:
+            from geetiles.export.webdataset import write_webdataset
+
+            summary = write_webdataset(inp, work / "webdataset", export.shard_size_mb, export.min_shards)
+            for split in summary.get("splits", {}).values() if isinstance(summary.get("splits"), dict) else []:
+                for shard in split.get("shards", []) if isinstance(split, dict) else []:
+                    if isinstance(shard, dict) and shard.get("file") and shard.get("sha256"):
+                        known[f"webdataset/{shard['file']}"] = shard["sha256"]
+        if inp.skipped:
+            import csv
+            import io
+
+            text = io.StringIO()
+            csv.writer(text, lineterminator="\n").writerows([("identifier", "reason"), *sorted(inp.skipped.items())])
+            write_text(work / "skipped.csv", text.getvalue())
+        write_text(work / "config.yaml", yaml.safe_dump(inp.resolved_config, sort_keys=False, allow_unicode=True))
+        write_card(inp, work, export.license, [f.value for f in formats], dest.name)
+        write_manifest(work, known)
+    return dest
+
+
+def _names(config) -> tuple[str | None, str | None]:
+    from geetiles.sources.naming import folder_name
+
+    export = config.export
+    return export.images or folder_name(config.source), export.labels or folder_name(config.labels)
+
+
+def _destination(config, tiles_path: Path, images: str) -> Path:
+    """export.dest, or ``{tiles file without .geojson}_dataset``; never inside the chip folders."""
+    dest = Path(config.export.dest).expanduser().resolve() if config.export.dest else \
+        tiles_path.with_name(f"{tiles_path.stem}_dataset").resolve()
+    chips_root = tiles_path.with_suffix("").resolve()
+    if dest == chips_root or chips_root in dest.parents or dest in chips_root.parents or dest == tiles_path.parent.resolve():
+        raise UserInputError(f"export.dest={str(dest)!r} would overwrite the downloaded chips in {chips_root} (or hold "
+                             "them); give a folder of its own, e.g. the default {tiles file}_dataset")
+    return dest
