@@ -168,7 +168,8 @@ def _write_folder(experiment, inp, dest: Path, formats: list) -> Path:
         if ExportFormat.webdataset in formats:
             from geetiles.export.webdataset import write_webdataset
 
-            summary = write_webdataset(inp, work / "webdataset", export.shard_size_mb, export.min_shards)
+            summary = write_webdataset(inp, work / "webdataset", export.shard_size_mb, export.min_shards,
+                                       workers=export.workers)
             for split in summary.get("splits", {}).values() if isinstance(summary.get("splits"), dict) else []:
                 for shard in split.get("shards", []) if isinstance(split, dict) else []:
                     if isinstance(shard, dict) and shard.get("file") and shard.get("sha256"):

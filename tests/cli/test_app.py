@@ -23,7 +23,7 @@ def test_default_experiment_writes_tiles_aoi_and_records(workdir):
     assert record["command"] == "python -m geetiles 'stages=[aoi,tiling]'"
     assert {k: record["config"]["tiling"][k] for k in ("kind", "chip_size_m", "max_chips")} == {
         "kind": "grid", "chip_size_m": 1000.0, "max_chips": 20_000_000}
-    assert record["config"]["foreign"]["kind"] == "none" and record["config"]["split"]["kind"] == "none"
+    assert record["config"]["foreign"]["kind"] == "none" and record["config"]["split"]["kind"] == "blocks"
     assert record["config"]["aoi"]["country"] == "Luxembourg"
     assert "hydra" not in record["config"]
     assert list((workdir / "outputs" / "runs").glob("*/*/.hydra/config.yaml"))

@@ -269,7 +269,7 @@ def test_label_classes_are_recorded_beside_the_chips(setup):
     record = yaml.safe_load((dataset_dir(tiles, "esa-world-cover") / "manifest.geetiles.yaml").read_text())
     assert record["bands"] == ["Map"] and record["dtype"] == "uint8"
     assert [c["code"] for c in record["classes"]] == [10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 100]
-    assert record["classes"][0] == {"code": 10, "name": "Tree cover", "color": "#006400"}
+    assert record["classes"][0] == {"code": 10, "name": "Tree cover", "color": "#006400", "key": 1}  # 0.1.7 keyed it 1
 
 
 def test_bootstrap_stops_when_ray_cannot_start_and_its_chips_are_kept(setup, monkeypatch):
