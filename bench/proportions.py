@@ -13,7 +13,7 @@ the offline demo source (synthetic land cover, uint8, nodata 0), written by the 
 2. lp.from_foreign: the same 2774 chips against 0.1.7-style random pieces of at most 20 km over the
    same AOI (`geet random`, seed 0), whose own proportions come first from their labels; timed: the mix
    in-process (load both files, overlaps in m², write), median of 5. Target: <= 1 s (0.1.7: 20 s).
-3. 100,000 chips: a 1000 m grid over a 4.3° x 2.6° box around 10E 47.5N (about 104,000 chips), labels downloaded (about
+3. 100,000 chips: a 1000 m grid over a 4.3° x 2.6° box around 10E 47.5N (94,119 chips), labels downloaded (about
    two minutes of setup). Timed: the stage in-process with the default workers (one per core).
    Target: >= 3,000 chips/s.
 """

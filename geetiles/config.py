@@ -28,6 +28,7 @@ class Stage(Enum):
     proportions = "proportions"  # {labels}_proportions and _valid_frac per chip; nothing without labels
     split = "split"  # train/val/test columns and {tiles}_splits.csv; nothing with split=none
     export = "export"  # the dataset: GeoTIFF folder + index, WebDataset shards, the original's zip
+    report = "report"  # maps, a sample sheet and index.html in {tiles base}_report/
 
 
 class SourceKind(Enum):
@@ -173,6 +174,21 @@ class ExportConfig:
     workers: Optional[int] = None  # processes; default one per core from 2,000 chips
     foreign_file: Optional[str] = None  # legacy_zip: the foreign units' tiles file, copied without its hash
     readme_file: Optional[str] = None  # legacy_zip: copied as README.txt
+
+
+@dataclass
+class ReportConfig:
+    """The report a person opens first (group ``report``)."""
+
+    enabled: bool = True
+    tiles_file: Optional[str] = None  # when the stage runs alone; else the tiling stage's file
+    images: Optional[str] = None  # the images dataset for the sample sheet; default: this run's source
+    labels: Optional[str] = None  # the labels dataset (class colours, dominant class map); default: this run's labels
+    foreign_file: Optional[str] = None  # foreign units to outline; default: this run's
+    dest: Optional[str] = None  # default: {tiles file without .geojson}_report
+    samples: int = 16  # chips on the sample sheet
+    seed: int = 0  # which chips the sample sheet shows
+    max_polygons: int = 20000  # above this many chips, maps are drawn aggregated (a raster of chip centres)
 
 
 @dataclass
@@ -380,6 +396,7 @@ class ExperimentConfig:
     proportions: ProportionsConfig = field(default_factory=ProportionsConfig)
     split: SplitConfig = field(default_factory=SplitConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
     source: SourceConfig = field(default_factory=SourceConfig)  # the images
     labels: SourceConfig = field(default_factory=SourceConfig)  # the labels, on the same chips
     download: DownloadConfig = field(default_factory=DownloadConfig)
@@ -388,7 +405,7 @@ class ExperimentConfig:
     data_dir: str = "outputs/data"  # tiles files and chips; relative to where the command runs
     stages: List[Stage] = field(default_factory=lambda: [Stage.aoi, Stage.tiling, Stage.foreign, Stage.intersect,
                                                          Stage.download, Stage.proportions, Stage.split,
-                                                         Stage.export])
+                                                         Stage.export, Stage.report])
 
 
 def register() -> None:

@@ -20,6 +20,7 @@ STAGE_MODULES = {
     Stage.proportions: "geetiles.proportions.stage",
     Stage.split: "geetiles.split.stage",
     Stage.export: "geetiles.export.stage",
+    Stage.report: "geetiles.report.stage",
 }
 
 

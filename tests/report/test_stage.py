@@ -1,0 +1,169 @@
+"""The report stage on synthetic inputs: every map and section when everything is there, sections left
+out when inputs are missing, a self-contained page, and one-line refusals that write nothing."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+
+import numpy as np
+import pytest
+
+from geetiles.errors import UserInputError
+from geetiles.runner import RunContext
+from tests.conftest import files_under, geetiles_cmd, run_cli
+from tests.report.conftest import IMAGES, LABELS, assert_self_contained, build, experiment
+
+
+def report_of(tiles, *overrides, context=None):
+    from geetiles.report import stage
+
+    exp = experiment(tiles, *overrides)
+    stage.check(exp)
+    stage.run(exp, context or RunContext())
+    return tiles.with_name(f"{tiles.stem}_report")
+
+
+def sections(index) -> list[str]:
+    return re.findall(r'<section id="([a-z]+)">', index.read_text(encoding="utf-8"))
+
+
+def test_full_report(synthetic, caplog):
+    with caplog.at_level(logging.INFO, logger="geetiles.report.stage"):
+        dest = report_of(synthetic)
+    index = dest / "index.html"
+    assert caplog.records[-1].getMessage().endswith(str(index))  # the one line ends with the page's path
+    names = {p.name for p in dest.iterdir()}
+    assert names == {"index.html", "map_aoi.png", "map_split.png", "map_classes.png", "map_foreign.png",
+                     "map_failures.png", "classes.png", "samples.png"}
+    assert set(assert_self_contained(index)) == names - {"index.html"}
+    assert sections(index) == ["overview", "maps", "downloads", "split", "classes", "samples", "config"]
+    text = index.read_text(encoding="utf-8")
+    assert "timeout after 300 s" in text and "HTTP 429 Too Many Requests" in text  # top failure reasons, counted
+    assert re.search(r'<td class="num">2</td><td>timeout after 300 s</td>', text)
+    assert "a &lt;warning&gt; to escape" in text and "<warning>" not in text
+    assert "nearest val/test chip to a train chip" in text and "700 m" in text
+    assert "Tree cover" in text and "Built-up" in text  # class names from the download record
+    assert "blocks: 9 units" in text  # foreign units found through the intersect record
+    for png in names - {"index.html"}:
+        assert (dest / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not list(synthetic.parent.glob(".*building*"))  # built aside, swapped in
+
+
+def test_without_split_labels_or_downloads(tmp_path):
+    tiles = build(tmp_path / "data", split=False, labels=False, images=False)
+    dest = report_of(tiles)
+    index = dest / "index.html"
+    assert sorted(p.name for p in dest.iterdir()) == ["index.html", "map_aoi.png"]
+    assert assert_self_contained(index) == ["map_aoi.png"]
+    assert sections(index) == ["overview", "maps", "config"]
+
+
+def test_without_aoi_file_and_with_wide_class_columns(tmp_path):
+    tiles = build(tmp_path / "data", wide=True, images=False)
+    (tiles.parent / "s.wkt").unlink()
+    dest = report_of(tiles)
+    text = (dest / "index.html").read_text(encoding="utf-8")
+    assert "AOI outline left out" in text
+    assert {"map_classes.png", "classes.png"} <= {p.name for p in dest.iterdir()}
+    assert "samples.png" not in {p.name for p in dest.iterdir()}  # no images: no sheet
+    assert sections(dest / "index.html") == ["overview", "maps", "downloads", "split", "classes", "config"]
+
+
+def test_labels_without_chips_only_proportions(tmp_path):
+    """Proportions in the tiles file but no label chips: the class map and chart, a sheet of images alone."""
+    import shutil
+
+    tiles = build(tmp_path / "data")
+    shutil.rmtree(tiles.with_suffix("") / LABELS)
+    dest = report_of(tiles, f"report.labels={LABELS}", f"report.images={IMAGES}", "report.samples=5")
+    assert {"map_classes.png", "classes.png", "samples.png"} <= {p.name for p in dest.iterdir()}
+    assert "Dominant label class (lc)" in (dest / "index.html").read_text(encoding="utf-8")
+
+
+def test_rerun_replaces_the_report_and_dest_is_honoured(synthetic, tmp_path):
+    dest = report_of(synthetic)
+    (dest / "stale.txt").write_text("old")
+    assert not (report_of(synthetic) / "stale.txt").exists()
+    other = tmp_path / "elsewhere" / "rep"
+    report_of(synthetic, f"report.dest={other}", "report.samples=0", "report.max_polygons=0")
+    assert (other / "index.html").exists() and not (other / "samples.png").exists()
+    assert "a raster of chip centres" in (other / "index.html").read_text(encoding="utf-8")
+
+
+def test_disabled(synthetic):
+    dest = report_of(synthetic, "report.enabled=false")
+    assert not dest.exists()
+
+
+def test_empty_tiles_file_is_refused_and_nothing_written(tmp_path):
+    tiles = build(tmp_path / "data", empty=True, images=False, labels=False, split=False)
+    before = files_under(tmp_path)
+    with pytest.raises(UserInputError, match="has no chips"):
+        report_of(tiles)
+    assert files_under(tmp_path) == before
+
+
+@pytest.mark.parametrize("override, message", [
+    ("report.samples=-1", "report.samples=-1 cannot be negative"),
+    ("report.images=nope", "report.images='nope': no chip folder"),
+    ("report.labels=nope", "report.labels='nope': no chip folder or nope_proportions column"),
+    ("report.foreign_file=missing.geojson", "report.foreign_file='missing.geojson' does not exist"),
+])
+def test_bad_settings(synthetic, override, message):
+    with pytest.raises(UserInputError, match=re.escape(message)):
+        report_of(synthetic, override)
+    assert not synthetic.with_name(f"{synthetic.stem}_report").exists()
+
+
+def test_dest_never_the_chip_folders(synthetic):
+    with pytest.raises(UserInputError, match="would overwrite the downloaded chips"):
+        report_of(synthetic, f"report.dest={synthetic.with_suffix('')}")
+
+
+def test_missing_tiles_file_exits_2_with_one_line(tmp_path):
+    result = run_cli(geetiles_cmd("stages=[report]", "report.tiles_file=missing.geojson", "source=demo", "labels=demo"),
+                     tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "report.tiles_file='missing.geojson' does not exist" in lines[0]
+    assert not [p for p in files_under(tmp_path) if "report" in p.name]
+
+
+def test_no_tiles_file_at_all(tmp_path):
+    from geetiles.cli.compose import compose
+    from geetiles.experiment import Experiment
+    from geetiles.report import stage
+
+    exp = Experiment.from_config(compose(["stages=[report]"]), command="test")
+    with pytest.raises(UserInputError, match="needs a tiles file"):
+        stage.check(exp)
+
+
+def test_chips_arrays_from_geojson_without_twin(tmp_path):
+    """A tiles file without its GeoParquet twin (or with a stale one) is read through its GeoJSON."""
+    from geetiles.report.chips import read_chips
+
+    tiles = build(tmp_path / "data", images=False)
+    fast = read_chips(tiles, LABELS, ("10", "40", "50"), geometry_up_to=100)
+    tiles.with_suffix(".parquet").unlink()
+    slow = read_chips(tiles, LABELS, ("10", "40", "50"), geometry_up_to=100)
+    assert fast.identifiers.tolist() == slow.identifiers.tolist()
+    assert np.allclose(fast.bounds, slow.bounds) and fast.keys == slow.keys
+    assert np.allclose(fast.shares, slow.shares, equal_nan=True)
+    assert fast.split.tolist() == slow.split.tolist()
+    assert len(fast.geometry) == len(slow.geometry) == 25
+
+
+def test_proportions_objects_parsed_in_bulk():
+    import pyarrow as pa
+
+    from geetiles.report.chips import _parse_json_column
+
+    keys = ["10"]
+    column = pa.array([json.dumps({"10": 0.5, "20": 0.5}), None, "{}", json.dumps({"30": 1.0}), ""])
+    table = _parse_json_column(column, keys)
+    assert keys == ["10", "20", "30"]
+    assert np.allclose(table[0], [0.5, 0.5, 0]) and np.isnan(table[1]).all() and (table[2] == 0).all()
+    assert np.allclose(table[3], [0, 0, 1]) and np.isnan(table[4]).all()
