@@ -74,8 +74,11 @@ def run(experiment, context) -> None:
              ", ".join(f"{(inp.splits == s).sum()} {s}" for s in inp.split_names()), time.perf_counter() - started,
              ", ".join(str(p) for p in outputs))
     if inp.skipped:
+        folder = any(f in (ExportFormat.geotiff, ExportFormat.webdataset) for f in export.formats)
+        where = f"listed in {outputs[0] / 'skipped.csv'}" if folder else \
+            "; ".join(f"{k}: {v}" for k, v in list(inp.skipped.items())[:5]) + ("; ..." if len(inp.skipped) > 5 else "")
         raise RunFailed(f"export: {len(inp.skipped)} chips were missing or corrupt and are left out (export.on_missing=skip; "
-                        f"listed in skipped.csv of the dataset); download them again and rerun")
+                        f"{where}); download them again and rerun")
 
 
 def build_input(experiment, tiles_path: Path, images: str, labels: str | None):
@@ -137,7 +140,7 @@ def write_formats(experiment, inp) -> list[Path]:
 
         foreign = Path(export.foreign_file).expanduser().resolve() if export.foreign_file else None
         readme = Path(export.readme_file).expanduser().resolve() if export.readme_file else None
-        outputs.append(write_legacy_zip(inp, foreign, readme))
+        outputs.append(write_legacy_zip(inp, foreign, readme, workers=export.workers))
     return outputs
 
 
