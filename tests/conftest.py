@@ -60,3 +60,17 @@ def ray_session():
              _node_ip_address="127.0.0.1", object_store_memory=256 * 2**20)
     yield ray
     ray.shutdown()
+
+
+DEMO_RUN = ("experiment=demo", "aoi=bbox", "aoi.bbox=[6.0,49.6,6.06,49.64]", "aoi.name=t", "source.pixels_lonlat=[24,24]",
+            "labels.pixels_lonlat=[24,24]", "split.block_size_m=2000", "download.progress=none")
+
+
+@pytest.fixture(scope="session")
+def demo_pipeline(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """One run of every default stage (the demo experiment over 16 chips of 24 x 24 pixels), shared by
+    the proportions, export and report tests: (its data folder, the finished process)."""
+    folder = tmp_path_factory.mktemp("demo_pipeline")
+    result = run_cli(geetiles_cmd(*DEMO_RUN), folder, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return folder / "outputs" / "data", result

@@ -97,7 +97,7 @@ def read_record(folder: Path) -> dict | None:
     if not path.exists():
         return None
     try:
-        record = yaml.safe_load(path.read_text(encoding="utf-8"))
+        record = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, yaml.YAMLError) as error:
         raise UserInputError(f"cannot read the download record {path} ({error}); rerun the download to rewrite it") from None
     return record if isinstance(record, dict) else None

@@ -1,5 +1,5 @@
-"""One small real dataset per session (the demo experiment over a few km², downloaded through the
-engine with its manifests), copied into each test's folder."""
+"""The shared demo run (tests/conftest.py: 16 chips downloaded through the engine with their
+manifests), copied into each test's folder."""
 
 from __future__ import annotations
 
@@ -8,25 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import geetiles_cmd, run_cli
-
-BBOX = "aoi.bbox=[6.0,49.6,6.06,49.64]"  # 16 chips of 1 km (the original grid), 24 x 24 pixels each
-
-
-@pytest.fixture(scope="session")
-def demo_run(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("demo")
-    result = run_cli(geetiles_cmd("experiment=demo", "aoi=bbox", BBOX, "aoi.name=t", "export=none",
-                                  "source.pixels_lonlat=[24,24]", "labels.pixels_lonlat=[24,24]",
-                                  "split.block_size_m=2000", "download.progress=none"), folder, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return folder / "outputs" / "data"
-
 
 @pytest.fixture
-def dataset(demo_run, tmp_path) -> Path:
-    """A copy of the demo run's data folder: the tiles file (split, proportions) and both chip folders."""
+def dataset(demo_pipeline, tmp_path) -> Path:
+    """A copy of the shared demo run's data folder (tests/conftest.py): the tiles file (split,
+    proportions) and both chip folders, without the run's own dataset and report folders."""
     target = tmp_path / "data"
-    shutil.copytree(demo_run, target)
+    shutil.copytree(demo_pipeline[0], target, ignore=shutil.ignore_patterns("*_dataset", "*_report"))
     [tiles] = target.glob("t_partitions_aschips_*.geojson")
     return tiles

@@ -5,11 +5,9 @@ import geopandas as gpd
 from tests.conftest import files_under, geetiles_cmd, run_cli
 
 
-def test_a_demo_run_ends_with_proportions_of_its_labels(tmp_path):
-    result = run_cli(geetiles_cmd("experiment=demo", "aoi=bbox", "aoi.bbox=[6.0,49.6,6.04,49.62]", "aoi.name=t",
-                                  "download.progress=none", "source=none"), tmp_path, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    [tiles] = (tmp_path / "outputs" / "data").glob("t_partitions_aschips_*.geojson")
+def test_a_demo_run_has_proportions_of_its_labels(demo_pipeline):
+    """The shared demo run (tests/conftest.py): download, then proportions, then split, export, report."""
+    [tiles] = demo_pipeline[0].glob("t_partitions_aschips_*.geojson")
     frame = gpd.read_parquet(tiles.with_suffix(".parquet"))
     assert len(frame) >= 4
     shares = frame["demo-landcover_proportions"].tolist()

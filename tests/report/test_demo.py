@@ -10,21 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import geetiles_cmd, run_cli
 from tests.report.conftest import assert_self_contained
 
-DEMO = ("experiment=demo", "aoi=bbox", "aoi.bbox=[6.0,49.6,6.06,49.64]", "aoi.name=t", "source.pixels_lonlat=[24,24]",
-        "labels.pixels_lonlat=[24,24]", "split.block_size_m=2000", "download.progress=none",
-        "stages=[aoi,tiling,download,proportions,split,export,report]")
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 
 
 @pytest.fixture(scope="module")
-def demo_report(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
-    folder = tmp_path_factory.mktemp("demo_report")
-    result = run_cli(geetiles_cmd(*DEMO), folder, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    [tiles] = (folder / "outputs" / "data").glob("t_partitions_aschips_*.geojson")
+def demo_report(demo_pipeline) -> tuple[Path, subprocess.CompletedProcess]:
+    """The shared demo run (tests/conftest.py: every default stage, report last)."""
+    data, result = demo_pipeline
+    [tiles] = data.glob("t_partitions_aschips_*.geojson")
     return tiles.with_name(f"{tiles.stem}_report"), result
 
 
