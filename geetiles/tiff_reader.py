@@ -90,22 +90,31 @@ def read_plain_tiff(data: bytes, all_bands: bool = False) -> PlainTiff | None:
             if planar == 2:
                 out[plane, top:top + rows, left:left + chunk_w] = chunk[:, :, 0]
             else:
-                out[:, top:top + rows, left:left + chunk_w] = np.moveaxis(chunk[:, :, :kept], 2, 0)
+                out[:, top:top + rows, left:left + chunk_w] = chunk[:, :, :kept].transpose(2, 0, 1)
     out = out[:, :height, :width].astype(dtype.newbyteorder("="), copy=False)
     band = out if all_bands else out[0]
     nodata = tags.get(GDAL_NODATA)
     return PlainTiff(band, samples,
-                     tuple(tags[PIXEL_SCALE]), tuple(tags[TIEPOINT]), tuple(int(v) for v in tags[GEOKEYS]),
+                     tags[PIXEL_SCALE], tags[TIEPOINT], tags[GEOKEYS],
                      nodata.decode("ascii", "replace").rstrip("\x00") if isinstance(nodata, bytes) else None)
 
 
+_NEEDED = frozenset({WIDTH, HEIGHT, BITS, COMPRESSION, STRIP_OFFSETS, SAMPLES, ROWS_PER_STRIP, STRIP_COUNTS, PLANAR,
+                     PREDICTOR, TILE_WIDTH, TILE_HEIGHT, TILE_OFFSETS, TILE_COUNTS, SAMPLE_FORMAT, PIXEL_SCALE, TIEPOINT,
+                     GEOKEYS, GDAL_NODATA})
+
+
 def _tags(data: bytes, order: str, offset: int) -> dict[int, tuple] | None:
-    """The first IFD's tags as value tuples (ASCII as bytes)."""
+    """The first IFD's tags this reader uses, as value tuples (ASCII as bytes); others (a colour table
+    of 65,536 entries, GDAL metadata) only by their presence."""
     (count,) = struct.unpack_from(order + "H", data, offset)
     entries = struct.unpack_from(order + "HHI4s" * count, data, offset + 2)
     tags: dict[int, tuple] = {}
     for at in range(0, 4 * count, 4):
         tag, kind, n, inline = entries[at:at + 4]
+        if tag not in _NEEDED:
+            tags[tag] = ()
+            continue
         size = _SIZES.get(kind)
         if size is None:
             return None

@@ -46,7 +46,7 @@ import numpy as np
 from geetiles.export.inputs import ExportInput
 
 SHARDS_JSON = "shards.json"
-PARALLEL_FROM = 10_000  # fewer chips are written faster in one process than after starting workers (1-3 s)
+PARALLEL_FROM = 2_000  # fewer chips are written faster in one process than after starting workers (~1 s)
 PROGRESS_EVERY = 500  # chips between progress updates in one process
 _ESTIMATE_CHIPS = 4  # chips read per split to estimate a sample's size in the tar
 _BLOCK = tarfile.BLOCKSIZE
