@@ -329,57 +329,15 @@ def _describe(members) -> dict:
 
 def _read_chip(path: str, identifier: str, dataset: str, all_bands: bool):
     """(pixels, (crs, transform, width, height)) of a chip: every band, or the first as (height, width)."""
+    from geetiles.proportions.chip_raster import UnreadableChip, read_chip
+
     try:
-        with open(path, "rb") as file:
-            data = file.read()
-    except FileNotFoundError:
-        raise UnreadableChipError(f"webdataset export: {dataset} chip {identifier} is missing ({path})") from None
-    except OSError as error:
-        raise UnreadableChipError(f"webdataset export: cannot read {dataset} chip {identifier} ({path}): {error}") from None
-    try:
-        read = _read_plain(data, all_bands)
-    except Exception:  # damaged, or a layout the fast reader misreads: GDAL decides
-        read = None
-    if read is not None:
-        return read
-    try:
-        import rasterio
-
-        with rasterio.open(path) as dataset_file:
-            pixels = dataset_file.read() if all_bands else dataset_file.read(1)
-            transform = tuple(float(v) for v in dataset_file.transform.to_gdal())
-            crs = dataset_file.crs
-            epsg = crs.to_epsg() if crs else None
-            crs_text = f"EPSG:{epsg}" if epsg else (crs.to_wkt() if crs else None)
-            return pixels, (crs_text, transform, int(dataset_file.width), int(dataset_file.height))
-    except Exception as error:  # rasterio raises several types for broken files
-        raise UnreadableChipError(f"webdataset export: cannot read {dataset} chip {identifier} ({path}): "
-                                  f"{type(error).__name__}: {error}") from None
-
-
-def _read_plain(data: bytes, all_bands: bool):
-    from geetiles.tiff_reader import read_plain_tiff
-
-    tiff = read_plain_tiff(data, all_bands=True) if all_bands else read_plain_tiff(data)
-    if tiff is None:
-        return None
-    epsg = _epsg(tiff.geokeys)
-    if epsg is None:
-        return None
-    sx, sy = float(tiff.pixel_scale[0]), float(tiff.pixel_scale[1])
-    i, j, _, x, y, _ = (float(v) for v in tiff.tiepoint[:6])
-    height, width = tiff.band.shape[-2:]
-    return tiff.band, (f"EPSG:{epsg}", (x - i * sx, sx, 0.0, y + j * sy, 0.0, -sy), int(width), int(height))
-
-
-def _epsg(directory) -> int | None:
-    """The EPSG code of a GeoKeyDirectory, or None for anything but a plain area-pixel EPSG CRS."""
-    values = [int(v) for v in directory]
-    keys = {values[k]: values[k + 3] for k in range(4, 4 + 4 * values[3], 4) if values[k + 1] == 0}
-    if keys.get(1025, 1) != 1:  # GTRasterTypeGeoKey: PixelIsArea only
-        return None
-    code = keys.get(3072) or keys.get(2048)  # projected, geographic
-    return None if code in (None, 32767) else code
+        chip = read_chip(path, all_bands)
+    except UnreadableChip as error:
+        what = f"is missing ({path})" if str(error) == "missing" else f"cannot be read ({path}): {error}"
+        raise UnreadableChipError(f"webdataset export: {dataset} chip {identifier} {what}") from None
+    height, width = chip.values.shape[-2:]
+    return chip.values, (chip.crs, tuple(chip.transform), int(width), int(height))
 
 
 # --- planning, running, summary --------------------------------------------------------------------
