@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 import zipfile
 from pathlib import Path
@@ -25,9 +24,9 @@ def experiment(tiles: Path, *overrides: str):
     from geetiles.cli.compose import compose
     from geetiles.experiment import Experiment
 
-    return Experiment.from_config(compose(["stages=[export]", f"export.tiles_file={tiles}", "source=demo", "labels=demo",
-                                           "download.progress=none", f"data_dir={tiles.parent}", *overrides]),
-                                  command="test")
+    overrides = ("stages=[export]", f"export.tiles_file={tiles}", "source=demo", "labels=demo",
+                 "download.progress=none", f"data_dir={tiles.parent}", *overrides)
+    return Experiment.from_config(compose(list(overrides)), command="test")
 
 
 def export(tiles: Path, *overrides: str) -> None:
@@ -173,11 +172,13 @@ def larger_run(tmp_path_factory) -> Path:
 def test_kill_9_during_an_export_leaves_no_worker_and_the_next_export_cleans_up(larger_run):
     tiles = larger_run
     dest = dest_of(tiles)
-    command = geetiles_cmd("stages=[export]", f"export.tiles_file={tiles}", "source=demo", "labels=demo", "export=all",
-                           "export.workers=2", "download.progress=none", f"hydra.run.dir={tiles.parent.parent / 'runs'}")
+    command = geetiles_cmd("stages=[export]", f"export.tiles_file={tiles}", "source=demo", "labels=demo",
+                           "export=all", "export.workers=2", "download.progress=none",
+                           f"hydra.run.dir={tiles.parent.parent / 'runs'}")
     env = {**os.environ}
     env.pop("HYDRA_FULL_ERROR", None)
-    process = subprocess.Popen(command, cwd=tiles.parent, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, cwd=tiles.parent, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
     below: list[int] = []
     try:
         def working() -> bool:  # its building folder exists and pool workers (below the forkserver) run
