@@ -1,17 +1,53 @@
 """``README.md``, the dataset card: a YAML header that dataset hubs read (license, one ``data_files``
 entry per split) and prose saying how the dataset was made, from the run's records: the AOI, the
 tiling, each source with its Earth Engine collection and dates, the split method with the fractions
-achieved, and the class table with each class's share."""
+achieved, and the class table with each class's share.
+
+Every name it quotes (dataset, AOI, bands, classes, splits, paths) comes from the user's files and
+settings, so it is escaped for where it goes: the YAML header is ``yaml.safe_dump``'s; in prose and
+tables a name is HTML- and Markdown-escaped (:func:`text`), in backticks it gets a fence longer than
+any run of backticks it holds (:func:`code`), and the loading example quotes it as a Python literal.
+A hub or viewer rendering the card shows the names as written, never as markup."""
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 import yaml
 
 from geetiles.export.inputs import DatasetInfo, ExportInput
+
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$])")  # what can start or end markup
+
+
+def _one_line(value) -> str:
+    return " ".join(str(value).split())
+
+
+def text(value) -> str:
+    """``value`` as literal text in Markdown prose or a table cell: on one line, its Markdown
+    punctuation backslash-escaped and ``<>&"'`` as HTML entities, so it renders as written."""
+    return html.escape(_MARKDOWN_PUNCTUATION.sub(r"\\\1", _one_line(value)), quote=True)
+
+
+def code(value) -> str:
+    """``value`` as a code span (literal in Markdown: no markup or HTML inside), on one line, fenced
+    by more backticks than any run it holds."""
+    value = _one_line(value)
+    longest = max((len(run) for run in re.findall(r"`+", value)), default=0)
+    fence = "`" * (longest + 1)
+    padded = f" {value} " if longest or value.startswith(" ") else value
+    return f"{fence}{padded}{fence}"
+
+
+def _fenced_block(language: str, lines: list[str]) -> list[str]:
+    longest = max((len(run) for line in lines for run in re.findall(r"`+", line)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [f"{fence}{language}", *lines, fence]
 
 
 def card(inp: ExportInput, license_id: str, formats: list[str], folder: str) -> str:
@@ -20,12 +56,14 @@ def card(inp: ExportInput, license_id: str, formats: list[str], folder: str) -> 
     counts = {s: int((inp.splits == s).sum()) for s in splits}
     data_files = [{"split": s, "path": f"splits/{s}.parquet"} for s in splits] if "geotiff" in formats else \
         [{"split": s, "path": f"webdataset/{s}/*.tar"} for s in splits]
-    header = {"license": license_id, "pretty_name": inp.name, "tags": ["geospatial", "earth-observation", "geetiles"],
+    header = {"license": license_id, "pretty_name": _one_line(inp.name),
+              "tags": ["geospatial", "earth-observation", "geetiles"],
               "size_categories": [_size_category(len(inp.identifiers))],
               "configs": [{"config_name": "default", "data_files": data_files}]}
-    lines = ["---", yaml.safe_dump(header, sort_keys=False).strip(), "---", "", f"# {inp.name}", ""]
-    lines += [f"{len(inp.identifiers)} chips made with geetiles from `{inp.tiles_path.name}`: "
-              + ", ".join(f"{counts[s]} {s}" for s in splits) + ".", ""]
+    front_matter = yaml.safe_dump(header, sort_keys=False, width=float("inf")).strip()
+    lines = ["---", front_matter, "---", "", f"# {text(inp.name)}", ""]
+    lines += [f"{len(inp.identifiers)} chips made with geetiles from {code(inp.tiles_path.name)}: "
+              + ", ".join(f"{counts[s]} {text(s)}" for s in splits) + ".", ""]
     lines += ["## How it was made", ""]
     lines += [f"- **Area of interest:** {_aoi(config.get('aoi') or {})}."]
     lines += [f"- **Tiling:** {_tiling(config.get('tiling') or {})}."]
@@ -52,12 +90,14 @@ def card(inp: ExportInput, license_id: str, formats: list[str], folder: str) -> 
         for entry in inp.labels.classes:
             key = str(entry.get("key", entry["code"]))
             share = shares.get(key)
-            lines.append(f"| {key} | {entry['code']} | {entry.get('name', '')} | {entry.get('color', '')} | "
-                         f"{'' if share is None else f'{share:.2%}'} |")
+            lines.append(f"| {text(key)} | {text(entry['code'])} | {text(entry.get('name', ''))} | "
+                         f"{text(entry.get('color', ''))} | {'' if share is None else f'{share:.2%}'} |")
         lines.append("")
-    lines += ["## Loading", "", "```python", "from geetiles.dataset import ChipDataset", "",
-              f"chips = ChipDataset(\"{folder}\", split=\"{splits[0]}\")  # this folder",
-              "sample = chips[0]  # image, label, proportions, metadata (numpy)", "```", ""]
+    lines += ["## Loading", ""]
+    lines += _fenced_block("python", ["from geetiles.dataset import ChipDataset", "",
+                                      f"chips = ChipDataset({folder!r}, split={splits[0]!r})  # this folder",
+                                      "sample = chips[0]  # image, label, proportions, metadata (numpy)"])
+    lines += [""]
     return "\n".join(lines)
 
 
@@ -69,33 +109,43 @@ def _size_category(n: int) -> str:
 
 
 def _aoi(aoi: dict) -> str:
-    source = next((f"{k} `{aoi[k]}`" for k in ("country", "wkt_file", "file", "bbox") if aoi.get(k)), "given")
-    return f"`{aoi.get('name', '?')}` ({source})"
+    source = next((f"{k} {code(aoi[k])}" for k in ("country", "wkt_file", "file", "bbox") if aoi.get(k)), "given")
+    return f"{code(aoi.get('name', '?'))} ({source})"
 
 
 def _tiling(tiling: dict) -> str:
     kind = tiling.get("kind", "?")
     size = tiling.get("chip_size_m")
-    return f"`{kind}`" + (f", chips of {size:g} m" if isinstance(size, (int, float)) and kind in ("grid", "utm", "majortom") else "")
+    sized = isinstance(size, (int, float)) and kind in ("grid", "utm", "majortom")
+    return code(kind) + (f", chips of {size:g} m" if sized else "")
 
 
 def _source(info: DatasetInfo) -> str:
     role_config = _source_config(info)
     recipe = (role_config or {}).get("recipe") or {}
-    parts = [f"`{info.name}`, {len(info.bands)} band(s) {', '.join(info.bands[:6])}{'…' if len(info.bands) > 6 else ''}, "
-             f"{info.dtype}" + ("" if info.nodata is None else f", nodata {info.nodata:g}")]
+    bands = ", ".join(text(band) for band in info.bands[:6]) + ("…" if len(info.bands) > 6 else "")
+    parts = [f"{code(info.name)}, {len(info.bands)} band(s) {bands}, {text(info.dtype)}"
+             + ("" if info.nodata is None else f", nodata {text(_number(info.nodata))}")]
     if recipe.get("collection"):
         dates = " to ".join(str(d) for d in (recipe.get("start"), recipe.get("end")) if d)
-        parts.append(f"Earth Engine `{recipe['collection']}`" + (f" ({dates}, end exclusive)" if dates else "")
-                     + (f", {recipe['reducer']}" if recipe.get("reducer") else ""))
+        parts.append(f"Earth Engine {code(recipe['collection'])}"
+                     + (f" ({text(dates)}, end exclusive)" if dates else "")
+                     + (f", {text(recipe['reducer'])}" if recipe.get("reducer") else ""))
     elif role_config and role_config.get("kind") == "demo":
         parts.append("SYNTHETIC offline demo data (procedural, not real imagery)")
     elif role_config and role_config.get("kind") == "local":
-        parts.append(f"local raster `{role_config.get('dataset')}`")
+        parts.append(f"local raster {code(role_config.get('dataset'))}")
     request = info.record.get("summary") or {}
     if request.get("done") is not None:
-        parts.append(f"downloaded {request.get('done')} chips, {request.get('failed', 0)} failed")
+        parts.append(f"downloaded {text(request.get('done'))} chips, {text(request.get('failed', 0))} failed")
     return "; ".join(parts)
+
+
+def _number(value) -> str:
+    try:
+        return f"{float(value):g}"
+    except (TypeError, ValueError):
+        return str(value)
 
 
 def _source_config(info: DatasetInfo) -> dict | None:
@@ -110,7 +160,7 @@ def _source_config(info: DatasetInfo) -> dict | None:
 def _split(split: dict, inp: ExportInput, counts: dict) -> str:
     kind = split.get("kind", "none")
     total = max(1, sum(counts.values()))
-    achieved = ", ".join(f"{s} {counts[s] / total:.1%}" for s in counts)
+    achieved = ", ".join(f"{text(s)} {counts[s] / total:.1%}" for s in counts)
     if kind in (None, "none"):
         return f"none: every chip in one split ({achieved})"
     asked = split.get("fractions")
@@ -125,7 +175,7 @@ def _split(split: dict, inp: ExportInput, counts: dict) -> str:
         except (OSError, ValueError):
             pass
     buffer = split.get("buffer_m") or 0
-    return (f"`{kind}`, asked train/val/test {asked}, achieved by count {achieved}"
+    return (f"{code(kind)}, asked train/val/test {text(asked)}, achieved by count {achieved}"
             + (f", guard gap {buffer:g} m" if buffer else "") + leakage)
 
 

@@ -1,37 +1,17 @@
-"""The dataset folder is built beside its destination and swapped in at the end, so a rerun never
-leaves a mix of old and new chips and a failed export leaves the previous dataset untouched; then
-every file gets its SHA-256 in ``MANIFEST.sha256`` and, on request, the folder is zipped with its
-members STORED, so GDAL can read each chip in place (``/vsizip/``)."""
+"""The dataset folder (built beside its destination and swapped in at the end by
+``geetiles.destinations.building``, so a rerun never leaves a mix of old and new chips and a failed
+export leaves the previous dataset untouched): every file gets its SHA-256 in ``MANIFEST.sha256``
+and, on request, the folder is zipped with its members STORED, so GDAL can read each chip in place
+(``/vsizip/``). The zip's comment marks it as geetiles's, so a rerun may replace it."""
 
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import zipfile
-from contextlib import contextmanager
 from pathlib import Path
 
 MANIFEST = "MANIFEST.sha256"
-
-
-@contextmanager
-def building(dest: Path):
-    """A fresh folder to build the dataset in; it replaces ``dest`` only if the block succeeds."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    work = dest.with_name(f".{dest.name}.building-{os.getpid()}")
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir()
-    try:
-        yield work
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
-    old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
-    if dest.exists():
-        os.replace(dest, old)
-    os.replace(work, dest)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def sha256_file(path: Path) -> str:
@@ -61,9 +41,12 @@ def zip_folder(root: Path, zip_path: Path) -> Path:
     """``root`` as a zip of STORED members under ``{root name}/``, atomically, in a fixed order and
     with fixed dates, so the same folder gives the same bytes."""
     from geetiles.atomic import atomic_path
+    from geetiles.destinations import DATASET, remove_stale_temporary, zip_comment
 
+    remove_stale_temporary(zip_path)
     with atomic_path(zip_path) as tmp:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+            archive.comment = zip_comment(DATASET)
             for path in sorted(p for p in root.rglob("*") if p.is_file()):
                 info = zipfile.ZipInfo(f"{root.name}/{path.relative_to(root).as_posix()}", date_time=(1980, 1, 1, 0, 0, 0))
                 info.external_attr = 0o644 << 16

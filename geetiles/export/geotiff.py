@@ -10,7 +10,7 @@ of chips go to worker processes for large datasets, as in the proportions stage.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,9 +64,9 @@ def write_chips(inp: ExportInput, dest: Path, workers: int | None = None, progre
             if progress is not None:
                 progress.update(stop - start, 0, 0)
     else:
-        import multiprocessing
+        from geetiles.process_pool import process_pool
 
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
+        with process_pool(workers) as pool:
             futures = {pool.submit(_write_batch, spec, inp.identifiers[a:b]): a for a, b in batches}
             for future in as_completed(futures):
                 results[futures[future]] = future.result()

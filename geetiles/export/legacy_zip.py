@@ -31,6 +31,9 @@ Differences from 0.1.7, on purpose (its defects, fixed):
 * A rerun replaces the folder wholesale (no stale ``.pkl`` of chips no longer packaged) and the zip
   atomically; a failed run leaves the previous outputs untouched. Nothing else is written: 0.1.7 also
   wrote ``{tiles base}_expanded.geojson`` beside the tiles file, overwriting any file of that name.
+* Only a folder and zip geetiles made are replaced (its ``.geetiles-made`` file, its zip comment;
+  0.1.7's and older ones by their layout): anything else at those names is refused before anything
+  is written (``geetiles/destinations.py``); 0.1.7 added its files to whatever was there.
 * Arrays keep the chips' native dtype (0.1.7 cast to int16, which wrecks float32 and uint16 above
   32767; the values of uint8 chips are unchanged). Mapped labels keep the label chips' dtype when
   the keys fit in it (uint8 for esa-world-cover).
@@ -70,7 +73,7 @@ import shutil
 import struct
 import zlib
 from collections import deque
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -93,6 +96,17 @@ def names(inp: ExportInput) -> tuple[str, str]:
     aoi = Path(inp.tiles_path).name.split("_")[0]
     folder = f"{aoi}_{inp.images.name}" + (f"_{inp.labels.name}" if inp.labels is not None else "")
     return aoi, folder
+
+
+def check_outputs(tiles_path: Path, images: str, labels: str | None) -> None:
+    """Refuse (one line, nothing written) when the folder or zip this would replace is not one
+    geetiles made (``geetiles/destinations.py``)."""
+    from geetiles.destinations import LEGACY_ZIP, check_folder, check_zip
+
+    folder = Path(tiles_path).resolve().parent / (f"{Path(tiles_path).name.split('_')[0]}_{images}"
+                                                  + (f"_{labels}" if labels is not None else ""))
+    check_folder(folder, LEGACY_ZIP)
+    check_zip(folder.with_name(f"{folder.name}.zip"), LEGACY_ZIP, folder.name)
 
 
 def hashless_name(path: Path) -> str:
@@ -432,7 +446,7 @@ class ZipWriter:
                                         0o100644 << 16, offset32) + encoded + extra)
         self.offset += len(header) + len(encoded) + len(local_extra) + packed
 
-    def close(self) -> None:
+    def close(self, comment: bytes = b"") -> None:
         start, count = self.offset, len(self.central)
         directory = b"".join(self.central)
         self.file.write(directory)
@@ -441,7 +455,7 @@ class ZipWriter:
                                         len(directory), start))
             self.file.write(struct.pack("<IIQI", 0x07064B50, 0, start + len(directory), 1))
         self.file.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, min(count, 0xFFFF), min(count, 0xFFFF),
-                                    min(len(directory), _FULL), min(start, _FULL), 0))
+                                    min(len(directory), _FULL), min(start, _FULL), len(comment)) + comment)
 
 
 # --- the whole ----------------------------------------------------------------------------------------
@@ -450,8 +464,8 @@ def write_legacy_zip(inp: ExportInput, foreign_file: Path | None = None, readme_
                      workers: int | None = None, progress=None) -> Path:
     """Write ``{tiles dir}/{aoi}_{images}[_{labels}].zip`` and the folder of the same name beside it
     (see the module's docstring); return the zip's path."""
+    from geetiles import destinations
     from geetiles.atomic import atomic_path
-    from geetiles.export.folder import building
 
     _, folder_name = names(inp)
     tiles_path = Path(inp.tiles_path).resolve()
@@ -468,7 +482,9 @@ def write_legacy_zip(inp: ExportInput, foreign_file: Path | None = None, readme_
     records = [unique[i] for i in sorted(unique)]
     folder = tiles_path.parent / folder_name
     zip_path = tiles_path.parent / f"{folder_name}.zip"
-    with building(folder) as work:
+    destinations.check_zip(zip_path, destinations.LEGACY_ZIP, folder_name)
+    destinations.remove_stale_temporary(zip_path)
+    with destinations.building(folder, destinations.LEGACY_ZIP) as work:
         (work / "data").mkdir()
         spec = (inp.images, inp.labels, value_map(inp.images), value_map(inp.labels), work / "data")
         batches = _pickled(spec, records, workers)
@@ -486,7 +502,7 @@ def write_legacy_zip(inp: ExportInput, foreign_file: Path | None = None, readme_
                     archive.add(f"{folder_name}/data/{identifier}.pkl", crc, size, deflated)
                 if progress is not None:
                     progress.update(len(batch), 0, 0)
-            archive.close()
+            archive.close(destinations.zip_comment(destinations.LEGACY_ZIP))
     return zip_path
 
 
@@ -499,10 +515,9 @@ def _pickled(spec, records: list[dict], workers: int | None):
         for batch in batches:
             yield _pickle_batch(spec, batch)
         return
-    import multiprocessing
+    from geetiles.process_pool import process_pool
 
-    # forkserver: this process may hold threads (Ray, a download's event loop) that fork would copy half-way
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
+    with process_pool(workers) as pool:
         pending: deque = deque()
         queued = iter(batches)
         for batch in queued:

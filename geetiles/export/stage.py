@@ -39,6 +39,8 @@ def check(experiment) -> None:
         if value and not Path(value).expanduser().is_file():
             raise UserInputError(f"export.{key}={value!r} does not exist; give an existing file or leave it unset")
     if Stage.tiling in config.stages or not export.tiles_file:
+        if export.dest and _folder_formats(config):  # the tiles file comes later, the destination is known now
+            _check_dataset_destination(config, Path(export.dest).expanduser().resolve())
         return
     tiles_path = existing_tiles_file(export.tiles_file, "export.tiles_file")
     if Stage.download not in config.stages:
@@ -50,7 +52,13 @@ def check(experiment) -> None:
         dataset_info(tiles_path, images, "images")
         if labels is not None:
             dataset_info(tiles_path, labels, "labels")
-    _destination(config, tiles_path, _names(config)[0] or "images")
+    if _folder_formats(config):
+        _destination(config, tiles_path, _names(config)[0] or "images")
+    images, labels = _names(config)
+    if ExportFormat.legacy_zip in export.formats and images is not None:
+        from geetiles.export.legacy_zip import check_outputs
+
+        check_outputs(tiles_path, images, labels)
 
 
 def run(experiment, context) -> None:
@@ -123,18 +131,23 @@ def build_input(experiment, tiles_path: Path, images: str, labels: str | None):
 
 
 def write_formats(experiment, inp) -> list[Path]:
-    """Write every configured format; return what was written."""
+    """Write every configured format; return what was written. Every destination is checked first,
+    so a refused one leaves nothing written."""
     export = experiment.config.export
     formats = list(dict.fromkeys(export.formats))
     outputs: list[Path] = []
-    folder_formats = [f for f in formats if f in (ExportFormat.geotiff, ExportFormat.webdataset)]
-    if folder_formats:
-        dest = _destination(experiment.config, inp.tiles_path, inp.images.name)
+    folder_formats = _folder_formats(experiment.config)
+    dest = _destination(experiment.config, inp.tiles_path, inp.images.name) if folder_formats else None
+    if ExportFormat.legacy_zip in formats:
+        from geetiles.export.legacy_zip import check_outputs
+
+        check_outputs(inp.tiles_path, inp.images.name, inp.labels.name if inp.labels is not None else None)
+    if dest is not None:
         outputs.append(_write_folder(experiment, inp, dest, folder_formats))
         if export.zip:
             from geetiles.export.folder import zip_folder
 
-            outputs.append(zip_folder(dest, dest.with_suffix(".zip")))
+            outputs.append(zip_folder(dest, zip_of(dest)))
     if ExportFormat.legacy_zip in formats:
         from geetiles.export.legacy_zip import write_legacy_zip
 
@@ -148,13 +161,14 @@ def _write_folder(experiment, inp, dest: Path, formats: list) -> Path:
     import yaml
 
     from geetiles.atomic import write_text
+    from geetiles.destinations import DATASET, building
     from geetiles.download.progress import Progress
     from geetiles.export.card import write_card
-    from geetiles.export.folder import building, write_manifest
+    from geetiles.export.folder import write_manifest
 
     export = experiment.config.export
     known: dict[str, str] = {}
-    with building(dest) as work:
+    with building(dest, DATASET, "export.dest") as work:
         if ExportFormat.geotiff in formats:
             from geetiles.export.geotiff import write_chips
             from geetiles.export.index import write_index
@@ -197,12 +211,33 @@ def _names(config) -> tuple[str | None, str | None]:
     return export.images or folder_name(config.source), export.labels or folder_name(config.labels)
 
 
+def _folder_formats(config) -> list:
+    """The configured formats written into the dataset folder."""
+    return [f for f in dict.fromkeys(config.export.formats) if f in (ExportFormat.geotiff, ExportFormat.webdataset)]
+
+
+def zip_of(dest: Path) -> Path:
+    """``{dest}.zip`` (export.zip=true)."""
+    return dest.with_name(f"{dest.name}.zip")
+
+
+def _check_dataset_destination(config, dest: Path) -> None:
+    """Refuse a destination (and, with export.zip, its zip) that geetiles did not make as a dataset."""
+    from geetiles.destinations import DATASET, check_folder, check_zip
+
+    check_folder(dest, DATASET, "export.dest")
+    if config.export.zip:
+        check_zip(zip_of(dest), DATASET, dest.name, "export.dest")
+
+
 def _destination(config, tiles_path: Path, images: str) -> Path:
-    """export.dest, or ``{tiles file without .geojson}_dataset``; never inside the chip folders."""
+    """export.dest, or ``{tiles file without .geojson}_dataset``; never inside the chip folders, and
+    never a folder (or zip) that geetiles did not make as a dataset."""
     dest = Path(config.export.dest).expanduser().resolve() if config.export.dest else \
         tiles_path.with_name(f"{tiles_path.stem}_dataset").resolve()
     chips_root = tiles_path.with_suffix("").resolve()
     if dest == chips_root or chips_root in dest.parents or dest in chips_root.parents or dest == tiles_path.parent.resolve():
         raise UserInputError(f"export.dest={str(dest)!r} would overwrite the downloaded chips in {chips_root} (or hold "
                              "them); give a folder of its own, e.g. the default {tiles file}_dataset")
+    _check_dataset_destination(config, dest)
     return dest

@@ -38,7 +38,7 @@ import os
 import re
 import tarfile
 import zlib
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, wait
 from pathlib import Path
 
 import numpy as np
@@ -374,12 +374,11 @@ def _run(spec, rows: ChipRows, tasks, workers: int, progress) -> list[dict]:
 
     if workers <= 1:
         return [_write_shard(spec, path, rows.rows(part), update) for _, path, part in tasks]
-    import multiprocessing
+    from geetiles.process_pool import process_pool
 
     results: list[dict | None] = [None] * len(tasks)
     queue = iter(enumerate(tasks))
-    # forkserver: this process may hold threads (Ray, a download's event loop) that fork would copy half-way
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
+    with process_pool(workers) as pool:
         running: dict = {}
 
         def submit() -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -45,10 +44,9 @@ def count_chips(folder: Path, identifiers: np.ndarray, geometries_wkb: np.ndarra
         for start, stop in batches:
             _merge(counts, start, _count_batch(folder, identifiers[start:stop], geometries_wkb[start:stop], table), progress)
         return counts
-    import multiprocessing
+    from geetiles.process_pool import process_pool
 
-    # forkserver: this process may hold threads (Ray, a download's event loop) that fork would copy half-way
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
+    with process_pool(workers) as pool:
         futures = {pool.submit(_count_batch, folder, identifiers[a:b], geometries_wkb[a:b], table): a for a, b in batches}
         from concurrent.futures import as_completed
 

@@ -3,7 +3,8 @@ with maps (AOI and chips, split, dominant class, foreign units, download failure
 class chart and ``index.html`` tying them together with the download, split and config summaries.
 
 The folder is built beside its destination and swapped in at the end (as the export's), so a rerun
-never mixes old and new files and a failed report leaves the previous one untouched."""
+never mixes old and new files and a failed report leaves the previous one untouched; it replaces only
+a folder geetiles made as a report (``geetiles/destinations.py``)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,10 @@ def check(experiment) -> None:
     if report.foreign_file:
         existing_tiles_file(report.foreign_file, "report.foreign_file", "the foreign units' tiles file")
     if Stage.tiling in config.stages:
+        if report.dest:  # the tiles file comes later, the destination is known now
+            from geetiles.destinations import REPORT, check_folder
+
+            check_folder(Path(report.dest).expanduser().resolve(), REPORT, "report.dest")
         return
     if not report.tiles_file:
         raise UserInputError("the report stage needs a tiles file: run the tiling stage first or set report.tiles_file=...")
@@ -64,7 +69,7 @@ def write_report(experiment, context, tiles_path: Path, dest: Path):
     """Gather the inputs (a tiles file without chips is refused before anything is written), then draw
     and write everything into a fresh folder that replaces ``dest``. Returns (index.html, inputs, maps)."""
     from geetiles.atomic import write_text
-    from geetiles.export.folder import building
+    from geetiles.destinations import REPORT, building
     from geetiles.report.charts import class_chart, class_distribution
     from geetiles.report.inputs import gather
     from geetiles.report.maps import draw_maps
@@ -73,7 +78,7 @@ def write_report(experiment, context, tiles_path: Path, dest: Path):
 
     report = experiment.config.report
     inputs = gather(experiment, context, tiles_path)
-    with building(dest) as work:
+    with building(dest, REPORT, "report.dest") as work:
         maps = draw_maps(inputs, work, report.max_polygons)
         distribution = class_distribution(inputs)
         chart = class_chart(inputs, distribution, work / "classes.png").name if distribution else None
@@ -84,11 +89,15 @@ def write_report(experiment, context, tiles_path: Path, dest: Path):
 
 
 def destination(config, tiles_path: Path) -> Path:
-    """report.dest, or ``{tiles file without .geojson}_report``; never the chip folders or what holds them."""
+    """report.dest, or ``{tiles file without .geojson}_report``; never the chip folders or what holds them,
+    and never a folder that geetiles did not make as a report."""
+    from geetiles.destinations import REPORT, check_folder
+
     dest = Path(config.report.dest).expanduser().resolve() if config.report.dest else \
         tiles_path.with_name(f"{tiles_path.stem}_report").resolve()
     chips_root = tiles_path.with_suffix("").resolve()
     if dest == chips_root or chips_root in dest.parents or dest in chips_root.parents or dest == tiles_path.parent.resolve():
         raise UserInputError(f"report.dest={str(dest)!r} would overwrite the downloaded chips in {chips_root} (or hold "
                              "them); give a folder of its own, e.g. the default {tiles file}_report")
+    check_folder(dest, REPORT, "report.dest")
     return dest

@@ -128,10 +128,13 @@ def test_same_zip_folder_and_member_names_as_the_original(made, original):
     with zipfile.ZipFile(zip_path) as archive:
         assert {i.compress_type for i in archive.infolist()} == {m["compress_type"] for m in members} == {zipfile.ZIP_DEFLATED}
         assert {i.date_time for i in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
-    # the folder beside the zip holds exactly the zip's members
+    # the folder beside the zip holds exactly the zip's members, and the marker that lets a rerun replace it
     on_disk = {f"{FOLDER}/{p.relative_to(tiles.parent / FOLDER).as_posix()}": p.read_bytes()
-               for p in (tiles.parent / FOLDER).rglob("*") if p.is_file()}
+               for p in (tiles.parent / FOLDER).rglob("*") if p.is_file() and p.name != ".geetiles-made"}
     assert on_disk == ours
+    assert (tiles.parent / FOLDER / ".geetiles-made").is_file()
+    with zipfile.ZipFile(zip_path) as archive:
+        assert archive.comment == b"made by geetiles: legacy_zip"
 
 
 def test_pickles_have_the_original_keys_types_and_values(made, original):

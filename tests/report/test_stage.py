@@ -34,9 +34,10 @@ def test_full_report(synthetic, caplog):
         dest = report_of(synthetic)
     index = dest / "index.html"
     assert caplog.records[-1].getMessage().endswith(str(index))  # the one line ends with the page's path
-    names = {p.name for p in dest.iterdir()}
+    names = {p.name for p in dest.iterdir()} - {".geetiles-made"}
     assert names == {"index.html", "map_aoi.png", "map_split.png", "map_classes.png", "map_foreign.png",
                      "map_failures.png", "classes.png", "samples.png"}
+    assert (dest / ".geetiles-made").is_file()  # the marker that lets a rerun replace it
     assert set(assert_self_contained(index)) == names - {"index.html"}
     assert sections(index) == ["overview", "maps", "downloads", "split", "classes", "samples", "config"]
     text = index.read_text(encoding="utf-8")
@@ -55,7 +56,7 @@ def test_without_split_labels_or_downloads(tmp_path):
     tiles = build(tmp_path / "data", split=False, labels=False, images=False)
     dest = report_of(tiles)
     index = dest / "index.html"
-    assert sorted(p.name for p in dest.iterdir()) == ["index.html", "map_aoi.png"]
+    assert sorted(p.name for p in dest.iterdir()) == [".geetiles-made", "index.html", "map_aoi.png"]
     assert assert_self_contained(index) == ["map_aoi.png"]
     assert sections(index) == ["overview", "maps", "config"]
 
@@ -167,3 +168,45 @@ def test_proportions_objects_parsed_in_bulk():
     assert keys == ["10", "20", "30"]
     assert np.allclose(table[0], [0.5, 0.5, 0]) and np.isnan(table[1]).all() and (table[2] == 0).all()
     assert np.allclose(table[3], [0, 0, 1]) and np.isnan(table[4]).all()
+
+
+def _users_folder(path):
+    (path / "photos").mkdir(parents=True)
+    (path / "thesis.tex").write_text("years of work")
+    (path / "photos" / "cat.jpg").write_bytes(b"\xff\xd8 a cat")
+    return path
+
+
+def test_a_users_folder_as_report_dest_is_refused_and_kept_whole(synthetic, tmp_path):
+    mine = _users_folder(tmp_path / "mine")
+    before = {p: p.read_bytes() for p in files_under(tmp_path)}
+    with pytest.raises(UserInputError, match="did not make it.*choose another report.dest") as caught:
+        report_of(synthetic, f"report.dest={mine}")
+    assert str(mine) in str(caught.value) and "\n" not in str(caught.value)
+    assert {p: p.read_bytes() for p in files_under(tmp_path)} == before
+
+
+def test_a_dataset_folder_is_not_a_report_and_an_old_report_is_replaced(synthetic, tmp_path):
+    dataset = tmp_path / "ds"
+    dataset.mkdir()
+    (dataset / ".geetiles-made").write_text('{"made_by": "geetiles", "kind": "dataset"}\n')
+    (dataset / "chips.parquet").write_bytes(b"pq")
+    with pytest.raises(UserInputError, match="is a geetiles dataset folder, not a report folder"):
+        report_of(synthetic, f"report.dest={dataset}")
+    assert (dataset / "chips.parquet").read_bytes() == b"pq"
+    dest = report_of(synthetic, "report.samples=0")
+    (dest / ".geetiles-made").unlink()  # as geetiles wrote reports before markers
+    assert report_of(synthetic, "report.samples=0") == dest and (dest / ".geetiles-made").is_file()
+
+
+@pytest.mark.slow
+def test_report_dest_refusal_is_one_line_exit_2(synthetic, tmp_path):
+    mine = _users_folder(tmp_path / "mine")
+    before = {p: p.read_bytes() for p in files_under(tmp_path)}
+    result = run_cli(geetiles_cmd("stages=[report]", f"report.tiles_file={synthetic}", "source=none", "labels=none",
+                                  f"report.dest={mine}"), tmp_path)
+    assert result.returncode == 2, result.stderr[-2000:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "geetiles will not replace it" in lines[0] and str(mine) in lines[0]
+    assert "Traceback" not in result.stderr + result.stdout
+    assert {p: p.read_bytes() for p in files_under(tmp_path)} == before
