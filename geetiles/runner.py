@@ -9,7 +9,7 @@ from typing import Any
 
 from geetiles.config import Stage
 from geetiles.experiment import Experiment
-from geetiles.writable import ensure_writable_folder
+from geetiles.writable import ensure_writable_folder, remove_if_empty
 
 # stage → module with ``run(experiment, context)``; imported only when the stage runs
 STAGE_MODULES = {
@@ -46,8 +46,13 @@ def run_experiment(experiment: Experiment) -> RunContext:
     for module in modules:  # settings errors of a later stage surface before earlier stages spend time
         if hasattr(module, "check"):
             module.check(experiment)
+    created = []
     if WRITES_DATA_DIR.intersection(experiment.config.stages):  # an unusable data_dir fails now, in one line
-        ensure_writable_folder(experiment.data_dir, "data_dir")
-    for module in modules:
-        module.run(experiment, context)
+        created = ensure_writable_folder(experiment.data_dir, "data_dir")
+    try:
+        for module in modules:
+            module.run(experiment, context)
+    except BaseException:
+        remove_if_empty(created)  # a run stopped before writing anything leaves no empty data_dir
+        raise
     return context

@@ -11,16 +11,29 @@ from pathlib import Path
 from geetiles.errors import UserInputError
 
 
-def ensure_writable_folder(path: Path, setting: str) -> None:
+def ensure_writable_folder(path: Path, setting: str) -> list[Path]:
     """Create ``path`` (and its parents) if missing and check a file can be written in it; otherwise
-    UserInputError naming ``setting=path``, why, and the fix."""
+    UserInputError naming ``setting=path``, why, and the fix. Returns the folders it created, deepest
+    first, for :func:`remove_if_empty` when the run stops before writing anything."""
+    created = [folder for folder in (path, *path.parents) if not folder.exists()]
     try:
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path, prefix=".geetiles-write-check-"):
             pass
     except OSError as error:
+        remove_if_empty(created)
         raise UserInputError(f"{setting}={path} {_why(path, error)}; set {setting} to a folder you can write in, "
                              f"e.g. {setting}=~/geetiles-data") from None
+    return created
+
+
+def remove_if_empty(folders: list[Path]) -> None:
+    """Remove each of ``folders`` (deepest first) that is still empty: a stopped run leaves nothing behind."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (the run wrote there), already gone, or not ours to remove
+            return
 
 
 def _why(path: Path, error: OSError) -> str:

@@ -71,3 +71,10 @@ def test_stages_that_do_not_write_in_data_dir_do_not_create_it(workdir, monkeypa
     assert code == 0, err  # foreign=none writes nothing: an unusable data_dir does not matter
     code, err = run_app(monkeypatch, capsys, "stages=[foreign]", "foreign=none", "data_dir=untouched")
     assert code == 0 and not (workdir / "untouched").exists(), err
+
+
+def test_a_run_stopped_by_a_later_error_leaves_no_empty_data_dir(workdir, monkeypatch, capsys):
+    code, err = run_app(monkeypatch, capsys, "aoi=wkt", "aoi.wkt_file=missing.wkt", "aoi.name=t", "stages=[aoi,tiling]",
+                        "data_dir=made/for/nothing")
+    assert code == 2 and "Traceback" not in err, err
+    assert not (workdir / "made").exists()

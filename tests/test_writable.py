@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from geetiles.errors import UserInputError
-from geetiles.writable import ensure_writable_folder
+from geetiles.writable import ensure_writable_folder, remove_if_empty
 
 
 def test_a_missing_folder_is_created_and_nothing_is_left_in_it(tmp_path):
@@ -58,3 +58,15 @@ def test_a_failed_write_is_worded_by_its_cause(tmp_path, monkeypatch, code, word
         ensure_writable_folder(tmp_path, "data_dir")
     assert str(error.value) == (f"data_dir={tmp_path} {words} ({os.strerror(code)}); "
                                 "set data_dir to a folder you can write in, e.g. data_dir=~/geetiles-data")
+
+
+def test_the_folders_made_are_returned_and_removed_only_while_empty(tmp_path):
+    folder = tmp_path / "a" / "b"
+    assert ensure_writable_folder(folder, "data_dir") == [folder, tmp_path / "a"]
+    assert ensure_writable_folder(folder, "data_dir") == []  # already there: nothing made
+    (folder / "kept.txt").write_text("x")
+    remove_if_empty([folder, tmp_path / "a"])
+    assert (folder / "kept.txt").exists()
+    (folder / "kept.txt").unlink()
+    remove_if_empty([folder, tmp_path / "a"])
+    assert list(tmp_path.iterdir()) == []
