@@ -4,23 +4,13 @@ no traceback, and no stage has run. Both entry points, in-process."""
 from __future__ import annotations
 
 import os
-import sys
 
 import pytest
 
-from geetiles.cli import app, geet
+from geetiles.cli import geet
+from tests.in_process import run_geetiles
 
 AOI = ["aoi=bbox", "aoi.bbox=[6,49.6,6.05,49.65]", "aoi.name=t", "stages=[aoi,tiling]"]
-
-
-def run_app(monkeypatch, capsys, *overrides: str) -> tuple[int, str]:
-    """``python -m geetiles <overrides>`` in this process: (exit status, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["geetiles", *overrides, "hydra.run.dir=run"])
-    try:
-        app.main()
-    except SystemExit as stopped:
-        return stopped.code, capsys.readouterr().err
-    return 0, capsys.readouterr().err
 
 
 def unusable_data_dirs(root):
@@ -38,7 +28,7 @@ def unusable_data_dirs(root):
 
 def test_python_m_geetiles_refuses_an_unusable_data_dir_before_any_stage(workdir, monkeypatch, capsys):
     for data_dir, expected in unusable_data_dirs(workdir):
-        code, err = run_app(monkeypatch, capsys, *AOI, f"data_dir={data_dir}")
+        code, err = run_geetiles(monkeypatch, capsys, *AOI, f"data_dir={data_dir}")
         lines = err.strip().splitlines()
         assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
         assert lines[0].startswith(f"geetiles: error: {expected}") and "set data_dir to a folder" in lines[0]
@@ -60,21 +50,21 @@ def test_geet_grid_refuses_an_unusable_dest_dir_before_tiling(workdir, capsys):
 
 
 def test_a_usable_data_dir_is_created_and_the_run_goes_on(workdir, monkeypatch, capsys):
-    code, err = run_app(monkeypatch, capsys, *AOI, "data_dir=new/deeper/data")
+    code, err = run_geetiles(monkeypatch, capsys, *AOI, "data_dir=new/deeper/data")
     assert code == 0, err
     assert (workdir / "new" / "deeper" / "data" / "t.wkt").is_file()
     assert not [p for p in (workdir / "new" / "deeper" / "data").iterdir() if p.name.startswith(".geetiles-write")]
 
 
 def test_stages_that_do_not_write_in_data_dir_do_not_create_it(workdir, monkeypatch, capsys):
-    code, err = run_app(monkeypatch, capsys, "stages=[foreign]", "foreign=none", "data_dir=/proc/geetiles-data")
+    code, err = run_geetiles(monkeypatch, capsys, "stages=[foreign]", "foreign=none", "data_dir=/proc/geetiles-data")
     assert code == 0, err  # foreign=none writes nothing: an unusable data_dir does not matter
-    code, err = run_app(monkeypatch, capsys, "stages=[foreign]", "foreign=none", "data_dir=untouched")
+    code, err = run_geetiles(monkeypatch, capsys, "stages=[foreign]", "foreign=none", "data_dir=untouched")
     assert code == 0 and not (workdir / "untouched").exists(), err
 
 
 def test_a_run_stopped_by_a_later_error_leaves_no_empty_data_dir(workdir, monkeypatch, capsys):
-    code, err = run_app(monkeypatch, capsys, "aoi=wkt", "aoi.wkt_file=missing.wkt", "aoi.name=t", "stages=[aoi,tiling]",
+    code, err = run_geetiles(monkeypatch, capsys, "aoi=wkt", "aoi.wkt_file=missing.wkt", "aoi.name=t", "stages=[aoi,tiling]",
                         "data_dir=made/for/nothing")
     assert code == 2 and "Traceback" not in err, err
     assert not (workdir / "made").exists()

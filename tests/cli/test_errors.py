@@ -3,23 +3,11 @@ one line naming the file (exit 2, no traceback), as is broken YAML."""
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 import yaml
 
-from geetiles.cli import app
 from geetiles.cli.errors import as_user_error
-
-
-def run_app(monkeypatch, capsys, *args: str) -> tuple[int, str]:
-    """``python -m geetiles <args>`` in this process: (exit status, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["geetiles", *args, "hydra.run.dir=run"])
-    try:
-        app.main()
-    except SystemExit as stopped:
-        return stopped.code, capsys.readouterr().err
-    return 0, capsys.readouterr().err
+from tests.in_process import run_geetiles
 
 
 def payload(marker) -> str:
@@ -41,7 +29,7 @@ def test_a_python_tag_is_one_line_and_never_runs(workdir, monkeypatch, capsys, w
         text = f"defaults:\n  - config\n  - _self_\nstages: {payload(marker)}\n"
     path.parent.mkdir(parents=True)
     path.write_text(text)
-    code, err = run_app(monkeypatch, capsys, "--config-dir", str(configs), *args)
+    code, err = run_geetiles(monkeypatch, capsys, "--config-dir", str(configs), *args)
     lines = err.strip().splitlines()
     assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
     assert lines[0].startswith(f"geetiles: error: {path} line ")
@@ -54,7 +42,7 @@ def test_broken_yaml_is_one_line_naming_the_file_and_line(workdir, monkeypatch, 
     path = workdir / "my_configs" / "aoi" / "broken.yaml"
     path.parent.mkdir(parents=True)
     path.write_text("name: broken\nbbox: [6.0, 49.6\nlayer: x\n")
-    code, err = run_app(monkeypatch, capsys, "--config-dir", str(workdir / "my_configs"), "aoi=broken",
+    code, err = run_geetiles(monkeypatch, capsys, "--config-dir", str(workdir / "my_configs"), "aoi=broken",
                         "stages=[aoi]")
     assert code == 2 and "Traceback" not in err, err
     assert err.strip() == (f"geetiles: error: {path} line 3 is not valid YAML (expected ',' or ']', but got ':'); "
