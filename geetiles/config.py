@@ -410,7 +410,7 @@ class ExperimentConfig:
 
 def register() -> None:
     """Make the schema available to the defaults list of ``conf/config.yaml``."""
-    from hydra.core.config_store import ConfigStore  # here: geet grid's cached composition never loads Hydra
+    from hydra.core.config_store import ConfigStore
 
     store = ConfigStore.instance()
     store.store(name="experiment_schema", node=ExperimentConfig)

@@ -9,6 +9,7 @@ from typing import Any
 
 from geetiles.config import Stage
 from geetiles.experiment import Experiment
+from geetiles.writable import ensure_writable_folder, remove_if_empty
 
 # stage → module with ``run(experiment, context)``; imported only when the stage runs
 STAGE_MODULES = {
@@ -22,6 +23,9 @@ STAGE_MODULES = {
     Stage.export: "geetiles.export.stage",
     Stage.report: "geetiles.report.stage",
 }
+
+# the stages that write into data_dir (the others write beside the tiles file or where they are told)
+WRITES_DATA_DIR = frozenset({Stage.aoi, Stage.tiling})
 
 
 @dataclass
@@ -42,6 +46,13 @@ def run_experiment(experiment: Experiment) -> RunContext:
     for module in modules:  # settings errors of a later stage surface before earlier stages spend time
         if hasattr(module, "check"):
             module.check(experiment)
-    for module in modules:
-        module.run(experiment, context)
+    created = []
+    if WRITES_DATA_DIR.intersection(experiment.config.stages):  # an unusable data_dir fails now, in one line
+        created = ensure_writable_folder(experiment.data_dir, "data_dir")
+    try:
+        for module in modules:
+            module.run(experiment, context)
+    except BaseException:
+        remove_if_empty(created)  # a run stopped before writing anything leaves no empty data_dir
+        raise
     return context

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from geetiles.errors import UserInputError
+
+if TYPE_CHECKING:
+    import yaml
 
 EXIT_BAD_INPUT = 2
 
 
 def as_user_error(error: BaseException) -> UserInputError | None:
     """The user-facing form of ``error``, or None if it is a bug (which keeps its traceback)."""
+    import yaml
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
@@ -24,12 +29,33 @@ def as_user_error(error: BaseException) -> UserInputError | None:
     for item in chain:
         if isinstance(item, OmegaConfBaseException) and getattr(item, "full_key", None):
             return config_error(item)
+        if isinstance(item, yaml.MarkedYAMLError):
+            return yaml_error(item)
     if isinstance(error, (HydraException, OmegaConfBaseException)):
         lines = [line.strip() for line in str(error).splitlines() if line.strip()]
         if error.__cause__ is not None:
             lines += [line.strip() for line in str(error.__cause__).splitlines()[:1] if line.strip()]
         return UserInputError("; ".join(_merge_option_lists(lines)) or type(error).__name__)
     return None
+
+
+def yaml_error(error: yaml.MarkedYAMLError) -> UserInputError:
+    """A config file's YAML refused by the safe loader: a ``!!python/...`` (or other unknown) tag, which is
+    never constructed, or broken syntax; one line naming the file and line."""
+    from yaml.constructor import ConstructorError
+
+    mark = error.problem_mark or error.context_mark
+    if mark is None:
+        where = "a YAML file"
+    else:  # a string loaded rather than a file is named "<unicode string>"
+        where = f"{'a YAML text' if mark.name.startswith('<') else mark.name} line {mark.line + 1}"
+    if isinstance(error, ConstructorError):
+        tag = re.search(r"tag '([^']+)'", str(error.problem))
+        shown = tag.group(1).replace("tag:yaml.org,2002:", "!!") if tag else "a tag"
+        return UserInputError(f"{where}: the YAML tag {shown} is not allowed (config files are plain YAML: "
+                              "tags are never constructed); remove the tag")
+    problem = " ".join(str(error.problem or error.context or type(error).__name__).split())
+    return UserInputError(f"{where} is not valid YAML ({problem}); fix the file")
 
 
 def _merge_option_lists(lines: list[str]) -> list[str]:

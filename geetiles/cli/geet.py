@@ -37,12 +37,12 @@ def positive_number(text: str) -> float | int:
 def run_overrides(overrides: list[str], argv: Sequence[str]) -> None:
     """Compose ``overrides`` and run the stages they select, recording the geet command line.
 
-    The composition is Hydra's, with its config-group part cached (see ``compose_cached``)."""
-    from geetiles.cli.compose import compose_cached
+    The composition is Hydra's (see ``compose``)."""
+    from geetiles.cli.compose import compose
     from geetiles.experiment import Experiment
     from geetiles.runner import run_experiment
 
-    run_experiment(Experiment.from_config(compose_cached(overrides), command=shlex.join(["geet", *argv])))
+    run_experiment(Experiment.from_config(compose(overrides), command=shlex.join(["geet", *argv])))
 
 
 def cmd_grid(args: argparse.Namespace, argv: Sequence[str]) -> None:

@@ -21,6 +21,7 @@ import threading
 import time
 from pathlib import Path
 
+from geetiles.download.ray_token import warn_if_exposed
 from geetiles.errors import RunFailed, UserInputError
 
 log = logging.getLogger("geetiles.download")
@@ -74,6 +75,7 @@ class RayCluster:
         for key, value in QUIET_DEFAULTS.items():
             os.environ.setdefault(key, value)
         logging.getLogger("ray").setLevel(logging.ERROR)
+        warn_if_exposed()
         deadline = time.monotonic() + self.start_timeout_s
         if not self.address:
             self.launch()
@@ -131,16 +133,17 @@ class LocalHead:
     @classmethod
     def spawn(cls, num_cpus: int | None) -> LocalHead:
         port = _free_port()
+        # ours, 0700: Ray's own temp dir goes inside, because Ray chmods the folders it makes 0777
         temp_dir = Path(tempfile.mkdtemp(prefix="geetiles-ray-", dir="/tmp" if os.path.isdir("/tmp") else None))
         command = [sys.executable, "-m", "geetiles.download.ray_head", "--port", str(port), "--parent", str(os.getpid()),
-                   "--temp-dir", str(temp_dir)]
+                   "--temp-dir", str(temp_dir / "ray")]
         if num_cpus:
             command += ["--num-cpus", str(num_cpus)]
         env = {**os.environ, **QUIET_DEFAULTS, **LOCAL_HEAD_ENV}
         env.pop("RAY_ADDRESS", None)
         # no preexec_fn: CPython spawns with vfork + exec, so no Python code or fork handler runs in between;
         # a session of its own, so stop() can end the head and every daemon it forked in one signal
-        with open(temp_dir / "head.log", "wb") as log_file:
+        with open(os.open(temp_dir / "head.log", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as log_file:
             process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
                                        env=env, close_fds=True, start_new_session=True)
         return cls(process, port, temp_dir)

@@ -8,6 +8,9 @@ no Python code and no at-fork handler between them) before it starts any thread,
 daemons from this fresh single-threaded process. The driver then joins it by address, which starts
 no process at all.
 
+Everything Ray's daemons write is private (umask 077, see ``private_files``); the token is made
+readable by its owner only (``ray_token``).
+
 It runs ``ray start --head --block`` bound to 127.0.0.1, and ends (taking Ray's daemons with it,
 through Ray's own SIGTERM handler) when the driver ends, however the driver ends: Linux delivers
 SIGTERM to it on the driver's death (PR_SET_PDEATHSIG), and it polls its parent as a fallback.
@@ -23,7 +26,10 @@ import sys
 import threading
 import time
 
+from geetiles.download.ray_token import ensure_token
+
 PR_SET_PDEATHSIG = 1
+USER_UMASK_ENV = "GEETILES_USER_UMASK"
 
 
 def die_with_parent(parent: int) -> None:
@@ -43,17 +49,21 @@ def die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-def ensure_token() -> None:
-    """With token authentication on (the driver sets RAY_AUTH_MODE=token unless the user disabled
-    it), Ray expects a token to exist; make one on first use, as ``ray get-auth-token --generate``."""
-    if os.environ.get("RAY_AUTH_MODE") != "token" or os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH"):
-        return
-    try:
-        from ray._private.authentication.authentication_token_setup import _get_default_token_path, generate_and_save_token
-    except ImportError:  # a Ray without token authentication
-        return
-    if not _get_default_token_path().exists():
-        generate_and_save_token()
+def private_files() -> None:
+    """Ray's daemons inherit this process's umask: files, sockets and folders they make are their
+    owner's only (Ray still opens some folders it makes to everyone with an explicit chmod 0777,
+    which is why its temp dir lies inside a folder of ours that nobody else may enter). Download
+    workers get the user's own umask back (``USER_UMASK_ENV``), so the chips they write have the
+    modes the user's files always have."""
+    user_umask = os.umask(0o077)
+    os.environ[USER_UMASK_ENV] = f"{user_umask:o}"
+
+
+def restore_user_umask() -> None:
+    """In a Ray worker of the local head: the umask of the user who ran geetiles (see private_files)."""
+    value = os.environ.get(USER_UMASK_ENV)
+    if value:
+        os.umask(int(value, 8))
 
 
 def ray_start_arguments(port: int, temp_dir: str, num_cpus: int | None, object_store_bytes: int) -> list[str]:
@@ -75,6 +85,7 @@ def main() -> None:
     parser.add_argument("--object-store-bytes", type=int, default=256 * 2**20)
     args = parser.parse_args()
     die_with_parent(args.parent)
+    private_files()
     ensure_token()
     from ray.scripts.scripts import main as ray_main
 

@@ -61,6 +61,9 @@ class DownloadWorker:
         import aiohttp  # noqa: F401  (warm the imports the first chip would otherwise pay for)
 
         from geetiles.download import tiff_encoder  # noqa: F401
+        from geetiles.download.ray_head import restore_user_umask
+
+        restore_user_umask()  # a local head's workers start private (umask 077); chips get the user's modes
 
         self.fetcher = None
         self.nodata: float | None = None

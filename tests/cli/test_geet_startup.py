@@ -1,147 +1,59 @@
-"""``geet``'s fast start: the cached composition must be Hydra's composition, value for value."""
+"""``geet``'s start: Hydra's composition, with nothing cached on disk. A pickle planted where the
+old composition cache lived (``$GEETILES_CACHE_DIR``, ``$XDG_CACHE_HOME/geetiles``,
+``~/.cache/geetiles``) is never loaded, and nothing is written there."""
 
 from __future__ import annotations
 
-import shutil
+import os
+import pickle
 
 import pytest
-from omegaconf import OmegaConf
 
-from geetiles.cli import compose as compose_module
-from geetiles.cli.compose import compose, compose_cached, quote
+from geetiles.cli import geet
+from geetiles.cli.compose import compose, quote
 
-ODD_PATH = "/data/my aoi, v2/it's=here\\x ${oc.env:HOME}.wkt"
-
-OVERRIDES = [
-    # geet grid, with awkward values (spaces, comma, quote, '=', backslash, an interpolation)
-    ["aoi=wkt", f"aoi.wkt_file={quote(ODD_PATH)}", f"aoi.name={quote('lux')}", "tiling=grid", "tiling.chip_size_m=1000",
-     f"data_dir={quote('out dir')}", "stages=[tiling]"],
-    ["aoi=wkt", "aoi.wkt_file='a.wkt'", "aoi.name='x'", "tiling=grid", "tiling.chip_size_m=2500.5", "data_dir='d'",
-     "stages=[tiling]"],
-    # other commands' shapes: another tiling group, booleans, lists, the download stage
-    ["aoi=wkt", "aoi.wkt_file='a.wkt'", "aoi.name='x'", "tiling=utm", "tiling.chip_size_m=2000", "stages=[aoi,tiling]"],
-    ["stages=[download]", "source=custom", "labels=none", "source.dataset='s2rgb-2020'", "download.tiles_file='t.geojson'",
-     "download.skip_if_exists=True", "download.shuffle=False", "ee.credentials='none'", "download.max_downloads=5"],
-    ["+tiling.extra=1", "aoi=wkt"],  # not a plain override: Hydra's path, same result
-    [],
+AWKWARD = [
+    "/data/my aoi, v2/it's=here.wkt", "a b", "x,y", "k=v", "[not, a, list]", "'quoted'", "\\",
+    "é ü", "",
 ]
 
 
-def _same(a, b) -> None:
-    assert OmegaConf.to_container(a) == OmegaConf.to_container(b)
-    assert OmegaConf.to_yaml(a) == OmegaConf.to_yaml(b)
-    assert OmegaConf.to_object(a) == OmegaConf.to_object(b)
-    assert OmegaConf.is_struct(a) == OmegaConf.is_struct(b)
+@pytest.mark.parametrize("value", AWKWARD, ids=range(len(AWKWARD)))
+def test_quoted_values_come_back_verbatim(value):
+    cfg = compose(["aoi=wkt", f"aoi.wkt_file={quote(value)}", f"data_dir={quote(value)}"])
+    assert cfg.aoi.wkt_file == value and cfg.data_dir == value
 
 
-@pytest.mark.parametrize("overrides", OVERRIDES, ids=range(len(OVERRIDES)))
-def test_cached_composition_is_hydras(overrides, tmp_path, monkeypatch):
-    monkeypatch.setenv("GEETILES_CACHE_DIR", str(tmp_path))
-    expected = compose(overrides)
-    _same(compose_cached(overrides), expected)  # composes and fills the cache
-    plain = not any(o.startswith(("+", "~")) for o in overrides)
-    assert len(list(tmp_path.glob("compose-*.pickle"))) == (1 if plain else 0)
-    _same(compose_cached(overrides), expected)  # from the cache
+class _Payload:
+    """Unpickled, it creates ``marker`` (what a planted pickle would do as the user running geet)."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
 
 
-def test_every_geet_grid_shares_one_cache_entry(tmp_path, monkeypatch):
-    monkeypatch.setenv("GEETILES_CACHE_DIR", str(tmp_path))
-    for size, name in ((1000, "a"), (5000, "b"), (250, "c")):
-        overrides = ["aoi=wkt", f"aoi.wkt_file='{name}.wkt'", f"aoi.name='{name}'", "tiling=grid",
-                     f"tiling.chip_size_m={size}", f"data_dir='{name}'", "stages=[tiling]"]
-        cfg = compose_cached(overrides)
-        assert (cfg.aoi.name, cfg.tiling.chip_size_m, cfg.data_dir) == (name, size, name)
-    assert len(list(tmp_path.glob("compose-*.pickle"))) == 1
-
-
-@pytest.mark.parametrize("overrides", [
-    ["tiling.chip_size_m=abc"],  # a value of the wrong type
-    ["tiling.no_such_key=1"],  # an unknown key
-    ["tiling=nosuchtiling"],  # an unknown group option
-    ["tiling.chip_size_m=[1,"],  # not even an override
-    ["~tiling.no_such_key"],  # not a plain override: Hydra's path
-])
-def test_errors_are_hydras_errors(overrides, tmp_path, monkeypatch):
-    monkeypatch.setenv("GEETILES_CACHE_DIR", str(tmp_path))
-    with pytest.raises(Exception) as hydra_error:
-        compose(overrides)
-    with pytest.raises(Exception) as cached_error:
-        compose_cached(overrides)
-    assert type(cached_error.value) is type(hydra_error.value)
-    assert str(cached_error.value) == str(hydra_error.value)
-
-
-def test_cache_can_be_turned_off_and_survives_a_corrupt_entry(tmp_path, monkeypatch):
-    overrides = ["aoi=wkt", "aoi.wkt_file='a.wkt'", "tiling=grid"]
-    monkeypatch.setenv("GEETILES_CACHE_DIR", "")
-    assert compose_module.cache_dir() is None
-    _same(compose_cached(overrides), compose(overrides))
-    monkeypatch.setenv("GEETILES_CACHE_DIR", str(tmp_path))
-    compose_cached(overrides)
-    [entry] = tmp_path.glob("compose-*.pickle")
-    entry.write_bytes(b"not a pickle")
-    _same(compose_cached(overrides), compose(overrides))
-
-
-def test_key_follows_the_config_files(tmp_path, monkeypatch):
-    conf = tmp_path / "geetiles" / "conf"
-    shutil.copytree(compose_module._CONF, conf)
-    shutil.copy(compose_module._CONF.parent / "config.py", conf.parent / "config.py")
-    monkeypatch.setattr(compose_module, "_CONF", conf)
-    before = compose_module._cache_key(["tiling=grid"])
-    assert compose_module._cache_key(["tiling=utm"]) != before
-    (conf / "tiling" / "grid.yaml").write_text((conf / "tiling" / "grid.yaml").read_text() + "\n# edited\n")
-    assert compose_module._cache_key(["tiling=grid"]) != before
-
-
-PLAIN = [
-    "aoi=wkt", "tiling=grid", "tiling.chip_size_m=1000", "tiling.chip_size_m=2500.5", "tiling.chip_size_m=1e+20",
-    "tiling.chip_size_m=0.001", "tiling.chip_size_m=1.", "tiling.chip_size_m=.5", "tiling.chip_size_m=-3",
-    "tiling.seed=0", "download.shuffle=True", "download.shuffle=false", "source.name=null", "x=inf", "x=-NaN",
-    "stages=[tiling]", "stages=[aoi,tiling,download]", "stages=[]", "download.groups=['a','b c']", "x=[1,2.5,true,null]",
-    f"aoi.wkt_file={quote('/data/my aoi, v2/here.wkt')}", f"aoi.name={quote('lux')}", "aoi.name=''",
-    "x=" + quote('a=b:c,d[e]{f} (g) "h" é'), "source.dataset=s2rgb-2020", "a-b.c_d=x_y-z",
-]
-NOT_PLAIN = [  # each must be left to Hydra's parser
-    f"aoi.wkt_file={quote(ODD_PATH)}", "x='it\\'s'", "x='${oc.env:HOME}'", "x=a b", "x=1_000", "x=01", "x=[a, b]",
-    "x=[[a]]", "x={a:1}", "x=a,b", "+x=1", "~x", "x@y=1", "hydra/launcher=basic", "x=", "x=/abs/path", "x=\"dq\"",
-    "x=choice(a,b)", "x=${y}", "1x=2",
-]
-
-
-@pytest.mark.parametrize("line", PLAIN)
-def test_plain_overrides_read_as_hydra_reads_them(line):
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    [override] = OverridesParser.create().parse_overrides([line])
-    [(_, key, value)] = compose_module._parse_plain([line])
-    assert key == override.key_or_group
-    expected = override.value()
-    assert value == expected or (value != value and expected != expected)  # nan
-    assert type(value) is type(expected)
-    if isinstance(value, list):
-        assert [type(v) for v in value] == [type(v) for v in expected]
-
-
-@pytest.mark.parametrize("line", NOT_PLAIN)
-def test_other_overrides_are_left_to_hydra(line):
-    assert compose_module._parse_plain([line]) is None
-
-
-def test_geet_grid_needs_no_hydra_on_a_cache_hit(tmp_path):
-    """With the composition cached, reading geet grid's overrides loads neither Hydra nor its parser."""
-    import subprocess
-    import sys
-
-    code = (
-        "import sys\n"
-        "from geetiles.cli.compose import _split_overrides\n"
-        f"print(_split_overrides(['aoi=wkt', \"aoi.wkt_file='a b.wkt'\", \"aoi.name='lux'\", 'tiling=grid', "
-        "'tiling.chip_size_m=1000', \"data_dir='out'\", 'stages=[tiling]']))\n"
-        "print('hydra' in sys.modules)\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    lines = result.stdout.splitlines()
-    assert lines[0] == ("(['aoi=wkt', 'tiling=grid'], [('aoi.wkt_file', 'a b.wkt'), ('aoi.name', 'lux'), "
-                        "('tiling.chip_size_m', 1000), ('data_dir', 'out'), ('stages', ['tiling'])])")
-    assert lines[1] == "False"
+def test_geet_grid_loads_no_pickle_and_writes_no_cache(tmp_path, monkeypatch):
+    marker = tmp_path / "pwned"
+    places = [tmp_path / "explicit", tmp_path / "xdg" / "geetiles", tmp_path / "home" / ".cache" / "geetiles"]
+    for place in places:
+        place.mkdir(parents=True)
+        for name in ("compose-0123456789abcdef0123456789abcdef.pickle", "anything.pickle"):
+            (place / name).write_bytes(pickle.dumps(_Payload(str(marker))))
+    monkeypatch.setenv("GEETILES_CACHE_DIR", str(places[0]))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    loaded = []
+    real_load, real_loads = pickle.load, pickle.loads
+    monkeypatch.setattr(pickle, "load", lambda *a, **k: loaded.append(a) or real_load(*a, **k))
+    monkeypatch.setattr(pickle, "loads", lambda *a, **k: loaded.append(a) or real_loads(*a, **k))
+    wkt = tmp_path / "small.wkt"
+    wkt.write_text("POLYGON ((6.0 49.6, 6.05 49.6, 6.05 49.65, 6.0 49.65, 6.0 49.6))")
+    before = {place: sorted(os.listdir(place)) for place in places}
+    for size in (1000, 2000):  # a second start would have read what the first one cached
+        geet.main(["grid", "--aoi_wkt_file", str(wkt), "--chip_size_meters", str(size), "--aoi_name", "small",
+                   "--dest_dir", str(tmp_path / f"out{size}")])
+        assert list((tmp_path / f"out{size}").glob("small_partitions_aschips_*.geojson"))
+    assert not marker.exists() and not loaded
+    assert {place: sorted(os.listdir(place)) for place in places} == before

@@ -1,0 +1,56 @@
+"""YAML a user's --config-dir holds is read safely: a ``!!python/...`` tag is never constructed, and is
+one line naming the file (exit 2, no traceback), as is broken YAML."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from geetiles.cli.errors import as_user_error
+from tests.in_process import run_geetiles
+
+
+def payload(marker) -> str:
+    return f'!!python/object/apply:os.system ["touch {marker}"]'
+
+
+@pytest.mark.parametrize("where", ["group", "experiment", "primary"])
+def test_a_python_tag_is_one_line_and_never_runs(workdir, monkeypatch, capsys, where):
+    marker = workdir / "pwned"
+    configs = workdir / "my_configs"
+    if where == "group":
+        path, args = configs / "aoi" / "evil.yaml", ["aoi=evil", "stages=[aoi]"]
+        text = f"name: evil\nbbox: {payload(marker)}\n"
+    elif where == "experiment":
+        path, args = configs / "experiment" / "evil.yaml", ["experiment=evil"]
+        text = f"# @package _global_\ndata_dir: {payload(marker)}\n"
+    else:
+        path, args = configs / "evil.yaml", ["--config-name", "evil"]
+        text = f"defaults:\n  - config\n  - _self_\nstages: {payload(marker)}\n"
+    path.parent.mkdir(parents=True)
+    path.write_text(text)
+    code, err = run_geetiles(monkeypatch, capsys, "--config-dir", str(configs), *args)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
+    assert lines[0].startswith(f"geetiles: error: {path} line ")
+    assert "the YAML tag !!python/object/apply:os.system is not allowed" in lines[0] and "remove the tag" in lines[0]
+    assert not marker.exists()  # nothing ran
+    assert sorted(p.name for p in workdir.iterdir()) == ["my_configs"]  # no run folder, no data
+
+
+def test_broken_yaml_is_one_line_naming_the_file_and_line(workdir, monkeypatch, capsys):
+    path = workdir / "my_configs" / "aoi" / "broken.yaml"
+    path.parent.mkdir(parents=True)
+    path.write_text("name: broken\nbbox: [6.0, 49.6\nlayer: x\n")
+    code, err = run_geetiles(monkeypatch, capsys, "--config-dir", str(workdir / "my_configs"), "aoi=broken",
+                        "stages=[aoi]")
+    assert code == 2 and "Traceback" not in err, err
+    assert err.strip() == (f"geetiles: error: {path} line 3 is not valid YAML (expected ',' or ']', but got ':'); "
+                           "fix the file")
+
+
+def test_any_unknown_tag_is_refused_by_its_name():
+    with pytest.raises(yaml.YAMLError) as raised:
+        yaml.load("x: !custom 1\n", Loader=yaml.SafeLoader)
+    error = as_user_error(raised.value)
+    assert error is not None and "the YAML tag !custom is not allowed" in str(error)
