@@ -98,19 +98,19 @@ def _as_arrow(values):
     return None
 
 
-def _all_safe_arrow(array) -> bool:
+def _unsafe_mask(array):
+    """Per value of an Arrow array, whether it breaks the rule (missing values do); None when the
+    array holds neither text nor integers (the caller walks it value by value)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
         if not pa.types.is_integer(array.type):
-            return False  # floats, bytes, nulls...: the slow path names them
+            return None
         array = pc.cast(array, pa.string())
-    if array.null_count:
-        return False
     fits = pc.match_substring_regex(array, _SAFE_ARROW)
     dots = pc.is_in(array, value_set=pa.array([".", ".."], type=array.type))
-    return bool(pc.all(pc.and_not(fits, dots)).as_py())
+    return pc.fill_null(pc.invert(pc.and_not(fits, dots)), True)
 
 
 def _all_safe_text(items: list) -> bool:
@@ -118,6 +118,8 @@ def _all_safe_text(items: list) -> bool:
     try:
         text = "\n" + "\n".join(items) + "\n"
     except TypeError:  # something other than str: the slow path decides
+        return False
+    if text.count("\n") != len(items) + 1:  # a newline inside an identifier
         return False
     if _OUTSIDE.search(text) or "\n\n" in text or "\n.\n" in text or "\n..\n" in text:
         return False
@@ -143,16 +145,29 @@ def _identifier_text(value: object) -> str | None:
 
 def unsafe_identifiers(values, limit: int = _EXAMPLES) -> tuple[int, list]:
     """(how many of ``values`` break the rule, the first ``limit`` of them). Vectorised: a million
-    identifiers take a small fraction of a second (Arrow's regex kernel, or one regex over the
-    joined text); only a column that fails is walked value by value."""
+    identifiers take a small fraction of a second (Arrow's regex kernel, or one regex over the joined
+    text of Python strings); a column that fails is located by Arrow too, only exotic values (floats,
+    bytes) are walked one by one."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     arrow = _as_arrow(values)
-    if arrow is not None and len(arrow) == 0:
-        return 0, []
-    if arrow is not None and _all_safe_arrow(arrow):
-        return 0, []
-    items = _items(arrow if arrow is not None else values)
-    if arrow is None and _all_safe_text(items):
-        return 0, []
+    if arrow is None:
+        items = _items(values)
+        if _all_safe_text(items):
+            return 0, []
+        try:
+            arrow = pa.array(items, type=pa.string())
+        except (pa.ArrowException, TypeError, ValueError):  # not all text (numbers, NaN, bytes...)
+            return _walk(items, limit)
+    mask = _unsafe_mask(arrow)
+    if mask is None:
+        return _walk(_items(arrow), limit)
+    count = int(pc.sum(mask).as_py() or 0)
+    return (count, pc.filter(arrow, mask).slice(0, limit).to_pylist()) if count else (0, [])
+
+
+def _walk(items: list, limit: int) -> tuple[int, list]:
     bad = [v for v in items if not is_safe_name(_identifier_text(v))]
     return len(bad), bad[:limit]
 
