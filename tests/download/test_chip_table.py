@@ -100,3 +100,15 @@ def test_the_command_refuses_0_1_7s_geojson_in_one_line(tmp_path):
     assert len(errors) == 1
     assert_one_line_refusal(errors[0], identifier)
     assert snapshot(tmp_path, skip=("cwd",)) == before
+
+
+@pytest.mark.parametrize("name", ["../x", "/tmp/x", "a/b", "", "..", "a b"])
+def test_a_dataset_name_known_only_when_the_source_opens_is_checked(tmp_path, name):
+    """A user's dataset file may name its dataset (get_dataset_name()): the chip folder is built only
+    from a name that follows the rule."""
+    from geetiles.download.engine import dataset_directory
+
+    tiles = tmp_path / "t_partitions_aschips_0123456789abc.geojson"
+    with pytest.raises(UserInputError, match="the dataset name .*letters, digits"):
+        dataset_directory(tiles, name)
+    assert dataset_directory(tiles, "my-data.v2") == tmp_path / "t_partitions_aschips_0123456789abc" / "my-data.v2"
