@@ -194,14 +194,15 @@ def child_path(folder: Path, name: str, suffix: str = "") -> Path:
 
 
 def inside(folder: str | os.PathLike[str], path: str | os.PathLike[str]) -> Path:
-    """``path``, resolved, refused unless it lies inside ``folder`` (resolved; symbolic links followed),
-    for the few paths of a run that are not a plain child (a legacy zip's folder, a destination)."""
+    """``folder / path``, refused unless it resolves (symbolic links followed) inside ``folder``
+    (resolved): for the few paths of a run that are not a plain child (a legacy zip's folder and zip).
+    The path returned is the one asked for, not its resolution: a link is never silently followed."""
     root = Path(folder).resolve()
     target = (root / path).resolve()
     if target == root or not target.is_relative_to(root):
         raise UnsafePathError(f"refusing to write {str(path)!r}: it resolves to {target}, outside {root}; "
                               f"names must follow the rule ({RULE})")
-    return target
+    return Path(folder) / path
 
 
 def check_member(name: str) -> str:

@@ -136,10 +136,13 @@ def test_inside_follows_symbolic_links(tmp_path):
     for path in ("../x", "/etc/passwd", "link/x", "link", "file-link.zip", ".", "a/../../x"):
         with pytest.raises(UnsafePathError):
             inside(root, path)
-    assert inside(root, "a/b.zip") == (root / "a" / "b.zip").resolve()
+    assert inside(root, "a/b.zip") == root / "a" / "b.zip"
+    (root / "sibling").mkdir()
+    (root / "to-sibling").symlink_to(root / "sibling")  # inside, and returned as asked, not followed
+    assert inside(root, "to-sibling") == root / "to-sibling"
     linked_root = tmp_path / "linked-root"
     linked_root.symlink_to(root)  # a folder reached through a link is still itself
-    assert inside(linked_root, "x.zip") == (root / "x.zip").resolve()
+    assert inside(linked_root, "x.zip") == linked_root / "x.zip"
 
 
 def test_archive_members_are_refused_unless_plain():
