@@ -52,6 +52,26 @@ def _check_values(config: ExperimentConfig) -> None:
         raise UserInputError(f"tiling.max_chips={config.tiling.max_chips} must be positive")
     if not config.stages:
         raise UserInputError("stages is empty; list the stages to run, e.g. stages=[aoi,tiling]")
+    _check_names(config)
+
+
+def _check_names(config: ExperimentConfig) -> None:
+    """Every name that becomes a folder or file name, refused now (before any stage) unless it follows
+    the rule of ``geetiles.names``; AOI and tiles names also without '_' or 'partitions'."""
+    from geetiles.names import check_name
+    from geetiles.tiles_file import check_name as check_file_name_part
+
+    for key, value in (("aoi.name", config.aoi.name), ("tiling.name", config.tiling.name),
+                       ("foreign.name", config.foreign.name)):
+        if value is not None:
+            check_file_name_part(key, str(value))
+    for key, value in (("source.name", config.source.name), ("labels.name", config.labels.name),
+                       ("export.name", config.export.name), ("export.images", config.export.images),
+                       ("export.labels", config.export.labels), ("report.images", config.report.images),
+                       ("report.labels", config.report.labels), ("proportions.dataset", config.proportions.dataset),
+                       ("split.foreign_name", config.split.foreign_name)):
+        if value is not None:
+            check_name(key, str(value))
 
 
 def _is_dict_field(path: str) -> bool:

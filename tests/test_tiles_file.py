@@ -73,3 +73,73 @@ def test_geojson_round_trips_coordinates_exactly(tmp_path):
     assert np.allclose(back["area_km2"], original["area_km2"], rtol=1e-14, atol=0)
     assert back["identifier"].tolist() == original["identifier"].tolist()
     assert back["split"].tolist()[:49] == ["train"] * 49 and back["split"].isna().iloc[49]
+
+
+# --- identifiers: every reader of a tiles file refuses those outside the rule (tests/hostile.py) -------------
+
+def _hostile(tmp_path, identifier="../../evil", twin=True):
+    from tests.hostile import hostile_tiles
+
+    return hostile_tiles(tmp_path, identifier, twin=twin)
+
+
+@pytest.mark.parametrize("twin", [True, False])
+def test_load_tiles_refuses_unsafe_identifiers(tmp_path, twin):
+    from tests.hostile import assert_one_line_refusal
+
+    tiles = _hostile(tmp_path, twin=twin)
+    for path in (tiles, twin_path(tiles)) if twin else (tiles,):
+        with pytest.raises(UserInputError) as refused:
+            load_tiles(path)
+        assert_one_line_refusal(str(refused.value), "../../evil")
+        assert "t_partitions_aschips_0123456789abc.geojson" in str(refused.value)
+
+
+def test_the_identifier_column_is_checked_from_the_twin_alone(tmp_path):
+    from geetiles.tiles_file import check_identifier_column
+
+    with pytest.raises(UserInputError, match="evil"):
+        check_identifier_column(_hostile(tmp_path / "a"))
+    check_identifier_column(_hostile(tmp_path / "b", "3a1b2c3d4e5f6"))  # plain: no error
+    check_identifier_column(_hostile(tmp_path / "c", twin=False))  # no twin: left to the stage that loads it
+
+
+def _run(*overrides):
+    from geetiles.cli.compose import compose
+    from geetiles.experiment import Experiment
+    from geetiles.runner import run_experiment
+
+    return run_experiment(Experiment.from_config(compose(["source=none", "labels=none", *overrides]), command="test"))
+
+
+@pytest.mark.parametrize("stage", ["split", "intersect", "proportions", "foreign-units", "mosaic.fromvals"])
+def test_every_stage_reading_a_tiles_file_refuses_it_and_writes_nothing(tmp_path, capsys, stage):
+    from geetiles.cli import geet
+    from tests.hostile import assert_one_line_refusal, hostile_tiles, snapshot
+
+    tiles = hostile_tiles(tmp_path, "../../evil")
+    plain = hostile_tiles(tmp_path / "other", "3a1b2c3d4e5f6")
+    before = snapshot(tmp_path)
+    runs = {
+        "split": lambda: _run("stages=[split]", "split=random", f"split.tiles_file={tiles}"),
+        "intersect": lambda: _run("stages=[intersect]", f"intersect.tiles_file={tiles}",
+                                  f"intersect.foreign_file={plain}"),
+        "foreign-units": lambda: _run("stages=[intersect]", f"intersect.tiles_file={plain}",
+                                      f"intersect.foreign_file={tiles}"),
+        "proportions": lambda: _run("stages=[proportions]", f"proportions.tiles_file={tiles}",
+                                    "proportions.dataset=img", "proportions.definition=esa-world-cover"),
+        "mosaic.fromvals": lambda: geet.main(["mosaic.fromvals", "--tiles_file", str(tiles), "--dest_file",
+                                              str(tmp_path / "values.tif"), "--meters_per_pixel", "100"]),
+    }
+    if stage == "mosaic.fromvals":
+        with pytest.raises(SystemExit) as ended:
+            runs[stage]()
+        assert ended.value.code == 2
+        message = capsys.readouterr().err.strip()
+        assert message.startswith("geetiles: error: ")
+    else:
+        with pytest.raises(UserInputError) as refused:
+            runs[stage]()
+        message = str(refused.value)
+    assert_one_line_refusal(message, "../../evil")
+    assert snapshot(tmp_path) == before

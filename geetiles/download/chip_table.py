@@ -16,6 +16,7 @@ from geetiles.download.grids import GridTable, irregular, plan_grids
 from geetiles.download.identifier_hash import hash64
 from geetiles.download.worker import ChipJob
 from geetiles.errors import UserInputError
+from geetiles.names import check_identifiers, child_path
 
 log = logging.getLogger("geetiles.download")
 
@@ -37,7 +38,7 @@ class ChipWindow:
 
     def job(self, row: int, directory: Path) -> ChipJob:
         identifier = str(self.identifiers[row])
-        return ChipJob(identifier, self.grids[row], str(directory / f"{identifier}.tif"), self.masks.get(row))
+        return ChipJob(identifier, self.grids[row], str(child_path(directory, identifier, ".tif")), self.masks.get(row))
 
 
 class ChipTable:
@@ -85,6 +86,7 @@ class ChipTable:
         """(position of its first row among the selected rows, the rows) for each slice of the file."""
         first = 0
         for part in _read_batches(self.tiles_path, self.chunk, bool(self.download.aoi), self._legacy):
+            check_identifiers(part.column("identifier"), f"tiles file {self.tiles_path.name!r}")  # file names
             geometry = shapely.from_wkb(_numpy(part.column("geometry"))) if "geometry" in part.column_names else None
             if self.download.groups or self.download.aoi:
                 import geopandas as gpd

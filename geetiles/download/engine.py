@@ -65,9 +65,10 @@ class Plan:
 
 def dataset_directory(tiles_path: Path, dataset_name: str) -> Path:
     """``{tiles file without .geojson}/{dataset}``, as geetiles 0.1.7 lays chips out."""
-    if not dataset_name or "/" in dataset_name or "\\" in dataset_name or dataset_name in (".", ".."):
-        raise UserInputError(f"dataset name {dataset_name!r} cannot be a folder name; set source.name to a plain name")
-    return tiles_path.with_suffix("") / dataset_name
+    from geetiles.names import check_name, child_path
+
+    check_name("the dataset name", dataset_name, "it names the chip folder (set source.name or labels.name)")
+    return child_path(tiles_path.with_suffix(""), dataset_name)
 
 
 class Engine:

@@ -43,11 +43,29 @@ def check(experiment) -> None:
     config = experiment.config
     check_address(config.ray.address)
     check_download_settings(config)
-    for source_config in (config.source, config.labels):
+    for role, source_config in (("source", config.source), ("labels", config.labels)):
         check_settings(source_config)
+        _check_folder_name(role, source_config)
     if Stage.tiling not in config.stages and any(c.dataset is not None or c.recipe is not None
                                                  for c in (config.source, config.labels)):
-        check_tiles_file(config.download.tiles_file)
+        path = check_tiles_file(config.download.tiles_file)
+        if path is not None:  # identifiers become chip file names: a file with unsafe ones is refused now
+            from geetiles.tiles_file import check_identifier_column
+
+            check_identifier_column(path)
+
+
+def _check_folder_name(role: str, source_config) -> None:
+    """The chip folder's name (``{role}.name``, else the dataset's own name) must follow the rule for names."""
+    from geetiles.names import check_name
+    from geetiles.sources.naming import folder_name
+
+    try:
+        name = folder_name(source_config)
+    except Exception:  # a recipe name that cannot be filled in: check_settings has said why
+        return
+    if name is not None:
+        check_name(f"{role}.name", name, "it names the chip folder (by default the dataset's own name)")
 
 
 def _configured_tiles_file(value: str | None) -> Path:

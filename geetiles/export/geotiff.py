@@ -87,20 +87,22 @@ def _workers(workers: int | None, total: int) -> int:
 def _write_batch(spec, identifiers: np.ndarray):
     """One batch, in a worker: per chip (crs, transform, width, height, image sha256, label sha256)."""
     from geetiles.export.cog import write_cog
+    from geetiles.names import child_path
     from geetiles.proportions.chip_raster import read_chip
 
     images, labels, label_colors, dest = spec
+    image_dir, label_dir = dest / "images", dest / "labels"
     out: tuple[list, ...] = ([], [], [], [], [], [])
     for identifier in identifiers.tolist():
         image = read_chip(images.path(identifier), all_bands=True)
         nodata = images.nodata if images.nodata is not None else image.nodata
-        image_sha = write_cog(dest / "images" / f"{identifier}.tif", image.values, image.crs, image.transform,
+        image_sha = write_cog(child_path(image_dir, identifier, ".tif"), image.values, image.crs, image.transform,
                               list(images.bands), nodata)
         label_sha = None
         if labels is not None:
             label = read_chip(labels.path(identifier), all_bands=True)
             label_nodata = labels.nodata if labels.nodata is not None else label.nodata
-            label_sha = write_cog(dest / "labels" / f"{identifier}.tif", label.values, label.crs, label.transform,
+            label_sha = write_cog(child_path(label_dir, identifier, ".tif"), label.values, label.crs, label.transform,
                                   list(labels.bands), label_nodata, colormap=label_colors)
         height, width = image.values.shape[-2:]
         for column, value in zip(out, (image.crs, image.transform, width, height, image_sha, label_sha)):

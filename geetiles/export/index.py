@@ -73,12 +73,15 @@ def metadata(inp: ExportInput) -> dict:
 
 def write_index(inp: ExportInput, written: WrittenChips, dest: Path) -> list[Path]:
     """Write chips.parquet and splits/{split}.parquet; return their paths."""
+    from geetiles.names import child_path
+
     frame = index_frame(inp, written)
     extra = json.dumps(metadata(inp), default=str).encode()
     paths = [_write(frame, dest / INDEX, extra)]
     (dest / "splits").mkdir(exist_ok=True)
     for split in inp.split_names():
-        paths.append(_write(frame[frame["split"] == split].reset_index(drop=True), dest / "splits" / f"{split}.parquet", extra))
+        path = child_path(dest / "splits", split, ".parquet")
+        paths.append(_write(frame[frame["split"] == split].reset_index(drop=True), path, extra))
     return paths
 
 

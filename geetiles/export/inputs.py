@@ -28,7 +28,9 @@ class DatasetInfo:
     record: dict  # the whole download record (config, request, summary); {} for 0.1.7's folders
 
     def path(self, identifier: str) -> Path:
-        return self.folder / f"{identifier}.tif"
+        from geetiles.names import child_path
+
+        return child_path(self.folder, identifier, ".tif")
 
 
 @dataclass

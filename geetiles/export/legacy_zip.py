@@ -80,6 +80,7 @@ import numpy as np
 
 from geetiles.errors import UserInputError
 from geetiles.export.inputs import DatasetInfo, ExportInput, read_pixels
+from geetiles.names import check_member, child_path, inside
 
 BATCH = 250
 PARALLEL_FROM = 2000  # fewer chips are written faster in one process than after starting workers
@@ -122,7 +123,10 @@ def foreign_name(path: Path) -> str:
     if "_partitions_" not in name:
         raise UserInputError(f"foreign tiles file {name!r} is not named {{aoi}}_partitions_{{name}}_{{hash}}.geojson; its "
                              "name part gives the foreign columns (foreignid_{name}); give the foreign tiles file itself")
-    return name.split("_partitions_", 1)[1].split("_")[0]
+    from geetiles.names import check_name
+
+    return check_name(f"the foreign name of {name!r}", name.split("_partitions_", 1)[1].split("_")[0],
+                      "it names the pickles' foreign keys (rename the file)")
 
 
 def value_map(info: DatasetInfo | None) -> ValueMap | None:
@@ -294,7 +298,7 @@ def _pickle_batch(spec, records: list[dict]) -> list[tuple[str, int, int, bytes]
                 if base["label_proportions"] is not None:
                     record["label_proportions"] = base["label_proportions"]
         raw = dumps(record)
-        (data / f"{identifier}.pkl").write_bytes(raw)
+        child_path(data, identifier, ".pkl").write_bytes(raw)
         out.append((identifier, zlib.crc32(raw), len(raw), _deflate(raw)))
     return out
 
@@ -480,8 +484,9 @@ def write_legacy_zip(inp: ExportInput, foreign_file: Path | None = None, readme_
     for record in records:
         unique.setdefault(record["chip_id"], record)  # one pickle per identifier (same bbox, same id)
     records = [unique[i] for i in sorted(unique)]
-    folder = tiles_path.parent / folder_name
-    zip_path = tiles_path.parent / f"{folder_name}.zip"
+    check_member(folder_name)  # one plain name (the AOI part comes from the tiles file's name)
+    folder = inside(tiles_path.parent, folder_name)
+    zip_path = inside(tiles_path.parent, f"{folder_name}.zip")
     destinations.check_zip(zip_path, destinations.LEGACY_ZIP, folder_name)
     destinations.remove_stale_temporary(zip_path)
     with destinations.building(folder, destinations.LEGACY_ZIP) as work:
@@ -496,10 +501,10 @@ def write_legacy_zip(inp: ExportInput, foreign_file: Path | None = None, readme_
             archive = ZipWriter(file)
             for name in names_written:
                 raw = (work / name).read_bytes()
-                archive.add(f"{folder_name}/{name}", zlib.crc32(raw), len(raw), _deflate(raw))
+                archive.add(check_member(f"{folder_name}/{name}"), zlib.crc32(raw), len(raw), _deflate(raw))
             for batch in itertools.chain(first, batches):
                 for identifier, crc, size, deflated in batch:
-                    archive.add(f"{folder_name}/data/{identifier}.pkl", crc, size, deflated)
+                    archive.add(check_member(f"{folder_name}/data/{identifier}.pkl"), crc, size, deflated)
                 if progress is not None:
                     progress.update(len(batch), 0, 0)
             archive.close(destinations.zip_comment(destinations.LEGACY_ZIP))

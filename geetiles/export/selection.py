@@ -21,9 +21,11 @@ log = logging.getLogger(__name__)
 
 def dataset_info(tiles_path: Path, name: str, role: str) -> DatasetInfo:
     """The chip folder ``name`` of this tiles file, with what its download record says."""
+    from geetiles.names import check_name, child_path
     from geetiles.proportions.classes import read_record
 
-    folder = tiles_path.with_suffix("") / name
+    check_name(f"export.{role}", name, "it names a chip folder beside the tiles file")
+    folder = child_path(tiles_path.with_suffix(""), name)
     if not folder.is_dir():
         raise UserInputError(f"{role} dataset folder {folder} does not exist: the download stage makes the chips "
                              f"(python -m geetiles stages=[download] download.tiles_file={tiles_path} ..., or geet download "
@@ -61,7 +63,20 @@ def split_of_chips(frame, column: str | None, explicit: bool) -> np.ndarray:
     values = np.array(frame[column].astype(object).to_numpy(), dtype=object)
     missing = np.array([v is None or (isinstance(v, float) and v != v) for v in values])
     values[missing] = ALL
-    return values.astype(str).astype(object)
+    values = values.astype(str).astype(object)
+    _check_split_names(np.unique(values.astype(str)), column)
+    return values
+
+
+def _check_split_names(splits: np.ndarray, column: str) -> None:
+    """Split values name files (``splits/{split}.parquet``, shard folders): the rule for names."""
+    from geetiles.names import RULE, shown, unsafe_identifiers
+
+    count, bad = unsafe_identifiers(splits)
+    if count:
+        raise UserInputError(f"column {column!r} of the tiles file has {count} split value(s) that break the rule for "
+                             f"names ({RULE}): {', '.join(shown(v) for v in bad)}; split values name files of the "
+                             "dataset: rerun the split stage, or set export.splits to another column")
 
 
 def verify(info: DatasetInfo, identifiers: np.ndarray) -> dict[str, str]:

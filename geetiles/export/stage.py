@@ -112,6 +112,10 @@ def build_input(experiment, tiles_path: Path, images: str, labels: str | None):
     keep = np.ones(len(frame), dtype=bool) if export.include_gap else splits != "gap"
     frame, splits = frame[keep].reset_index(drop=True), splits[keep]
     identifiers = frame["identifier"].astype(str).to_numpy()
+    if ExportFormat.webdataset in export.formats:
+        from geetiles.export.webdataset import check_keys
+
+        check_keys(identifiers)  # sample keys: no '.', no repeats (refused before anything is written)
     problems = verify(image_info, identifiers)
     if label_info is not None:
         for identifier, reason in verify(label_info, identifiers).items():
@@ -125,7 +129,9 @@ def build_input(experiment, tiles_path: Path, images: str, labels: str | None):
         good = ~np.isin(identifiers, list(problems))
         frame, splits, identifiers = frame[good].reset_index(drop=True), splits[good], identifiers[good]
         log.warning("export: %d chips missing or corrupt are left out (export.on_missing=skip)", len(problems))
-    name = export.name or f"{tiles_path.name.split('_')[0]}-{images}"
+    from geetiles.names import suggest
+
+    name = export.name or suggest(f"{tiles_path.name.split('_')[0]}-{images}")  # export.name: checked at start
     return ExportInput(tiles_path, frame, identifiers, splits.astype(str).astype(object), image_info, label_info, name,
                        export.seed, redact(experiment.resolved), dict(problems))
 

@@ -43,7 +43,16 @@ from pathlib import Path
 
 import numpy as np
 
+from geetiles.errors import UserInputError
 from geetiles.export.inputs import ExportInput
+from geetiles.names import (
+    RULE,
+    UnsafePathError,
+    check_member,
+    is_safe_name,
+    shown,
+    unsafe_identifiers,
+)
 
 SHARDS_JSON = "shards.json"
 PARALLEL_FROM = 2_000  # fewer chips are written faster in one process than after starting workers (~1 s)
@@ -51,7 +60,6 @@ PROGRESS_EVERY = 500  # chips between progress updates in one process
 _ESTIMATE_CHIPS = 4  # chips read per split to estimate a sample's size in the tar
 _BLOCK = tarfile.BLOCKSIZE
 _END_BYTES = 2 * _BLOCK  # the end-of-archive marker: two zero blocks
-_UNSAFE_KEY = re.compile(r"[./\\\x00]")
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_-]+")
 
 
@@ -86,7 +94,7 @@ def write_webdataset(inp: ExportInput, dest: Path, shard_size_mb: float = 256, m
         order = chips[_split_rng(inp.seed, split).permutation(len(chips))]
         count = shard_count(len(order), _estimate_sample_bytes(spec, rows, order), target, min_shards)
         for index, part in enumerate(np.array_split(order, count)):
-            tasks.append((split, dest / folder / f"{name}-{folder}-{index:06d}.tar", part))
+            tasks.append((split, dest / check_member(f"{folder}/{name}-{folder}-{index:06d}.tar"), part))
 
     results = _run(spec, rows, tasks, _workers(workers, len(rows.identifiers), len(tasks)), progress)
     summary = _summary(inp, dest, tasks, results, shard_size_mb, min_shards)
@@ -124,7 +132,7 @@ class ChipRows:
         frame = inp.frame
         self.identifiers = np.asarray(inp.identifiers).astype(str)
         self.splits = np.asarray(inp.splits).astype(str)
-        _check_identifiers(self.identifiers)
+        check_keys(self.identifiers)
         geometry = np.asarray(frame.geometry.values)
         self.bounds = shapely.bounds(geometry) if len(geometry) else np.zeros((0, 4))
         self.lon, self.lat, self.method = chip_centres(geometry)
@@ -266,6 +274,8 @@ def _sample_members(spec, identifier: str, head: dict, tail: dict) -> list[tuple
 
 def _tar_sample(key: str, members: list[tuple[str, bytes]]) -> bytes:
     """The tar bytes of one sample: per member a header, the data, zeros to the next 512-byte block."""
+    if not is_safe_name(key) or "." in key:  # checked at entry (check_keys); in depth, one regex a sample
+        raise UnsafePathError(f"refusing the WebDataset sample key {key!r}: members {key}.* would not be plain names")
     parts = []
     for suffix, data in members:
         parts.append(_tar_header(f"{key}.{suffix}", len(data)))
@@ -445,15 +455,23 @@ def _remove_stale(dest: Path, name: str, written: set[Path]) -> None:
                 path.unlink()
 
 
-def _check_identifiers(identifiers: np.ndarray) -> None:
-    """WebDataset keys are a member's name up to its first dot: identifiers must be unique and plain."""
-    bad = [i for i in identifiers.tolist() if not i or _UNSAFE_KEY.search(i)]
-    if bad:
-        raise ValueError(f"webdataset export: chip identifiers cannot be empty or hold '.', '/' or '\\' "
-                         f"(they are the samples' keys): {bad[:5]}")
+def check_keys(identifiers: np.ndarray) -> None:
+    """WebDataset keys are a member's name up to its first dot: identifiers must follow the rule for
+    names (``geetiles.names``), hold no '.', and be unique. One line (exit 2) otherwise."""
+    identifiers = np.asarray(identifiers).astype(str)
+    count, bad = unsafe_identifiers(identifiers)
+    dotted = [i for i in identifiers.tolist() if "." in i] if not count else []
+    if count or dotted:
+        named = ", ".join(shown(i) for i in (bad or dotted)[:3])
+        raise UserInputError(f"webdataset export: {count or len(dotted)} chip identifier(s) cannot be sample keys "
+                             f"({RULE}, and no '.', which ends a WebDataset key): {named}; export.formats without "
+                             "webdataset packages them, or give a tiles file made by the tiling stage")
     unique, counts = np.unique(identifiers, return_counts=True)
     if (counts > 1).any():
-        raise ValueError(f"webdataset export: chip identifiers repeat: {unique[counts > 1][:5].tolist()}")
+        repeated = unique[counts > 1]
+        raise UserInputError(f"webdataset export: {len(repeated)} chip identifier(s) repeat "
+                             f"({', '.join(shown(i) for i in repeated[:3].tolist())}); each is a sample's key, so "
+                             "identifiers must be unique: fix the tiles file or export without webdataset")
 
 
 # --- JSON values -----------------------------------------------------------------------------------

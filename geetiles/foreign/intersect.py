@@ -29,7 +29,10 @@ def foreign_name(path: Path) -> str:
     if not found:
         raise UserInputError(f"foreign tiles file {path.name!r} is not named {{aoi}}_partitions_{{name}}_{{hash}}.geojson, "
                              "so it gives no foreign name; rename it or make it with the foreign stage")
-    return found.group(1)
+    from geetiles.names import check_name
+
+    return check_name(f"the foreign name of {path.name!r}", found.group(1),
+                      "it names the foreignid_{name} column and its record (rename the file)")
 
 
 def check(experiment) -> None:

@@ -136,7 +136,7 @@ def _from_twin(twin: Path, columns: tuple[str, ...], dataset: str | None, keys: 
     parquet = pq.ParquetFile(twin)
     n = parquet.metadata.num_rows
     keep_geometry = n <= geometry_up_to
-    ids, bounds, area, split, shares, geoms = [], [], [], [], [], []
+    ids, bounds, area, split, shares, geoms, id_columns = [], [], [], [], [], [], []
     key_list = list(keys)
     start = 0
     for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=wanted):
@@ -145,8 +145,11 @@ def _from_twin(twin: Path, columns: tuple[str, ...], dataset: str | None, keys: 
         if keep_geometry:
             geoms.append(geometry)
         del geometry
-        ids.append(batch.column("identifier").to_numpy(zero_copy_only=False).astype(str) if "identifier" in columns
-                   else np.arange(start, start + batch.num_rows).astype(str))
+        if "identifier" in columns:
+            ids.append(batch.column("identifier").to_numpy(zero_copy_only=False).astype(str))
+            id_columns.append(batch.column("identifier"))
+        else:
+            ids.append(np.arange(start, start + batch.num_rows).astype(str))
         start += batch.num_rows
         if "area_km2" in columns:
             area.append(batch.column("area_km2").to_numpy(zero_copy_only=False).astype(np.float64))
@@ -157,6 +160,10 @@ def _from_twin(twin: Path, columns: tuple[str, ...], dataset: str | None, keys: 
                                            for c in share_columns]))
         elif kind == "objects":
             shares.append(_parse_json_column(batch.column(share_columns[0]), key_list))
+    if id_columns:  # they name the chip files the sample sheet reads: the rule, as every reader of tiles files
+        from geetiles.names import check_identifiers
+
+        check_identifiers(pa.chunked_array(id_columns), f"tiles file {twin.with_suffix('.geojson').name!r}")
     return ChipArrays(
         identifiers=np.concatenate(ids) if ids else np.zeros(0, dtype=str),
         bounds=np.concatenate(bounds) if bounds else np.zeros((0, 4)),

@@ -138,6 +138,11 @@ def mark_removed(directory: Path, removed: list[tuple[Path, str]]) -> tuple[bool
         return False, 0
     if not removed:
         return True, 0
+    from geetiles.names import is_safe_name
+
+    removed = [(path, reason) for path, reason in removed if is_safe_name(path.stem)]  # only chips are journaled
+    if not removed:
+        return True, 0
     manifest = Manifest(directory)
     identifiers = np.array([path.stem for path, _ in removed], dtype=str)
     known = manifest.lookup(identifiers)

@@ -215,7 +215,9 @@ def _aoi(experiment, tiles_path: Path, tiles_record: dict | None):
         names.append((tiles_record["config"].get("aoi") or {}).get("name"))
     parsed = parse_tiles_file_name(tiles_path)
     names.append(parsed["aoi"] if parsed else tiles_path.name.split("_")[0])
-    names = [n for n in dict.fromkeys(names) if n and "/" not in n and "\\" not in n]
+    from geetiles.names import is_safe_name
+
+    names = [n for n in dict.fromkeys(names) if is_safe_name(n)]  # a name from a record is a file name here
     for name in names:
         for folder in dict.fromkeys((tiles_path.parent, experiment.data_dir)):
             path = folder / f"{name}.wkt"

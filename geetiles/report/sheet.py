@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from geetiles.names import child_path
 from geetiles.report.inputs import ReportInputs
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,8 @@ def sample_sheet(inputs: ReportInputs, count: int, seed: int, path: Path) -> tup
         return None
     with_labels = labels is not None and labels.folder is not None and labels.table is not None
     chips = inputs.chips
-    picked = pick_samples(chips.identifiers, chips.split, count, seed, lambda i: (images.folder / f"{i}.tif").is_file())
+    picked = pick_samples(chips.identifiers, chips.split, count, seed,
+                          lambda i: child_path(images.folder, i, ".tif").is_file())
     if not picked:
         return None
     panels = 2 if with_labels else 1
@@ -120,12 +122,13 @@ def sample_sheet(inputs: ReportInputs, count: int, seed: int, path: Path) -> tup
         x = GAP + col * (pair + GAP)
         y = HEADER + row * (TITLE + CELL + GAP) + TITLE
         texts.append((x + CELL / 2, y - 3, f"{identifier}\n{split}" if split else identifier, "bottom"))
-        panels_rgba = [(x, _chip_rgba(images.folder / f"{identifier}.tif", lambda p: display_rgb(p, images.nodata)))]
+        image_path = child_path(images.folder, identifier, ".tif")
+        panels_rgba = [(x, _chip_rgba(image_path, lambda p: display_rgb(p, images.nodata)))]
         if with_labels:
             lx = x + CELL + INNER
             texts.append((lx + CELL / 2, y - 3, "label", "bottom"))
-            panels_rgba.append((lx, _chip_rgba(labels.folder / f"{identifier}.tif", lambda p: display_label(p, inputs),
-                                               present)))
+            label_path = child_path(labels.folder, identifier, ".tif")
+            panels_rgba.append((lx, _chip_rgba(label_path, lambda p: display_label(p, inputs), present)))
         for px, rgba in panels_rgba:
             _paste(canvas, px, y, rgba)
             if isinstance(rgba, str):

@@ -209,3 +209,23 @@ def test_the_next_download_fetches_exactly_the_removed_chips(download_setup):
         assert manifest_rows(directory)[path.stem]["status"] == "done"
     for name, (data, mtime) in untouched.items():
         assert (directory / name).read_bytes() == data and (directory / name).stat().st_mtime_ns == mtime
+
+
+def test_nothing_outside_the_folder_is_touched(tmp_path):
+    """A chip that is a link to an unreadable file outside: the link goes, the file it points to stays; a
+    file whose name is no chip identifier is removed but never journaled as one."""
+    folder, outside = tmp_path / "chips", tmp_path / "outside"
+    make_folder(folder)
+    outside.mkdir()
+    victim = outside / "victim.tif"
+    victim.write_bytes(b"the user's own file, not a GeoTIFF")
+    stat = victim.stat()
+    (folder / "link.tif").symlink_to(victim)
+    (folder / "a b.tif").write_bytes(b"garbage")
+    before = manifest_rows(folder)
+    summary = cleanup(folder, report=lambda line: None)
+    assert {p.name for p, _ in summary.removed} >= {"link.tif", "a b.tif"}
+    assert victim.read_bytes() == b"the user's own file, not a GeoTIFF"
+    assert victim.stat().st_mtime_ns == stat.st_mtime_ns
+    assert sorted(p.name for p in outside.iterdir()) == ["victim.tif"]
+    assert set(manifest_rows(folder)) == set(before)  # no row for 'a b' nor 'link'

@@ -13,6 +13,7 @@ import pytest
 from geetiles.errors import UserInputError
 from geetiles.runner import RunContext
 from tests.conftest import files_under, geetiles_cmd, run_cli
+from tests.hostile import TRAVERSAL, assert_one_line_refusal, hostile_tiles, identifier_for, snapshot
 from tests.report.conftest import IMAGES, LABELS, assert_self_contained, build, experiment
 
 
@@ -210,3 +211,31 @@ def test_report_dest_refusal_is_one_line_exit_2(synthetic, tmp_path):
     assert len(lines) == 1 and "geetiles will not replace it" in lines[0] and str(mine) in lines[0]
     assert "Traceback" not in result.stderr + result.stdout
     assert {p: p.read_bytes() for p in files_under(tmp_path)} == before
+
+
+@pytest.mark.parametrize("twin", [True, False])
+@pytest.mark.parametrize("template", TRAVERSAL)
+def test_unsafe_identifiers_are_refused_in_one_line_and_nothing_written(tmp_path, template, twin):
+    """The sample sheet names chip files by identifier: a tiles file with one outside the rule (a 300-character
+    one used to crash the report) is refused before anything is drawn, from the twin or the GeoJSON."""
+    if "\x00" in template and not twin:
+        pytest.skip("GDAL ends a GeoJSON string at a NUL")
+    identifier = identifier_for(template, tmp_path)
+    tiles = hostile_tiles(tmp_path, identifier, twin=twin, datasets=(IMAGES,))
+    before = snapshot(tmp_path)
+    with pytest.raises(UserInputError) as refused:
+        report_of(tiles, f"report.images={IMAGES}")
+    assert_one_line_refusal(str(refused.value), identifier)
+    assert snapshot(tmp_path) == before
+
+
+def test_a_plain_identifier_of_the_same_file_is_reported(tmp_path):
+    tiles = hostile_tiles(tmp_path, "3a1b2c3d4e5f6", datasets=(IMAGES,))
+    dest = report_of(tiles, f"report.images={IMAGES}")
+    assert (dest / "samples.png").is_file()
+
+
+@pytest.mark.parametrize("key", ["report.images=../img", "report.labels=a/b"])
+def test_report_names_are_refused_before_any_stage(synthetic, key):
+    with pytest.raises(UserInputError, match=re.escape(key.split("=")[0]) + "=.*letters, digits"):
+        experiment(synthetic, key)
