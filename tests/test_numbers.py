@@ -18,7 +18,7 @@ def test_reasons():
 
 def test_require_finite_names_the_key_and_the_fix():
     assert require_finite("a.b", 2.5) == 2.5
-    with pytest.raises(UserInputError, match=r"^split.fractions\[0\]=nan is NaN \(not a number\); give train, val, test"):
+    with pytest.raises(UserInputError, match=r"^split.fractions\[0\]=nan is NaN \(not a number\); give train, val"):
         require_finite("split.fractions[0]", math.nan)
     with pytest.raises(UserInputError, match=r"^report.x=inf is infinite; give a finite number$"):
         require_finite("report.x", math.inf)

@@ -68,7 +68,8 @@ def grid_chips(aoi: shapely.Geometry, chip_size_m: float, max_chips: int) -> Chi
     keep = lattice_intersects(*(bounds[:, i].reshape(nx, ny) for i in range(4)), aoi).ravel()
     fold = fold_reason(aoi, projected, _projector(to_zone)) if keep.any() else None  # no chips: the stage says why
     if fold is not None:
-        log.warning("tiling=grid (0.1.7's) projects the whole AOI into one UTM zone (EPSG:%d, at its centroid), and %s; "
+        log.warning("tiling=grid (0.1.7's) projects the whole AOI into one UTM zone (EPSG:%d, at its centroid), "
+                    "and %s; "
                     "its chips will not follow the AOI: tiling=utm or tiling=majortom cut each zone on its own",
                     epsg, fold)
     return legacy_rectangles(bounds[keep])

@@ -61,7 +61,8 @@ def katana_chips(aoi: shapely.Geometry, max_size_m: float, seed: int, max_chips:
     if at_least > max_chips:
         raise UserInputError(
             f"tiling=random with max_size_m={max_size_m:g} cuts this AOI into at least {at_least:,} pieces (from its "
-            f"area and extent in {zone.name}), more than tiling.max_chips={max_chips:,}; use a larger tiling.max_size_m "
+            f"area and extent in {zone.name}), more than tiling.max_chips={max_chips:,}; use a larger "
+            "tiling.max_size_m "
             f"(about {_size_for(aoi_utm, max_chips):,.0f} m or more) or a smaller AOI, or raise tiling.max_chips"
         )
 
@@ -175,7 +176,8 @@ def _check_zone(aoi: shapely.Geometry, aoi_utm: shapely.Geometry, zone, project)
     if span.crosses_antimeridian:
         raise UserInputError(
             f"tiling=random cuts the AOI in one UTM zone and cannot cut across the antimeridian (the AOI spans "
-            f"{span.degrees:.4g}° of longitude, {span.west:.6g} eastwards to {span.east:.6g}); {antimeridian_fix(aoi, span)}")
+            f"{span.degrees:.4g}° of longitude, {span.west:.6g} eastwards to {span.east:.6g}); "
+            f"{antimeridian_fix(aoi, span)}")
     reason = fold_reason(aoi, aoi_utm, project)
     if reason is not None:
         raise UserInputError(

@@ -93,9 +93,11 @@ def why_no_chips(aoi, tiling) -> str:
 
         _, south, _, north = aoi.geometry.bounds
         if south >= LATITUDE_LIMIT or north <= -LATITUDE_LIMIT:
-            return (f"Major TOM's cells cover latitudes {-LATITUDE_LIMIT:g} to {LATITUDE_LIMIT:g} only, and the AOI lies "
+            return (f"Major TOM's cells cover latitudes {-LATITUDE_LIMIT:g} to {LATITUDE_LIMIT:g} only, "
+                    "and the AOI lies "
                     f"between {south:.6g} and {north:.6g}; use tiling=utm for polar areas")
-    return "its polygons have no area where this tiling cuts them; check the AOI (geet aois, or its .wkt beside the data)"
+    return ("its polygons have no area where this tiling cuts them; check the AOI (geet aois, or its .wkt beside "
+            "the data)")
 
 
 def write_tiling(experiment, aoi, tiling, stage: str = "tiling") -> Path:

@@ -230,7 +230,8 @@ def test_slivers_thinner_than_a_micrometre_are_left_out_with_a_warning(caplog):
 def test_an_aoi_projection_makes_invalid_is_cut_after_make_valid_with_a_warning(caplog):
     # a hole touching the bottom edge at one point: valid in lon/lat, but projected, the point of the
     # parallel lies below the straight edge between the projected corners: the hole pokes out of the shell
-    aoi = shapely.Polygon(shapely.box(10, 45, 10.1, 45.1).exterior.coords, [[(10.05, 45.0), (10.06, 45.05), (10.04, 45.05)]])
+    hole = [(10.05, 45.0), (10.06, 45.05), (10.04, 45.05)]
+    aoi = shapely.Polygon(shapely.box(10, 45, 10.1, 45.1).exterior.coords, [hole])
     assert aoi.is_valid
     chips = katana_chips(aoi, 2000, 0)
     assert "projected into WGS 84 / UTM zone 32N the AOI is invalid (Self-intersection" in caplog.text

@@ -70,6 +70,6 @@ def test_max_chips_counts_every_zone_together_before_making_any(monkeypatch):
     ring = shapely.Polygon([(179, 0), (-179, 0), (-179, 1), (179, 1)])
     made = []
     monkeypatch.setattr(module, "_zone_chips", lambda *args: made.append(args))
-    with pytest.raises(UserInputError, match=r"examine 4,\d{3},\d{3} candidate chips, more than tiling.max_chips=1,000,000"):
+    with pytest.raises(UserInputError, match=r"examine 4,\d{3},\d{3} candidate chips, more than tiling.max_chips"):
         utm_chips(ring, 1000.0, max_chips=1_000_000)
     assert made == []
