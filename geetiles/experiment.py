@@ -45,6 +45,9 @@ class Experiment:
 
 
 def _check_values(config: ExperimentConfig) -> None:
+    from geetiles.numbers import check_finite_config
+
+    check_finite_config(config)  # first: range checks below would misname a NaN
     size = config.tiling.chip_size_m
     if not size > 0 or size != size or size == float("inf"):
         raise UserInputError(f"tiling.chip_size_m={size} must be a positive number of metres, e.g. tiling.chip_size_m=1000")

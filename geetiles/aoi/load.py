@@ -8,6 +8,7 @@ from pathlib import Path
 
 import shapely
 
+from geetiles.aoi.span import warn_if_wide
 from geetiles.aoi.validate import polygonal_lonlat
 from geetiles.errors import UserInputError
 from geetiles.tiles_file import check_name
@@ -41,7 +42,9 @@ def load_aoi(config) -> Aoi:
         default_name, geometry = find_region(value)
     name = config.name if config.name is not None else slug(default_name)
     check_name("aoi.name", name)
-    return Aoi(name=name, geometry=polygonal_lonlat(geometry, origin), origin=origin)
+    geometry = polygonal_lonlat(geometry, origin)
+    warn_if_wide(geometry, origin)
+    return Aoi(name=name, geometry=geometry, origin=origin)
 
 
 def chosen_source(config) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shapely
 
 from geetiles.errors import UserInputError
+from geetiles.repair import polygonal_part, repair_polygons
 
 _SLACK = 1e-6  # datasets store ±180 with rounding noise (Natural Earth's Russia: 180.00000000000006)
 
@@ -20,13 +21,15 @@ def polygonal_lonlat(geometry: shapely.Geometry, origin: str) -> shapely.Geometr
     if geometry.geom_type in ("Polygon", "MultiPolygon") and shapely.is_valid(geometry) and shapely.area(geometry) > 0:
         # kept as given, vertex for vertex: the original's grid takes the centroid of the AOI it read
         return geometry
+    kind = geometry.geom_type
     if not shapely.is_valid(geometry):
-        geometry = shapely.make_valid(geometry)
-    polygons = [g for g in shapely.get_parts(geometry) if g.geom_type in ("Polygon", "MultiPolygon")]
-    area = shapely.union_all(polygons) if polygons else None
+        [geometry] = repair_polygons([geometry], origin)  # a warning says what was wrong and what it became
+    else:
+        geometry = polygonal_part(geometry)
+    area = shapely.union_all(shapely.get_parts(geometry)) if not shapely.is_empty(geometry) else None
     if area is None or shapely.is_empty(area) or shapely.area(area) == 0:
         raise UserInputError(
-            f"{origin}: the geometry has zero area ({geometry.geom_type}); an AOI must contain a "
+            f"{origin}: the geometry has zero area ({kind}); an AOI must contain a "
             f"polygon with an area (a point or line cannot be tiled)"
         )
     return area

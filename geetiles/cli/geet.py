@@ -24,12 +24,23 @@ class OneLineParser(argparse.ArgumentParser):
         exit_with(UserInputError(f"{self.prog}: {message} (see `{self.prog} --help`)"))
 
 
-def positive_number(text: str) -> float | int:
+def finite_number(text: str) -> float:
+    """A float option; NaN and infinity named as such (they slip through range checks)."""
+    from geetiles.numbers import not_finite_reason
+
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0 or value == float("inf"):
+    reason = not_finite_reason(value)
+    if reason is not None:
+        raise argparse.ArgumentTypeError(f"{text!r} is {reason}; give a finite number")
+    return value
+
+
+def positive_number(text: str) -> float | int:
+    value = finite_number(text)
+    if not value > 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be a positive number of metres")
     return int(value) if value.is_integer() else value
 
@@ -262,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     select.add_argument("--tiles_name", required=True, help="units' name used in the file name, e.g. communes (no '_')")
     select.add_argument("--aoi_name", required=True, help="AOI name used in the file name (no '_')")
     select.add_argument("--dest_dir", required=True, help="folder for the tiles file (created if missing)")
-    select.add_argument("--min_overlap_km2", type=float, default=0.001,
+    select.add_argument("--min_overlap_km2", type=finite_number, default=0.001,
                         help="drop units overlapping the AOI less than this, in km² (default 0.001)")
     select.add_argument("--clip", action="store_true", help="clip the units to the AOI (the original never clipped)")
     select.set_defaults(handler=cmd_select)
@@ -276,10 +287,10 @@ def build_parser() -> argparse.ArgumentParser:
     split = commands.add_parser("split", help="split the chips into train/val/test by angled bands (geetiles 0.1.7's split)")
     split.add_argument("--tiles_file", required=True, help="the chips' tiles file (gets a split column, and *_splits.csv)")
     split.add_argument("--nbands", required=True, type=int, help="number of bands")
-    split.add_argument("--angle", required=True, type=float, help="band angle in radians, in [-pi/2, pi/2]")
-    split.add_argument("--train_pct", required=True, type=float, help="share of train, e.g. .5")
-    split.add_argument("--test_pct", required=True, type=float, help="share of test, e.g. .3")
-    split.add_argument("--val_pct", required=True, type=float, help="share of val, e.g. .2")
+    split.add_argument("--angle", required=True, type=finite_number, help="band angle in radians, in [-pi/2, pi/2]")
+    split.add_argument("--train_pct", required=True, type=finite_number, help="share of train, e.g. .5")
+    split.add_argument("--test_pct", required=True, type=finite_number, help="share of test, e.g. .3")
+    split.add_argument("--val_pct", required=True, type=finite_number, help="share of val, e.g. .2")
     split.add_argument("--foreign_tiles_name", help="also split_{name}: the majority split of each foreignid_{name} unit")
     split.set_defaults(handler=cmd_split)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from geetiles.errors import UserInputError
+from geetiles.numbers import require_finite
 
 MAX_SIDE = 32768  # Earth Engine's largest grid side; a bigger chip is better cut by a finer tiling
 
@@ -25,7 +26,7 @@ _POSITIVE = {
 def check_download_settings(config) -> None:
     for key, need in _POSITIVE.items():
         group, name = key.split(".")
-        value = getattr(getattr(config, group), name)
+        value = require_finite(key, getattr(getattr(config, group), name))
         if value is None or not value > 0:
             raise UserInputError(f"{key}={value} cannot work; it needs {need}")
     if config.download.actors is not None and config.download.actors < 1:

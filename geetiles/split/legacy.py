@@ -43,6 +43,7 @@ import numpy as np
 import shapely
 
 from geetiles.errors import UserInputError
+from geetiles.numbers import require_finite
 
 #: The original's search range for the band width factor k, as numpy computes it.
 K_VALUES = np.linspace(0.1, 50, 10000)
@@ -61,6 +62,8 @@ def band_counts(nbands: int, angle: float, train_pct: float, test_pct: float, va
         raise UserInputError(f"angle must be between -pi/2 and pi/2 (got {angle:g}); give it in radians, "
                              "e.g. 0.785 for bands at 45 degrees or 0 for bands stacked south to north")
     pcts = (train_pct, test_pct, val_pct)
+    for key, pct in zip(("train_pct", "test_pct", "val_pct"), pcts):
+        require_finite(key, float(pct), "give shares between 0 and 1 summing to 1")
     if not np.allclose(train_pct + test_pct + val_pct, 1, atol=1e-3):
         raise UserInputError(f"percentages must add up to one: train_pct + test_pct + val_pct = "
                              f"{train_pct} + {test_pct} + {val_pct} = {train_pct + test_pct + val_pct:g}; "

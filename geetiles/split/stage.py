@@ -15,6 +15,7 @@ import numpy as np
 
 from geetiles.config import SplitBy, SplitKind, Stage
 from geetiles.errors import UserInputError
+from geetiles.numbers import require_finite
 from geetiles.tiles_file import existing_tiles_file
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,9 @@ def check(experiment) -> None:
     fractions = list(split.fractions)
     if len(fractions) != 3:
         raise UserInputError(f"split.fractions={fractions} must be three numbers: train, val, test")
-    if any(not math.isfinite(f) or f < 0 for f in fractions):
+    for index, fraction in enumerate(fractions):
+        require_finite(f"split.fractions[{index}]", fraction)
+    if any(f < 0 for f in fractions):
         raise UserInputError(f"split.fractions={fractions} cannot be negative; give train, val, test shares summing to 1")
     if abs(sum(fractions) - 1) > 1e-3:
         raise UserInputError(f"split.fractions={fractions} sum to {sum(fractions):g}, not 1 (±0.001); "

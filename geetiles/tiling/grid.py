@@ -21,6 +21,7 @@ floats the original got one point at a time.
 
 from __future__ import annotations
 
+import logging
 import math
 
 import numpy as np
@@ -29,7 +30,10 @@ import shapely
 from geetiles.errors import UserInputError
 from geetiles.tiling.chips import Chips, check_candidate_count
 from geetiles.tiling.ids import chip_ids
+from geetiles.tiling.one_zone import fold_reason
 from geetiles.tiling.select import lattice_intersects
+
+log = logging.getLogger(__name__)
 
 _STEP_DEG = 0.001
 _STEP_INV = 1000  # the original multiplies the 0.001-degree difference by 1000
@@ -38,10 +42,14 @@ _STEP_INV = 1000  # the original multiplies the 0.001-degree difference by 1000
 def grid_chips(aoi: shapely.Geometry, chip_size_m: float, max_chips: int) -> Chips:
     """Chips of the original ``make_grid``: lon/lat rectangles of about ``chip_size_m`` metres."""
     centroid = aoi.centroid
-    to_zone, to_lonlat = utm_transformers(original_utm_epsg(centroid.x, centroid.y))
+    epsg = original_utm_epsg(centroid.x, centroid.y)
+    to_zone, to_lonlat = utm_transformers(epsg)
 
     # the original: envelope of the projected AOI; gridx = int(rangex // m)
-    minx, miny, maxx, maxy = shapely.bounds(shapely.transform(aoi, _projector(to_zone)))
+    projected = shapely.transform(aoi, _projector(to_zone))
+    minx, miny, maxx, maxy = shapely.bounds(projected)
+    if not np.isfinite([minx, miny, maxx, maxy]).all():
+        raise UserInputError(why_no_chips(aoi, chip_size_m))
     m = chip_size_m
     nx, ny = int((maxx - minx) // m), int((maxy - miny) // m)
     check_candidate_count(nx * ny, max_chips)
@@ -58,7 +66,36 @@ def grid_chips(aoi: shapely.Geometry, chip_size_m: float, max_chips: int) -> Chi
     bounds = np.column_stack([lon - half_lon, lat - half_lat, lon + half_lon, lat + half_lat])
 
     keep = lattice_intersects(*(bounds[:, i].reshape(nx, ny) for i in range(4)), aoi).ravel()
+    fold = fold_reason(aoi, projected, _projector(to_zone)) if keep.any() else None  # no chips: the stage says why
+    if fold is not None:
+        log.warning("tiling=grid (0.1.7's) projects the whole AOI into one UTM zone (EPSG:%d, at its centroid), "
+                    "and %s; "
+                    "its chips will not follow the AOI: tiling=utm or tiling=majortom cut each zone on its own",
+                    epsg, fold)
     return legacy_rectangles(bounds[keep])
+
+
+def why_no_chips(aoi: shapely.Geometry, chip_size_m: float) -> str:
+    """Why :func:`grid_chips` gives no chip for ``aoi``, and what to do instead (for a one-line error)."""
+    centroid = aoi.centroid
+    epsg = original_utm_epsg(centroid.x, centroid.y)
+    to_zone, _ = utm_transformers(epsg)
+    projected = shapely.transform(aoi, _projector(to_zone))
+    whole = f"0.1.7's grid projects the whole AOI into one UTM zone (EPSG:{epsg}, at its centroid)"
+    fold = fold_reason(aoi, projected, _projector(to_zone))
+    if fold is not None:
+        return (f"{whole}, and {fold}; use tiling=utm or tiling=majortom, which cut each zone on its own, or a "
+                "smaller AOI")
+    minx, miny, maxx, maxy = shapely.bounds(projected)
+    width, height = maxx - minx, maxy - miny
+    if min(width, height) < chip_size_m:
+        return (f"{whole} and fits whole chips into its envelope there, which is {width:,.0f} x {height:,.0f} m: "
+                f"smaller than one {chip_size_m:g} m chip; use tiling.chip_size_m={math.floor(min(width, height)):g} "
+                "or less, or tiling=utm, whose chips also cover an AOI's edges")
+    cells = int(width // chip_size_m) * int(height // chip_size_m)
+    return (f"none of the {cells:,} chips of 0.1.7's grid (centred on a lattice from the corner of the AOI's envelope "
+            f"in EPSG:{epsg}, 1 m apart) meets the AOI, which is too thin for them; use tiling=utm, whose chips cover "
+            "the whole AOI, or a smaller tiling.chip_size_m")
 
 
 def legacy_rectangles(bounds: np.ndarray) -> Chips:

@@ -82,6 +82,24 @@ def make_chips(aoi, tiling):
     raise UserInputError(f"tiling kind {tiling.kind.value!r} makes no chips")
 
 
+def why_no_chips(aoi, tiling) -> str:
+    """The reason a tiling gave no chip, with its fix (the tilings cover any AOI with an area but these)."""
+    if tiling.kind is TilingKind.grid:
+        from geetiles.tiling.grid import why_no_chips as grid_reason
+
+        return grid_reason(aoi.geometry, tiling.chip_size_m)
+    if tiling.kind is TilingKind.majortom:
+        from geetiles.tiling.majortom import LATITUDE_LIMIT
+
+        _, south, _, north = aoi.geometry.bounds
+        if south >= LATITUDE_LIMIT or north <= -LATITUDE_LIMIT:
+            return (f"Major TOM's cells cover latitudes {-LATITUDE_LIMIT:g} to {LATITUDE_LIMIT:g} only, "
+                    "and the AOI lies "
+                    f"between {south:.6g} and {north:.6g}; use tiling=utm for polar areas")
+    return ("its polygons have no area where this tiling cuts them; check the AOI (geet aois, or its .wkt beside "
+            "the data)")
+
+
 def write_tiling(experiment, aoi, tiling, stage: str = "tiling") -> Path:
     """Cut ``aoi`` by ``tiling``, write ``{data_dir}/{aoi}_partitions_{name}_{hash}.geojson``, its
     twin and its record; return its path."""
@@ -89,10 +107,8 @@ def write_tiling(experiment, aoi, tiling, stage: str = "tiling") -> Path:
     started = time.perf_counter()
     chips = make_chips(aoi, tiling)
     if len(chips) == 0:
-        raise UserInputError(
-            f"the AOI {aoi.name!r} gives no chips with {stage}={tiling.kind.value} ({describe(tiling)}); "
-            "use a smaller size, or units that cover the AOI"
-        )
+        raise UserInputError(f"the AOI {aoi.name!r} gives no chips with {stage}={tiling.kind.value} "
+                             f"({describe(tiling)}): {why_no_chips(aoi, tiling)}")
     path = tiles_file_path(experiment.data_dir, aoi.name, tiles_name(tiling), list_hash(chips.identifier))
     computed = time.perf_counter()
     write_tiles(chips, path)

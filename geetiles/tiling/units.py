@@ -14,6 +14,7 @@ import numpy as np
 import shapely
 
 from geetiles.errors import UserInputError
+from geetiles.repair import repair_polygons
 from geetiles.tiling.areas import area_m2
 from geetiles.tiling.chips import Chips
 from geetiles.tiling.ids import chip_ids
@@ -52,7 +53,10 @@ def select_units(aoi: shapely.Geometry, tiling) -> Chips:
 
 
 def read_units_near(path: Path, aoi: shapely.Geometry, layer: str | None):
-    """The features of a vector file whose bounding box meets the AOI's, in EPSG:4326."""
+    """The features of a vector file whose bounding box meets the AOI's, in EPSG:4326; invalid
+    polygons repaired (with a warning)."""
+    import geopandas as gpd
+
     if not path.exists():
         raise UserInputError(f"units file {str(path)!r} does not exist; give a vector file GDAL reads "
                              "(GeoPackage, GeoJSON, Shapefile, zipped Shapefile, FlatGeobuf, GeoParquet)")
@@ -69,7 +73,20 @@ def read_units_near(path: Path, aoi: shapely.Geometry, layer: str | None):
     if not polygonal.all():
         raise UserInputError(f"units file {str(path)!r} has {int((~polygonal).sum())} features that are not polygons; "
                              "units must be polygons (communes, districts)")
-    return units.reset_index(drop=True)
+    units = units.reset_index(drop=True)
+    geometry = units.geometry.values
+    repaired = repair_polygons(geometry, f"units file {str(path)!r}", _unit_labels(units), ("unit", "units"))
+    if any(new is not old for new, old in zip(repaired, geometry)):
+        units[units.geometry.name] = gpd.GeoSeries(repaired, index=units.index, crs=units.crs)
+    return units
+
+
+def _unit_labels(units) -> list[str]:
+    """How the repair warning names units: by their first attribute (e.g. name='Esch'), else by row."""
+    columns = [c for c in units.columns if c != units.geometry.name]
+    if not columns:
+        return [f"unit {i}" for i in range(len(units))]
+    return [f"{columns[0]}={value!r}" for value in units[columns[0]].tolist()]
 
 
 def _read_ogr(path: Path, aoi: shapely.Geometry, layer: str | None):

@@ -21,8 +21,13 @@ _DENSIFY_DEG = 0.05  # so long straight lon/lat edges bend as they should once p
 
 
 def utm_chips(aoi: shapely.Geometry, chip_size_m: float, max_chips: int) -> Chips:
-    """Chips of ``chip_size_m`` metres in each UTM zone the AOI touches, ordered by zone."""
-    pieces = [_zone_chips(epsg, part, chip_size_m, max_chips) for epsg, part in split_by_zone(aoi)]
+    """Chips of ``chip_size_m`` metres in each UTM zone the AOI touches, ordered by zone.
+
+    The candidates of every zone are counted before any is made, and refused above ``max_chips``
+    in all: an AOI around the globe is 60 zones of a million candidates each."""
+    projected = [(epsg, _project(epsg, part)) for epsg, part in split_by_zone(aoi)]
+    check_candidate_count(sum(_candidate_count(part, chip_size_m) for _, part in projected), max_chips)
+    pieces = [_zone_chips(epsg, part, chip_size_m, max_chips) for epsg, part in projected]
     pieces = [p for p in pieces if len(p)]
     if not pieces:
         return Chips(np.empty(0, dtype=object), [], np.empty(0), _empty_extra())
@@ -55,11 +60,20 @@ def split_by_zone(aoi: shapely.Geometry) -> list[tuple[int, shapely.Geometry]]:
     return sorted(parts, key=lambda item: item[0])
 
 
-def _zone_chips(epsg: int, part: shapely.Geometry, size: float, max_chips: int) -> Chips:
+def _project(epsg: int, part: shapely.Geometry) -> shapely.Geometry:
+    """A lon/lat part in its zone's metres, its edges densified first so that they bend as they should."""
     to_zone = Transformer.from_crs("EPSG:4326", f"EPSG:{epsg}", always_xy=True)
-    to_lonlat = Transformer.from_crs(f"EPSG:{epsg}", "EPSG:4326", always_xy=True)
     dense = shapely.segmentize(part, _DENSIFY_DEG)
-    projected = shapely.transform(dense, lambda c: np.column_stack(to_zone.transform(c[:, 0], c[:, 1])))
+    return shapely.transform(dense, lambda c: np.column_stack(to_zone.transform(c[:, 0], c[:, 1])))
+
+
+def _candidate_count(projected: shapely.Geometry, size: float) -> int:
+    minx, miny, maxx, maxy = projected.bounds
+    return int(np.ceil(maxx / size) - np.floor(minx / size)) * int(np.ceil(maxy / size) - np.floor(miny / size))
+
+
+def _zone_chips(epsg: int, projected: shapely.Geometry, size: float, max_chips: int) -> Chips:
+    to_lonlat = Transformer.from_crs(f"EPSG:{epsg}", "EPSG:4326", always_xy=True)
     minx, miny, maxx, maxy = projected.bounds
     ix = np.arange(np.floor(minx / size), np.ceil(maxx / size))
     iy = np.arange(np.floor(miny / size), np.ceil(maxy / size))

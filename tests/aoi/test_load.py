@@ -96,3 +96,24 @@ def test_bad_input_is_one_clear_line(tmp_path, make_config, message):
 def test_unknown_country_suggests_close_names():
     with pytest.raises(UserInputError, match="did you mean 'Luxembourg'"):
         load_aoi(AoiConfig(country="Luxemburg"))
+
+
+def test_a_self_intersecting_ring_is_repaired_and_the_log_says_so(tmp_path, caplog):
+    bow_tie = "POLYGON ((6 49, 6.2 49.2, 6.2 49, 6 49.2, 6 49))"
+    aoi = load_aoi(AoiConfig(wkt_file=write(tmp_path, bow_tie), name="tie"))
+    assert aoi.geometry.is_valid and aoi.geometry.area == pytest.approx(0.02)
+    [line] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert "the geometry was invalid (Self-intersection[6.1 49.1]" in line
+    assert "repaired with shapely's make_valid" in line
+    assert "area 0 km² before, 162.425 km² after" in line and line.startswith("aoi.wkt_file=")
+
+
+def test_a_valid_aoi_is_kept_as_given_without_a_warning(caplog):
+    aoi = load_aoi(AoiConfig(bbox=[6.0, 49.6, 6.2, 49.8]))
+    assert aoi.geometry.equals_exact(SQUARE, 0) and caplog.text == ""
+
+
+def test_an_aoi_around_the_globe_the_long_way_is_loaded_with_a_warning(tmp_path, caplog):
+    aoi = load_aoi(AoiConfig(wkt_file=write(tmp_path, "POLYGON ((179 0, -179 0, -179 1, 179 1, 179 0))"), name="ring"))
+    assert aoi.geometry.bounds == (-179, 0, 179, 1)
+    assert "spans 358° of longitude" in caplog.text and "aoi.bbox=[179,0,-179,1]" in caplog.text

@@ -169,3 +169,71 @@ def test_readme_experiment_example_runs_verbatim(workdir):
     result = run_cli(geetiles_cmd(*command[3:]), workdir)
     assert result.returncode == 0, result.stderr
     assert list((workdir / "datasets").glob(f"{path.stem.split('-')[0]}_partitions_utmchips_*.geojson"))
+
+
+def run_in_process(monkeypatch, capsys, *args: str) -> tuple[int, str, str, float]:
+    """``python -m geetiles ARGS`` in this process: (exit status, stdout, stderr, seconds)."""
+    import sys
+    import time
+
+    from geetiles.cli.app import main
+
+    monkeypatch.setattr(sys, "argv", ["geetiles", *args])
+    started = time.perf_counter()
+    try:
+        main()
+        status = 0
+    except SystemExit as ended:
+        status = ended.code
+    seconds = time.perf_counter() - started
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err, seconds
+
+
+RING_THE_LONG_WAY = "POLYGON ((179 0, -179 0, -179 1, 179 1, 179 0))"  # meant: 2° across the antimeridian
+DEGENERATE = [  # issue 21: each ran for minutes, or was refused with the wrong reason
+    (["aoi=bbox", "aoi.bbox=[-180,-85,180,85]", "tiling=random", "tiling.max_size_m=10"],
+     "tiling=random cuts the AOI in one UTM zone", "spans all 360° of longitude"),
+    (["aoi=bbox", "aoi.bbox=[-180,-85,180,85]", "tiling=grid"],
+     "gives no chips with tiling=grid (grid, 1000 m chips): 0.1.7's grid projects the whole AOI into one UTM zone", ""),
+    (["aoi=wkt", "aoi.wkt_file=ring.wkt", "tiling=utm", "tiling.max_chips=1000000"],
+     "candidate chips, more than tiling.max_chips=1,000,000", "spans 358° of longitude (-179 eastwards to 179)"),
+    (["aoi=bbox", "aoi.bbox=[175,-20,-175,-10]", "tiling=random"], "cannot cut across the antimeridian", ""),
+    (["split.fractions=[nan,0.5,0.5]"], "split.fractions[0]=nan is NaN (not a number); give train, val, test", ""),
+    (["split.fractions=[0.5,inf,0.5]"], "split.fractions[1]=inf is infinite", ""),
+    (["tiling=random", "tiling.max_size_m=nan"], "tiling.max_size_m=nan is NaN (not a number)", ""),
+    (["tiling.chip_size_m=inf"], "tiling.chip_size_m=inf is infinite", ""),
+    (["download.max_requests_per_s=inf"], "download.max_requests_per_s=inf is infinite", ""),
+    (["export.shard_size_mb=nan"], "export.shard_size_mb=nan is NaN", ""),
+    (["split=blocks", "split.block_size_m=-inf"], "split.block_size_m=-inf is infinite", ""),
+]
+
+
+@pytest.mark.parametrize("args, fragment, warning", DEGENERATE, ids=[" ".join(a) for a, _, _ in DEGENERATE])
+def test_degenerate_input_is_one_line_exit_2_in_seconds(workdir, monkeypatch, capsys, args, fragment, warning):
+    (workdir / "ring.wkt").write_text(RING_THE_LONG_WAY)
+    status, out, err, seconds = run_in_process(monkeypatch, capsys, *args, "data_dir=out", "stages=[tiling]")
+    assert status == 2, (out, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("geetiles: error: ") and fragment in lines[0], err
+    assert "smaller size" not in lines[0]
+    assert warning in out
+    assert "Traceback" not in out + err
+    assert seconds < 10
+    assert files_under(workdir / "out") == []
+
+
+def test_a_ring_drawn_the_long_way_is_tiled_with_a_warning_and_its_bbox_advice_works(workdir, monkeypatch, capsys):
+    (workdir / "ring.wkt").write_text("POLYGON ((179 0, -179 0, -179 0.05, 179 0.05, 179 0))")
+    status, out, err, _ = run_in_process(monkeypatch, capsys, "aoi=wkt", "aoi.wkt_file=ring.wkt", "tiling=majortom",
+                                         "data_dir=long", "stages=[tiling]")
+    assert status == 0, err
+    assert "the AOI spans 358° of longitude" in out and "aoi.bbox=[179,0,-179,0.05]" in out
+    advice = out.split("e.g. ")[1].split(",", 4)
+    status, out, err, _ = run_in_process(monkeypatch, capsys, "aoi=bbox", ",".join(advice[:4]), "tiling=majortom",
+                                         "data_dir=short", "stages=[tiling]")
+    assert status == 0, err
+    assert "spans" not in out
+    long_chips = yaml.safe_load(next((workdir / "long").glob("*.geetiles.yaml")).read_text())["chips"]
+    short_chips = yaml.safe_load(next((workdir / "short").glob("*.geetiles.yaml")).read_text())["chips"]
+    assert 0 < 100 * short_chips < long_chips  # 2° of cells instead of 358°

@@ -1,5 +1,6 @@
 """``geet``: the original's commands and options, on the same runner."""
 
+import pytest
 import yaml
 
 from tests.conftest import geet_cmd, run_cli
@@ -55,3 +56,23 @@ def test_help_lists_existing_commands(workdir):
     result = run_cli(geet_cmd("--help"), workdir)
     assert result.returncode == 0
     assert "grid" in result.stdout and "aois" in result.stdout
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["split", "--tiles_file", "t.geojson", "--nbands", "8", "--angle", "0", "--train_pct", "nan", "--test_pct", ".3",
+      "--val_pct", ".2"], "argument --train_pct: 'nan' is NaN (not a number)"),
+    (["split", "--tiles_file", "t.geojson", "--nbands", "8", "--angle", "inf", "--train_pct", ".5", "--test_pct", ".3",
+      "--val_pct", ".2"], "argument --angle: 'inf' is infinite"),
+    (["grid", "--aoi_wkt_file", "a.wkt", "--chip_size_meters", "nan", "--aoi_name", "a", "--dest_dir", "d"],
+     "argument --chip_size_meters: 'nan' is NaN"),
+])
+def test_nan_and_infinite_options_are_named_so(workdir, capsys, argv, fragment):
+    from geetiles.cli.geet import main
+
+    with pytest.raises(SystemExit) as ended:
+        main(argv)
+    assert ended.value.code == 2
+    captured = capsys.readouterr()
+    [line] = captured.err.strip().splitlines()
+    assert fragment in line and "Traceback" not in captured.out + captured.err
+    assert not (workdir / "d").exists()

@@ -219,3 +219,11 @@ def test_majority_ties_and_groups() -> None:
     out = majority_by_group(np.array(["val", "train"]), np.array([None, "g"], dtype=object))
     assert list(out) == [None, "train"]
     assert all(type(v) is str for v in majority_by_group(split, np.zeros(len(split))))
+
+
+def test_nan_or_infinite_percentages_are_named_so() -> None:
+    """``geet split --train_pct nan`` was told the shares "must add up to one ... = nan"."""
+    with pytest.raises(UserInputError, match=r"train_pct=nan is NaN \(not a number\); give shares between 0 and 1"):
+        band_counts(8, 0.5, math.nan, 0.5, 0.5)
+    with pytest.raises(UserInputError, match="val_pct=inf is infinite"):
+        band_counts(8, 0.5, 0.5, 0.5, math.inf)

@@ -6,7 +6,14 @@ import shapely
 from pyproj import Transformer
 
 from geetiles.errors import UserInputError
-from geetiles.tiling.katana import _envelope_centre, katana, katana_chips, polygon_parts
+from geetiles.tiling.katana import (
+    _envelope_centre,
+    _without_slivers,
+    katana,
+    katana_chips,
+    piece_count_lower_bound,
+    polygon_parts,
+)
 from geetiles.tiling.utm_zones import utm_crs_at
 
 # ~30 x 33 km near (10E, 45N) with a 8 x 5.5 km hole; and three separate parts, one a triangle
@@ -136,3 +143,98 @@ def test_small_aoi_is_one_piece_and_empty_aoi_none():
 def test_bad_settings_are_refused(size, seed, fragment):
     with pytest.raises(UserInputError, match=fragment):
         katana_chips(WITH_HOLE, size, seed)
+
+
+# degenerate AOIs: refused in one line before any cutting (issue 21)
+WORLD = shapely.box(-180, -85, 180, 85)
+RING_THE_LONG_WAY = shapely.Polygon([(179, -1), (-179, -1), (-179, 1), (179, 1)])  # meant: across ±180
+
+
+def no_cutting(monkeypatch):
+    """Make any cut fail the test: a refusal must come before the first one."""
+    import geetiles.tiling.katana as module
+
+    def cut(*args, **kwargs):
+        raise AssertionError("katana cut a degenerate AOI")
+
+    monkeypatch.setattr(module, "katana", cut)
+
+
+@pytest.mark.parametrize("aoi, fragment", [
+    (WORLD, "spanning all 360° of longitude) does not fit in it"),
+    (shapely.box(-170, -80, 170, 80), "spanning 340° of longitude"),
+    (RING_THE_LONG_WAY, "does not project into it"),
+    (shapely.box(-120, 10, 120, 60), "does not fit in it"),
+])
+def test_an_aoi_one_utm_zone_cannot_hold_is_refused_before_cutting(monkeypatch, aoi, fragment):
+    """0.1.7 projected the world box into one zone, where both its edges are the same meridian: a
+    line, cut into millions of zero-width slivers. Now: one line naming the zone and the fix."""
+    no_cutting(monkeypatch)
+    with pytest.raises(UserInputError, match="tiling=random cuts the AOI in one UTM zone") as refused:
+        katana_chips(aoi, 10, 0)
+    assert fragment in str(refused.value) and "tiling=utm or tiling=majortom" in str(refused.value)
+
+
+def test_an_aoi_across_the_antimeridian_is_refused_with_one_run_per_side():
+    from geetiles.aoi.load import bbox_geometry
+
+    aoi = bbox_geometry([175, -20, -175, -10], "aoi.bbox")  # before: a GEOS TopologyException traceback
+    with pytest.raises(UserInputError, match="cannot cut across the antimeridian") as refused:
+        katana_chips(aoi, 20000, 0)
+    message = str(refused.value)
+    assert "175 eastwards to -175" in message
+    assert "aoi.bbox=[175,-20,180,-10] then aoi.bbox=[-180,-20,-175,-10]" in message
+
+
+def test_piece_count_lower_bound_holds_and_counts_a_thin_aoi_by_its_length():
+    for aoi, size in [(WITH_HOLE, 5000), (MULTI, 3000), (shapely.box(10, 45, 10.0001, 45.5), 1000)]:
+        aoi_utm, _ = in_utm(aoi, [])
+        bound = piece_count_lower_bound(aoi_utm, size)
+        assert 0 < bound <= len(katana_chips(aoi, size, 0))
+    thin, _ = in_utm(shapely.box(10, 45, 10.0001, 45.5), [])  # 8 m x 55 km: by area, one piece
+    assert thin.area / 1000**2 < 1 and piece_count_lower_bound(thin, 1000) >= 55
+
+
+def test_max_chips_is_estimated_before_cutting_and_names_the_fix(monkeypatch):
+    no_cutting(monkeypatch)
+    with pytest.raises(UserInputError) as refused:
+        katana_chips(shapely.box(10, 45, 10.0001, 45.5), 100, 0, max_chips=100)  # ~550 pieces by its length
+    message = str(refused.value)
+    assert "at least 5" in message and "tiling.max_chips=100" in message
+    assert "larger tiling.max_size_m" in message and "smaller AOI" in message and "raise tiling.max_chips" in message
+
+
+def test_max_chips_also_stops_the_cutting_itself():
+    aoi_utm, _ = in_utm(WITH_HOLE, [])
+    bound = piece_count_lower_bound(aoi_utm, 5000)
+    assert bound < 50 < len(katana_chips(WITH_HOLE, 5000, 0))  # the estimate lets it start, the cut stops it
+    with pytest.raises(UserInputError, match="stopped after cutting more than tiling.max_chips=50 pieces"):
+        katana_chips(WITH_HOLE, 5000, 0, max_chips=50)
+
+
+def test_slivers_thinner_than_a_micrometre_are_left_out_with_a_warning(caplog):
+    # a hair-thin arm (1e-8 m) on a square: cutting it gives pieces with an area but no width
+    hair = shapely.Polygon([(0, 0), (10, 0), (10, 4.99999999), (30, 4.99999999), (30, 5), (10, 5), (10, 10), (0, 10)])
+    assert hair.is_valid
+    pieces = katana(hair, 6, FixedDraws(0.5))
+    thin = [p for p in pieces if p.area < 1e-6 * max(p.bounds[2] - p.bounds[0], p.bounds[3] - p.bounds[1])]
+    assert len(thin) == 5 and len(pieces) == 11  # the arm beyond x = 11.25, in 3.75 m lengths
+    kept = _without_slivers(pieces)
+    assert len(kept) == 6 and all(p.area > 1 for p in kept)
+    assert sum(p.area for p in kept) == pytest.approx(hair.area, abs=1e-6)  # only the hair's area is lost
+    assert "5 of 11 pieces are slivers less than 1e-06 m thick" in caplog.text
+    caplog.clear()
+    assert _without_slivers(kept) == kept and caplog.text == ""
+
+
+def test_an_aoi_projection_makes_invalid_is_cut_after_make_valid_with_a_warning(caplog):
+    # a hole touching the bottom edge at one point: valid in lon/lat, but projected, the point of the
+    # parallel lies below the straight edge between the projected corners: the hole pokes out of the shell
+    hole = [(10.05, 45.0), (10.06, 45.05), (10.04, 45.05)]
+    aoi = shapely.Polygon(shapely.box(10, 45, 10.1, 45.1).exterior.coords, [hole])
+    assert aoi.is_valid
+    chips = katana_chips(aoi, 2000, 0)
+    assert "projected into WGS 84 / UTM zone 32N the AOI is invalid (Self-intersection" in caplog.text
+    assert shapely.is_valid(chips.geometry).all()
+    aoi_utm, _ = in_utm(aoi, [])
+    assert chips.area_km2.sum() == pytest.approx(shapely.make_valid(aoi_utm).area / 1e6, rel=1e-9)

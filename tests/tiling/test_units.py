@@ -122,3 +122,23 @@ def _run(folder, status: int, *overrides: str):
     result = run_cli(geetiles_cmd(*overrides, f"hydra.run.dir={folder / 'run'}"), folder)
     assert result.returncode == status, result.stderr[-2000:]
     return result
+
+
+def test_a_self_intersecting_unit_is_repaired_and_named_in_a_warning(tmp_path, caplog):
+    """Before: a GEOS TopologyException traceback when the unit was clipped against the AOI."""
+    communes = _communes()
+    inside = communes.geometry.intersects(AOI).to_numpy().nonzero()[0]
+    twisted = inside[0]  # a commune over the AOI, drawn as a bow tie over its own cell
+    x0, y0, x1, y1 = communes.geometry[twisted].bounds
+    communes.loc[twisted, "geometry"] = shapely.Polygon([(x0, y0), (x1, y1), (x1, y0), (x0, y1)])
+    path = tmp_path / "communes.gpkg"
+    communes.to_file(path)
+    chips = select_units(AOI, _tiling(path))
+    assert shapely.is_valid(chips.geometry).all()
+    name = communes.loc[twisted, "name"]
+    row = list(chips.extra["name"]).index(name)
+    assert chips.geometry[row].geom_type == "MultiPolygon" and chips.area_km2[row] > 0
+    [line] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    near = int(communes.geometry.intersects(shapely.box(*AOI.bounds)).sum())  # the units read: near the AOI
+    assert f"1 of {near} units was invalid (name='{name}': Self-intersection" in line
+    assert "repaired with shapely's make_valid" in line and "km² before" in line

@@ -61,3 +61,15 @@ def test_antimeridian_and_hemispheres():
 def test_refuses_a_tiling_that_would_not_fit():
     with pytest.raises(UserInputError, match="tiling.max_chips"):
         utm_chips(shapely.box(0, 40, 5, 45), 10.0, max_chips=1000)
+
+
+def test_max_chips_counts_every_zone_together_before_making_any(monkeypatch):
+    """A ring from 179° to -179° drawn the long way is 60 zones of candidates; each zone alone fits."""
+    import geetiles.tiling.utm as module
+
+    ring = shapely.Polygon([(179, 0), (-179, 0), (-179, 1), (179, 1)])
+    made = []
+    monkeypatch.setattr(module, "_zone_chips", lambda *args: made.append(args))
+    with pytest.raises(UserInputError, match=r"examine 4,\d{3},\d{3} candidate chips, more than tiling.max_chips"):
+        utm_chips(ring, 1000.0, max_chips=1_000_000)
+    assert made == []
