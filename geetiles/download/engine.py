@@ -223,7 +223,12 @@ class Engine:
     def _resume_window(self, window, directory: Path, manifest: Manifest, dtype, count: int, request: Request,
                        todo: np.ndarray, changed: dict[str, int]) -> list[dict]:
         """Clear the to-fetch flag of this window's chips already valid; count the chips made by
-        another request in ``changed``; return rows for valid files nobody journaled."""
+        another request in ``changed``; return rows for valid files nobody journaled.
+
+        A journaled chip is trusted unopened only with its checksum (what the export verifies it by);
+        any other file (0.1.7's, copied in, written by a run killed before it journaled, or adopted
+        by a geetiles that recorded no checksum) is read once, checked, and adopted with the checksum
+        of the bytes read, so the export accepts it as it accepts a downloaded chip."""
         known = manifest.lookup(window.identifiers)
         grid_prints = grid_fingerprints(window.grids)
         adopted = []
@@ -234,19 +239,19 @@ class Engine:
                 stat = os.stat(path)
             except FileNotFoundError:
                 continue
-            if manifest.untouched(known, i, stat) and known["request"][i]:
+            if manifest.untouched(known, i, stat) and known["request"][i] and known["checksum"][i]:
                 if known["request"][i] == request.fingerprint and known["grid"][i] == grid_prints[i]:
                     todo[window.start + i] = False
                 else:
                     changed[known["request"][i]] = changed.get(known["request"][i], 0) + 1
                 continue
-            state = geotiff.inspect(path, _expected(window.grids[i], dtype, count, request.fingerprint))
-            if state == "valid":  # a valid file nobody journaled (copied in, 0.1.7, a killed batch): adopt it
+            found = geotiff.examine(path, _expected(window.grids[i], dtype, count, request.fingerprint))
+            if found.state == "valid":  # a valid file nobody journaled (copied in, 0.1.7, a killed batch): adopt it
                 todo[window.start + i] = False
-                adopted.append(chip_row(identifier, "done", request.fingerprint, grid_prints[i], nbytes=stat.st_size, stat=stat))
-            elif state == "changed":
-                fingerprint = geotiff.file_request(path)
-                changed[fingerprint] = changed.get(fingerprint, 0) + 1
+                adopted.append(chip_row(identifier, "done", request.fingerprint, grid_prints[i],
+                                        nbytes=found.stat.st_size, checksum=found.checksum, stat=found.stat))
+            elif found.state == "changed":
+                changed[found.request] = changed.get(found.request, 0) + 1
         return adopted
 
     def _on_change(self, changed: dict[str, int], request: Request, directory: Path, manifest: Manifest) -> None:

@@ -54,8 +54,8 @@ class Manifest:
             self.previous = _latest(pa.concat_tables(tables))
 
     def lookup(self, identifiers: np.ndarray) -> dict[str, np.ndarray]:
-        """For each identifier, the latest earlier row's status, file size, mtime, request and grid
-        (``found`` False where there is none), as arrays aligned with ``identifiers``. Earlier rows
+        """For each identifier, the latest earlier row's status, file size, mtime, request, grid and
+        checksum (``found`` False where there is none), as arrays aligned with ``identifiers``. Earlier rows
         are found by their 64-bit hash in a sorted array (16 bytes a row, no Python string each),
         then checked by their text: a hash collision only makes a chip be fetched again."""
         import pyarrow.compute as pc
@@ -69,7 +69,7 @@ class Manifest:
             same = pc.equal(self.previous.column("identifier").take(take), pa.array(np.asarray(identifiers, dtype=str)))
             found &= same.to_numpy(zero_copy_only=False)
         out = {"found": found}
-        for column in ("status", "file_size", "file_mtime_ns", "request", "grid"):
+        for column in ("status", "file_size", "file_mtime_ns", "request", "grid", "checksum"):
             values = self.previous.column(column).take(take) if len(self.previous) else pa.nulls(len(identifiers))
             out[column] = values.to_numpy(zero_copy_only=False)
         return out
