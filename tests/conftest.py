@@ -56,7 +56,7 @@ def ray_session():
     """One local Ray for the whole test session: 2 CPUs, no dashboard, loopback only."""
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
              _node_ip_address="127.0.0.1", object_store_memory=256 * 2**20)
     yield ray
     ray.shutdown()

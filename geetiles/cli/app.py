@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import shlex
@@ -27,8 +28,25 @@ def _hydra_task(cfg: DictConfig) -> None:
     from geetiles.runner import run_experiment
 
     logging.getLogger("pyogrio").setLevel(logging.WARNING)
+    _quiet_full_disk_in_log_files()
     # the SystemExit of a reported error passes through Hydra's job wrapper without its banner
     run_reporting(lambda: run_experiment(Experiment.from_config(cfg, command=command_line())), discard_run_dir)
+
+
+def _quiet_full_disk_in_log_files() -> None:
+    """Hydra's log file lies on the same disk as the data: when that disk fills, the run ends with its
+    one line (geetiles.errors.DiskFull), and the log file's failed writes must not add a traceback per
+    log record on stderr. Other logging errors still print as usual; the console keeps every message."""
+    from geetiles.errors import disk_full
+
+    def handle_error(handler: logging.Handler, record: logging.LogRecord) -> None:
+        error = sys.exc_info()[1]
+        if error is None or disk_full(error) is None:
+            logging.FileHandler.handleError(handler, record)
+
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.handleError = functools.partial(handle_error, handler)
 
 
 def discard_run_dir() -> None:

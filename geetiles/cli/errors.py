@@ -90,8 +90,9 @@ def exit_failed(error: BaseException) -> NoReturn:
 def run_reporting(call: Callable[[], Any], on_user_error: Callable[[], None] | None = None) -> Any:
     """Run ``call`` with the one policy every entry point shares: bad input is one line and exit 2
     (after ``on_user_error``, e.g. removing what the run started to write), failed chips exit 1,
-    Ctrl-C says the work is kept, and anything else is a bug that keeps its traceback."""
-    from geetiles.errors import RunFailed
+    Ctrl-C says the work is kept, a full disk is one line and exit 1 (``geetiles.errors.DiskFull``, also
+    for a write outside ``geetiles.atomic``), and anything else is a bug that keeps its traceback."""
+    from geetiles.errors import RunFailed, disk_full
 
     try:
         return call()
@@ -100,6 +101,9 @@ def run_reporting(call: Callable[[], Any], on_user_error: Callable[[], None] | N
     except KeyboardInterrupt:
         exit_interrupted()
     except Exception as error:
+        full = disk_full(error)
+        if full is not None:
+            exit_failed(full)
         user_error = as_user_error(error)
         if user_error is None:
             raise

@@ -57,7 +57,7 @@ class Bootstrap:
         worker = DownloadWorker()
         worker.configure(self.spec, self.nodata, True, self.seed, self.ledger.request)
         try:
-            while not self._stop.is_set():
+            while not self._stop.is_set() and not self.ledger.disk_full:
                 jobs = self.queue.take(self.capacity - len(worker.active))
                 if jobs:
                     worker.fetcher.headers = await asyncio.to_thread(self.source.auth_headers)

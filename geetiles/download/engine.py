@@ -30,7 +30,7 @@ from geetiles.download.manifest import MANIFEST, Manifest, chip_row
 from geetiles.download.progress import Progress
 from geetiles.download.ray_cluster import RayCluster
 from geetiles.download.worker import ChipJob, ChipResult, DownloadWorker, Exchange
-from geetiles.errors import RunFailed, UserInputError
+from geetiles.errors import DiskFull, RunFailed, UserInputError
 
 log = logging.getLogger("geetiles.download")
 
@@ -121,6 +121,8 @@ class Engine:
                     self._record(plan.directory, plan.summary, plan)
         summary = plan.summary
         log.info("%s", summary.line())
+        if plan.ledger.disk_full:  # what finished is journaled (or on disk, adopted by the next run)
+            raise DiskFull(plan.ledger.disk_full)
         if failed:
             first = examples[0]["error"] if examples else ""
             raise RunFailed(f"{failed} of {plan.total} chips failed (first: {first[:150]}); "
@@ -224,7 +226,12 @@ class Engine:
     def _resume_window(self, window, directory: Path, manifest: Manifest, dtype, count: int, request: Request,
                        todo: np.ndarray, changed: dict[str, int]) -> list[dict]:
         """Clear the to-fetch flag of this window's chips already valid; count the chips made by
-        another request in ``changed``; return rows for valid files nobody journaled."""
+        another request in ``changed``; return rows for valid files nobody journaled.
+
+        A journaled chip is trusted unopened only with its checksum (what the export verifies it by);
+        any other file (0.1.7's, copied in, written by a run killed before it journaled, or adopted
+        by a geetiles that recorded no checksum) is read once, checked, and adopted with the checksum
+        of the bytes read, so the export accepts it as it accepts a downloaded chip."""
         known = manifest.lookup(window.identifiers)
         grid_prints = grid_fingerprints(window.grids)
         adopted = []
@@ -235,19 +242,19 @@ class Engine:
                 stat = os.stat(path)
             except FileNotFoundError:
                 continue
-            if manifest.untouched(known, i, stat) and known["request"][i]:
+            if manifest.untouched(known, i, stat) and known["request"][i] and known["checksum"][i]:
                 if known["request"][i] == request.fingerprint and known["grid"][i] == grid_prints[i]:
                     todo[window.start + i] = False
                 else:
                     changed[known["request"][i]] = changed.get(known["request"][i], 0) + 1
                 continue
-            state = geotiff.inspect(path, _expected(window.grids[i], dtype, count, request.fingerprint))
-            if state == "valid":  # a valid file nobody journaled (copied in, 0.1.7, a killed batch): adopt it
+            found = geotiff.examine(path, _expected(window.grids[i], dtype, count, request.fingerprint))
+            if found.state == "valid":  # a valid file nobody journaled (copied in, 0.1.7, a killed batch): adopt it
                 todo[window.start + i] = False
-                adopted.append(chip_row(identifier, "done", request.fingerprint, grid_prints[i], nbytes=stat.st_size, stat=stat))
-            elif state == "changed":
-                fingerprint = geotiff.file_request(path)
-                changed[fingerprint] = changed.get(fingerprint, 0) + 1
+                adopted.append(chip_row(identifier, "done", request.fingerprint, grid_prints[i],
+                                        nbytes=found.stat.st_size, checksum=found.checksum, stat=found.stat))
+            elif found.state == "changed":
+                changed[found.request] = changed.get(found.request, 0) + 1
         return adopted
 
     def _on_change(self, changed: dict[str, int], request: Request, directory: Path, manifest: Manifest) -> None:
@@ -288,7 +295,7 @@ class Engine:
         reauthenticated = False
 
         def exchange(index: int) -> None:
-            room = capacity[index] - (len(held[index]) - backing_off[index])
+            room = 0 if ledger.disk_full else capacity[index] - (len(held[index]) - backing_off[index])
             room = min(room, HOLD_LIMIT * capacity[index] - len(held[index]))
             jobs = plan.queue.take(min(room, plan.queue.window)) if room > 0 else []  # a window at a time: fair shares
             for job in jobs:
@@ -299,7 +306,13 @@ class Engine:
         for index in live:
             exchange(index)
         last_finish = last_status = time.monotonic()
-        while any(held) or plan.queue:
+        dropped = False
+        while any(held) or (plan.queue and not ledger.disk_full):
+            if ledger.disk_full and not dropped:  # finish only the requests on the wire, then stop
+                dropped = True
+                self._drop_waiting(ray, actors, live, held, ledger.disk_full)
+                if not any(held):
+                    break
             ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
             now = time.monotonic()
             for ref in ready:
@@ -341,6 +354,24 @@ class Engine:
             if quiet >= every and now - last_status >= every:
                 last_status = now
                 ledger.progress.waiting(self._waiting_for(ray, actors))
+
+    def _drop_waiting(self, ray, actors, live: set[int], held: list[dict[str, ChipJob]], full: str) -> None:
+        """The disk is full: every worker drops the chips it has not yet requested (they stay unfetched,
+        unjournaled: the next run fetches them), so the run ends after at most one request's wait."""
+        indices = sorted(live)
+        refs = [actors[index].drop_waiting.remote() for index in indices]
+        timeout = min(STATUS_TIMEOUT_S, self.config.download.stall_timeout_s)
+        ready, _ = ray.wait(refs, num_returns=len(refs), timeout=timeout)
+        for index, ref in zip(indices, refs):
+            if ref not in ready:
+                continue
+            try:
+                dropped = ray.get(ref)
+            except ray.exceptions.RayError:
+                continue
+            for identifier in dropped:
+                held[index].pop(identifier, None)
+        log.debug("disk full while writing %s: %d chips on the wire to finish", full, sum(len(h) for h in held))
 
     def _waiting_for(self, ray, actors) -> str:
         """What the workers are doing, in words: requests in flight, backoffs, silent workers."""

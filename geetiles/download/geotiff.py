@@ -90,9 +90,34 @@ def is_valid(path: Path, expected: Expected) -> bool:
 
 def inspect(path: Path, expected: Expected) -> str:
     """``valid``; ``changed`` (a good file made by another request: its tag differs); ``invalid``."""
-    if not _matches_grid(path, expected):
-        return "invalid"
-    return "changed" if expected.request and file_request(path) not in ("", expected.request) else "valid"
+    return examine(path, expected).state
+
+
+@dataclass(frozen=True)
+class Examined:
+    """What resuming learns from a chip file it could not trust from the manifest alone."""
+
+    state: str  # valid | changed (made by another request) | invalid
+    request: str = ""  # the request fingerprint the file is tagged with ('' for 0.1.7's or copied-in files)
+    checksum: str = ""  # of the bytes read, when valid: the same blake2b the worker records
+    stat: os.stat_result | None = None  # of the bytes read (size and mtime the manifest trusts it by)
+
+
+def examine(path: Path, expected: Expected) -> Examined:
+    """Read ``path`` once, check it against ``expected`` and, when valid, checksum those same bytes, so
+    an adopted chip is recorded as a downloaded one is (the export verifies chips by this checksum)."""
+    try:
+        with open(path, "rb") as file:
+            data = file.read()
+            stat = os.fstat(file.fileno())
+    except OSError:
+        return Examined("invalid")
+    request = _grid_and_tag(data, expected)
+    if request is None:
+        return Examined("invalid", stat=stat)
+    if expected.request and request not in ("", expected.request):
+        return Examined("changed", request, stat=stat)
+    return Examined("valid", request, checksum(data), stat)
 
 
 def file_request(path: Path) -> str:
@@ -106,23 +131,24 @@ def file_request(path: Path) -> str:
         return ""
 
 
-def _matches_grid(path: Path, expected: Expected) -> bool:
+def _grid_and_tag(data: bytes, expected: Expected) -> str | None:
+    """The file's request tag ('' when untagged) if ``data`` is a GeoTIFF on exactly the expected grid
+    whose last block of every band decodes (a file cut short fails); None otherwise."""
     import rasterio
-    from rasterio.errors import RasterioIOError
+    from rasterio.io import MemoryFile
 
     try:
-        with rasterio.open(path) as dataset:
+        with MemoryFile(data) as memory, memory.open() as dataset:
             if (dataset.width, dataset.height, dataset.count) != (expected.width, expected.height, expected.count):
-                return False
+                return None
             if dataset.dtypes[0] != expected.dtype or dataset.crs is None:
-                return False
+                return None
             if dataset.crs.to_string() != expected.crs and dataset.crs != rasterio.crs.CRS.from_user_input(expected.crs):
-                return False
+                return None
             if not np.allclose(tuple(dataset.transform)[:6], expected.transform, rtol=0, atol=1e-12):
-                return False
-            dataset.read(1, window=((dataset.height - 1, dataset.height), (dataset.width - 1, dataset.width)))
-            return True
-    except (RasterioIOError, ValueError, OSError):
-        return False
-    except Exception:  # any GDAL decoding error on a corrupt file means "not valid"
-        return False
+                return None
+            # the last block of every band (band-interleaved files end with the last band's)
+            dataset.read(window=((dataset.height - 1, dataset.height), (dataset.width - 1, dataset.width)))
+            return dataset.tags().get(REQUEST_TAG, "")
+    except Exception:  # not a GeoTIFF, cut short, any GDAL decoding error: "not valid"
+        return None

@@ -3,6 +3,7 @@ the hand-over of a worker's batch): its journal row, the run's counts and the pr
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,9 @@ from geetiles.download import geotiff
 from geetiles.download.manifest import Manifest, chip_row
 from geetiles.download.progress import Progress
 from geetiles.download.worker import ChipJob, ChipResult
+from geetiles.errors import DiskFull
+
+log = logging.getLogger("geetiles.download")
 
 
 @dataclass
@@ -46,9 +50,12 @@ class Ledger:
         self.manifest, self.summary, self.progress, self.request = manifest, summary, progress, request
         self._lock = threading.Lock()
         self._second_round: set[str] = set()  # chips already given their extra round
+        self.disk_full = ""  # the first file the full disk refused: the run stops dispatching and ends with it
+        self._journal_refused = False
 
     def add(self, batch: list[ChipJob], results: list[ChipResult], write_files: bool) -> Resend:
-        """Journal and count finished chips; return the ones to fetch again."""
+        """Journal and count finished chips; return the ones to fetch again. A chip the full disk
+        refused is neither journaled nor counted (the next run fetches it) and sets ``disk_full``."""
         from geetiles.download.fingerprint import grid_fingerprint
 
         rows, resend = [], Resend([], [])
@@ -67,10 +74,16 @@ class Ledger:
                     resend.later.append(job)
                     continue
                 result = result._replace(status="failed")
+            if result.status == "done" and not write_files:
+                try:
+                    geotiff.write_bytes(job.path, result.data)
+                except DiskFull as error:
+                    result = result._replace(status="disk_full", error=error.path)
+            if result.status == "disk_full":
+                self._stop_for_full_disk(result.error)
+                continue
             stat = None
             if result.status == "done":
-                if not write_files:
-                    geotiff.write_bytes(job.path, result.data)
                 stat = Path(job.path).stat()
                 done += 1
             else:
@@ -78,10 +91,27 @@ class Ledger:
             rows.append(chip_row(result.identifier, result.status, self.request, grid_fingerprint(job.grid),
                                  result.requests, result.nbytes, result.checksum, result.error, result.node, stat))
         with self._lock:
-            self.manifest.record(rows)
+            self._journal(rows)
             self.summary.done += done
             self.summary.failed += failed
             self.summary.retries += retries
             self.summary.requests += requests
             self.progress.update(done, failed, retries)
         return resend
+
+    def _journal(self, rows: list[dict]) -> None:
+        """Append ``rows`` to the journal; once the full disk refuses it, stop trying (the chips'
+        files are on disk: the next run checks and adopts them)."""
+        if self._journal_refused:
+            return
+        try:
+            self.manifest.record(rows)
+        except DiskFull as error:
+            self._journal_refused = True
+            self._stop_for_full_disk(error.path)
+
+    def _stop_for_full_disk(self, path: str) -> None:
+        if not self.disk_full:
+            log.warning("disk full while writing %s: no more chips are started; the run ends once the requests "
+                        "in flight finish", path)
+        self.disk_full = self.disk_full or path

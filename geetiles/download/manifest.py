@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from geetiles.atomic import atomic_path
+from geetiles.atomic import atomic_path, writing
 from geetiles.download.identifier_hash import hash64
 
 MANIFEST = "manifest.csv"
@@ -54,8 +54,8 @@ class Manifest:
             self.previous = _latest(pa.concat_tables(tables))
 
     def lookup(self, identifiers: np.ndarray) -> dict[str, np.ndarray]:
-        """For each identifier, the latest earlier row's status, file size, mtime, request and grid
-        (``found`` False where there is none), as arrays aligned with ``identifiers``. Earlier rows
+        """For each identifier, the latest earlier row's status, file size, mtime, request, grid and
+        checksum (``found`` False where there is none), as arrays aligned with ``identifiers``. Earlier rows
         are found by their 64-bit hash in a sorted array (16 bytes a row, no Python string each),
         then checked by their text: a hash collision only makes a chip be fetched again."""
         import pyarrow.compute as pc
@@ -69,7 +69,7 @@ class Manifest:
             same = pc.equal(self.previous.column("identifier").take(take), pa.array(np.asarray(identifiers, dtype=str)))
             found &= same.to_numpy(zero_copy_only=False)
         out = {"found": found}
-        for column in ("status", "file_size", "file_mtime_ns", "request", "grid"):
+        for column in ("status", "file_size", "file_mtime_ns", "request", "grid", "checksum"):
             values = self.previous.column(column).take(take) if len(self.previous) else pa.nulls(len(identifiers))
             out[column] = values.to_numpy(zero_copy_only=False)
         return out
@@ -81,15 +81,17 @@ class Manifest:
                     and known["file_mtime_ns"][i] == stat.st_mtime_ns)
 
     def record(self, rows: list[dict]) -> None:
-        """Append finished chips to the journal, flushed, before anything else."""
-        if self._journal is None:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            self._journal = open(self.directory / JOURNAL, "a", encoding="utf-8")
-            if self._journal.tell() > 0:
-                self._journal.write("\n")  # end a line a kill cut short, so it cannot swallow the next
-        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-        self._journal.write("".join(json.dumps({**row, "updated_utc": now}) + "\n" for row in rows))
-        self._journal.flush()
+        """Append finished chips to the journal, flushed, before anything else (a full disk: DiskFull,
+        and the line it cut short is dropped when the journal is read back)."""
+        with writing(self.directory / JOURNAL):
+            if self._journal is None:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                self._journal = open(self.directory / JOURNAL, "a", encoding="utf-8")
+                if self._journal.tell() > 0:
+                    self._journal.write("\n")  # end a line a kill cut short, so it cannot swallow the next
+            now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+            self._journal.write("".join(json.dumps({**row, "updated_utc": now}) + "\n" for row in rows))
+            self._journal.flush()
 
     def discard(self) -> None:
         """Take back the rows this run journaled (a run that refuses to go on leaves no trace)."""
@@ -112,10 +114,12 @@ class Manifest:
         finished (attempts added to the earlier row's), written a slice at a time, so folding a
         million rows costs a few slices and 8 bytes a chip of this run (its identifiers' hashes, to
         find a chip journaled twice), plus its identifiers when there are earlier rows to match.
-        A Manifest is finished after this."""
+        A Manifest is finished after this. A full disk raises DiskFull and leaves the journal as it
+        was (the next run folds it), with no temporary file."""
         if self._journal is not None:
-            self._journal.close()
-            self._journal = None
+            journal_file, self._journal = self._journal, None
+            with writing(self.directory / JOURNAL):
+                journal_file.close()
         self.directory.mkdir(parents=True, exist_ok=True)
         journal = self.directory / JOURNAL
         hashes = [hash64(batch.column("identifier").to_numpy(zero_copy_only=False).astype(str))
@@ -135,7 +139,8 @@ class Manifest:
         del hashes
         counter = _FailureCounter()
         with atomic_path(self.directory / MANIFEST) as manifest_tmp, atomic_path(self.directory / FAILURES) as failures_tmp:
-            with _CsvOut(manifest_tmp, _SCHEMA) as manifest_out, _CsvOut(failures_tmp, _FAILURE_SCHEMA) as failures_out:
+            with _CsvOut(manifest_tmp, _SCHEMA, self.directory / MANIFEST) as manifest_out, \
+                    _CsvOut(failures_tmp, _FAILURE_SCHEMA, self.directory / FAILURES) as failures_out:
                 kept = earlier.filter(pa.compute.invert(pa.compute.is_in(earlier.column("identifier"), value_set=this_run)))
                 for batch in kept.to_batches(FOLD_ROWS):
                     manifest_out.write(batch)
@@ -209,26 +214,33 @@ class _HashIndex:
 
 
 class _CsvOut:
-    """A CSV file written a batch at a time (a header even when no row comes)."""
+    """A CSV file written a batch at a time (a header even when no row comes) to ``path``, the
+    temporary name of ``name`` (the file a full disk is reported for)."""
 
-    def __init__(self, path: Path, schema: pa.Schema) -> None:
+    def __init__(self, path: Path, schema: pa.Schema, name: Path) -> None:
         from pyarrow import csv
 
-        self.file = open(path, "wb")
-        self.file.write((",".join(schema.names) + "\n").encode())  # a plain header, as pandas and 0.1.7 write
-        self.writer = csv.CSVWriter(self.file, schema, write_options=csv.WriteOptions(include_header=False,
-                                                                                      quoting_style="needed"))
+        self.name = name
+        with writing(name):
+            self.file = open(path, "wb")
+            self.file.write((",".join(schema.names) + "\n").encode())  # a plain header, as pandas and 0.1.7 write
+            self.writer = csv.CSVWriter(self.file, schema, write_options=csv.WriteOptions(include_header=False,
+                                                                                          quoting_style="needed"))
 
     def __enter__(self) -> _CsvOut:
         return self
 
     def __exit__(self, *exc) -> None:
-        self.writer.close()
-        self.file.close()
+        with writing(self.name):
+            try:
+                self.writer.close()
+            finally:
+                self.file.close()
 
     def write(self, batch: pa.RecordBatch) -> None:
         if batch.num_rows:
-            self.writer.write_batch(batch)
+            with writing(self.name):
+                self.writer.write_batch(batch)
 
 
 def _earlier_attempts(this_run: pa.Array, previous: pa.Table) -> pa.Array | None:

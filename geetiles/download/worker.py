@@ -14,6 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from geetiles.download import geotiff
+from geetiles.errors import DiskFull
 from geetiles.fetching.grid import PixelGrid
 from geetiles.fetching.outcome import AuthenticationError, DeterministicError, RetriesExhausted, Tally
 
@@ -28,6 +29,7 @@ class ChipJob(NamedTuple):
 class ChipResult(NamedTuple):
     identifier: str
     status: str  # done | failed | exhausted (retryable errors past the attempt limit) | unauthenticated
+    #              | disk_full (its file could not be written: ``error`` is the path; the run stops)
     requests: int
     retries: int
     nbytes: int
@@ -126,6 +128,11 @@ class DownloadWorker:
             self.active[task] = (job, tally)
             task.add_done_callback(self._collect)
 
+    async def drop_waiting(self) -> list[str]:
+        """The remote form of ``hand_back`` (the disk is full: chips not yet on the wire are dropped);
+        the identifiers of the chips dropped."""
+        return [job.identifier for job in self.hand_back()]
+
     def hand_back(self) -> list[ChipJob]:
         """Cancel the chips with no request in flight (not started, queued for a request slot, or
         backing off) and return them, so another worker can take them over at once."""
@@ -179,7 +186,9 @@ class DownloadWorker:
             data = geotiff.encode(array, job.grid.crs, job.grid.transform, pixels.band_names, self.nodata, self.request)
             if self.write_files:
                 geotiff.write_bytes(job.path, data)
-        except Exception as error:  # disk full, permissions: reported per chip, never silent
+        except DiskFull as error:  # not the chip's fault: the driver stops the run with one line
+            return ChipResult(job.identifier, "disk_full", tally.requests, tally.retries, 0, "", error.path, None)
+        except Exception as error:  # permissions and the like: reported per chip, never silent
             message = f"writing {job.path} failed: {type(error).__name__}: {error}"
             return ChipResult(job.identifier, "failed", tally.requests, tally.retries, 0, "", message, None)
         return ChipResult(

@@ -3,6 +3,12 @@
 Every chip of the tiles file (the guard gap's aside) must have its image (and label) file, and each
 file must hash to the checksum its download manifest recorded: a chip that is missing, truncated or
 edited since is reported and, by default, refuses the export before anything is written.
+
+Chips the download adopted from disk (after a lost manifest, a killed or disk-full run, or in a folder of
+geetiles 0.1.7) carry the checksum of the file they were adopted from, so they pass as downloaded ones
+do. A folder with no manifest at all (0.1.7's, never resumed by this geetiles) has nothing to check
+against: every chip is decoded whole instead (its band count and dtype those of the folder), and the log
+says that rerunning the download once records their checksums (it adopts valid chips without fetching).
 """
 
 from __future__ import annotations
@@ -81,7 +87,7 @@ def _check_split_names(splits: np.ndarray, column: str) -> None:
 
 def verify(info: DatasetInfo, identifiers: np.ndarray) -> dict[str, str]:
     """Chips whose file is missing or differs from the checksum its manifest recorded: id → reason.
-    Folders without a manifest (0.1.7's) are checked for presence only."""
+    In a folder without any manifest (0.1.7's) every chip is decoded instead (see the module's doc)."""
     from geetiles.download.manifest import Manifest
 
     table = Manifest(info.folder).previous
@@ -91,6 +97,10 @@ def verify(info: DatasetInfo, identifiers: np.ndarray) -> dict[str, str]:
         statuses = table.column("status").to_pylist()
         sums = table.column("checksum").to_pylist()
         recorded = {i: (s, c) for i, s, c in zip(ids, statuses, sums)}
+    else:
+        log.info("%s has no download manifest (a folder of geetiles 0.1.7, or its manifest was lost): its chips are "
+                 "decoded to check them, not compared with checksums; running the download once records them "
+                 "(it adopts valid chips without fetching them)", info.folder)
     problems: dict[str, str] = {}
     for identifier in identifiers.tolist():
         path = info.path(identifier)
@@ -103,6 +113,9 @@ def verify(info: DatasetInfo, identifiers: np.ndarray) -> dict[str, str]:
             problems[identifier] = f"{info.name}: unreadable ({error})"
             continue
         if not recorded:
+            reason = _undecodable(data, info)
+            if reason:
+                problems[identifier] = f"{info.name}: {reason}"
             continue
         status, expected = recorded.get(identifier, ("", ""))
         if status != "done" or not expected:
@@ -110,3 +123,26 @@ def verify(info: DatasetInfo, identifiers: np.ndarray) -> dict[str, str]:
         elif hashlib.blake2b(data, digest_size=16).hexdigest() != expected:
             problems[identifier] = f"{info.name}: corrupt (differs from the checksum the download recorded)"
     return problems
+
+
+def _undecodable(data: bytes, info: DatasetInfo) -> str:
+    """Why a chip of a folder without manifest cannot be exported ('' when every pixel decodes and it
+    has the folder's band count and dtype)."""
+    from geetiles.tiff_reader import read_plain_tiff
+
+    try:
+        tiff = read_plain_tiff(data, all_bands=True)
+        pixels = tiff.band if tiff is not None else _decode_with_gdal(data)
+    except Exception:  # cut short, garbage: any decoding error
+        return "corrupt (does not decode as a GeoTIFF)"
+    if pixels.shape[0] != len(info.bands) or str(pixels.dtype) != info.dtype:
+        return (f"not like the folder's other chips ({pixels.shape[0]} bands of {pixels.dtype}, "
+                f"not {len(info.bands)} of {info.dtype})")
+    return ""
+
+
+def _decode_with_gdal(data: bytes) -> np.ndarray:
+    from rasterio.io import MemoryFile
+
+    with MemoryFile(data) as memory, memory.open() as dataset:
+        return dataset.read()

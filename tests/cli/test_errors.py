@@ -1,12 +1,17 @@
-"""YAML a user's --config-dir holds is read safely: a ``!!python/...`` tag is never constructed, and is
-one line naming the file (exit 2, no traceback), as is broken YAML."""
+"""The one error policy of the entry points: YAML a user's --config-dir holds is read safely (a
+``!!python/...`` tag is never constructed, one line naming the file, exit 2), and a full disk is one
+line with exit status 1, no traceback."""
 
 from __future__ import annotations
+
+import errno
+import os
 
 import pytest
 import yaml
 
-from geetiles.cli.errors import as_user_error
+from geetiles.cli.errors import as_user_error, run_reporting
+from geetiles.errors import DiskFull
 from tests.in_process import run_geetiles
 
 
@@ -54,3 +59,26 @@ def test_any_unknown_tag_is_refused_by_its_name():
         yaml.load("x: !custom 1\n", Loader=yaml.SafeLoader)
     error = as_user_error(raised.value)
     assert error is not None and "the YAML tag !custom is not allowed" in str(error)
+
+
+def fails_with(error: BaseException):
+    def call():
+        raise error
+    return call
+
+
+@pytest.mark.parametrize("error", [DiskFull("/data/t/demo/chip.tif"),
+                                   OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "/data/t/demo/chip.tif")],
+                         ids=["DiskFull", "a raw ENOSPC from any writer"])
+def test_a_full_disk_is_one_line_and_exit_status_1(error, capsys):
+    with pytest.raises(SystemExit) as exited:
+        run_reporting(fails_with(error))
+    assert exited.value.code == 1
+    err = capsys.readouterr().err
+    assert err == ("geetiles: error: disk full while writing /data/t/demo/chip.tif; free space and rerun: "
+                   "finished chips are kept\n")
+
+
+def test_other_os_errors_are_still_bugs_with_their_traceback():
+    with pytest.raises(OSError, match="I/O error"):
+        run_reporting(fails_with(OSError(errno.EIO, "I/O error")))
