@@ -123,8 +123,9 @@ def build_input(experiment, tiles_path: Path, images: str, labels: str | None):
     if problems and export.on_missing is OnMissing.refuse:
         sample = "; ".join(f"{k}: {v}" for k, v in list(problems.items())[:3])
         raise RunFailed(f"export refused: {len(problems)} of {len(identifiers)} chips are missing or corrupt ({sample}"
-                        f"{'; ...' if len(problems) > 3 else ''}); nothing written. Rerun the download (it fetches them "
-                        "again), or set export.on_missing=skip to leave them out")
+                        f"{'; ...' if len(problems) > 3 else ''}); nothing written. Rerun the download (it checks and "
+                        "records the chips on disk and fetches only what is missing or corrupt), or set "
+                        "export.on_missing=skip to leave them out")
     if problems:
         good = ~np.isin(identifiers, list(problems))
         frame, splits, identifiers = frame[good].reset_index(drop=True), splits[good], identifiers[good]

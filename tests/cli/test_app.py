@@ -173,21 +173,9 @@ def test_readme_experiment_example_runs_verbatim(workdir):
 
 def run_in_process(monkeypatch, capsys, *args: str) -> tuple[int, str, str, float]:
     """``python -m geetiles ARGS`` in this process: (exit status, stdout, stderr, seconds)."""
-    import sys
-    import time
+    from tests.in_process import run_main
 
-    from geetiles.cli.app import main
-
-    monkeypatch.setattr(sys, "argv", ["geetiles", *args])
-    started = time.perf_counter()
-    try:
-        main()
-        status = 0
-    except SystemExit as ended:
-        status = ended.code
-    seconds = time.perf_counter() - started
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err, seconds
+    return run_main(monkeypatch, capsys, *args)
 
 
 RING_THE_LONG_WAY = "POLYGON ((179 0, -179 0, -179 1, 179 1, 179 0))"  # meant: 2° across the antimeridian
