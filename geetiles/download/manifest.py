@@ -27,8 +27,8 @@ MANIFEST = "manifest.csv"
 FAILURES = "failures.csv"
 JOURNAL = ".manifest-journal.jsonl"
 COLUMNS = ["identifier", "status", "attempts", "bytes", "checksum", "error", "file_size", "file_mtime_ns", "node",
-           "request", "grid", "updated_utc"]
-_INTEGER = ("attempts", "bytes", "file_size", "file_mtime_ns")
+           "request", "grid", "updated_utc", "requeued"]
+_INTEGER = ("attempts", "bytes", "file_size", "file_mtime_ns", "requeued")  # requeued: times its worker died with it
 _SCHEMA = pa.schema([(c, pa.int64() if c in _INTEGER else pa.string()) for c in COLUMNS])
 
 
@@ -274,10 +274,12 @@ def _journal_batches(path: Path, start: int, columns: list[str] | None = None):
 
 
 def chip_row(identifier: str, status: str, request: str, grid: str, attempts: int = 0, nbytes: int = 0,
-             checksum: str = "", error: str = "", node: str = "", stat: os.stat_result | None = None) -> dict:
-    """One chip's journal row; ``stat`` of its file when it is done (what resume trusts it by)."""
+             checksum: str = "", error: str = "", node: str = "", stat: os.stat_result | None = None,
+             requeued: int = 0) -> dict:
+    """One chip's journal row; ``stat`` of its file when it is done (what resume trusts it by);
+    ``requeued``: how often a worker died holding it in this run (it went back to the queue)."""
     row = {"identifier": str(identifier), "status": status, "attempts": attempts, "bytes": nbytes, "checksum": checksum,
-           "error": error, "node": node, "request": request, "grid": grid}
+           "error": error, "node": node, "request": request, "grid": grid, "requeued": requeued}
     if stat is not None:
         row.update(file_size=stat.st_size, file_mtime_ns=stat.st_mtime_ns)
     return row

@@ -102,6 +102,23 @@ class RayCluster:
         self._owned = True
         return ray
 
+    def watch_head(self, salvage):
+        """A started HeadWatch on the head this run connected to (ending the run with one line if it
+        dies), or None for a Ray the caller had joined before (a notebook's: not ours to end)."""
+        if not self._owned:
+            return None
+        from geetiles.download.head_watch import HeadWatch
+
+        if self._head is not None:
+            return HeadWatch("the local Ray head", ("127.0.0.1", self._head.port), self._head.process, salvage).start()
+        address = self.address.removeprefix("ray://")
+        if address == "auto":
+            import ray
+
+            address = ray.get_runtime_context().gcs_address
+        host, port = address.rsplit(":", 1)
+        return HeadWatch(f"the Ray cluster's head at {address}", (host.strip("[]"), int(port)), None, salvage).start()
+
     def cpus(self) -> int:
         import ray
 
