@@ -4,6 +4,7 @@ tests/download/test_node_loss.py and bench/soak.py, in a process of its own (``r
 happen once per process, and the test session has its own Ray):
 
     python -m tests.download.cluster_node_loss TILES URL CREDENTIALS --remove-after N [override ...]
+    python -m tests.download.cluster_node_loss TILES URL CREDENTIALS --remove-after 1000000 --kill-head-after N
 
 The fake Earth Engine server runs in the caller's process (its counters are the caller's to check);
 the download runs in this process, with ``ray.address`` set to the cluster. The worker node is
@@ -46,10 +47,13 @@ def main() -> None:
     parser.add_argument("url")
     parser.add_argument("credentials")
     parser.add_argument("--remove-after", type=int, required=True, help="chip files on disk before the node goes")
+    parser.add_argument("--kill-head-after", type=int, default=None,
+                        help="instead of removing the worker node, SIGKILL the head's GCS once this many chip files exist")
     parser.add_argument("--source", default="sentinel2")
     parser.add_argument("overrides", nargs="*", help="more download settings (download.max_in_flight=8 ...)")
     args = parser.parse_intermixed_args()
-    ray_tmp = tempfile.mkdtemp(prefix="gtc-", dir="/tmp")  # short: Ray's socket paths must fit 107 bytes
+    given_tmp = os.environ.get("RAY_TMPDIR")  # the caller's own (it cleans up), else one made here
+    ray_tmp = given_tmp or tempfile.mkdtemp(prefix="gtc-", dir="/tmp")  # short: Ray's socket paths must fit 107 bytes
     os.environ.update(RAY_TMPDIR=ray_tmp, RAY_AUTH_MODE="disabled", RAY_USAGE_STATS_ENABLED="0",
                       RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0")
     import ray
@@ -88,6 +92,11 @@ def main() -> None:
                 files = chip_files(directory)
                 if summary["rss_kib_at_10"] is None and files >= total / 10:
                     summary["rss_kib_at_10"] = rss_kib()
+                if args.kill_head_after is not None and files >= args.kill_head_after and ray.is_initialized():
+                    for info in cluster.head_node.all_processes.get("gcs_server", []):
+                        info.process.kill()  # the head's GCS gone: this process must end in one line, exit 1
+                    print(json.dumps({"head_killed_at": time.time(), "files": files}), flush=True)
+                    return
                 if not removed and files >= args.remove_after and ray.is_initialized():
                     summary["driver_node"] = ray.get_runtime_context().get_node_id()
                     if summary["driver_node"] == worker.node_id:
@@ -116,7 +125,8 @@ def main() -> None:
         if ray.is_initialized():
             ray.shutdown()
         cluster.shutdown()
-        shutil.rmtree(ray_tmp, ignore_errors=True)
+        if not given_tmp:
+            shutil.rmtree(ray_tmp, ignore_errors=True)
         print(json.dumps(summary), flush=True)
 
 

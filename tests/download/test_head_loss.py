@@ -82,3 +82,44 @@ def test_the_local_ray_head_killed_mid_run_ends_it_in_one_line_and_a_rerun_compl
     assert_every_chip_once(tiles, directory, check_pixels=False)
     assert fake_ee.compute_pixels_calls == 1 + len(chips) - len(journaled)  # no finished chip fetched twice
     assert max(fake_ee.calls_by_grid.values()) == 1
+
+
+@pytest.mark.slow
+def test_a_cluster_head_whose_gcs_dies_mid_run_ends_it_in_one_line(tmp_path, fake_ee):  # noqa: F811
+    """A cluster's head (here: the GCS of a cluster_utils head node, SIGKILLed) stops answering: the
+    driver's watch sees its port refuse connections and ends the run within 30 s, before Ray's client
+    would end the process from C++ after 60 s with nothing saved."""
+    import shutil
+    import tempfile
+
+    tiles = make_tiles(tmp_path, (6.0, 49.6, 6.15, 49.7))
+    credentials = credentials_file(tmp_path, fake_ee)
+    fake_ee.latency_s = 0.2
+    ray_tmp = tempfile.mkdtemp(prefix="gtc-", dir="/tmp")
+    command = [sys.executable, "-m", "tests.download.cluster_node_loss", str(tiles), fake_ee.url, str(credentials),
+               "--remove-after", "1000000", "--kill-head-after", "20", "download.max_in_flight=2", *FAST_RETRIES]
+    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **RAY_ENV, "RAY_TMPDIR": ray_tmp},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        stdout, stderr = process.communicate(timeout=150)
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)  # whatever the cluster left behind
+        except ProcessLookupError:
+            pass
+        process.wait()
+        shutil.rmtree(ray_tmp, ignore_errors=True)
+    killed = [line for line in stdout.splitlines() if "head_killed_at" in line]
+    assert killed, (stdout[-2000:], stderr[-3000:])
+    import json
+
+    ended = time.time()
+    assert process.returncode == 1, stderr[-3000:]
+    assert ended - json.loads(killed[0])["head_killed_at"] < 30
+    assert "Traceback" not in stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("geetiles: error:")]
+    assert len(errors) == 1, stderr[-3000:]
+    assert "the Ray cluster's head at 127.0.0.1:" in errors[0] and "refuses connections mid-run" in errors[0]
+    directory = dataset_dir(tiles)
+    journaled = {r["identifier"] for r in manifest_rows(directory) if r["status"] == "done"}
+    assert len(journaled) >= 20 and journaled <= {p.stem for p in directory.glob("*.tif")}
