@@ -62,7 +62,12 @@ class Dispatcher:
             self._exchange(slot.index)
         if dead:
             log.warning("%d download worker(s) died while starting; replacing them", len(dead))
-        self._loop()
+        try:
+            self._loop()
+        except BaseException:  # the run stops (a stall, no node left, Ctrl-C): record what the workers wrote
+            self.workforce.stop()
+            self.salvage()
+            raise
 
     def _loop(self) -> None:
         plan, download, ray = self.plan, self.download, self.ray
@@ -246,8 +251,9 @@ class Dispatcher:
         return "; ".join(parts)
 
     def salvage(self) -> None:
-        """Ray's head died: wait (bounded) for this machine's workers to end, then journal the valid
-        files they wrote for chips they had not reported, so every file on disk is recorded."""
+        """The run stops with chips out (its workers killed, or Ray's head dead): wait (bounded) for
+        this machine's workers to end, then journal the valid files they wrote for chips they had
+        not reported, so every file on disk is recorded."""
         if not self.lock.acquire(timeout=2.0):
             return
         try:

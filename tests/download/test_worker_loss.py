@@ -127,3 +127,44 @@ def test_requeued_chips_carry_their_count_to_their_row(tmp_path):
     rows = {row["identifier"]: row for row in manifest_rows(tmp_path)}
     assert (rows[jobs[0].identifier]["requeued"], rows[jobs[1].identifier]["requeued"]) == ("2", "0")
     assert summary.requeued == 2 and "2 requeued" in summary.line()
+
+
+@pytest.mark.slow
+def test_a_replacement_that_cannot_be_placed_leaves_its_slot_empty_and_the_others_finish(tmp_path, fake_ee,  # noqa: F811
+                                                                                          ray_session, monkeypatch, caplog):
+    """Every replacement asked for a node Ray cannot schedule on (as if its node just vanished): after
+    workforce.REPLACE_TRIES tries the slot stays empty, its share unused, and the live worker finishes."""
+    from geetiles.download import workforce
+
+    caplog.set_level(logging.INFO, logger="geetiles.download")
+    monkeypatch.setattr(workforce, "RETRY_DELAYS_S", (0.0, 0.1, 0.1, 0.1, 0.1))
+    monkeypatch.setattr(workforce.Workforce, "_choose_node", lambda self, avoid: "ab" * 28)  # no such node
+    tiles = make_tiles(tmp_path, (6.0, 49.6, 6.1, 49.66))
+    credentials = credentials_file(tmp_path, fake_ee)
+    fake_ee.latency_s = 0.1
+    directory = dataset_dir(tiles)
+    when_files(directory, 10, lambda: os.kill(download_workers()[0], signal.SIGKILL))
+    download(tiles, fake_ee, credentials, "download.max_in_flight=4", "download.batch_size=4")
+    assert_every_chip_once(tiles, directory, check_pixels=False)
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("5 replacements failed in a row" in m and "stays unused" in m for m in messages), messages
+    assert fake_ee.max_in_flight <= 4
+
+
+@pytest.mark.slow
+def test_no_node_left_for_a_replacement_ends_the_run_in_one_line(tmp_path, fake_ee, ray_session, monkeypatch):  # noqa: F811
+    from geetiles.download import workforce
+    from geetiles.errors import RunFailed
+
+    monkeypatch.setattr(workforce.Workforce, "_choose_node", lambda self, avoid: None)
+    tiles = make_tiles(tmp_path, (6.0, 49.6, 6.1, 49.66))
+    credentials = credentials_file(tmp_path, fake_ee)
+    fake_ee.latency_s = 0.1
+    directory = dataset_dir(tiles)
+    when_files(directory, 10, lambda: os.kill(download_workers()[0], signal.SIGKILL))
+    with pytest.raises(RunFailed) as failed:
+        download(tiles, fake_ee, credentials, "download.max_in_flight=4", "download.batch_size=4")
+    line = str(failed.value)
+    assert "\n" not in line and "no Ray node is left to run a replacement on" in line and "rerun the same command" in line
+    kept = {r["identifier"] for r in manifest_rows(directory) if r["status"] == "done"}
+    assert kept and kept == {p.stem for p in directory.glob("*.tif")}
