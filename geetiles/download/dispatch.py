@@ -177,11 +177,11 @@ class Dispatcher:
         expected = geotiff.Expected(grid.width, grid.height, len(plan.band_names), str(plan.dtype), grid.crs,
                                     grid.transform, plan.request.fingerprint)
         try:
+            stat = os.stat(path)
             if geotiff.inspect(path, expected) != "valid":
                 return None
             data = path.read_bytes()
-            stat = os.stat(path)
-        except OSError:
+        except OSError:  # not written (the usual case): fetched again
             return None
         return chip_row(job.identifier, "done", plan.request.fingerprint, grid_fingerprint(grid), attempts=1,
                         nbytes=len(data), checksum=geotiff.checksum(data), node=slot.node, stat=stat)
