@@ -124,7 +124,9 @@ class Dispatcher:
 
     def _exchange(self, index: int) -> None:
         """Hand worker ``index`` the chips it has room for (a window at a time: fair shares) and
-        ask for the ones it finished."""
+        ask for the ones it finished. A worker holds up to its share of requests in flight plus one
+        batch of chips that are not backing off (``capacity``); chips waiting out a backoff do not
+        count, so they never starve a worker. Each live worker has one ``exchange`` call out."""
         held, capacity = self.held[index], self.capacity[index]
         room = capacity - (len(held) - self.backing_off[index])
         room = min(room, HOLD_LIMIT * capacity - len(held))

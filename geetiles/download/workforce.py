@@ -165,15 +165,16 @@ class Workforce:
         """The live node with the fewest workers, avoiding the one a worker just died on while
         another node lives (Ray takes seconds to notice a node is gone; its raylet refusing
         connections says so at once)."""
-        nodes = [node for node in self._live_nodes() if not _refuses(node)]
-        if not nodes:
-            return None
-        preferred = [node for node in nodes if node["NodeID"] != avoid] or nodes
         load: dict[str, int] = {}
         for slot in self.slots:
             if slot.live or slot.configuring is not None:
                 load[slot.node] = load.get(slot.node, 0) + 1
-        return min(preferred, key=lambda node: (load.get(node["NodeID"], 0), node["NodeID"]))["NodeID"]
+        ranked = sorted(self._live_nodes(), key=lambda node: (node["NodeID"] == avoid, load.get(node["NodeID"], 0),
+                                                              node["NodeID"]))
+        for node in ranked:  # probed in order of preference: on a big cluster, only the first few are asked
+            if not _refuses(node):
+                return node["NodeID"]
+        return None
 
 
 def no_node_left(error: str) -> RunFailed:
