@@ -89,6 +89,7 @@ def run_kill_mode(tiles: Path, url: str, every_s: float, extra: list[str], log_p
                 match = PROGRESS.search(line)
                 if match:
                     done, total = int(match.group(1)), int(match.group(2))
+                    measures.setdefault("rss_mib_by_pct", {})[round(100 * done / total)] = round(rss_kib(process.pid) / 1024)
                     if measures["rss_kib_at_10"] is None and done >= total / 10:
                         measures["rss_kib_at_10"] = rss_kib(process.pid)
                 if measures["rss_kib_at_100"] is None and " done, " in line and " tiles/s " in line:
@@ -188,7 +189,7 @@ def main() -> None:
                   "driver_rss_mib_at_10pct": round(at_10 / 1024), "driver_rss_mib_end": round(end / 1024),
                   "driver_rss_mib_at_summary": _mib(run.get("rss_kib_at_100")), "driver_peak_mib": _mib(run.get("rss_kib_peak")),
                   "rss_end_vs_10pct": f"{(end / at_10 - 1):+.1%}" if at_10 else None,
-                  "wall_s": round(run["wall_s"]), "chips_per_s": round(expected / run["wall_s"], 1),
+                  "rss_mib_by_pct": run.get("rss_mib_by_pct"), "wall_s": round(run["wall_s"]), "chips_per_s": round(expected / run["wall_s"], 1),
                   "node_messages": run.get("node_messages")}
         print(json.dumps({k: v for k, v in result.items() if v is not None}), flush=True)
     finally:

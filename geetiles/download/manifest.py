@@ -151,7 +151,9 @@ class Manifest:
         if journal.exists():
             os.unlink(journal)
         self.previous, self._index, self._journal_start = _empty(), None, 0
-        return counter.result(identifiers)
+        result = counter.result(identifiers)
+        pa.default_memory_pool().release_unused()  # the fold's buffers: give them back, a long process goes on
+        return result
 
 
 FOLD_ROWS = 65_536
@@ -261,7 +263,9 @@ def _journal_batches(path: Path, start: int, columns: list[str] | None = None):
         f.seek(start)
         try:
             # small blocks: Arrow's JSON reader keeps several blocks' parse buffers (8 MB blocks: +400 MB at 1 M rows)
-            reader = pa_json.open_json(f, read_options=pa_json.ReadOptions(block_size=256 << 10), parse_options=options)
+            # and the system allocator: Arrow's default (mimalloc) keeps what the reader freed, tens of MB at 200 k rows
+            reader = pa_json.open_json(f, read_options=pa_json.ReadOptions(block_size=256 << 10), parse_options=options,
+                                       memory_pool=pa.system_memory_pool())
             for batch in reader:
                 table = _conform(pa.Table.from_batches([batch]))
                 yielded += len(table)
