@@ -18,10 +18,8 @@ import os
 import socket
 import threading
 import time
-from pathlib import Path
 
-from geetiles.download import geotiff
-from geetiles.download.manifest import chip_row
+from geetiles.download.adoption import adoptable_rows
 from geetiles.download.worker import ChipJob, Exchange
 from geetiles.download.workforce import Slot, Workforce, no_node_left
 from geetiles.errors import RunFailed, UserInputError
@@ -33,6 +31,7 @@ HOLD_LIMIT = 4  # a worker holds at most this many times its capacity (most of t
 STATUS_EVERY_S = 10.0  # when no chip has finished for this long, ask the workers what they wait for
 STATUS_TIMEOUT_S = 10.0
 SALVAGE_WAIT_S = 5.0  # after Ray's head died, how long to wait for this machine's workers to end
+ADOPT_TIMEOUT_S = 30.0  # a check of a dead worker's files not answered by then: its chips are fetched again
 
 
 class Dispatcher:
@@ -46,8 +45,10 @@ class Dispatcher:
         self.unreachable = [0.0] * count  # time.time() since when each worker's endpoint refuses (0: it answers)
         self.capacity = [0] * count
         self.pending: dict = {}  # calls out → (kind, slot index); kind: exchange | configure
-        self.lock = threading.Lock()  # the held chips, read by a salvage from another thread
+        self.checking: dict = {}  # file checks of dead workers' chips out: ref → (slot, jobs, node, pid, asked at)
+        self.lock = threading.Lock()  # the held and checked chips, read by a salvage from another thread
         self.outage_since = 0.0
+        self._adoption_task = None
 
     def run(self) -> None:
         """Configure the workers (the bootstrap fetches meanwhile), stop the bootstrap, then loop
@@ -74,9 +75,10 @@ class Dispatcher:
         session, ledger = plan.source, plan.ledger
         reauthenticated = False
         last_finish = last_status = time.monotonic()
-        while any(self.held) or plan.queue:
+        while any(self.held) or plan.queue or self.checking:
             now = time.monotonic()
             self._place_replacements(now)
+            self._late_checks(now)
             if self.pending:
                 ready, _ = ray.wait(list(self.pending), num_returns=1, timeout=1.0)
             else:  # every slot is waiting for its next replacement attempt
@@ -88,6 +90,9 @@ class Dispatcher:
                 slot = self.workforce.slots[index]
                 if kind == "configure":
                     self._placed(slot, ref, now)
+                    continue
+                if kind == "adopt":
+                    self._checked(ref)
                     continue
                 try:
                     reply: Exchange = ray.get(ref)
@@ -139,54 +144,71 @@ class Dispatcher:
         self.pending[actor.exchange.remote(jobs, headers, EXCHANGE_WAIT_S, self.download.batch_size)] = ("exchange", index)
 
     def _lost(self, slot: Slot, error: BaseException) -> None:
-        """A worker died: adopt the files it finished, put its other chips back in front, replace it."""
+        """A worker died: replace it; check its chips' files (off the driver, as a Ray task), then
+        adopt the finished ones and put the others back in front of the queue."""
         index = slot.index
         with self.lock:
             jobs = list(self.held[index].values())
             self.held[index].clear()
         self.backing_off[index], self.unreachable[index] = 0, 0.0
-        requeued, adopted = self._take_back(jobs, slot)
+        node, pid = slot.node, slot.placement.pid if slot.placement is not None else None
         self.workforce.lose(slot, error)
-        log.warning("download worker %d of %d died (%s): %d of its chips back in the queue, %d finished files "
-                    "adopted; replacing it", index + 1, len(self.held), _describe(error), len(requeued), adopted)
+        log.warning("download worker %d of %d died (%s); replacing it", index + 1, len(self.held), _describe(error))
+        if not jobs:
+            return
+        if not self.write_files:  # the driver writes every file: the dead worker wrote none
+            self._take_back(index, jobs, [None] * len(jobs))
+            return
+        plan = self.plan
+        ref = self._check_remotely().remote(jobs, len(plan.band_names), str(plan.dtype), plan.request.fingerprint, node,
+                                            pid)
+        with self.lock:
+            self.checking[ref] = (index, jobs, node, pid, time.monotonic())
+        self.pending[ref] = ("adopt", index)
 
-    def _take_back(self, jobs: list[ChipJob], slot: Slot) -> tuple[list[ChipJob], int]:
-        """Journal the chips whose valid file is on disk; put the others back in the queue's front."""
-        adopted_jobs, rows, requeued = [], [], []
-        for job in jobs:
-            row = self._adoptable(job, slot) if self.write_files else None
-            if row is None:
-                requeued.append(job)
-            else:
-                adopted_jobs.append(job)
-                rows.append(row)
-        if adopted_jobs:
-            self.plan.ledger.adopt(adopted_jobs, rows)
+    def _checked(self, ref) -> None:
+        """The files of a dead worker's chips were checked: adopt or requeue each."""
+        with self.lock:
+            entry = self.checking.pop(ref, None)
+        if entry is None:
+            return
+        index, jobs = entry[0], entry[1]
+        try:
+            rows = self.ray.get(ref)
+        except self.ray.exceptions.RayError as error:  # fetched again: at worst a finished chip is fetched twice
+            log.warning("could not check the files of download worker %d's chips (%s)", index + 1, _describe(error))
+            rows = [None] * len(jobs)
+        self._take_back(index, jobs, rows)
+
+    def _take_back(self, index: int, jobs: list[ChipJob], rows: list[dict | None]) -> None:
+        """Journal the chips whose valid file is on disk (``rows``); put the others back in front."""
+        adopted = [(job, row) for job, row in zip(jobs, rows) if row is not None]
+        requeued = [job for job, row in zip(jobs, rows) if row is None]
+        if adopted:
+            self.plan.ledger.adopt([job for job, _ in adopted], [row for _, row in adopted])
         self.plan.ledger.requeue(requeued)
         self.plan.queue.put_front(requeued)
-        return requeued, len(adopted_jobs)
+        log.info("download worker %d's %d chips: %d back in the queue, %d finished files adopted", index + 1, len(jobs),
+                 len(requeued), len(adopted))
 
-    def _adoptable(self, job: ChipJob, slot: Slot) -> dict | None:
-        """The journal row of ``job``'s file if the dead worker wrote it whole and right (checked as a
-        resume checks an unjournaled file), else None (and its temporary file is removed)."""
-        from geetiles.download.fingerprint import grid_fingerprint
+    def _late_checks(self, now: float) -> None:
+        """Checks not answered within ADOPT_TIMEOUT_S: their chips are fetched again."""
+        for ref, (index, jobs, *_, asked_at) in list(self.checking.items()):
+            if now - asked_at > ADOPT_TIMEOUT_S:
+                with self.lock:
+                    self.checking.pop(ref, None)
+                self.pending.pop(ref, None)
+                self._take_back(index, jobs, [None] * len(jobs))
 
-        path = Path(job.path)
-        if slot.placement is not None:
-            path.with_name(f".{path.stem}.tmp{slot.placement.pid}{path.suffix}").unlink(missing_ok=True)
-        plan = self.plan
-        grid = job.grid
-        expected = geotiff.Expected(grid.width, grid.height, len(plan.band_names), str(plan.dtype), grid.crs,
-                                    grid.transform, plan.request.fingerprint)
-        try:
-            stat = os.stat(path)
-            if geotiff.inspect(path, expected) != "valid":
-                return None
-            data = path.read_bytes()
-        except OSError:  # not written (the usual case): fetched again
-            return None
-        return chip_row(job.identifier, "done", plan.request.fingerprint, grid_fingerprint(grid), attempts=1,
-                        nbytes=len(data), checksum=geotiff.checksum(data), node=slot.node, stat=stat)
+    def _check_remotely(self):
+        """``adoptable_rows`` as a Ray task, preferably on the driver's node (which sees the files)."""
+        if self._adoption_task is None:
+            from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+            here = self.ray.get_runtime_context().get_node_id()
+            self._adoption_task = self.ray.remote(num_cpus=0, max_retries=0, scheduling_strategy=(
+                NodeAffinitySchedulingStrategy(here, soft=True)))(adoptable_rows)
+        return self._adoption_task
 
     def _place_replacements(self, now: float) -> None:
         workforce = self.workforce
@@ -255,29 +277,32 @@ class Dispatcher:
     def salvage(self) -> None:
         """The run stops with chips out (its workers killed, or Ray's head dead): wait (bounded) for
         this machine's workers to end, then journal the valid files they wrote for chips they had
-        not reported, so every file on disk is recorded."""
+        not reported, so every file on disk is recorded (checked here: Ray may be gone)."""
         if not self.lock.acquire(timeout=2.0):
             return
         try:
-            held = [(slot, list(self.held[slot.index].values())) for slot in self.workforce.slots]
+            out = [(slot.index, list(self.held[slot.index].values()), slot.node,
+                    slot.placement.pid if slot.placement is not None else None) for slot in self.workforce.slots]
+            out += [(index, jobs, node, pid) for index, jobs, node, pid, _ in self.checking.values()]
             for jobs in self.held:
                 jobs.clear()
+            self.checking.clear()
         finally:
             self.lock.release()
         host = socket.gethostname()
-        pids = [slot.placement.pid for slot, _ in held if slot.placement is not None and slot.placement.host == host]
+        pids = [slot.placement.pid for slot in self.workforce.slots if slot.placement is not None
+                and slot.placement.host == host]
         deadline = time.monotonic() + SALVAGE_WAIT_S
         while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
             time.sleep(0.1)
-        for slot, jobs in held:
-            adopted_jobs, rows = [], []
-            for job in jobs:
-                row = self._adoptable(job, slot) if self.write_files else None
-                if row is not None:
-                    adopted_jobs.append(job)
-                    rows.append(row)
-            if adopted_jobs:
-                self.plan.ledger.adopt(adopted_jobs, rows)
+        plan = self.plan
+        for _, jobs, node, pid in out:
+            if not jobs or not self.write_files:
+                continue
+            rows = adoptable_rows(jobs, len(plan.band_names), str(plan.dtype), plan.request.fingerprint, node, pid)
+            adopted = [(job, row) for job, row in zip(jobs, rows) if row is not None]
+            if adopted:
+                plan.ledger.adopt([job for job, _ in adopted], [row for _, row in adopted])
 
 
 def _alive(pid: int) -> bool:

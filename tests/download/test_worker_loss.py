@@ -15,13 +15,13 @@ import pytest
 import yaml
 
 from geetiles.download import geotiff
+from geetiles.download.adoption import adoptable_rows
 from geetiles.download.dispatch import Dispatcher
 from geetiles.download.job_queue import JobQueue
 from geetiles.download.ledger import DownloadSummary, Ledger
 from geetiles.download.manifest import Manifest
 from geetiles.download.progress import Progress
-from geetiles.download.worker import ChipJob, Placement
-from geetiles.download.workforce import Slot
+from geetiles.download.worker import ChipJob
 from geetiles.fetching.grid import PixelGrid
 from tests.download.faults import (JournalSpy, assert_every_chip_once, manifest_rows, max_in_any_window, rate_bound,
                                    when_files)
@@ -65,7 +65,8 @@ def test_a_worker_killed_mid_run_is_replaced_and_every_chip_arrives_once(tmp_pat
     assert sum(int(r["requeued"]) for r in rows) == record["requeued"]
     assert all(int(r["attempts"]) <= 3 for r in rows)
     messages = [r.getMessage() for r in caplog.records]
-    assert any("died" in m and "back in the queue" in m for m in messages), messages
+    assert any("died" in m and "replacing it" in m for m in messages), messages
+    assert any("back in the queue" in m and "finished files adopted" in m for m in messages), messages
     replaced = [m for m in messages if "replaced on node" in m]
     assert replaced and float(replaced[0].rsplit(" in ", 1)[1].split()[0]) < 10  # a new worker within 10 s
     assert fake_ee.max_in_flight <= IN_FLIGHT
@@ -90,25 +91,24 @@ def test_a_dead_workers_finished_file_is_adopted_and_the_rest_requeued_in_front(
         f.truncate(100)
     stale_tmp = tmp_path / f".{jobs[2].identifier}.tmp4242.tif"
     stale_tmp.write_bytes(b"half")
+    rows = adoptable_rows(jobs, 3, "uint8", "req", "node-a", 4242)
+    assert [row is not None for row in rows] == [True, False, False, False]
+    assert not stale_tmp.exists()
+
     manifest = Manifest(tmp_path)
     summary = DownloadSummary("d", tmp_path, 5, 0, 0, 0, 0, 0, 0.0)
     queue = JobQueue([_chip_job(tmp_path, 9)], 8)
-    plan = SimpleNamespace(band_names=["r", "g", "b"], dtype=np.dtype("uint8"), request=SimpleNamespace(fingerprint="req"),
-                           ledger=Ledger(manifest, summary, Progress(5, "none", "d"), "req"), queue=queue)
     dispatcher = Dispatcher.__new__(Dispatcher)
-    dispatcher.plan, dispatcher.write_files = plan, True
-    slot = Slot(0, node="node-a", placement=Placement(4242, "host", "node-a"))
-    requeued, adopted = dispatcher._take_back(jobs, slot)
-    assert adopted == 1 and [job.identifier for job in requeued] == [j.identifier for j in jobs[1:]]
+    dispatcher.plan = SimpleNamespace(ledger=Ledger(manifest, summary, Progress(5, "none", "d"), "req"), queue=queue)
+    dispatcher._take_back(0, jobs, rows)
     assert [job.identifier for job in queue.take(3)] == [j.identifier for j in jobs[1:]]  # in front of chip 9
     assert summary.requeued == 3 and summary.done == 1
-    assert not stale_tmp.exists()
     manifest.finalize()
-    rows = {row["identifier"]: row for row in manifest_rows(tmp_path)}
-    assert list(rows) == [jobs[0].identifier]
-    row = rows[jobs[0].identifier]
+    journaled = {row["identifier"]: row for row in manifest_rows(tmp_path)}
+    assert list(journaled) == [jobs[0].identifier]
+    row = journaled[jobs[0].identifier]
     assert row["status"] == "done" and row["checksum"] == geotiff.checksum(good) and int(row["file_size"]) == len(good)
-    assert row["requeued"] == "0"
+    assert row["requeued"] == "0" and row["node"] == "node-a"
 
 
 def test_requeued_chips_carry_their_count_to_their_row(tmp_path):
