@@ -93,3 +93,24 @@ def _file_being_written(error: BaseException) -> str | None:
                     and any(c in getattr(value, "mode", "") for c in "wax+"):
                 return value.name
     return None
+
+
+def last_words(line: str) -> None:
+    """Print the run's one error line on stderr, then send the process's later stderr to /dev/null:
+    Ray's C++ threads print their own complaints while the process ends (a worker that failed to
+    register, a lost GCS), and the user's last line must be ours."""
+    import sys
+
+    print(line, file=sys.stderr, flush=True)
+    quiet_stderr()
+
+
+def quiet_stderr() -> None:
+    """Point file descriptor 2 at /dev/null (C++ code writes there directly, past Python's sys.stderr)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+    except OSError:  # no /dev/null (a sandbox): the extra lines are only noise
+        pass
+

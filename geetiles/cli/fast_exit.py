@@ -14,6 +14,8 @@ import os
 import sys
 from typing import Callable
 
+from geetiles.errors import quiet_stderr
+
 
 def run_then_exit(main: Callable[[], object]) -> None:
     try:
@@ -22,6 +24,9 @@ def run_then_exit(main: Callable[[], object]) -> None:
     except SystemExit as exit:
         code = _status(exit.code)
     # anything else is a bug: it propagates with its traceback through the normal teardown
+    if code != 0:  # the one error line is out: what Ray's C++ teardown prints after it is not shown
+        sys.stderr.flush()
+        quiet_stderr()
     atexit._run_exitfuncs()
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):

@@ -25,19 +25,13 @@ from geetiles.download.fingerprint import (describe_change, grid_fingerprints, r
                                            request_settings)
 from geetiles.download.job_queue import JobQueue, JobStream
 from geetiles.download.ledger import DownloadSummary, Ledger
-from geetiles.download.limits import shares
 from geetiles.download.manifest import MANIFEST, Manifest, chip_row
 from geetiles.download.progress import Progress
 from geetiles.download.ray_cluster import RayCluster
-from geetiles.download.worker import ChipJob, ChipResult, DownloadWorker, Exchange
+from geetiles.download.workforce import Workforce, worker_count
 from geetiles.errors import DiskFull, RunFailed, UserInputError
 
 log = logging.getLogger("geetiles.download")
-
-EXCHANGE_WAIT_S = 1.0  # a worker answers the driver at least this often, finished chips or not
-HOLD_LIMIT = 4  # a worker holds at most this many times its capacity (most of them backing off)
-STATUS_EVERY_S = 10.0  # when no chip has finished for this long, ask the workers what they wait for
-STATUS_TIMEOUT_S = 10.0
 
 __all__ = ["DownloadSummary", "Engine", "dataset_directory"]
 
@@ -80,14 +74,17 @@ class Engine:
         self.tiles_path = tiles_path
         self.source_config = source_config if source_config is not None else experiment.config.source
         self.shared_cluster = ray_cluster  # the caller's Ray (started once for several datasets) or None
+        self._dispatcher = None  # the dispatch loop, once running (a salvage adopts what its workers held)
 
     def run(self) -> DownloadSummary:
+        from geetiles.download.dispatch import Dispatcher
+
         started = time.monotonic()
         ray_config = self.config.ray
         ray_cluster = self.shared_cluster or RayCluster(ray_config.address, ray_config.num_cpus, ray_config.start_timeout_s)
         ray_cluster.launch()  # a local head is spawned before this run starts any thread of its own
         bootstrap = ray_cluster.will_start_local()  # joining a running Ray is quick: nothing to bridge
-        ray, actors, plan, preparing = None, [], None, None
+        ray, workforce, plan, preparing, head_watch = None, None, None, None, None
         try:
             with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="prepare") as executor:
                 preparing = executor.submit(self._prepare, bootstrap)
@@ -99,19 +96,23 @@ class Engine:
                         if preparing.exception() is not None:  # the user's own error comes first
                             raise preparing.exception() from None
                         raise
-                    actors = self._start_workers(ray, ray_cluster)
+                    head_watch = ray_cluster.watch_head(salvage=lambda: self._salvage(preparing, started))
+                    workforce = Workforce(ray, worker_count(self.config.download, ray_cluster.cpus()))
                 plan = preparing.result()
             if len(plan.jobs):
-                self._dispatch(ray, actors, plan)
+                self._dispatcher = Dispatcher(ray, workforce, plan, self.config.download, self._stop_bootstrap)
+                self._dispatcher.run()
         finally:
+            if head_watch is not None:  # before this run's own shutdown stops the head
+                head_watch.stop()
             if plan is None and preparing is not None and preparing.done() and preparing.exception() is None:
                 plan = preparing.result()  # Ray failed to start after the preparation had succeeded
             try:
                 if plan is not None:
                     self._stop_bootstrap(plan)
             finally:
-                for actor in actors:  # a Ray this run did not start (tests, notebooks) keeps running
-                    ray.kill(actor)
+                if workforce is not None:  # a Ray this run did not start (tests, notebooks) keeps running
+                    workforce.stop()
                 if self.shared_cluster is None:
                     ray_cluster.shutdown()
                 if plan is not None:  # whatever happened, every chip that finished is in manifest.csv
@@ -128,25 +129,6 @@ class Engine:
             raise RunFailed(f"{failed} of {plan.total} chips failed (first: {first[:150]}); "
                             f"see {plan.directory / 'failures.csv'}; rerun to retry them")
         return summary
-
-    def _worker_count(self, cpus: int) -> int:
-        download = self.config.download
-        return max(1, min(download.actors or min(4, cpus), download.max_in_flight))
-
-    def _start_workers(self, ray, ray_cluster: RayCluster) -> list:
-        count = self._worker_count(ray_cluster.cpus())
-        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-
-        nodes = sorted(n["NodeID"] for n in ray.nodes() if n.get("Alive"))
-        log.info("%d download workers on %d Ray node(s)", count, len(nodes))
-        actor_class = ray.remote(DownloadWorker)
-        # round-robin over the nodes, so every machine does its share; hard affinity because soft
-        # affinity fell back to the head node while a new node was still starting its workers
-        return [
-            actor_class.options(num_cpus=0, max_concurrency=1000, scheduling_strategy=NodeAffinitySchedulingStrategy(
-                node_id=nodes[i % len(nodes)], soft=False)).remote()
-            for i in range(count)
-        ]
 
     def _prepare(self, bootstrap: bool = False) -> Plan:
         """Everything before the first chip request, run while Ray starts: load and plan the chips,
@@ -178,7 +160,7 @@ class Engine:
         self._copy_definition(source, directory)
         jobs = JobStream(chips, directory, todo, order)
         download = self.config.download
-        workers = self._worker_count(self.config.ray.num_cpus or os.cpu_count() or 1)  # an estimate: Ray may still be starting
+        workers = worker_count(download, self.config.ray.num_cpus or os.cpu_count() or 1)  # an estimate: Ray may still be starting
         batch = max(1, min(download.batch_size, math.ceil(len(jobs) / (workers * 2))))
         queue = JobQueue(jobs, batch)  # small windows for small runs, so every worker has a share
         summary = DownloadSummary(source.name, directory, len(chips), 0, skipped, 0, 0, 0, 0.0)
@@ -270,147 +252,26 @@ class Engine:
                                  "restore the settings, or set download.on_change=refetch")
         log.warning("%d chips on disk were made with other settings (%s): fetching them again", count, what)
 
-    def _dispatch(self, ray, actors, plan: Plan) -> None:
-        """Keep every worker supplied with chips and take back the finished ones as they come.
-
-        Each worker holds up to its share of requests in flight plus one batch of chips that are
-        not backing off (``capacity``); chips waiting out a backoff do not count, so they never
-        starve a worker. The driver has one ``exchange`` call out per worker at all times."""
-        download = self.config.download
-        session, ledger = plan.source, plan.ledger
-        write_files = download.write_on.value == "worker"
-        in_flight_shares = shares(download.max_in_flight, len(actors), True)
-        rate_shares = shares(download.max_requests_per_s, len(actors), False)
-        spec = plan.source.spec()
-        configured = [actor.configure.remote(spec.share(in_flight, rate), plan.nodata, write_files, download.seed + index,
-                                             plan.request.fingerprint)
-                      for index, (actor, in_flight, rate) in enumerate(zip(actors, in_flight_shares, rate_shares))]
-        self._get_bounded(ray, configured, "the download workers to start")  # the bootstrap fetches meanwhile
-        self._stop_bootstrap(plan)
-        capacity = [share + download.batch_size for share in in_flight_shares]
-        held: list[dict[str, ChipJob]] = [{} for _ in actors]  # chips each worker has and has not returned
-        backing_off = [0] * len(actors)
-        pending: dict = {}  # the exchange call out to each worker → its index
-        live = set(range(len(actors)))
-        reauthenticated = False
-
-        def exchange(index: int) -> None:
-            room = 0 if ledger.disk_full else capacity[index] - (len(held[index]) - backing_off[index])
-            room = min(room, HOLD_LIMIT * capacity[index] - len(held[index]))
-            jobs = plan.queue.take(min(room, plan.queue.window)) if room > 0 else []  # a window at a time: fair shares
-            for job in jobs:
-                held[index][job.identifier] = job
-            headers = session.auth_headers() if jobs else None
-            pending[actors[index].exchange.remote(jobs, headers, EXCHANGE_WAIT_S, download.batch_size)] = index
-
-        for index in live:
-            exchange(index)
-        last_finish = last_status = time.monotonic()
-        dropped = False
-        while any(held) or (plan.queue and not ledger.disk_full):
-            if ledger.disk_full and not dropped:  # finish only the requests on the wire, then stop
-                dropped = True
-                self._drop_waiting(ray, actors, live, held, ledger.disk_full)
-                if not any(held):
-                    break
-            ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
-            now = time.monotonic()
-            for ref in ready:
-                index = pending.pop(ref)
-                try:
-                    reply: Exchange = ray.get(ref)
-                except ray.exceptions.RayError as error:  # a worker died: its chips are failed, not lost
-                    message = f"worker failed: {type(error).__name__}: {' '.join(str(error).split())[:200]}"
-                    lost = list(held[index].values())
-                    held[index].clear()
-                    live.discard(index)
-                    ledger.add(lost, [ChipResult(job.identifier, "failed", 0, 0, 0, "", message, None) for job in lost],
-                               write_files)
-                    last_finish = now
-                    if not live:
-                        raise RunFailed(f"every download worker died ({message}); finished chips are kept, "
-                                        "rerun the same command to resume") from None
-                    continue
-                backing_off[index] = reply.backing_off
-                if reply.results:
-                    last_finish = now
-                    resend = ledger.add([held[index].pop(r.identifier) for r in reply.results], reply.results, write_files)
-                    if resend.now:
-                        if reauthenticated:
-                            raise UserInputError("Earth Engine keeps refusing the credentials; "
-                                                 "run `earthengine authenticate` or check ee.credentials")
-                        reauthenticated = True
-                        session.force_refresh()
-                    plan.queue.put_front(resend.now)
-                    plan.queue.put_back(resend.later)
-                exchange(index)
-            quiet = now - last_finish
-            if quiet >= download.stall_timeout_s:
-                raise RunFailed(
-                    f"no chip finished for {quiet:.0f} s (download.stall_timeout_s={download.stall_timeout_s:g}) "
-                    f"with {len(plan.jobs) - ledger.progress.finished} chips left: {self._waiting_for(ray, actors)}; "
-                    "finished chips are kept, rerun the same command to resume")
-            every = min(STATUS_EVERY_S, download.stall_timeout_s / 2)
-            if quiet >= every and now - last_status >= every:
-                last_status = now
-                ledger.progress.waiting(self._waiting_for(ray, actors))
-
-    def _drop_waiting(self, ray, actors, live: set[int], held: list[dict[str, ChipJob]], full: str) -> None:
-        """The disk is full: every worker drops the chips it has not yet requested (they stay unfetched,
-        unjournaled: the next run fetches them), so the run ends after at most one request's wait."""
-        indices = sorted(live)
-        refs = [actors[index].drop_waiting.remote() for index in indices]
-        timeout = min(STATUS_TIMEOUT_S, self.config.download.stall_timeout_s)
-        ready, _ = ray.wait(refs, num_returns=len(refs), timeout=timeout)
-        for index, ref in zip(indices, refs):
-            if ref not in ready:
-                continue
-            try:
-                dropped = ray.get(ref)
-            except ray.exceptions.RayError:
-                continue
-            for identifier in dropped:
-                held[index].pop(identifier, None)
-        log.debug("disk full while writing %s: %d chips on the wire to finish", full, sum(len(h) for h in held))
-
-    def _waiting_for(self, ray, actors) -> str:
-        """What the workers are doing, in words: requests in flight, backoffs, silent workers."""
-        refs = [actor.status.remote() for actor in actors]
-        ready, _ = ray.wait(refs, num_returns=len(refs), timeout=min(STATUS_TIMEOUT_S, self.config.download.stall_timeout_s))
-        silent = [i for i, ref in enumerate(refs) if ref not in ready]
-        chips = backing_off = 0
-        last_error = ""
-        for ref in ready:
-            try:
-                status = ray.get(ref)
-            except ray.exceptions.RayError:
-                continue
-            chips += status.chips
-            backing_off += status.backing_off
-            last_error = status.last_error or last_error
-        parts = [f"{chips} chips in progress", f"{backing_off} waiting to retry" + (f" after '{last_error[:120]}'" if backing_off and last_error else "")]
-        if silent:
-            parts.append(f"worker(s) {', '.join(str(i + 1) for i in silent)} of {len(actors)} not answering for {STATUS_TIMEOUT_S:g} s")
-        return "; ".join(parts)
-
-    def _get_bounded(self, ray, refs: list, what: str) -> list:
-        timeout = self.config.download.stall_timeout_s
-        try:
-            return ray.get(refs, timeout=timeout)
-        except ray.exceptions.GetTimeoutError:
-            raise RunFailed(f"waited {timeout:g} s (download.stall_timeout_s) for {what}; finished chips are kept, "
-                            "rerun the same command to resume") from None
-
-    def _salvage(self, preparing: concurrent.futures.Future, started: float) -> None:
-        """The process is about to end (Ray's client hangs): stop fetching, write the manifest."""
+    def _salvage(self, preparing: concurrent.futures.Future, started: float) -> str:
+        """The process is about to end (Ray's client hangs, or Ray's head died): stop fetching, record
+        the files the workers finished, write the manifest; say what was kept."""
         try:
             plan = preparing.result(timeout=self.config.download.stall_timeout_s)
         except Exception:
-            return
-        self._stop_bootstrap(plan)
-        plan.summary.elapsed_s = time.monotonic() - started
-        plan.manifest.finalize(plan.chips.identifiers())
-        self._record(plan.directory, plan.summary, plan)
+            return ""
+        try:
+            self._stop_bootstrap(plan)
+        finally:
+            if self._dispatcher is not None:
+                self._dispatcher.salvage()
+            locked = plan.ledger.lock.acquire(timeout=5.0)  # no chip journaled while the journal is folded
+            plan.summary.elapsed_s = time.monotonic() - started
+            plan.manifest.finalize(plan.chips.identifiers())
+            self._record(plan.directory, plan.summary, plan)
+            if locked:
+                plan.ledger.lock.release()
+        return (f"{plan.summary.done} chips finished in this run (and {plan.summary.skipped} before) are kept "
+                f"in {plan.directory / MANIFEST}")
 
     def _stop_bootstrap(self, plan: Plan) -> None:
         bootstrap, plan.bootstrap = plan.bootstrap, None
@@ -445,7 +306,7 @@ class Engine:
             "requests_held": sorted({*plan.request.history, plan.request.fingerprint}),  # see requests.yaml
             "summary": {"total": summary.total, "done": summary.done, "skipped": summary.skipped,
                         "failed": summary.failed, "retries": summary.retries, "requests": summary.requests,
-                        "elapsed_s": round(summary.elapsed_s, 3)},
+                        "requeued": summary.requeued, "elapsed_s": round(summary.elapsed_s, 3)},
         })
 
 

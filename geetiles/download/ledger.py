@@ -28,11 +28,13 @@ class DownloadSummary:
     retries: int
     requests: int
     elapsed_s: float
+    requeued: int = 0  # chips handed back to the queue because their worker died (no attempt spent)
 
     def line(self) -> str:
         rate = self.done / self.elapsed_s if self.elapsed_s > 0 else 0.0
         return (f"{self.dataset}: {self.done} done, {self.skipped} skipped, {self.failed} failed, "
-                f"{self.retries} retries, {self.elapsed_s:.1f} s, {rate:.1f} tiles/s → {self.directory}")
+                f"{self.requeued} requeued, {self.retries} retries, {self.elapsed_s:.1f} s, {rate:.1f} tiles/s "
+                f"→ {self.directory}")
 
 
 @dataclass
@@ -48,10 +50,28 @@ class Resend:
 class Ledger:
     def __init__(self, manifest: Manifest, summary: DownloadSummary, progress: Progress, request: str) -> None:
         self.manifest, self.summary, self.progress, self.request = manifest, summary, progress, request
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()  # held while journaling: a salvage takes it to fold the journal last
         self._second_round: set[str] = set()  # chips already given their extra round
         self.disk_full = ""  # the first file the full disk refused: the run stops dispatching and ends with it
         self._journal_refused = False
+        self._requeues: dict[str, int] = {}  # chips requeued and not yet finished → how often (a few hundred)
+
+    def requeue(self, jobs: list[ChipJob]) -> None:
+        """Chips a dead worker held, going back to the queue: counted, and noted on their row."""
+        with self.lock:
+            for job in jobs:
+                self._requeues[job.identifier] = self._requeues.get(job.identifier, 0) + 1
+            self.summary.requeued += len(jobs)
+
+    def adopt(self, jobs: list[ChipJob], rows: list[dict]) -> None:
+        """Journal as done the chips whose valid file a dead worker wrote before dying (``rows``, one
+        per job, made from the file itself)."""
+        with self.lock:
+            for job, row in zip(jobs, rows):
+                row["requeued"] = self._requeues.pop(job.identifier, 0)
+            self._journal(rows)
+            self.summary.done += len(rows)
+            self.progress.update(len(rows), 0, 0)
 
     def add(self, batch: list[ChipJob], results: list[ChipResult], write_files: bool) -> Resend:
         """Journal and count finished chips; return the ones to fetch again. A chip the full disk
@@ -67,7 +87,7 @@ class Ledger:
                 resend.now.append(job)
                 continue
             if result.status == "exhausted":
-                with self._lock:
+                with self.lock:
                     again = job.identifier not in self._second_round
                     self._second_round.add(job.identifier)
                 if again:
@@ -90,7 +110,10 @@ class Ledger:
                 failed += 1
             rows.append(chip_row(result.identifier, result.status, self.request, grid_fingerprint(job.grid),
                                  result.requests, result.nbytes, result.checksum, result.error, result.node, stat))
-        with self._lock:
+        with self.lock:
+            if self._requeues:
+                for row in rows:
+                    row["requeued"] = self._requeues.pop(row["identifier"], 0)
             self._journal(rows)
             self.summary.done += done
             self.summary.failed += failed

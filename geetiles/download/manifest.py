@@ -27,8 +27,8 @@ MANIFEST = "manifest.csv"
 FAILURES = "failures.csv"
 JOURNAL = ".manifest-journal.jsonl"
 COLUMNS = ["identifier", "status", "attempts", "bytes", "checksum", "error", "file_size", "file_mtime_ns", "node",
-           "request", "grid", "updated_utc"]
-_INTEGER = ("attempts", "bytes", "file_size", "file_mtime_ns")
+           "request", "grid", "updated_utc", "requeued"]
+_INTEGER = ("attempts", "bytes", "file_size", "file_mtime_ns", "requeued")  # requeued: times its worker died with it
 _SCHEMA = pa.schema([(c, pa.int64() if c in _INTEGER else pa.string()) for c in COLUMNS])
 
 
@@ -156,7 +156,9 @@ class Manifest:
         if journal.exists():
             os.unlink(journal)
         self.previous, self._index, self._journal_start = _empty(), None, 0
-        return counter.result(identifiers)
+        result = counter.result(identifiers)
+        pa.default_memory_pool().release_unused()  # the fold's buffers: give them back, a long process goes on
+        return result
 
 
 FOLD_ROWS = 65_536
@@ -273,7 +275,9 @@ def _journal_batches(path: Path, start: int, columns: list[str] | None = None):
         f.seek(start)
         try:
             # small blocks: Arrow's JSON reader keeps several blocks' parse buffers (8 MB blocks: +400 MB at 1 M rows)
-            reader = pa_json.open_json(f, read_options=pa_json.ReadOptions(block_size=256 << 10), parse_options=options)
+            # and the system allocator: Arrow's default (mimalloc) keeps what the reader freed, tens of MB at 200 k rows
+            reader = pa_json.open_json(f, read_options=pa_json.ReadOptions(block_size=256 << 10), parse_options=options,
+                                       memory_pool=pa.system_memory_pool())
             for batch in reader:
                 table = _conform(pa.Table.from_batches([batch]))
                 yielded += len(table)
@@ -286,10 +290,12 @@ def _journal_batches(path: Path, start: int, columns: list[str] | None = None):
 
 
 def chip_row(identifier: str, status: str, request: str, grid: str, attempts: int = 0, nbytes: int = 0,
-             checksum: str = "", error: str = "", node: str = "", stat: os.stat_result | None = None) -> dict:
-    """One chip's journal row; ``stat`` of its file when it is done (what resume trusts it by)."""
+             checksum: str = "", error: str = "", node: str = "", stat: os.stat_result | None = None,
+             requeued: int = 0) -> dict:
+    """One chip's journal row; ``stat`` of its file when it is done (what resume trusts it by);
+    ``requeued``: how often a worker died holding it in this run (it went back to the queue)."""
     row = {"identifier": str(identifier), "status": status, "attempts": attempts, "bytes": nbytes, "checksum": checksum,
-           "error": error, "node": node, "request": request, "grid": grid}
+           "error": error, "node": node, "request": request, "grid": grid, "requeued": requeued}
     if stat is not None:
         row.update(file_size=stat.st_size, file_mtime_ns=stat.st_mtime_ns)
     return row

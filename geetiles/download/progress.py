@@ -15,6 +15,7 @@ class Progress:
             mode = "bar" if sys.stderr.isatty() else "log"
         self.mode, self.total, self.label, self.every_s = mode, total, label, every_s
         self.done = self.failed = self.retries = 0
+        self.unreachable_since = 0.0  # time.time() since when the endpoint refuses connections (0: it answers)
         self.started = self.last_log = time.monotonic()
         self.bar = None
         if mode == "bar":
@@ -28,7 +29,8 @@ class Progress:
         self.retries += retries
         if self.bar is not None:
             self.bar.update(done + failed)
-            self.bar.set_postfix(retries=self.retries, failed=self.failed, refresh=False)
+            if not self.unreachable_since:
+                self.bar.set_postfix(retries=self.retries, failed=self.failed, refresh=False)
         elif self.mode == "log" and time.monotonic() - self.last_log >= self.every_s:
             self.last_log = time.monotonic()
             log.info("%s", self.line())
@@ -44,13 +46,30 @@ class Progress:
         elif self.mode != "none":
             log.info("%s: waiting: %s", self.label, what)
 
+    def outage(self, since: float) -> None:
+        """The endpoint refuses connections since ``since`` (time.time()), or answers again (0)."""
+        began, self.unreachable_since = self.unreachable_since, since
+        if since:
+            note = f"endpoint unreachable since {time.strftime('%H:%M:%S', time.localtime(since))}"
+            if self.bar is not None:
+                self.bar.set_postfix_str(note)
+            elif self.mode != "none":
+                log.warning("%s: %s; waiting for it to answer again", self.label, note)
+        elif began:
+            if self.bar is not None:
+                self.bar.set_postfix(retries=self.retries, failed=self.failed)
+            elif self.mode != "none":
+                log.info("%s: endpoint reachable again after %.0f s", self.label, time.time() - began)
+
     def line(self) -> str:
         elapsed = time.monotonic() - self.started
         finished = self.done + self.failed
         rate = finished / elapsed if elapsed > 0 else 0.0
         eta = (self.total - finished) / rate if rate > 0 else float("inf")
+        outage = (f", endpoint unreachable since {time.strftime('%H:%M:%S', time.localtime(self.unreachable_since))}"
+                  if self.unreachable_since else "")
         return (f"{self.label}: {finished}/{self.total} ({100 * finished / max(1, self.total):.0f}%), "
-                f"{rate:.1f} chips/s, ETA {eta:.0f} s, {self.retries} retries, {self.failed} failed")
+                f"{rate:.1f} chips/s, ETA {eta:.0f} s, {self.retries} retries, {self.failed} failed{outage}")
 
     def close(self) -> None:
         if self.bar is not None:

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from geetiles.download.ray_token import warn_if_exposed
-from geetiles.errors import RunFailed, UserInputError
+from geetiles.errors import RunFailed, UserInputError, last_words
 
 log = logging.getLogger("geetiles.download")
 
@@ -103,6 +103,28 @@ class RayCluster:
             raise RunFailed(late)
         self._owned = True
         return ray
+
+    def watch_head(self, salvage):
+        """A started HeadWatch on the head this run connected to (ending the run with one line if it
+        dies), or None for a Ray the caller had joined before (a notebook's: not ours to end)."""
+        if not self._owned:
+            return None
+        from geetiles.download.head_watch import HeadWatch
+
+        if self._head is not None:
+            return HeadWatch("the local Ray head", ("127.0.0.1", self._head.port), self._head.process, salvage).start()
+        address = self.address.removeprefix("ray://")
+        try:
+            if address == "auto":
+                import ray
+
+                address = ray.get_runtime_context().gcs_address
+            host, port = address.rsplit(":", 1)
+            target = (host.strip("[]"), int(port))
+        except Exception as error:  # no address to watch: Ray's own timeouts still end the run
+            log.warning("cannot watch the Ray head (%s); a lost head is noticed by Ray itself, after 60 s", error)
+            return None
+        return HeadWatch(f"the Ray cluster's head at {address}", target, None, salvage).start()
 
     def cpus(self) -> int:
         import ray
@@ -234,7 +256,7 @@ class _Watchdog:
         except Exception as error:  # the journal on disk still holds every finished chip
             log.warning("could not write the manifest before ending: %s", error)
         finally:
-            print(f"geetiles: error: {self.message}", file=sys.stderr, flush=True)
+            last_words(f"geetiles: error: {self.message}")
             os._exit(1)
 
 

@@ -45,6 +45,7 @@ class WorkerStatus(NamedTuple):
     chips: int  # chips started and not finished
     backing_off: int  # of those, waiting out a backoff before their next attempt
     last_error: str  # the last retryable error seen ('' if none)
+    unreachable_since: float = 0.0  # time.time() since when the endpoint refuses connections (0: it does not)
 
 
 class Exchange(NamedTuple):
@@ -53,6 +54,15 @@ class Exchange(NamedTuple):
     results: list[ChipResult]
     unfinished: int  # chips handed to this worker and not finished
     backing_off: int  # of those, waiting out a backoff (they do not use the worker's capacity)
+    unreachable_since: float = 0.0  # time.time() since when the endpoint refuses connections (0: it does not)
+
+
+class Placement(NamedTuple):
+    """Where a configured worker runs: its process (to tell, after a crash, whether it is gone) and node."""
+
+    pid: int
+    host: str
+    node: str
 
 
 class DownloadWorker:
@@ -77,14 +87,21 @@ class DownloadWorker:
         self.arrived: asyncio.Event | None = None  # set when a chip finishes
         self.last_error = ""
 
-    def configure(self, spec, nodata: float | None, write_files: bool, seed: int = 0, request: str = "") -> bool:
+    def configure(self, spec, nodata: float | None, write_files: bool, seed: int = 0, request: str = "",
+                  burst: bool = True) -> Placement:
         """``spec`` is the source's FetcherSpec (Earth Engine endpoint, demo field, ...); ``request``
-        the fingerprint every chip file is tagged with."""
+        the fingerprint every chip file is tagged with; ``burst=False`` for a worker that replaces a
+        dead one: its rate limit starts with no burst in hand."""
+        import os
+        import socket
+
         self.fetcher = spec.create(seed)
+        if not burst and hasattr(self.fetcher, "drain_burst"):
+            self.fetcher.drain_burst()
         self.request = request
         self.nodata = nodata
         self.write_files = write_files
-        return True
+        return Placement(os.getpid(), socket.gethostname(), self.node)
 
     async def run_batch(self, jobs: list[ChipJob], headers: dict[str, str]) -> list[ChipResult]:
         """Fetch ``jobs`` and return when all have finished (benchmarks; the engine uses exchange)."""
@@ -116,7 +133,13 @@ class DownloadWorker:
                 pass
         finished, self.finished = self.finished, []
         now = time.monotonic()
-        return Exchange([result for _, result in finished], len(self.active), sum(tally.backing_off(now) for _, tally in self.active.values()))
+        return Exchange([result for _, result in finished], len(self.active),
+                        sum(tally.backing_off(now) for _, tally in self.active.values()), self.unreachable_since())
+
+    def unreachable_since(self) -> float:
+        """time.time() since when this worker's endpoint refuses connections; 0.0 while it answers."""
+        breaker = getattr(self.fetcher, "breaker", None)
+        return (breaker.down_since or 0.0) if breaker is not None else 0.0
 
     def start(self, jobs: list[ChipJob]) -> None:
         """Start fetching ``jobs`` (from inside the event loop); results gather in ``finished``."""
@@ -154,7 +177,8 @@ class DownloadWorker:
         now = time.monotonic()
         tallies = [tally for _, tally in self.active.values()]
         errors = [t.last_error for t in tallies if t.last_error]
-        return WorkerStatus(len(tallies), sum(t.backing_off(now) for t in tallies), errors[-1] if errors else self.last_error)
+        return WorkerStatus(len(tallies), sum(t.backing_off(now) for t in tallies), errors[-1] if errors else self.last_error,
+                            self.unreachable_since())
 
     async def close(self) -> None:
         if self.fetcher is not None:

@@ -23,12 +23,18 @@ class RetryPolicy:
 class RateLimiter:
     """Token bucket: at most ``rate`` acquisitions per second, bursts up to one second's worth."""
 
-    def __init__(self, rate: float) -> None:
+    def __init__(self, rate: float, burst: bool = True) -> None:
+        """``burst=False``: start empty (a worker replacing a dead one, whose burst a rate window may
+        still hold: the two together stay within one bucket's bound)."""
         self.rate = rate
         self.capacity = max(1.0, rate)
-        self.tokens = self.capacity
+        self.tokens = self.capacity if burst else 0.0
         self.updated = time.monotonic()
         self._lock = asyncio.Lock()
+
+    def drain(self) -> None:
+        """Spend the burst now: from here on, at most ``rate`` acquisitions per second."""
+        self.tokens, self.updated = 0.0, time.monotonic()
 
     async def acquire(self) -> None:
         async with self._lock:

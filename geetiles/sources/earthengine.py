@@ -55,8 +55,13 @@ class EarthEngineSource:
             finally:
                 await fetcher.close()
 
+        timeout = self.config.download.stall_timeout_s  # an endpoint refusing connections is waited out: bounded here
         try:
-            pixels = asyncio.run(probe())
+            pixels = asyncio.run(asyncio.wait_for(probe(), timeout))
+        except TimeoutError:
+            raise RunFailed(f"Earth Engine at {self.endpoint.url} did not answer the first request within "
+                            f"download.stall_timeout_s={timeout:g} s (unreachable or not answering); nothing was "
+                            "downloaded, rerun later") from None
         except AuthenticationError as error:
             raise UserInputError(f"Earth Engine refused the credentials ({error}); run `earthengine authenticate` "
                                  "or set ee.credentials to a valid key file") from None

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from geetiles.fetching.grid import Pixels, PixelGrid
+from geetiles.fetching.outage import CircuitBreaker, connection_failure
 from geetiles.fetching.outcome import AuthenticationError, DeterministicError, RetriesExhausted, Tally
 from geetiles.fetching.pacing import RateLimiter, RetryPolicy
 from geetiles.sources.ee_sizing import SIZE_LIMIT_MESSAGE, halve, split
@@ -60,8 +61,13 @@ class Fetcher:
         self.body_head = '{"fileFormat":"NPY","expression":' + endpoint.expression_json + ',"grid":'
         self.in_flight = asyncio.Semaphore(endpoint.max_in_flight)
         self.rate = RateLimiter(endpoint.max_requests_per_s)
+        self.breaker = CircuitBreaker()  # the endpoint refusing connections: wait it out, spend no attempt
         self.rng = random.Random(seed)
         self._session = None
+
+    def drain_burst(self) -> None:
+        """Start at the steady rate, with no burst (a replacement for a worker that died)."""
+        self.rate.drain()
 
     async def session(self):
         import aiohttp
@@ -95,27 +101,28 @@ class Fetcher:
         return Pixels(out, first.band_names)
 
     async def _fetch_window(self, grid: PixelGrid, tally: Tally) -> Pixels:
-        import aiohttp
-
         body = self.body_head + json.dumps(grid.to_request(), separators=(",", ":")) + "}"
         attempt = 0
         while True:
+            probe = await self.breaker.admit()
+            try:
+                sent = await self._send(body, tally, probe)
+            except BaseException:  # cancelled (the chip was handed back): the next probe may go
+                self.breaker.released(probe)
+                raise
+            if sent is None:
+                continue  # the endpoint went down while this request waited for a slot: wait with the others
+            status, payload, unreachable = sent
+            if unreachable:  # an outage of the endpoint, not this chip's failure: no attempt spent
+                self.breaker.unreachable(probe)
+                tally.retries += 1
+                tally.last_error = f"endpoint unreachable: {error_message(None, payload)}"
+                continue
+            if status is None:  # a timeout: the endpoint took the request, so it is no outage
+                self.breaker.released(probe)
+            else:
+                self.breaker.answered(probe)
             attempt += 1
-            await self.rate.acquire()
-            async with self.in_flight:
-                tally.requests += 1
-                tally.in_request = True
-                try:
-                    session = await self.session()
-                    async with session.post(
-                        self.compute_url, data=body, headers={"Content-Type": "application/json", **self.headers},
-                        timeout=aiohttp.ClientTimeout(total=self.endpoint.request_timeout_s),
-                    ) as response:
-                        status, payload = response.status, await response.read()
-                except (asyncio.TimeoutError, aiohttp.ClientError) as error:
-                    status, payload = None, f"{type(error).__name__}: {error}".encode()
-                finally:
-                    tally.in_request = False
             if status == 200:
                 return decode_npy(payload)
             message = error_message(status, payload)
@@ -135,6 +142,29 @@ class Fetcher:
                 await asyncio.sleep(delay)
             finally:
                 tally.backoff_until = 0.0
+
+    async def _send(self, body: str, tally: Tally, probe: bool) -> tuple[int | None, bytes, bool] | None:
+        """One request within the rate and in-flight limits: (HTTP status or None, body or error
+        text, whether the endpoint could not be reached); None if it went down meanwhile."""
+        import aiohttp
+
+        await self.rate.acquire()
+        async with self.in_flight:
+            if self.breaker.down and not probe:
+                return None
+            tally.requests += 1
+            tally.in_request = True
+            try:
+                session = await self.session()
+                async with session.post(
+                    self.compute_url, data=body, headers={"Content-Type": "application/json", **self.headers},
+                    timeout=aiohttp.ClientTimeout(total=self.endpoint.request_timeout_s),
+                ) as response:
+                    return response.status, await response.read(), False
+            except (TimeoutError, aiohttp.ClientError, ConnectionError) as error:
+                return None, f"{type(error).__name__}: {error}".encode(), connection_failure(error)
+            finally:
+                tally.in_request = False
 
 
 _NPY_MAGIC = b"\x93NUMPY"

@@ -109,3 +109,19 @@ def test_discard_takes_back_only_this_runs_rows(tmp_path):
     fresh.record([{"identifier": "a", "status": "done", "attempts": 1}])
     fresh.discard()
     assert not (tmp_path / "other" / JOURNAL).exists()
+
+
+def test_a_manifest_written_before_the_requeued_column_still_loads_and_gains_it(tmp_path):
+    old_columns = "identifier,status,attempts,bytes,checksum,error,file_size,file_mtime_ns,node,request,grid,updated_utc"
+    (tmp_path / MANIFEST).write_text(old_columns + "\nold1,done,1,100,abc,,100,7,n,req,grid,2025-01-01T00:00:00+00:00\n")
+    manifest = Manifest(tmp_path)
+    known = manifest.lookup(np.array(["old1"]))
+    assert known["found"].tolist() == [True] and known["status"].tolist() == ["done"]
+    manifest.record([{"identifier": "new1", "status": "done", "attempts": 1, "requeued": 2}])
+    manifest.finalize()
+    with open(tmp_path / MANIFEST) as f:
+        reader = csv.DictReader(f)
+        rows = {r["identifier"]: r for r in reader}
+        assert reader.fieldnames[-1] == "requeued"
+    assert rows["old1"]["requeued"] == "" and rows["old1"]["checksum"] == "abc"  # unknown for the old row, not 0
+    assert rows["new1"]["requeued"] == "2"

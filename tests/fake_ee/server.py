@@ -101,6 +101,10 @@ class FakeEarthEngine:
         self.max_response_bytes: int | None = None  # larger reduceRegions answers: 400 "Computed value is too large."
         self._random = random.Random(seed)
         self.url: str | None = None
+        self._port: int | None = None
+        self._runner: web.AppRunner | None = None
+        self._site: web.SockSite | None = None
+        self._paused = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._executor: ThreadPoolExecutor | None = None
@@ -207,6 +211,7 @@ class FakeEarthEngine:
         if self._algorithms is None:
             self._algorithms = _algorithms_json()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # resume() binds the port again
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fake-ee-pixels")
@@ -221,7 +226,51 @@ class FakeEarthEngine:
             self.stop()
             raise RuntimeError(f"fake Earth Engine server failed to start: {failure}")
         self.url = f"http://127.0.0.1:{port}"
+        self._port = port
         return self.url
+
+    # ----- an outage: the endpoint refusing connections, on the same port afterwards -----
+    @property
+    def paused(self) -> bool:
+        with self._lock:
+            return self._paused
+
+    def pause(self) -> None:
+        """Refuse connections until ``resume()``: the listening socket is closed (a new connection is
+        refused) and every open connection is reset (a request in flight fails without an answer)."""
+        self._call_in_loop(self._pause())
+
+    def resume(self) -> None:
+        """Listen again on the same port, as the endpoint coming back."""
+        self._call_in_loop(self._resume())
+
+    def _call_in_loop(self, coroutine: Awaitable[None]) -> None:
+        assert self._loop is not None, "start() the server first"
+        asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(30)
+
+    async def _pause(self) -> None:
+        if self._paused or self._site is None or self._runner is None:
+            return
+        with self._lock:
+            self._paused = True
+        await self._site.stop()
+        self._site = None
+        server = self._runner.server
+        for connection in list(server.connections if server is not None else []):
+            transport = connection.transport
+            if transport is not None:
+                transport.abort()
+
+    async def _resume(self) -> None:
+        if not self._paused or self._runner is None:
+            return
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", self._port))
+        self._site = web.SockSite(self._runner, sock, backlog=1024)
+        await self._site.start()
+        with self._lock:
+            self._paused = False
 
     def stop(self) -> None:
         loop, thread = self._loop, self._thread
@@ -248,6 +297,7 @@ class FakeEarthEngine:
             loop.run_until_complete(runner.setup())
             site = web.SockSite(runner, sock, backlog=1024)
             loop.run_until_complete(site.start())
+            self._runner, self._site = runner, site
         except BaseException as exc:  # noqa: BLE001 - reported to start()
             failure.append(exc)
             ready.set()
@@ -378,7 +428,8 @@ class FakeEarthEngine:
             return web.json_response({
                 "compute_pixels_calls": self._compute_pixels_calls, "errors_injected": self._errors_injected,
                 "max_in_flight": self._max_in_flight, "arrival_times_wall": list(self._arrival_wall),
-                "answer_times_wall": list(self._answer_wall),
+                "answer_times_wall": list(self._answer_wall), "grids_answered": len(self._calls_by_grid),
+                "grids_answered_again": sum(n - 1 for n in self._calls_by_grid.values() if n > 1),
             })
 
     async def _compute_pixels(self, request: web.Request) -> web.Response:
@@ -425,6 +476,8 @@ class FakeEarthEngine:
             )
         loop = asyncio.get_running_loop()
         payload, content_type = await loop.run_in_executor(self._executor, render, bands, grid, file_format)
+        if request.transport is None or request.transport.is_closing():  # reset by pause(): never delivered
+            return web.Response(status=503)
         with self._lock:
             self._calls_by_grid[grid.key] += 1
             self._answer_wall.append(time.time())

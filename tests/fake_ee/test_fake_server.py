@@ -373,3 +373,27 @@ def test_reduce_regions_error_knobs(fake_ee: FakeEarthEngine) -> None:  # noqa: 
     fake_ee.error_rate, fake_ee.fail_features, fake_ee.max_response_bytes = 0.0, {}, None
     status, _, body = post(fake_ee.url, path, {"expression": geodesic})
     assert status == 400 and "geodesic" in error_of(body)["message"]
+
+
+def test_pause_refuses_connections_and_resets_open_ones_then_resume_serves_on_the_same_port(
+        fake_ee: FakeEarthEngine) -> None:  # noqa: F811
+    import http.client
+    import socket
+
+    url, port = fake_ee.url, int(fake_ee.url.rsplit(":", 1)[1])
+    assert post(url, COMPUTE_PIXELS, pixels_body())[0] == 200
+    kept = http.client.HTTPConnection("127.0.0.1", port, timeout=10)  # a keep-alive connection opened before
+    kept.request("GET", "/$discovery/rest?version=v1")
+    assert kept.getresponse().read() and fake_ee.requests["discovery"] == 1
+    fake_ee.pause()
+    assert fake_ee.paused
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    with pytest.raises((ConnectionError, http.client.HTTPException, OSError)):
+        kept.request("GET", "/$discovery/rest?version=v1")  # reset: the outage reaches open connections too
+        kept.getresponse().read()
+    calls = fake_ee.compute_pixels_calls
+    fake_ee.resume()
+    assert not fake_ee.paused and fake_ee.url == url
+    status, _, body = post(url, COMPUTE_PIXELS, pixels_body())
+    assert status == 200 and fake_ee.compute_pixels_calls == calls + 1
