@@ -45,8 +45,8 @@ Differences from 0.1.7, on purpose (its defects, fixed):
   of the chip's height south and a tenth of its width west of the true one: 0.1.7's value is
   ``[lat - (lat_max - lat_min) / 10, lon - (lon_max - lon_min) / 10]``.
 * The zip is reproducible: fixed member dates (1980-01-01), metadata files first (sorted), then
-  ``data/`` sorted by identifier, zlib level 6 (0.1.7: level 9; every unzip reads both;
-  ``bench/legacy_zip_level.py`` compares them). The same inputs give the same bytes.
+  ``data/`` sorted by identifier, zlib's default level 6 (0.1.7: level 9; every unzip reads both).
+  The same inputs give the same bytes.
 * The pickles (protocol 4, as 0.1.7's) name numpy's constructors ``numpy.core.multiarray._reconstruct``
   and ``.scalar``, as numpy 1.x writes them, so every numpy (1.x and 2.x) loads them without a
   warning; numpy 2's own ``numpy._core`` names load in numpy >= 1.26 only.

@@ -14,7 +14,6 @@ from geetiles.export.inputs import ExportInput
 from geetiles.export.legacy_zip.paths import hashless_name
 from geetiles.export.legacy_zip.records import missing
 
-
 _HEADER_ORDER = ("type", "name", "crs")
 
 

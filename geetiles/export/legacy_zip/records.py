@@ -18,6 +18,7 @@ def plain(value):
 
 
 def missing(value) -> bool:
+    """None or NaN: a tiles-file cell without a value."""
     return value is None or (isinstance(value, float) and value != value)
 
 
