@@ -5,8 +5,10 @@ archive ended by two zero blocks.
 
 Why not ``tarfile.TarFile`` itself: its ``close()`` also pads the archive to a 10 KiB record, which
 would make a shard up to 10 KiB larger than its samples and end marker; shards are planned to the byte
-(``shards.shard_count``) and keep the bytes earlier geetiles versions wrote for the same input.
-``bench/webdataset_tar.py`` measured the alternatives on the whole export (README, Benchmarks).
+(``shards.shard_count``) and keep the bytes earlier geetiles versions wrote for the same input. Why not
+the hand-built header geetiles had: ``bench/webdataset_tar.py`` found it saves 10-13 % of the export's
+CPU time against these headers (and 17-21 % against ``TarFile``), under the 20 % that would justify
+hand-written tar code (issue 23).
 """
 
 from __future__ import annotations
