@@ -125,20 +125,20 @@ def test_the_geotiff_writer_builds_no_path_outside(tmp_path, identifier):
 
 @pytest.mark.parametrize("identifier", HANDED)
 def test_the_legacy_zip_writer_builds_no_path_outside(tmp_path, identifier):
-    from geetiles.export.legacy_zip import _pickle_batch
+    from geetiles.export.legacy_zip.pickles import pickle_batch
 
     data = tmp_path / "work" / "data"
     data.mkdir(parents=True)
     before = snapshot(tmp_path)
     record = {"chip_id": identifier, "center_latlon": np.zeros(2), "corners": {}, "label_proportions": None}
     with pytest.raises(UnsafePathError):
-        _pickle_batch((_info(tmp_path / "chips"), None, None, None, data), [record])
+        pickle_batch((_info(tmp_path / "chips"), None, None, None, data), [record])
     assert snapshot(tmp_path) == before
 
 
 @pytest.mark.parametrize("key", ["../x", "a/b", "", "a.b", "/abs"])
 def test_the_webdataset_writer_refuses_keys_that_are_not_plain(key):
-    from geetiles.export.webdataset import _tar_sample
+    from geetiles.export.webdataset.tar import sample_bytes
 
     with pytest.raises(UnsafePathError):
-        _tar_sample(key, [("json", b"{}")])
+        sample_bytes(key, [("json", b"{}")])
