@@ -32,7 +32,8 @@ def test_default_experiment_writes_tiles_aoi_and_records(workdir):
 
 
 def test_luxembourg_wkt_gives_the_originals_file(workdir, luxembourg_wkt):
-    result = run_in_process(geetiles_cmd("aoi=wkt", f"aoi.wkt_file={luxembourg_wkt}", "aoi.name=lux", "data_dir=out", "stages=[tiling]"), workdir)
+    result = run_in_process(geetiles_cmd("aoi=wkt", f"aoi.wkt_file={luxembourg_wkt}", "aoi.name=lux", "data_dir=out",
+                                         "stages=[tiling]"), workdir)
     assert result.returncode == 0, result.stderr
     assert (workdir / "out" / "lux_partitions_aschips_14c55eb7d417f.geojson").exists()
 

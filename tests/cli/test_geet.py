@@ -50,7 +50,8 @@ def test_aois_showall_and_extract(workdir):
     wkt = (workdir / "aois" / "luxembourg.wkt").read_text()
     assert wkt.startswith("POLYGON")
     # the extracted file feeds `geet grid` directly
-    grid = run_in_process(geet_cmd("grid", "--aoi_wkt_file", "aois/luxembourg.wkt", "--chip_size_meters", "5000", "--aoi_name", "lux", "--dest_dir", "g"), workdir)
+    grid = run_in_process(geet_cmd("grid", "--aoi_wkt_file", "aois/luxembourg.wkt", "--chip_size_meters", "5000",
+                                   "--aoi_name", "lux", "--dest_dir", "g"), workdir)
     assert grid.returncode == 0, grid.stderr
     unknown = run_in_process(geet_cmd("aois", "--extract", "Atlantis"), workdir)
     assert unknown.returncode == 2 and "Atlantis" in unknown.stderr

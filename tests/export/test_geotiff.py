@@ -18,8 +18,8 @@ from tests.in_process import run_in_process
 
 def export(tiles, *extra):
     return run_in_process(geetiles_cmd("stages=[export]", f"export.tiles_file={tiles}", "source=demo", "labels=demo",
-                                       "download.progress=none", f"hydra.run.dir={tiles.parent.parent / 'runs'}", *extra),
-                          tiles.parent)
+                                       "download.progress=none", f"hydra.run.dir={tiles.parent.parent / 'runs'}",
+                                       *extra), tiles.parent)
 
 
 def dest_of(tiles):

@@ -162,8 +162,8 @@ def larger_run(tmp_path_factory, ray_session) -> Path:
     folder = tmp_path_factory.mktemp("larger_run")
     run = [a for a in DEMO_RUN if not a.startswith(("aoi.bbox", "source.pixels", "labels.pixels"))]
     result = run_in_process(geetiles_cmd(*run, "aoi.bbox=[6.0,49.6,6.3,49.8]", "source.pixels_lonlat=[48,48]",
-                                         "labels.pixels_lonlat=[48,48]", "stages=[aoi,tiling,download,proportions,split]"),
-                            folder)
+                                         "labels.pixels_lonlat=[48,48]",
+                                         "stages=[aoi,tiling,download,proportions,split]"), folder)
     assert result.returncode == 0, result.stderr[-3000:]
     [tiles] = (folder / "outputs" / "data").glob("t_partitions_aschips_*.geojson")
     return tiles

@@ -46,7 +46,8 @@ def test_geet_intersect_agrees_with_the_original_except_its_square_degree_near_t
     (there a degree of latitude is not the same size at both ends of the chip)."""
     chips_file, foreign_file, expected_file = (ORIGINAL / part for part in CASES[case])
     tiles, foreign = _copy(chips_file, tmp_path), _copy(foreign_file, tmp_path)
-    result = run_in_process(geet_cmd("intersect", "--tiles_file", tiles.name, "--foreign_tiles_file", foreign.name), tmp_path)
+    result = run_in_process(geet_cmd("intersect", "--tiles_file", tiles.name, "--foreign_tiles_file", foreign.name),
+                            tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     column = "foreignid_" + foreign.name.split("_partitions_")[1].split("_")[0]
     ours = gpd.read_file(tiles)
@@ -118,7 +119,8 @@ def _aoi(tmp_path: Path) -> Path:
 def test_bad_foreign_files_fail_with_one_line_and_change_nothing(tmp_path, tiles, make, message):
     foreign = make(tmp_path)
     before = tiles.read_bytes()
-    result = run_in_process(geet_cmd("intersect", "--tiles_file", str(tiles), "--foreign_tiles_file", str(foreign)), tmp_path)
+    result = run_in_process(geet_cmd("intersect", "--tiles_file", str(tiles), "--foreign_tiles_file", str(foreign)),
+                            tmp_path)
     assert result.returncode == 2 and message in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert tiles.read_bytes() == before

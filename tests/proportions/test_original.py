@@ -46,7 +46,8 @@ def tokyo(tmp_path_factory) -> Path:
                                transform=rasterio.Affine.from_gdal(*transform)) as out:
                 out.write(values, 1)
     for stem in (CHIPS, GRID5K, RANDOM5K):
-        result = run_in_process(geet_cmd("lp.compute", "--tiles_file", f"{stem}.geojson", "--labels_dataset_def", LABELS), folder)
+        result = run_in_process(geet_cmd("lp.compute", "--tiles_file", f"{stem}.geojson", "--labels_dataset_def",
+                                         LABELS), folder)
         assert result.returncode == 0, result.stderr[-2000:]
     return folder
 

@@ -295,8 +295,8 @@ def test_fromvals_default_column_and_unknown_column(tiles_file, tmp_path):
 
     assert paint_values(no_value, tmp_path / "d.tif", 50).column == "split"
     assert paint_values(no_value, tmp_path / "a.tif", 50, "area_km2").kind == "numeric"
-    result = run_in_process(tool_cmd("mosaic.fromvals", "--tiles_file", str(tiles_file), "--dest_file", str(tmp_path / "u.tif"),
-                                     "--meters_per_pixel", "50", "--column", "nope"), tmp_path)
+    result = run_in_process(tool_cmd("mosaic.fromvals", "--tiles_file", str(tiles_file), "--dest_file",
+                                     str(tmp_path / "u.tif"), "--meters_per_pixel", "50", "--column", "nope"), tmp_path)
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
     assert "no column 'nope'" in result.stderr and "split" in result.stderr and "value" in result.stderr
     assert not (tmp_path / "u.tif").exists()

@@ -126,8 +126,8 @@ def test_dest_never_the_chip_folders(synthetic):
 
 
 def test_missing_tiles_file_exits_2_with_one_line(tmp_path):
-    result = run_in_process(geetiles_cmd("stages=[report]", "report.tiles_file=missing.geojson", "source=demo", "labels=demo"),
-                            tmp_path)
+    result = run_in_process(geetiles_cmd("stages=[report]", "report.tiles_file=missing.geojson", "source=demo",
+                                         "labels=demo"), tmp_path)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "report.tiles_file='missing.geojson' does not exist" in lines[0]
@@ -204,8 +204,8 @@ def test_a_dataset_folder_is_not_a_report_and_an_old_report_is_replaced(syntheti
 def test_report_dest_refusal_is_one_line_exit_2(synthetic, tmp_path):
     mine = _users_folder(tmp_path / "mine")
     before = {p: p.read_bytes() for p in files_under(tmp_path)}
-    result = run_in_process(geetiles_cmd("stages=[report]", f"report.tiles_file={synthetic}", "source=none", "labels=none",
-                                         f"report.dest={mine}"), tmp_path)
+    result = run_in_process(geetiles_cmd("stages=[report]", f"report.tiles_file={synthetic}", "source=none",
+                                         "labels=none", f"report.dest={mine}"), tmp_path)
     assert result.returncode == 2, result.stderr[-2000:]
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "geetiles will not replace it" in lines[0] and str(mine) in lines[0]

@@ -21,8 +21,9 @@ QUITO = "quito_partitions_aschips_266af64b36450"
 def test_geet_split_writes_the_originals_splits_csv_byte_for_byte(tmp_path):
     tiles = tmp_path / f"{QUITO}.geojson"
     tiles.write_bytes((ORIGINAL / "intersect" / "quito-1000-x-coarse" / f"{QUITO}.geojson").read_bytes())
-    result = run_in_process(geet_cmd("split", "--tiles_file", tiles.name, "--nbands", "6", "--angle", "-0.6", "--train_pct", ".6",
-                                     "--test_pct", ".2", "--val_pct", ".2", "--foreign_tiles_name", "coarse"), tmp_path)
+    result = run_in_process(geet_cmd("split", "--tiles_file", tiles.name, "--nbands", "6", "--angle", "-0.6",
+                                     "--train_pct", ".6", "--test_pct", ".2", "--val_pct", ".2", "--foreign_tiles_name",
+                                     "coarse"), tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     expected = ORIGINAL / "split" / "quito-1000-foreign" / f"{QUITO}_splits.csv"
     assert (tmp_path / f"{QUITO}_splits.csv").read_bytes() == expected.read_bytes()
@@ -38,8 +39,8 @@ def test_geet_split_writes_the_originals_splits_csv_byte_for_byte(tmp_path):
 def _utm_run(folder: Path, *overrides: str):
     folder.mkdir(parents=True, exist_ok=True)
     return run_in_process(geetiles_cmd("aoi=bbox", "aoi.bbox=[6.0,49.5,6.4,49.8]", "aoi.name=t", "tiling=utm",
-                                       f"data_dir={folder}", f"hydra.run.dir={folder / 'run'}", "stages=[aoi,tiling,split]",
-                                       *overrides), folder)
+                                       f"data_dir={folder}", f"hydra.run.dir={folder / 'run'}",
+                                       "stages=[aoi,tiling,split]", *overrides), folder)
 
 
 def test_blocks_with_a_guard_gap_leave_no_val_or_test_chip_near_train(tmp_path):

@@ -41,8 +41,8 @@ def test_random_writes_the_originals_layout(tmp_path):
     """0.1.7's random partitions are unseeded, so only the layout compares: the name token, the
     columns, pieces at most 5 km a side in the zone's metres, covering the AOI."""
     folder = ORIGINAL / "random" / "synthetic"
-    result = run_in_process(geet_cmd("random", "--aoi_wkt_file", str(folder / "aoi.wkt"), "--max_rectangle_size_meters", "5000",
-                                     "--aoi_name", "t", "--dest_dir", str(tmp_path)), tmp_path)
+    result = run_in_process(geet_cmd("random", "--aoi_wkt_file", str(folder / "aoi.wkt"), "--max_rectangle_size_meters",
+                                     "5000", "--aoi_name", "t", "--dest_dir", str(tmp_path)), tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     [expected] = folder.glob("t_partitions_5k_*.geojson")
     [written] = tmp_path.glob("t_partitions_5k_*.geojson")

@@ -256,9 +256,9 @@ def test_geet_zip_dataset_from_another_directory(tmp_path, original):
     """Relative paths from the parent folder (0.1.7 packaged 0 chips and overwrote its metadata);
     with every chip present: 0.1.7's 240 chips plus the 6 it had no image for."""
     tiles = build_case(tmp_path / "case", "tokyo-foreign", complete=True)
-    result = run_in_process(geet_cmd("zip.dataset", "--tiles_file", f"case/{tiles.name}", "--images_dataset_def", IMAGES,
-                                     "--labels_dataset_def", LABELS, "--foreign_tiles_file", f"case/{RANDOM5K}.geojson",
-                                     "--readme_file", "case/README.txt"), tmp_path)
+    result = run_in_process(geet_cmd("zip.dataset", "--tiles_file", f"case/{tiles.name}", "--images_dataset_def",
+                                     IMAGES, "--labels_dataset_def", LABELS, "--foreign_tiles_file",
+                                     f"case/{RANDOM5K}.geojson", "--readme_file", "case/README.txt"), tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     members = read_zip(tmp_path / "case" / f"{FOLDER}.zip")
     records = pickles(members)
@@ -277,7 +277,8 @@ def test_geet_zip_dataset_from_another_directory(tmp_path, original):
 
 def test_geet_zip_dataset_without_labels(tmp_path):
     tiles = build_case(tmp_path, complete=True)
-    result = run_in_process(geet_cmd("zip.dataset", "--tiles_file", tiles.name, "--images_dataset_def", IMAGES), tmp_path)
+    result = run_in_process(geet_cmd("zip.dataset", "--tiles_file", tiles.name, "--images_dataset_def", IMAGES),
+                            tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     records = pickles(read_zip(tmp_path / f"tokyo_{IMAGES}.zip"))
     assert len(records) == 246 and all("label" not in r for r in records.values())
