@@ -12,7 +12,7 @@ Timed (whole process, as a user runs it; median of --runs):
    (a 5688 x 8128 COG at 10 m). Target: <= 15 s on a 2-core machine.
 2. `geet cleanup --basedir {chips}` (every chip readable: nothing removed).
 
-Until `geet` registers the tools, the commands run as `python -m geetiles.cli.geet_tools ...`.
+The commands run as `geet ...`, or as `python -m geetiles.cli.geet ...` when no `geet` is on the PATH.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def tool(command: str) -> list[str]:
     probe = subprocess.run(["geet", command, "--help"], env=ENV, capture_output=True, text=True)
     if probe.returncode == 0:
         return ["geet", command]
-    return [sys.executable, "-m", "geetiles.cli.geet_tools", command]
+    return [sys.executable, "-m", "geetiles.cli.geet", command]
 
 
 def setup(work: Path) -> Path:

@@ -1,4 +1,6 @@
-"""Shared fixtures: the original's example AOI, isolated working folders, subprocess runners."""
+"""Shared fixtures: the original's example AOI, isolated working folders, the command lines of ``geet`` and
+``python -m geetiles`` (run in-process by ``tests.in_process.run_in_process``, or in a child process by
+``run_cli`` where the process itself is under test), one Ray per session."""
 
 from __future__ import annotations
 
@@ -8,6 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from tests.in_process import Ran, run_in_process
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -29,7 +33,9 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def run_cli(args: list[str], cwd: Path, timeout: float = 120, env: dict | None = None) -> subprocess.CompletedProcess[str]:
-    """Run a command-line entry point the way a user does, in a child process."""
+    """Run a command-line entry point the way a user does, in a child process: for the few tests of what only
+    a process shows (its exit status, the console script, the fast exit, output on its file descriptors).
+    Every other test runs the same command line with ``run_in_process``."""
     env = {**os.environ, **(env or {})}
     env.pop("HYDRA_FULL_ERROR", None)
     return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
@@ -40,7 +46,9 @@ def geetiles_cmd(*args: str) -> list[str]:
 
 
 def geet_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "geetiles.cli.geet", *args]
+    """``geet ARGS``: the installed console script beside this interpreter (what a user runs), else its module."""
+    script = Path(sys.executable).with_name("geet")
+    return [str(script), *args] if script.is_file() else [sys.executable, "-m", "geetiles.cli.geet", *args]
 
 
 def files_under(root: Path) -> list[Path]:
@@ -67,10 +75,10 @@ DEMO_RUN = ("experiment=demo", "aoi=bbox", "aoi.bbox=[6.0,49.6,6.06,49.64]", "ao
 
 
 @pytest.fixture(scope="session")
-def demo_pipeline(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
-    """One run of every default stage (the demo experiment over 16 chips of 24 x 24 pixels), shared by
-    the proportions, export and report tests: (its data folder, the finished process)."""
+def demo_pipeline(tmp_path_factory, ray_session) -> tuple[Path, Ran]:
+    """One run of every default stage (the demo experiment over 16 chips of 24 x 24 pixels, in this process
+    on the session's Ray), shared by the proportions, export and report tests: (its data folder, the run)."""
     folder = tmp_path_factory.mktemp("demo_pipeline")
-    result = run_cli(geetiles_cmd(*DEMO_RUN), folder, timeout=300)
+    result = run_in_process(geetiles_cmd(*DEMO_RUN), folder)
     assert result.returncode == 0, result.stderr[-3000:]
     return folder / "outputs" / "data", result

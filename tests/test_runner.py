@@ -26,9 +26,9 @@ def unusable_data_dirs(root):
     return cases
 
 
-def test_python_m_geetiles_refuses_an_unusable_data_dir_before_any_stage(workdir, monkeypatch, capsys):
+def test_python_m_geetiles_refuses_an_unusable_data_dir_before_any_stage(workdir, capsys):
     for data_dir, expected in unusable_data_dirs(workdir):
-        code, err = run_geetiles(monkeypatch, capsys, *AOI, f"data_dir={data_dir}")
+        code, err = run_geetiles(capsys, *AOI, f"data_dir={data_dir}")
         lines = err.strip().splitlines()
         assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
         assert lines[0].startswith(f"geetiles: error: {expected}") and "set data_dir to a folder" in lines[0]
@@ -49,22 +49,22 @@ def test_geet_grid_refuses_an_unusable_dest_dir_before_tiling(workdir, capsys):
     assert not list(workdir.rglob("*.geojson"))
 
 
-def test_a_usable_data_dir_is_created_and_the_run_goes_on(workdir, monkeypatch, capsys):
-    code, err = run_geetiles(monkeypatch, capsys, *AOI, "data_dir=new/deeper/data")
+def test_a_usable_data_dir_is_created_and_the_run_goes_on(workdir, capsys):
+    code, err = run_geetiles(capsys, *AOI, "data_dir=new/deeper/data")
     assert code == 0, err
     assert (workdir / "new" / "deeper" / "data" / "t.wkt").is_file()
     assert not [p for p in (workdir / "new" / "deeper" / "data").iterdir() if p.name.startswith(".geetiles-write")]
 
 
-def test_stages_that_do_not_write_in_data_dir_do_not_create_it(workdir, monkeypatch, capsys):
-    code, err = run_geetiles(monkeypatch, capsys, "stages=[foreign]", "foreign=none", "data_dir=/proc/geetiles-data")
+def test_stages_that_do_not_write_in_data_dir_do_not_create_it(workdir, capsys):
+    code, err = run_geetiles(capsys, "stages=[foreign]", "foreign=none", "data_dir=/proc/geetiles-data")
     assert code == 0, err  # foreign=none writes nothing: an unusable data_dir does not matter
-    code, err = run_geetiles(monkeypatch, capsys, "stages=[foreign]", "foreign=none", "data_dir=untouched")
+    code, err = run_geetiles(capsys, "stages=[foreign]", "foreign=none", "data_dir=untouched")
     assert code == 0 and not (workdir / "untouched").exists(), err
 
 
-def test_a_run_stopped_by_a_later_error_leaves_no_empty_data_dir(workdir, monkeypatch, capsys):
-    code, err = run_geetiles(monkeypatch, capsys, "aoi=wkt", "aoi.wkt_file=missing.wkt", "aoi.name=t", "stages=[aoi,tiling]",
+def test_a_run_stopped_by_a_later_error_leaves_no_empty_data_dir(workdir, capsys):
+    code, err = run_geetiles(capsys, "aoi=wkt", "aoi.wkt_file=missing.wkt", "aoi.name=t", "stages=[aoi,tiling]",
                         "data_dir=made/for/nothing")
     assert code == 2 and "Traceback" not in err, err
     assert not (workdir / "made").exists()

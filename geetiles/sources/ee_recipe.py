@@ -3,8 +3,9 @@
 A recipe names a collection (or image), a date range, metadata filters, a per-image cloud mask,
 bands, a valid range, scaling, a temporal reducer, optional seasonal, monthly or yearly stacking with
 band-name templates, parts (band groups with their own filters and reducer, e.g. Sentinel-1 VV on
-ascending passes), terrain bands, visualisation, a class remap and an output dtype. The schema's enums (``config.py``) reject an
-unknown reducer, mask, stacking or dtype when the config is composed, before anything runs.
+ascending passes), terrain bands, visualisation, a class remap and an output dtype. The schema's enums
+(``config/recipe.py``) reject an unknown reducer, mask, stacking or dtype when the config is composed,
+before anything runs.
 
 Casting never wraps around: values are clamped to the dtype's range first (geetiles 0.1.7 cast dB
 values straight to uint16, so negative backscatter wrapped to ~65,000).

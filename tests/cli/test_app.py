@@ -1,10 +1,12 @@
-"""``python -m geetiles`` as a user runs it: in a child process, from a fresh folder."""
+"""``python -m geetiles`` as a user runs it, from a fresh folder: in this process (``run_in_process``), and in a
+child process (``run_cli``) where what a process alone shows is under test."""
 
 import pytest
 import yaml
 
 from geetiles import __version__
 from tests.conftest import files_under, geetiles_cmd, run_cli
+from tests.in_process import run_in_process, run_main
 
 
 def tiles_files(root):
@@ -12,7 +14,7 @@ def tiles_files(root):
 
 
 def test_default_experiment_writes_tiles_aoi_and_records(workdir):
-    result = run_cli(geetiles_cmd("stages=[aoi,tiling]"), workdir)
+    result = run_in_process(geetiles_cmd("stages=[aoi,tiling]"), workdir)
     assert result.returncode == 0, result.stderr
     [tiles] = tiles_files(workdir)
     assert tiles.name.startswith("lux_partitions_aschips_")
@@ -30,13 +32,14 @@ def test_default_experiment_writes_tiles_aoi_and_records(workdir):
 
 
 def test_luxembourg_wkt_gives_the_originals_file(workdir, luxembourg_wkt):
-    result = run_cli(geetiles_cmd("aoi=wkt", f"aoi.wkt_file={luxembourg_wkt}", "aoi.name=lux", "data_dir=out", "stages=[tiling]"), workdir)
+    result = run_in_process(geetiles_cmd("aoi=wkt", f"aoi.wkt_file={luxembourg_wkt}", "aoi.name=lux", "data_dir=out",
+                                         "stages=[tiling]"), workdir)
     assert result.returncode == 0, result.stderr
     assert (workdir / "out" / "lux_partitions_aschips_14c55eb7d417f.geojson").exists()
 
 
 def test_multirun_writes_one_tiles_file_per_value_each_with_its_record(workdir):
-    result = run_cli(geetiles_cmd("-m", "tiling.chip_size_m=2000,5000", "stages=[tiling]"), workdir)
+    result = run_in_process(geetiles_cmd("-m", "tiling.chip_size_m=2000,5000", "stages=[tiling]"), workdir)
     assert result.returncode == 0, result.stderr
     files = tiles_files(workdir)
     assert len(files) == 2
@@ -54,7 +57,7 @@ def test_experiment_from_a_users_config_dir(workdir):
         "  - override /source: none\n  - override /labels: none\n"
         "tiling:\n  chip_size_m: 2500\ndata_dir: datasets\n"
     )
-    result = run_cli(geetiles_cmd("--config-dir", "my_configs", "experiment=valley-utm"), workdir)
+    result = run_in_process(geetiles_cmd("--config-dir", "my_configs", "experiment=valley-utm"), workdir)
     assert result.returncode == 0, result.stderr
     [tiles] = (workdir / "datasets").glob("valley_partitions_utmchips_*.geojson")
     record = yaml.safe_load(tiles.with_name(tiles.stem + ".geetiles.yaml").read_text())
@@ -69,6 +72,7 @@ def isolated_home(workdir):
     return {"HOME": str(home), "CLOUDSDK_CONFIG": str(home / "gcloud"), "GOOGLE_APPLICATION_CREDENTIALS": ""}
 
 
+@pytest.mark.slow  # a child process: exit status 2 and one line on its stderr after two stages ran (fast exit)
 def test_default_experiment_is_the_originals_example_and_needs_earth_engine(workdir):
     result = run_cli(geetiles_cmd("ee.project=some-project"), workdir, env=isolated_home(workdir))
     assert result.returncode == 2
@@ -81,6 +85,7 @@ def test_default_experiment_is_the_originals_example_and_needs_earth_engine(work
     assert record["config"]["source"]["pixels_lonlat"] == [100, 100]
 
 
+@pytest.mark.slow  # the README's command as typed, in a child process that starts its own Ray
 def test_quickstart_runs_the_example_offline_with_demo_sources(workdir):
     import re
     from pathlib import Path
@@ -100,7 +105,7 @@ def test_quickstart_runs_the_example_offline_with_demo_sources(workdir):
 
 
 def test_help_lists_groups_quickly(workdir):
-    result = run_cli(geetiles_cmd("--help"), workdir)
+    result = run_in_process(geetiles_cmd("--help"), workdir)
     assert result.returncode == 0
     assert "tiling: grid, majortom, random, select, utm" in result.stdout
     assert "foreign: file, grid, none, random, select, utm" in result.stdout
@@ -138,7 +143,7 @@ BAD_INPUTS = [
 @pytest.mark.parametrize("args, fragment", BAD_INPUTS, ids=[" ".join(a) for a, _ in BAD_INPUTS])
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(workdir, args, fragment):
     (workdir / "bad.wkt").write_text("POLYGON ((6 49, 7 49")
-    result = run_cli(geetiles_cmd(*args), workdir)
+    result = run_in_process(geetiles_cmd(*args), workdir)
     assert result.returncode == 2, (result.stdout, result.stderr)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("geetiles: error: "), result.stderr
@@ -150,13 +155,13 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(workdir, args, fragment
 def test_typo_inside_a_users_experiment_file_fails_at_start(workdir):
     (workdir / "conf" / "experiment").mkdir(parents=True)
     (workdir / "conf" / "experiment" / "typo.yaml").write_text("# @package _global_\ntiling:\n  chipsize: 5\n")
-    result = run_cli(geetiles_cmd("--config-dir", "conf", "experiment=typo"), workdir)
+    result = run_in_process(geetiles_cmd("--config-dir", "conf", "experiment=typo"), workdir)
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1 and "chipsize" in result.stderr
     assert files_under(workdir / "outputs") == []
 
 
-def test_readme_experiment_example_runs_verbatim(workdir):
+def test_readme_experiment_example_runs_verbatim(workdir, ray_session):
     import re
     from pathlib import Path
 
@@ -166,16 +171,9 @@ def test_readme_experiment_example_runs_verbatim(workdir):
     path.parent.mkdir(parents=True)
     path.write_text(body.group(2))
     command = re.search(r"```bash\n(python -m geetiles --config-dir [^\n]+)\n```", readme).group(1).split()
-    result = run_cli(geetiles_cmd(*command[3:]), workdir)
+    result = run_in_process(geetiles_cmd(*command[3:]), workdir)
     assert result.returncode == 0, result.stderr
     assert list((workdir / "datasets").glob(f"{path.stem.split('-')[0]}_partitions_utmchips_*.geojson"))
-
-
-def run_in_process(monkeypatch, capsys, *args: str) -> tuple[int, str, str, float]:
-    """``python -m geetiles ARGS`` in this process: (exit status, stdout, stderr, seconds)."""
-    from tests.in_process import run_main
-
-    return run_main(monkeypatch, capsys, *args)
 
 
 RING_THE_LONG_WAY = "POLYGON ((179 0, -179 0, -179 1, 179 1, 179 0))"  # meant: 2° across the antimeridian
@@ -198,9 +196,9 @@ DEGENERATE = [  # issue 21: each ran for minutes, or was refused with the wrong 
 
 
 @pytest.mark.parametrize("args, fragment, warning", DEGENERATE, ids=[" ".join(a) for a, _, _ in DEGENERATE])
-def test_degenerate_input_is_one_line_exit_2_in_seconds(workdir, monkeypatch, capsys, args, fragment, warning):
+def test_degenerate_input_is_one_line_exit_2_in_seconds(workdir, capsys, args, fragment, warning):
     (workdir / "ring.wkt").write_text(RING_THE_LONG_WAY)
-    status, out, err, seconds = run_in_process(monkeypatch, capsys, *args, "data_dir=out", "stages=[tiling]")
+    status, out, err, seconds = run_main(capsys, *args, "data_dir=out", "stages=[tiling]")
     assert status == 2, (out, err)
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("geetiles: error: ") and fragment in lines[0], err
@@ -211,14 +209,14 @@ def test_degenerate_input_is_one_line_exit_2_in_seconds(workdir, monkeypatch, ca
     assert files_under(workdir / "out") == []
 
 
-def test_a_ring_drawn_the_long_way_is_tiled_with_a_warning_and_its_bbox_advice_works(workdir, monkeypatch, capsys):
+def test_a_ring_drawn_the_long_way_is_tiled_with_a_warning_and_its_bbox_advice_works(workdir, capsys):
     (workdir / "ring.wkt").write_text("POLYGON ((179 0, -179 0, -179 0.05, 179 0.05, 179 0))")
-    status, out, err, _ = run_in_process(monkeypatch, capsys, "aoi=wkt", "aoi.wkt_file=ring.wkt", "tiling=majortom",
+    status, out, err, _ = run_main(capsys, "aoi=wkt", "aoi.wkt_file=ring.wkt", "tiling=majortom",
                                          "data_dir=long", "stages=[tiling]")
     assert status == 0, err
     assert "the AOI spans 358° of longitude" in out and "aoi.bbox=[179,0,-179,0.05]" in out
     advice = out.split("e.g. ")[1].split(",", 4)
-    status, out, err, _ = run_in_process(monkeypatch, capsys, "aoi=bbox", ",".join(advice[:4]), "tiling=majortom",
+    status, out, err, _ = run_main(capsys, "aoi=bbox", ",".join(advice[:4]), "tiling=majortom",
                                          "data_dir=short", "stages=[tiling]")
     assert status == 0, err
     assert "spans" not in out

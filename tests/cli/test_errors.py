@@ -20,7 +20,7 @@ def payload(marker) -> str:
 
 
 @pytest.mark.parametrize("where", ["group", "experiment", "primary"])
-def test_a_python_tag_is_one_line_and_never_runs(workdir, monkeypatch, capsys, where):
+def test_a_python_tag_is_one_line_and_never_runs(workdir, capsys, where):
     marker = workdir / "pwned"
     configs = workdir / "my_configs"
     if where == "group":
@@ -34,7 +34,7 @@ def test_a_python_tag_is_one_line_and_never_runs(workdir, monkeypatch, capsys, w
         text = f"defaults:\n  - config\n  - _self_\nstages: {payload(marker)}\n"
     path.parent.mkdir(parents=True)
     path.write_text(text)
-    code, err = run_geetiles(monkeypatch, capsys, "--config-dir", str(configs), *args)
+    code, err = run_geetiles(capsys, "--config-dir", str(configs), *args)
     lines = err.strip().splitlines()
     assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
     assert lines[0].startswith(f"geetiles: error: {path} line ")
@@ -43,11 +43,11 @@ def test_a_python_tag_is_one_line_and_never_runs(workdir, monkeypatch, capsys, w
     assert sorted(p.name for p in workdir.iterdir()) == ["my_configs"]  # no run folder, no data
 
 
-def test_broken_yaml_is_one_line_naming_the_file_and_line(workdir, monkeypatch, capsys):
+def test_broken_yaml_is_one_line_naming_the_file_and_line(workdir, capsys):
     path = workdir / "my_configs" / "aoi" / "broken.yaml"
     path.parent.mkdir(parents=True)
     path.write_text("name: broken\nbbox: [6.0, 49.6\nlayer: x\n")
-    code, err = run_geetiles(monkeypatch, capsys, "--config-dir", str(workdir / "my_configs"), "aoi=broken",
+    code, err = run_geetiles(capsys, "--config-dir", str(workdir / "my_configs"), "aoi=broken",
                         "stages=[aoi]")
     assert code == 2 and "Traceback" not in err, err
     assert err.strip() == (f"geetiles: error: {path} line 3 is not valid YAML (expected ',' or ']', but got ':'); "

@@ -1,11 +1,14 @@
-"""``geet``: the original's commands and options, on the same runner."""
+"""``geet``: the original's commands and options, on the same runner (in this process, and through the
+installed console script in a child process for what only a process shows)."""
 
 import pytest
 import yaml
 
 from tests.conftest import geet_cmd, run_cli
+from tests.in_process import run_in_process
 
 
+@pytest.mark.slow  # the installed console script, in a child process: exit status 0 after the fast exit
 def test_grid_writes_the_originals_file_and_creates_dest_dir(workdir, luxembourg_wkt):
     args = ["grid", "--aoi_wkt_file", str(luxembourg_wkt), "--chip_size_meters", "1000", "--aoi_name", "lux", "--dest_dir", "new/dir"]
     result = run_cli(geet_cmd(*args), workdir)
@@ -22,6 +25,7 @@ def test_grid_writes_the_originals_file_and_creates_dest_dir(workdir, luxembourg
     assert not (workdir / "outputs").exists()  # geet writes only where it is told
 
 
+@pytest.mark.slow  # in child processes: one line on the real stderr and exit status 2, through the console script
 def test_grid_bad_options_are_one_line_exit_2(workdir, luxembourg_wkt):
     cases = [
         (["grid", "--aoi_wkt_file", str(luxembourg_wkt), "--chip_size_meters", "abc", "--aoi_name", "lux", "--dest_dir", "d"], "not a number"),
@@ -39,21 +43,22 @@ def test_grid_bad_options_are_one_line_exit_2(workdir, luxembourg_wkt):
 
 
 def test_aois_showall_and_extract(workdir):
-    listing = run_cli(geet_cmd("aois", "--showall"), workdir)
+    listing = run_in_process(geet_cmd("aois", "--showall"), workdir)
     assert listing.returncode == 0 and "LUX  Luxembourg" in listing.stdout
-    extract = run_cli(geet_cmd("aois", "--extract", "luxembourg", "--dest_dir", "aois"), workdir)
+    extract = run_in_process(geet_cmd("aois", "--extract", "luxembourg", "--dest_dir", "aois"), workdir)
     assert extract.returncode == 0, extract.stderr
     wkt = (workdir / "aois" / "luxembourg.wkt").read_text()
     assert wkt.startswith("POLYGON")
     # the extracted file feeds `geet grid` directly
-    grid = run_cli(geet_cmd("grid", "--aoi_wkt_file", "aois/luxembourg.wkt", "--chip_size_meters", "5000", "--aoi_name", "lux", "--dest_dir", "g"), workdir)
+    grid = run_in_process(geet_cmd("grid", "--aoi_wkt_file", "aois/luxembourg.wkt", "--chip_size_meters", "5000",
+                                   "--aoi_name", "lux", "--dest_dir", "g"), workdir)
     assert grid.returncode == 0, grid.stderr
-    unknown = run_cli(geet_cmd("aois", "--extract", "Atlantis"), workdir)
+    unknown = run_in_process(geet_cmd("aois", "--extract", "Atlantis"), workdir)
     assert unknown.returncode == 2 and "Atlantis" in unknown.stderr
 
 
 def test_help_lists_existing_commands(workdir):
-    result = run_cli(geet_cmd("--help"), workdir)
+    result = run_in_process(geet_cmd("--help"), workdir)
     assert result.returncode == 0
     assert "grid" in result.stdout and "aois" in result.stdout
 

@@ -6,7 +6,8 @@ import yaml
 
 from geetiles.tiles_file import parse_tiles_file_name
 from geetiles.tiling.ids import list_hash
-from tests.conftest import geet_cmd, geetiles_cmd, run_cli
+from tests.conftest import geet_cmd, geetiles_cmd
+from tests.in_process import run_in_process
 
 # ~30 x 33 km near (10E, 45N) with a hole: runs without the Luxembourg file
 AOI_WKT = ("POLYGON ((9.9 44.9, 10.3 44.9, 10.3 45.2, 9.9 45.2, 9.9 44.9), "
@@ -26,7 +27,7 @@ def only_geojson(folder):
 
 def test_random_writes_a_seeded_reproducible_file(workdir):
     (workdir / "aoi.wkt").write_text(AOI_WKT)
-    first = run_cli(random_cmd("a"), workdir)
+    first = run_in_process(random_cmd("a"), workdir)
     assert first.returncode == 0, first.stderr
     path = only_geojson(workdir / "a")
     name = parse_tiles_file_name(path)
@@ -38,12 +39,12 @@ def test_random_writes_a_seeded_reproducible_file(workdir):
     record = yaml.safe_load(path.with_name(path.stem + ".geetiles.yaml").read_text())
     assert record["command"].startswith("geet random --aoi_wkt_file") and record["chips"] == len(features)
 
-    again = run_cli(random_cmd("b", "5000", "--seed", "0"), workdir)  # 0 is the default
+    again = run_in_process(random_cmd("b", "5000", "--seed", "0"), workdir)  # 0 is the default
     assert again.returncode == 0, again.stderr
     assert only_geojson(workdir / "b").name == path.name
     assert only_geojson(workdir / "b").read_bytes() == path.read_bytes()
 
-    other = run_cli(random_cmd("c", "5000", "--seed", "7"), workdir)
+    other = run_in_process(random_cmd("c", "5000", "--seed", "7"), workdir)
     assert other.returncode == 0, other.stderr
     assert only_geojson(workdir / "c").name != path.name
 
@@ -60,7 +61,7 @@ def test_random_bad_options_are_one_line_exit_2(workdir):
                       "data_dir=d", "stages=[tiling]"), "max_size_m=0"),
     ]
     for args, fragment in cases:
-        result = run_cli(args, workdir)
+        result = run_in_process(args, workdir)
         assert result.returncode == 2, (args, result.stderr)
         assert len(result.stderr.strip().splitlines()) == 1 and fragment in result.stderr, result.stderr
         assert not (workdir / "d").exists()

@@ -12,13 +12,14 @@ import pytest
 import rasterio
 import yaml
 
-from tests.conftest import files_under, geetiles_cmd, run_cli
+from tests.conftest import files_under, geetiles_cmd
+from tests.in_process import run_in_process
 
 
 def export(tiles, *extra):
-    return run_cli(geetiles_cmd("stages=[export]", f"export.tiles_file={tiles}", "source=demo", "labels=demo",
-                                "download.progress=none", f"hydra.run.dir={tiles.parent.parent / 'runs'}", *extra),
-                   tiles.parent)
+    return run_in_process(geetiles_cmd("stages=[export]", f"export.tiles_file={tiles}", "source=demo", "labels=demo",
+                                       "download.progress=none", f"hydra.run.dir={tiles.parent.parent / 'runs'}",
+                                       *extra), tiles.parent)
 
 
 def dest_of(tiles):

@@ -15,7 +15,8 @@ import pytest
 
 from geetiles.errors import UserInputError
 from geetiles.runner import RunContext
-from tests.conftest import DEMO_RUN, files_under, geet_cmd, geetiles_cmd, run_cli
+from tests.conftest import DEMO_RUN, files_under, geet_cmd, geetiles_cmd
+from tests.in_process import run_in_process
 from tests.test_process_pool import descendants, running, wait_until
 
 
@@ -143,7 +144,7 @@ def test_the_cli_refuses_with_one_line_and_exit_2(dataset, tmp_path, how):
     else:  # the tiles file comes from this run's tiling: export.dest is still checked before it runs
         command = geetiles_cmd(*DEMO_RUN, f"data_dir={tmp_path / 'new'}", f"export.dest={mine}")
     before = snapshot(tmp_path)
-    result = run_cli(command, tmp_path)
+    result = run_in_process(command, tmp_path)
     assert result.returncode == 2, result.stderr[-2000:]
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "geetiles will not replace it" in lines[0], result.stderr
@@ -155,14 +156,14 @@ def test_the_cli_refuses_with_one_line_and_exit_2(dataset, tmp_path, how):
 # --- kill -9 during an export ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def larger_run(tmp_path_factory) -> Path:
+def larger_run(tmp_path_factory, ray_session) -> Path:
     """A demo run of 488 chips (48 x 48 pixels), up to the split: long enough an export to kill it
     while its workers write."""
     folder = tmp_path_factory.mktemp("larger_run")
     run = [a for a in DEMO_RUN if not a.startswith(("aoi.bbox", "source.pixels", "labels.pixels"))]
-    result = run_cli(geetiles_cmd(*run, "aoi.bbox=[6.0,49.6,6.3,49.8]", "source.pixels_lonlat=[48,48]",
-                                  "labels.pixels_lonlat=[48,48]", "stages=[aoi,tiling,download,proportions,split]"),
-                     folder, timeout=600)
+    result = run_in_process(geetiles_cmd(*run, "aoi.bbox=[6.0,49.6,6.3,49.8]", "source.pixels_lonlat=[48,48]",
+                                         "labels.pixels_lonlat=[48,48]",
+                                         "stages=[aoi,tiling,download,proportions,split]"), folder)
     assert result.returncode == 0, result.stderr[-3000:]
     [tiles] = (folder / "outputs" / "data").glob("t_partitions_aschips_*.geojson")
     return tiles
@@ -199,7 +200,7 @@ def test_kill_9_during_an_export_leaves_no_worker_and_the_next_export_cleans_up(
     left = list(tiles.parent.glob(f".{dest.name}.*")) + list(tiles.parent.glob(".t_demo-imagery_demo-landcover.*"))
     assert left, "killed mid-way: its building folder is still there"
     started = time.monotonic()
-    result = run_cli(command, tiles.parent, timeout=300)
+    result = run_in_process(command, tiles.parent)
     assert result.returncode == 0, result.stderr[-3000:]
     assert (dest / "chips.parquet").is_file() and time.monotonic() - started < 300
     assert not [p for p in tiles.parent.iterdir() if p.name.startswith(".")], "stale building folders left"

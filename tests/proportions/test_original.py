@@ -12,7 +12,8 @@ import pytest
 import rasterio
 import shapely
 
-from tests.conftest import geet_cmd, run_cli
+from tests.conftest import geet_cmd
+from tests.in_process import run_in_process
 
 ORIGINAL = Path(__file__).resolve().parents[1] / "data" / "original017" / "files"
 CASE = ORIGINAL / "proportions" / "tokyo"
@@ -45,7 +46,8 @@ def tokyo(tmp_path_factory) -> Path:
                                transform=rasterio.Affine.from_gdal(*transform)) as out:
                 out.write(values, 1)
     for stem in (CHIPS, GRID5K, RANDOM5K):
-        result = run_cli(geet_cmd("lp.compute", "--tiles_file", f"{stem}.geojson", "--labels_dataset_def", LABELS), folder)
+        result = run_in_process(geet_cmd("lp.compute", "--tiles_file", f"{stem}.geojson", "--labels_dataset_def",
+                                         LABELS), folder)
         assert result.returncode == 0, result.stderr[-2000:]
     return folder
 
@@ -82,8 +84,8 @@ def test_from_foreign_equals_the_original_inside_one_unit_and_differs_by_square_
         folder.mkdir()
         shutil.copy(ORIGINAL / "grid" / "tokyo-1000" / f"{CHIPS}.geojson", folder)
         (folder / f"{stem}.geojson").write_bytes(gzip.decompress((CASE / f"lp_compute_{stem}.geojson.gz").read_bytes()))
-        result = run_cli(geet_cmd("lp.from_foreign", "--tiles_file", f"{CHIPS}.geojson", "--foreign_tiles_file",
-                                  f"{stem}.geojson", "--labels_dataset_def", LABELS), folder)
+        result = run_in_process(geet_cmd("lp.from_foreign", "--tiles_file", f"{CHIPS}.geojson", "--foreign_tiles_file",
+                                         f"{stem}.geojson", "--labels_dataset_def", LABELS), folder)
         assert result.returncode == 0, result.stderr[-2000:]
         name = stem.split("_partitions_")[1].split("_")[0]
         ours = _features(folder / f"{CHIPS}.geojson")

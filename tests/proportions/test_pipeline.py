@@ -2,7 +2,8 @@
 
 import geopandas as gpd
 
-from tests.conftest import files_under, geetiles_cmd, run_cli
+from tests.conftest import files_under, geetiles_cmd
+from tests.in_process import run_in_process
 
 
 def test_a_demo_run_has_proportions_of_its_labels(demo_pipeline):
@@ -19,14 +20,14 @@ def test_a_demo_run_has_proportions_of_its_labels(demo_pipeline):
 
 
 def test_mixing_this_runs_units_needs_their_proportions_first(tmp_path):
-    result = run_cli(geetiles_cmd("experiment=lux-units", "source=none", "labels=demo", "proportions.from_foreign=true"),
-                     tmp_path)
+    result = run_in_process(geetiles_cmd("experiment=lux-units", "source=none", "labels=demo",
+                                         "proportions.from_foreign=true"), tmp_path)
     assert result.returncode == 2 and "proportions=earthengine computes them" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not files_under(tmp_path / "outputs" / "data")
 
 
-def test_a_local_labels_raster_with_declared_classes_gets_proportions(tmp_path):
+def test_a_local_labels_raster_with_declared_classes_gets_proportions(tmp_path, ray_session):
     """labels=local: the classes come with the config (labels.classes), through the download record."""
     import numpy as np
 
@@ -35,10 +36,11 @@ def test_a_local_labels_raster_with_declared_classes_gets_proportions(tmp_path):
     values = np.ones((200, 200), dtype=np.uint8)
     values[:, 100:] = 2  # east of 6.02 E is class 2
     raster = write_chip(tmp_path / "landcover.tif", values, (6.0, 49.6, 6.04, 49.62))
-    result = run_cli(geetiles_cmd("stages=[aoi,tiling,download,proportions]", "aoi=bbox", "aoi.bbox=[6.0,49.6,6.04,49.62]",
-                                  "aoi.name=t", "tiling=utm", "source=none", "labels=local", f"labels.dataset={raster}",
-                                  "labels.classes=[{code:1,name:west},{code:2,name:east}]", "download.progress=none"),
-                     tmp_path, timeout=300)
+    result = run_in_process(geetiles_cmd("stages=[aoi,tiling,download,proportions]", "aoi=bbox",
+                                         "aoi.bbox=[6.0,49.6,6.04,49.62]", "aoi.name=t", "tiling=utm", "source=none",
+                                         "labels=local", f"labels.dataset={raster}",
+                                         "labels.classes=[{code:1,name:west},{code:2,name:east}]",
+                                         "download.progress=none"), tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     [tiles] = (tmp_path / "outputs" / "data").glob("t_partitions_utmchips_*.geojson")
     frame = gpd.read_parquet(tiles.with_suffix(".parquet"))

@@ -12,7 +12,8 @@ import shapely
 from geetiles.proportions.stage import compute_file, mix_from_foreign
 from geetiles.tiles_file import load_tiles, twin_path
 from geetiles.tiling.ids import list_hash
-from tests.conftest import files_under, geet_cmd, run_cli
+from tests.conftest import files_under, geet_cmd
+from tests.in_process import run_in_process
 from tests.proportions.synthetic import halves, record, tiles_file, write_chip
 
 CLASSES = [{"code": 1, "name": "forest", "color": "#00ff00"}, {"code": 2, "name": "water", "color": "#0000ff"}]
@@ -36,7 +37,7 @@ def make_dataset(folder, count=4, name="lc", with_record=True, size=0.01):
 
 def test_lp_compute_writes_the_columns_in_place(tmp_path):
     path, chips, ids = make_dataset(tmp_path)
-    result = run_cli(geet_cmd("lp.compute", "--tiles_file", path.name, "--labels_dataset_def", "lc"), tmp_path)
+    result = run_in_process(geet_cmd("lp.compute", "--tiles_file", path.name, "--labels_dataset_def", "lc"), tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert path.exists() and list_hash(ids) in path.name  # same name, same hash
     features = json.loads(path.read_text())["features"]
@@ -54,7 +55,7 @@ def test_lp_compute_writes_the_columns_in_place(tmp_path):
 
 def test_the_README_option_name_works_too(tmp_path):
     path, _, _ = make_dataset(tmp_path)
-    result = run_cli(geet_cmd("lp.compute", "--tiles_file", path.name, "--dataset_name", "lc"), tmp_path)
+    result = run_in_process(geet_cmd("lp.compute", "--tiles_file", path.name, "--dataset_name", "lc"), tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "lc_proportions" in json.loads(path.read_text())["features"][0]["properties"]
 
@@ -63,7 +64,7 @@ def test_missing_and_corrupt_chips_are_listed_and_fail_the_run_after_the_others(
     path, chips, ids = make_dataset(tmp_path, count=5)
     (chips / f"{ids[1]}.tif").unlink()
     (chips / f"{ids[2]}.tif").write_bytes(b"II*\x00garbage")
-    result = run_cli(geet_cmd("lp.compute", "--tiles_file", path.name, "--labels_dataset_def", "lc"), tmp_path)
+    result = run_in_process(geet_cmd("lp.compute", "--tiles_file", path.name, "--labels_dataset_def", "lc"), tmp_path)
     assert result.returncode not in (0, 2), result.stderr[-2000:]
     assert "2 of 5 chips could not be read" in result.stderr and "Traceback" not in result.stderr
     props = [f["properties"] for f in json.loads(path.read_text())["features"]]
@@ -76,7 +77,7 @@ def test_missing_and_corrupt_chips_are_listed_and_fail_the_run_after_the_others(
     for identifier in ids[1:3]:
         (chips / f"{identifier}.tif").unlink(missing_ok=True)
         write_chip(chips / f"{identifier}.tif", halves(), (6.0, 49.5, 6.01, 49.51))
-    result = run_cli(geet_cmd("lp.compute", "--tiles_file", path.name, "--labels_dataset_def", "lc"), tmp_path)
+    result = run_in_process(geet_cmd("lp.compute", "--tiles_file", path.name, "--labels_dataset_def", "lc"), tmp_path)
     assert result.returncode == 0 and not path.with_name(f"{path.stem}.lc_proportions.failed.csv").exists()
 
 
@@ -96,7 +97,7 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path, problem):
         units = tiles_file(tmp_path / "t_partitions_units_0000000000000.geojson", ["u1"], [shapely.box(5.9, 49.4, 6.2, 49.6)])
         before = {p: p.read_bytes() for p in files_under(tmp_path)}
         args = ["lp.from_foreign", "--tiles_file", path.name, "--foreign_tiles_file", units.name, "--labels_dataset_def", "lc"]
-    result = run_cli(geet_cmd(*args), tmp_path)
+    result = run_in_process(geet_cmd(*args), tmp_path)
     assert result.returncode == 2, result.stderr[-2000:]
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr

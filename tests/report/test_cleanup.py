@@ -14,8 +14,9 @@ from rasterio.transform import from_bounds
 
 from geetiles.download.manifest import FAILURES, JOURNAL, MANIFEST, Manifest, chip_row
 from geetiles.report.cleanup import REMOVED, check_chip, cleanup
-from tests.conftest import geet_cmd, run_cli
+from tests.conftest import geet_cmd
 from tests.fake_ee.fixtures import fake_ee  # noqa: F401
+from tests.in_process import run_in_process
 
 
 def tool_cmd(*args: str) -> list[str]:
@@ -164,7 +165,7 @@ def test_check_chip_reasons(tmp_path):
 def test_command_line(tmp_path):
     folder = tmp_path / "chips"
     make_folder(folder)
-    result = run_cli(tool_cmd("cleanup", "--basedir", str(folder)), tmp_path)
+    result = run_in_process(tool_cmd("cleanup", "--basedir", str(folder)), tmp_path)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert len(lines) == len(BAD) + 1
@@ -172,9 +173,9 @@ def test_command_line(tmp_path):
     assert lines[-1].startswith(f"cleanup: removed {len(BAD)} unreadable of {len(GOOD) + len(BAD)}")
     assert "manifest.csv" in lines[-1]
     assert (folder / "cleanup.geetiles.yaml").exists()
-    again = run_cli(tool_cmd("cleanup", "--basedir", str(folder)), tmp_path)
+    again = run_in_process(tool_cmd("cleanup", "--basedir", str(folder)), tmp_path)
     assert again.returncode == 0 and "nothing removed" in again.stdout
-    missing = run_cli(tool_cmd("cleanup", "--basedir", str(tmp_path / "nope")), tmp_path)
+    missing = run_in_process(tool_cmd("cleanup", "--basedir", str(tmp_path / "nope")), tmp_path)
     assert missing.returncode == 2 and len(missing.stderr.strip().splitlines()) == 1
     assert "does not exist" in missing.stderr
 

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.in_process import Ran
 from tests.report.conftest import assert_self_contained
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 
 
 @pytest.fixture(scope="module")
-def demo_report(demo_pipeline) -> tuple[Path, subprocess.CompletedProcess]:
+def demo_report(demo_pipeline) -> tuple[Path, Ran]:
     """The shared demo run (tests/conftest.py: every default stage, report last)."""
     data, result = demo_pipeline
     [tiles] = data.glob("t_partitions_aschips_*.geojson")

@@ -13,7 +13,8 @@ import yaml
 from rasterio.transform import from_bounds
 
 from geetiles.report.mosaic import build_mosaic, parse_channels, read_header
-from tests.conftest import geet_cmd, run_cli
+from tests.conftest import geet_cmd
+from tests.in_process import run_in_process
 
 UTM = "EPSG:32632"
 
@@ -69,8 +70,8 @@ def lonlat_chips(tmp_path) -> Path:
 
 def test_lonlat_chips_mosaic_in_4326_with_nodata_and_values(lonlat_chips, tmp_path):
     out = tmp_path / "out" / "mosaic.tif"
-    result = run_cli(tool_cmd("mosaic", "--basedir", str(lonlat_chips), "--dest_file", str(out),
-                              "--meters_per_pixel", "10"), tmp_path)
+    result = run_in_process(tool_cmd("mosaic", "--basedir", str(lonlat_chips), "--dest_file", str(out),
+                                     "--meters_per_pixel", "10"), tmp_path)
     assert result.returncode == 0, result.stderr
     assert "2 chips" in result.stdout and "EPSG:4326" in result.stdout
     with rasterio.open(out) as mosaic:
@@ -97,8 +98,8 @@ def test_lonlat_chips_mosaic_in_4326_with_nodata_and_values(lonlat_chips, tmp_pa
 
 def test_channels_subset_in_the_given_order(lonlat_chips, tmp_path):
     out = tmp_path / "sub.tif"
-    result = run_cli(tool_cmd("mosaic", "--basedir", str(lonlat_chips), "--dest_file", str(out),
-                              "--meters_per_pixel", "10", "--channels", "[2,0]"), tmp_path)
+    result = run_in_process(tool_cmd("mosaic", "--basedir", str(lonlat_chips), "--dest_file", str(out),
+                                     "--meters_per_pixel", "10", "--channels", "[2,0]"), tmp_path)
     assert result.returncode == 0, result.stderr
     with rasterio.open(out) as mosaic:
         assert mosaic.count == 2 and mosaic.descriptions == ("b2", "b0")
@@ -198,7 +199,7 @@ def test_bad_input_is_one_line_and_exit_2(lonlat_chips, tmp_path):
         (["mosaic", "--basedir", str(broken), *dest], "geet cleanup"),
     ]
     for args, fragment in cases:
-        result = run_cli(tool_cmd(*args), tmp_path)
+        result = run_in_process(tool_cmd(*args), tmp_path)
         assert result.returncode == 2, (args, result.stderr)
         assert len(result.stderr.strip().splitlines()) == 1 and fragment in result.stderr, result.stderr
     assert not (tmp_path / "x.tif").exists() and not list(tmp_path.glob(".x*"))
@@ -251,8 +252,8 @@ def box_centre(i: int) -> tuple[float, float]:
 
 def test_fromvals_paints_the_originals_value_column_as_float32(tiles_file, tmp_path):
     out = tmp_path / "values.tif"
-    result = run_cli(tool_cmd("mosaic.fromvals", "--tiles_file", str(tiles_file), "--dest_file", str(out),
-                              "--meters_per_pixel", "50"), tmp_path)
+    result = run_in_process(tool_cmd("mosaic.fromvals", "--tiles_file", str(tiles_file), "--dest_file", str(out),
+                                     "--meters_per_pixel", "50"), tmp_path)
     assert result.returncode == 0, result.stderr
     assert "'value'" in result.stdout
     with rasterio.open(out) as raster:
@@ -268,8 +269,8 @@ def test_fromvals_paints_the_originals_value_column_as_float32(tiles_file, tmp_p
 
 def test_fromvals_paints_a_string_column_as_codes_with_a_table(tiles_file, tmp_path):
     out = tmp_path / "split.tif"
-    result = run_cli(tool_cmd("mosaic.fromvals", "--tiles_file", str(tiles_file), "--dest_file", str(out),
-                              "--meters_per_pixel", "50", "--column", "split"), tmp_path)
+    result = run_in_process(tool_cmd("mosaic.fromvals", "--tiles_file", str(tiles_file), "--dest_file", str(out),
+                                     "--meters_per_pixel", "50", "--column", "split"), tmp_path)
     assert result.returncode == 0, result.stderr
     with rasterio.open(out) as raster:
         assert raster.dtypes == ("uint8",) and raster.nodata == 0
@@ -294,8 +295,8 @@ def test_fromvals_default_column_and_unknown_column(tiles_file, tmp_path):
 
     assert paint_values(no_value, tmp_path / "d.tif", 50).column == "split"
     assert paint_values(no_value, tmp_path / "a.tif", 50, "area_km2").kind == "numeric"
-    result = run_cli(tool_cmd("mosaic.fromvals", "--tiles_file", str(tiles_file), "--dest_file", str(tmp_path / "u.tif"),
-                              "--meters_per_pixel", "50", "--column", "nope"), tmp_path)
+    result = run_in_process(tool_cmd("mosaic.fromvals", "--tiles_file", str(tiles_file), "--dest_file",
+                                     str(tmp_path / "u.tif"), "--meters_per_pixel", "50", "--column", "nope"), tmp_path)
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
     assert "no column 'nope'" in result.stderr and "split" in result.stderr and "value" in result.stderr
     assert not (tmp_path / "u.tif").exists()

@@ -12,8 +12,9 @@ import pytest
 
 from geetiles.errors import UserInputError
 from geetiles.runner import RunContext
-from tests.conftest import files_under, geetiles_cmd, run_cli
+from tests.conftest import files_under, geetiles_cmd
 from tests.hostile import TRAVERSAL, assert_one_line_refusal, hostile_tiles, identifier_for, snapshot
+from tests.in_process import run_in_process
 from tests.report.conftest import IMAGES, LABELS, assert_self_contained, build, experiment
 
 
@@ -125,8 +126,8 @@ def test_dest_never_the_chip_folders(synthetic):
 
 
 def test_missing_tiles_file_exits_2_with_one_line(tmp_path):
-    result = run_cli(geetiles_cmd("stages=[report]", "report.tiles_file=missing.geojson", "source=demo", "labels=demo"),
-                     tmp_path)
+    result = run_in_process(geetiles_cmd("stages=[report]", "report.tiles_file=missing.geojson", "source=demo",
+                                         "labels=demo"), tmp_path)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "report.tiles_file='missing.geojson' does not exist" in lines[0]
@@ -200,12 +201,11 @@ def test_a_dataset_folder_is_not_a_report_and_an_old_report_is_replaced(syntheti
     assert report_of(synthetic, "report.samples=0") == dest and (dest / ".geetiles-made").is_file()
 
 
-@pytest.mark.slow
 def test_report_dest_refusal_is_one_line_exit_2(synthetic, tmp_path):
     mine = _users_folder(tmp_path / "mine")
     before = {p: p.read_bytes() for p in files_under(tmp_path)}
-    result = run_cli(geetiles_cmd("stages=[report]", f"report.tiles_file={synthetic}", "source=none", "labels=none",
-                                  f"report.dest={mine}"), tmp_path)
+    result = run_in_process(geetiles_cmd("stages=[report]", f"report.tiles_file={synthetic}", "source=none",
+                                         "labels=none", f"report.dest={mine}"), tmp_path)
     assert result.returncode == 2, result.stderr[-2000:]
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "geetiles will not replace it" in lines[0] and str(mine) in lines[0]

@@ -11,7 +11,8 @@ import shapely
 
 from geetiles.tiles_file import twin_path
 from geetiles.tiling.ids import list_hash
-from tests.conftest import geet_cmd, geetiles_cmd, run_cli
+from tests.conftest import geet_cmd, geetiles_cmd
+from tests.in_process import run_in_process
 
 ORIGINAL = Path(__file__).resolve().parents[1] / "data" / "original017" / "files"
 QUITO = "quito_partitions_aschips_266af64b36450"
@@ -20,8 +21,9 @@ QUITO = "quito_partitions_aschips_266af64b36450"
 def test_geet_split_writes_the_originals_splits_csv_byte_for_byte(tmp_path):
     tiles = tmp_path / f"{QUITO}.geojson"
     tiles.write_bytes((ORIGINAL / "intersect" / "quito-1000-x-coarse" / f"{QUITO}.geojson").read_bytes())
-    result = run_cli(geet_cmd("split", "--tiles_file", tiles.name, "--nbands", "6", "--angle", "-0.6", "--train_pct", ".6",
-                              "--test_pct", ".2", "--val_pct", ".2", "--foreign_tiles_name", "coarse"), tmp_path)
+    result = run_in_process(geet_cmd("split", "--tiles_file", tiles.name, "--nbands", "6", "--angle", "-0.6",
+                                     "--train_pct", ".6", "--test_pct", ".2", "--val_pct", ".2", "--foreign_tiles_name",
+                                     "coarse"), tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     expected = ORIGINAL / "split" / "quito-1000-foreign" / f"{QUITO}_splits.csv"
     assert (tmp_path / f"{QUITO}_splits.csv").read_bytes() == expected.read_bytes()
@@ -36,9 +38,9 @@ def test_geet_split_writes_the_originals_splits_csv_byte_for_byte(tmp_path):
 
 def _utm_run(folder: Path, *overrides: str):
     folder.mkdir(parents=True, exist_ok=True)
-    return run_cli(geetiles_cmd("aoi=bbox", "aoi.bbox=[6.0,49.5,6.4,49.8]", "aoi.name=t", "tiling=utm",
-                                f"data_dir={folder}", f"hydra.run.dir={folder / 'run'}", "stages=[aoi,tiling,split]",
-                                *overrides), folder)
+    return run_in_process(geetiles_cmd("aoi=bbox", "aoi.bbox=[6.0,49.5,6.4,49.8]", "aoi.name=t", "tiling=utm",
+                                       f"data_dir={folder}", f"hydra.run.dir={folder / 'run'}",
+                                       "stages=[aoi,tiling,split]", *overrides), folder)
 
 
 def test_blocks_with_a_guard_gap_leave_no_val_or_test_chip_near_train(tmp_path):
@@ -86,8 +88,8 @@ def test_split_alone_on_a_tiles_file(tmp_path):
     assert _utm_run(tmp_path / "first", "split=none").returncode == 0
     tiles = next((tmp_path / "first").glob("t_partitions_utmchips_*.geojson"))
     before = tiles.name
-    result = run_cli(geetiles_cmd("stages=[split]", "split=random", f"split.tiles_file={tiles}",
-                                  f"hydra.run.dir={tmp_path / 'run'}"), tmp_path)
+    result = run_in_process(geetiles_cmd("stages=[split]", "split=random", f"split.tiles_file={tiles}",
+                                         f"hydra.run.dir={tmp_path / 'run'}"), tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "leaks" in result.stdout + result.stderr  # split=random is reported as leaky
     assert set(gpd.read_file(tiles)["split"]) == {"train", "val", "test"} and tiles.name == before
@@ -117,7 +119,7 @@ def test_a_tiles_file_without_chips_is_refused(tmp_path):
 
     tiles = tmp_path / "t_partitions_aschips_0000000000000.geojson"
     gpd.GeoDataFrame({"identifier": ["a"]}, geometry=[box(6, 49, 6.1, 49.1)], crs=4326).iloc[:0].to_file(tiles)
-    result = run_cli(geetiles_cmd("stages=[split]", "split=bands", f"split.tiles_file={tiles}",
-                                  f"hydra.run.dir={tmp_path / 'run'}"), tmp_path)
+    result = run_in_process(geetiles_cmd("stages=[split]", "split=bands", f"split.tiles_file={tiles}",
+                                         f"hydra.run.dir={tmp_path / 'run'}"), tmp_path)
     assert result.returncode == 2 and "has no chips" in result.stderr, result.stderr
     assert not list(tmp_path.glob("*_splits*"))

@@ -22,7 +22,8 @@ import shapely
 from geetiles.tiles_file import gdal_coordinate, gdal_double, load_tiles, tiles_file_path, twin_path, write_tiles
 from geetiles.tiling.grid import grid_chips, original_utm_epsg
 from geetiles.tiling.ids import list_hash
-from tests.conftest import geet_cmd, run_cli
+from tests.conftest import geet_cmd
+from tests.in_process import run_in_process
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "original017"
 FILES = DATA / "files"
@@ -149,8 +150,8 @@ def test_twin_holds_what_the_geojson_says(tmp_path):
 def test_geet_grid_writes_the_originals_bytes(workdir):
     """The whole command (config, stage, record), not only the functions."""
     name, size, reference = next(c for c in CASES if c[0] == "tokyo" and c[1] == 5000)
-    result = run_cli(geet_cmd("grid", "--aoi_wkt_file", str(FILES / "aois" / "tokyo.wkt"), "--chip_size_meters",
-                              str(size), "--aoi_name", name, "--dest_dir", "out"), workdir)
+    result = run_in_process(geet_cmd("grid", "--aoi_wkt_file", str(FILES / "aois" / "tokyo.wkt"), "--chip_size_meters",
+                                     str(size), "--aoi_name", name, "--dest_dir", "out"), workdir)
     assert result.returncode == 0, result.stderr
     assert (workdir / "out" / reference.name).read_bytes() == reference.read_bytes()
 

@@ -18,7 +18,8 @@ from pyproj import Geod
 from geetiles.errors import UserInputError
 from geetiles.tiling.ids import chip_ids, list_hash
 from geetiles.tiling.majortom import MajorTomGrid, cell_names, majortom_chips, quadrangle_area_km2
-from tests.conftest import geetiles_cmd, run_cli
+from tests.conftest import geetiles_cmd
+from tests.in_process import run_in_process
 
 # (dist_km, lat, lon, reference cell name, reference footprint bounds (minx, miny, maxx, maxy))
 REFERENCE_CELLS = [
@@ -162,8 +163,8 @@ def test_refuses_a_tiling_that_would_not_fit():
 
 
 def test_tiling_stage_end_to_end(tmp_path):
-    result = run_cli(geetiles_cmd("aoi=bbox", "aoi.bbox=[6.0,49.5,6.3,49.7]", "aoi.name=t", "tiling=majortom",
-                                  f"data_dir={tmp_path / 'data'}", "stages=[aoi,tiling]"), tmp_path)
+    result = run_in_process(geetiles_cmd("aoi=bbox", "aoi.bbox=[6.0,49.5,6.3,49.7]", "aoi.name=t", "tiling=majortom",
+                                         f"data_dir={tmp_path / 'data'}", "stages=[aoi,tiling]"), tmp_path)
     assert result.returncode == 0, result.stderr
     expected = majortom_chips(shapely.box(6.0, 49.5, 6.3, 49.7), 10_000, max_chips=10**6)
     [path] = (tmp_path / "data").glob("t_partitions_majortom_*.geojson")

@@ -11,7 +11,8 @@ from shapely.geometry import box
 from geetiles.config import TilingConfig, TilingKind
 from geetiles.errors import UserInputError
 from geetiles.tiling.units import select_units
-from tests.conftest import geetiles_cmd, run_cli
+from tests.conftest import geetiles_cmd
+from tests.in_process import run_in_process
 
 AOI = box(6.02, 49.52, 6.28, 49.68)  # no edge on a commune edge: reprojection bends those
 
@@ -119,7 +120,7 @@ def test_select_settings_are_refused_before_any_work(tmp_path, setting, message)
 
 
 def _run(folder, status: int, *overrides: str):
-    result = run_cli(geetiles_cmd(*overrides, f"hydra.run.dir={folder / 'run'}"), folder)
+    result = run_in_process(geetiles_cmd(*overrides, f"hydra.run.dir={folder / 'run'}"), folder)
     assert result.returncode == status, result.stderr[-2000:]
     return result
 

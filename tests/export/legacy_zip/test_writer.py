@@ -17,7 +17,7 @@ import pytest
 
 from geetiles.export.inputs import DatasetInfo, ExportInput
 from geetiles.export.legacy_zip import write_legacy_zip
-from tests.conftest import geet_cmd, run_cli
+from tests.conftest import geet_cmd
 from tests.export.legacy_zip.case import (
     CASE,
     CHIPS,
@@ -32,6 +32,7 @@ from tests.export.legacy_zip.case import (
     read_zip,
     type_name,
 )
+from tests.in_process import run_in_process
 
 
 def test_same_zip_folder_and_member_names_as_the_original(made, original):
@@ -255,9 +256,9 @@ def test_geet_zip_dataset_from_another_directory(tmp_path, original):
     """Relative paths from the parent folder (0.1.7 packaged 0 chips and overwrote its metadata);
     with every chip present: 0.1.7's 240 chips plus the 6 it had no image for."""
     tiles = build_case(tmp_path / "case", "tokyo-foreign", complete=True)
-    result = run_cli(geet_cmd("zip.dataset", "--tiles_file", f"case/{tiles.name}", "--images_dataset_def", IMAGES,
-                              "--labels_dataset_def", LABELS, "--foreign_tiles_file", f"case/{RANDOM5K}.geojson",
-                              "--readme_file", "case/README.txt"), tmp_path)
+    result = run_in_process(geet_cmd("zip.dataset", "--tiles_file", f"case/{tiles.name}", "--images_dataset_def",
+                                     IMAGES, "--labels_dataset_def", LABELS, "--foreign_tiles_file",
+                                     f"case/{RANDOM5K}.geojson", "--readme_file", "case/README.txt"), tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     members = read_zip(tmp_path / "case" / f"{FOLDER}.zip")
     records = pickles(members)
@@ -276,7 +277,8 @@ def test_geet_zip_dataset_from_another_directory(tmp_path, original):
 
 def test_geet_zip_dataset_without_labels(tmp_path):
     tiles = build_case(tmp_path, complete=True)
-    result = run_cli(geet_cmd("zip.dataset", "--tiles_file", tiles.name, "--images_dataset_def", IMAGES), tmp_path)
+    result = run_in_process(geet_cmd("zip.dataset", "--tiles_file", tiles.name, "--images_dataset_def", IMAGES),
+                            tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     records = pickles(read_zip(tmp_path / f"tokyo_{IMAGES}.zip"))
     assert len(records) == 246 and all("label" not in r for r in records.values())
@@ -287,10 +289,10 @@ def test_geet_zip_dataset_missing_chips_refused_or_skipped_as_0_1_7(tmp_path, or
     (nothing written), and --skip_missing leaves them out as 0.1.7 did, saying so (exit 1)."""
     tiles = build_case(tmp_path)
     args = ("zip.dataset", "--tiles_file", tiles.name, "--images_dataset_def", IMAGES, "--labels_dataset_def", LABELS)
-    refused = run_cli(geet_cmd(*args), tmp_path)
+    refused = run_in_process(geet_cmd(*args), tmp_path)
     assert refused.returncode != 0 and "missing" in refused.stderr
     assert not (tmp_path / f"{FOLDER}.zip").exists()
-    skipped = run_cli(geet_cmd(*args, "--skip_missing"), tmp_path)
+    skipped = run_in_process(geet_cmd(*args, "--skip_missing"), tmp_path)
     assert skipped.returncode == 1 and "6 chips" in skipped.stderr
     members = read_zip(tmp_path / f"{FOLDER}.zip")
     assert set(members) == {m["name"] for m in original["members"]["tokyo"]}
