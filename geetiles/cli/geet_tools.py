@@ -73,7 +73,7 @@ def _record(output: Path, argv: Sequence[str], stage: str, options: dict, extra:
 
 
 def cmd_mosaic(args: argparse.Namespace, argv: Sequence[str]) -> None:
-    from geetiles.report.mosaic import build_mosaic, parse_channels
+    from geetiles.tools.mosaic import build_mosaic, parse_channels
 
     channels = parse_channels(args.channels)
     summary = build_mosaic(args.basedir, args.dest_file, args.meters_per_pixel, channels)
@@ -89,7 +89,7 @@ def cmd_mosaic(args: argparse.Namespace, argv: Sequence[str]) -> None:
 
 
 def cmd_mosaic_fromvals(args: argparse.Namespace, argv: Sequence[str]) -> None:
-    from geetiles.report.mosaic import paint_values
+    from geetiles.tools.mosaic import paint_values
 
     summary = paint_values(args.tiles_file, args.dest_file, args.meters_per_pixel, args.column)
     _record(summary.dest_file, argv, "mosaic.fromvals",
@@ -104,7 +104,7 @@ def cmd_mosaic_fromvals(args: argparse.Namespace, argv: Sequence[str]) -> None:
 
 
 def cmd_cleanup(args: argparse.Namespace, argv: Sequence[str]) -> None:
-    from geetiles.report.cleanup import cleanup
+    from geetiles.tools.cleanup import cleanup
 
     summary = cleanup(args.basedir)
     if summary.removed:  # the folder changed: say how, beside it (the download's own record is left alone)

@@ -1,7 +1,11 @@
-"""Chip GeoTIFFs: tiled, deflate-compressed, exact CRS and transform, band names, nodata.
+"""The download's chip files: encoded with the request that made them, written atomically, checksummed,
+and checked on resume against the grid and request they must have.
 
 Encoding to bytes (not to a path) lets a worker either write the file itself or send the bytes
-to the driver; either way the file appears atomically (temporary name, then rename).
+to the driver; either way the file appears atomically (temporary name, then rename). The encoding is
+``geetiles.tiff.writer``'s; what makes a file *this request's chip* (its grid, its request tag, its
+checksum in the manifest) is the download's, and is judged here by GDAL, which opens every file
+whoever wrote it, only for files the manifest cannot vouch for.
 """
 
 from __future__ import annotations
@@ -15,49 +19,16 @@ import numpy as np
 
 from geetiles.atomic import atomic_path
 
-BLOCK = 256
-
-
 REQUEST_TAG = "geetiles_request"  # dataset-level metadata item: the request fingerprint that made the chip
 
 
 def encode(array: np.ndarray, crs: str, transform: tuple, band_names: list[str], nodata: float | None,
            request: str = "") -> bytes:
-    """GeoTIFF bytes for a (bands, height, width) array on the given grid, tagged with ``request``."""
-    from geetiles.download import tiff_encoder
+    """GeoTIFF bytes for a (bands, height, width) array on the given grid (``transform`` in affine
+    order), tagged with ``request``."""
+    from geetiles.tiff.writer import encode_geotiff
 
-    fast = tiff_encoder.encode(array, crs, transform, band_names, nodata, block=_block(*array.shape[:0:-1]),
-                               metadata={REQUEST_TAG: request} if request else None)
-    return fast if fast is not None else encode_with_rasterio(array, crs, transform, band_names, nodata, request)
-
-
-def encode_with_rasterio(array: np.ndarray, crs: str, transform: tuple, band_names: list[str], nodata: float | None,
-                         request: str = "") -> bytes:
-    """The general path (any CRS GDAL knows); the reference the fast encoder is tested against."""
-    import rasterio
-    from affine import Affine
-    from rasterio.io import MemoryFile
-
-    count, height, width = array.shape
-    block = _block(width, height)
-    profile = dict(
-        driver="GTiff", width=width, height=height, count=count, dtype=array.dtype, crs=crs,
-        transform=Affine(*transform), nodata=nodata, compress="deflate", zlevel=1, interleave="band",
-        tiled=True, blockxsize=block, blockysize=block,
-    )
-    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True), MemoryFile() as memory:
-        with memory.open(**profile) as dataset:
-            dataset.write(array)
-            dataset.descriptions = tuple(band_names)
-            if request:
-                dataset.update_tags(**{REQUEST_TAG: request})
-        return memory.read()
-
-
-def _block(width: int, height: int) -> int:
-    """The smallest multiple of 16 covering a small chip, so one tile holds it; 256 otherwise."""
-    side = max(width, height)
-    return min(BLOCK, max(16, -(-side // 16) * 16))
+    return encode_geotiff(array, crs, transform, band_names, nodata, {REQUEST_TAG: request} if request else None)
 
 
 def checksum(data: bytes) -> str:

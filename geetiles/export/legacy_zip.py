@@ -79,8 +79,9 @@ from pathlib import Path
 import numpy as np
 
 from geetiles.errors import UserInputError
-from geetiles.export.inputs import DatasetInfo, ExportInput, read_pixels
+from geetiles.export.inputs import DatasetInfo, ExportInput
 from geetiles.names import check_member, child_path, inside
+from geetiles.tiff import read_pixels
 
 BATCH = 250
 PARALLEL_FROM = 2000  # fewer chips are written faster in one process than after starting workers

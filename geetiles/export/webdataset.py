@@ -63,17 +63,14 @@ _END_BYTES = 2 * _BLOCK  # the end-of-archive marker: two zero blocks
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_-]+")
 
 
-class UnreadableChipError(RuntimeError):
-    """A chip file the export cannot read (the stage verifies files first: this is a safety net)."""
-
-
 def write_webdataset(inp: ExportInput, dest: Path, shard_size_mb: float = 256, min_shards: int = 8,
                      progress=None, workers: int | None = None) -> dict:
     """Write the chips of ``inp`` as WebDataset tar shards under ``dest``; return the ``shards.json`` summary.
 
     ``progress`` (a ``download.progress.Progress``) is told of chips as shards fill; ``workers``
     processes write shards in parallel (default: one per core from ``PARALLEL_FROM`` chips).
-    Raises :class:`UnreadableChipError` naming the chip when a chip file cannot be read.
+    Raises :class:`geetiles.tiff.UnreadableChip` naming the chip when a chip file cannot be read (the stage
+    verifies files first: this is a safety net).
     """
     if inp.images is None and inp.labels is None:
         raise ValueError("webdataset export: neither an images nor a labels dataset to package")
@@ -339,13 +336,13 @@ def _describe(members) -> dict:
 
 def _read_chip(path: str, identifier: str, dataset: str, all_bands: bool):
     """(pixels, (crs, transform, width, height)) of a chip: every band, or the first as (height, width)."""
-    from geetiles.proportions.chip_raster import UnreadableChip, read_chip
+    from geetiles.tiff import UnreadableChip, read_chip
 
     try:
         chip = read_chip(path, all_bands)
     except UnreadableChip as error:
         what = f"is missing ({path})" if str(error) == "missing" else f"cannot be read ({path}): {error}"
-        raise UnreadableChipError(f"webdataset export: {dataset} chip {identifier} {what}") from None
+        raise UnreadableChip(f"webdataset export: {dataset} chip {identifier} {what}") from None
     height, width = chip.values.shape[-2:]
     return chip.values, (chip.crs, tuple(chip.transform), int(width), int(height))
 

@@ -22,7 +22,8 @@ from rasterio.transform import from_bounds, from_origin
 
 from geetiles.dataset.shards import iterate_shards
 from geetiles.export.inputs import DatasetInfo, ExportInput
-from geetiles.export.webdataset import UnreadableChipError, shard_count, write_webdataset
+from geetiles.export.webdataset import shard_count, write_webdataset
+from geetiles.tiff import UnreadableChip
 
 SPLITS = {"train": 30, "val": 12, "test": 6}  # test: fewer chips than min_shards
 SIDE = 32  # pixels
@@ -322,7 +323,7 @@ def test_an_unreadable_chip_is_named(tmp_path, damage):
         path.unlink()
     else:
         path.write_bytes(b"II*\x00" + b"\xff" * 64)
-    with pytest.raises(UnreadableChipError, match=victim):
+    with pytest.raises(UnreadableChip, match=victim):
         write_webdataset(chips, tmp_path / "wds", min_shards=2)
     assert not (tmp_path / "wds" / "shards.json").exists()
 
