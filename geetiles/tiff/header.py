@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import unescape
 
@@ -45,6 +45,8 @@ _DEFLATE = (8, 32946)  # the TIFF 6 and the older Adobe code
 _RASTER_TYPE, _GEOGRAPHIC_TYPE, _PROJECTED_TYPE = 1025, 2048, 3072  # GeoKey ids
 _USER_DEFINED, _PIXEL_IS_AREA = 32767, 1
 _DESCRIPTION = re.compile(r'<Item name="DESCRIPTION" sample="(\d+)" role="description">([^<]*)</Item>')
+_DATASET_ITEM = re.compile(r'<Item name="([^"]*)">([^<]*)</Item>')  # no sample, role or domain: the dataset's own
+_QUOTE = {"&quot;": '"', "&apos;": "'"}
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class TiffHeader:
     block: tuple[int, int]  # (x, y) of a tile or strip
     descriptions: tuple[str | None, ...] = ()  # one per band (None: no description)
     path: Path | None = None  # the file it was read from
+    metadata: dict[str, str] = field(default_factory=dict, hash=False)  # GDAL's dataset-level items, as stored
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:
@@ -184,19 +187,24 @@ def plain_header(ifd: Ifd, path: Path | None = None) -> TiffHeader | None:
         block = (int(tags[TILE_WIDTH][0]), int(tags[TILE_HEIGHT][0]))
     else:
         block = (width, min(int(tags.get(ROWS_PER_STRIP, (height,))[0]), height))
+    descriptions, metadata = _gdal_metadata(tags.get(GDAL_METADATA), count)
     return TiffHeader(width, height, count, dtype.newbyteorder("=").name, (x - i * sx, sx, 0.0, y + j * sy, 0.0, -sy),
-                      f"EPSG:{epsg}", nodata, block, _descriptions(tags.get(GDAL_METADATA), count), path)
+                      f"EPSG:{epsg}", nodata, block, descriptions, path, metadata)
 
 
-def _descriptions(metadata, count: int) -> tuple[str | None, ...]:
-    """Band descriptions from GDAL's metadata tag (GDAL escapes each value twice: its own XML escaping,
-    then the XML document's)."""
+def _gdal_metadata(text, count: int) -> tuple[tuple[str | None, ...], dict[str, str]]:
+    """Band descriptions and dataset-level items from GDAL's metadata tag (GDAL escapes each value twice:
+    its own XML escaping, then the XML document's)."""
     names: list[str | None] = [None] * count
-    if isinstance(metadata, bytes):
-        for sample, text in _DESCRIPTION.findall(metadata.decode("utf-8", "replace")):
+    items: dict[str, str] = {}
+    if isinstance(text, bytes):
+        document = text.decode("utf-8", "replace")
+        for sample, value in _DESCRIPTION.findall(document):
             if int(sample) < count:
-                names[int(sample)] = unescape(unescape(text, {"&quot;": '"'}), {"&quot;": '"'})
-    return tuple(names)
+                names[int(sample)] = unescape(unescape(value, _QUOTE), _QUOTE)
+        for name, value in _DATASET_ITEM.findall(document):
+            items[unescape(name, _QUOTE)] = unescape(unescape(value, _QUOTE), _QUOTE)
+    return tuple(names), items
 
 
 def plain_layout(ifd: Ifd) -> Layout | None:

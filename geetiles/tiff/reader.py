@@ -122,6 +122,32 @@ def why_undecodable(path: str | os.PathLike[str]) -> str | None:
         return gdal_reason(error)
 
 
+def verified_header(data: bytes) -> TiffHeader:
+    """The header of a file's bytes once its pixels decode: by the fast path, every pixel; by GDAL, the
+    last block of every band (band-interleaved files end with the last band's). A file cut short
+    fails either way."""
+    try:
+        ifd = read_ifd(data)
+        header = plain_header(ifd) if ifd is not None else None
+        layout = plain_layout(ifd) if header is not None else None
+        if layout is not None:
+            decode(data, layout)
+            return header
+    except Exception:  # cut short, garbage: GDAL decides
+        pass
+    from rasterio.io import MemoryFile
+
+    try:
+        with MemoryFile(data) as memory, memory.open() as dataset:
+            header = _header_of(dataset, None)
+            dataset.read(window=((dataset.height - 1, dataset.height), (dataset.width - 1, dataset.width)))
+            return header
+    except UnreadableChip:
+        raise
+    except Exception as error:  # not a TIFF, cut short, any GDAL decoding error
+        raise UnreadableChip(f"unreadable ({gdal_reason(error)})") from None
+
+
 def gdal_reason(error: BaseException) -> str:
     """GDAL's own message, on one line (rasterio often wraps it in "Read failed. See previous
     exception for details")."""
@@ -173,18 +199,25 @@ def _header_with_rasterio(path: str | os.PathLike[str]) -> TiffHeader:
 
     try:
         with rasterio.open(path) as dataset:
-            if dataset.crs is None:
-                raise UnreadableChip("not georeferenced (no CRS)")
-            epsg = dataset.crs.to_epsg()
-            rows, cols = dataset.block_shapes[0]
-            return TiffHeader(dataset.width, dataset.height, dataset.count, dataset.dtypes[0],
-                              tuple(float(v) for v in dataset.transform.to_gdal()),
-                              f"EPSG:{epsg}" if epsg else dataset.crs.to_wkt(), dataset.nodata, (cols, rows),
-                              tuple(dataset.descriptions), Path(path))
+            return _header_of(dataset, Path(path))
     except UnreadableChip:
         raise
     except Exception as error:  # rasterio raises several types for broken files
         raise UnreadableChip(_missing_or(path, error)) from None
+
+
+def _header_of(dataset, path: Path | None) -> TiffHeader:
+    """What GDAL says of an open dataset, as the fast path says it (GDAL's AREA_OR_POINT item comes
+    from the GeoKeys, not from the file's metadata)."""
+    if dataset.crs is None:
+        raise UnreadableChip("not georeferenced (no CRS)")
+    epsg = dataset.crs.to_epsg()
+    rows, cols = dataset.block_shapes[0]
+    metadata = {k: v for k, v in dataset.tags().items() if k != "AREA_OR_POINT"}
+    return TiffHeader(dataset.width, dataset.height, dataset.count, dataset.dtypes[0],
+                      tuple(float(v) for v in dataset.transform.to_gdal()),
+                      f"EPSG:{epsg}" if epsg else dataset.crs.to_wkt(), dataset.nodata, (cols, rows),
+                      tuple(dataset.descriptions), path, metadata)
 
 
 def _chip_with_rasterio(path: str | os.PathLike[str], all_bands: bool) -> ChipRaster:

@@ -288,9 +288,9 @@ def _fail_midway(path, *args, **kwargs):
     raise OSError("disk full")
 
 
-@pytest.mark.parametrize("size, writer", [(100, "_write_file"), (1000, "_write_with_gdal")])
-def test_a_write_that_fails_midway_leaves_no_file(tmp_path, monkeypatch, size, writer):
-    monkeypatch.setattr(writer, writer, _fail_midway)
+@pytest.mark.parametrize("size, function", [(100, "_write_file"), (1000, "_write_with_gdal")])
+def test_a_write_that_fails_midway_leaves_no_file(tmp_path, monkeypatch, size, function):
+    monkeypatch.setattr(writer, function, _fail_midway)
     path = tmp_path / "out" / "chip.tif"
     with pytest.raises(OSError, match="disk full"):
         write_cog(path, chip("uint8", 1, size, size), *UTM, ["a"], 0)
