@@ -3,8 +3,9 @@ their native dtype (nodata, band descriptions and the label colour table kept), 
 ``chips.parquet`` (see ``export/index.py``).
 
 Chips are re-encoded, not copied: the downloads are tiled GeoTIFFs but not in GDAL's COG layout,
-and GDAL's COG driver costs ~10 ms a chip, so ``geetiles.tiff.writer`` writes the layout directly. Batches
-of chips go to worker processes for large datasets, as in the proportions stage.
+and GDAL's COG driver costs several times what ``geetiles.tiff.writer`` does (``bench/tiff.py``),
+so the writer writes the layout directly. Batches of chips go to worker processes for large
+datasets, as in the proportions stage.
 """
 
 from __future__ import annotations

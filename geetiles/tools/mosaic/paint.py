@@ -54,7 +54,7 @@ def paste_chip(out: np.ndarray, row0: int, grid: Grid, header: TiffHeader, pixel
     row, rows = sample_indices(-y0, grid.dy, header.height, -grid.y1, -dy, header.height, row0, row0 + out.shape[1])
     if not len(cols) or not len(rows):
         return
-    block = pixels.take(rows, axis=1).take(cols, axis=2)  # 8x faster than pixels[:, rows[:, None], cols]
+    block = pixels.take(rows, axis=1).take(cols, axis=2)  # one axis at a time, no outer fancy index
     paint(out[:, row - row0:row - row0 + len(rows), col:col + len(cols)], block, header.nodata)
 
 
