@@ -120,7 +120,8 @@ def main() -> None:
         fast = per_chip_ms(read_header, paths, args.repeats)
         gdal = per_chip_ms(rasterio_header, paths, args.repeats)
         print(f"header of a GDAL GeoTIFF    geetiles.tiff {fast:6.3f}  rasterio {gdal:6.3f} ({gdal / fast:4.1f}x)")
-        fast = per_chip_ms(lambda a: encode_geotiff(a, "EPSG:4326", TRANSFORM, ["r", "g", "b"], 0), arrays, args.repeats)
+        fast = per_chip_ms(lambda a: encode_geotiff(a, "EPSG:4326", TRANSFORM, ["r", "g", "b"], 0), arrays,
+                           args.repeats)
         gdal = per_chip_ms(lambda a: geotiff_with_rasterio(a, "EPSG:4326", TRANSFORM, ["r", "g", "b"], 0), arrays,
                            args.repeats)
         print(f"encode download GeoTIFF     geetiles.tiff {fast:6.3f}  rasterio {gdal:6.3f} ({gdal / fast:4.1f}x)")

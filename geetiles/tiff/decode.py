@@ -21,13 +21,15 @@ def decode(data: bytes, layout: Layout, bands: Sequence[int] | None = None) -> n
     width, height = layout.width, layout.height
     chunk_w, chunk_h = layout.chunk
     across, down = -(-width // chunk_w), -(-height // chunk_h)
-    chosen = list(range(layout.samples)) if bands is None else list(bands)
-    if any(not 0 <= band < layout.samples for band in chosen):
-        raise IndexError(f"bands {chosen} of a {layout.samples}-band file")
+    if bands is None:
+        chosen, samples = range(layout.samples), slice(None)
+    else:
+        chosen = list(bands)
+        if not chosen or min(chosen) < 0 or max(chosen) >= layout.samples:
+            raise IndexError(f"bands {chosen} of a {layout.samples}-band file")
+        samples = slice(chosen[0], chosen[0] + 1) if len(chosen) == 1 else chosen  # a view where it can be
     per_chunk = 1 if layout.planar else layout.samples
-    planes = chosen if layout.planar else [0]  # planar: one plane per band; chunky: every band in each chunk
-    contiguous = chosen == list(range(chosen[0], chosen[0] + len(chosen))) if chosen else True
-    samples = slice(chosen[0], chosen[0] + len(chosen)) if chosen and contiguous else chosen  # a view, not a copy
+    planes = chosen if layout.planar else (0,)  # planar: one plane per band; chunky: every band in each chunk
     out = np.empty((len(chosen), down * chunk_h, across * chunk_w), dtype=layout.dtype)
     for plane_index, plane in enumerate(planes):
         for index in range(across * down):

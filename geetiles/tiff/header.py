@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import struct
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from xml.sax.saxutils import unescape
 
@@ -39,6 +40,7 @@ _READ = frozenset({WIDTH, HEIGHT, BITS, COMPRESSION, STRIP_OFFSETS, SAMPLES, ROW
                    PREDICTOR, TILE_WIDTH, TILE_HEIGHT, TILE_OFFSETS, TILE_COUNTS, SAMPLE_FORMAT, PIXEL_SCALE,
                    TIEPOINT, GEOKEYS, GDAL_METADATA, GDAL_NODATA})
 _CHUNK_TABLES = frozenset({STRIP_OFFSETS, STRIP_COUNTS, TILE_OFFSETS, TILE_COUNTS})
+_GEOREFERENCING = frozenset({WIDTH, HEIGHT, PIXEL_SCALE, TIEPOINT, GEOKEYS})
 _BYTE_ORDERS = {b"II*\x00": "<", b"MM\x00*": ">"}
 _SAMPLE_KINDS = {1: "u", 2: "i", 3: "f"}
 _DEFLATE = (8, 32946)  # the TIFF 6 and the older Adobe code
@@ -49,7 +51,7 @@ _DATASET_ITEM = re.compile(r'<Item name="([^"]*)">([^<]*)</Item>')  # no sample,
 _QUOTE = {"&quot;": '"', "&apos;": "'"}
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Ifd:
     """The first IFD: byte order, the tags geetiles reads (values as tuples, ASCII as bytes; other tags
     as ``()``), and where the next IFD starts (0: the file holds one image, no mask, no overviews)."""
@@ -82,7 +84,7 @@ class TiffHeader:
         return min(xs), min(ys), max(xs), max(ys)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Layout:
     """How a plain TIFF stores its pixels: what ``decode.py`` needs."""
 
@@ -116,17 +118,19 @@ def read_ifd(data: bytes) -> Ifd | None:
     entries = struct.unpack_from(order + "HHI4s" * count, data, offset + 2)
     tags: dict[int, tuple | bytes] = {}
     for at in range(0, 4 * count, 4):
-        tag, kind, n, inline = entries[at:at + 4]
+        tag = entries[at]
         if tag not in _READ:
             tags[tag] = ()
             continue
-        code, size = _FIELD_TYPES.get(kind, ("", 0))
-        if not size:
+        kind, n, inline = entries[at + 1:at + 4]
+        field_type = _FIELD_TYPES.get(kind)
+        if field_type is None:
             return None
+        code, size = field_type
         if code is None:
             continue
         if size * n <= 4:
-            raw = inline[:size * n]
+            raw = inline
         else:
             (start,) = struct.unpack(order + "I", inline)
             if start + size * n > len(data):
@@ -134,20 +138,29 @@ def read_ifd(data: bytes) -> Ifd | None:
                     continue
                 return None
             raw = data[start:start + size * n]
-        tags[tag] = bytes(raw[:n]) if kind == ASCII else struct.unpack(f"{order}{n}{code}", raw)
+        tags[tag] = raw[:n] if kind == ASCII else struct.unpack(f"{order}{n}{code}", raw[:size * n])
     return Ifd(order, tags, struct.unpack_from(order + "I", data, end)[0])
 
 
 def sample_dtype(ifd: Ifd) -> np.dtype | None:
     """The one sample type of every band (in the file's byte order), or None (mixed, 1-bit, 16-bit
     floats, complex...)."""
-    bits, kinds = set(ifd.tags.get(BITS, (1,))), set(ifd.tags.get(SAMPLE_FORMAT, (1,)))
-    if len(bits) != 1 or len(kinds) != 1:
+    bits, kinds = ifd.tags.get(BITS, (1,)), ifd.tags.get(SAMPLE_FORMAT, (1,))
+    if bits.count(bits[0]) != len(bits) or kinds.count(kinds[0]) != len(kinds):
         return None
-    size, kind = bits.pop(), _SAMPLE_KINDS.get(kinds.pop())
+    return _dtype(ifd.order, _SAMPLE_KINDS.get(kinds[0]), bits[0])
+
+
+@lru_cache(maxsize=64)
+def _dtype(order: str, kind: str | None, size: int) -> np.dtype | None:
     if kind is None or size not in (8, 16, 32, 64) or (kind == "f" and size < 32):
         return None
-    return np.dtype(f"{ifd.order}{kind}{size // 8}")
+    return np.dtype(f"{order}{kind}{size // 8}")
+
+
+@lru_cache(maxsize=64)
+def _native_name(dtype: np.dtype) -> str:
+    return dtype.newbyteorder("=").name
 
 
 def epsg_code(geokeys) -> int | None:
@@ -163,10 +176,12 @@ def epsg_code(geokeys) -> int | None:
     return None if code in (None, _USER_DEFINED) else code
 
 
-def plain_header(ifd: Ifd, path: Path | None = None) -> TiffHeader | None:
-    """The header of an IFD with plain georeferencing (see the module's doc), or None."""
+def plain_header(ifd: Ifd, path: Path | None = None, descriptive: bool = True) -> TiffHeader | None:
+    """The header of an IFD with plain georeferencing (see the module's doc), or None. Without
+    ``descriptive``, band descriptions and metadata items are left out (not parsed): readers of pixels
+    do not need them."""
     tags = ifd.tags
-    if TRANSFORMATION in tags or not {WIDTH, HEIGHT, PIXEL_SCALE, TIEPOINT, GEOKEYS} <= tags.keys():
+    if TRANSFORMATION in tags or not _GEOREFERENCING <= tags.keys():
         return None
     dtype = sample_dtype(ifd)
     epsg = epsg_code(tags[GEOKEYS])
@@ -187,23 +202,24 @@ def plain_header(ifd: Ifd, path: Path | None = None) -> TiffHeader | None:
         block = (int(tags[TILE_WIDTH][0]), int(tags[TILE_HEIGHT][0]))
     else:
         block = (width, min(int(tags.get(ROWS_PER_STRIP, (height,))[0]), height))
-    descriptions, metadata = _gdal_metadata(tags.get(GDAL_METADATA), count)
-    return TiffHeader(width, height, count, dtype.newbyteorder("=").name, (x - i * sx, sx, 0.0, y + j * sy, 0.0, -sy),
+    descriptions, metadata = _gdal_metadata(tags.get(GDAL_METADATA) if descriptive else None, count)
+    return TiffHeader(width, height, count, _native_name(dtype), (x - i * sx, sx, 0.0, y + j * sy, 0.0, -sy),
                       f"EPSG:{epsg}", nodata, block, descriptions, path, metadata)
 
 
 def _gdal_metadata(text, count: int) -> tuple[tuple[str | None, ...], dict[str, str]]:
     """Band descriptions and dataset-level items from GDAL's metadata tag (GDAL escapes each value twice:
     its own XML escaping, then the XML document's)."""
+    if not isinstance(text, bytes):
+        return (None,) * count, {}
     names: list[str | None] = [None] * count
     items: dict[str, str] = {}
-    if isinstance(text, bytes):
-        document = text.decode("utf-8", "replace")
-        for sample, value in _DESCRIPTION.findall(document):
-            if int(sample) < count:
-                names[int(sample)] = unescape(unescape(value, _QUOTE), _QUOTE)
-        for name, value in _DATASET_ITEM.findall(document):
-            items[unescape(name, _QUOTE)] = unescape(unescape(value, _QUOTE), _QUOTE)
+    document = text.decode("utf-8", "replace")
+    for sample, value in _DESCRIPTION.findall(document):
+        if int(sample) < count:
+            names[int(sample)] = unescape(unescape(value, _QUOTE), _QUOTE)
+    for name, value in _DATASET_ITEM.findall(document):
+        items[unescape(name, _QUOTE)] = unescape(unescape(value, _QUOTE), _QUOTE)
     return tuple(names), items
 
 

@@ -177,7 +177,7 @@ def _plain_chip(data: bytes, bands: Sequence[int] | None) -> tuple[TiffHeader, n
         ifd = read_ifd(data)
         if ifd is None:
             return None
-        header, layout = plain_header(ifd), plain_layout(ifd)
+        header, layout = plain_header(ifd, descriptive=False), plain_layout(ifd)
         if header is None or layout is None:
             return None
         return header, decode(data, layout, bands)

@@ -87,8 +87,8 @@ def geotiff_tags(dtype: np.dtype, count: int, width: int, height: int, block: in
 
 
 def directory(tags: dict[int, tuple], start: int) -> bytearray:
-    """The IFD at offset ``start`` followed by its out-of-line values (word-aligned), no next IFD. Its
-    length does not depend on the values of numeric tags, so offsets can be filled in a second call."""
+    """The IFD at offset ``start`` followed by its out-of-line values (word-aligned), no next IFD; its
+    length is :func:`directory_size`."""
     ordered = sorted(tags)
     values_at = start + 2 + 12 * len(ordered) + 4
     entries, extra = bytearray(struct.pack("<H", len(ordered))), bytearray()
@@ -104,6 +104,21 @@ def directory(tags: dict[int, tuple], start: int) -> bytearray:
             extra += b"\0" * (len(extra) % 2)
     entries += struct.pack("<I", 0)
     return entries + extra
+
+
+def directory_size(tags: dict[int, tuple]) -> int:
+    """The length of :func:`directory`'s bytes, without packing them: what the data after it starts at."""
+    size = 2 + 12 * len(tags) + 4
+    for kind, values in tags.values():
+        if isinstance(values, np.ndarray):
+            length = values.nbytes
+        elif kind == ASCII:
+            length = len(values.encode("utf-8")) + 1
+        else:
+            length = len(values) * _TYPE_SIZE[kind]
+        if length > 4:
+            size += length + length % 2
+    return size
 
 
 def colormap_key(colormap: Mapping[int, Sequence[int]]) -> tuple:

@@ -33,7 +33,8 @@ import numpy as np
 from geetiles.atomic import atomic_path
 from geetiles.tiff.header import COLORMAP, LONG, PHOTOMETRIC, PLANAR, PREDICTOR, SHORT, TILE_COUNTS, TILE_OFFSETS
 from geetiles.tiff.tags import (
-    CHUNKY, HORIZONTAL, PALETTE, SAMPLE_FORMATS, colormap_key, colormap_table, directory, epsg_key, geotiff_tags,
+    CHUNKY, HORIZONTAL, PALETTE, SAMPLE_FORMATS, colormap_key, colormap_table, directory, directory_size, epsg_key,
+    geotiff_tags,
 )
 
 GEOTIFF_BLOCK = 256  # the download's tile side for chips larger than one tile
@@ -76,10 +77,9 @@ def fast_geotiff(array: np.ndarray, crs: str, transform: Sequence[float], band_n
     tags = geotiff_tags(array.dtype, count, width, height, block, epsg, tuple(transform), list(band_names),
                           nodata, dict(metadata or {}))
     tags[TILE_COUNTS] = (LONG, [len(c) for c in compressed])
-    tags[TILE_OFFSETS] = (LONG, [0] * len(compressed))
-    data_start = 8 + len(directory(tags, 8))  # the same length once the offsets are known
-    starts = np.cumsum([data_start] + [len(c) for c in compressed[:-1]]).tolist()
-    tags[TILE_OFFSETS] = (LONG, starts)
+    tags[TILE_OFFSETS] = (LONG, [0] * len(compressed))  # placeholders: the IFD's size depends on their count
+    first = 8 + directory_size(tags)  # the tiles follow the IFD and its values
+    tags[TILE_OFFSETS] = (LONG, np.cumsum([first] + [len(c) for c in compressed[:-1]]).tolist())
     return b"".join([b"II*\0" + struct.pack("<I", 8), bytes(directory(tags, 8)), *compressed])
 
 
@@ -156,10 +156,9 @@ def encode_cog(array: np.ndarray, crs: str, transform: Sequence[float], band_nam
     if colormap is not None:
         tags[PHOTOMETRIC] = (SHORT, [PALETTE])
         tags[COLORMAP] = (SHORT, colormap_table(colormap_key(colormap), array.dtype.itemsize * 8))
-    tags[TILE_OFFSETS] = (LONG, [0])
     tags[TILE_COUNTS] = (LONG, [len(tile)])
-    tile_offset = IFD_OFFSET + len(directory(tags, IFD_OFFSET)) + 4  # after the IFD, its values and the leader
-    tags[TILE_OFFSETS] = (LONG, [tile_offset])
+    tags[TILE_OFFSETS] = (LONG, [0])  # a placeholder: the IFD's size depends on the count alone
+    tags[TILE_OFFSETS] = (LONG, [IFD_OFFSET + directory_size(tags) + 4])  # after the IFD, its values, the leader
     ifd = directory(tags, IFD_OFFSET)
     header = b"II*\0" + struct.pack("<I", IFD_OFFSET)
     return b"".join([header, GHOST_AREA, ifd, struct.pack("<I", len(tile)), tile, tile[-4:]])

@@ -1,7 +1,8 @@
 """``geet cleanup``: remove the chip files GDAL cannot read, and make the download fetch them again.
 
 A chip is kept only if it decodes in full: every band of it, by ``geetiles.tiff``'s fast path for
-the plain one-image layouts chips are written in, or else by GDAL (every band and mask). A file cut short by a full disk or a kill often opens fine and fails only on its last tiles,
+the plain one-image layouts chips are written in, or else by GDAL (every band and mask). A file cut
+short by a full disk or a kill often opens fine and fails only on its last tiles,
 so opening alone, as geetiles 0.1.7 did, is not enough. Readable files are never written, moved or
 touched.
 
@@ -42,8 +43,8 @@ class CleanupSummary:
     def line(self) -> str:
         skipped = f"; {len(self.skipped)} could not be checked or removed (listed above)" if self.skipped else ""
         if not self.removed:
-            return (f"cleanup: all {self.checked - len(self.skipped)} checked GeoTIFFs in {self.directory} are readable; "
-                    f"nothing removed{skipped}")
+            return (f"cleanup: all {self.checked - len(self.skipped)} checked GeoTIFFs in {self.directory} are "
+                    f"readable; nothing removed{skipped}")
         if self.manifest:
             ledger = (f"manifest.csv: {self.manifest_rows} row(s) marked {REMOVED!r}, so the next download "
                       "fetches them again")
@@ -72,7 +73,8 @@ def cleanup(basedir: str | os.PathLike[str], report: Callable[[str], None] = pri
     directory = Path(basedir)
     if not directory.is_dir():
         what = "does not exist" if not directory.exists() else "is not a folder"
-        raise UserInputError(f"--basedir {str(directory)!r} {what}; give a chip folder, e.g. {{tiles base}}/{{dataset}}")
+        raise UserInputError(f"--basedir {str(directory)!r} {what}; give a chip folder, "
+                             "e.g. {tiles base}/{dataset}")
     paths = sorted(p for p in directory.glob("*.tif") if not p.name.startswith(".") and p.is_file())
     summary = CleanupSummary(directory, len(paths))
     with rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"):  # GDAL would list the folder at every file

@@ -58,8 +58,10 @@ def test_files_gdal_wrote_are_judged_alike(tmp_path):
 
     pixels = np.arange(2 * 20 * 30, dtype=np.uint8).reshape(2, 20, 30)
     tagged = tmp_path / "tagged.tif"
-    tagged.write_bytes(geotiff_with_rasterio(pixels, "EPSG:4326", TRANSFORM, ["a", "b"], 0, {geotiff.REQUEST_TAG: "req-a"}))
-    assert (geotiff.examine(tagged, expected()).state, geotiff.examine(tagged, expected()).request) == ("valid", "req-a")
+    tag = {geotiff.REQUEST_TAG: "req-a"}
+    tagged.write_bytes(geotiff_with_rasterio(pixels, "EPSG:4326", TRANSFORM, ["a", "b"], 0, tag))
+    found = geotiff.examine(tagged, expected())
+    assert (found.state, found.request) == ("valid", "req-a")
     assert geotiff.examine(tagged, expected("req-b")).state == "changed" and geotiff.file_request(tagged) == "req-a"
     lzw = tmp_path / "lzw.tif"
     with rasterio.open(lzw, "w", driver="GTiff", width=30, height=20, count=2, dtype="uint8", crs="EPSG:4326",

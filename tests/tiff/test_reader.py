@@ -118,7 +118,8 @@ def test_a_header_is_read_from_the_first_bytes_alone():
     data = encode_geotiff(np.ones((3, 1000, 1000), dtype=np.uint8), "EPSG:32632", (10.0, 0, 3e5, 0, -10.0, 5.5e6),
                           ["r", "g", "b"], 0)
     whole, head = plain_header(read_ifd(data)), plain_header(read_ifd(data[:2000]))
-    assert head == whole and head.transform == (3e5, 10.0, 0.0, 5.5e6, 0.0, -10.0) and head.descriptions == ("r", "g", "b")
+    assert head == whole and head.transform == (3e5, 10.0, 0.0, 5.5e6, 0.0, -10.0)
+    assert head.descriptions == ("r", "g", "b")
     assert read_ifd(data[:6]) is None and read_ifd(data[:40]) is None and read_ifd(b"GIF89a" + bytes(100)) is None
 
 

@@ -63,9 +63,9 @@ class MosaicSummary:
     def line(self) -> str:
         unit = "°" if self.crs == "EPSG:4326" else ""
         size = f"{self.pixel_size[0]:.3g}{unit} x {self.pixel_size[1]:.3g}{unit}"
-        return (f"mosaic: {self.chips} chips → {self.dest_file}: {self.width} x {self.height} px, {self.bands} band(s) "
-                f"{self.dtype}, {crs_name(self.crs)} ({self.why}), pixels {size}, nodata {number_text(self.nodata)}, "
-                f"in {self.seconds:.1f} s")
+        return (f"mosaic: {self.chips} chips → {self.dest_file}: {self.width} x {self.height} px, "
+                f"{self.bands} band(s) {self.dtype}, {crs_name(self.crs)} ({self.why}), pixels {size}, "
+                f"nodata {number_text(self.nodata)}, in {self.seconds:.1f} s")
 
 
 def build_mosaic(basedir: str | os.PathLike[str], dest_file: str | os.PathLike[str], meters_per_pixel: float,
@@ -107,8 +107,8 @@ def build_mosaic(basedir: str | os.PathLike[str], dest_file: str | os.PathLike[s
     nodata = output_nodata(headers, dtype)
     grid, why = choose_grid(headers, meters_per_pixel)
     if grid.width * grid.height > MAX_PIXELS:
-        raise UserInputError(f"the mosaic would be {grid.width} x {grid.height} pixels at {meters_per_pixel:g} m a pixel; "
-                             "choose a larger --meters_per_pixel")
+        raise UserInputError(f"the mosaic would be {grid.width} x {grid.height} pixels at {meters_per_pixel:g} m "
+                             "a pixel; choose a larger --meters_per_pixel")
     names = band_names(headers[0], channels)
     own = [h for h in headers if h.crs == grid.crs]
     others = sorted({h.crs for h in headers} - {grid.crs})

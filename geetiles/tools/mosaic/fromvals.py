@@ -48,7 +48,8 @@ class FromValsSummary:
     seconds: float
 
     def line(self) -> str:
-        what = (f"{len(self.categories)} categories ({', '.join(f'{k}={v}' for k, v in list(self.categories.items())[:8])}"
+        shown = ", ".join(f"{k}={v}" for k, v in list(self.categories.items())[:8])
+        what = (f"{len(self.categories)} categories ({shown}"
                 f"{', …' if len(self.categories) > 8 else ''})" if self.kind == "categorical" else "numeric values")
         return (f"mosaic.fromvals: column {self.column!r} of {self.painted} chips ({what}) → {self.dest_file}: "
                 f"{self.width} x {self.height} px {self.dtype}, EPSG:4326, pixels {self.pixel_size[0]:.3g}° x "
