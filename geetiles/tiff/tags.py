@@ -16,8 +16,27 @@ from xml.sax.saxutils import escape
 import numpy as np
 
 from geetiles.tiff.header import (
-    ASCII, BITS, COMPRESSION, DOUBLE, EXTRA_SAMPLES, GDAL_METADATA, GDAL_NODATA, GEOKEYS, HEIGHT, LONG, PHOTOMETRIC,
-    PIXEL_SCALE, PLANAR, SAMPLE_FORMAT, SAMPLES, SHORT, TIEPOINT, TILE_HEIGHT, TILE_WIDTH, TRANSFORMATION, WIDTH,
+    ASCII,
+    BITS,
+    COMPRESSION,
+    DOUBLE,
+    EXTRA_SAMPLES,
+    GDAL_METADATA,
+    GDAL_NODATA,
+    GEOKEYS,
+    HEIGHT,
+    LONG,
+    PHOTOMETRIC,
+    PIXEL_SCALE,
+    PLANAR,
+    SAMPLE_FORMAT,
+    SAMPLES,
+    SHORT,
+    TIEPOINT,
+    TILE_HEIGHT,
+    TILE_WIDTH,
+    TRANSFORMATION,
+    WIDTH,
 )
 
 SAMPLE_FORMATS = {"u": 1, "i": 2, "f": 3}  # numpy kind -> TIFF SampleFormat

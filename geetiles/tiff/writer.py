@@ -33,7 +33,15 @@ import numpy as np
 from geetiles.atomic import atomic_path
 from geetiles.tiff.header import COLORMAP, LONG, PHOTOMETRIC, PLANAR, PREDICTOR, SHORT, TILE_COUNTS, TILE_OFFSETS
 from geetiles.tiff.tags import (
-    CHUNKY, HORIZONTAL, PALETTE, SAMPLE_FORMATS, colormap_key, colormap_table, directory, directory_size, epsg_key,
+    CHUNKY,
+    HORIZONTAL,
+    PALETTE,
+    SAMPLE_FORMATS,
+    colormap_key,
+    colormap_table,
+    directory,
+    directory_size,
+    epsg_key,
     geotiff_tags,
 )
 

@@ -342,7 +342,10 @@ def test_fast_encoder_reads_back_as_rasterio_writes(dtype, count, height, width,
 
 def test_unsupported_crs_falls_back_to_rasterio():
     array = np.ones((1, 4, 4), dtype=np.uint8)
-    wkt = 'PROJCS["custom",GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]],PROJECTION["Sinusoidal"],PARAMETER["longitude_of_center",0],PARAMETER["false_easting",0],PARAMETER["false_northing",0],UNIT["metre",1]]'
+    wkt = ('PROJCS["custom",GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],'
+           'PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]],PROJECTION["Sinusoidal"],'
+           'PARAMETER["longitude_of_center",0],PARAMETER["false_easting",0],PARAMETER["false_northing",0],'
+           'UNIT["metre",1]]')
     assert writer.fast_geotiff(array, wkt, (1.0, 0, 0.0, 0, -1.0, 4.0), ["b"], 0) is None
     meta, pixels = read_blob(encode_geotiff(array, wkt, (1.0, 0, 0.0, 0, -1.0, 4.0), ["b"], 0))
     assert "Sinusoidal" in meta[0].to_wkt() and np.array_equal(pixels, array)

@@ -38,7 +38,13 @@ from geetiles.tiff import TiffHeader, UnreadableChip
 from geetiles.tools.mosaic.chips import band_names, chip_paths, crs_name, output_nodata, read_headers
 from geetiles.tools.mosaic.grid import Grid, choose_grid
 from geetiles.tools.mosaic.options import (
-    BLOCK, COG_OPTIONS, GDAL_ENV, GDAL_TYPES, MAX_PIXELS, check_meters_per_pixel, number_text,
+    BLOCK,
+    COG_OPTIONS,
+    GDAL_ENV,
+    GDAL_TYPES,
+    MAX_PIXELS,
+    check_meters_per_pixel,
+    number_text,
 )
 from geetiles.tools.mosaic.paint import chip_pixels, paste_chip, strip_rows
 from geetiles.tools.mosaic.warp import WarpedGroup
