@@ -2,11 +2,12 @@
 
 Both are one IFD with a handful of tags, written here directly (``tags.py`` builds the tags and the
 IFD; the layouts differ), because GDAL's fixed cost per dataset dominates for small chips:
-``bench/tiff.py`` measured 0.1 ms of CPU for a 3x100x100 uint8 download chip against 0.8 ms through
-rasterio (the download engine's whole budget is about 1 ms a chip), and 0.6 ms for an export COG
-against 4 ms through GDAL's COG driver, on a busy 2-core machine. Anything they cannot express (a CRS
-without an EPSG code, a COG too big for one tile, big-endian or unusual dtypes) goes to rasterio,
-and GDAL reads what is written here as what it would have written itself (``tests/tiff/``).
+``bench/tiff.py`` measured 0.1 ms of CPU for a 3x100x100 uint8 download chip against 0.8-0.9 ms
+through rasterio (the download engine's whole budget is about 1 ms a chip), and 0.5-0.6 ms for an
+export COG against 3.9-4.0 ms through GDAL's COG driver, on a busy 2-core machine. Anything they
+cannot express (a CRS without an EPSG code, a COG too big for one tile, big-endian or unusual
+dtypes) goes to rasterio, and GDAL reads what is written here as what it would have written itself
+(``tests/tiff/``).
 
 * GeoTIFF (:func:`encode_geotiff`): tiled (one tile for a small chip, 256-pixel tiles otherwise),
   Deflate level 1, band-separate, as the rasterio profile in :func:`geotiff_with_rasterio`.
