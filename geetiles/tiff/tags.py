@@ -105,24 +105,26 @@ def geotiff_tags(dtype: np.dtype, count: int, width: int, height: int, block: in
     return tags
 
 
-def directory(tags: dict[int, tuple], start: int) -> bytearray:
+def directory(tags: dict[int, tuple], start: int) -> bytes:
     """The IFD at offset ``start`` followed by its out-of-line values (word-aligned), no next IFD; its
     length is :func:`directory_size`."""
     ordered = sorted(tags)
     values_at = start + 2 + 12 * len(ordered) + 4
-    entries, extra = bytearray(struct.pack("<H", len(ordered))), bytearray()
+    entries, extra, extra_size = [struct.pack("<H", len(ordered))], [], 0
     for tag in ordered:
         kind, values = tags[tag]
         payload = values.tobytes() if isinstance(values, np.ndarray) else _pack(kind, values)
-        entries += struct.pack("<HHI", tag, kind, len(payload) // _TYPE_SIZE[kind])
-        if len(payload) <= 4:
-            entries += payload.ljust(4, b"\0")
+        size = len(payload)
+        if size <= 4:
+            entries.append(struct.pack("<HHI", tag, kind, size // _TYPE_SIZE[kind]) + payload.ljust(4, b"\0"))
         else:
-            entries += struct.pack("<I", values_at + len(extra))
-            extra += payload
-            extra += b"\0" * (len(extra) % 2)
-    entries += struct.pack("<I", 0)
-    return entries + extra
+            entries.append(struct.pack("<HHII", tag, kind, size // _TYPE_SIZE[kind], values_at + extra_size))
+            if size % 2:
+                payload += b"\0"
+            extra.append(payload)
+            extra_size += len(payload)
+    entries.append(b"\0\0\0\0")
+    return b"".join(entries) + b"".join(extra)
 
 
 def directory_size(tags: dict[int, tuple]) -> int:

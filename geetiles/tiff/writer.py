@@ -27,6 +27,7 @@ import os
 import struct
 import zlib
 from collections.abc import Mapping, Sequence
+from itertools import accumulate
 from pathlib import Path
 
 import numpy as np
@@ -88,8 +89,8 @@ def fast_geotiff(array: np.ndarray, crs: str, transform: Sequence[float], band_n
     tags[TILE_COUNTS] = (LONG, [len(c) for c in compressed])
     tags[TILE_OFFSETS] = (LONG, [0] * len(compressed))  # placeholders: the IFD's size depends on their count
     first = 8 + directory_size(tags)  # the tiles follow the IFD and its values
-    tags[TILE_OFFSETS] = (LONG, np.cumsum([first] + [len(c) for c in compressed[:-1]]).tolist())
-    return b"".join([b"II*\0" + struct.pack("<I", 8), bytes(directory(tags, 8)), *compressed])
+    tags[TILE_OFFSETS] = (LONG, list(accumulate([len(c) for c in compressed[:-1]], initial=first)))
+    return b"".join([b"II*\0" + struct.pack("<I", 8), directory(tags, 8), *compressed])
 
 
 def geotiff_block(width: int, height: int) -> int:
