@@ -5,8 +5,9 @@
     sample = train[0]  # {"image": (bands, H, W), "label": (H, W) or None, "proportions": (classes,), "metadata": {...}}
 
 With PyTorch: ``DataLoader(train, batch_size=32, num_workers=4)`` (the default collate turns the
-arrays into tensors; give ``collate_fn`` to keep the metadata as is). Chips are read by geetiles'
-plain-TIFF reader (~0.1 ms a chip), GDAL for anything else.
+arrays into tensors; give ``collate_fn`` to keep the metadata as is). Chips are read by
+``geetiles.tiff`` (its fast path for the COGs the export writes, GDAL for anything else); a chip
+file that cannot be read raises ``geetiles.tiff.UnreadableChip``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from geetiles.export.inputs import read_pixels
+from geetiles.tiff import read_pixels
 
 INDEX = "chips.parquet"
 _METADATA_COLUMNS = ("identifier", "split", "centre_lon", "centre_lat", "crs", "transform", "width", "height", "area_km2")

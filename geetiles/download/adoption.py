@@ -2,10 +2,11 @@
 
 Each is checked as a resume checks an unjournaled file (``geotiff.inspect``: size, bands, dtype,
 CRS, transform, request tag) and, when valid, becomes a journal row made from the file itself (its
-size, modification time and checksum); the others are fetched again. The check opens GeoTIFFs with
-GDAL, which costs a process some 50 MB the first time: the driver has it run as a Ray task (a
-worker process's memory, not the driver's, and not in the dispatch loop's time), and runs it itself
-only when Ray is gone (a salvage).
+size, modification time and checksum); the others are fetched again. The check reads the files with
+``geetiles.tiff``, which opens those not in the plain layouts geetiles writes with GDAL, and GDAL costs
+a process some 50 MB the first time: the driver has it run as a Ray task (a worker process's memory,
+not the driver's, and not in the dispatch loop's time), and runs it itself only when Ray is gone (a
+salvage).
 """
 
 from __future__ import annotations

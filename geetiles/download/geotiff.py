@@ -1,7 +1,11 @@
-"""Chip GeoTIFFs: tiled, deflate-compressed, exact CRS and transform, band names, nodata.
+"""The download's chip files: encoded with the request that made them, written atomically, checksummed,
+and checked on resume against the grid and request they must have.
 
 Encoding to bytes (not to a path) lets a worker either write the file itself or send the bytes
-to the driver; either way the file appears atomically (temporary name, then rename).
+to the driver; either way the file appears atomically (temporary name, then rename). The encoding is
+``geetiles.tiff.writer``'s; what makes a file *this request's chip* (its grid, its request tag, its
+checksum in the manifest) is the download's, and is judged here, with ``geetiles.tiff`` reading the
+file, only for files the manifest cannot vouch for.
 """
 
 from __future__ import annotations
@@ -15,49 +19,16 @@ import numpy as np
 
 from geetiles.atomic import atomic_path
 
-BLOCK = 256
-
-
 REQUEST_TAG = "geetiles_request"  # dataset-level metadata item: the request fingerprint that made the chip
 
 
 def encode(array: np.ndarray, crs: str, transform: tuple, band_names: list[str], nodata: float | None,
            request: str = "") -> bytes:
-    """GeoTIFF bytes for a (bands, height, width) array on the given grid, tagged with ``request``."""
-    from geetiles.download import tiff_encoder
+    """GeoTIFF bytes for a (bands, height, width) array on the given grid (``transform`` in affine
+    order), tagged with ``request``."""
+    from geetiles.tiff.writer import encode_geotiff
 
-    fast = tiff_encoder.encode(array, crs, transform, band_names, nodata, block=_block(*array.shape[:0:-1]),
-                               metadata={REQUEST_TAG: request} if request else None)
-    return fast if fast is not None else encode_with_rasterio(array, crs, transform, band_names, nodata, request)
-
-
-def encode_with_rasterio(array: np.ndarray, crs: str, transform: tuple, band_names: list[str], nodata: float | None,
-                         request: str = "") -> bytes:
-    """The general path (any CRS GDAL knows); the reference the fast encoder is tested against."""
-    import rasterio
-    from affine import Affine
-    from rasterio.io import MemoryFile
-
-    count, height, width = array.shape
-    block = _block(width, height)
-    profile = dict(
-        driver="GTiff", width=width, height=height, count=count, dtype=array.dtype, crs=crs,
-        transform=Affine(*transform), nodata=nodata, compress="deflate", zlevel=1, interleave="band",
-        tiled=True, blockxsize=block, blockysize=block,
-    )
-    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True), MemoryFile() as memory:
-        with memory.open(**profile) as dataset:
-            dataset.write(array)
-            dataset.descriptions = tuple(band_names)
-            if request:
-                dataset.update_tags(**{REQUEST_TAG: request})
-        return memory.read()
-
-
-def _block(width: int, height: int) -> int:
-    """The smallest multiple of 16 covering a small chip, so one tile holds it; 256 otherwise."""
-    side = max(width, height)
-    return min(BLOCK, max(16, -(-side // 16) * 16))
+    return encode_geotiff(array, crs, transform, band_names, nodata, {REQUEST_TAG: request} if request else None)
 
 
 def checksum(data: bytes) -> str:
@@ -122,33 +93,40 @@ def examine(path: Path, expected: Expected) -> Examined:
 
 def file_request(path: Path) -> str:
     """The request fingerprint a chip file was tagged with ('' for files of 0.1.7 or copied in)."""
-    import rasterio
+    from geetiles.tiff import UnreadableChip, read_header
 
     try:
-        with rasterio.open(path) as dataset:
-            return dataset.tags().get(REQUEST_TAG, "")
-    except Exception:
+        return read_header(path).metadata.get(REQUEST_TAG, "")
+    except UnreadableChip:
         return ""
 
 
 def _grid_and_tag(data: bytes, expected: Expected) -> str | None:
     """The file's request tag ('' when untagged) if ``data`` is a GeoTIFF on exactly the expected grid
-    whose last block of every band decodes (a file cut short fails); None otherwise."""
-    import rasterio
-    from rasterio.io import MemoryFile
+    whose pixels decode (a file cut short fails); None otherwise."""
+    from geetiles.tiff import UnreadableChip
+    from geetiles.tiff.reader import verified_header
 
     try:
-        with MemoryFile(data) as memory, memory.open() as dataset:
-            if (dataset.width, dataset.height, dataset.count) != (expected.width, expected.height, expected.count):
-                return None
-            if dataset.dtypes[0] != expected.dtype or dataset.crs is None:
-                return None
-            if dataset.crs.to_string() != expected.crs and dataset.crs != rasterio.crs.CRS.from_user_input(expected.crs):
-                return None
-            if not np.allclose(tuple(dataset.transform)[:6], expected.transform, rtol=0, atol=1e-12):
-                return None
-            # the last block of every band (band-interleaved files end with the last band's)
-            dataset.read(window=((dataset.height - 1, dataset.height), (dataset.width - 1, dataset.width)))
-            return dataset.tags().get(REQUEST_TAG, "")
-    except Exception:  # not a GeoTIFF, cut short, any GDAL decoding error: "not valid"
+        header = verified_header(data)
+    except UnreadableChip:  # not a GeoTIFF, cut short, any decoding error: "not valid"
         return None
+    if (header.width, header.height, header.count) != (expected.width, expected.height, expected.count):
+        return None
+    if header.dtype != expected.dtype or not _same_crs(header.crs, expected.crs):
+        return None
+    a, b, c, d, e, f = expected.transform  # affine order; the header's is GDAL's
+    if not np.allclose(header.transform, (c, a, b, f, d, e), rtol=0, atol=1e-12):
+        return None
+    return header.metadata.get(REQUEST_TAG, "")
+
+
+def _same_crs(found: str, expected: str) -> bool:
+    if found == expected:
+        return True
+    from rasterio.crs import CRS
+
+    try:
+        return CRS.from_user_input(found) == CRS.from_user_input(expected)
+    except Exception:  # a CRS rasterio cannot parse is not the expected one
+        return False

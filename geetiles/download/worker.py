@@ -72,7 +72,7 @@ class DownloadWorker:
     def __init__(self) -> None:
         import aiohttp  # noqa: F401  (warm the imports the first chip would otherwise pay for)
 
-        from geetiles.download import tiff_encoder  # noqa: F401
+        from geetiles.tiff import writer  # noqa: F401
         from geetiles.download.ray_head import restore_user_umask
 
         restore_user_umask()  # a local head's workers start private (umask 077); chips get the user's modes

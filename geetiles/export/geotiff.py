@@ -3,8 +3,9 @@ their native dtype (nodata, band descriptions and the label colour table kept), 
 ``chips.parquet`` (see ``export/index.py``).
 
 Chips are re-encoded, not copied: the downloads are tiled GeoTIFFs but not in GDAL's COG layout,
-and GDAL's COG driver costs ~10 ms a chip, so ``export/cog.py`` writes the layout directly. Batches
-of chips go to worker processes for large datasets, as in the proportions stage.
+and GDAL's COG driver costs several times what ``geetiles.tiff.writer`` does (``bench/tiff.py``),
+so the writer writes the layout directly. Batches of chips go to worker processes for large
+datasets, as in the proportions stage.
 """
 
 from __future__ import annotations
@@ -86,9 +87,9 @@ def _workers(workers: int | None, total: int) -> int:
 
 def _write_batch(spec, identifiers: np.ndarray):
     """One batch, in a worker: per chip (crs, transform, width, height, image sha256, label sha256)."""
-    from geetiles.export.cog import write_cog
     from geetiles.names import child_path
-    from geetiles.proportions.chip_raster import read_chip
+    from geetiles.tiff import read_chip
+    from geetiles.tiff.writer import write_cog
 
     images, labels, label_colors, dest = spec
     image_dir, label_dir = dest / "images", dest / "labels"

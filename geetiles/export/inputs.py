@@ -50,33 +50,3 @@ class ExportInput:
         """The splits present, in train, val, test order (then any other)."""
         order = {"train": 0, "val": 1, "test": 2}
         return sorted(set(self.splits.tolist()), key=lambda s: (order.get(s, 3), s))
-
-
-def read_pixels(path: Path) -> np.ndarray:
-    """Every band of a chip GeoTIFF, (bands, height, width), native dtype: the fast reader for the plain
-    layouts geetiles writes, GDAL for anything else."""
-    from geetiles.tiff_reader import read_plain_tiff
-
-    with open(path, "rb") as file:
-        data = file.read()
-    try:
-        tiff = read_plain_tiff(data, all_bands=True)
-    except Exception:  # damaged: GDAL decides
-        tiff = None
-    if tiff is not None:
-        return tiff.band
-    import rasterio
-
-    with rasterio.open(path) as dataset:
-        return dataset.read()
-
-
-def read_georeferenced(path: Path):
-    """(pixels (bands, height, width), GDAL transform, CRS as "EPSG:n" or WKT, nodata, band names)."""
-    import rasterio
-
-    with rasterio.open(path) as dataset:
-        epsg = dataset.crs.to_epsg() if dataset.crs else None
-        crs = f"EPSG:{epsg}" if epsg else (dataset.crs.to_wkt() if dataset.crs else "")
-        return (dataset.read(), tuple(dataset.transform.to_gdal()), crs, dataset.nodata,
-                tuple(d or f"b{i + 1}" for i, d in enumerate(dataset.descriptions)))

@@ -50,11 +50,16 @@ def dataset_info(tiles_path: Path, name: str, role: str) -> DatasetInfo:
 
 def _from_a_chip(folder: Path) -> tuple[list[str], str, float | None]:
     """Bands, dtype and nodata of a folder without a download record (0.1.7's), from one chip."""
-    import rasterio
+    from geetiles.tiff import UnreadableChip, read_header
 
     for path in sorted(folder.glob("*.tif"))[:1]:
-        with rasterio.open(path) as dataset:
-            return ([d or f"b{i + 1}" for i, d in enumerate(dataset.descriptions)], dataset.dtypes[0], dataset.nodata)
+        try:
+            header = read_header(path)
+        except UnreadableChip as error:
+            raise UserInputError(f"{path} is not a readable chip ({error}); run `geet cleanup --basedir {folder}` "
+                                 "to remove unreadable chips, then download again") from None
+        names = [*header.descriptions, *[None] * (header.count - len(header.descriptions))][:header.count]
+        return [d or f"b{i + 1}" for i, d in enumerate(names)], header.dtype, header.nodata
     raise UserInputError(f"{folder} holds no chip (*.tif); download it first")
 
 
@@ -128,21 +133,13 @@ def verify(info: DatasetInfo, identifiers: np.ndarray) -> dict[str, str]:
 def _undecodable(data: bytes, info: DatasetInfo) -> str:
     """Why a chip of a folder without manifest cannot be exported ('' when every pixel decodes and it
     has the folder's band count and dtype)."""
-    from geetiles.tiff_reader import read_plain_tiff
+    from geetiles.tiff import UnreadableChip, decode_pixels
 
     try:
-        tiff = read_plain_tiff(data, all_bands=True)
-        pixels = tiff.band if tiff is not None else _decode_with_gdal(data)
-    except Exception:  # cut short, garbage: any decoding error
+        pixels = decode_pixels(data)
+    except UnreadableChip:  # cut short, garbage: any decoding error
         return "corrupt (does not decode as a GeoTIFF)"
     if pixels.shape[0] != len(info.bands) or str(pixels.dtype) != info.dtype:
         return (f"not like the folder's other chips ({pixels.shape[0]} bands of {pixels.dtype}, "
                 f"not {len(info.bands)} of {info.dtype})")
     return ""
-
-
-def _decode_with_gdal(data: bytes) -> np.ndarray:
-    from rasterio.io import MemoryFile
-
-    with MemoryFile(data) as memory, memory.open() as dataset:
-        return dataset.read()

@@ -76,7 +76,7 @@ def _count_batch(folder: Path, identifiers, geometries_wkb, table: LabelTable):
     """One batch, in a worker: (classes, inside, unknown, {row: reason})."""
     import shapely
 
-    from geetiles.proportions.chip_raster import UnreadableChip, read_chip
+    from geetiles.tiff import UnreadableChip, read_chip
     from geetiles.proportions.coverage import count_classes
 
     import os

@@ -160,7 +160,7 @@ CELL, INNER, GAP, TITLE, HEADER = 112, 4, 14, 30, 30  # pixels of the sheet
 
 def _chip_rgba(path: Path, to_rgba, present: set | None = None) -> np.ndarray | str:
     """The display RGBA of a chip file, or why there is none (shown in its place)."""
-    from geetiles.export.inputs import read_pixels
+    from geetiles.tiff import read_pixels
 
     if not path.is_file():
         return "no file"

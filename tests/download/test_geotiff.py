@@ -47,3 +47,28 @@ def test_another_request_wrong_grid_cut_short_or_garbage_is_never_adopted(tmp_pa
     assert geotiff.examine(path, expected()).state == "invalid" and geotiff.examine(path, expected()).checksum == ""
     assert geotiff.examine(tmp_path / "absent.tif", expected()).state == "invalid"
     assert geotiff.inspect(path, expected()) == "invalid"
+
+
+def test_files_gdal_wrote_are_judged_alike(tmp_path):
+    """The check reads plain files itself and hands the others (LZW here) to GDAL: the same verdicts."""
+    import rasterio
+    from affine import Affine
+
+    from geetiles.tiff.writer import geotiff_with_rasterio
+
+    pixels = np.arange(2 * 20 * 30, dtype=np.uint8).reshape(2, 20, 30)
+    tagged = tmp_path / "tagged.tif"
+    tag = {geotiff.REQUEST_TAG: "req-a"}
+    tagged.write_bytes(geotiff_with_rasterio(pixels, "EPSG:4326", TRANSFORM, ["a", "b"], 0, tag))
+    found = geotiff.examine(tagged, expected())
+    assert (found.state, found.request) == ("valid", "req-a")
+    assert geotiff.examine(tagged, expected("req-b")).state == "changed" and geotiff.file_request(tagged) == "req-a"
+    lzw = tmp_path / "lzw.tif"
+    with rasterio.open(lzw, "w", driver="GTiff", width=30, height=20, count=2, dtype="uint8", crs="EPSG:4326",
+                       transform=Affine(*TRANSFORM), compress="lzw") as out:
+        out.write(pixels)
+    assert (geotiff.examine(lzw, expected()).state, geotiff.examine(lzw, expected()).request) == ("valid", "")
+    assert geotiff.examine(lzw, expected(width=31)).state == "invalid" and geotiff.file_request(lzw) == ""
+    data = lzw.read_bytes()
+    lzw.write_bytes(data[:len(data) // 2])
+    assert geotiff.examine(lzw, expected()).state == "invalid"

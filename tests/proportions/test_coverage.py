@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import shapely
 
-from geetiles.proportions.chip_raster import ChipRaster
 from geetiles.proportions.classes import LabelTable
 from geetiles.proportions.columns import columns_from_counts
 from geetiles.proportions.coverage import count_classes
+from geetiles.tiff import ChipRaster
 
 CLASSES = [{"code": 1, "name": "a"}, {"code": 2, "name": "b"}, {"code": 3, "name": "c"}]
 TABLE = LabelTable.from_classes("t", CLASSES, nodata=0)

@@ -15,11 +15,11 @@ from shapely.geometry import MultiPolygon, Polygon
 from geetiles.cli.compose import compose, quote
 from geetiles.errors import UserInputError
 from geetiles.experiment import Experiment
-from geetiles.proportions.chip_raster import read_chip
 from geetiles.proportions.classes import LabelTable
 from geetiles.proportions.counting import Counts
 from geetiles.proportions.coverage import count_classes
 from geetiles.proportions.earthengine import ROW, count_units, histogram_counts, fill_value, MASKED_FILL
+from geetiles.tiff import read_chip
 from tests.download.helpers import credentials_file
 from tests.fake_ee.fixtures import fake_ee  # noqa: F401
 from tests.fake_ee.pixels import pixel_values

@@ -23,7 +23,7 @@ def add_parser(commands) -> None:
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> None:
-    from geetiles.report.cleanup import cleanup
+    from geetiles.tools.cleanup import cleanup
 
     summary = cleanup(args.basedir)
     if summary.removed:

@@ -29,7 +29,7 @@ def add_parser(commands) -> None:
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> None:
-    from geetiles.report.mosaic import build_mosaic, parse_channels
+    from geetiles.tools.mosaic import build_mosaic, parse_channels
 
     channels = parse_channels(args.channels)
     summary = build_mosaic(args.basedir, args.dest_file, args.meters_per_pixel, channels)

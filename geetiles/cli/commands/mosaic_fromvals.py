@@ -29,7 +29,7 @@ def add_parser(commands) -> None:
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> None:
-    from geetiles.report.mosaic import paint_values
+    from geetiles.tools.mosaic import paint_values
 
     summary = paint_values(args.tiles_file, args.dest_file, args.meters_per_pixel, args.column)
     write_tool_record(summary.dest_file, argv, "mosaic.fromvals",

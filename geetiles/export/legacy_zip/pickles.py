@@ -62,7 +62,7 @@ def chip_pixels(path: Path, mapping) -> np.ndarray:
 def read_chip(path: Path) -> np.ndarray:
     """Every band of a chip file, (bands, height, width), its native dtype: the one place this format
     reads a chip."""
-    from geetiles.export.inputs import read_pixels
+    from geetiles.tiff import read_pixels
 
     return read_pixels(path)
 

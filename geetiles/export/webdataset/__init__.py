@@ -33,9 +33,9 @@ stream of a shard), :mod:`.shards` (how many shards, writing them, in worker pro
 """
 
 from geetiles.export.webdataset.rows import ChipRows, chip_centres
-from geetiles.export.webdataset.sample import UnreadableChipError, check_keys
+from geetiles.export.webdataset.sample import check_keys
 from geetiles.export.webdataset.shards import shard_count
 from geetiles.export.webdataset.writer import SHARDS_JSON, write_webdataset
 
-__all__ = ["SHARDS_JSON", "ChipRows", "UnreadableChipError", "check_keys", "chip_centres", "shard_count",
+__all__ = ["SHARDS_JSON", "ChipRows", "check_keys", "chip_centres", "shard_count",
            "write_webdataset"]

@@ -13,10 +13,6 @@ from geetiles.errors import UserInputError
 from geetiles.names import RULE, shown, unsafe_identifiers
 
 
-class UnreadableChipError(RuntimeError):
-    """A chip file the export cannot read (the stage verifies files first: this is a safety net)."""
-
-
 def check_keys(identifiers: np.ndarray) -> None:
     """WebDataset keys are a member's name up to its first dot: identifiers must follow the rule for
     names (``geetiles.names``), hold no '.', and be unique. One line (exit 2) otherwise."""
@@ -58,14 +54,14 @@ def sample_members(spec, identifier: str, head: dict, tail: dict) -> list[tuple[
 def read_chip(path: str, identifier: str, dataset: str, all_bands: bool):
     """(pixels, (crs, transform, width, height)) of a chip: every band, or the first as (height, width).
     The one place this format reads a chip."""
-    from geetiles.proportions.chip_raster import UnreadableChip
-    from geetiles.proportions.chip_raster import read_chip as read
+    from geetiles.tiff import UnreadableChip
+    from geetiles.tiff import read_chip as read
 
     try:
         chip = read(path, all_bands)
     except UnreadableChip as error:
         what = f"is missing ({path})" if str(error) == "missing" else f"cannot be read ({path}): {error}"
-        raise UnreadableChipError(f"webdataset export: {dataset} chip {identifier} {what}") from None
+        raise UnreadableChip(f"webdataset export: {dataset} chip {identifier} {what}") from None
     height, width = chip.values.shape[-2:]
     return chip.values, (chip.crs, tuple(chip.transform), int(width), int(height))
 

@@ -20,7 +20,7 @@ def write_webdataset(inp: ExportInput, dest: Path, shard_size_mb: float = 256, m
 
     ``progress`` (a ``download.progress.Progress``) is told of chips as shards fill; ``workers``
     processes write shards in parallel (default: one per core from ``shards.PARALLEL_FROM`` chips).
-    Raises :class:`~geetiles.export.webdataset.sample.UnreadableChipError` naming the chip when a chip
+    Raises :class:`geetiles.tiff.UnreadableChip` naming the chip when a chip
     file cannot be read.
     """
     if inp.images is None and inp.labels is None:

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from geetiles.dataset.shards import iterate_shards
-from geetiles.export.webdataset import UnreadableChipError, write_webdataset
+from geetiles.export.webdataset import write_webdataset
+from geetiles.tiff import UnreadableChip
 from tests.export.webdataset.synthetic import (
     CLASSES,
     SIDE,
@@ -130,6 +131,6 @@ def test_an_unreadable_chip_is_named(tmp_path, damage):
         path.unlink()
     else:
         path.write_bytes(b"II*\x00" + b"\xff" * 64)
-    with pytest.raises(UnreadableChipError, match=victim):
+    with pytest.raises(UnreadableChip, match=victim):
         write_webdataset(chips, tmp_path / "wds", min_shards=2)
     assert not (tmp_path / "wds" / "shards.json").exists()

@@ -12,7 +12,8 @@ import rasterio
 import yaml
 from rasterio.transform import from_bounds
 
-from geetiles.report.mosaic import build_mosaic, parse_channels, read_header
+from geetiles.tiff import read_header
+from geetiles.tools.mosaic import build_mosaic, parse_channels
 from tests.conftest import geet_cmd
 from tests.in_process import run_in_process
 
@@ -176,7 +177,7 @@ def test_a_mosaic_written_into_the_chip_folder_is_not_a_chip(lonlat_chips, tmp_p
 
 
 def test_the_fast_header_reader_agrees_with_gdal(lonlat_chips):
-    from geetiles.report.mosaic import _rasterio_header
+    from geetiles.tiff.reader import _header_with_rasterio as _rasterio_header
 
     for path in sorted(lonlat_chips.glob("*.tif")):
         fast, gdal = read_header(path), _rasterio_header(path)
@@ -291,7 +292,7 @@ def test_fromvals_default_column_and_unknown_column(tiles_file, tmp_path):
     frame = gpd.read_file(tiles_file).drop(columns=["value"])
     no_value = tmp_path / "n_partitions_aschips_0123456789abd.geojson"
     frame.to_file(no_value, driver="GeoJSON")
-    from geetiles.report.mosaic import paint_values
+    from geetiles.tools.mosaic import paint_values
 
     assert paint_values(no_value, tmp_path / "d.tif", 50).column == "split"
     assert paint_values(no_value, tmp_path / "a.tif", 50, "area_km2").kind == "numeric"

@@ -13,7 +13,7 @@ import rasterio
 from rasterio.transform import from_bounds
 
 from geetiles.download.manifest import FAILURES, JOURNAL, MANIFEST, Manifest, chip_row
-from geetiles.report.cleanup import REMOVED, check_chip, cleanup
+from geetiles.tools.cleanup import REMOVED, check_chip, cleanup
 from tests.conftest import geet_cmd
 from tests.fake_ee.fixtures import fake_ee  # noqa: F401
 from tests.in_process import run_in_process
@@ -134,7 +134,7 @@ def test_without_a_manifest_none_is_made(tmp_path):
 
 
 def test_a_file_that_cannot_be_read_at_all_is_reported_not_removed(tmp_path, monkeypatch):
-    import geetiles.report.cleanup as module
+    import geetiles.tools.cleanup as module
 
     make_folder(tmp_path, manifest=False)
     real = module.check_chip

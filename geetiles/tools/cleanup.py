@@ -1,8 +1,8 @@
 """``geet cleanup``: remove the chip files GDAL cannot read, and make the download fetch them again.
 
-A chip is kept only if it decodes in full: every band of it, by geetiles' own TIFF reader for the
-plain one-image layouts chips are written in (~0.2 ms a chip), or else by GDAL (every band and
-mask). A file cut short by a full disk or a kill often opens fine and fails only on its last tiles,
+A chip is kept only if it decodes in full: every band of it, by ``geetiles.tiff``'s fast path for
+the plain one-image layouts chips are written in, or else by GDAL (every band and mask). A file cut
+short by a full disk or a kill often opens fine and fails only on its last tiles,
 so opening alone, as geetiles 0.1.7 did, is not enough. Readable files are never written, moved or
 touched.
 
@@ -43,8 +43,8 @@ class CleanupSummary:
     def line(self) -> str:
         skipped = f"; {len(self.skipped)} could not be checked or removed (listed above)" if self.skipped else ""
         if not self.removed:
-            return (f"cleanup: all {self.checked - len(self.skipped)} checked GeoTIFFs in {self.directory} are readable; "
-                    f"nothing removed{skipped}")
+            return (f"cleanup: all {self.checked - len(self.skipped)} checked GeoTIFFs in {self.directory} are "
+                    f"readable; nothing removed{skipped}")
         if self.manifest:
             ledger = (f"manifest.csv: {self.manifest_rows} row(s) marked {REMOVED!r}, so the next download "
                       "fetches them again")
@@ -55,46 +55,13 @@ class CleanupSummary:
 
 
 def check_chip(path: Path) -> str | None:
-    """None if ``path`` is readable, else why not (one line). Readable: geetiles' own reader (the
-    plain one-image layouts chips are written in) decodes every band, or else GDAL opens the file
-    and decodes every band and mask in full. Raises OSError when the file cannot be read at all (no
-    permission, an I/O error): that says nothing about its content."""
-    data = path.read_bytes()  # OSError (e.g. no permission) says nothing about the file: the caller's
-    if not data:
-        return "empty file"
-    if _plainly_readable(data):
-        return None
-    import rasterio
+    """None if ``path`` is readable, else why not (one line): ``geetiles.tiff.why_undecodable`` (every
+    band decodes, by its fast path for the plain one-image layouts chips are written in, or else by
+    GDAL, every band and mask). Raises OSError when the file cannot be read at all (no permission,
+    an I/O error): that says nothing about its content."""
+    from geetiles.tiff.reader import why_undecodable
 
-    try:
-        with rasterio.open(path) as dataset:
-            dataset.read()
-            for index in dataset.indexes:  # a damaged internal mask fails too
-                dataset.read_masks(index)
-        return None
-    except Exception as error:  # rasterio raises several types for broken files
-        from geetiles.report.mosaic import gdal_reason
-
-        return gdal_reason(error)
-
-
-def _plainly_readable(data: bytes) -> bool:
-    """True when the file is one image (no further IFD: no mask, no overviews) that
-    ``geetiles.tiff_reader`` decodes in full. False says nothing: GDAL decides."""
-    import struct
-
-    from geetiles.tiff_reader import read_plain_tiff
-
-    try:
-        order = {b"II*\x00": "<", b"MM\x00*": ">"}.get(data[:4])
-        if order is None:
-            return False
-        (offset,) = struct.unpack_from(order + "I", data, 4)
-        (count,) = struct.unpack_from(order + "H", data, offset)
-        (following,) = struct.unpack_from(order + "I", data, offset + 2 + 12 * count)
-        return following == 0 and read_plain_tiff(data, all_bands=True) is not None
-    except Exception:  # cut short, garbage: GDAL decides
-        return False
+    return why_undecodable(path)
 
 
 def cleanup(basedir: str | os.PathLike[str], report: Callable[[str], None] = print) -> CleanupSummary:
@@ -106,7 +73,8 @@ def cleanup(basedir: str | os.PathLike[str], report: Callable[[str], None] = pri
     directory = Path(basedir)
     if not directory.is_dir():
         what = "does not exist" if not directory.exists() else "is not a folder"
-        raise UserInputError(f"--basedir {str(directory)!r} {what}; give a chip folder, e.g. {{tiles base}}/{{dataset}}")
+        raise UserInputError(f"--basedir {str(directory)!r} {what}; give a chip folder, "
+                             "e.g. {tiles base}/{dataset}")
     paths = sorted(p for p in directory.glob("*.tif") if not p.name.startswith(".") and p.is_file())
     summary = CleanupSummary(directory, len(paths))
     with rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"):  # GDAL would list the folder at every file

@@ -1,3 +1,7 @@
+"""The one writer: the download's GeoTIFFs and the export's COGs read back in GDAL exactly as what rasterio
+and GDAL's COG driver write, across dtypes, band counts, sizes, CRSs and transforms; and what only
+rasterio can write goes to rasterio."""
+
 import hashlib
 import logging
 import struct
@@ -6,9 +10,10 @@ import numpy as np
 import pytest
 import rasterio
 from affine import Affine
+from rasterio.io import MemoryFile
 
-from geetiles.export import cog
-from geetiles.export.cog import encode_cog, write_cog
+from geetiles.tiff import writer
+from geetiles.tiff.writer import encode_cog, encode_geotiff, geotiff_with_rasterio, write_cog
 
 UTM = ("EPSG:32633", (500000.0, 10.0, 0.0, 5500000.0, 0.0, -10.0))
 GEOGRAPHIC = ("EPSG:4326", (6.0, 0.0001, 0.0, 49.8, 0.0, -0.0001))
@@ -165,7 +170,7 @@ def test_ghost_area_is_byte_for_byte_what_gdal_writes(tmp_path):
     ours = encode_cog(array, *GEOGRAPHIC, ["r", "g", "b"], None)
     gdal_ifd = struct.unpack_from("<I", gdal_bytes, 4)[0]
     assert ours[:8] == gdal_bytes[:8] == b"II*\0" + struct.pack("<I", gdal_ifd)
-    assert ours[8:gdal_ifd] == gdal_bytes[8:gdal_ifd] == cog.GHOST_AREA
+    assert ours[8:gdal_ifd] == gdal_bytes[8:gdal_ifd] == writer.GHOST_AREA
     assert cog_errors(reference) == []  # the checker accepts GDAL's own output
 
 
@@ -190,7 +195,7 @@ def test_leader_and_trailer_frame_the_tile():
     entries = {struct.unpack_from("<H", data, ifd + 2 + 12 * i)[0]: struct.unpack_from("<I", data, ifd + 10 + 12 * i)[0]
                for i in range(struct.unpack_from("<H", data, ifd)[0])}
     offset, count = entries[324], entries[325]
-    assert ifd == 8 + len(cog.GHOST_AREA) == 192
+    assert ifd == 8 + len(writer.GHOST_AREA) == 192
     assert struct.unpack_from("<I", data, offset - 4)[0] == count
     assert data[offset + count:] == data[offset + count - 4:offset + count] and len(data) == offset + count + 4
     assert data[offset:offset + 1] == b"\x78"  # a zlib stream
@@ -283,9 +288,9 @@ def _fail_midway(path, *args, **kwargs):
     raise OSError("disk full")
 
 
-@pytest.mark.parametrize("size, writer", [(100, "_write_file"), (1000, "_write_with_gdal")])
-def test_a_write_that_fails_midway_leaves_no_file(tmp_path, monkeypatch, size, writer):
-    monkeypatch.setattr(cog, writer, _fail_midway)
+@pytest.mark.parametrize("size, function", [(100, "_write_file"), (1000, "_write_with_gdal")])
+def test_a_write_that_fails_midway_leaves_no_file(tmp_path, monkeypatch, size, function):
+    monkeypatch.setattr(writer, function, _fail_midway)
     path = tmp_path / "out" / "chip.tif"
     with pytest.raises(OSError, match="disk full"):
         write_cog(path, chip("uint8", 1, size, size), *UTM, ["a"], 0)
@@ -295,7 +300,52 @@ def test_a_write_that_fails_midway_leaves_no_file(tmp_path, monkeypatch, size, w
 def test_a_failed_rewrite_keeps_the_previous_file(tmp_path, monkeypatch):
     path = tmp_path / "chip.tif"
     digest = write_cog(path, chip("uint8", 3, 100, 100), *UTM, ["a", "b", "c"], 0)
-    monkeypatch.setattr(cog, "_write_file", _fail_midway)
+    monkeypatch.setattr(writer, "_write_file", _fail_midway)
     with pytest.raises(OSError):
         write_cog(path, chip("uint8", 3, 100, 100, seed=1), *UTM, ["a", "b", "c"], 0)
     assert hashlib.sha256(path.read_bytes()).hexdigest() == digest and list(tmp_path.iterdir()) == [path]
+
+
+# --- GeoTIFF (the download's chips) ----------------------------------------------------------------
+
+GEOTIFF_CASES = [
+    ("uint8", 3, 100, 100, "EPSG:4326", (0.0001, 0, 6.0, 0, -0.0001, 49.8), ["vis-red", "vis-green", "vis-blue"], 0),
+    ("float32", 2, 300, 257, "EPSG:32632", (10.0, 0, 500000.0, 0, -10.0, 5500000.0), ["a&b", "<c>"], float("nan")),
+    ("int16", 1, 17, 33, "EPSG:3857", (2.0, 0.5, 100.0, 0.25, -2.0, 200.0), ["x"], -9999),
+    ("uint16", 40, 64, 64, "EPSG:32733", (30.0, 0, 0.0, 0, -30.0, 9000000.0), [f"b{i}" for i in range(40)], None),
+    ("float64", 1, 5, 400, "EPSG:2169", (1.5, 0, 70000.0, 0, -1.5, 140000.0), ["elevation"], 1.5),
+]
+
+
+def read_blob(blob):
+    with MemoryFile(blob) as memory, memory.open() as ds:
+        meta = (ds.crs, tuple(ds.transform)[:6], ds.descriptions, ds.nodata, ds.dtypes, ds.block_shapes,
+                ds.profile.get("compress"), ds.count, ds.width, ds.height)
+        return meta, ds.read()
+
+
+@pytest.mark.parametrize("dtype, count, height, width, crs, transform, names, nodata", GEOTIFF_CASES)
+def test_fast_encoder_reads_back_as_rasterio_writes(dtype, count, height, width, crs, transform, names, nodata):
+    rng = np.random.default_rng(0)
+    array = (rng.normal(size=(count, height, width)) * 1000).astype(dtype)
+    assert writer.fast_geotiff(array, crs, transform, names, nodata) is not None  # no fallback
+    fast_meta, fast_pixels = read_blob(encode_geotiff(array, crs, transform, names, nodata))
+    ref_meta, ref_pixels = read_blob(geotiff_with_rasterio(array, crs, transform, names, nodata))
+    nan_nodata = isinstance(nodata, float) and np.isnan(nodata)
+    if nan_nodata:
+        assert np.isnan(fast_meta[3]) and np.isnan(ref_meta[3])
+    else:
+        assert fast_meta[3] == ref_meta[3] == nodata
+    assert fast_meta[:3] == ref_meta[:3] and fast_meta[4:] == ref_meta[4:]
+    assert np.array_equal(fast_pixels, array, equal_nan=True) and np.array_equal(ref_pixels, array, equal_nan=True)
+
+
+def test_unsupported_crs_falls_back_to_rasterio():
+    array = np.ones((1, 4, 4), dtype=np.uint8)
+    wkt = ('PROJCS["custom",GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],'
+           'PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]],PROJECTION["Sinusoidal"],'
+           'PARAMETER["longitude_of_center",0],PARAMETER["false_easting",0],PARAMETER["false_northing",0],'
+           'UNIT["metre",1]]')
+    assert writer.fast_geotiff(array, wkt, (1.0, 0, 0.0, 0, -1.0, 4.0), ["b"], 0) is None
+    meta, pixels = read_blob(encode_geotiff(array, wkt, (1.0, 0, 0.0, 0, -1.0, 4.0), ["b"], 0))
+    assert "Sinusoidal" in meta[0].to_wkt() and np.array_equal(pixels, array)
