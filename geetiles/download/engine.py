@@ -26,7 +26,7 @@ from geetiles.download.fingerprint import (describe_change, grid_fingerprints, r
 from geetiles.download.job_queue import JobQueue, JobStream
 from geetiles.download.ledger import DownloadSummary, Ledger
 from geetiles.download.manifest import MANIFEST, Manifest, chip_row
-from geetiles.download.progress import Progress
+from geetiles.progress import Progress
 from geetiles.download.ray_cluster import RayCluster
 from geetiles.download.workforce import Workforce, worker_count
 from geetiles.errors import DiskFull, RunFailed, UserInputError

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from geetiles.download import geotiff
 from geetiles.download.manifest import Manifest, chip_row
-from geetiles.download.progress import Progress
+from geetiles.progress import Progress
 from geetiles.download.worker import ChipJob, ChipResult
 from geetiles.errors import DiskFull
 

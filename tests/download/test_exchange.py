@@ -14,7 +14,7 @@ from geetiles.download.bootstrap import Bootstrap
 from geetiles.download.job_queue import JobQueue
 from geetiles.download.ledger import DownloadSummary, Ledger
 from geetiles.download.manifest import Manifest
-from geetiles.download.progress import Progress
+from geetiles.progress import Progress
 from geetiles.download.worker import ChipJob, ChipResult, DownloadWorker
 from geetiles.fetching.grid import Pixels, PixelGrid
 from geetiles.fetching.outcome import RetriesExhausted

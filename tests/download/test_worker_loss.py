@@ -20,7 +20,7 @@ from geetiles.download.dispatch import Dispatcher
 from geetiles.download.job_queue import JobQueue
 from geetiles.download.ledger import DownloadSummary, Ledger
 from geetiles.download.manifest import Manifest
-from geetiles.download.progress import Progress
+from geetiles.progress import Progress
 from geetiles.download.worker import ChipJob
 from geetiles.fetching.grid import PixelGrid
 from tests.download.faults import (JournalSpy, assert_every_chip_once, manifest_rows, max_in_any_window, rate_bound,
