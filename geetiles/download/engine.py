@@ -25,7 +25,7 @@ from geetiles.download.fingerprint import (describe_change, grid_fingerprints, r
                                            request_settings)
 from geetiles.download.job_queue import JobQueue, JobStream
 from geetiles.download.ledger import DownloadSummary, Ledger
-from geetiles.download.manifest import MANIFEST, Manifest, chip_row
+from geetiles.manifest import MANIFEST, Manifest, chip_row
 from geetiles.progress import Progress
 from geetiles.download.ray_cluster import RayCluster
 from geetiles.download.workforce import Workforce, worker_count

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from geetiles.download import geotiff
-from geetiles.download.manifest import Manifest, chip_row
+from geetiles.manifest import Manifest, chip_row
 from geetiles.progress import Progress
 from geetiles.download.worker import ChipJob, ChipResult
 from geetiles.errors import DiskFull

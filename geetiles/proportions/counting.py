@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from geetiles.proportions.classes import LabelTable
+from geetiles.classes import LabelTable
 
 log = logging.getLogger(__name__)
 

@@ -40,7 +40,7 @@ import shapely
 from geetiles.errors import RunFailed, UserInputError
 from geetiles.fetching.outcome import AuthenticationError
 from geetiles.fetching.pacing import RateLimiter
-from geetiles.proportions.classes import NODATA, UNKNOWN, LabelTable
+from geetiles.classes import NODATA, UNKNOWN, LabelTable
 from geetiles.proportions.counting import Counts
 from geetiles.sources.ee_rest import AUTH_STATUS, RETRYABLE_STATUS, Endpoint, error_message
 

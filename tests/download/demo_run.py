@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from geetiles.cli.compose import compose, quote
-from geetiles.download.manifest import JOURNAL, MANIFEST
+from geetiles.manifest import JOURNAL, MANIFEST
 from geetiles.experiment import Experiment
 from geetiles.runner import run_experiment
 from geetiles.tiles_file import load_tiles

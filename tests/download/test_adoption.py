@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import rasterio
 
-from geetiles.download.manifest import FAILURES, MANIFEST
+from geetiles.manifest import FAILURES, MANIFEST
 from geetiles.errors import RunFailed
 from geetiles.tiles_file import load_tiles
 from tests.conftest import DEMO_RUN, RAY_ENV, geetiles_cmd

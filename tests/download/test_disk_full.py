@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from geetiles.cli.errors import run_reporting
-from geetiles.download import manifest as manifest_module
-from geetiles.download.manifest import FAILURES, JOURNAL, MANIFEST
+from geetiles import manifest as manifest_module
+from geetiles.manifest import FAILURES, JOURNAL, MANIFEST
 from geetiles.download.worker import ChipJob, DownloadWorker
 from geetiles.fetching.grid import PixelGrid
 from geetiles.sources.demo import DemoSpec

@@ -13,7 +13,7 @@ import numpy as np
 from geetiles.download.bootstrap import Bootstrap
 from geetiles.download.job_queue import JobQueue
 from geetiles.download.ledger import DownloadSummary, Ledger
-from geetiles.download.manifest import Manifest
+from geetiles.manifest import Manifest
 from geetiles.progress import Progress
 from geetiles.download.worker import ChipJob, ChipResult, DownloadWorker
 from geetiles.fetching.grid import Pixels, PixelGrid

@@ -19,7 +19,7 @@ from geetiles.download.adoption import adoptable_rows
 from geetiles.download.dispatch import Dispatcher
 from geetiles.download.job_queue import JobQueue
 from geetiles.download.ledger import DownloadSummary, Ledger
-from geetiles.download.manifest import Manifest
+from geetiles.manifest import Manifest
 from geetiles.progress import Progress
 from geetiles.download.worker import ChipJob
 from geetiles.fetching.grid import PixelGrid

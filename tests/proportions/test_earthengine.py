@@ -15,7 +15,7 @@ from shapely.geometry import MultiPolygon, Polygon
 from geetiles.cli.compose import compose, quote
 from geetiles.errors import UserInputError
 from geetiles.experiment import Experiment
-from geetiles.proportions.classes import LabelTable
+from geetiles.classes import LabelTable
 from geetiles.proportions.counting import Counts
 from geetiles.proportions.coverage import count_classes
 from geetiles.proportions.earthengine import ROW, count_units, histogram_counts, fill_value, MASKED_FILL
