@@ -26,7 +26,7 @@ def france_mainland():
     """Metropolitan France from the bundled Natural Earth data (its largest polygon): ~550,000 km²."""
     import shapely
 
-    from geetiles.aoi.countries import find_region
+    from geetiles.regions.countries import find_region
 
     _, geometry = find_region("France")
     return max(shapely.get_parts(geometry), key=lambda g: g.area)

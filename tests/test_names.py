@@ -170,7 +170,7 @@ def _tiling(kind: str, tmp_path: Path):
 
 @pytest.mark.parametrize("kind", ["grid", "utm", "random", "select", "majortom"])
 def test_every_tiling_makes_identifiers_that_follow_the_rule(kind, tmp_path):
-    from geetiles.aoi.load import Aoi
+    from geetiles.regions.aoi import Aoi
     from geetiles.tiling.stage import make_chips
 
     chips = make_chips(Aoi("t", AOI, "test"), _tiling(kind, tmp_path))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from geetiles.aoi.load import load_aoi
+from geetiles.regions.aoi import load_aoi
 from geetiles.atomic import write_text
 from geetiles.record import write_record
 

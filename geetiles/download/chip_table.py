@@ -143,7 +143,7 @@ def select_chips(chips, download):
             raise UserInputError(f"download.groups={list(download.groups)} but the tiles file has no 'group' column")
         chips = chips[chips["group"].astype(str).isin([str(g) for g in download.groups])]
     if download.aoi:
-        from geetiles.aoi.countries import find_region
+        from geetiles.regions.countries import find_region
 
         _, region = find_region(download.aoi)
         chips = chips[shapely.intersects(chips.geometry.values, region)]

@@ -3,7 +3,7 @@ scan of every unit for every chip (O(N·M)), and areas in square metres instead 
 
 Chips meeting one unit only take it without any area computed (the common case: a chip inside a
 commune); only chips on unit borders have their overlaps cut and measured, on the ellipsoid
-(``geetiles.tiling.areas``). Lon/lat rectangles (grid and Major TOM chips) are cut by GEOS's
+(``geetiles.areas``). Lon/lat rectangles (grid and Major TOM chips) are cut by GEOS's
 rectangle clipping, four times faster than a general intersection. Ties (overlaps equal to 0.01 m²,
 so that rounding cannot decide) go to the unit that comes first in the foreign file.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from geetiles.tiling.areas import area_m2
+from geetiles.areas import area_m2
 
 NONE = -1  # row of "no unit": the chip meets none
 

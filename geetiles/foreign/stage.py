@@ -42,7 +42,7 @@ def run(experiment, context) -> None:
         context.foreign_file = path
         log.info("foreign units: %s", path.name)
         return
-    from geetiles.aoi.load import load_aoi
+    from geetiles.regions.aoi import load_aoi
     from geetiles.tiling.stage import write_tiling
 
     aoi = context.aoi or load_aoi(experiment.config.aoi)

@@ -1,7 +1,7 @@
 """Label proportions of chips mixed from the coarser foreign units they overlap (``lp.from_foreign``).
 
 Each chip gets the mix of its units' proportions weighted by overlap area in square metres (on the
-ellipsoid, ``geetiles.tiling.areas``) times each unit's valid fraction, so a unit that is half nodata
+ellipsoid, ``geetiles.areas``) times each unit's valid fraction, so a unit that is half nodata
 speaks for half its area. geetiles 0.1.7 weighted by square degrees and ignored nodata. The chip's
 ``foreignid_{name}`` is the unit it overlaps most, as ``intersect`` gives it.
 """

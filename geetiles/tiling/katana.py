@@ -24,7 +24,7 @@ import numpy as np
 import shapely
 from pyproj import Transformer
 
-from geetiles.aoi.span import longitude_span
+from geetiles.regions.span import longitude_span
 from geetiles.errors import UserInputError
 from geetiles.repair import polygonal_part
 from geetiles.tiling.chips import Chips

@@ -6,7 +6,7 @@ import logging
 import time
 from pathlib import Path
 
-from geetiles.aoi.load import load_aoi
+from geetiles.regions.aoi import load_aoi
 from geetiles.config import TilingKind
 from geetiles.errors import UserInputError
 from geetiles.record import write_record

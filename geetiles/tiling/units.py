@@ -15,7 +15,7 @@ import shapely
 
 from geetiles.errors import UserInputError
 from geetiles.repair import repair_polygons
-from geetiles.tiling.areas import area_m2
+from geetiles.areas import area_m2
 from geetiles.tiling.chips import Chips
 from geetiles.tiling.ids import chip_ids
 

@@ -6,7 +6,7 @@ from shapely.affinity import rotate
 from shapely.geometry import box
 
 from geetiles.foreign.overlap import NONE, largest_overlap
-from geetiles.tiling.areas import area_m2
+from geetiles.areas import area_m2
 
 
 def _brute_force(chips, units) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 import shapely
 
-from geetiles.aoi.load import Aoi
+from geetiles.regions.aoi import Aoi
 from geetiles.config import TilingConfig, TilingKind
 from geetiles.tiling.majortom import majortom_chips
 from geetiles.tiling.stage import why_no_chips

@@ -2,7 +2,7 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from geetiles.aoi.load import load_aoi
+from geetiles.regions.aoi import load_aoi
 from geetiles.config import AoiConfig
 from geetiles.errors import UserInputError
 
