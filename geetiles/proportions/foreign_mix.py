@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from geetiles.foreign.overlap import NONE, _argmax_per_group, overlap_pairs
+from geetiles.overlap import NONE, argmax_per_group, overlap_pairs
 
 
 def unit_table(proportions: list, valid_frac: np.ndarray | None) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
@@ -42,7 +42,7 @@ def mix(chips: np.ndarray, units: np.ndarray, table: np.ndarray, factor: np.ndar
         single = np.isnan(areas)
         best[chip_rows[single]] = unit_rows[single]
         if (~single).any():
-            rows, winners = _argmax_per_group(chip_rows[~single], unit_rows[~single], np.round(areas[~single], 2))
+            rows, winners = argmax_per_group(chip_rows[~single], unit_rows[~single], np.round(areas[~single], 2))
             best[rows] = winners
         weights = np.where(single, 1.0, areas) * factor[unit_rows]  # a chip's only unit: any positive area
         np.add.at(mixed, chip_rows, table[unit_rows] * weights[:, None])

@@ -213,7 +213,7 @@ def _write(chips, tiles_path: Path, table, counts, started: float) -> Outcome:
 def mix_from_foreign(tiles_path: Path, foreign_path: Path, dataset: str) -> tuple[str, str]:
     """Write ``{dataset}_proportions_at_{name}`` and ``foreignid_{name}`` into the tiles file: each
     chip's mix of its foreign units' proportions (area in m² × each unit's valid fraction)."""
-    from geetiles.foreign.intersect import foreign_name
+    from geetiles.names import foreign_name
     from geetiles.proportions.columns import as_dicts, proportions_column, valid_frac_column
     from geetiles.proportions.foreign_mix import mix, unit_table
     from geetiles.tiles_file import load_tiles, write_tiles

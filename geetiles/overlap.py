@@ -27,7 +27,7 @@ def largest_overlap(chips: np.ndarray, units: np.ndarray, chunk: int = 200_000) 
         single = np.isnan(areas)
         best[chip_rows[single]] = unit_rows[single]
         if (~single).any():
-            rows, winners = _argmax_per_group(chip_rows[~single], unit_rows[~single], np.round(areas[~single], 2))
+            rows, winners = argmax_per_group(chip_rows[~single], unit_rows[~single], np.round(areas[~single], 2))
             best[rows] = winners
     return best
 
@@ -70,7 +70,7 @@ def _overlaps(chips: np.ndarray, units: np.ndarray, rectangle: np.ndarray) -> np
     return out
 
 
-def _argmax_per_group(groups: np.ndarray, values: np.ndarray, areas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def argmax_per_group(groups: np.ndarray, values: np.ndarray, areas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each group, its value with the largest area; on ties the smallest value (the unit first
     in the foreign file)."""
     order = np.lexsort((values, -areas, groups))  # by group, largest area first, then unit row
