@@ -4,7 +4,7 @@ scan of every unit for every chip (O(N·M)), and areas in square metres instead 
 Chips meeting one unit only take it without any area computed (the common case: a chip inside a
 commune); only chips on unit borders have their overlaps cut and measured, on the ellipsoid
 (``geetiles.areas``). Lon/lat rectangles (grid and Major TOM chips) are cut by GEOS's
-rectangle clipping, four times faster than a general intersection. Ties (overlaps equal to 0.01 m²,
+rectangle clipping instead of a general intersection. Ties (overlaps equal to 0.01 m²,
 so that rounding cannot decide) go to the unit that comes first in the foreign file.
 """
 

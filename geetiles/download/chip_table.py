@@ -153,7 +153,7 @@ def select_chips(chips, download):
 class ChipColumns:
     """A slice of the tiles file as numpy arrays, with the little of a GeoDataFrame that
     plan_grids and irregular read (``columns``, ``geometry``, a column by name). Without chip
-    filters a download never imports pandas, which costs about 0.6 s at every start."""
+    filters a download never imports pandas (its start-up is in the fixed cost ``bench/download.py`` measures)."""
 
     def __init__(self, columns: dict[str, np.ndarray], geometry: np.ndarray | None) -> None:
         """``geometry`` None for UTM chips: their grids come from their columns alone."""
