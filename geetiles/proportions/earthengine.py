@@ -37,10 +37,10 @@ from typing import Any
 import numpy as np
 import shapely
 
+from geetiles.classes import NODATA, UNKNOWN, LabelTable
 from geetiles.errors import RunFailed, UserInputError
 from geetiles.fetching.outcome import AuthenticationError
 from geetiles.fetching.pacing import RateLimiter
-from geetiles.classes import NODATA, UNKNOWN, LabelTable
 from geetiles.proportions.counting import Counts
 from geetiles.sources.ee_rest import AUTH_STATUS, RETRYABLE_STATUS, Endpoint, error_message
 

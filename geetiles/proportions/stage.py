@@ -139,8 +139,8 @@ def compute_file(tiles_path: Path, folder: Path, definition: str | None = None, 
     """Count every chip's classes in ``folder`` and write the proportions columns into the tiles file."""
     import shapely
 
-    from geetiles.progress import Progress
     from geetiles.classes import label_table
+    from geetiles.progress import Progress
     from geetiles.proportions.counting import count_chips
     from geetiles.tiles_file import load_tiles
 
@@ -159,8 +159,8 @@ def compute_file(tiles_path: Path, folder: Path, definition: str | None = None, 
 
 def compute_on_earth_engine(experiment, tiles_path: Path, name: str, progress_mode: str = "auto") -> Outcome:
     """The units' class histograms from Earth Engine (reduceRegions), written like the local ones."""
-    from geetiles.progress import Progress
     from geetiles.classes import LabelTable
+    from geetiles.progress import Progress
     from geetiles.proportions.earthengine import count_units
     from geetiles.sources.base import class_table
     from geetiles.sources.ee_recipe import chosen_recipe

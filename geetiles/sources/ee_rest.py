@@ -13,12 +13,12 @@ import io
 import json
 import random
 import time
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
-from geetiles.fetching.grid import Pixels, PixelGrid
+from geetiles.fetching.grid import PixelGrid, Pixels
 from geetiles.fetching.outage import CircuitBreaker, connection_failure
 from geetiles.fetching.outcome import AuthenticationError, DeterministicError, RetriesExhausted, Tally
 from geetiles.fetching.pacing import RateLimiter, RetryPolicy

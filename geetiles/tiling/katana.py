@@ -24,8 +24,8 @@ import numpy as np
 import shapely
 from pyproj import Transformer
 
-from geetiles.regions.span import longitude_span
 from geetiles.errors import UserInputError
+from geetiles.regions.span import longitude_span
 from geetiles.repair import polygonal_part
 from geetiles.tiling.chips import Chips
 from geetiles.tiling.ids import chip_ids
