@@ -34,7 +34,7 @@ def peak_mib() -> float:
 
 def luxembourg() -> None:
     from geetiles.foreign.intersect import intersect_files
-    from geetiles.foreign.overlap import largest_overlap
+    from geetiles.overlap import largest_overlap
     from geetiles.tiles_file import write_tiles
     from geetiles.tiling.grid import grid_chips
     from geetiles.tiling.ids import list_hash
@@ -67,7 +67,7 @@ def luxembourg() -> None:
 
 
 def million() -> None:
-    from geetiles.foreign.overlap import largest_overlap
+    from geetiles.overlap import largest_overlap
 
     started = time.perf_counter()
     side = 1000

@@ -26,7 +26,7 @@ def france_mainland():
     """Metropolitan France from the bundled Natural Earth data (its largest polygon): ~550,000 km²."""
     import shapely
 
-    from geetiles.aoi.countries import find_region
+    from geetiles.regions.countries import find_region
 
     _, geometry = find_region("France")
     return max(shapely.get_parts(geometry), key=lambda g: g.area)
@@ -36,9 +36,9 @@ def one_case(kind: str, chip_size_m: float, write: bool) -> dict:
     """Run in a child: tile France at ``chip_size_m``; return timings and peak memory."""
     import resource
 
+    from geetiles.tiles_file import write_tiles
     from geetiles.tiling.grid import grid_chips
     from geetiles.tiling.utm import utm_chips
-    from geetiles.tiles_file import write_tiles
 
     aoi = france_mainland()
     make = grid_chips if kind == "grid" else utm_chips

@@ -218,3 +218,16 @@ def check_member(name: str) -> str:
 def check_members(names: Iterable[str]) -> None:
     for name in names:
         check_member(name)
+
+
+_FOREIGN_NAME = re.compile(r"_partitions_(.+?)_")
+
+
+def foreign_name(path: Path) -> str:
+    """``communes`` for ``lux_partitions_communes_1a2b3c4d5e6f7.geojson``."""
+    found = _FOREIGN_NAME.search(path.name)
+    if not found:
+        raise UserInputError(f"foreign tiles file {path.name!r} is not named {{aoi}}_partitions_{{name}}_{{hash}}.geojson, "
+                             "so it gives no foreign name; rename it or make it with the foreign stage")
+    return check_name(f"the foreign name of {path.name!r}", found.group(1),
+                      "it names the foreignid_{name} column and its record (rename the file)")

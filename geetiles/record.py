@@ -12,9 +12,11 @@ import yaml
 
 from geetiles import __version__
 from geetiles.atomic import write_text
+from geetiles.errors import UserInputError
 
 _SECRET = re.compile(r"(secret|token|password|credential|private_key|api_key)", re.IGNORECASE)
 REDACTED = "<redacted>"
+DOWNLOAD_RECORD = "manifest.geetiles.yaml"  # the download's record beside a chip folder's manifest.csv
 
 
 def redact(value: Any) -> Any:
@@ -47,3 +49,15 @@ def write_record(output: str | Path, experiment, stage: str, extra: dict[str, An
     path = record_path(output)
     write_text(path, yaml.safe_dump(record, sort_keys=False, allow_unicode=True))
     return path
+
+
+def read_download_record(folder: Path) -> dict | None:
+    """The download record of a chip folder, or None when it has none (0.1.7's folders)."""
+    path = folder / DOWNLOAD_RECORD
+    if not path.exists():
+        return None
+    try:
+        record = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (OSError, yaml.YAMLError) as error:
+        raise UserInputError(f"cannot read the download record {path} ({error}); rerun the download to rewrite it") from None
+    return record if isinstance(record, dict) else None

@@ -15,7 +15,7 @@ from geetiles.writable import ensure_writable_folder, remove_if_empty
 STAGE_MODULES = {
     Stage.aoi: "geetiles.aoi.stage",
     Stage.tiling: "geetiles.tiling.stage",
-    Stage.foreign: "geetiles.foreign.stage",
+    Stage.foreign: "geetiles.tiling.foreign_stage",
     Stage.intersect: "geetiles.foreign.intersect",
     Stage.download: "geetiles.download.stage",
     Stage.proportions: "geetiles.proportions.stage",

@@ -170,7 +170,7 @@ def _tiling(kind: str, tmp_path: Path):
 
 @pytest.mark.parametrize("kind", ["grid", "utm", "random", "select", "majortom"])
 def test_every_tiling_makes_identifiers_that_follow_the_rule(kind, tmp_path):
-    from geetiles.aoi.load import Aoi
+    from geetiles.regions.aoi import Aoi
     from geetiles.tiling.stage import make_chips
 
     chips = make_chips(Aoi("t", AOI, "test"), _tiling(kind, tmp_path))
@@ -194,3 +194,18 @@ def test_every_tiles_file_of_geetiles_017_loads(tmp_path):
             path = target
         frame = load_tiles(path)
         assert unsafe_identifiers(frame["identifier"]) == (0, []), path.name
+
+
+def test_the_foreign_name_is_the_token_after_partitions():
+    from geetiles.names import foreign_name
+
+    assert foreign_name(Path("/d/lux_partitions_communes_1a2b3c4d5e6f7.geojson")) == "communes"
+
+
+@pytest.mark.parametrize("name", ["lux_communes_1a2b.geojson", "lux_partitions_communes.geojson",
+                                  "lux_partitions_a b_1a2b.geojson", "lux_partitions_.._1a2b.geojson"])
+def test_a_tiles_file_without_a_usable_foreign_name_is_refused(name):
+    from geetiles.names import foreign_name
+
+    with pytest.raises(UserInputError, match="foreign"):
+        foreign_name(Path("/d") / name)

@@ -1,5 +1,1 @@
-"""Areas of interest: where a dataset is cut from, always a valid lon/lat (EPSG:4326) polygon."""
-
-from geetiles.aoi.load import Aoi, load_aoi
-
-__all__ = ["Aoi", "load_aoi"]
+"""The ``aoi`` stage: the AOI kept as a lon/lat WKT beside the dataset (reading it is ``geetiles.regions``)."""

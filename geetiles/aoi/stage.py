@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from geetiles.aoi.load import load_aoi
 from geetiles.atomic import write_text
 from geetiles.record import write_record
+from geetiles.regions.aoi import load_aoi
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ def run_then_exit(main: Callable[[], object]) -> None:
     if code != 0:  # the one error line is out: what Ray's C++ teardown prints after it is not shown
         sys.stderr.flush()
         quiet_stderr()
-    atexit._run_exitfuncs()
+    run_exit_handlers()
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
         try:
@@ -35,6 +35,13 @@ def run_then_exit(main: Callable[[], object]) -> None:
         except (OSError, ValueError):
             pass
     os._exit(code)
+
+
+def run_exit_handlers() -> None:
+    """Run (and clear) the atexit handlers now, as the interpreter does at its exit: Ray's shutdown,
+    logging's flush. ``atexit`` has no public call for it; this is the one place that uses the private
+    one (tests/cli/test_fast_exit.py fails if it goes)."""
+    atexit._run_exitfuncs()
 
 
 def _status(code: object) -> int:

@@ -15,8 +15,8 @@ import os
 from pathlib import Path
 
 from geetiles.download import geotiff
-from geetiles.download.manifest import chip_row
 from geetiles.download.worker import ChipJob
+from geetiles.manifest import chip_row
 
 
 def adoptable_rows(jobs: list[ChipJob], band_count: int, dtype: str, request: str, node: str = "",

@@ -13,9 +13,9 @@ import numpy as np
 import shapely
 
 from geetiles.download.grids import GridTable, irregular, plan_grids
-from geetiles.download.identifier_hash import hash64
 from geetiles.download.worker import ChipJob
 from geetiles.errors import UserInputError
+from geetiles.identifier_hash import hash64
 from geetiles.names import check_identifiers, child_path
 
 log = logging.getLogger("geetiles.download")
@@ -143,7 +143,7 @@ def select_chips(chips, download):
             raise UserInputError(f"download.groups={list(download.groups)} but the tiles file has no 'group' column")
         chips = chips[chips["group"].astype(str).isin([str(g) for g in download.groups])]
     if download.aoi:
-        from geetiles.aoi.countries import find_region
+        from geetiles.regions.countries import find_region
 
         _, region = find_region(download.aoi)
         chips = chips[shapely.intersects(chips.geometry.values, region)]
@@ -153,7 +153,7 @@ def select_chips(chips, download):
 class ChipColumns:
     """A slice of the tiles file as numpy arrays, with the little of a GeoDataFrame that
     plan_grids and irregular read (``columns``, ``geometry``, a column by name). Without chip
-    filters a download never imports pandas, which costs about 0.6 s at every start."""
+    filters a download never imports pandas (its start-up is in the fixed cost ``bench/download.py`` measures)."""
 
     def __init__(self, columns: dict[str, np.ndarray], geometry: np.ndarray | None) -> None:
         """``geometry`` None for UTM chips: their grids come from their columns alone."""

@@ -21,15 +21,14 @@ import numpy as np
 from geetiles.download import geotiff
 from geetiles.download.bootstrap import Bootstrap
 from geetiles.download.chip_table import ChipTable
-from geetiles.download.fingerprint import (describe_change, grid_fingerprints, request_fingerprint,
-                                           request_settings)
+from geetiles.download.fingerprint import describe_change, grid_fingerprints, request_fingerprint, request_settings
 from geetiles.download.job_queue import JobQueue, JobStream
 from geetiles.download.ledger import DownloadSummary, Ledger
-from geetiles.download.manifest import MANIFEST, Manifest, chip_row
-from geetiles.download.progress import Progress
 from geetiles.download.ray_cluster import RayCluster
 from geetiles.download.workforce import Workforce, worker_count
 from geetiles.errors import DiskFull, RunFailed, UserInputError
+from geetiles.manifest import MANIFEST, Manifest, chip_row
+from geetiles.progress import Progress
 
 log = logging.getLogger("geetiles.download")
 

@@ -39,14 +39,6 @@ class GridTable:
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
-    @staticmethod
-    def concat(tables: list[GridTable]) -> GridTable:
-        names = sorted({name for table in tables for name in table.crs_names})
-        position = {name: i for i, name in enumerate(names)}
-        index = [np.asarray([position[n] for n in t.crs_names], dtype=np.int32)[t.crs_index] for t in tables]
-        return GridTable(names, np.concatenate(index), np.concatenate([t.transforms for t in tables]),
-                         np.concatenate([t.width for t in tables]), np.concatenate([t.height for t in tables]))
-
 
 def plan_grids(chips, pixels_lonlat, meters_per_pixel) -> GridTable:
     """One pixel grid per row of ``chips`` (EPSG:4326 geometries): a GeoDataFrame, or anything with

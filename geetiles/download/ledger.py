@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from geetiles.download import geotiff
-from geetiles.download.manifest import Manifest, chip_row
-from geetiles.download.progress import Progress
 from geetiles.download.worker import ChipJob, ChipResult
 from geetiles.errors import DiskFull
+from geetiles.manifest import Manifest, chip_row
+from geetiles.progress import Progress
 
 log = logging.getLogger("geetiles.download")
 

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 def dataset_info(tiles_path: Path, name: str, role: str) -> DatasetInfo:
     """The chip folder ``name`` of this tiles file, with what its download record says."""
     from geetiles.names import check_name, child_path
-    from geetiles.proportions.classes import read_record
+    from geetiles.record import read_download_record
 
     check_name(f"export.{role}", name, "it names a chip folder beside the tiles file")
     folder = child_path(tiles_path.with_suffix(""), name)
@@ -36,7 +36,7 @@ def dataset_info(tiles_path: Path, name: str, role: str) -> DatasetInfo:
         raise UserInputError(f"{role} dataset folder {folder} does not exist: the download stage makes the chips "
                              f"(python -m geetiles stages=[download] download.tiles_file={tiles_path} ..., or geet download "
                              f"--tiles_file {tiles_path.name} --dataset_def {name}); set export.{role} to another dataset")
-    record = read_record(folder) or {}
+    record = read_download_record(folder) or {}
     recorded_tiles = record.get("tiles_file")
     if recorded_tiles and Path(recorded_tiles).name != tiles_path.name:
         raise UserInputError(f"{role} dataset {folder} was downloaded for {Path(recorded_tiles).name}, not {tiles_path.name}; "
@@ -93,7 +93,7 @@ def _check_split_names(splits: np.ndarray, column: str) -> None:
 def verify(info: DatasetInfo, identifiers: np.ndarray) -> dict[str, str]:
     """Chips whose file is missing or differs from the checksum its manifest recorded: id → reason.
     In a folder without any manifest (0.1.7's) every chip is decoded instead (see the module's doc)."""
-    from geetiles.download.manifest import Manifest
+    from geetiles.manifest import Manifest
 
     table = Manifest(info.folder).previous
     recorded: dict[str, tuple[str, str]] = {}

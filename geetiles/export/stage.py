@@ -169,9 +169,9 @@ def _write_folder(experiment, inp, dest: Path, formats: list) -> Path:
 
     from geetiles.atomic import write_text
     from geetiles.destinations import DATASET, building
-    from geetiles.download.progress import Progress
     from geetiles.export.card import write_card
     from geetiles.export.folder import write_manifest
+    from geetiles.progress import Progress
 
     export = experiment.config.export
     known: dict[str, str] = {}

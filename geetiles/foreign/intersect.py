@@ -8,7 +8,6 @@ hash do not change (they hash the chips' geometry, which is untouched)."""
 from __future__ import annotations
 
 import logging
-import re
 import time
 from pathlib import Path
 
@@ -16,24 +15,10 @@ import numpy as np
 
 from geetiles.config import Stage, TilingKind
 from geetiles.errors import UserInputError
+from geetiles.names import foreign_name
 from geetiles.tiles_file import existing_tiles_file
 
 log = logging.getLogger(__name__)
-
-_NAME = re.compile(r"_partitions_(.+?)_")
-
-
-def foreign_name(path: Path) -> str:
-    """``communes`` for ``lux_partitions_communes_1a2b3c4d5e6f7.geojson``."""
-    found = _NAME.search(path.name)
-    if not found:
-        raise UserInputError(f"foreign tiles file {path.name!r} is not named {{aoi}}_partitions_{{name}}_{{hash}}.geojson, "
-                             "so it gives no foreign name; rename it or make it with the foreign stage")
-    from geetiles.names import check_name
-
-    return check_name(f"the foreign name of {path.name!r}", found.group(1),
-                      "it names the foreignid_{name} column and its record (rename the file)")
-
 
 def check(experiment) -> None:
     """Files named for the stage alone are checked before any stage runs."""
@@ -71,7 +56,7 @@ def run(experiment, context) -> None:
 def intersect_files(tiles_path: Path, foreign_path: Path) -> tuple[str, tuple[int, int]]:
     """Write ``foreignid_{name}`` into the tiles file (and its twin); return the column name and
     the numbers of chips in a unit and outside every unit."""
-    from geetiles.foreign.overlap import NONE, largest_overlap
+    from geetiles.overlap import NONE, largest_overlap
     from geetiles.tiles_file import load_tiles, write_tiles
 
     name = foreign_name(foreign_path)

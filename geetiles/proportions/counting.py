@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from geetiles.proportions.classes import LabelTable
+from geetiles.classes import LabelTable
 
 log = logging.getLogger(__name__)
 
@@ -74,12 +74,12 @@ def _merge(counts: Counts, start: int, batch, progress) -> None:
 
 def _count_batch(folder: Path, identifiers, geometries_wkb, table: LabelTable):
     """One batch, in a worker: (classes, inside, unknown, {row: reason})."""
+    import os
+
     import shapely
 
-    from geetiles.tiff import UnreadableChip, read_chip
     from geetiles.proportions.coverage import count_classes
-
-    import os
+    from geetiles.tiff import UnreadableChip, read_chip
 
     geometries = shapely.from_wkb(geometries_wkb)
     base = os.fspath(folder)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from geetiles.proportions.classes import UNKNOWN, LabelTable
+from geetiles.classes import UNKNOWN, LabelTable
 from geetiles.tiff import ChipRaster
 
 _ALIGNED_TOLERANCE_PX = 1e-6  # a rectangle within this of the raster's edges covers it exactly

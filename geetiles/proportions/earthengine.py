@@ -17,8 +17,8 @@ that into a :class:`Counts` row, so both engines write the same columns.
   projection (Earth Engine reports 1 degree); the run then stops at once and asks for ``scale_m``.
 - Requests go straight to the REST API (``value:compute``) with the download's caps, retry policy and
   error handling (``sources/ee_rest.py``). The image part of the expression is serialised once by
-  earthengine-api; the units are serialised here, because earthengine-api takes ~30 µs per vertex
-  (minutes for a country's communes).
+  earthengine-api; the units are serialised here, as plain GeoJSON arrays, not through earthengine-api's
+  geometry objects.
 - A batch Earth Engine finds too heavy or too large is split in halves (down to single units, whose
   ``tileScale`` then grows); 429/5xx and timeouts are retried with backoff; a unit whose request
   finally fails is in ``Counts.failed`` with the reason, and every other batch still completes.
@@ -37,10 +37,10 @@ from typing import Any
 import numpy as np
 import shapely
 
+from geetiles.classes import NODATA, UNKNOWN, LabelTable
 from geetiles.errors import RunFailed, UserInputError
 from geetiles.fetching.outcome import AuthenticationError
 from geetiles.fetching.pacing import RateLimiter
-from geetiles.proportions.classes import NODATA, UNKNOWN, LabelTable
 from geetiles.proportions.counting import Counts
 from geetiles.sources.ee_rest import AUTH_STATUS, RETRYABLE_STATUS, Endpoint, error_message
 

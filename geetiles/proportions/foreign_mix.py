@@ -1,7 +1,7 @@
 """Label proportions of chips mixed from the coarser foreign units they overlap (``lp.from_foreign``).
 
 Each chip gets the mix of its units' proportions weighted by overlap area in square metres (on the
-ellipsoid, ``geetiles.tiling.areas``) times each unit's valid fraction, so a unit that is half nodata
+ellipsoid, ``geetiles.areas``) times each unit's valid fraction, so a unit that is half nodata
 speaks for half its area. geetiles 0.1.7 weighted by square degrees and ignored nodata. The chip's
 ``foreignid_{name}`` is the unit it overlaps most, as ``intersect`` gives it.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from geetiles.foreign.overlap import NONE, _argmax_per_group, overlap_pairs
+from geetiles.overlap import NONE, argmax_per_group, overlap_pairs
 
 
 def unit_table(proportions: list, valid_frac: np.ndarray | None) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
@@ -42,7 +42,7 @@ def mix(chips: np.ndarray, units: np.ndarray, table: np.ndarray, factor: np.ndar
         single = np.isnan(areas)
         best[chip_rows[single]] = unit_rows[single]
         if (~single).any():
-            rows, winners = _argmax_per_group(chip_rows[~single], unit_rows[~single], np.round(areas[~single], 2))
+            rows, winners = argmax_per_group(chip_rows[~single], unit_rows[~single], np.round(areas[~single], 2))
             best[rows] = winners
         weights = np.where(single, 1.0, areas) * factor[unit_rows]  # a chip's only unit: any positive area
         np.add.at(mixed, chip_rows, table[unit_rows] * weights[:, None])

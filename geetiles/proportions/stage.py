@@ -139,8 +139,8 @@ def compute_file(tiles_path: Path, folder: Path, definition: str | None = None, 
     """Count every chip's classes in ``folder`` and write the proportions columns into the tiles file."""
     import shapely
 
-    from geetiles.download.progress import Progress
-    from geetiles.proportions.classes import label_table
+    from geetiles.classes import label_table
+    from geetiles.progress import Progress
     from geetiles.proportions.counting import count_chips
     from geetiles.tiles_file import load_tiles
 
@@ -159,8 +159,8 @@ def compute_file(tiles_path: Path, folder: Path, definition: str | None = None, 
 
 def compute_on_earth_engine(experiment, tiles_path: Path, name: str, progress_mode: str = "auto") -> Outcome:
     """The units' class histograms from Earth Engine (reduceRegions), written like the local ones."""
-    from geetiles.download.progress import Progress
-    from geetiles.proportions.classes import LabelTable
+    from geetiles.classes import LabelTable
+    from geetiles.progress import Progress
     from geetiles.proportions.earthengine import count_units
     from geetiles.sources.base import class_table
     from geetiles.sources.ee_recipe import chosen_recipe
@@ -213,7 +213,7 @@ def _write(chips, tiles_path: Path, table, counts, started: float) -> Outcome:
 def mix_from_foreign(tiles_path: Path, foreign_path: Path, dataset: str) -> tuple[str, str]:
     """Write ``{dataset}_proportions_at_{name}`` and ``foreignid_{name}`` into the tiles file: each
     chip's mix of its foreign units' proportions (area in m² × each unit's valid fraction)."""
-    from geetiles.foreign.intersect import foreign_name
+    from geetiles.names import foreign_name
     from geetiles.proportions.columns import as_dicts, proportions_column, valid_frac_column
     from geetiles.proportions.foreign_mix import mix, unit_table
     from geetiles.tiles_file import load_tiles, write_tiles

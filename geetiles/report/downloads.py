@@ -10,9 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
+from geetiles.manifest import FAILURES, MANIFEST
+
 log = logging.getLogger(__name__)
 
-MANIFEST, FAILURES = "manifest.csv", "failures.csv"
 TOP_ERRORS = 5
 ERROR_CHARS = 300
 
@@ -46,14 +47,14 @@ def chip_folders(tiles_path: Path) -> dict[str, Path]:
 
 def read_downloads(folders: dict[str, Path]) -> list[DownloadSummary]:
     """A summary for every folder holding a manifest or a download record."""
-    from geetiles.proportions.classes import RECORD, read_record
+    from geetiles.record import DOWNLOAD_RECORD, read_download_record
 
     out = []
     for name, folder in folders.items():
-        if not (folder / MANIFEST).exists() and not (folder / RECORD).exists():
+        if not (folder / MANIFEST).exists() and not (folder / DOWNLOAD_RECORD).exists():
             continue
         try:
-            record = read_record(folder) or {}
+            record = read_download_record(folder) or {}
         except Exception as error:  # a damaged record should not stop the report
             log.warning("report: cannot read the download record of %s (%s)", folder, error)
             record = {}

@@ -36,7 +36,7 @@ class Labels:
     keys: tuple[str, ...]  # class keys, as the proportions key them
     names: tuple[str, ...]
     colors: tuple[str, ...]
-    table: object | None  # geetiles.proportions.classes.LabelTable: pixel values → class index
+    table: object | None  # geetiles.classes.LabelTable: pixel values → class index
 
     def describe(self, key: str) -> tuple[str, str]:
         """(name, colour) of a class key."""
@@ -118,12 +118,12 @@ def _yaml(path: Path) -> dict | None:
 
 
 def _records_of(folders: dict[str, Path]) -> dict[str, dict]:
-    from geetiles.proportions.classes import read_record
+    from geetiles.record import read_download_record
 
     out = {}
     for name, folder in folders.items():
         try:
-            out[name] = read_record(folder) or {}
+            out[name] = read_download_record(folder) or {}
         except UserInputError:
             out[name] = {}
     return out
@@ -147,10 +147,10 @@ def _images(config, folders: dict[str, Path]) -> Images | None:
             name = imagery[0] if len(imagery) == 1 else None
     if not name:
         return None
-    from geetiles.proportions.classes import read_record
+    from geetiles.record import read_download_record
 
     try:
-        record = read_record(folders[name]) or {}
+        record = read_download_record(folders[name]) or {}
     except UserInputError:
         record = {}
     nodata = record.get("nodata")
@@ -182,7 +182,7 @@ def _labels(config, context, folders: dict[str, Path], columns: tuple[str, ...])
     folder = folders.get(name)
     table = None
     if folder is not None:
-        from geetiles.proportions.classes import label_table
+        from geetiles.classes import label_table
 
         try:
             table = label_table(folder, None)

@@ -91,7 +91,7 @@ def sample_sheet(inputs: ReportInputs, count: int, seed: int, path: Path) -> tup
     """The sheet PNG and the (identifier, split) of its chips; None without images (or chips to show).
 
     The chips are laid out in one mosaic array (each resampled to CELL pixels a side) drawn with a
-    single ``imshow``, titles as text: as fast for 64 chips as for 4."""
+    single ``imshow``, titles as text: one image whatever the number of chips."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch

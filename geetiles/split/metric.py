@@ -11,12 +11,12 @@ so a chip set over 180 degrees (Fiji, Chukotka) gets its centre there and its ch
 even a chip whose ring jumps from 179.9 to -179.9. Sets wider than a half turn take the plain
 bounding box.
 
-Speed: the ellipsoidal aeqd costs about 1 us a point (a geodesic each), 5 s for a million chips'
-corners. Inputs of more than ``LATTICE_POINTS`` coordinates are projected exactly at the nodes of
-a 257 x 257 lattice over the chips' bounding box and bilinearly in between (4 mm off at worst over
-100 km x 100 km), or of a 1025 x 1025 one where that is not within ``LATTICE_TOLERANCE_M``
-(checked on every build against exact points at cell centres, where bilinear is worst); wider
-still (continents), every point is projected exactly. Small inputs, and points outside the
+Speed: the ellipsoidal aeqd solves a geodesic for each point (``bench/split.py`` times the split of a
+million chips, this projection included). Inputs of more than ``LATTICE_POINTS`` coordinates are
+projected exactly at the nodes of a 257 x 257 lattice over the chips' bounding box and bilinearly in
+between (4 mm off at worst over 100 km x 100 km), or of a 1025 x 1025 one where that is not within
+``LATTICE_TOLERANCE_M`` (checked on every build against exact points at cell centres, where bilinear is
+worst); wider still (continents), every point is projected exactly. Small inputs, and points outside the
 lattice, are always projected exactly.
 """
 
@@ -72,7 +72,7 @@ class LocalMetric:
             xy = array.astype(float).reshape(-1, 2)
             return np.column_stack(self.project(xy[:, 0], xy[:, 1])) if len(xy) else np.empty((0, 2))
         rings = simple_rings(array.reshape(-1))
-        if rings is not None:  # every one a polygon without holes: rebuild from arrays, 2x faster
+        if rings is not None:  # every one a polygon without holes: rebuild from arrays
             coords, counts = rings
             x, y = self.project(coords[:, 0], coords[:, 1])
             return polygons_from_rings(np.column_stack([x, y]), counts).reshape(array.shape)

@@ -1,10 +1,10 @@
 """Content-addressed chip ids and tiles-file hashes, bit-compatible with geetiles 0.1.7.
 
-The original id is ``sha256(str(np.round(envelope_ring, 5)))`` per chip, where the envelope ring is
-the 5x2 array (minx,miny) (maxx,miny) (maxx,maxy) (minx,maxy) (minx,miny). Calling numpy's ``str()``
-once per chip costs ~30 µs, i.e. 30 s for a million chips, so :func:`chip_ids` reproduces numpy's
-array formatting with vectorised string ufuncs and falls back to the real ``str()`` only for the
-rare chips that numpy would print in scientific notation or that contain a zero coordinate.
+The original id is ``sha256(str(np.round(envelope_ring, 5)))`` per chip, where the envelope ring is the
+5x2 array (minx,miny) (maxx,miny) (maxx,maxy) (minx,maxy) (minx,miny). Rather than call numpy's
+``str()`` once per chip, :func:`chip_ids` reproduces numpy's array formatting with vectorised string
+ufuncs and falls back to the real ``str()`` only for the rare chips that numpy would print in scientific
+notation or that contain a zero coordinate.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def _envelope_texts(bounds: np.ndarray) -> Iterator[tuple[np.ndarray, list[bytes
     pad_left = int_len.max(axis=1)
     pad_right = frac_len.max(axis=1)
     layout_key = pad_left * 16 + pad_right
-    # return_inverse: numpy's plain unique() imports numpy.ma (~20 ms of start-up) to check for masks
+    # return_inverse: numpy's plain unique() imports numpy.ma (start-up time) to check for masks
     keys, which = np.unique(layout_key, return_inverse=True)
     for index, key in enumerate(keys.tolist()):
         left, right = divmod(key, 16)

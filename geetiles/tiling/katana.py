@@ -24,8 +24,8 @@ import numpy as np
 import shapely
 from pyproj import Transformer
 
-from geetiles.aoi.span import longitude_span
 from geetiles.errors import UserInputError
+from geetiles.regions.span import longitude_span
 from geetiles.repair import polygonal_part
 from geetiles.tiling.chips import Chips
 from geetiles.tiling.ids import chip_ids
@@ -81,7 +81,7 @@ def katana(geometry: shapely.Geometry, max_size: float, rng, variance: float = R
     Depth-first with an explicit stack (no recursion limit), lower/left half first, one
     ``rng.random()`` per cut in that order: the order of the draws is what makes a seed reproducible.
     Pieces wholly inside the AOI are plain rectangles, cut arithmetically without any overlay (the
-    result is the same; it is 2-3 times faster for a typical country). More than ``max_pieces``
+    result is the same, with no overlay to compute). More than ``max_pieces``
     pieces stop the cutting with a one-line error (the estimate before cutting is a lower bound).
     """
     leaves: list[shapely.Polygon | tuple[float, float, float, float]] = []

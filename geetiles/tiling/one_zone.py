@@ -17,7 +17,7 @@ import math
 import numpy as np
 import shapely
 
-from geetiles.aoi.span import LongitudeSpan, longitude_span
+from geetiles.regions.span import LongitudeSpan, longitude_span
 
 DENSIFY_DEG = 0.25  # edges are bent in the zone every quarter degree for the comparison
 MISMATCH = 2.0  # the zone's two areas differ by more than this factor: the zone does not hold the AOI

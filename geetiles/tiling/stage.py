@@ -6,10 +6,10 @@ import logging
 import time
 from pathlib import Path
 
-from geetiles.aoi.load import load_aoi
 from geetiles.config import TilingKind
 from geetiles.errors import UserInputError
 from geetiles.record import write_record
+from geetiles.regions.aoi import load_aoi
 from geetiles.tiles_file import check_name, tiles_file_path, write_tiles
 from geetiles.tiling.ids import list_hash
 

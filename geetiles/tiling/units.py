@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import shapely
 
+from geetiles.areas import area_m2
 from geetiles.errors import UserInputError
 from geetiles.repair import repair_polygons
-from geetiles.tiling.areas import area_m2
 from geetiles.tiling.chips import Chips
 from geetiles.tiling.ids import chip_ids
 

@@ -7,7 +7,7 @@ so opening alone, as geetiles 0.1.7 did, is not enough. Readable files are never
 touched.
 
 The folder's download manifest (``manifest.csv``, and the journal a killed run left) is brought up
-to date through :class:`geetiles.download.manifest.Manifest`, the same code the download uses: every
+to date through :class:`geetiles.manifest.Manifest`, the same code the download uses: every
 removed chip that has a row gets a new latest row with status ``removed`` (and the reason as its
 error), folded in and written atomically, so the manifest no longer says ``done`` for it and
 ``failures.csv`` lists it. A rerun of the download re-requests it: a chip whose file is missing is
@@ -100,7 +100,7 @@ def mark_removed(directory: Path, removed: list[tuple[Path, str]]) -> tuple[bool
     manifest (atomically, journal folded in). Returns (the folder has a manifest, rows marked)."""
     import numpy as np
 
-    from geetiles.download.manifest import JOURNAL, MANIFEST, Manifest, chip_row
+    from geetiles.manifest import JOURNAL, MANIFEST, Manifest, chip_row
 
     if not (directory / MANIFEST).exists() and not (directory / JOURNAL).exists():
         return False, 0

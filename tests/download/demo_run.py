@@ -11,8 +11,8 @@ from pathlib import Path
 import yaml
 
 from geetiles.cli.compose import compose, quote
-from geetiles.download.manifest import JOURNAL, MANIFEST
 from geetiles.experiment import Experiment
+from geetiles.manifest import JOURNAL, MANIFEST
 from geetiles.runner import run_experiment
 from geetiles.tiles_file import load_tiles
 from tests.conftest import DEMO_RUN

@@ -8,7 +8,7 @@ import threading
 import time
 from pathlib import Path
 
-from geetiles.download.manifest import Manifest
+from geetiles.manifest import Manifest
 from geetiles.tiles_file import load_tiles
 from tests.download.helpers import assert_chip_matches_server
 

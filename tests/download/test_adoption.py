@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import rasterio
 
-from geetiles.download.manifest import FAILURES, MANIFEST
 from geetiles.errors import RunFailed
+from geetiles.manifest import FAILURES, MANIFEST
 from geetiles.tiles_file import load_tiles
 from tests.conftest import DEMO_RUN, RAY_ENV, geetiles_cmd
 from tests.download.demo_run import (

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
+from geetiles import manifest as manifest_module
 from geetiles.cli.errors import run_reporting
-from geetiles.download import manifest as manifest_module
-from geetiles.download.manifest import FAILURES, JOURNAL, MANIFEST
 from geetiles.download.worker import ChipJob, DownloadWorker
 from geetiles.fetching.grid import PixelGrid
+from geetiles.manifest import FAILURES, JOURNAL, MANIFEST
 from geetiles.sources.demo import DemoSpec
 from tests.conftest import DEMO_RUN, RAY_ENV, geetiles_cmd, run_cli
 from tests.download.demo_run import (

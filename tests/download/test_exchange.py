@@ -13,11 +13,11 @@ import numpy as np
 from geetiles.download.bootstrap import Bootstrap
 from geetiles.download.job_queue import JobQueue
 from geetiles.download.ledger import DownloadSummary, Ledger
-from geetiles.download.manifest import Manifest
-from geetiles.download.progress import Progress
 from geetiles.download.worker import ChipJob, ChipResult, DownloadWorker
-from geetiles.fetching.grid import Pixels, PixelGrid
+from geetiles.fetching.grid import PixelGrid, Pixels
 from geetiles.fetching.outcome import RetriesExhausted
+from geetiles.manifest import Manifest
+from geetiles.progress import Progress
 
 
 class SlowFetcher:

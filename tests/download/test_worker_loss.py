@@ -19,12 +19,18 @@ from geetiles.download.adoption import adoptable_rows
 from geetiles.download.dispatch import Dispatcher
 from geetiles.download.job_queue import JobQueue
 from geetiles.download.ledger import DownloadSummary, Ledger
-from geetiles.download.manifest import Manifest
-from geetiles.download.progress import Progress
 from geetiles.download.worker import ChipJob
 from geetiles.fetching.grid import PixelGrid
-from tests.download.faults import (JournalSpy, assert_every_chip_once, manifest_rows, max_in_any_window, rate_bound,
-                                   when_files)
+from geetiles.manifest import Manifest
+from geetiles.progress import Progress
+from tests.download.faults import (
+    JournalSpy,
+    assert_every_chip_once,
+    manifest_rows,
+    max_in_any_window,
+    rate_bound,
+    when_files,
+)
 from tests.download.helpers import credentials_file, dataset_dir, download, make_tiles
 from tests.download.ray_processes import download_workers
 from tests.fake_ee.fixtures import fake_ee  # noqa: F401

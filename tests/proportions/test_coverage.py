@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import shapely
 
-from geetiles.proportions.classes import LabelTable
+from geetiles.classes import LabelTable
 from geetiles.proportions.columns import columns_from_counts
 from geetiles.proportions.coverage import count_classes
 from geetiles.tiff import ChipRaster

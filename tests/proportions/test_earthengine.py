@@ -12,13 +12,13 @@ import shapely
 from affine import Affine
 from shapely.geometry import MultiPolygon, Polygon
 
+from geetiles.classes import LabelTable
 from geetiles.cli.compose import compose, quote
 from geetiles.errors import UserInputError
 from geetiles.experiment import Experiment
-from geetiles.proportions.classes import LabelTable
 from geetiles.proportions.counting import Counts
 from geetiles.proportions.coverage import count_classes
-from geetiles.proportions.earthengine import ROW, count_units, histogram_counts, fill_value, MASKED_FILL
+from geetiles.proportions.earthengine import MASKED_FILL, ROW, count_units, fill_value, histogram_counts
 from geetiles.tiff import read_chip
 from tests.download.helpers import credentials_file
 from tests.fake_ee.fixtures import fake_ee  # noqa: F401

@@ -132,7 +132,7 @@ def test_many_chips_in_parallel_workers_give_the_same_columns(tmp_path):
 def test_from_foreign_mixes_units_by_area_in_metres_times_valid_frac(tmp_path):
     """Chips straddling two units get the units' shares weighted by the exact overlap area (m²)
     times each unit's valid fraction; a chip in one unit gets that unit's shares."""
-    from geetiles.tiling.areas import area_m2
+    from geetiles.areas import area_m2
 
     ids = ["c1", "c2", "c3"]
     chips = [shapely.box(6.0, 49.5, 6.02, 49.52), shapely.box(6.03, 49.5, 6.05, 49.52), shapely.box(7.0, 49.5, 7.01, 49.51)]

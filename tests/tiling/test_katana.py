@@ -176,7 +176,7 @@ def test_an_aoi_one_utm_zone_cannot_hold_is_refused_before_cutting(monkeypatch, 
 
 
 def test_an_aoi_across_the_antimeridian_is_refused_with_one_run_per_side():
-    from geetiles.aoi.load import bbox_geometry
+    from geetiles.regions.aoi import bbox_geometry
 
     aoi = bbox_geometry([175, -20, -175, -10], "aoi.bbox")  # before: a GEOS TopologyException traceback
     with pytest.raises(UserInputError, match="cannot cut across the antimeridian") as refused:

@@ -2,8 +2,8 @@
 
 import shapely
 
-from geetiles.aoi.load import Aoi
 from geetiles.config import TilingConfig, TilingKind
+from geetiles.regions.aoi import Aoi
 from geetiles.tiling.majortom import majortom_chips
 from geetiles.tiling.stage import why_no_chips
 

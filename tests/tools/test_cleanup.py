@@ -12,7 +12,7 @@ import pytest
 import rasterio
 from rasterio.transform import from_bounds
 
-from geetiles.download.manifest import FAILURES, JOURNAL, MANIFEST, Manifest, chip_row
+from geetiles.manifest import FAILURES, JOURNAL, MANIFEST, Manifest, chip_row
 from geetiles.tools.cleanup import REMOVED, check_chip, cleanup
 from tests.conftest import geet_cmd
 from tests.fake_ee.fixtures import fake_ee  # noqa: F401

@@ -21,7 +21,7 @@ def add_parser(commands) -> None:
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> None:
     if args.showall:
-        from geetiles.aoi.countries import region_table
+        from geetiles.regions.countries import region_table
 
         rows = region_table()
         for name, iso, continent in rows:

@@ -32,8 +32,9 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> None:
 
 
 def _no_blas_threads() -> None:
-    """Tiling does no linear algebra: spare OpenBLAS starting its thread pool when numpy loads (~60 ms
-    of a ~1 s command). Only before numpy's first import, and never over the user's own setting."""
+    """Tiling does no linear algebra: spare OpenBLAS starting its thread pool when numpy loads
+    (``bench/grid_startup.py`` times the whole command). Only before numpy's first import, and never
+    over the user's own setting."""
     import os
 
     if "numpy" not in sys.modules:

@@ -29,7 +29,7 @@ def value_map(info: DatasetInfo | None) -> ValueMap | None:
         classes = class_table(recipe.classes, recipe.remap, recipe.range_map, recipe.proportion_keys)
     if not any("key" in c or "min" in c or "max" in c for c in classes):
         return None
-    from geetiles.proportions.classes import LabelTable
+    from geetiles.classes import LabelTable
 
     return ValueMap(LabelTable.from_classes(info.name, classes, info.nodata))
 
@@ -62,7 +62,7 @@ class ValueMap:
         return self._map(values)
 
     def _map(self, values: np.ndarray) -> np.ndarray:
-        from geetiles.proportions.classes import NODATA, UNKNOWN
+        from geetiles.classes import NODATA, UNKNOWN
 
         index = self.table.class_index(values)
         out = np.where((index == NODATA) | (index == UNKNOWN), 0, self.keys[np.clip(index, 0, None)])

@@ -18,7 +18,7 @@ def write_webdataset(inp: ExportInput, dest: Path, shard_size_mb: float = 256, m
                      progress=None, workers: int | None = None) -> dict:
     """Write the chips of ``inp`` as WebDataset tar shards under ``dest``; return the ``shards.json`` summary.
 
-    ``progress`` (a ``download.progress.Progress``) is told of chips as shards fill; ``workers``
+    ``progress`` (a ``geetiles.progress.Progress``) is told of chips as shards fill; ``workers``
     processes write shards in parallel (default: one per core from ``shards.PARALLEL_FROM`` chips).
     Raises :class:`geetiles.tiff.UnreadableChip` naming the chip when a chip
     file cannot be read.

@@ -2,9 +2,9 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from geetiles.aoi.load import load_aoi
 from geetiles.config import AoiConfig
 from geetiles.errors import UserInputError
+from geetiles.regions.aoi import load_aoi
 
 SQUARE = shapely.box(6.0, 49.6, 6.2, 49.8)
 

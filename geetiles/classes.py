@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from geetiles.errors import UserInputError
+from geetiles.record import read_download_record
 
 NODATA, UNKNOWN = -1, -2  # class indices of pixels left out: nodata, and values in no class
-RECORD = "manifest.geetiles.yaml"  # the download record beside a dataset's chips
 
 
 @dataclass(frozen=True)
@@ -89,24 +89,10 @@ def _lookup_table(table: LabelTable, dtype: str) -> np.ndarray:
     return _TABLES[key][1]
 
 
-def read_record(folder: Path) -> dict | None:
-    """The download record of a chip folder, or None when it has none (0.1.7's folders)."""
-    import yaml
-
-    path = folder / RECORD
-    if not path.exists():
-        return None
-    try:
-        record = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except (OSError, yaml.YAMLError) as error:
-        raise UserInputError(f"cannot read the download record {path} ({error}); rerun the download to rewrite it") from None
-    return record if isinstance(record, dict) else None
-
-
 def label_table(folder: Path, definition: str | None) -> LabelTable:
     """The classes of the chips in ``folder``: from its download record, else (chips without one, as
     geetiles 0.1.7 left them) from the recipe named ``definition`` (or the folder's own name)."""
-    record = read_record(folder)
+    record = read_download_record(folder)
     if record is not None and record.get("classes") is not None:
         return LabelTable.from_classes(folder.name, list(record["classes"]), _nodata(record.get("nodata")))
     from geetiles.sources.base import class_table

@@ -6,7 +6,7 @@ import shapely
 from pyproj import Geod
 from shapely.geometry import MultiPolygon, Polygon, box
 
-from geetiles.tiling.areas import area_m2
+from geetiles.areas import area_m2
 
 GEOD = Geod(ellps="WGS84")
 

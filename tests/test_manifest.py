@@ -2,7 +2,7 @@ import csv
 
 import numpy as np
 
-from geetiles.download.manifest import FAILURES, JOURNAL, MANIFEST, Manifest
+from geetiles.manifest import FAILURES, JOURNAL, MANIFEST, Manifest
 
 
 def test_journal_survives_a_kill_and_is_folded_into_the_manifest(tmp_path):
@@ -84,7 +84,7 @@ def test_a_run_that_journals_a_chip_twice_keeps_its_last_row(tmp_path):
 def test_lookup_checks_the_text_behind_a_hash(tmp_path, monkeypatch):
     """Earlier rows are found by a 64-bit hash; two identifiers sharing one (forced here) never
     answer for each other: the text decides, and the chip whose row is not found is fetched again."""
-    import geetiles.download.identifier_hash as identifier_hash
+    import geetiles.identifier_hash as identifier_hash
 
     first = Manifest(tmp_path)
     first.record([{"identifier": i, "status": "done", "attempts": 1} for i in ("a", "b", "c")])

@@ -6,7 +6,7 @@ equator and the edge (the authalic function q of latitude), integrated along the
 two-point Gauss rule. Exact for edges along parallels and meridians, and within about 1e-12 of the
 area for sloped edges a few kilometres long. Unlike projecting vertices to an equal-area CRS, the
 edges are not bent (that misjudged a 1 km chip's overlap with a 10 km unit by about 1 %), and no
-projection is needed, so a million overlaps cost well under a second.
+projection is needed (``bench/intersect.py`` times the overlaps of a million chips).
 """
 
 from __future__ import annotations

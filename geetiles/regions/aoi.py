@@ -8,9 +8,9 @@ from pathlib import Path
 
 import shapely
 
-from geetiles.aoi.span import warn_if_wide
-from geetiles.aoi.validate import polygonal_lonlat
 from geetiles.errors import UserInputError
+from geetiles.regions.span import warn_if_wide
+from geetiles.regions.validate import polygonal_lonlat
 from geetiles.tiles_file import check_name
 
 SOURCES = ("wkt_file", "file", "bbox", "country")
@@ -37,7 +37,7 @@ def load_aoi(config) -> Aoi:
     elif source == "bbox":
         geometry, default_name = bbox_geometry(value, origin), "bbox"
     else:
-        from geetiles.aoi.countries import find_region
+        from geetiles.regions.countries import find_region
 
         default_name, geometry = find_region(value)
     name = config.name if config.name is not None else slug(default_name)

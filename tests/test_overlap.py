@@ -5,8 +5,8 @@ import shapely
 from shapely.affinity import rotate
 from shapely.geometry import box
 
-from geetiles.foreign.overlap import NONE, largest_overlap
-from geetiles.tiling.areas import area_m2
+from geetiles.areas import area_m2
+from geetiles.overlap import NONE, argmax_per_group, largest_overlap
 
 
 def _brute_force(chips, units) -> np.ndarray:
@@ -49,7 +49,7 @@ def test_ties_go_to_the_unit_first_in_the_file():
 
 
 def test_a_chip_inside_one_unit_takes_it_without_measuring(monkeypatch):
-    import geetiles.foreign.overlap as overlap
+    import geetiles.overlap as overlap
 
     def never(geometry):
         raise AssertionError("no area should be measured for a chip in one unit only")
@@ -57,3 +57,12 @@ def test_a_chip_inside_one_unit_takes_it_without_measuring(monkeypatch):
     monkeypatch.setattr(overlap, "area_m2", never)
     chips = np.asarray([box(6.1, 49.1, 6.2, 49.2), box(8, 49, 8.1, 49.1)])
     assert largest_overlap(chips, np.asarray([box(6, 49, 7, 50)])).tolist() == [0, NONE]
+
+
+def test_argmax_per_group_takes_the_largest_area_and_the_first_unit_on_ties():
+    groups = np.array([7, 3, 7, 3, 7, 5])
+    units = np.array([4, 9, 2, 1, 6, 0])
+    areas = np.array([2.0, 1.0, 5.0, 1.0, 5.0, 0.5])  # group 7: units 2 and 6 tie at 5; group 3: units 9 and 1 tie
+    rows, winners = argmax_per_group(groups, units, areas)
+    assert rows.tolist() == [3, 5, 7]
+    assert winners.tolist() == [1, 0, 2]

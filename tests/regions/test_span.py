@@ -3,8 +3,8 @@
 import pytest
 import shapely
 
-from geetiles.aoi.load import bbox_geometry
-from geetiles.aoi.span import longitude_span, warn_if_wide
+from geetiles.regions.aoi import bbox_geometry
+from geetiles.regions.span import longitude_span, warn_if_wide
 
 LONG_WAY = shapely.Polygon([(179, -1), (-179, -1), (-179, 1), (179, 1)])
 

@@ -1,5 +1,6 @@
 """The ``foreign`` stage: the coarser units over the same AOI (admin units, random pieces, a coarser
-grid, or an existing tiles file), recorded like any tiles file so later stages find them."""
+grid, or an existing tiles file), recorded like any tiles file so later stages find them. It lives in
+``tiling/`` because foreign units are a second tiling of the AOI; ``foreign/`` holds the ``intersect`` stage."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ def run(experiment, context) -> None:
         log.info("foreign=none: no foreign units (e.g. foreign=select foreign.file=communes.gpkg foreign.name=communes)")
         return
     if foreign.kind is TilingKind.file:
-        from geetiles.foreign.intersect import foreign_name
+        from geetiles.names import foreign_name
 
         path = Path(str(foreign.file)).expanduser().resolve()
         if not path.exists():
@@ -42,7 +43,7 @@ def run(experiment, context) -> None:
         context.foreign_file = path
         log.info("foreign units: %s", path.name)
         return
-    from geetiles.aoi.load import load_aoi
+    from geetiles.regions.aoi import load_aoi
     from geetiles.tiling.stage import write_tiling
 
     aoi = context.aoi or load_aoi(experiment.config.aoi)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from geetiles.download.progress import Progress
+from geetiles.progress import Progress
 
 
 def test_an_outage_is_named_in_the_bar_and_cleared_when_it_ends():

@@ -3,8 +3,8 @@ scan of every unit for every chip (O(N·M)), and areas in square metres instead 
 
 Chips meeting one unit only take it without any area computed (the common case: a chip inside a
 commune); only chips on unit borders have their overlaps cut and measured, on the ellipsoid
-(``geetiles.tiling.areas``). Lon/lat rectangles (grid and Major TOM chips) are cut by GEOS's
-rectangle clipping, four times faster than a general intersection. Ties (overlaps equal to 0.01 m²,
+(``geetiles.areas``). Lon/lat rectangles (grid and Major TOM chips) are cut by GEOS's
+rectangle clipping instead of a general intersection. Ties (overlaps equal to 0.01 m²,
 so that rounding cannot decide) go to the unit that comes first in the foreign file.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from geetiles.tiling.areas import area_m2
+from geetiles.areas import area_m2
 
 NONE = -1  # row of "no unit": the chip meets none
 
@@ -27,7 +27,7 @@ def largest_overlap(chips: np.ndarray, units: np.ndarray, chunk: int = 200_000) 
         single = np.isnan(areas)
         best[chip_rows[single]] = unit_rows[single]
         if (~single).any():
-            rows, winners = _argmax_per_group(chip_rows[~single], unit_rows[~single], np.round(areas[~single], 2))
+            rows, winners = argmax_per_group(chip_rows[~single], unit_rows[~single], np.round(areas[~single], 2))
             best[rows] = winners
     return best
 
@@ -70,7 +70,7 @@ def _overlaps(chips: np.ndarray, units: np.ndarray, rectangle: np.ndarray) -> np
     return out
 
 
-def _argmax_per_group(groups: np.ndarray, values: np.ndarray, areas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def argmax_per_group(groups: np.ndarray, values: np.ndarray, areas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each group, its value with the largest area; on ties the smallest value (the unit first
     in the foreign file)."""
     order = np.lexsort((values, -areas, groups))  # by group, largest area first, then unit row

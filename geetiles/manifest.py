@@ -1,4 +1,5 @@
-"""The manifest of a dataset folder: one row per chip, surviving crashes, small at a million chips.
+"""The manifest of a chip folder: one row per chip, surviving crashes, small at a million chips.
+The download writes it; the export checks chips against it and ``geet cleanup`` marks removed ones.
 
 While a run goes, every finished chip is appended to a journal (``.manifest-journal.jsonl``,
 flushed per batch), so a killed run loses nothing it had finished. At the end the journal is folded
@@ -21,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 
 from geetiles.atomic import atomic_path, writing
-from geetiles.download.identifier_hash import hash64
+from geetiles.identifier_hash import hash64
 
 MANIFEST = "manifest.csv"
 FAILURES = "failures.csv"
@@ -196,7 +197,7 @@ class _HashIndex:
     """Rows of a string column by the 64-bit hash of their text, sorted, for vectorised lookups."""
 
     def __init__(self, column: pa.ChunkedArray | pa.Array) -> None:
-        from geetiles.download.identifier_hash import hash64
+        from geetiles.identifier_hash import hash64
 
         step = FOLD_ROWS
         parts = [hash64(column.slice(i, step).to_numpy(zero_copy_only=False).astype(str)) for i in range(0, len(column), step)]
@@ -206,7 +207,7 @@ class _HashIndex:
 
     def find(self, identifiers: np.ndarray) -> np.ndarray:
         """The row of each identifier's hash (the first row with it), -1 where none has it."""
-        from geetiles.download.identifier_hash import hash64
+        from geetiles.identifier_hash import hash64
 
         if not len(self.sorted):
             return np.full(len(identifiers), -1, dtype=np.int64)

@@ -1,4 +1,4 @@
-"""Progress of a long download: a bar on a terminal, a log line every few seconds elsewhere."""
+"""Progress of a long stage (download, proportions, export): a bar on a terminal, a log line every few seconds elsewhere."""
 
 from __future__ import annotations
 
