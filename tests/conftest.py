@@ -4,14 +4,58 @@
 
 from __future__ import annotations
 
+import multiprocessing.process
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.in_process import Ran, run_in_process
+
+RAY_FIXTURES = {"ray_session", "demo_pipeline"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test on the session's Ray (directly or through a fixture that needs it) is slow, so
+    ``-m "not slow"`` never starts Ray, whether or not its module remembered the mark."""
+    for item in items:
+        if RAY_FIXTURES & set(getattr(item, "fixturenames", ())) and not item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True)
+def _a_fast_test_starts_no_process(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test not marked slow that starts a process (subprocess, multiprocessing, a process pool) fails
+    at teardown, naming the mark it needs: the fast set stays fast."""
+    if request.node.get_closest_marker("slow"):
+        yield
+        return
+    started: list[str] = []
+    original = subprocess.Popen._execute_child
+
+    def execute_child(self, args, *rest, **kwargs):
+        started.append(" ".join(map(str, args)) if isinstance(args, (list, tuple)) else str(args))
+        return original(self, args, *rest, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(subprocess.Popen, "_execute_child", execute_child)
+        patch.setattr(multiprocessing.process.BaseProcess, "start", _recording_start(started))
+        yield
+    if started:
+        pytest.fail(f"this test starts a process ({started[0][:200]}): mark it @pytest.mark.slow", pytrace=False)
+
+
+def _recording_start(started: list[str]):
+    original = multiprocessing.process.BaseProcess.start
+
+    def start(self):
+        started.append(f"multiprocessing {self.name}")
+        return original(self)
+
+    return start
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -236,6 +236,7 @@ def test_zips_from_before_comments_are_recognised_by_their_members(tmp_path):
 
 # --- what killed runs left ------------------------------------------------------------------------------
 
+@pytest.mark.slow  # starts a process
 def test_stale_building_and_old_folders_of_gone_processes_are_removed(tmp_path):
     dest = tmp_path / "t_dataset"
     me, started = os.getpid(), process_started(os.getpid())
@@ -256,6 +257,7 @@ def test_stale_building_and_old_folders_of_gone_processes_are_removed(tmp_path):
     assert link.is_symlink() and (tmp_path / "mine" / "thesis.tex").exists()
 
 
+@pytest.mark.slow  # starts a process
 def test_the_next_build_removes_what_a_killed_one_left(tmp_path):
     dest = tmp_path / "t_report"
     left = tmp_path / f".t_report.building-{dead_pid()}"
@@ -266,6 +268,7 @@ def test_the_next_build_removes_what_a_killed_one_left(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t_report"]
 
 
+@pytest.mark.slow  # starts a process
 def test_stale_zip_temporaries_are_removed(tmp_path):
     zip_path = tmp_path / "lux_a_b.zip"
     gone = tmp_path / f".lux_a_b.tmp{dead_pid()}.zip"

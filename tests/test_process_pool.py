@@ -64,6 +64,7 @@ def wait_until(condition, timeout: float) -> bool:
     return condition()
 
 
+@pytest.mark.slow  # starts a process
 def test_a_process_started_records_its_start_and_a_reused_pid_is_told_apart():
     me = os.getpid()
     started = process_started(me)
@@ -76,6 +77,7 @@ def test_a_process_started_records_its_start_and_a_reused_pid_is_told_apart():
     assert not process_alive(0) and not process_alive(-5)
 
 
+@pytest.mark.slow  # starts a process
 def test_a_zombie_is_not_alive():
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     assert wait_until(lambda: open(f"/proc/{child.pid}/stat", "rb").read().split(b") ")[1][:1] == b"Z", 10)
@@ -85,6 +87,7 @@ def test_a_zombie_is_not_alive():
         child.wait()
 
 
+@pytest.mark.slow  # starts a process
 def test_the_pool_runs_work():
     with process_pool(2) as pool:
         assert sorted(pool.map(abs, [-3, 1, -2])) == [1, 2, 3]

@@ -6,6 +6,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from tests.conftest import RAY_ENV
 from tests.download.helpers import make_tiles
 
@@ -38,6 +40,7 @@ def run_demo(tmp_path, tiles, index: int, timeout: float) -> subprocess.Complete
                           capture_output=True, text=True, timeout=timeout)
 
 
+@pytest.mark.slow  # starts a process
 def test_the_driver_never_forks_while_ray_starts_and_chips_render(tmp_path):
     # 10 km chips of 500 x 500 pixels: the demo source renders them (matrix products) in the driver
     # while Ray starts, the conditions that used to hang 6 runs in 19

@@ -7,6 +7,7 @@ import sys
 import textwrap
 import time
 
+import pytest
 import rasterio
 
 from tests.conftest import RAY_ENV
@@ -24,6 +25,7 @@ def geet_download(tiles, server, credentials, *extra):
             "--ee_credentials", str(credentials), *extra]
 
 
+@pytest.mark.slow  # starts a process
 def test_killed_mid_run_then_resumed_completes_without_corrupt_files(tmp_path, fake_ee):  # noqa: F811
     tiles = make_tiles(tmp_path, (6.0, 49.6, 6.15, 49.7))
     credentials = credentials_file(tmp_path, fake_ee)
@@ -66,6 +68,7 @@ def _settled_files(directory, quiet_s: float = 3.0, limit_s: float = 30.0) -> se
     return files
 
 
+@pytest.mark.slow  # starts a process
 def test_two_node_cluster(tmp_path, fake_ee):  # noqa: F811
     tiles = make_tiles(tmp_path)
     credentials = credentials_file(tmp_path, fake_ee)

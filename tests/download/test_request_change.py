@@ -139,6 +139,7 @@ def _cli(tmp_path, *args):
                                      "download.batch_size=0", "download.max_attempts=-1",
                                      "source.pixels_lonlat=[0,10]", "source.pixels_lonlat=[100000,100]",
                                      "ray.start_timeout_s=0"])
+@pytest.mark.slow  # starts a process
 def test_settings_that_cannot_work_are_refused_before_the_tiling(tmp_path, setting):
     result = _cli(tmp_path, "aoi=bbox", "aoi.bbox=[6,49.6,6.1,49.7]", "aoi.name=t", f"data_dir={tmp_path}",
                   "source=demo", "labels=none", setting)
@@ -149,6 +150,7 @@ def test_settings_that_cannot_work_are_refused_before_the_tiling(tmp_path, setti
     assert not list(tmp_path.glob("t_partitions_*"))
 
 
+@pytest.mark.slow  # starts a process
 def test_an_empty_or_unreadable_tiles_file_is_refused_before_ray(tmp_path):
     empty = tmp_path / "t_partitions_aschips_0000000000000.geojson"
     empty.write_text('{"type": "FeatureCollection", "features": []}')

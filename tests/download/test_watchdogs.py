@@ -75,6 +75,7 @@ def _demo_download(tiles, *extra):
             "labels=none", "download.progress=none", *extra]
 
 
+@pytest.mark.slow  # starts a process
 def test_a_cluster_address_that_never_answers_ends_the_run_within_the_start_timeout(tmp_path):
     tiles = make_tiles(tmp_path)
     with socket.socket() as silent:  # accepts connections (the kernel does) but never says a word
@@ -94,6 +95,7 @@ def test_a_cluster_address_that_never_answers_ends_the_run_within_the_start_time
     assert len(list(dataset_dir(tiles, "demo-imagery").glob("*.tif"))) == len(load_tiles(tiles))
 
 
+@pytest.mark.slow  # starts a process
 def test_an_address_that_refuses_fails_at_once(tmp_path):
     tiles = make_tiles(tmp_path)
     with socket.socket() as closed:
@@ -103,6 +105,7 @@ def test_an_address_that_refuses_fails_at_once(tmp_path):
     assert result.returncode == 1 and "does not answer" in result.stderr.strip().splitlines()[-1]
 
 
+@pytest.mark.slow  # starts a process
 def test_a_local_ray_that_does_not_start_in_time_keeps_the_chips_fetched_meanwhile(tmp_path):
     tiles = make_tiles(tmp_path, (6.0, 49.6, 6.15, 49.7))
     result = _run_cli(tmp_path, *_demo_download(tiles, "ray.start_timeout_s=1.5"))
@@ -120,6 +123,7 @@ def test_a_local_ray_that_does_not_start_in_time_keeps_the_chips_fetched_meanwhi
     assert done_in_manifest(directory) == set(load_tiles(tiles)["identifier"])
 
 
+@pytest.mark.slow  # starts a process
 def test_bad_ray_addresses_are_refused_before_anything_runs(tmp_path):
     for address in ("localhost", "http://x:1", "ray://", "host:99999"):
         result = _run_cli(tmp_path, "stages=[aoi,tiling,download]", "aoi=bbox", "aoi.bbox=[6,49.6,6.1,49.7]",

@@ -304,6 +304,7 @@ def test_client_with_refresh_token_credentials(fake_ee: FakeEarthEngine, monkeyp
     assert chip.shape == (48, 64) and fake_ee.requests["token"] >= 1
 
 
+@pytest.mark.slow  # starts a process
 def test_command_line_server() -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.fake_ee.server", "--latency", "0", "--error-rate", "0", "--token", "none"],

@@ -120,6 +120,7 @@ def test_chips_without_a_record_take_the_packaged_recipe_and_its_keys(tmp_path):
     assert load_tiles(path)["esa-world-cover_proportions"].tolist()[0] == {"1": 0.6, "10": 0.4}
 
 
+@pytest.mark.slow  # a process pool
 def test_many_chips_in_parallel_workers_give_the_same_columns(tmp_path):
     path, chips, ids = make_dataset(tmp_path, count=30)
     compute_file(path, chips, workers=1)

@@ -42,6 +42,7 @@ def _browser() -> str | None:
     return next((shutil.which(name) for name in BROWSERS if shutil.which(name)), None)
 
 
+@pytest.mark.slow  # starts a process
 def test_page_renders_in_a_headless_browser(demo_report, tmp_path):
     browser = _browser()
     if browser is None:

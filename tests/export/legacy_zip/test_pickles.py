@@ -12,6 +12,7 @@ from geetiles.export import legacy_zip
 from tests.export.legacy_zip.case import REF_PYTHON
 
 
+@pytest.mark.slow  # starts a process
 @pytest.mark.skipif(not REF_PYTHON.exists(), reason="0.1.7's throw-away venv (numpy 1.26) is not on this machine")
 def test_the_pickles_load_under_numpy_1(made):
     _, _, zip_path = made

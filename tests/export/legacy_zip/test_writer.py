@@ -138,6 +138,7 @@ def test_stored_original_pickles_compare_element_by_element(made):
         assert (record["chip"] - 128).min() < 0 and (record["chip"] - 128).min() == (theirs["chip"] - 128).min()
 
 
+@pytest.mark.slow  # the export's process pool
 def test_a_rerun_gives_the_same_bytes(made):
     case, tiles, zip_path = made
     before = zip_path.read_bytes()

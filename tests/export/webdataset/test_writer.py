@@ -83,6 +83,7 @@ def test_shards_json_lists_every_shard_with_its_checksum(chips, exported):
         assert entry["bytes"] == sum(s["bytes"] for s in shards)
 
 
+@pytest.mark.slow  # the export's process pool
 def test_rerun_gives_byte_identical_shards_and_the_seed_decides_the_order(chips, exported, tmp_path):
     dest, summary = exported
     again = write_webdataset(chips, tmp_path / "again", shard_size_mb=256, min_shards=8)
