@@ -3,22 +3,32 @@ wrong, on one line) and the :class:`Report` that counts them."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
-from geetiles.names import is_safe_name, shown
+from geetiles.names import is_safe_name
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+LONGEST = 200  # characters of a quoted name or path in a line
+
+
+def quoted(value: object) -> str:
+    """``repr`` on one line (a newline or a terminal escape is shown, never sent), cut to LONGEST."""
+    text = repr(value)
+    return text if len(text) <= LONGEST else f"{text[:LONGEST - 4]}...{text[0]}"
 
 
 def name(value: object) -> str:
     """A name from the dataset's files as it may be printed on one line: as written when it follows the
-    naming rule, else quoted (a newline or a terminal escape in a hostile name is shown, never sent)."""
-    return value if isinstance(value, str) and is_safe_name(value) else shown(value)
+    naming rule, else quoted."""
+    return value if isinstance(value, str) and is_safe_name(value) else quoted(value)
 
 
 def path_text(value: object) -> str:
     """A relative path from the dataset's files, for one line (each part as :func:`name` shows it)."""
     if isinstance(value, str) and value and all(is_safe_name(part) for part in value.split("/")):
         return value
-    return shown(value)
+    return quoted(value)
 
 
 @dataclass(frozen=True)
@@ -29,7 +39,7 @@ class Problem:
     what: str
 
     def line(self) -> str:
-        return " ".join(f"{self.subject}: {self.what}".split())
+        return _CONTROL.sub(" ", f"{self.subject}: {self.what}")  # names are quoted already; in depth
 
 
 def chip(identifier: object, what: str) -> Problem:
