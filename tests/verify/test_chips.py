@@ -6,7 +6,12 @@ from __future__ import annotations
 import numpy as np
 
 from geetiles.verify import verify_dataset
-from tests.verify.conftest import identifiers, problem_lines, refresh_manifest, rewrite_parquet
+from tests.verify.conftest import (
+    identifiers,
+    problem_lines,
+    refresh_manifest,
+    rewrite_parquet,
+)
 
 
 def _set_sha(root, identifier: str, column: str, digest: str) -> None:
@@ -54,8 +59,8 @@ def test_a_chip_of_another_size_and_dtype_than_the_index_says(dataset):
     _set_sha(dataset, chip, "image_sha256", digest)  # checksums agree: only the decoded grid tells
     lines = problem_lines(verify_dataset(dataset))
     assert lines == [f"chip {chip}: image file images/{chip}.tif: dtype uint16, the index says uint8",
-                     f"chip {chip}: image file images/{chip}.tif: {width}x{height + 8} pixels, the index says "
-                     f"{width}x{height}"], lines
+                     (f"chip {chip}: image file images/{chip}.tif: {width}x{height + 8} pixels, the index says "
+                      f"{width}x{height}")], lines
 
 
 def test_a_chip_moved_elsewhere_on_the_earth(dataset):

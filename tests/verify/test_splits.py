@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from geetiles.verify import verify_dataset
-from tests.verify.conftest import identifiers, problem_lines, refresh_manifest, rewrite_parquet
+from tests.verify.conftest import (
+    identifiers,
+    problem_lines,
+    refresh_manifest,
+    rewrite_parquet,
+)
 
 
 def test_a_chip_added_to_a_second_split_file(dataset):

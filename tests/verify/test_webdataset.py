@@ -27,7 +27,7 @@ def test_a_damaged_shard_is_named(wds_dataset):
 
 def test_a_sample_cut_short(wds_dataset):
     listing = _shards(wds_dataset)
-    train, val = listing["splits"]["train"]["shards"][0], listing["splits"]["test"]["shards"][0]
+    val = listing["splits"]["test"]["shards"][0]
     with tarfile.open(wds_dataset / "webdataset" / val["file"]) as archive:
         members = [(m, archive.extractfile(m).read()) for m in archive.getmembers()]
     key = members[0][0].name.split(".")[0]
