@@ -134,7 +134,11 @@ def _grid_problems(role: str, header, spec: Expected, crs, transform, width, hei
 
 
 def _same(a, b) -> bool:
-    return len(a) == len(b) == 6 and all(math.isclose(x, float(y), rel_tol=1e-9, abs_tol=1e-12) for x, y in zip(a, b))
+    try:
+        return len(a) == len(b) == 6 and all(math.isclose(x, float(y), rel_tol=1e-9, abs_tol=1e-12)
+                                             for x, y in zip(a, b))
+    except (TypeError, ValueError):  # an index value that is not six numbers
+        return False
 
 
 def _bounds(transform, width: int, height: int) -> tuple[float, float, float, float]:
@@ -144,9 +148,10 @@ def _bounds(transform, width: int, height: int) -> tuple[float, float, float, fl
 
 
 def _same_footprint(header, transform, width: int, height: int) -> bool:
-    if len(transform) != 6:
+    try:
+        label = _bounds(header.transform, header.width, header.height)
+        image = _bounds(transform, width, height)
+    except (TypeError, ValueError):  # an index value that is not six numbers, or a size that is not one
         return False
-    label = _bounds(header.transform, header.width, header.height)
-    image = _bounds(transform, width, height)
     tolerance = (abs(header.transform[1]) + abs(header.transform[5])) * (1 + 1e-9)
     return all(abs(a - b) <= tolerance for a, b in zip(label, image))

@@ -62,7 +62,8 @@ def check(context: Context) -> list[Problem]:
                 problems.append(file(path, f"listed in {SHARDS} but missing"))
                 continue
             tasks.append((path, shard, str(split)))
-    pool = context.executor(int(shards.get("samples") or 0))
+    samples = shards.get("samples")
+    pool = context.executor(samples if isinstance(samples, int) else len(tasks))
     results = [check_shard(context.source, *task, spec) for task in tasks] if pool is None else \
         list(pool.map(check_shard, *zip(*[(context.source, *task, spec) for task in tasks])))
     keys_of: dict[str, list[str]] = defaultdict(list)

@@ -105,3 +105,16 @@ def test_an_index_path_outside_the_dataset_is_never_read(dataset, tmp_path, monk
     assert f"chip {chip}: image path '../secret.tif' leaves the dataset (absolute or '..'): not read" in lines
     assert f"images/{chip}.tif: is not in the index (no chips.parquet row names it)" in lines
     assert not any(".." in rel for rel in opened)
+
+
+def test_an_index_transform_that_is_not_six_numbers(dataset):
+    chip = identifiers(dataset)[4]
+    rewrite_parquet(dataset / "chips.parquet",
+                    lambda rows: [{**r, "transform": [1.0]} if r["identifier"] == chip else r for r in rows])
+    refresh_manifest(dataset)
+    lines = problem_lines(verify_dataset(dataset))
+    assert len(lines) == 2, lines
+    assert lines[0].startswith(f"chip {chip}: image file images/{chip}.tif: transform [") and \
+        lines[0].endswith("the index says [1.0]")
+    assert lines[1] == f"chip {chip}: label file labels/{chip}.tif: footprint differs from the image's in the index " \
+                       "by more than one label pixel"

@@ -70,6 +70,7 @@ def test_a_huge_folder_that_is_not_a_dataset_is_refused_without_walking_it(tmp_p
         verify_dataset(tmp_path / "home")
 
 
+@pytest.mark.slow
 def test_worker_processes_find_what_one_process_finds(dataset):
     first = identifiers(dataset)[0]
     data = bytearray((dataset / "images" / f"{first}.tif").read_bytes())

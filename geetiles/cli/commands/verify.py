@@ -22,7 +22,7 @@ def add_parser(commands) -> None:
                     "per problem, then a summary; exit status 0 (no problem), 1 (problems) or 2 (not a dataset).")
     verify.add_argument("dataset", help="the dataset folder ({tiles file}_dataset) or its zip")
     verify.add_argument("--workers", type=_workers, default=None,
-                        help="worker processes (default: one per core for 2,000 chips or more, else none)")
+                        help="worker processes (default: one per core for 5,000 chips or more, else none)")
     verify.set_defaults(handler=run)
 
 
