@@ -81,10 +81,11 @@ class FolderSource:
 
     def open(self, relative: str) -> BinaryIO:
         """A listed file, open for reading; a symbolic link in its place (swapped in since the listing) is
-        refused (``O_NOFOLLOW``)."""
+        refused (``O_NOFOLLOW``), and a pipe there cannot block the open (``O_NONBLOCK``)."""
         if not safe_relative(relative):
             raise OSError(f"unsafe path {path_text(relative)}")
-        descriptor = os.open(self.root / relative, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | os.O_CLOEXEC)
+        flags = os.O_RDONLY | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        descriptor = os.open(self.root / relative, flags)
         return open(descriptor, "rb")
 
     def read(self, relative: str) -> bytes:

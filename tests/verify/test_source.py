@@ -69,3 +69,9 @@ def test_a_damaged_chip_inside_a_zip_is_named(dataset, tmp_path):
     archive = zip_folder(dataset, tmp_path / "t_dataset.zip")
     lines = problem_lines(verify_dataset(archive))
     assert any(line.startswith(f"chip {chip}: image file images/{chip}.tif does not decode") for line in lines), lines
+
+
+def test_a_pipe_in_the_folder_is_a_problem_and_never_opened(dataset):
+    os.mkfifo(dataset / "images" / "pipe.tif")  # opening it for reading would wait for a writer
+    lines = problem_lines(verify_dataset(dataset))
+    assert lines == ["images/pipe.tif: is not a regular file (a device, socket or pipe)"], lines
