@@ -14,7 +14,6 @@ from tests.export.test_stage_identifiers import _export
 from tests.hostile import PLAIN, hostile_tiles
 
 
-
 def import_mlcroissant():
     """mlcroissant, its absl log handler pointed at the process's own stderr. absl binds the handler to
     the ``sys.stderr`` of its import, here pytest's capture; Hydra's ``logging.config.dictConfig`` (every
