@@ -79,7 +79,9 @@ def card(inp: ExportInput, license_id: str, formats: list[str], folder: str) -> 
                   "footprint, split, centre, grid, label proportions, foreign ids, file paths and SHA-256; "
                   "`splits/{split}.parquet` the same rows per split.",
                   "- `images/{id}.tif`" + (", `labels/{id}.tif`" if inp.labels else "")
-                  + ": Cloud-Optimised GeoTIFFs in their native dtype."]
+                  + ": Cloud-Optimised GeoTIFFs in their native dtype.",
+                  ("- `stac/collection.json`, `stac/items.parquet`: the dataset as a STAC Collection with one Item "
+                   "per chip (stac-geoparquet); `croissant.json`: its ML Commons Croissant 1.0 description.")]
     if "webdataset" in formats:
         lines += ["- `webdataset/{split}/*.tar`: WebDataset shards (`image.npy`, `label.npy`, `json` per chip), "
                   "listed with sizes and SHA-256 in `webdataset/shards.json`."]

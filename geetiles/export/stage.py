@@ -207,6 +207,12 @@ def _write_folder(experiment, inp, dest: Path, formats: list) -> Path:
             write_text(work / "skipped.csv", text.getvalue())
         write_text(work / "config.yaml", yaml.safe_dump(inp.resolved_config, sort_keys=False, allow_unicode=True))
         write_card(inp, work, export.license, [f.value for f in formats], dest.name)
+        if ExportFormat.geotiff in formats:  # STAC and Croissant, from the finished index, before the manifest
+            from geetiles.export.croissant import write_croissant
+            from geetiles.export.stac import write_stac
+
+            write_stac(work, export.license)
+            write_croissant(work, export.license)
         write_manifest(work, known)
     return dest
 

@@ -17,3 +17,16 @@ def dataset(demo_pipeline, tmp_path) -> Path:
     shutil.copytree(demo_pipeline[0], target, ignore=shutil.ignore_patterns("*_dataset", "*_report"))
     [tiles] = target.glob("t_partitions_aschips_*.geojson")
     return tiles
+
+
+@pytest.fixture(scope="module")
+def exported_demo(demo_pipeline, tmp_path_factory) -> Path:
+    """The shared demo run's chips exported once per module (export=geotiff: COGs, index, STAC, Croissant);
+    returns the dataset folder. Tests only read it."""
+    from tests.export.test_stage import export
+
+    target = tmp_path_factory.mktemp("exported") / "data"
+    shutil.copytree(demo_pipeline[0], target, ignore=shutil.ignore_patterns("*_dataset", "*_report"))
+    [tiles] = target.glob("t_partitions_aschips_*.geojson")
+    export(tiles)
+    return tiles.with_name(f"{tiles.stem}_dataset")
