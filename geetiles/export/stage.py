@@ -211,10 +211,26 @@ def _write_folder(experiment, inp, dest: Path, formats: list) -> Path:
             from geetiles.export.croissant import write_croissant
             from geetiles.export.stac import write_stac
 
-            write_stac(work, export.license)
-            write_croissant(work, export.license)
+            made = _download_time(inp)  # not the export's clock: the same chips give the same bytes
+            write_stac(work, export.license, made)
+            write_croissant(work, export.license, made.date() if made else None)
         write_manifest(work, known)
     return dest
+
+
+def _download_time(inp):
+    """When the chips' pixels were made (the download record's time), for STAC and Croissant dates: an
+    export of the same chips then writes the same bytes. None for 0.1.7's folders, which record no time."""
+    import datetime as dt
+
+    for info in (inp.images, inp.labels):
+        stamp = (info.record or {}).get("created_utc") if info is not None else None
+        if stamp:
+            try:
+                return dt.datetime.fromisoformat(str(stamp))
+            except ValueError:
+                continue
+    return None
 
 
 def _names(config) -> tuple[str | None, str | None]:

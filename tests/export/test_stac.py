@@ -188,3 +188,27 @@ def test_dated_sources_give_item_ranges_and_a_closed_temporal_extent(exported_de
         item = pystac.Item.from_dict(stac_pydantic.Item.model_validate(document).model_dump(mode="json"))
         assert item.datetime is None and item.common_metadata.start_datetime == interval[0]
     assert np.all([d["properties"]["end_datetime"].startswith("2020-12-31T23:59:59") for d in items])
+
+
+def test_two_exports_of_the_same_chips_write_the_same_stac_and_croissant_bytes(dataset, monkeypatch):
+    """The dates come from the download record, not the export's clock: the same chips, the same bytes."""
+    import datetime as dt
+
+    from tests.export.test_stage import export
+
+    folder = dataset.with_name(f"{dataset.stem}_dataset")
+    export(dataset)
+    first = {name: (folder / name).read_bytes() for name in ("stac/items.parquet", "stac/collection.json", "croissant.json")}
+
+    class Later(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return dt.datetime(2031, 1, 1, tzinfo=tz)
+
+    monkeypatch.setattr(dt, "datetime", Later)
+    export(dataset)
+    again = {name: (folder / name).read_bytes() for name in first}
+    assert again == first
+    collection = json.loads(first["stac/collection.json"])
+    assert "2031" not in first["stac/collection.json"].decode() and collection["type"] == "Collection"
+    assert "2031" not in again["croissant.json"].decode()

@@ -53,7 +53,7 @@ def source_dates(config: dict) -> tuple[dt.datetime, dt.datetime] | None:
 
 
 def item_times(config: dict, created: dt.datetime) -> dict:
-    """The Items' time fields: the sources' span, or, when unknown, the export's time as ``datetime``
+    """The Items' time fields: the sources' span, or, when unknown, the chips' download time (else the export's) as ``datetime``
     (STAC requires one of the two)."""
     span = source_dates(config)
     if span is None:
@@ -96,7 +96,7 @@ def _describe(meta: dict, times: dict, rows: int) -> str:
     sentence = "; ".join(parts) + f"; splits {', '.join(meta.get('splits') or [])}."
     if "start_datetime" not in times:
         sentence += (" The sources do not state acquisition dates (synthetic or local data): each Item's datetime "
-                     "is when the dataset was exported, and the temporal extent is open.")
+                     "is when its chips were downloaded, and the temporal extent is open.")
     return sentence + " Items are in items.parquet (stac-geoparquet); hrefs are relative to this folder."
 
 
