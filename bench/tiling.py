@@ -38,7 +38,7 @@ def one_case(kind: str, chip_size_m: float, write: bool) -> dict:
 
     from geetiles.tiling.grid import grid_chips
     from geetiles.tiling.utm import utm_chips
-    from geetiles.tiles_file import write_tiles
+    from geetiles.tiles import write_tiles
 
     aoi = france_mainland()
     make = grid_chips if kind == "grid" else utm_chips

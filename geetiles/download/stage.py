@@ -50,7 +50,7 @@ def check(experiment) -> None:
                                                  for c in (config.source, config.labels)):
         path = check_tiles_file(config.download.tiles_file)
         if path is not None:  # identifiers become chip file names: a file with unsafe ones is refused now
-            from geetiles.tiles_file import check_identifier_column
+            from geetiles.tiles import check_identifier_column
 
             check_identifier_column(path)
 

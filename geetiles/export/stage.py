@@ -14,7 +14,7 @@ from pathlib import Path
 
 from geetiles.config import ExportFormat, OnMissing, Stage
 from geetiles.errors import RunFailed, UserInputError
-from geetiles.tiles_file import existing_tiles_file
+from geetiles.tiles import existing_tiles_file
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def build_input(experiment, tiles_path: Path, images: str, labels: str | None):
     from geetiles.export.inputs import ExportInput
     from geetiles.export.selection import dataset_info, split_of_chips, verify
     from geetiles.record import redact
-    from geetiles.tiles_file import load_tiles
+    from geetiles.tiles import load_tiles
 
     export = experiment.config.export
     frame = load_tiles(tiles_path)

@@ -16,7 +16,7 @@ import numpy as np
 
 from geetiles.config import Stage, TilingKind
 from geetiles.errors import UserInputError
-from geetiles.tiles_file import existing_tiles_file
+from geetiles.tiles import existing_tiles_file
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def intersect_files(tiles_path: Path, foreign_path: Path) -> tuple[str, tuple[in
     """Write ``foreignid_{name}`` into the tiles file (and its twin); return the column name and
     the numbers of chips in a unit and outside every unit."""
     from geetiles.foreign.overlap import NONE, largest_overlap
-    from geetiles.tiles_file import load_tiles, write_tiles
+    from geetiles.tiles import load_tiles, write_tiles
 
     name = foreign_name(foreign_path)
     column = f"foreignid_{name}"

@@ -19,7 +19,7 @@ import numpy as np
 
 from geetiles.config import ProportionsEngine, SourceKind, Stage, TilingKind
 from geetiles.errors import RunFailed, UserInputError
-from geetiles.tiles_file import existing_tiles_file
+from geetiles.tiles import existing_tiles_file
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ def compute_file(tiles_path: Path, folder: Path, definition: str | None = None, 
     from geetiles.download.progress import Progress
     from geetiles.proportions.classes import label_table
     from geetiles.proportions.counting import count_chips
-    from geetiles.tiles_file import load_tiles
+    from geetiles.tiles import load_tiles
 
     table = label_table(folder, definition)
     started = time.perf_counter()
@@ -164,7 +164,7 @@ def compute_on_earth_engine(experiment, tiles_path: Path, name: str, progress_mo
     from geetiles.proportions.earthengine import count_units
     from geetiles.sources.base import class_table
     from geetiles.sources.ee_recipe import chosen_recipe
-    from geetiles.tiles_file import load_tiles
+    from geetiles.tiles import load_tiles
 
     labels = experiment.config.labels
     recipe = chosen_recipe(labels)
@@ -187,7 +187,7 @@ def compute_on_earth_engine(experiment, tiles_path: Path, name: str, progress_mo
 
 def _write(chips, tiles_path: Path, table, counts, started: float) -> Outcome:
     from geetiles.proportions.columns import columns_from_counts, proportions_column
-    from geetiles.tiles_file import write_tiles
+    from geetiles.tiles import write_tiles
 
     columns, wide = columns_from_counts(table.dataset, table.keys, counts.classes, counts.inside, counts.failed)
     for column, values in columns.items():
@@ -216,7 +216,7 @@ def mix_from_foreign(tiles_path: Path, foreign_path: Path, dataset: str) -> tupl
     from geetiles.foreign.intersect import foreign_name
     from geetiles.proportions.columns import as_dicts, proportions_column, valid_frac_column
     from geetiles.proportions.foreign_mix import mix, unit_table
-    from geetiles.tiles_file import load_tiles, write_tiles
+    from geetiles.tiles import load_tiles, write_tiles
 
     name = foreign_name(foreign_path)
     started = time.perf_counter()
@@ -243,7 +243,7 @@ def mix_from_foreign(tiles_path: Path, foreign_path: Path, dataset: str) -> tupl
 
 def _has_column(path: Path, dataset: str) -> bool:
     from geetiles.proportions.columns import proportions_column
-    from geetiles.tiles_file import load_tiles
+    from geetiles.tiles import load_tiles
 
     return proportions_column(dataset) in load_tiles(path).columns
 

@@ -208,7 +208,7 @@ def _with_keys(labels: Labels, keys: tuple[str, ...]) -> Labels:
 def _aoi(experiment, tiles_path: Path, tiles_record: dict | None):
     """(AOI name, its geometry, the file) from ``{data_dir}/{aoi name}.wkt``; the name from the tiles
     file's record, else from its file name; None where absent."""
-    from geetiles.tiles_file import parse_tiles_file_name
+    from geetiles.tiles import parse_tiles_file_name
 
     names = []
     if tiles_record and isinstance(tiles_record.get("config"), dict):
@@ -250,7 +250,7 @@ def _splits_report(tiles_path: Path, chips: ChipArrays) -> dict | None:
 
 def _foreign(report, context, tiles_path: Path, records: list[Path]) -> Foreign | None:
     """report.foreign_file, else this run's foreign units, else those the intersect stage recorded."""
-    from geetiles.tiles_file import existing_tiles_file, parse_tiles_file_name
+    from geetiles.tiles import existing_tiles_file, parse_tiles_file_name
 
     path = None
     if report.foreign_file:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from geetiles.config import Stage
 from geetiles.errors import UserInputError
-from geetiles.tiles_file import existing_tiles_file
+from geetiles.tiles import existing_tiles_file
 
 log = logging.getLogger(__name__)
 

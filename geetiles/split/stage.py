@@ -16,7 +16,7 @@ import numpy as np
 from geetiles.config import SplitBy, SplitKind, Stage
 from geetiles.errors import UserInputError
 from geetiles.numbers import require_finite
-from geetiles.tiles_file import existing_tiles_file
+from geetiles.tiles import existing_tiles_file
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def run(experiment, context) -> None:
 def split_file(tiles_path: Path, split) -> tuple[Path, Path]:
     """Split the chips of a tiles file; write the columns, the splits CSV and the report."""
     from geetiles.split.report import split_report, write_report
-    from geetiles.tiles_file import load_tiles, write_tiles
+    from geetiles.tiles import load_tiles, write_tiles
 
     started = time.perf_counter()
     chips = load_tiles(tiles_path)
