@@ -3,9 +3,10 @@
 A stage loads a tiles file, computes, and writes it back; two processes doing so at once would each
 write what they loaded plus their own column, and one column would be lost. The lock is held from the
 first load to the last write (for a run, from its first column-adding stage to the GeoJSON write).
-The second writer waits a little (a bound), then stops with one line. The lock file is empty and is
-left in place: removing it would let a third writer lock a new file while the second holds the old
-one; an unlocked lock file is harmless, and the kernel drops the lock when its holder dies.
+The second writer waits a little (a bound), then stops with one line. The lock file is empty and its
+holder removes it on release; a writer that locked a file since removed (or replaced) tries again, so
+two writers never hold two different lock files. A holder that dies leaves the file, unlocked (the
+kernel drops the lock): harmless, the next writer takes it and removes it.
 """
 
 from __future__ import annotations
@@ -37,30 +38,34 @@ class TilesLock:
     def acquire(self) -> None:
         if self._fd is not None:
             return
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        except OSError as error:
-            raise UserInputError(f"cannot create the lock file {self.path} ({error.strerror}); the tiles file's "
-                                 "folder must be writable to update it") from None
         deadline = time.monotonic() + self.wait_s
         while True:
             try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            except OSError as error:
+                raise UserInputError(f"cannot create the lock file {self.path} ({error.strerror}); the tiles file's "
+                                     "folder must be writable to update it") from None
+            try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
             except BlockingIOError:
+                os.close(fd)
                 if time.monotonic() >= deadline:
-                    os.close(fd)
                     raise UserInputError(
                         f"another geetiles process is updating {self.tiles_path.name} (it holds {self.path.name}); "
                         "wait for it to finish, then run this again") from None
                 time.sleep(0.05)
-        self._fd = fd
+                continue
+            if _same_file(fd, self.path):
+                self._fd = fd
+                return
+            os.close(fd)  # the holder we waited for removed it: lock the one there now
 
     def release(self) -> None:
         if self._fd is None:
             return
         fd, self._fd = self._fd, None
         try:
+            self.path.unlink(missing_ok=True)  # while still held: a waiter then sees it is gone and retries
             fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)
@@ -71,3 +76,10 @@ class TilesLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        return os.path.samestat(os.fstat(fd), os.stat(path))
+    except FileNotFoundError:
+        return False

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from geetiles.errors import UserInputError
-from geetiles.layout import twin_path  # noqa: F401  (the twin's name, re-exported for the tiles package)
+from geetiles.layout import geojson_path
 
 def is_json_column(name: str) -> bool:
     """Columns holding a JSON object per chip (the original's proportions): objects in the GeoJSON, JSON
@@ -58,9 +58,7 @@ def parse_tiles_file_name(path: str | os.PathLike[str]) -> dict[str, str] | None
 def existing_tiles_file(value: str, key: str, what: str = "a tiles file") -> Path:
     """The tiles file a setting names (its GeoJSON, also when the twin is named), or one line saying
     it does not exist."""
-    path = Path(str(value)).expanduser().resolve()
-    if path.suffix == ".parquet":
-        path = path.with_suffix(".geojson")
+    path = geojson_path(Path(str(value)).expanduser().resolve())
     if not path.exists():
         raise UserInputError(f"{key}={value!r} does not exist; give {what} (.geojson)")
     return path

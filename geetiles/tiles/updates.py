@@ -46,9 +46,11 @@ class TilesUpdates:
     def load(self, tiles_path) -> object:
         """The tiles file as this run has it (locked from now on): the frame last saved, else loaded."""
         path = Path(tiles_path).resolve()
+        if not path.exists():
+            load_tiles(path)  # its one line, before a lock file is made in a folder that may not exist
         self._lock(path)
-        if path in self._frames:
-            return self._frames[path]
+        if path in self._frames:  # a copy: a stage that fails half-way leaves the saved frame as it was
+            return self._frames[path].copy(deep=False)
         frame = load_tiles(path)
         if geojson_behind(path):
             self._stale.add(path)
