@@ -9,13 +9,33 @@ from :mod:`geetiles.layout`.
 """
 
 from geetiles.layout import twin_path
-from geetiles.tiles.load import LEGACY_LAYOUT_ATTR, TWIN_ONLY_ATTR, check_identifier_column, load_tiles
-from geetiles.tiles.names import check_name, existing_tiles_file, is_json_column, parse_tiles_file_name, tiles_file_path
+from geetiles.tiles.load import (
+    LEGACY_LAYOUT_ATTR,
+    TWIN_ONLY_ATTR,
+    check_identifier_column,
+    load_tiles,
+)
+from geetiles.tiles.names import (
+    check_name,
+    existing_tiles_file,
+    is_json_column,
+    parse_tiles_file_name,
+    tiles_file_path,
+)
 from geetiles.tiles.twin import twin_in_sync
 from geetiles.tiles.write import write_tiles
 
 __all__ = [
-    "LEGACY_LAYOUT_ATTR", "TWIN_ONLY_ATTR", "check_identifier_column", "check_name", "existing_tiles_file",
-    "is_json_column", "load_tiles", "parse_tiles_file_name", "tiles_file_path", "twin_in_sync", "twin_path",
+    "LEGACY_LAYOUT_ATTR",
+    "TWIN_ONLY_ATTR",
+    "check_identifier_column",
+    "check_name",
+    "existing_tiles_file",
+    "is_json_column",
+    "load_tiles",
+    "parse_tiles_file_name",
+    "tiles_file_path",
+    "twin_in_sync",
+    "twin_path",
     "write_tiles",
 ]

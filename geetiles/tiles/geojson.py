@@ -26,13 +26,21 @@ def write_geojson(gdf, path: Path, name: str, chunk: int = 100_000) -> None:
     gdf = in_lonlat(gdf)
     properties = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
     geometries = gdf.geometry.values
-    header = {"type": "FeatureCollection", "name": name,
-              "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}}}
+    header = {
+        "type": "FeatureCollection",
+        "name": name,
+        "crs": {
+            "type": "name",
+            "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"},
+        },
+    }
     with open(path, "w", encoding="utf-8") as out:
         out.write(json.dumps(header)[:-1] + ',\n"features": [\n')
         for start in range(0, len(gdf), chunk):
             stop = min(start + chunk, len(gdf))
-            props = properties.iloc[start:stop].to_json(orient="records", lines=True, double_precision=15)
+            props = properties.iloc[start:stop].to_json(
+                orient="records", lines=True, double_precision=15
+            )
             geoms = shapely.to_geojson(geometries[start:stop])
             features = (
                 f'{{"type": "Feature", "properties": {p}, "geometry": {g or "null"}}}'

@@ -11,7 +11,9 @@ from geetiles.layout import geojson_path, twin_path
 from geetiles.tiles.names import is_json_column
 from geetiles.tiles.twin import TWIN_ONLY_KEY, twin_in_sync
 
-LEGACY_LAYOUT_ATTR = "geetiles_legacy_layout"  # GeoDataFrame.attrs flag: write in 0.1.7's layout
+LEGACY_LAYOUT_ATTR = (
+    "geetiles_legacy_layout"  # GeoDataFrame.attrs flag: write in 0.1.7's layout
+)
 TWIN_ONLY_ATTR = "geetiles_twin_only"  # GeoDataFrame.attrs: columns kept out of the GeoJSON (wide class shares)
 
 
@@ -26,7 +28,9 @@ def load_tiles(path: str | os.PathLike[str]):
 
     path = Path(path)
     if not path.exists():
-        raise UserInputError(f"tiles file {str(path)!r} does not exist; check the path or run the tiling stage first")
+        raise UserInputError(
+            f"tiles file {str(path)!r} does not exist; check the path or run the tiling stage first"
+        )
     if path.suffix == ".parquet":
         frame = _from_twin(path)
     elif twin_path(path).exists() and twin_in_sync(twin_path(path), path):
@@ -35,7 +39,9 @@ def load_tiles(path: str | os.PathLike[str]):
         try:
             frame = gpd.read_file(path, engine="pyogrio")
         except Exception as error:  # pyogrio raises several types for unreadable files
-            raise UserInputError(f"cannot read tiles file {str(path)!r} ({error}); is it a GeoJSON tiles file?") from None
+            raise UserInputError(
+                f"cannot read tiles file {str(path)!r} ({error}); is it a GeoJSON tiles file?"
+            ) from None
         _check_identifiers(frame, path)
         frame = _with_objects(frame)
     if is_legacy_file(geojson_path(path)):
@@ -84,7 +90,9 @@ def _from_twin(path: Path):
     frame = _with_objects(frame)
     hidden = (pq.read_schema(path).metadata or {}).get(TWIN_ONLY_KEY)
     if hidden:
-        frame.attrs[TWIN_ONLY_ATTR] = [c for c in json.loads(hidden) if c in frame.columns]
+        frame.attrs[TWIN_ONLY_ATTR] = [
+            c for c in json.loads(hidden) if c in frame.columns
+        ]
     return frame
 
 
@@ -93,5 +101,8 @@ def _with_objects(frame):
     for column in (c for c in frame.columns if is_json_column(str(c))):
         values = frame[column].tolist()
         if any(isinstance(v, str) for v in values):
-            frame[column] = [json.loads(v) if isinstance(v, str) and v.startswith("{") else v for v in values]
+            frame[column] = [
+                json.loads(v) if isinstance(v, str) and v.startswith("{") else v
+                for v in values
+            ]
     return frame

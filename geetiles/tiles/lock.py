@@ -43,8 +43,10 @@ class TilesLock:
             try:
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
             except OSError as error:
-                raise UserInputError(f"cannot create the lock file {self.path} ({error.strerror}); the tiles file's "
-                                     "folder must be writable to update it") from None
+                raise UserInputError(
+                    f"cannot create the lock file {self.path} ({error.strerror}); the tiles file's "
+                    "folder must be writable to update it"
+                ) from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -52,7 +54,8 @@ class TilesLock:
                 if time.monotonic() >= deadline:
                     raise UserInputError(
                         f"another geetiles process is updating {self.tiles_path.name} (it holds {self.path.name}); "
-                        "wait for it to finish, then run this again") from None
+                        "wait for it to finish, then run this again"
+                    ) from None
                 time.sleep(0.05)
                 continue
             if _same_file(fd, self.path):
@@ -65,7 +68,9 @@ class TilesLock:
             return
         fd, self._fd = self._fd, None
         try:
-            self.path.unlink(missing_ok=True)  # while still held: a waiter then sees it is gone and retries
+            self.path.unlink(
+                missing_ok=True
+            )  # while still held: a waiter then sees it is gone and retries
             fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)

@@ -10,13 +10,16 @@ from pathlib import Path
 from geetiles.errors import UserInputError
 from geetiles.layout import geojson_path
 
+
 def is_json_column(name: str) -> bool:
     """Columns holding a JSON object per chip (the original's proportions): objects in the GeoJSON, JSON
     text in the twin, dicts in memory."""
     return name.endswith("_proportions") or "_proportions_at_" in name
 
 
-_NAME_RE = re.compile(r"^(?P<aoi>[^_/]+)_partitions_(?P<tiles>[^_/]+)_(?P<hash>[0-9a-f]{13})$")
+_NAME_RE = re.compile(
+    r"^(?P<aoi>[^_/]+)_partitions_(?P<tiles>[^_/]+)_(?P<hash>[0-9a-f]{13})$"
+)
 
 
 def check_name(kind: str, name: str) -> None:
@@ -39,10 +42,14 @@ def check_name(kind: str, name: str) -> None:
 def _suggest(name: str) -> str:
     from geetiles.names import suggest
 
-    return suggest(str(name).replace("partitions", "").replace("_", "-"), fallback="myaoi")
+    return suggest(
+        str(name).replace("partitions", "").replace("_", "-"), fallback="myaoi"
+    )
 
 
-def tiles_file_path(dest_dir: str | os.PathLike[str], aoi_name: str, tiles_name: str, digest: str) -> Path:
+def tiles_file_path(
+    dest_dir: str | os.PathLike[str], aoi_name: str, tiles_name: str, digest: str
+) -> Path:
     """Where a tiles file goes, named exactly as geetiles 0.1.7 names it."""
     check_name("aoi.name", aoi_name)
     check_name("tiles name", tiles_name)
@@ -62,5 +69,3 @@ def existing_tiles_file(value: str, key: str, what: str = "a tiles file") -> Pat
     if not path.exists():
         raise UserInputError(f"{key}={value!r} does not exist; give {what} (.geojson)")
     return path
-
-

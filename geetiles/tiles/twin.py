@@ -20,8 +20,14 @@ TWIN_ONLY_KEY = b"geetiles_twin_only"
 BEHIND_KEY = b"geetiles_geojson_behind"
 
 
-def _sync_metadata(stat: os.stat_result, twin_only=(), geojson_behind: bool = False) -> dict[bytes, bytes]:
-    metadata = {TWIN_OF_KEY: json.dumps({"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}).encode()}
+def _sync_metadata(
+    stat: os.stat_result, twin_only=(), geojson_behind: bool = False
+) -> dict[bytes, bytes]:
+    metadata = {
+        TWIN_OF_KEY: json.dumps(
+            {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+        ).encode()
+    }
     if twin_only:
         metadata[TWIN_ONLY_KEY] = json.dumps(list(twin_only)).encode()
     if geojson_behind:
@@ -36,7 +42,9 @@ def json_text(value):
     return json.dumps(value) if isinstance(value, dict) else str(value)
 
 
-def write_frame_twin(gdf, path: Path, stat: os.stat_result, twin_only=(), geojson_behind: bool = False) -> None:
+def write_frame_twin(
+    gdf, path: Path, stat: os.stat_result, twin_only=(), geojson_behind: bool = False
+) -> None:
     """The twin of a GeoDataFrame (geopandas' GeoParquet writer), JSON-object columns as text."""
     import pyarrow.parquet as pq
 
@@ -49,14 +57,24 @@ def write_frame_twin(gdf, path: Path, stat: os.stat_result, twin_only=(), geojso
         for column in objects:
             gdf[column] = [json_text(v) for v in gdf[column].tolist()]
     table = geoparquet_table(gdf)
-    metadata = {**(table.schema.metadata or {}), **_sync_metadata(stat, twin_only, geojson_behind)}
+    metadata = {
+        **(table.schema.metadata or {}),
+        **_sync_metadata(stat, twin_only, geojson_behind),
+    }
     table = table.replace_schema_metadata(metadata)
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp)
 
 
-def write_arrow_twin(columns: dict, wkb: list, bbox: list[float] | None, path: Path, stat: os.stat_result,
-                     twin_only=(), geojson_behind: bool = False) -> None:
+def write_arrow_twin(
+    columns: dict,
+    wkb: list,
+    bbox: list[float] | None,
+    path: Path,
+    stat: os.stat_result,
+    twin_only=(),
+    geojson_behind: bool = False,
+) -> None:
     """A GeoParquet 1.1 twin (WKB geometry, EPSG:4326 as PROJJSON), one record batch per chunk of
     ``wkb`` (each an (n, width) uint8 array or a sequence of bytes), built from Arrow buffers with
     numpy alone: ``pa.array`` would import pandas (~0.3 s of start-up)."""
@@ -73,13 +91,24 @@ def write_arrow_twin(columns: dict, wkb: list, bbox: list[float] | None, path: P
         fields = [_arrow_column(array[rows]) for array in arrays]
         fields.append(_arrow_bytes(geometry, pa.binary()))
         batches.append(pa.RecordBatch.from_arrays(fields, names=names))
-    column = {"encoding": "WKB", "crs": _lonlat_projjson(), "geometry_types": ["Polygon"]}
+    column = {
+        "encoding": "WKB",
+        "crs": _lonlat_projjson(),
+        "geometry_types": ["Polygon"],
+    }
     if bbox is not None and np.isfinite(bbox).all():
         column["bbox"] = [float(v) for v in bbox]
-    geo = {"version": "1.1.0", "primary_column": "geometry", "columns": {"geometry": column},
-           "creator": {"library": "geetiles"}}
+    geo = {
+        "version": "1.1.0",
+        "primary_column": "geometry",
+        "columns": {"geometry": column},
+        "creator": {"library": "geetiles"},
+    }
     table = pa.Table.from_batches(batches)
-    metadata = {b"geo": json.dumps(geo).encode(), **_sync_metadata(stat, twin_only, geojson_behind)}
+    metadata = {
+        b"geo": json.dumps(geo).encode(),
+        **_sync_metadata(stat, twin_only, geojson_behind),
+    }
     table = table.replace_schema_metadata(metadata)
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp)
@@ -94,9 +123,18 @@ def _arrow_column(array):
     if array.dtype.kind == "f":
         values = np.ascontiguousarray(array, dtype=np.float64)
         valid = ~np.isnan(values)
-        return pa.Array.from_buffers(pa.float64(), n, [_validity(valid), pa.py_buffer(values)], int(n - valid.sum()))
+        return pa.Array.from_buffers(
+            pa.float64(),
+            n,
+            [_validity(valid), pa.py_buffer(values)],
+            int(n - valid.sum()),
+        )
     if array.dtype.kind in "iu":
-        return pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(np.ascontiguousarray(array, dtype=np.int64))])
+        return pa.Array.from_buffers(
+            pa.int64(),
+            n,
+            [None, pa.py_buffer(np.ascontiguousarray(array, dtype=np.int64))],
+        )
     if array.dtype.kind == "b":
         bits = np.packbits(array.astype(bool), bitorder="little")
         return pa.Array.from_buffers(pa.bool_(), n, [None, pa.py_buffer(bits)])
@@ -115,15 +153,27 @@ def _arrow_bytes(items, kind):
     if isinstance(items, np.ndarray) and items.dtype == np.uint8 and items.ndim == 2:
         n, width = items.shape
         offsets = np.arange(n + 1, dtype=np.int64 if wide else np.int32) * width
-        return pa.Array.from_buffers(kind, n, [None, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(items))])
+        return pa.Array.from_buffers(
+            kind,
+            n,
+            [None, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(items))],
+        )
     n = len(items)
     valid = np.fromiter((item is not None for item in items), dtype=bool, count=n)
-    lengths = np.fromiter((len(item) if item is not None else 0 for item in items), dtype=np.int64, count=n)
+    lengths = np.fromiter(
+        (len(item) if item is not None else 0 for item in items),
+        dtype=np.int64,
+        count=n,
+    )
     offsets = np.zeros(n + 1, dtype=np.int64 if wide else np.int32)
     np.cumsum(lengths, out=offsets[1:])
     data = b"".join(item for item in items if item is not None)
-    return pa.Array.from_buffers(kind, n, [_validity(valid), pa.py_buffer(offsets), pa.py_buffer(data)],
-                                 int(n - valid.sum()))
+    return pa.Array.from_buffers(
+        kind,
+        n,
+        [_validity(valid), pa.py_buffer(offsets), pa.py_buffer(data)],
+        int(n - valid.sum()),
+    )
 
 
 def _validity(valid):
