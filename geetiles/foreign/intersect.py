@@ -72,7 +72,8 @@ def run(experiment, context) -> None:
     context.outputs.append(tiles_path)
 
 
-def intersect_files(tiles_path: Path, foreign_path: Path, updates: TilesUpdates | None = None) -> tuple[str, tuple[int, int]]:
+def intersect_files(tiles_path: Path, foreign_path: Path,
+                    updates: TilesUpdates | None = None) -> tuple[str, tuple[int, int]]:
     """Write ``foreignid_{name}`` into the tiles file (and its twin); return the column name and
     the numbers of chips in a unit and outside every unit. With a run's ``updates`` the GeoJSON is
     written when the runner flushes them, else here."""
