@@ -74,7 +74,7 @@ def main() -> None:
     if not LUXEMBOURG.exists():
         sys.exit(f"{LUXEMBOURG} is missing")
     tiles = setup(args.workdir.resolve())
-    from geetiles.tiles_file import load_tiles
+    from geetiles.tiles import load_tiles
 
     count = len(load_tiles(tiles))
     for fmt in ("legacy_zip", "webdataset", "geotiff"):  # geotiff last: the loader reads its folder

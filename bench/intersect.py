@@ -35,7 +35,7 @@ def peak_mib() -> float:
 def luxembourg() -> None:
     from geetiles.foreign.intersect import intersect_files
     from geetiles.overlap import largest_overlap
-    from geetiles.tiles_file import write_tiles
+    from geetiles.tiles import write_tiles
     from geetiles.tiling.grid import grid_chips
     from geetiles.tiling.ids import list_hash
     from geetiles.tiling.katana import katana_chips

@@ -50,7 +50,7 @@ def setup(work: Path) -> Path:
     import rasterio
     from rasterio.transform import from_bounds
 
-    from geetiles.tiles_file import load_tiles
+    from geetiles.tiles import load_tiles
 
     work.mkdir(parents=True, exist_ok=True)
     if not list(work.glob("*_aschips_*.geojson")):

@@ -80,7 +80,7 @@ def luxembourg(work: Path) -> None:
                                        "demo-landcover"], folder), 3)
     print(f"Luxembourg, geet lp.compute whole process: {median:.2f} s median ({', '.join(f'{t:.2f}' for t in times)})")
     compute_file(units, units.with_suffix("") / "demo-landcover", progress_mode="none")
-    from geetiles.tiles_file import load_tiles
+    from geetiles.tiles import load_tiles
 
     count = len(load_tiles(units))
     median, times = timed(lambda: mix_from_foreign(chips, units, "demo-landcover"), 5)
@@ -98,7 +98,7 @@ def hundred_thousand(work: Path) -> None:
              "aoi.name=alps", f"data_dir={folder}", f"hydra.run.dir={folder}/runs"], folder)
     chips = tiles_in(folder, "aschips")
     download_labels(chips, folder)
-    from geetiles.tiles_file import load_tiles
+    from geetiles.tiles import load_tiles
 
     count = len(load_tiles(chips))
     started = time.perf_counter()

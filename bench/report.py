@@ -60,7 +60,7 @@ def setup_million(work: Path) -> Path:
     import numpy as np
     import shapely
 
-    from geetiles.tiles_file import write_tiles
+    from geetiles.tiles import write_tiles
 
     tiles = work / "m_partitions_boxes_0000000000000.geojson"
     if tiles.exists() and tiles.with_suffix(".parquet").exists():

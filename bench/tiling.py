@@ -36,7 +36,7 @@ def one_case(kind: str, chip_size_m: float, write: bool) -> dict:
     """Run in a child: tile France at ``chip_size_m``; return timings and peak memory."""
     import resource
 
-    from geetiles.tiles_file import write_tiles
+    from geetiles.tiles import write_tiles
     from geetiles.tiling.grid import grid_chips
     from geetiles.tiling.utm import utm_chips
 

@@ -62,7 +62,7 @@ def _check_names(config: ExperimentConfig) -> None:
     """Every name that becomes a folder or file name, refused now (before any stage) unless it follows
     the rule of ``geetiles.names``; AOI and tiles names also without '_' or 'partitions'."""
     from geetiles.names import check_name
-    from geetiles.tiles_file import check_name as check_file_name_part
+    from geetiles.tiles import check_name as check_file_name_part
 
     for key, value in (("aoi.name", config.aoi.name), ("tiling.name", config.tiling.name),
                        ("foreign.name", config.foreign.name)):

@@ -9,6 +9,7 @@ from typing import Any
 
 from geetiles.config import Stage
 from geetiles.experiment import Experiment
+from geetiles.tiles.updates import TilesUpdates
 from geetiles.writable import ensure_writable_folder, remove_if_empty
 
 # stage → module with ``run(experiment, context)``; imported only when the stage runs
@@ -24,6 +25,9 @@ STAGE_MODULES = {
     Stage.report: "geetiles.report.stage",
 }
 
+# the stages that add columns to the tiles file: their GeoJSON is written once, after the last of them
+ADDS_COLUMNS = frozenset({Stage.intersect, Stage.proportions, Stage.split})
+
 # the stages that write into data_dir (the others write beside the tiles file or where they are told)
 WRITES_DATA_DIR = frozenset({Stage.aoi, Stage.tiling})
 
@@ -37,12 +41,20 @@ class RunContext:
     foreign_file: Path | None = None  # the foreign units' tiles file
     labels_dir: Path | None = None  # the labels' chip folder, once downloaded
     outputs: list[Path] = field(default_factory=list)
+    tiles_updates: TilesUpdates = field(default_factory=TilesUpdates)  # twins per stage, GeoJSON once
 
 
 def run_experiment(experiment: Experiment) -> RunContext:
-    """Run every configured stage, in order; the first error stops the run."""
+    """Run every configured stage, in order; the first error stops the run.
+
+    The stages that add columns to tiles files write their twins; the GeoJSON of each is written once,
+    after the last of them (before export and report read it), or when the run stops on an error
+    (their columns are computed and kept). An interrupt leaves the twins ahead of their GeoJSON, which
+    loading handles (:mod:`geetiles.tiles.updates`)."""
     context = RunContext()
-    modules = [importlib.import_module(STAGE_MODULES[stage]) for stage in experiment.config.stages]
+    stages = list(experiment.config.stages)
+    modules = [importlib.import_module(STAGE_MODULES[stage]) for stage in stages]
+    last_adding = max((i for i, stage in enumerate(stages) if stage in ADDS_COLUMNS), default=-1)
     for module in modules:  # settings errors of a later stage surface before earlier stages spend time
         if hasattr(module, "check"):
             module.check(experiment)
@@ -50,9 +62,19 @@ def run_experiment(experiment: Experiment) -> RunContext:
     if WRITES_DATA_DIR.intersection(experiment.config.stages):  # an unusable data_dir fails now, in one line
         created = ensure_writable_folder(experiment.data_dir, "data_dir")
     try:
-        for module in modules:
+        for index, module in enumerate(modules):
             module.run(experiment, context)
-    except BaseException:
+            if index == last_adding:
+                context.tiles_updates.flush()
+    except Exception:
+        try:
+            context.tiles_updates.flush()
+        except Exception:  # the stage's error is the one to report; the twins keep the columns
+            context.tiles_updates.release()
         remove_if_empty(created)  # a run stopped before writing anything leaves no empty data_dir
+        raise
+    except BaseException:
+        context.tiles_updates.release()
+        remove_if_empty(created)
         raise
     return context

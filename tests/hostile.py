@@ -30,7 +30,7 @@ def hostile_tiles(root: Path, identifier: str, twin: bool = True, datasets=("img
     import geopandas as gpd
     import shapely
 
-    from geetiles.tiles_file import twin_path, write_tiles
+    from geetiles.tiles import twin_path, write_tiles
 
     data = root / "data"
     data.mkdir(parents=True, exist_ok=True)

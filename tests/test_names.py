@@ -183,7 +183,7 @@ def test_every_tiling_makes_identifiers_that_follow_the_rule(kind, tmp_path):
 
 def test_every_tiles_file_of_geetiles_017_loads(tmp_path):
     """0.1.7's tiles files (grid, random, select, proportions, splits) pass the rule as they are read."""
-    from geetiles.tiles_file import load_tiles
+    from geetiles.tiles import load_tiles
 
     files = sorted(p for p in ORIGINAL.rglob("*_partitions_*.geojson*"))
     assert len(files) > 40

@@ -210,17 +210,17 @@ def _read_batches(tiles_path: Path, chunk: int, geometry_needed: bool = True, le
 
 def _parquet_of(tiles_path: Path) -> Path | None:
     """The GeoParquet to read the tiles file from: itself, or its twin when in sync; else None."""
-    from geetiles.tiles_file import _twin_in_sync, twin_path
+    from geetiles.tiles import twin_in_sync, twin_path
 
     parquet = tiles_path if tiles_path.suffix == ".parquet" else twin_path(tiles_path)
-    if parquet.exists() and (parquet == tiles_path or _twin_in_sync(parquet, tiles_path)):
+    if parquet.exists() and (parquet == tiles_path or twin_in_sync(parquet, tiles_path)):
         return parquet
     return None
 
 
 def load_legacy(tiles_path: Path):
     """A tiles file without a GeoParquet twin (0.1.7's GeoJSON, or one edited by hand), whole."""
-    from geetiles.tiles_file import load_tiles
+    from geetiles.tiles import load_tiles
 
     frame = load_tiles(tiles_path)
     _require_identifier(frame.columns, tiles_path)

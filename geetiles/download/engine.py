@@ -58,10 +58,11 @@ class Plan:
 
 def dataset_directory(tiles_path: Path, dataset_name: str) -> Path:
     """``{tiles file without .geojson}/{dataset}``, as geetiles 0.1.7 lays chips out."""
-    from geetiles.names import check_name, child_path
+    from geetiles.layout import chips_folder
+    from geetiles.names import check_name
 
     check_name("the dataset name", dataset_name, "it names the chip folder (set source.name or labels.name)")
-    return child_path(tiles_path.with_suffix(""), dataset_name)
+    return chips_folder(tiles_path, dataset_name)
 
 
 class Engine:

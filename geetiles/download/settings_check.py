@@ -56,10 +56,10 @@ def check_tiles_file(value: str | None) -> Path | None:
     """A tiles file given for a download run alone must exist, be readable and hold chips."""
     if not value:
         return None
-    path = Path(value).expanduser().resolve()
-    if path.suffix == ".parquet":
-        path = path.with_suffix(".geojson")
-    twin = path.with_suffix(".parquet")
+    from geetiles.layout import geojson_path, twin_path
+
+    path = geojson_path(Path(value).expanduser().resolve())
+    twin = twin_path(path)
     if not path.exists() and not twin.exists():
         raise UserInputError(f"download.tiles_file={value!r} does not exist; give a tiles file written by the tiling "
                              "stage or geet grid")

@@ -50,7 +50,7 @@ def check(experiment) -> None:
                                                  for c in (config.source, config.labels)):
         path = check_tiles_file(config.download.tiles_file)
         if path is not None:  # identifiers become chip file names: a file with unsafe ones is refused now
-            from geetiles.tiles_file import check_identifier_column
+            from geetiles.tiles import check_identifier_column
 
             check_identifier_column(path)
 
@@ -71,9 +71,9 @@ def _check_folder_name(role: str, source_config) -> None:
 def _configured_tiles_file(value: str | None) -> Path:
     if not value:
         raise UserInputError("the download stage needs a tiles file: run the tiling stage first or set download.tiles_file=...")
-    path = Path(value).expanduser().resolve()
-    if path.suffix == ".parquet":
-        path = path.with_suffix(".geojson")
-    if not path.exists() and not path.with_suffix(".parquet").exists():
+    from geetiles.layout import geojson_path, twin_path
+
+    path = geojson_path(Path(value).expanduser().resolve())
+    if not path.exists() and not twin_path(path).exists():
         raise UserInputError(f"download.tiles_file={value!r} does not exist; give a tiles file written by the tiling stage or geet grid")
     return path

@@ -20,6 +20,7 @@ import numpy as np
 import yaml
 
 from geetiles.export.inputs import DatasetInfo, ExportInput
+from geetiles.layout import splits_report
 
 _MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$])")  # what can start or end markup
 
@@ -166,7 +167,7 @@ def _split(split: dict, inp: ExportInput, counts: dict) -> str:
     if kind in (None, "none"):
         return f"none: every chip in one split ({achieved})"
     asked = split.get("fractions")
-    report = inp.tiles_path.with_name(f"{inp.tiles_path.stem}_splits_report.json")
+    report = splits_report(inp.tiles_path)
     leakage = ""
     if report.exists():
         try:

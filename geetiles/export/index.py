@@ -87,11 +87,11 @@ def write_index(inp: ExportInput, written: WrittenChips, dest: Path) -> list[Pat
 
 def _write(frame, path: Path, extra: bytes) -> Path:
     import pyarrow.parquet as pq
-    from geopandas.io.arrow import _geopandas_to_arrow
 
     from geetiles.atomic import atomic_path
+    from geetiles.geoarrow import geoparquet_table
 
-    table = _geopandas_to_arrow(frame, index=False, schema_version="1.1.0", write_covering_bbox=True)
+    table = geoparquet_table(frame, schema_version="1.1.0", write_covering_bbox=True)
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), METADATA_KEY: extra})
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp, compression="zstd")

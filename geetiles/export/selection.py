@@ -27,11 +27,12 @@ log = logging.getLogger(__name__)
 
 def dataset_info(tiles_path: Path, name: str, role: str) -> DatasetInfo:
     """The chip folder ``name`` of this tiles file, with what its download record says."""
-    from geetiles.names import check_name, child_path
+    from geetiles.layout import chips_folder
+    from geetiles.names import check_name
     from geetiles.record import read_download_record
 
     check_name(f"export.{role}", name, "it names a chip folder beside the tiles file")
-    folder = child_path(tiles_path.with_suffix(""), name)
+    folder = chips_folder(tiles_path, name)
     if not folder.is_dir():
         raise UserInputError(f"{role} dataset folder {folder} does not exist: the download stage makes the chips "
                              f"(python -m geetiles stages=[download] download.tiles_file={tiles_path} ..., or geet download "

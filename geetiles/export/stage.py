@@ -13,8 +13,9 @@ import time
 from pathlib import Path
 
 from geetiles.config import ExportFormat, OnMissing, Stage
+from geetiles import layout
 from geetiles.errors import RunFailed, UserInputError
-from geetiles.tiles_file import existing_tiles_file
+from geetiles.tiles import existing_tiles_file
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ def build_input(experiment, tiles_path: Path, images: str, labels: str | None):
     from geetiles.export.inputs import ExportInput
     from geetiles.export.selection import dataset_info, split_of_chips, verify
     from geetiles.record import redact
-    from geetiles.tiles_file import load_tiles
+    from geetiles.tiles import load_tiles
 
     export = experiment.config.export
     frame = load_tiles(tiles_path)
@@ -263,8 +264,8 @@ def _destination(config, tiles_path: Path, images: str) -> Path:
     """export.dest, or ``{tiles file without .geojson}_dataset``; never inside the chip folders, and
     never a folder (or zip) that geetiles did not make as a dataset."""
     dest = Path(config.export.dest).expanduser().resolve() if config.export.dest else \
-        tiles_path.with_name(f"{tiles_path.stem}_dataset").resolve()
-    chips_root = tiles_path.with_suffix("").resolve()
+        layout.default_dataset_folder(tiles_path).resolve()
+    chips_root = layout.chips_root(tiles_path).resolve()
     if dest == chips_root or chips_root in dest.parents or dest in chips_root.parents or dest == tiles_path.parent.resolve():
         raise UserInputError(f"export.dest={str(dest)!r} would overwrite the downloaded chips in {chips_root} (or hold "
                              "them); give a folder of its own, e.g. the default {tiles file}_dataset")

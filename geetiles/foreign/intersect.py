@@ -3,7 +3,9 @@ identifier of the foreign unit it overlaps most, or ``-1``.
 
 ``{name}`` is the token after ``_partitions_`` in the foreign file's name, as geetiles 0.1.7 takes
 it. The column is written into the tiles file and its GeoParquet twin in place: the file's name and
-hash do not change (they hash the chips' geometry, which is untouched)."""
+hash do not change (they hash the chips' geometry, which is untouched). In a run the twin is written
+here and the GeoJSON once by the runner (:mod:`geetiles.tiles.updates`); a file in 0.1.7's layout keeps
+0.1.7's bytes."""
 
 from __future__ import annotations
 
@@ -15,8 +17,10 @@ import numpy as np
 
 from geetiles.config import Stage, TilingKind
 from geetiles.errors import UserInputError
+from geetiles.layout import column_output
 from geetiles.names import foreign_name
-from geetiles.tiles_file import existing_tiles_file
+from geetiles.tiles import existing_tiles_file
+from geetiles.tiles.updates import TilesUpdates, updating
 
 log = logging.getLogger(__name__)
 
@@ -45,24 +49,31 @@ def run(experiment, context) -> None:
                              "intersect.tiles_file=...")
     from geetiles.record import write_record
 
-    column, matched = intersect_files(tiles_path, foreign_path)
+    column, matched = intersect_files(tiles_path, foreign_path, context.tiles_updates)
     # the tiling's record stays; this column's record sits beside it: {tiles}.{column}.geetiles.yaml
-    write_record(tiles_path.with_name(f"{tiles_path.stem}.{column}{tiles_path.suffix}"), experiment, stage="intersect",
+    write_record(column_output(tiles_path, column), experiment, stage="intersect",
                  extra={"tiles_file": str(tiles_path), "foreign_file": str(foreign_path), "column": column,
                         "chips_in_a_unit": matched[0], "chips_outside": matched[1]})
     context.outputs.append(tiles_path)
 
 
-def intersect_files(tiles_path: Path, foreign_path: Path) -> tuple[str, tuple[int, int]]:
+def intersect_files(tiles_path: Path, foreign_path: Path,
+                    updates: TilesUpdates | None = None) -> tuple[str, tuple[int, int]]:
     """Write ``foreignid_{name}`` into the tiles file (and its twin); return the column name and
-    the numbers of chips in a unit and outside every unit."""
+    the numbers of chips in a unit and outside every unit. With a run's ``updates`` the GeoJSON is
+    written when the runner flushes them, else here."""
+    with updating(updates) as pending:
+        return _intersect(tiles_path, foreign_path, pending)
+
+
+def _intersect(tiles_path: Path, foreign_path: Path, updates: TilesUpdates) -> tuple[str, tuple[int, int]]:
     from geetiles.overlap import NONE, largest_overlap
-    from geetiles.tiles_file import load_tiles, write_tiles
+    from geetiles.tiles import load_tiles
 
     name = foreign_name(foreign_path)
     column = f"foreignid_{name}"
     started = time.perf_counter()
-    chips = _lonlat(load_tiles(tiles_path))
+    chips = _lonlat(updates.load(tiles_path))
     units = _lonlat(load_tiles(foreign_path))
     if "identifier" not in units.columns:
         raise UserInputError(f"foreign tiles file {foreign_path.name!r} has no 'identifier' column; give a tiles file "
@@ -77,7 +88,7 @@ def intersect_files(tiles_path: Path, foreign_path: Path) -> tuple[str, tuple[in
     ids = units["identifier"].astype(str).to_numpy()
     chips[column] = np.where(matched, ids[np.maximum(best, 0)], "-1")
     computed = time.perf_counter()
-    write_tiles(chips, tiles_path)
+    updates.save(chips, tiles_path)
     log.info("intersect: %d chips × %d units of %s: %d in a unit, %d outside every unit → %s in %.2f s "
              "(written in %.2f s)", len(chips), len(units), foreign_path.name, int(matched.sum()),
              int((~matched).sum()), column, computed - started, time.perf_counter() - computed)

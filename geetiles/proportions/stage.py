@@ -2,7 +2,9 @@
 label class inside every chip, and optionally the mix of the foreign units' shares.
 
 The columns go into the tiles file and its twin in place, without changing its name or hash (the
-chips' geometry is untouched), as geetiles 0.1.7 did; a record of the run sits beside the file
+chips' geometry is untouched), as geetiles 0.1.7 did (in a run the GeoJSON is written once, by the
+runner: :mod:`geetiles.tiles.updates`; a file in 0.1.7's layout keeps 0.1.7's bytes, the valid fraction
+and per-class columns going to the twin only); a record of the run sits beside the file
 (``{tiles}.{dataset}_proportions.geetiles.yaml``). Chips whose file is missing or unreadable are
 counted, listed (``{tiles}.{dataset}_proportions.failed.csv``) and fail the run after every other
 chip has its proportions.
@@ -19,7 +21,9 @@ import numpy as np
 
 from geetiles.config import ProportionsEngine, SourceKind, Stage, TilingKind
 from geetiles.errors import RunFailed, UserInputError
-from geetiles.tiles_file import existing_tiles_file
+from geetiles.layout import chips_folder, column_output, failed_listing
+from geetiles.tiles import existing_tiles_file
+from geetiles.tiles.updates import TilesUpdates, updating
 
 log = logging.getLogger(__name__)
 
@@ -88,23 +92,26 @@ def run(experiment, context) -> None:
             raise UserInputError("proportions.from_foreign=true needs foreign units: set proportions.foreign_file=... "
                                  "(a tiles file with proportions) or run with foreign=select/random/grid/utm/file")
         if settings.engine is ProportionsEngine.earthengine and not _has_column(foreign_path, name):
-            units = compute_on_earth_engine(experiment, foreign_path, name, progress_mode=config.download.progress)
+            units = compute_on_earth_engine(experiment, foreign_path, name, progress_mode=config.download.progress,
+                                            updates=context.tiles_updates)
             raise_on_failures(units, foreign_path)
         require_foreign_proportions(foreign_path, name)  # before anything is written
     outcome = None
     if settings.engine is ProportionsEngine.earthengine:
-        outcome = compute_on_earth_engine(experiment, tiles_path, name, progress_mode=config.download.progress)
+        outcome = compute_on_earth_engine(experiment, tiles_path, name, progress_mode=config.download.progress,
+                                          updates=context.tiles_updates)
     elif settings.engine is ProportionsEngine.local:
         folder = context.labels_dir or _label_folder(tiles_path, name)
-        outcome = compute_file(tiles_path, folder, settings.definition, settings.workers, config.download.progress)
+        outcome = compute_file(tiles_path, folder, settings.definition, settings.workers, config.download.progress,
+                               updates=context.tiles_updates)
     if outcome is not None:
-        write_record(tiles_path.with_name(f"{tiles_path.stem}.{outcome.column}{tiles_path.suffix}"), experiment,
+        write_record(column_output(tiles_path, outcome.column), experiment,
                      stage="proportions", extra={
                          "tiles_file": str(tiles_path), "column": outcome.column, "engine": settings.engine.value,
                          "chips": outcome.chips, "failed": len(outcome.failed), "seconds": round(outcome.seconds, 3)})
     if foreign_path is not None:
-        column, id_column = mix_from_foreign(tiles_path, foreign_path, name)
-        write_record(tiles_path.with_name(f"{tiles_path.stem}.{column}{tiles_path.suffix}"), experiment, stage="proportions",
+        column, id_column = mix_from_foreign(tiles_path, foreign_path, name, updates=context.tiles_updates)
+        write_record(column_output(tiles_path, column), experiment, stage="proportions",
                      extra={"tiles_file": str(tiles_path), "foreign_file": str(foreign_path), "column": column,
                             "foreignid_column": id_column})
     context.outputs.append(tiles_path)
@@ -114,7 +121,7 @@ def run(experiment, context) -> None:
 
 def raise_on_failures(outcome: Outcome, tiles_path: Path) -> None:
     """A failed chip is never silent: list them beside the tiles file and fail the run."""
-    listing = tiles_path.with_name(f"{tiles_path.stem}.{outcome.column}.failed.csv")
+    listing = failed_listing(tiles_path, outcome.column)
     if not outcome.failed:
         listing.unlink(missing_ok=True)
         return
@@ -135,18 +142,24 @@ def raise_on_failures(outcome: Outcome, tiles_path: Path) -> None:
 
 
 def compute_file(tiles_path: Path, folder: Path, definition: str | None = None, workers: int | None = None,
-                 progress_mode: str = "auto") -> Outcome:
-    """Count every chip's classes in ``folder`` and write the proportions columns into the tiles file."""
+                 progress_mode: str = "auto", updates: TilesUpdates | None = None) -> Outcome:
+    """Count every chip's classes in ``folder`` and write the proportions columns into the tiles file
+    (its GeoJSON when the run's ``updates`` are flushed, or here without them)."""
+    with updating(updates) as pending:
+        return _compute_file(tiles_path, folder, definition, workers, progress_mode, pending)
+
+
+def _compute_file(tiles_path: Path, folder: Path, definition: str | None, workers: int | None,
+                  progress_mode: str, updates: TilesUpdates) -> Outcome:
     import shapely
 
     from geetiles.classes import label_table
     from geetiles.progress import Progress
     from geetiles.proportions.counting import count_chips
-    from geetiles.tiles_file import load_tiles
 
     table = label_table(folder, definition)
     started = time.perf_counter()
-    chips = _lonlat(load_tiles(tiles_path))
+    chips = _lonlat(updates.load(tiles_path))
     _require_identifiers(chips, tiles_path)
     identifiers = chips["identifier"].astype(str).to_numpy()
     progress = Progress(len(chips), progress_mode, f"proportions {table.dataset}")
@@ -154,17 +167,23 @@ def compute_file(tiles_path: Path, folder: Path, definition: str | None = None, 
         counts = count_chips(folder, identifiers, shapely.to_wkb(np.asarray(chips.geometry.values)), table, workers, progress)
     finally:
         progress.close()
-    return _write(chips, tiles_path, table, counts, started)
+    return _write(chips, tiles_path, table, counts, started, updates)
 
 
-def compute_on_earth_engine(experiment, tiles_path: Path, name: str, progress_mode: str = "auto") -> Outcome:
+def compute_on_earth_engine(experiment, tiles_path: Path, name: str, progress_mode: str = "auto",
+                            updates: TilesUpdates | None = None) -> Outcome:
     """The units' class histograms from Earth Engine (reduceRegions), written like the local ones."""
+    with updating(updates) as pending:
+        return _compute_on_earth_engine(experiment, tiles_path, name, progress_mode, pending)
+
+
+def _compute_on_earth_engine(experiment, tiles_path: Path, name: str, progress_mode: str,
+                             updates: TilesUpdates) -> Outcome:
     from geetiles.classes import LabelTable
     from geetiles.progress import Progress
     from geetiles.proportions.earthengine import count_units
     from geetiles.sources.base import class_table
     from geetiles.sources.ee_recipe import chosen_recipe
-    from geetiles.tiles_file import load_tiles
 
     labels = experiment.config.labels
     recipe = chosen_recipe(labels)
@@ -175,25 +194,31 @@ def compute_on_earth_engine(experiment, tiles_path: Path, name: str, progress_mo
         None if recipe.dtype is not None and recipe.dtype.value.startswith("float") else 0.0)
     table = LabelTable.from_classes(name, class_table(recipe.classes, recipe.remap, recipe.range_map, recipe.proportion_keys), nodata)
     started = time.perf_counter()
-    chips = _lonlat(load_tiles(tiles_path))
+    chips = _lonlat(updates.load(tiles_path))
     _require_identifiers(chips, tiles_path)
     progress = Progress(len(chips), progress_mode, f"proportions {name} (Earth Engine)")
     try:
         counts = count_units(experiment, labels, np.asarray(chips.geometry.values), table, progress)
     finally:
         progress.close()
-    return _write(chips, tiles_path, table, counts, started)
+    return _write(chips, tiles_path, table, counts, started, updates)
 
 
-def _write(chips, tiles_path: Path, table, counts, started: float) -> Outcome:
-    from geetiles.proportions.columns import columns_from_counts, proportions_column
-    from geetiles.tiles_file import write_tiles
+def _write(chips, tiles_path: Path, table, counts, started: float, updates: TilesUpdates) -> Outcome:
+    from geetiles.proportions.columns import (
+        columns_from_counts,
+        proportions_column,
+        valid_frac_column,
+    )
+    from geetiles.tiles import LEGACY_LAYOUT_ATTR
 
     columns, wide = columns_from_counts(table.dataset, table.keys, counts.classes, counts.inside, counts.failed)
     for column, values in columns.items():
         chips[column] = values
     computed = time.perf_counter()
-    write_tiles(chips, tiles_path, twin_only=wide)
+    if chips.attrs.get(LEGACY_LAYOUT_ATTR):  # 0.1.7 wrote the proportions alone: the valid fraction goes to the twin
+        wide = [*wide, valid_frac_column(table.dataset)]
+    updates.save(chips, tiles_path, twin_only=wide)
     identifiers = chips["identifier"].astype(str).to_numpy()
     outcome = Outcome(proportions_column(table.dataset), len(chips),
                       {identifiers[row]: reason for row, reason in sorted(counts.failed.items())},
@@ -210,13 +235,23 @@ def _write(chips, tiles_path: Path, table, counts, started: float) -> Outcome:
     return outcome
 
 
-def mix_from_foreign(tiles_path: Path, foreign_path: Path, dataset: str) -> tuple[str, str]:
+def mix_from_foreign(tiles_path: Path, foreign_path: Path, dataset: str,
+                     updates: TilesUpdates | None = None) -> tuple[str, str]:
     """Write ``{dataset}_proportions_at_{name}`` and ``foreignid_{name}`` into the tiles file: each
     chip's mix of its foreign units' proportions (area in m² × each unit's valid fraction)."""
+    with updating(updates) as pending:
+        return _mix_from_foreign(tiles_path, foreign_path, dataset, pending)
+
+
+def _mix_from_foreign(tiles_path: Path, foreign_path: Path, dataset: str, updates: TilesUpdates) -> tuple[str, str]:
     from geetiles.names import foreign_name
-    from geetiles.proportions.columns import as_dicts, proportions_column, valid_frac_column
+    from geetiles.proportions.columns import (
+        as_dicts,
+        proportions_column,
+        valid_frac_column,
+    )
     from geetiles.proportions.foreign_mix import mix, unit_table
-    from geetiles.tiles_file import load_tiles, write_tiles
+    from geetiles.tiles import load_tiles
 
     name = foreign_name(foreign_path)
     started = time.perf_counter()
@@ -225,7 +260,7 @@ def mix_from_foreign(tiles_path: Path, foreign_path: Path, dataset: str) -> tupl
     if source not in units.columns:
         require_foreign_proportions(foreign_path, dataset)
     _require_identifiers(units, foreign_path)
-    chips = _lonlat(load_tiles(tiles_path))
+    chips = _lonlat(updates.load(tiles_path))
     valid_frac = units[valid_frac_column(dataset)].to_numpy(dtype=float) if valid_frac_column(dataset) in units.columns else None
     keys, table, factor = unit_table(units[source].tolist(), valid_frac)
     mixed, reached, best = mix(np.asarray(chips.geometry.values), np.asarray(units.geometry.values), table, factor)
@@ -234,7 +269,7 @@ def mix_from_foreign(tiles_path: Path, foreign_path: Path, dataset: str) -> tupl
     ids = units["identifier"].astype(str).to_numpy()
     chips[id_column] = np.where(best >= 0, ids[np.maximum(best, 0)], "-1")
     computed = time.perf_counter()
-    write_tiles(chips, tiles_path)
+    updates.save(chips, tiles_path)
     log.info("proportions from %s: %d chips × %d units in %.2f s (written in %.2f s): %d outside every unit or only in "
              "units without valid labels → %s, %s", foreign_path.name, len(chips), len(units), computed - started,
              time.perf_counter() - computed, int((~reached).sum()), column, id_column)
@@ -243,7 +278,7 @@ def mix_from_foreign(tiles_path: Path, foreign_path: Path, dataset: str) -> tupl
 
 def _has_column(path: Path, dataset: str) -> bool:
     from geetiles.proportions.columns import proportions_column
-    from geetiles.tiles_file import load_tiles
+    from geetiles.tiles import load_tiles
 
     return proportions_column(dataset) in load_tiles(path).columns
 
@@ -285,7 +320,7 @@ def _dataset_name(config) -> str | None:
 
 def _label_folder(tiles_path: Path, name: str) -> Path:
     """The chips of dataset ``name`` for this tiles file; a clear error when they were never downloaded."""
-    folder = tiles_path.with_suffix("") / name
+    folder = chips_folder(tiles_path, name)
     if not folder.is_dir():
         raise UserInputError(f"labels dataset folder {folder} does not exist: download the labels first "
                              f"(geet download --tiles_file {tiles_path} --dataset_def {name} ..., or the download stage "

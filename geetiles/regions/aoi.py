@@ -11,7 +11,7 @@ import shapely
 from geetiles.errors import UserInputError
 from geetiles.regions.span import warn_if_wide
 from geetiles.regions.validate import polygonal_lonlat
-from geetiles.tiles_file import check_name
+from geetiles.tiles import check_name
 
 SOURCES = ("wkt_file", "file", "bbox", "country")
 

@@ -79,12 +79,12 @@ def read_chips(tiles_path: Path, labels_dataset: str | None, keys: tuple[str, ..
 
 def _usable_twin(tiles_path: Path) -> Path | None:
     """The GeoParquet twin when it exists, matches its GeoJSON and is in lon/lat."""
-    from geetiles.tiles_file import _twin_in_sync, twin_path
+    from geetiles.tiles import twin_in_sync, twin_path
 
     twin = twin_path(tiles_path)
     if not twin.exists():
         return None
-    if tiles_path.exists() and not _twin_in_sync(twin, tiles_path):
+    if tiles_path.exists() and not twin_in_sync(twin, tiles_path):
         return None
     import pyarrow.parquet as pq
 
@@ -181,7 +181,7 @@ def _from_frame(tiles_path: Path, columns: tuple[str, ...], dataset: str | None,
     """A tiles file without a usable twin (GeoJSON only, or another CRS): through load_tiles."""
     import shapely
 
-    from geetiles.tiles_file import load_tiles
+    from geetiles.tiles import load_tiles
 
     frame = load_tiles(tiles_path)
     if frame.crs is not None and not frame.crs.equals("EPSG:4326"):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from geetiles.layout import chips_root
 from geetiles.manifest import FAILURES, MANIFEST
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ class DownloadSummary:
 
 def chip_folders(tiles_path: Path) -> dict[str, Path]:
     """The dataset folders beside a tiles file (``{tiles file without .geojson}/{dataset}/``), by name."""
-    root = tiles_path.with_suffix("")
+    root = chips_root(tiles_path)
     if not root.is_dir():
         return {}
     return {p.name: p for p in sorted(root.iterdir()) if p.is_dir() and not p.name.startswith(".")}

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from geetiles.errors import UserInputError
+from geetiles.layout import records_glob, splits_report
 from geetiles.report.chips import ChipArrays, column_names, read_chips
 from geetiles.report.downloads import DownloadSummary, chip_folders, read_downloads
 
@@ -89,7 +90,7 @@ def gather(experiment, context, tiles_path: Path) -> ReportInputs:
     if labels is not None:
         labels = _with_keys(labels, chips.keys)
     aoi_name, aoi, aoi_path = _aoi(experiment, tiles_path, tiles_record)
-    records = sorted(tiles_path.parent.glob(f"{tiles_path.stem}.*geetiles.yaml"))
+    records = sorted(tiles_path.parent.glob(records_glob(tiles_path)))
     run_config = redact(experiment.resolved)
     from geetiles.config import Stage
 
@@ -208,7 +209,7 @@ def _with_keys(labels: Labels, keys: tuple[str, ...]) -> Labels:
 def _aoi(experiment, tiles_path: Path, tiles_record: dict | None):
     """(AOI name, its geometry, the file) from ``{data_dir}/{aoi name}.wkt``; the name from the tiles
     file's record, else from its file name; None where absent."""
-    from geetiles.tiles_file import parse_tiles_file_name
+    from geetiles.tiles import parse_tiles_file_name
 
     names = []
     if tiles_record and isinstance(tiles_record.get("config"), dict):
@@ -237,7 +238,7 @@ def _aoi(experiment, tiles_path: Path, tiles_record: dict | None):
 def _splits_report(tiles_path: Path, chips: ChipArrays) -> dict | None:
     if chips.split is None:
         return None
-    path = tiles_path.with_name(f"{tiles_path.stem}_splits_report.json")
+    path = splits_report(tiles_path)
     if not path.exists():
         return None
     try:
@@ -250,7 +251,7 @@ def _splits_report(tiles_path: Path, chips: ChipArrays) -> dict | None:
 
 def _foreign(report, context, tiles_path: Path, records: list[Path]) -> Foreign | None:
     """report.foreign_file, else this run's foreign units, else those the intersect stage recorded."""
-    from geetiles.tiles_file import existing_tiles_file, parse_tiles_file_name
+    from geetiles.tiles import existing_tiles_file, parse_tiles_file_name
 
     path = None
     if report.foreign_file:

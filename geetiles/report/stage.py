@@ -13,8 +13,9 @@ import time
 from pathlib import Path
 
 from geetiles.config import Stage
+from geetiles import layout
 from geetiles.errors import UserInputError
-from geetiles.tiles_file import existing_tiles_file
+from geetiles.tiles import existing_tiles_file
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +95,8 @@ def destination(config, tiles_path: Path) -> Path:
     from geetiles.destinations import REPORT, check_folder
 
     dest = Path(config.report.dest).expanduser().resolve() if config.report.dest else \
-        tiles_path.with_name(f"{tiles_path.stem}_report").resolve()
-    chips_root = tiles_path.with_suffix("").resolve()
+        layout.default_report_folder(tiles_path).resolve()
+    chips_root = layout.chips_root(tiles_path).resolve()
     if dest == chips_root or chips_root in dest.parents or dest in chips_root.parents or dest == tiles_path.parent.resolve():
         raise UserInputError(f"report.dest={str(dest)!r} would overwrite the downloaded chips in {chips_root} (or hold "
                              "them); give a folder of its own, e.g. the default {tiles file}_report")

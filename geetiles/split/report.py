@@ -81,7 +81,8 @@ def _warnings(report: dict, split) -> list[str]:
 
 def write_report(report: dict, tiles_path: Path) -> Path:
     from geetiles.atomic import write_text
+    from geetiles.layout import splits_report
 
-    path = tiles_path.with_name(f"{tiles_path.stem}_splits_report.json")
+    path = splits_report(tiles_path)
     write_text(path, json.dumps(report, indent=2) + "\n")
     return path

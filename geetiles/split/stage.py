@@ -2,7 +2,8 @@
 ``{tiles base}_splits.csv`` and a split report beside it.
 
 The columns are written into the tiles file and its twin in place, without changing its name or
-hash (the chips' geometry is untouched), as geetiles 0.1.7 did."""
+hash (the chips' geometry is untouched), as geetiles 0.1.7 did; in a run the GeoJSON is written once by
+the runner (:mod:`geetiles.tiles.updates`), and a file in 0.1.7's layout keeps 0.1.7's bytes."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ import numpy as np
 from geetiles.config import SplitBy, SplitKind, Stage
 from geetiles.errors import UserInputError
 from geetiles.numbers import require_finite
-from geetiles.tiles_file import existing_tiles_file
+from geetiles.layout import column_output, splits_csv
+from geetiles.tiles import existing_tiles_file
+from geetiles.tiles.updates import TilesUpdates, updating
 
 log = logging.getLogger(__name__)
 
@@ -76,19 +79,24 @@ def run(experiment, context) -> None:
         raise UserInputError("the split stage needs a tiles file: run the tiling stage first or set split.tiles_file=...")
     from geetiles.record import write_record
 
-    outputs = split_file(tiles_path, split)
-    write_record(tiles_path.with_name(f"{tiles_path.stem}.split{tiles_path.suffix}"), experiment, stage="split",
+    outputs = split_file(tiles_path, split, context.tiles_updates)
+    write_record(column_output(tiles_path, "split"), experiment, stage="split",
                  extra={"tiles_file": str(tiles_path), "splits_csv": outputs[0].name, "report": outputs[1].name})
     context.outputs.extend(outputs)
 
 
-def split_file(tiles_path: Path, split) -> tuple[Path, Path]:
-    """Split the chips of a tiles file; write the columns, the splits CSV and the report."""
+def split_file(tiles_path: Path, split, updates: TilesUpdates | None = None) -> tuple[Path, Path]:
+    """Split the chips of a tiles file; write the columns, the splits CSV and the report (the GeoJSON
+    when the run's ``updates`` are flushed, or here without them)."""
+    with updating(updates) as pending:
+        return _split(tiles_path, split, pending)
+
+
+def _split(tiles_path: Path, split, updates: TilesUpdates) -> tuple[Path, Path]:
     from geetiles.split.report import split_report, write_report
-    from geetiles.tiles_file import load_tiles, write_tiles
 
     started = time.perf_counter()
-    chips = load_tiles(tiles_path)
+    chips = updates.load(tiles_path)
     if chips.crs is not None and not chips.crs.equals("EPSG:4326"):
         chips = chips.to_crs("EPSG:4326")
     if not len(chips):
@@ -98,7 +106,7 @@ def split_file(tiles_path: Path, split) -> tuple[Path, Path]:
         chips[name] = values
     computed = time.perf_counter()
     report = split_report(chips, geometry_m, split)
-    write_tiles(chips, tiles_path)
+    updates.save(chips, tiles_path)
     csv_path = write_splits_csv(chips, tiles_path)
     report_path = write_report(report, tiles_path)
     shares = ", ".join(f"{k} {v:.1%}" for k, v in report["fractions_by_count"].items())
@@ -156,7 +164,7 @@ def write_splits_csv(chips, tiles_path: Path) -> Path:
 
     columns = ["identifier", *(c for c in chips.columns if "split" in c and c != "split_nb")]
     rows = chips.loc[chips["split"] != "gap", columns]
-    path = tiles_path.with_name(f"{tiles_path.stem}_splits.csv")
+    path = splits_csv(tiles_path)
     with atomic_path(path) as tmp:
         rows.to_csv(tmp, index=False, lineterminator="\n")
     return path

@@ -15,7 +15,7 @@ class Chips:
     """Chip polygons in lon/lat with their ids, areas and any tiling-specific columns.
 
     ``legacy`` chips are written in geetiles 0.1.7's file layout (columns ``area_km2``, ``identifier``;
-    GDAL's GeoJSON text, see ``geetiles.tiles_file``), byte for byte what the original wrote.
+    GDAL's GeoJSON text, see ``geetiles.tiles``), byte for byte what the original wrote.
     """
 
     geometry: np.ndarray  # shapely polygons, EPSG:4326
@@ -37,7 +37,7 @@ class Chips:
         ``attrs[LEGACY_LAYOUT_ATTR]`` so that ``write_tiles`` writes them in the original's layout."""
         import geopandas as gpd
 
-        from geetiles.tiles_file import LEGACY_LAYOUT_ATTR
+        from geetiles.tiles import LEGACY_LAYOUT_ATTR
 
         frame = gpd.GeoDataFrame(self.columns(), geometry=self.geometry, crs="EPSG:4326")
         if self.legacy:

@@ -10,7 +10,7 @@ from geetiles.config import TilingKind
 from geetiles.errors import UserInputError
 from geetiles.record import write_record
 from geetiles.regions.aoi import load_aoi
-from geetiles.tiles_file import check_name, tiles_file_path, write_tiles
+from geetiles.tiles import check_name, tiles_file_path, write_tiles
 from geetiles.tiling.ids import list_hash
 
 log = logging.getLogger(__name__)

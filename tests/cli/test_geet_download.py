@@ -5,7 +5,7 @@ import csv
 import pytest
 
 from geetiles.cli.geet import main as geet
-from geetiles.tiles_file import load_tiles
+from geetiles.tiles import load_tiles
 from tests.download.helpers import assert_chip_matches_server, credentials_file, dataset_dir, make_tiles
 from tests.fake_ee.fixtures import fake_ee  # noqa: F401
 

@@ -4,7 +4,7 @@ import json
 
 import yaml
 
-from geetiles.tiles_file import parse_tiles_file_name
+from geetiles.tiles import parse_tiles_file_name
 from geetiles.tiling.ids import list_hash
 from tests.conftest import geet_cmd, geetiles_cmd
 from tests.in_process import run_in_process

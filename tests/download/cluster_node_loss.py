@@ -63,7 +63,7 @@ def main() -> None:
     from geetiles.errors import RunFailed, UserInputError
     from geetiles.experiment import Experiment
     from geetiles.runner import run_experiment
-    from geetiles.tiles_file import load_tiles
+    from geetiles.tiles import load_tiles
 
     messages: list[str] = []
 

@@ -14,7 +14,7 @@ from geetiles.cli.compose import compose, quote
 from geetiles.experiment import Experiment
 from geetiles.manifest import JOURNAL, MANIFEST
 from geetiles.runner import run_experiment
-from geetiles.tiles_file import load_tiles
+from geetiles.tiles import load_tiles
 from tests.conftest import DEMO_RUN
 
 DATASETS = ("demo-imagery", "demo-landcover")

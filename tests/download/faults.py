@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from geetiles.manifest import Manifest
-from geetiles.tiles_file import load_tiles
+from geetiles.tiles import load_tiles
 from tests.download.helpers import assert_chip_matches_server
 
 

@@ -19,7 +19,7 @@ import rasterio
 
 from geetiles.errors import RunFailed
 from geetiles.manifest import FAILURES, MANIFEST
-from geetiles.tiles_file import load_tiles
+from geetiles.tiles import load_tiles
 from tests.conftest import DEMO_RUN, RAY_ENV, geetiles_cmd
 from tests.download.demo_run import (
     DATASETS,

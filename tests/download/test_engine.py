@@ -10,7 +10,7 @@ import yaml
 
 from geetiles.download.grids import plan_grids
 from geetiles.errors import RunFailed, UserInputError
-from geetiles.tiles_file import load_tiles
+from geetiles.tiles import load_tiles
 from tests.download.helpers import assert_chip_matches_server, credentials_file, dataset_dir, download, make_tiles
 from tests.fake_ee.fixtures import fake_ee  # noqa: F401
 from tests.fake_ee.pixels import pixel_values
@@ -169,7 +169,7 @@ def test_irregular_chips_are_nodata_outside_their_polygon(setup):
     import geopandas as gpd
     import shapely
 
-    from geetiles.tiles_file import write_tiles
+    from geetiles.tiles import write_tiles
 
     folder, server, credentials = setup
     triangle = shapely.Polygon([(6.0, 49.6), (6.02, 49.6), (6.0, 49.62)])
@@ -193,7 +193,7 @@ def test_irregular_chips_are_nodata_outside_their_polygon(setup):
 def test_max_downloads_shuffle_and_groups(setup):
     import geopandas as gpd
 
-    from geetiles.tiles_file import write_tiles
+    from geetiles.tiles import write_tiles
 
     folder, server, credentials = setup
     tiles = make_tiles(folder)

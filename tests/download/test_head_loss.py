@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from geetiles.tiles_file import load_tiles
+from geetiles.tiles import load_tiles
 from tests.conftest import RAY_ENV
 from tests.download.faults import assert_every_chip_once, manifest_rows
 from tests.download.helpers import FAST_RETRIES, credentials_file, dataset_dir, make_tiles

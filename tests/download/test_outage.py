@@ -13,7 +13,7 @@ import time
 import pytest
 
 from geetiles.errors import RunFailed
-from geetiles.tiles_file import load_tiles
+from geetiles.tiles import load_tiles
 from tests.download.faults import (JournalSpy, assert_every_chip_once, manifest_rows, max_in_any_window, rate_bound,
                                    when_files)
 from tests.download.helpers import credentials_file, dataset_dir, download, make_tiles

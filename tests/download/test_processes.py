@@ -14,7 +14,7 @@ from tests.conftest import RAY_ENV
 from tests.download.helpers import assert_chip_matches_server, credentials_file, dataset_dir, make_tiles
 from tests.fake_ee.fixtures import fake_ee  # noqa: F401
 from geetiles.download.grids import plan_grids
-from geetiles.tiles_file import load_tiles
+from geetiles.tiles import load_tiles
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

@@ -15,7 +15,7 @@ from geetiles.download import geotiff
 from geetiles.errors import UserInputError
 from geetiles.experiment import Experiment
 from geetiles.runner import run_experiment
-from geetiles.tiles_file import load_tiles
+from geetiles.tiles import load_tiles
 from tests.conftest import RAY_ENV
 from tests.download.helpers import FAST_RETRIES, credentials_file, dataset_dir, download, make_tiles
 from tests.fake_ee.fixtures import fake_ee  # noqa: F401

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from geetiles.errors import RunFailed
-from geetiles.tiles_file import load_tiles
+from geetiles.tiles import load_tiles
 from tests.conftest import RAY_ENV
 from tests.download.helpers import credentials_file, dataset_dir, download, make_tiles
 from tests.fake_ee.fixtures import fake_ee  # noqa: F401

@@ -11,7 +11,7 @@ import pytest
 import shapely
 from shapely.geometry import box
 
-from geetiles.tiles_file import twin_path
+from geetiles.tiles import twin_path
 from geetiles.tiling.ids import list_hash
 from tests.conftest import geet_cmd, geetiles_cmd
 from tests.in_process import run_in_process

@@ -36,7 +36,7 @@ def tiles_file(path: Path, identifiers: list[str], geometries: list) -> Path:
     """A tiles file (GeoJSON and twin) of the given chips, as the tiling stage writes it."""
     import geopandas as gpd
 
-    from geetiles.tiles_file import write_tiles
+    from geetiles.tiles import write_tiles
 
     frame = gpd.GeoDataFrame({"area_km2": np.ones(len(identifiers)), "identifier": identifiers},
                              geometry=list(geometries), crs="EPSG:4326")

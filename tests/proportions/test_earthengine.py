@@ -260,7 +260,7 @@ def test_the_stage_computes_the_units_on_earth_engine_then_mixes_them_onto_the_c
     """proportions=earthengine with from_foreign: the units' shares come from reduceRegions (nothing
     downloaded), the chips' own too, and each chip inside one unit gets that unit's shares."""
     from geetiles.runner import run_experiment
-    from geetiles.tiles_file import load_tiles
+    from geetiles.tiles import load_tiles
     from tests.proportions.synthetic import tiles_file
 
     folder, server, _ = setup

@@ -10,7 +10,7 @@ import pytest
 import shapely
 
 from geetiles.proportions.stage import compute_file, mix_from_foreign
-from geetiles.tiles_file import load_tiles, twin_path
+from geetiles.tiles import load_tiles, twin_path
 from geetiles.tiling.ids import list_hash
 from tests.conftest import files_under, geet_cmd
 from tests.in_process import run_in_process
@@ -143,7 +143,7 @@ def test_from_foreign_mixes_units_by_area_in_metres_times_valid_frac(tmp_path):
     frame = load_tiles(foreign)
     frame["lc_proportions"] = [{"1": 1.0}, {"1": 0.25, "2": 0.75}]
     frame["lc_valid_frac"] = [1.0, 0.5]
-    from geetiles.tiles_file import write_tiles
+    from geetiles.tiles import write_tiles
 
     write_tiles(frame, foreign)
     mix_from_foreign(path, foreign, "lc")

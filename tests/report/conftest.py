@@ -27,7 +27,7 @@ def build(folder: Path, side: int = 5, split: bool = True, labels: bool = True, 
     import geopandas as gpd
     import shapely
 
-    from geetiles.tiles_file import write_tiles
+    from geetiles.tiles import write_tiles
 
     folder.mkdir(parents=True, exist_ok=True)
     tiles = folder / "s_partitions_aschips_0123456789abc.geojson"

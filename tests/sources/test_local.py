@@ -8,7 +8,7 @@ from pyproj import Transformer
 
 from geetiles.download.grids import plan_grids
 from geetiles.errors import UserInputError
-from geetiles.tiles_file import load_tiles
+from geetiles.tiles import load_tiles
 from tests.download.helpers import dataset_dir, make_tiles
 from geetiles.cli.compose import compose, quote
 from geetiles.experiment import Experiment

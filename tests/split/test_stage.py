@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 import shapely
 
-from geetiles.tiles_file import twin_path
+from geetiles.tiles import twin_path
 from geetiles.tiling.ids import list_hash
 from tests.conftest import geet_cmd, geetiles_cmd
 from tests.in_process import run_in_process

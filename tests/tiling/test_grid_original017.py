@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 import shapely
 
-from geetiles.tiles_file import gdal_coordinate, gdal_double, load_tiles, tiles_file_path, twin_path, write_tiles
+from geetiles.tiles import load_tiles, tiles_file_path, twin_path, write_tiles
+from geetiles.tiles.gdal_text import gdal_coordinate, gdal_double
 from geetiles.tiling.grid import grid_chips, original_utm_epsg
 from geetiles.tiling.ids import list_hash
 from tests.conftest import geet_cmd
@@ -205,7 +206,7 @@ def test_legacy_layout_writes_what_gdal_wrote_for_other_polygons_and_types(tmp_p
     ], dtype=object)
     import geopandas as gpd
 
-    from geetiles.tiles_file import LEGACY_LAYOUT_ATTR
+    from geetiles.tiles import LEGACY_LAYOUT_ATTR
 
     frame = gpd.GeoDataFrame({"area_km2": [0.1, np.nan, 100.0], "identifier": ['a/b "q" é', "x", "tab\there"],
                               "n": np.array([7, -12345678901, 0], dtype=np.int64)}, geometry=polygons, crs=4326)

@@ -13,6 +13,7 @@ from pathlib import Path
 from geetiles.export.inputs import ExportInput
 from geetiles.export.legacy_zip.paths import hashless_name
 from geetiles.export.legacy_zip.records import missing
+from geetiles.layout import splits_csv
 
 _HEADER_ORDER = ("type", "name", "crs")
 
@@ -108,7 +109,7 @@ def write_metadata(inp: ExportInput, work: Path, included: set[str], foreign_fil
             name = foreign_file.name
         shutil.copyfile(foreign_file, work / name)
         written.append(name)
-    splits = tiles_path.with_name(f"{tiles_path.stem}_splits.csv")
+    splits = splits_csv(tiles_path)
     if splits.is_file():
         with open(splits, encoding="utf-8", newline="") as file:
             text = file.read()

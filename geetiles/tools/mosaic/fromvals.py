@@ -68,7 +68,7 @@ def paint_values(tiles_file: str | os.PathLike[str], dest_file: str | os.PathLik
     import rasterio
     import rasterio.shutil
 
-    from geetiles.tiles_file import is_json_column, load_tiles
+    from geetiles.tiles import is_json_column, load_tiles
 
     began = time.monotonic()
     meters_per_pixel = check_meters_per_pixel(meters_per_pixel)

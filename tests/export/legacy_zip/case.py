@@ -70,7 +70,7 @@ def build_case(folder: Path, case: str = "tokyo", complete: bool = False) -> Pat
 def export_input(tiles: Path, labels: bool = True, classes: tuple = ()) -> ExportInput:
     """What the export stage hands the format: the chips whose image exists (0.1.7's folders have no
     download record, so no classes: the packaged esa-world-cover recipe gives them)."""
-    from geetiles.tiles_file import load_tiles
+    from geetiles.tiles import load_tiles
 
     frame = load_tiles(tiles)
     base = tiles.with_suffix("")

@@ -7,7 +7,7 @@ import pytest
 import shapely
 
 from geetiles.errors import UserInputError
-from geetiles.tiles_file import load_tiles, parse_tiles_file_name, tiles_file_path, twin_path, write_tiles
+from geetiles.tiles import load_tiles, parse_tiles_file_name, tiles_file_path, twin_path, write_tiles
 
 
 def frame(n=3):
@@ -96,7 +96,7 @@ def test_load_tiles_refuses_unsafe_identifiers(tmp_path, twin):
 
 
 def test_the_identifier_column_is_checked_from_the_twin_alone(tmp_path):
-    from geetiles.tiles_file import check_identifier_column
+    from geetiles.tiles import check_identifier_column
 
     with pytest.raises(UserInputError, match="evil"):
         check_identifier_column(_hostile(tmp_path / "a"))
