@@ -29,7 +29,12 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ENV = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+ENV = {
+    **os.environ,
+    "RAY_AUTH_MODE": "disabled",
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+}
 
 
 SERVER_SEED = [0]  # --server-seed: which interleaving of injected errors the fake server draws
@@ -37,17 +42,46 @@ SERVER_SEED = [0]  # --server-seed: which interleaving of injected errors the fa
 
 def start_server(latency: float, error_rate: float) -> tuple[subprocess.Popen, str]:
     server = subprocess.Popen(
-        [sys.executable, "-m", "tests.fake_ee.server", "--latency", str(latency), "--error-rate", str(error_rate), "--token", "none",
-         "--seed", str(SERVER_SEED[0])],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True, env=ENV,
+        [
+            sys.executable,
+            "-m",
+            "tests.fake_ee.server",
+            "--latency",
+            str(latency),
+            "--error-rate",
+            str(error_rate),
+            "--token",
+            "none",
+            "--seed",
+            str(SERVER_SEED[0]),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=ENV,
     )
     return server, server.stdout.readline().strip()
 
 
 def make_tiles(folder: Path, bbox: str, chip_m: int) -> Path:
-    subprocess.run([sys.executable, "-m", "geetiles", "aoi=bbox", f"aoi.bbox={bbox}", "aoi.name=bench",
-                    f"tiling.chip_size_m={chip_m}", f"data_dir={folder}", "stages=[aoi,tiling]",
-                    f"hydra.run.dir={folder}/run"], check=True, cwd=folder, env=ENV, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "geetiles",
+            "aoi=bbox",
+            f"aoi.bbox={bbox}",
+            "aoi.name=bench",
+            f"tiling.chip_size_m={chip_m}",
+            f"data_dir={folder}",
+            "stages=[aoi,tiling]",
+            f"hydra.run.dir={folder}/run",
+        ],
+        check=True,
+        cwd=folder,
+        env=ENV,
+        capture_output=True,
+    )
     return next(folder.glob("bench_partitions_*.geojson"))
 
 
@@ -60,13 +94,31 @@ def run_case(name: str, tiles: Path, latency: float, error_rate: float, extra: l
     server, url = start_server(latency, error_rate)
     try:
         pixels = [] if "--pixels_lonlat" in extra else ["--pixels_lonlat", "[100,100]"]
-        command = ["geet", "download", "--tiles_file", str(tiles), "--dataset_def", "sentinel2-rgb-median-2020",
-                   *pixels, "--skip_confirm", "--ee_url", url, "--ee_credentials", "none", *extra]
+        command = [
+            "geet",
+            "download",
+            "--tiles_file",
+            str(tiles),
+            "--dataset_def",
+            "sentinel2-rgb-median-2020",
+            *pixels,
+            "--skip_confirm",
+            "--ee_url",
+            url,
+            "--ee_credentials",
+            "none",
+            *extra,
+        ]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started_wall = time.time()
         started = time.monotonic()
-        result = subprocess.run([sys.executable, "-m", "geetiles.cli.geet", *command[1:]], cwd=tiles.parent, env=ENV,
-                                capture_output=True, text=True)
+        result = subprocess.run(
+            [sys.executable, "-m", "geetiles.cli.geet", *command[1:]],
+            cwd=tiles.parent,
+            env=ENV,
+            capture_output=True,
+            text=True,
+        )
         ended = time.monotonic()
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         stats = server_stats(url)
@@ -76,6 +128,7 @@ def run_case(name: str, tiles: Path, latency: float, error_rate: float, extra: l
     summary = [line for line in result.stderr.splitlines() if " done, " in line]
     times = sorted(stats["answer_times_wall"])
     chips = len(times)
+
     def rate(first: float, last: float) -> float:
         lo, hi = times[int(chips * first)], times[int(chips * last) - 1]
         return (int(chips * last) - int(chips * first)) / (hi - lo) if hi > lo else float("nan")
@@ -89,12 +142,20 @@ def run_case(name: str, tiles: Path, latency: float, error_rate: float, extra: l
     fixed = (ended - started) - chips / steady
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {
-        "case": name, "exit": result.returncode, "chips_answered": chips, "elapsed_s": round(ended - started, 2),
-        "steady_chips_per_s": round(steady, 1), "rate_10_90_chips_per_s": round(rate_10_90, 1), "start_to_probe_s": round(probe, 2),
-        "start_to_first_chip_request_s": round(first_chip, 2), "last_answer_to_exit_s": round(tail, 2),
+        "case": name,
+        "exit": result.returncode,
+        "chips_answered": chips,
+        "elapsed_s": round(ended - started, 2),
+        "steady_chips_per_s": round(steady, 1),
+        "rate_10_90_chips_per_s": round(rate_10_90, 1),
+        "start_to_probe_s": round(probe, 2),
+        "start_to_first_chip_request_s": round(first_chip, 2),
+        "last_answer_to_exit_s": round(tail, 2),
         "fixed_cost_s": round(fixed, 2),
-        "client_cpu_s": round(cpu, 2), "client_cpu_ms_per_chip": round(1000 * cpu / max(1, chips), 3),
-        "peak_rss_mib_largest_child": round(after.ru_maxrss / 1024), "errors_injected": stats["errors_injected"],
+        "client_cpu_s": round(cpu, 2),
+        "client_cpu_ms_per_chip": round(1000 * cpu / max(1, chips), 3),
+        "peak_rss_mib_largest_child": round(after.ru_maxrss / 1024),
+        "errors_injected": stats["errors_injected"],
         "summary": summary[-1].split(" - ")[-1] if summary else result.stderr.strip().splitlines()[-1:],
         "answers_per_second": _per_second(times, started_wall),
     }
@@ -126,19 +187,37 @@ def worker_cpu(chips: int = 3000) -> dict:
     one DownloadWorker in this process, the server in another, 0 ms latency, process CPU time."""
     import asyncio
 
-    from geetiles.sources.ee_rest import Endpoint
+    from geetiles.download.worker import ChipJob, DownloadWorker
     from geetiles.fetching.grid import PixelGrid
     from geetiles.fetching.pacing import RetryPolicy
-    from geetiles.download.worker import ChipJob, DownloadWorker
+    from geetiles.sources.ee_rest import Endpoint
 
     server, url = start_server(0.0, 0.0)
-    expression = json.dumps({"result": "0", "values": {"0": {"functionInvocationValue": {
-        "functionName": "Image.load", "arguments": {"id": {"constantValue": "FAKE/RGB"}}}}}})
+    expression = json.dumps(
+        {
+            "result": "0",
+            "values": {
+                "0": {
+                    "functionInvocationValue": {
+                        "functionName": "Image.load",
+                        "arguments": {"id": {"constantValue": "FAKE/RGB"}},
+                    }
+                }
+            },
+        }
+    )
     try:
         with tempfile.TemporaryDirectory() as folder:
             endpoint = Endpoint(url, "bench", expression, 40, 1e6, RetryPolicy(), 60, 50_331_648, 32768, [1, 1, 1])
-            jobs = [ChipJob(f"{i:013x}", PixelGrid("EPSG:4326", (1e-4, 0, 6 + (i % 50) * 0.01, 0, -1e-4, 50 - (i // 50) * 0.01), 100, 100),
-                            f"{folder}/{i:013x}.tif", None) for i in range(chips)]
+            jobs = [
+                ChipJob(
+                    f"{i:013x}",
+                    PixelGrid("EPSG:4326", (1e-4, 0, 6 + (i % 50) * 0.01, 0, -1e-4, 50 - (i // 50) * 0.01), 100, 100),
+                    f"{folder}/{i:013x}.tif",
+                    None,
+                )
+                for i in range(chips)
+            ]
 
             async def run():
                 worker = DownloadWorker()
@@ -146,7 +225,7 @@ def worker_cpu(chips: int = 3000) -> dict:
                 await worker.run_batch(jobs[:200], {})  # warm-up: connections, imports
                 started_cpu, started = time.process_time(), time.monotonic()
                 for i in range(200, chips, 400):
-                    results = await worker.run_batch(jobs[i:i + 400], {})
+                    results = await worker.run_batch(jobs[i : i + 400], {})
                     assert all(r.status == "done" for r in results)
                 cpu, wall = time.process_time() - started_cpu, time.monotonic() - started
                 await worker.close()
@@ -157,8 +236,12 @@ def worker_cpu(chips: int = 3000) -> dict:
         server.send_signal(signal.SIGTERM)
         server.wait()
     measured = chips - 200
-    return {"case": "worker-cpu", "chips": measured, "client_cpu_ms_per_chip": round(1000 * cpu / measured, 3),
-            "chips_per_s_one_worker": round(measured / wall, 1)}
+    return {
+        "case": "worker-cpu",
+        "chips": measured,
+        "client_cpu_ms_per_chip": round(1000 * cpu / measured, 3),
+        "chips_per_s_one_worker": round(measured / wall, 1),
+    }
 
 
 def main() -> None:
@@ -176,8 +259,25 @@ def main() -> None:
             folder = Path(folder)
             if bbox is None:
                 wkt = ROOT.parent / "shared" / "data" / "luxembourg.wkt"
-                subprocess.run([sys.executable, "-m", "geetiles.cli.geet", "grid", "--aoi_wkt_file", str(wkt), "--chip_size_meters",
-                                str(chip_m), "--aoi_name", "bench", "--dest_dir", str(folder)], check=True, env=ENV, capture_output=True)
+                subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "geetiles.cli.geet",
+                        "grid",
+                        "--aoi_wkt_file",
+                        str(wkt),
+                        "--chip_size_meters",
+                        str(chip_m),
+                        "--aoi_name",
+                        "bench",
+                        "--dest_dir",
+                        str(folder),
+                    ],
+                    check=True,
+                    env=ENV,
+                    capture_output=True,
+                )
                 tiles = next(folder.glob("bench_partitions_*.geojson"))
             else:
                 tiles = make_tiles(folder, f"[{bbox}]", chip_m)

@@ -26,7 +26,12 @@ import time
 from pathlib import Path
 
 LUXEMBOURG = Path(__file__).resolve().parents[2] / "shared" / "data" / "luxembourg.wkt"
-ENV = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+ENV = {
+    **os.environ,
+    "RAY_AUTH_MODE": "disabled",
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+}
 
 
 def run(args: list[str], cwd: Path) -> None:
@@ -38,13 +43,43 @@ def run(args: list[str], cwd: Path) -> None:
 def setup(work: Path) -> Path:
     work.mkdir(parents=True, exist_ok=True)
     if not list(work.glob("*_aschips_*.geojson")):
-        run(["geet", "grid", "--aoi_wkt_file", str(LUXEMBOURG), "--chip_size_meters", "1000", "--aoi_name", "lux",
-             "--dest_dir", str(work)], work)
+        run(
+            [
+                "geet",
+                "grid",
+                "--aoi_wkt_file",
+                str(LUXEMBOURG),
+                "--chip_size_meters",
+                "1000",
+                "--aoi_name",
+                "lux",
+                "--dest_dir",
+                str(work),
+            ],
+            work,
+        )
     [tiles] = sorted(work.glob("*_aschips_*.geojson"))
-    if not (tiles.with_suffix("") / "demo-imagery" / "manifest.csv").exists() or "split" not in tiles.read_text()[:3000]:
-        run([sys.executable, "-m", "geetiles", "stages=[download,proportions,split]", f"download.tiles_file={tiles}",
-             f"proportions.tiles_file={tiles}", f"split.tiles_file={tiles}", "source=demo", "labels=demo", "split=blocks",
-             "download.progress=none", f"hydra.run.dir={work}/runs"], work)
+    if (
+        not (tiles.with_suffix("") / "demo-imagery" / "manifest.csv").exists()
+        or "split" not in tiles.read_text()[:3000]
+    ):
+        run(
+            [
+                sys.executable,
+                "-m",
+                "geetiles",
+                "stages=[download,proportions,split]",
+                f"download.tiles_file={tiles}",
+                f"proportions.tiles_file={tiles}",
+                f"split.tiles_file={tiles}",
+                "source=demo",
+                "labels=demo",
+                "split=blocks",
+                "download.progress=none",
+                f"hydra.run.dir={work}/runs",
+            ],
+            work,
+        )
     return tiles
 
 
@@ -52,8 +87,19 @@ def experiment(tiles: Path, fmt: str):
     from geetiles.cli.compose import compose
     from geetiles.experiment import Experiment
 
-    return Experiment.from_config(compose(["stages=[export]", f"export.tiles_file={tiles}", "source=demo", "labels=demo",
-                                           f"export={fmt}", "download.progress=none"]), command="bench")
+    return Experiment.from_config(
+        compose(
+            [
+                "stages=[export]",
+                f"export.tiles_file={tiles}",
+                "source=demo",
+                "labels=demo",
+                f"export={fmt}",
+                "download.progress=none",
+            ]
+        ),
+        command="bench",
+    )
 
 
 def time_export(tiles: Path, fmt: str) -> tuple[float, list[float]]:
@@ -79,8 +125,10 @@ def main() -> None:
     count = len(load_tiles(tiles))
     for fmt in ("legacy_zip", "webdataset", "geotiff"):  # geotiff last: the loader reads its folder
         median, times = time_export(tiles, fmt)
-        print(f"export={fmt}, {count} chips: {median:.2f} s median ({', '.join(f'{t:.2f}' for t in times)}), "
-              f"{count / median:.0f} chips/s")
+        print(
+            f"export={fmt}, {count} chips: {median:.2f} s median ({', '.join(f'{t:.2f}' for t in times)}), "
+            f"{count / median:.0f} chips/s"
+        )
     from geetiles.dataset import ChipDataset
 
     chips = ChipDataset(tiles.with_name(f"{tiles.stem}_dataset"), split="train")

@@ -43,8 +43,23 @@ def one_run(geet: list[str], wkt: Path) -> tuple[float, float]:
     try:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
-        result = subprocess.run([*geet, "grid", "--aoi_wkt_file", str(wkt), "--chip_size_meters", "1000",
-                                 "--aoi_name", "lux", "--dest_dir", folder], capture_output=True, text=True, cwd=folder)
+        result = subprocess.run(
+            [
+                *geet,
+                "grid",
+                "--aoi_wkt_file",
+                str(wkt),
+                "--chip_size_meters",
+                "1000",
+                "--aoi_name",
+                "lux",
+                "--dest_dir",
+                folder,
+            ],
+            capture_output=True,
+            text=True,
+            cwd=folder,
+        )
         elapsed = time.perf_counter() - started
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if result.returncode != 0 or not (Path(folder) / EXPECTED).exists():
@@ -67,10 +82,12 @@ def main() -> None:
     runs = [one_run(geet, args.wkt) for _ in range(args.runs)]
     times = [wall for wall, _ in runs]
     median = statistics.median(times)
-    print(f"geet grid, Luxembourg 1000 m, {args.runs} runs on {os.cpu_count()} CPUs: "
-          f"median {median:.2f} s, min {min(times):.2f} s, max {max(times):.2f} s "
-          f"(target <= {TARGET_S} s: {'met' if median <= TARGET_S else 'NOT met'}); "
-          f"CPU median {statistics.median(cpu for _, cpu in runs):.2f} s; load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"geet grid, Luxembourg 1000 m, {args.runs} runs on {os.cpu_count()} CPUs: "
+        f"median {median:.2f} s, min {min(times):.2f} s, max {max(times):.2f} s "
+        f"(target <= {TARGET_S} s: {'met' if median <= TARGET_S else 'NOT met'}); "
+        f"CPU median {statistics.median(cpu for _, cpu in runs):.2f} s; load average {os.getloadavg()[0]:.1f}"
+    )
     print("runs: " + " ".join(f"{t:.2f}" for t in times))
 
 

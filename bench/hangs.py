@@ -22,23 +22,58 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ENV = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+ENV = {
+    **os.environ,
+    "RAY_AUTH_MODE": "disabled",
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+}
 
 
 def make_tiles(folder: Path) -> Path:
-    subprocess.run([sys.executable, "-m", "geetiles", "aoi=bbox", "aoi.bbox=[6.0,49.6,6.4,49.9]", "aoi.name=hang",
-                    "tiling.chip_size_m=10000", f"data_dir={folder}", "stages=[aoi,tiling]",
-                    f"hydra.run.dir={folder}/run"], check=True, cwd=folder, env=ENV, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "geetiles",
+            "aoi=bbox",
+            "aoi.bbox=[6.0,49.6,6.4,49.9]",
+            "aoi.name=hang",
+            "tiling.chip_size_m=10000",
+            f"data_dir={folder}",
+            "stages=[aoi,tiling]",
+            f"hydra.run.dir={folder}/run",
+        ],
+        check=True,
+        cwd=folder,
+        env=ENV,
+        capture_output=True,
+    )
     return next(folder.glob("hang_partitions_*.geojson"))
 
 
 def command(tiles: Path, run_dir: Path, server_url: str | None) -> list[str]:
-    base = [sys.executable, "-m", "geetiles", "stages=[download]", f"download.tiles_file={tiles}",
-            f"hydra.run.dir={run_dir}", "download.progress=log"]
+    base = [
+        sys.executable,
+        "-m",
+        "geetiles",
+        "stages=[download]",
+        f"download.tiles_file={tiles}",
+        f"hydra.run.dir={run_dir}",
+        "download.progress=log",
+    ]
     if server_url is None:
         return [*base, "source=none", "labels=demo", "labels.pixels_lonlat=null", "labels.meters_per_pixel=20"]
-    return [*base, "source=sentinel2", "labels=none", "source.pixels_lonlat=null", "source.meters_per_pixel=20",
-            f"ee.url={server_url}", "ee.credentials=none", "ee.project=bench"]
+    return [
+        *base,
+        "source=sentinel2",
+        "labels=none",
+        "source.pixels_lonlat=null",
+        "source.meters_per_pixel=20",
+        f"ee.url={server_url}",
+        "ee.credentials=none",
+        "ee.project=bench",
+    ]
 
 
 def dump_stacks(pgid: int, out: Path) -> None:
@@ -66,8 +101,13 @@ def main() -> None:
     server = None
     url = None
     if args.source == "ee":
-        server = subprocess.Popen([sys.executable, "-m", "tests.fake_ee.server", "--token", "none"], cwd=ROOT,
-                                  stdout=subprocess.PIPE, text=True, env=ENV)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "tests.fake_ee.server", "--token", "none"],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=ENV,
+        )
         url = server.stdout.readline().strip()
     hung = failed = 0
     durations = []
@@ -79,8 +119,14 @@ def main() -> None:
                 run_dir = Path(tmp) / f"run{run}"
                 log = open(args.out / f"run{run}.log", "w")
                 started = time.monotonic()
-                process = subprocess.Popen(command(tiles, run_dir, url), cwd=tmp, env=ENV, stdout=log,
-                                           stderr=subprocess.STDOUT, start_new_session=True)
+                process = subprocess.Popen(
+                    command(tiles, run_dir, url),
+                    cwd=tmp,
+                    env=ENV,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
                 try:
                     code = process.wait(timeout=args.limit)
                 except subprocess.TimeoutExpired:
@@ -98,15 +144,20 @@ def main() -> None:
                         failed += 1
                 if code == 0:
                     (args.out / f"run{run}.log").unlink()
-                print(f"run {run + 1}/{args.runs}: {'HUNG' if code is None else f'exit {code}'} in {elapsed:.1f} s "
-                      f"(hung {hung}, failed {failed})", flush=True)
+                print(
+                    f"run {run + 1}/{args.runs}: {'HUNG' if code is None else f'exit {code}'} in {elapsed:.1f} s "
+                    f"(hung {hung}, failed {failed})",
+                    flush=True,
+                )
     finally:
         if server is not None:
             server.terminate()
     durations.sort()
     median = durations[len(durations) // 2] if durations else float("nan")
-    print(f"{args.runs} runs ({args.source}): {hung} hung, {failed} failed, median {median:.1f} s; logs of "
-          f"non-zero and hung runs in {args.out}")
+    print(
+        f"{args.runs} runs ({args.source}): {hung} hung, {failed} failed, median {median:.1f} s; logs of "
+        f"non-zero and hung runs in {args.out}"
+    )
 
 
 if __name__ == "__main__":

@@ -50,9 +50,12 @@ def main() -> None:
         print(f"  {label:45s} {median_seconds(lambda c=column: unsafe_identifiers(c)):.3f} s")
     bad = np.array(ids, dtype=object)
     bad[N // 2] = "../../evil"
-    print(f"  {'a column with one unsafe identifier (object)':45s} {median_seconds(lambda: unsafe_identifiers(bad)):.3f} s")
+    seconds = median_seconds(lambda: unsafe_identifiers(bad))
+    print(f"  {'a column with one unsafe identifier (object)':45s} {seconds:.3f} s")
     folder = Path("/data/chips")
-    per_chip = min(timeit.repeat(lambda: child_path(folder, "132e3b06023c3", ".tif"), number=100_000, repeat=5)) / 100_000
+    per_chip = (
+        min(timeit.repeat(lambda: child_path(folder, "132e3b06023c3", ".tif"), number=100_000, repeat=5)) / 100_000
+    )
     plain = min(timeit.repeat(lambda: folder / "132e3b06023c3.tif", number=100_000, repeat=5)) / 100_000
     print(f"child_path per chip: {per_chip * 1e9:.0f} ns (the unchecked path: {plain * 1e9:.0f} ns)")
 

@@ -51,8 +51,10 @@ def luxembourg() -> None:
         started = time.perf_counter()
         largest_overlap(np.asarray(chips.geometry), np.asarray(units.geometry))
         times.append(time.perf_counter() - started)
-    print(f"luxembourg: {len(chips)} chips x {len(units)} units: overlap computation median "
-          f"{statistics.median(times):.3f} s (min {min(times):.3f}, max {max(times):.3f}; target <= 0.3 s)")
+    print(
+        f"luxembourg: {len(chips)} chips x {len(units)} units: overlap computation median "
+        f"{statistics.median(times):.3f} s (min {min(times):.3f}, max {max(times):.3f}; target <= 0.3 s)"
+    )
     with tempfile.TemporaryDirectory() as folder:
         tiles = Path(folder) / f"lux_partitions_aschips_{list_hash(chips.identifier)}.geojson"
         foreign = Path(folder) / f"lux_partitions_15k_{list_hash(units.identifier)}.geojson"
@@ -63,7 +65,10 @@ def luxembourg() -> None:
             started = time.perf_counter()
             intersect_files(tiles, foreign)
             stage.append(time.perf_counter() - started)
-        print(f"luxembourg: whole stage on files (read, compute, write GeoJSON + twin) median {statistics.median(stage):.2f} s")
+        print(
+            "luxembourg: whole stage on files (read, compute, write GeoJSON + twin) "
+            f"median {statistics.median(stage):.2f} s"
+        )
 
 
 def million() -> None:
@@ -78,13 +83,17 @@ def million() -> None:
     points = shapely.multipoints(np.column_stack([rng.uniform(6, 7, 100_000), rng.uniform(49, 50, 100_000)]))
     units = shapely.intersection(shapely.get_parts(shapely.voronoi_polygons(points)), region)
     made = time.perf_counter() - started
-    print(f"million: {len(chips)} chips and {len(units)} units made in {made:.1f} s, process at {peak_mib():.0f} MiB",
-          flush=True)
+    print(
+        f"million: {len(chips)} chips and {len(units)} units made in {made:.1f} s, process at {peak_mib():.0f} MiB",
+        flush=True,
+    )
     started = time.perf_counter()
     best = largest_overlap(chips, units)
     seconds = time.perf_counter() - started
-    print(f"million: {len(chips)} chips x {len(units)} units: {seconds:.1f} s (target <= 60 s), "
-          f"peak {peak_mib():.0f} MiB (target <= 4096), {(best >= 0).mean():.1%} matched")
+    print(
+        f"million: {len(chips)} chips x {len(units)} units: {seconds:.1f} s (target <= 60 s), "
+        f"peak {peak_mib():.0f} MiB (target <= 4096), {(best >= 0).mean():.1%} matched"
+    )
 
 
 def main() -> None:

@@ -23,7 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
-ENV = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+ENV = {
+    **os.environ,
+    "RAY_AUTH_MODE": "disabled",
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+}
 SIZE, PIXEL, ORIGIN_X, ORIGIN_Y = 20_000, 10.0, 400_000.0, 5_600_000.0
 
 
@@ -31,9 +36,22 @@ def write_big_raster(path: Path) -> None:
     import rasterio
     from affine import Affine
 
-    with rasterio.open(path, "w", driver="GTiff", width=SIZE, height=SIZE, count=1, dtype="uint8", crs="EPSG:32632",
-                       transform=Affine(PIXEL, 0, ORIGIN_X, 0, -PIXEL, ORIGIN_Y), tiled=True, blockxsize=512,
-                       blockysize=512, compress="deflate", zlevel=1) as dataset:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=SIZE,
+        height=SIZE,
+        count=1,
+        dtype="uint8",
+        crs="EPSG:32632",
+        transform=Affine(PIXEL, 0, ORIGIN_X, 0, -PIXEL, ORIGIN_Y),
+        tiled=True,
+        blockxsize=512,
+        blockysize=512,
+        compress="deflate",
+        zlevel=1,
+    ) as dataset:
         cols = np.arange(SIZE)
         for top in range(0, SIZE, 1024):
             rows = np.arange(top, min(top + 1024, SIZE))[:, None]
@@ -56,19 +74,41 @@ def main() -> None:
     bbox = "[7.60,50.35,8.05,50.64]"
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "geetiles", "source=local", f"source.dataset={raster}",
-                             "source.pixels_lonlat=null", "source.meters_per_pixel=10", "labels=none", "aoi=bbox",
-                             f"aoi.bbox={bbox}", "aoi.name=big", f"data_dir={folder}/out", f"hydra.run.dir={folder}/run",
-                             "download.progress=none", "download.skip_if_exists=false"],
-                            capture_output=True, text=True, env=ENV, cwd=folder)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "geetiles",
+            "source=local",
+            f"source.dataset={raster}",
+            "source.pixels_lonlat=null",
+            "source.meters_per_pixel=10",
+            "labels=none",
+            "aoi=bbox",
+            f"aoi.bbox={bbox}",
+            "aoi.name=big",
+            f"data_dir={folder}/out",
+            f"hydra.run.dir={folder}/run",
+            "download.progress=none",
+            "download.skip_if_exists=false",
+        ],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        cwd=folder,
+    )
     elapsed = time.monotonic() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode:
         sys.exit(result.stderr[-2000:])
-    summary = re.search(r"big: (\d+) done, \d+ skipped, (\d+) failed.*?, ([\d.]+) s, ([\d.]+) tiles/s", result.stdout + result.stderr)
-    print(f"{summary.group(1)} chips ({summary.group(2)} failed): download stage {summary.group(3)} s "
-          f"({summary.group(4)} chips/s); whole process {elapsed:.1f} s; peak RSS of the largest process "
-          f"{max(after.ru_maxrss, before.ru_maxrss) / 1024:.0f} MiB [targets <= 20 s, <= 1024 MiB]")
+    summary = re.search(
+        r"big: (\d+) done, \d+ skipped, (\d+) failed.*?, ([\d.]+) s, ([\d.]+) tiles/s", result.stdout + result.stderr
+    )
+    print(
+        f"{summary.group(1)} chips ({summary.group(2)} failed): download stage {summary.group(3)} s "
+        f"({summary.group(4)} chips/s); whole process {elapsed:.1f} s; peak RSS of the largest process "
+        f"{max(after.ru_maxrss, before.ru_maxrss) / 1024:.0f} MiB [targets <= 20 s, <= 1024 MiB]"
+    )
 
 
 if __name__ == "__main__":

@@ -26,7 +26,12 @@ import threading
 import time
 from pathlib import Path
 
-ENV = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+ENV = {
+    **os.environ,
+    "RAY_AUTH_MODE": "disabled",
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+}
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -64,15 +69,35 @@ def one_size(chips: int, folder: Path) -> dict:
     side_km = math.sqrt(chips) * 0.1
     dlon, dlat = side_km / (111.32 * math.cos(math.radians(49.5))), side_km / 110.6
     bbox = f"[{6.5 - dlon / 2:.5f},{49.5 - dlat / 2:.5f},{6.5 + dlon / 2:.5f},{49.5 + dlat / 2:.5f}]"
-    base = [sys.executable, "-m", "geetiles", "aoi=bbox", f"aoi.bbox={bbox}", "aoi.name=big", "tiling=utm",
-            "tiling.chip_size_m=100", f"data_dir={folder}", f"hydra.run.dir={folder}/run"]
+    base = [
+        sys.executable,
+        "-m",
+        "geetiles",
+        "aoi=bbox",
+        f"aoi.bbox={bbox}",
+        "aoi.name=big",
+        "tiling=utm",
+        "tiling.chip_size_m=100",
+        f"data_dir={folder}",
+        f"hydra.run.dir={folder}/run",
+    ]
     started = time.monotonic()
     subprocess.run([*base, "stages=[aoi,tiling]"], cwd=folder, env=ENV, check=True, capture_output=True)
     tiling_s = time.monotonic() - started
     tiles = next(folder.glob("big_partitions_*.geojson"))
-    download = [sys.executable, "-m", "geetiles", "stages=[download]", f"download.tiles_file={tiles}", "source=demo",
-                "source.pixels_lonlat=[4,4]", "labels=none", "download.progress=log", "download.batch_size=256",
-                f"hydra.run.dir={folder}/run"]
+    download = [
+        sys.executable,
+        "-m",
+        "geetiles",
+        "stages=[download]",
+        f"download.tiles_file={tiles}",
+        "source=demo",
+        "source.pixels_lonlat=[4,4]",
+        "labels=none",
+        "download.progress=log",
+        "download.batch_size=256",
+        f"hydra.run.dir={folder}/run",
+    ]
     code, seconds, peak, output = run_measured(download, folder)
     if code != 0:
         raise SystemExit(f"download failed ({code}):\n{output[-3000:]}")
@@ -81,9 +106,16 @@ def one_size(chips: int, folder: Path) -> dict:
     if code2 != 0:
         raise SystemExit(f"resume failed ({code2}):\n{output2[-3000:]}")
     decision = float(re.search(r"resume: \d+ of \d+ chips already valid .* in ([\d.]+) s", output2).group(1))
-    return {"chips": total, "tiling_s": round(tiling_s, 1), "download_s": round(seconds, 1),
-            "chips_per_s": round(total / seconds), "driver_peak_mib": round(peak), "resume_run_s": round(seconds2, 1),
-            "resume_decision_s": decision, "resume_driver_peak_mib": round(peak2)}
+    return {
+        "chips": total,
+        "tiling_s": round(tiling_s, 1),
+        "download_s": round(seconds, 1),
+        "chips_per_s": round(total / seconds),
+        "driver_peak_mib": round(peak),
+        "resume_run_s": round(seconds2, 1),
+        "resume_decision_s": decision,
+        "resume_driver_peak_mib": round(peak2),
+    }
 
 
 def main() -> None:

@@ -54,8 +54,21 @@ def setup(work: Path) -> Path:
 
     work.mkdir(parents=True, exist_ok=True)
     if not list(work.glob("*_aschips_*.geojson")):
-        run(["geet", "grid", "--aoi_wkt_file", str(LUXEMBOURG), "--chip_size_meters", "1000", "--aoi_name", "lux",
-             "--dest_dir", str(work)], work)
+        run(
+            [
+                "geet",
+                "grid",
+                "--aoi_wkt_file",
+                str(LUXEMBOURG),
+                "--chip_size_meters",
+                "1000",
+                "--aoi_name",
+                "lux",
+                "--dest_dir",
+                str(work),
+            ],
+            work,
+        )
     [tiles_file] = sorted(work.glob("*_aschips_*.geojson"))
     chips = tiles_file.with_suffix("") / "synthetic"
     tiles = load_tiles(tiles_file)
@@ -67,9 +80,22 @@ def setup(work: Path) -> Path:
     with rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"):
         for i, (identifier, bounds) in enumerate(zip(tiles["identifier"], tiles.geometry.bounds.to_numpy())):
             array = np.stack([(ramp + 37 * i + 60 * b) % 250 + 1 for b in range(3)]).astype(np.uint8)
-            with rasterio.open(chips / f"{identifier}.tif", "w", driver="GTiff", width=100, height=100, count=3,
-                               dtype="uint8", crs="EPSG:4326", transform=from_bounds(*bounds, 100, 100), nodata=0,
-                               tiled=True, blockxsize=112, blockysize=112, compress="deflate") as dataset:
+            with rasterio.open(
+                chips / f"{identifier}.tif",
+                "w",
+                driver="GTiff",
+                width=100,
+                height=100,
+                count=3,
+                dtype="uint8",
+                crs="EPSG:4326",
+                transform=from_bounds(*bounds, 100, 100),
+                nodata=0,
+                tiled=True,
+                blockxsize=112,
+                blockysize=112,
+                compress="deflate",
+            ) as dataset:
                 dataset.write(array)
     print(f"setup: {len(tiles)} chips written in {time.monotonic() - began:.1f} s → {chips}")
     return chips
@@ -94,9 +120,22 @@ def main() -> None:
     chips = setup(work)
     count = len(list(chips.glob("*.tif")))
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
-    median, times, line = timed([*tool("mosaic"), "--basedir", str(chips), "--dest_file", str(work / "mosaic.tif"),
-                                 "--meters_per_pixel", f"{args.meters_per_pixel:g}"], work, args.runs)
-    print(f"mosaic: {count} chips in {median:.1f} s (median; runs {', '.join(f'{t:.1f}' for t in times)}; target <= 15 s)")
+    median, times, line = timed(
+        [
+            *tool("mosaic"),
+            "--basedir",
+            str(chips),
+            "--dest_file",
+            str(work / "mosaic.tif"),
+            "--meters_per_pixel",
+            f"{args.meters_per_pixel:g}",
+        ],
+        work,
+        args.runs,
+    )
+    print(
+        f"mosaic: {count} chips in {median:.1f} s (median; runs {', '.join(f'{t:.1f}' for t in times)}; target <= 15 s)"
+    )
     print(f"  {line}")
     median, times, line = timed([*tool("cleanup"), "--basedir", str(chips)], work, args.runs)
     print(f"cleanup: {count} chips checked in {median:.1f} s (median; runs {', '.join(f'{t:.1f}' for t in times)})")

@@ -43,18 +43,49 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, FakeEarthEngine(latency_s=args.latency, token=None) as server:
         folder = Path(tmp)
-        subprocess.run([sys.executable, "-m", "geetiles", "aoi=bbox", f"aoi.bbox=[{args.bbox}]", "aoi.name=out",
-                        f"data_dir={folder}", "stages=[aoi,tiling]", f"hydra.run.dir={folder}/run"], cwd=folder, env=ENV,
-                       check=True, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "geetiles",
+                "aoi=bbox",
+                f"aoi.bbox=[{args.bbox}]",
+                "aoi.name=out",
+                f"data_dir={folder}",
+                "stages=[aoi,tiling]",
+                f"hydra.run.dir={folder}/run",
+            ],
+            cwd=folder,
+            env=ENV,
+            check=True,
+            capture_output=True,
+        )
         tiles = next(folder.glob("out_partitions_*.geojson"))
         directory = tiles.with_suffix("") / DATASET
-        command = [sys.executable, "-m", "geetiles", "stages=[download]", f"download.tiles_file={tiles}", "source=sentinel2",
-                   "source.pixels_lonlat=[100,100]", "labels=none", f"ee.url={server.url}", "ee.credentials=none",
-                   "ee.project=bench", "download.progress=log", "download.max_in_flight=8", f"hydra.run.dir={folder}/run2"]
+        command = [
+            sys.executable,
+            "-m",
+            "geetiles",
+            "stages=[download]",
+            f"download.tiles_file={tiles}",
+            "source=sentinel2",
+            "source.pixels_lonlat=[100,100]",
+            "labels=none",
+            f"ee.url={server.url}",
+            "ee.credentials=none",
+            "ee.project=bench",
+            "download.progress=log",
+            "download.max_in_flight=8",
+            f"hydra.run.dir={folder}/run2",
+        ]
         started = time.monotonic()
-        process = subprocess.Popen(command, cwd=folder, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        process = subprocess.Popen(
+            command, cwd=folder, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         lines: list[tuple[float, str]] = []
-        reader = threading.Thread(target=lambda: lines.extend((time.monotonic(), line) for line in process.stdout), daemon=True)
+        reader = threading.Thread(
+            target=lambda: lines.extend((time.monotonic(), line) for line in process.stdout), daemon=True
+        )
         reader.start()
         total = None
         outage = {}
@@ -75,23 +106,43 @@ def main() -> None:
         files_after = {}
         for path in directory.glob("*.tif"):
             files_after[path.stem] = path.stat().st_mtime
-        first_after = min((t for t in files_after.values() if t > time.time() - (time.monotonic() - outage.get("resumed", 0))),
-                          default=None)
+        first_after = min(
+            (t for t in files_after.values() if t > time.time() - (time.monotonic() - outage.get("resumed", 0))),
+            default=None,
+        )
         with open(directory / "manifest.csv") as f:
             rows = list(csv.DictReader(f))
-        mismatches = sum(hashlib.blake2b((directory / f"{r['identifier']}.tif").read_bytes(), digest_size=16).hexdigest()
-                         != r["checksum"] for r in rows)
+        mismatches = sum(
+            hashlib.blake2b((directory / f"{r['identifier']}.tif").read_bytes(), digest_size=16).hexdigest()
+            != r["checksum"]
+            for r in rows
+        )
         said = [line.strip() for _, line in lines if "unreachable" in line or "reachable again" in line]
         resumed_wall = time.time() - (time.monotonic() - outage["resumed"]) if "resumed" in outage else None
-        print(json.dumps({
-            "exit": process.returncode, "chips": total, "rows": len(rows), "files": len(files_after),
-            "done": sum(r["status"] == "done" for r in rows), "failed": sum(r["status"] == "failed" for r in rows),
-            "duplicate_rows": len(rows) - len({r["identifier"] for r in rows}), "checksum_mismatches": mismatches,
-            "outage_s": round(outage["resumed"] - outage["paused"], 1) if "resumed" in outage else None,
-            "files_at_pause": outage.get("files_at_pause"),
-            "first_chip_after_return_s": round(first_after - resumed_wall, 1) if first_after and resumed_wall else None,
-            "server_max_in_flight": server.max_in_flight, "wall_s": round(wall, 1), "progress_said": said[:6],
-        }, indent=1), flush=True)
+        print(
+            json.dumps(
+                {
+                    "exit": process.returncode,
+                    "chips": total,
+                    "rows": len(rows),
+                    "files": len(files_after),
+                    "done": sum(r["status"] == "done" for r in rows),
+                    "failed": sum(r["status"] == "failed" for r in rows),
+                    "duplicate_rows": len(rows) - len({r["identifier"] for r in rows}),
+                    "checksum_mismatches": mismatches,
+                    "outage_s": round(outage["resumed"] - outage["paused"], 1) if "resumed" in outage else None,
+                    "files_at_pause": outage.get("files_at_pause"),
+                    "first_chip_after_return_s": round(first_after - resumed_wall, 1)
+                    if first_after and resumed_wall
+                    else None,
+                    "server_max_in_flight": server.max_in_flight,
+                    "wall_s": round(wall, 1),
+                    "progress_said": said[:6],
+                },
+                indent=1,
+            ),
+            flush=True,
+        )
         if process.returncode != 0:
             print("".join(line for _, line in lines)[-3000:])
 

@@ -29,7 +29,12 @@ import time
 from pathlib import Path
 
 LUXEMBOURG = Path(__file__).resolve().parents[2] / "shared" / "data" / "luxembourg.wkt"
-ENV = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+ENV = {
+    **os.environ,
+    "RAY_AUTH_MODE": "disabled",
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+}
 
 
 def run(args: list[str], cwd: Path) -> None:
@@ -46,8 +51,20 @@ def tiles_in(folder: Path, token: str) -> Path:
 def download_labels(tiles: Path, cwd: Path) -> None:
     if (tiles.with_suffix("") / "demo-landcover" / "manifest.csv").exists():
         return
-    run([sys.executable, "-m", "geetiles", "stages=[download]", f"download.tiles_file={tiles}", "source=none",
-         "labels=demo", "download.progress=none", f"hydra.run.dir={cwd}/runs"], cwd)
+    run(
+        [
+            sys.executable,
+            "-m",
+            "geetiles",
+            "stages=[download]",
+            f"download.tiles_file={tiles}",
+            "source=none",
+            "labels=demo",
+            "download.progress=none",
+            f"hydra.run.dir={cwd}/runs",
+        ],
+        cwd,
+    )
 
 
 def timed(fn, repeats: int) -> tuple[float, list[float]]:
@@ -65,27 +82,63 @@ def luxembourg(work: Path) -> None:
     folder = work / "lux"
     folder.mkdir(parents=True, exist_ok=True)
     if not list(folder.glob("*_aschips_*.geojson")):
-        run(["geet", "grid", "--aoi_wkt_file", str(LUXEMBOURG), "--chip_size_meters", "1000", "--aoi_name", "lux",
-             "--dest_dir", str(folder)], folder)
-        run(["geet", "random", "--aoi_wkt_file", str(LUXEMBOURG), "--max_rectangle_size_meters", "20000",
-             "--aoi_name", "lux", "--dest_dir", str(folder), "--seed", "0"], folder)
+        run(
+            [
+                "geet",
+                "grid",
+                "--aoi_wkt_file",
+                str(LUXEMBOURG),
+                "--chip_size_meters",
+                "1000",
+                "--aoi_name",
+                "lux",
+                "--dest_dir",
+                str(folder),
+            ],
+            folder,
+        )
+        run(
+            [
+                "geet",
+                "random",
+                "--aoi_wkt_file",
+                str(LUXEMBOURG),
+                "--max_rectangle_size_meters",
+                "20000",
+                "--aoi_name",
+                "lux",
+                "--dest_dir",
+                str(folder),
+                "--seed",
+                "0",
+            ],
+            folder,
+        )
     chips, units = tiles_in(folder, "aschips"), tiles_in(folder, "20k")
     download_labels(chips, folder)
     download_labels(units, folder)
     labels = chips.with_suffix("") / "demo-landcover"
     median, times = timed(lambda: compute_file(chips, labels, progress_mode="none"), 5)
-    print(f"Luxembourg, stage in-process: {median:.2f} s median ({', '.join(f'{t:.2f}' for t in times)}), "
-          f"{2774 / median:.0f} chips/s")
-    median, times = timed(lambda: run(["geet", "lp.compute", "--tiles_file", str(chips), "--labels_dataset_def",
-                                       "demo-landcover"], folder), 3)
+    print(
+        f"Luxembourg, stage in-process: {median:.2f} s median ({', '.join(f'{t:.2f}' for t in times)}), "
+        f"{2774 / median:.0f} chips/s"
+    )
+    median, times = timed(
+        lambda: run(
+            ["geet", "lp.compute", "--tiles_file", str(chips), "--labels_dataset_def", "demo-landcover"], folder
+        ),
+        3,
+    )
     print(f"Luxembourg, geet lp.compute whole process: {median:.2f} s median ({', '.join(f'{t:.2f}' for t in times)})")
     compute_file(units, units.with_suffix("") / "demo-landcover", progress_mode="none")
     from geetiles.tiles import load_tiles
 
     count = len(load_tiles(units))
     median, times = timed(lambda: mix_from_foreign(chips, units, "demo-landcover"), 5)
-    print(f"lp.from_foreign, 2774 chips x {count} units, in-process: {median:.2f} s median "
-          f"({', '.join(f'{t:.2f}' for t in times)})")
+    print(
+        f"lp.from_foreign, 2774 chips x {count} units, in-process: {median:.2f} s median "
+        f"({', '.join(f'{t:.2f}' for t in times)})"
+    )
 
 
 def hundred_thousand(work: Path) -> None:
@@ -94,8 +147,20 @@ def hundred_thousand(work: Path) -> None:
     folder = work / "100k"
     folder.mkdir(parents=True, exist_ok=True)
     if not list(folder.glob("*_aschips_*.geojson")):
-        run([sys.executable, "-m", "geetiles", "stages=[aoi,tiling]", "aoi=bbox", "aoi.bbox=[8.0,46.2,12.3,48.8]",
-             "aoi.name=alps", f"data_dir={folder}", f"hydra.run.dir={folder}/runs"], folder)
+        run(
+            [
+                sys.executable,
+                "-m",
+                "geetiles",
+                "stages=[aoi,tiling]",
+                "aoi=bbox",
+                "aoi.bbox=[8.0,46.2,12.3,48.8]",
+                "aoi.name=alps",
+                f"data_dir={folder}",
+                f"hydra.run.dir={folder}/runs",
+            ],
+            folder,
+        )
     chips = tiles_in(folder, "aschips")
     download_labels(chips, folder)
     from geetiles.tiles import load_tiles

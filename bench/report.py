@@ -28,7 +28,12 @@ import time
 from pathlib import Path
 
 LUXEMBOURG = Path(__file__).resolve().parents[2] / "shared" / "data" / "luxembourg.wkt"
-ENV = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+ENV = {
+    **os.environ,
+    "RAY_AUTH_MODE": "disabled",
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+}
 MILLION = 1_000_000
 LABELS = "demo-landcover"
 
@@ -43,14 +48,43 @@ def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
 def setup_luxembourg(work: Path) -> Path:
     work.mkdir(parents=True, exist_ok=True)
     if not list(work.glob("lux_partitions_aschips_*.geojson")):
-        run(["geet", "grid", "--aoi_wkt_file", str(LUXEMBOURG), "--chip_size_meters", "1000", "--aoi_name", "lux",
-             "--dest_dir", str(work)], work)
+        run(
+            [
+                "geet",
+                "grid",
+                "--aoi_wkt_file",
+                str(LUXEMBOURG),
+                "--chip_size_meters",
+                "1000",
+                "--aoi_name",
+                "lux",
+                "--dest_dir",
+                str(work),
+            ],
+            work,
+        )
     [tiles] = sorted(work.glob("lux_partitions_aschips_*.geojson"))
-    if not (tiles.with_suffix("") / "demo-landcover" / "manifest.csv").exists() or \
-            not tiles.with_name(f"{tiles.stem}_splits_report.json").exists():
-        run([sys.executable, "-m", "geetiles", "stages=[download,proportions,split]", f"download.tiles_file={tiles}",
-             f"proportions.tiles_file={tiles}", f"split.tiles_file={tiles}", "source=demo", "labels=demo", "split=blocks",
-             "download.progress=none", f"hydra.run.dir={work}/runs"], work)
+    if (
+        not (tiles.with_suffix("") / "demo-landcover" / "manifest.csv").exists()
+        or not tiles.with_name(f"{tiles.stem}_splits_report.json").exists()
+    ):
+        run(
+            [
+                sys.executable,
+                "-m",
+                "geetiles",
+                "stages=[download,proportions,split]",
+                f"download.tiles_file={tiles}",
+                f"proportions.tiles_file={tiles}",
+                f"split.tiles_file={tiles}",
+                "source=demo",
+                "labels=demo",
+                "split=blocks",
+                "download.progress=none",
+                f"hydra.run.dir={work}/runs",
+            ],
+            work,
+        )
     return tiles
 
 
@@ -84,9 +118,16 @@ def setup_million(work: Path) -> Path:
     shares = rng.dirichlet(np.ones(5) * 0.5, MILLION) + np.clip(smooth, 0, None)
     shares = np.round(shares / shares.sum(axis=1, keepdims=True), 4)
     proportions = [{k: v for k, v in zip(keys, r) if v > 0} for r in shares.tolist()]
-    frame = gpd.GeoDataFrame({"identifier": [f"{i:013x}" for i in range(MILLION)], "area_km2": np.full(MILLION, 0.01),
-                              f"{LABELS}_proportions": proportions, "split": split},
-                             geometry=shapely.box(x, y, x + step_lon, y + step_lat), crs="EPSG:4326")
+    frame = gpd.GeoDataFrame(
+        {
+            "identifier": [f"{i:013x}" for i in range(MILLION)],
+            "area_km2": np.full(MILLION, 0.01),
+            f"{LABELS}_proportions": proportions,
+            "split": split,
+        },
+        geometry=shapely.box(x, y, x + step_lon, y + step_lat),
+        crs="EPSG:4326",
+    )
     write_tiles(frame, tiles)
     return tiles
 
@@ -97,8 +138,13 @@ def measure(tiles: Path, images: str | None) -> dict:
     from geetiles.experiment import Experiment
     from geetiles.runner import run_experiment
 
-    overrides = ["stages=[report]", f"report.tiles_file={tiles}", "source=demo" if images else "source=none",
-                 "labels=demo", f"data_dir={tiles.parent}"]
+    overrides = [
+        "stages=[report]",
+        f"report.tiles_file={tiles}",
+        "source=demo" if images else "source=none",
+        "labels=demo",
+        f"data_dir={tiles.parent}",
+    ]
     experiment = Experiment.from_config(compose(overrides), command="bench")
     started = time.perf_counter()
     run_experiment(experiment)
@@ -133,13 +179,26 @@ def main() -> None:
     runs = [child(lux, True) for _ in range(3)]
     median = statistics.median(r["elapsed_s"] for r in runs)
     started = time.perf_counter()
-    run([sys.executable, "-m", "geetiles", "stages=[report]", f"report.tiles_file={lux}", "source=demo", "labels=demo",
-         f"hydra.run.dir={work}/runs"], work)
+    run(
+        [
+            sys.executable,
+            "-m",
+            "geetiles",
+            "stages=[report]",
+            f"report.tiles_file={lux}",
+            "source=demo",
+            "labels=demo",
+            f"hydra.run.dir={work}/runs",
+        ],
+        work,
+    )
     command = time.perf_counter() - started
     each = ", ".join(f"{r['elapsed_s']:.2f}" for r in runs)
-    print(f"Luxembourg report, 2774 chips (polygons, sample sheet): stage {median:.2f} s median "
-          f"({each}), whole command {command:.2f} s, "
-          f"peak {max(r['peak_rss_gib'] for r in runs):.2f} GiB (target <= 10 s)")
+    print(
+        f"Luxembourg report, 2774 chips (polygons, sample sheet): stage {median:.2f} s median "
+        f"({each}), whole command {command:.2f} s, "
+        f"peak {max(r['peak_rss_gib'] for r in runs):.2f} GiB (target <= 10 s)"
+    )
     started = time.perf_counter()
     # in a child: a child forked from a process that held the million chips would inherit its peak RSS
     made = run([sys.executable, __file__, "--setup-million", str(work / "million")], work)
@@ -147,9 +206,11 @@ def main() -> None:
     print(f"(setup: the million-chip tiles file in {time.perf_counter() - started:.0f} s)")
     runs = [child(million, False) for _ in range(2)]
     each = ", ".join(f"{r['elapsed_s']:.1f}" for r in runs)
-    print(f"1,000,000-chip report (aggregated): stage {statistics.median(r['elapsed_s'] for r in runs):.1f} s median "
-          f"({each}), peak {max(r['peak_rss_gib'] for r in runs):.2f} GiB "
-          "(targets <= 60 s, <= 2 GiB)")
+    print(
+        f"1,000,000-chip report (aggregated): stage {statistics.median(r['elapsed_s'] for r in runs):.1f} s median "
+        f"({each}), peak {max(r['peak_rss_gib'] for r in runs):.2f} GiB "
+        "(targets <= 60 s, <= 2 GiB)"
+    )
 
 
 if __name__ == "__main__":

@@ -35,8 +35,11 @@ def units_file(count: int, fmt: str) -> Path:
     rng = np.random.default_rng(0)
     points = shapely.multipoints(np.column_stack([rng.uniform(-10, 32, count), rng.uniform(35, 71, count)]))
     cells = shapely.intersection(shapely.get_parts(shapely.voronoi_polygons(points)), shapely.box(-10, 35, 32, 71))
-    frame = gpd.GeoDataFrame({"name": [f"commune {i}" for i in range(len(cells))],
-                              "population": rng.integers(100, 100_000, len(cells))}, geometry=cells, crs="EPSG:4326")
+    frame = gpd.GeoDataFrame(
+        {"name": [f"commune {i}" for i in range(len(cells))], "population": rng.integers(100, 100_000, len(cells))},
+        geometry=cells,
+        crs="EPSG:4326",
+    )
     CACHE.mkdir(parents=True, exist_ok=True)
     frame.to_file(path)
     return path
@@ -56,9 +59,22 @@ def main() -> None:
     times = []
     for _ in range(args.runs):
         with tempfile.TemporaryDirectory() as folder:
-            command = [sys.executable, "-m", "geetiles.cli.geet", "select", "--orig_shapefile", str(source),
-                       "--aoi_wkt_file", str(LUXEMBOURG), "--tiles_name", "communes", "--aoi_name", "lux",
-                       "--dest_dir", folder]
+            command = [
+                sys.executable,
+                "-m",
+                "geetiles.cli.geet",
+                "select",
+                "--orig_shapefile",
+                str(source),
+                "--aoi_wkt_file",
+                str(LUXEMBOURG),
+                "--tiles_name",
+                "communes",
+                "--aoi_name",
+                "lux",
+                "--dest_dir",
+                folder,
+            ]
             began = time.perf_counter()
             result = subprocess.run(command, capture_output=True, text=True)
             times.append(time.perf_counter() - began)
@@ -67,8 +83,10 @@ def main() -> None:
             import geopandas as gpd
 
             count = len(gpd.read_file(next(Path(folder).glob("lux_partitions_communes_*.geojson"))))
-    print(f"geet select, Luxembourg from {args.count} units ({args.format}): {count} units selected; "
-          f"median {statistics.median(times):.2f} s, min {min(times):.2f}, max {max(times):.2f} (target <= 3 s)")
+    print(
+        f"geet select, Luxembourg from {args.count} units ({args.format}): {count} units selected; "
+        f"median {statistics.median(times):.2f} s, min {min(times):.2f}, max {max(times):.2f} (target <= 3 s)"
+    )
 
 
 if __name__ == "__main__":

@@ -52,15 +52,37 @@ def make_tiles(folder: Path, chips: int) -> Path:
     side_km = math.sqrt(chips) * 0.1
     dlon, dlat = side_km / (111.32 * math.cos(math.radians(49.5))), side_km / 110.6
     bbox = f"[{6.5 - dlon / 2:.5f},{49.5 - dlat / 2:.5f},{6.5 + dlon / 2:.5f},{49.5 + dlat / 2:.5f}]"
-    subprocess.run([sys.executable, "-m", "geetiles", "aoi=bbox", f"aoi.bbox={bbox}", "aoi.name=soak", "tiling=utm",
-                    "tiling.chip_size_m=100", f"data_dir={folder}", f"hydra.run.dir={folder}/run", "stages=[aoi,tiling]"],
-                   cwd=folder, env=ENV, check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "geetiles",
+            "aoi=bbox",
+            f"aoi.bbox={bbox}",
+            "aoi.name=soak",
+            "tiling=utm",
+            "tiling.chip_size_m=100",
+            f"data_dir={folder}",
+            f"hydra.run.dir={folder}/run",
+            "stages=[aoi,tiling]",
+        ],
+        cwd=folder,
+        env=ENV,
+        check=True,
+        capture_output=True,
+    )
     return next(folder.glob("soak_partitions_*.geojson"))
 
 
 def settings(max_in_flight: int, rate: float) -> list[str]:
-    return ["source.pixels_lonlat=[8,8]", f"download.max_in_flight={max_in_flight}",
-            f"download.max_requests_per_s={rate:g}", "download.batch_size=256", "download.progress=log", "ee.project=bench"]
+    return [
+        "source.pixels_lonlat=[8,8]",
+        f"download.max_in_flight={max_in_flight}",
+        f"download.max_requests_per_s={rate:g}",
+        "download.batch_size=256",
+        "download.progress=log",
+        "ee.project=bench",
+    ]
 
 
 def rss_kib(pid: int, field: str = "VmRSS") -> int:
@@ -75,13 +97,25 @@ def rss_kib(pid: int, field: str = "VmRSS") -> int:
 
 def run_kill_mode(tiles: Path, url: str, every_s: float, extra: list[str], log_path: Path) -> dict:
     """``python -m geetiles`` with a worker SIGKILLed every ``every_s``; RSS sampled from /proc."""
-    command = [sys.executable, "-m", "geetiles", "stages=[download]", f"download.tiles_file={tiles}", "source=sentinel2",
-               "labels=none", f"ee.url={url}", "ee.credentials=none", f"hydra.run.dir={tiles.parent}/run", *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "geetiles",
+        "stages=[download]",
+        f"download.tiles_file={tiles}",
+        "source=sentinel2",
+        "labels=none",
+        f"ee.url={url}",
+        "ee.credentials=none",
+        f"hydra.run.dir={tiles.parent}/run",
+        *extra,
+    ]
     started = time.monotonic()
     measures = {"rss_kib_at_10": None, "rss_kib_at_100": None, "rss_kib_end": 0, "kills": 0}
     with open(log_path, "w") as log:
-        process = subprocess.Popen(command, cwd=tiles.parent, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                   text=True)
+        process = subprocess.Popen(
+            command, cwd=tiles.parent, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
 
         def read_log() -> None:
             for line in process.stdout:
@@ -89,7 +123,9 @@ def run_kill_mode(tiles: Path, url: str, every_s: float, extra: list[str], log_p
                 match = PROGRESS.search(line)
                 if match:
                     done, total = int(match.group(1)), int(match.group(2))
-                    measures.setdefault("rss_mib_by_pct", {})[round(100 * done / total)] = round(rss_kib(process.pid) / 1024)
+                    measures.setdefault("rss_mib_by_pct", {})[round(100 * done / total)] = round(
+                        rss_kib(process.pid) / 1024
+                    )
                     if measures["rss_kib_at_10"] is None and done >= total / 10:
                         measures["rss_kib_at_10"] = rss_kib(process.pid)
                 if measures["rss_kib_at_100"] is None and " done, " in line and " tiles/s " in line:
@@ -116,17 +152,31 @@ def run_kill_mode(tiles: Path, url: str, every_s: float, extra: list[str], log_p
 
 def run_node_mode(tiles: Path, url: str, remove_after: int, extra: list[str], log_path: Path) -> dict:
     """The download in tests/download/cluster_node_loss.py (its own process: it holds the cluster)."""
-    command = [sys.executable, "-m", "tests.download.cluster_node_loss", str(tiles), url, "none",
-               "--remove-after", str(remove_after), *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "tests.download.cluster_node_loss",
+        str(tiles),
+        url,
+        "none",
+        "--remove-after",
+        str(remove_after),
+        *extra,
+    ]
     started = time.monotonic()
     with open(log_path, "w") as log:
         result = subprocess.run(command, cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=log, text=True)
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     if summary.get("error"):
         print(f"download error: {summary['error']}", flush=True)
-    return {"exit": summary["exit"], "wall_s": time.monotonic() - started, "rss_kib_at_10": summary["rss_kib_at_10"],
-            "rss_kib_end": summary["rss_kib_end"], "removed_at_files": summary["removed_at_files"],
-            "node_messages": [m for m in summary["messages"] if "died" in m or "replaced" in m]}
+    return {
+        "exit": summary["exit"],
+        "wall_s": time.monotonic() - started,
+        "rss_kib_at_10": summary["rss_kib_at_10"],
+        "rss_kib_end": summary["rss_kib_end"],
+        "removed_at_files": summary["removed_at_files"],
+        "node_messages": [m for m in summary["messages"] if "died" in m or "replaced" in m],
+    }
 
 
 def verify(tiles: Path) -> dict:
@@ -135,7 +185,11 @@ def verify(tiles: Path) -> dict:
     with open(directory / "manifest.csv") as f:
         rows = list(csv.DictReader(f))
     identifiers = [row["identifier"] for row in rows]
-    files = {entry.name[:-4] for entry in os.scandir(directory) if entry.name.endswith(".tif") and not entry.name.startswith(".")}
+    files = {
+        entry.name[:-4]
+        for entry in os.scandir(directory)
+        if entry.name.endswith(".tif") and not entry.name.startswith(".")
+    }
     mismatches = 0
     for row in rows:
         try:
@@ -145,10 +199,16 @@ def verify(tiles: Path) -> dict:
             continue
         mismatches += hashlib.blake2b(data, digest_size=16).hexdigest() != row["checksum"]
     record = (directory / "manifest.geetiles.yaml").read_text()
-    return {"files": len(files), "rows": len(rows), "duplicate_rows": len(identifiers) - len(set(identifiers)),
-            "not_done": sum(row["status"] != "done" for row in rows), "checksum_mismatches": mismatches,
-            "files_without_row": len(files - set(identifiers)), "requeued": int(re.search(r"requeued: (\d+)", record).group(1)),
-            "requeued_in_rows": sum(int(row["requeued"] or 0) for row in rows)}
+    return {
+        "files": len(files),
+        "rows": len(rows),
+        "duplicate_rows": len(identifiers) - len(set(identifiers)),
+        "not_done": sum(row["status"] != "done" for row in rows),
+        "checksum_mismatches": mismatches,
+        "files_without_row": len(files - set(identifiers)),
+        "requeued": int(re.search(r"requeued: (\d+)", record).group(1)),
+        "requeued_in_rows": sum(int(row["requeued"] or 0) for row in rows),
+    }
 
 
 def _mib(kib: int | None) -> int | None:
@@ -182,15 +242,27 @@ def main() -> None:
         if run["exit"] != 0:
             print((folder / "download.log").read_text()[-3000:])
         at_10, end = run.get("rss_kib_at_10") or 0, run.get("rss_kib_end") or 0
-        result = {"mode": args.mode, "exit": run["exit"], "chips_delivered": checks.get("files"), "chips_expected": expected,
-                  **checks, "server_answered_twice": stats["grids_answered_again"], "server_errors_injected": stats["errors_injected"],
-                  "server_max_in_flight": stats["max_in_flight"], "kills": run.get("kills"),
-                  "removed_node_at_files": run.get("removed_at_files"),
-                  "driver_rss_mib_at_10pct": round(at_10 / 1024), "driver_rss_mib_end": round(end / 1024),
-                  "driver_rss_mib_at_summary": _mib(run.get("rss_kib_at_100")), "driver_peak_mib": _mib(run.get("rss_kib_peak")),
-                  "rss_end_vs_10pct": f"{(end / at_10 - 1):+.1%}" if at_10 else None,
-                  "rss_mib_by_pct": run.get("rss_mib_by_pct"), "wall_s": round(run["wall_s"]), "chips_per_s": round(expected / run["wall_s"], 1),
-                  "node_messages": run.get("node_messages")}
+        result = {
+            "mode": args.mode,
+            "exit": run["exit"],
+            "chips_delivered": checks.get("files"),
+            "chips_expected": expected,
+            **checks,
+            "server_answered_twice": stats["grids_answered_again"],
+            "server_errors_injected": stats["errors_injected"],
+            "server_max_in_flight": stats["max_in_flight"],
+            "kills": run.get("kills"),
+            "removed_node_at_files": run.get("removed_at_files"),
+            "driver_rss_mib_at_10pct": round(at_10 / 1024),
+            "driver_rss_mib_end": round(end / 1024),
+            "driver_rss_mib_at_summary": _mib(run.get("rss_kib_at_100")),
+            "driver_peak_mib": _mib(run.get("rss_kib_peak")),
+            "rss_end_vs_10pct": f"{(end / at_10 - 1):+.1%}" if at_10 else None,
+            "rss_mib_by_pct": run.get("rss_mib_by_pct"),
+            "wall_s": round(run["wall_s"]),
+            "chips_per_s": round(expected / run["wall_s"], 1),
+            "node_messages": run.get("node_messages"),
+        }
         print(json.dumps({k: v for k, v in result.items() if v is not None}), flush=True)
     finally:
         server.send_signal(signal.SIGTERM)

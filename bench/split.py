@@ -65,7 +65,8 @@ def strategies(cell_groups: np.ndarray) -> dict:
         "blocks checkerboard 10km": lambda c, w: block_split(c, w, FRACTIONS, 10_000, "checkerboard", seed=0),
         "groups (7 km cells)": lambda c, w: group_split(cell_groups, w, FRACTIONS, seed=0),
         "bands + group_by": lambda c, w: group_by(
-            band_split(c, w, FRACTIONS, 30.0, band_width_m=10_000, seed=0), cell_groups, w),
+            band_split(c, w, FRACTIONS, 30.0, band_width_m=10_000, seed=0), cell_groups, w
+        ),
     }
 
 
@@ -96,10 +97,15 @@ def cell_labels(geometry: np.ndarray, size_m: float) -> np.ndarray:
 def describe(name: str, clock: Clock, report: dict, runs: int = 1) -> str:
     wall, cpu = clock.total("project", "weights", "strategy", "gap")
     parts = ", ".join(f"{k} {w:.2f} [{c:.2f}]" for k, (w, c) in clock.steps.items())
-    leak = (f"min {report['min_m']:.0f} m, p5 {report['p5_m']:.0f} m, median {report['median_m']:.0f} m"
-            if report["min_m"] is not None else "nothing to measure")
-    return (f"  {name:26s} split {wall:6.2f} s [{cpu:.2f}]  ({parts}); fractions {report['fractions']}, "
-            f"gap {report['gap']:.1%}; leakage {leak}")
+    leak = (
+        f"min {report['min_m']:.0f} m, p5 {report['p5_m']:.0f} m, median {report['median_m']:.0f} m"
+        if report["min_m"] is not None
+        else "nothing to measure"
+    )
+    return (
+        f"  {name:26s} split {wall:6.2f} s [{cpu:.2f}]  ({parts}); fractions {report['fractions']}, "
+        f"gap {report['gap']:.1%}; leakage {leak}"
+    )
 
 
 def luxembourg() -> None:
@@ -138,8 +144,11 @@ def million() -> None:
     started = time.perf_counter()
     geometry = million_chips()
     groups = cell_labels(geometry, 7000)
-    print(f"million: {len(geometry)} chips made in {time.perf_counter() - started:.1f} s, "
-          f"process at {peak_mib():.0f} MiB; buffer {BUFFER_M:.0f} m (target <= 15 s, <= 2048 MiB)", flush=True)
+    print(
+        f"million: {len(geometry)} chips made in {time.perf_counter() - started:.1f} s, "
+        f"process at {peak_mib():.0f} MiB; buffer {BUFFER_M:.0f} m (target <= 15 s, <= 2048 MiB)",
+        flush=True,
+    )
     for name, strategy in strategies(groups).items():
         clock, _, report = run(geometry, name, strategy)
         print(describe(name, clock, report) + f"; peak {peak_mib():.0f} MiB", flush=True)

@@ -45,8 +45,10 @@ def per_chip_ms(work, items: list, repeats: int) -> float:
 def images(count: int) -> list[np.ndarray]:
     rng = np.random.default_rng(0)
     ramp = np.add.outer(np.arange(100), np.arange(100)) // 4
-    return [np.stack([(ramp + rng.integers(0, 250) + 60 * b) % 250 + 1 for b in range(3)]).astype(np.uint8)
-            for _ in range(count)]
+    return [
+        np.stack([(ramp + rng.integers(0, 250) + 60 * b) % 250 + 1 for b in range(3)]).astype(np.uint8)
+        for _ in range(count)
+    ]
 
 
 def write_layouts(folder: Path, arrays: list[np.ndarray]) -> dict[str, list[Path]]:
@@ -61,9 +63,22 @@ def write_layouts(folder: Path, arrays: list[np.ndarray]) -> dict[str, list[Path
         path.write_bytes(encode_geotiff(array, "EPSG:4326", TRANSFORM, ["r", "g", "b"], 0))
         layouts["download GeoTIFF"].append(path)
         path = folder / f"gdal{i}.tif"
-        with rasterio.open(path, "w", driver="GTiff", width=100, height=100, count=3, dtype="uint8", crs="EPSG:4326",
-                           transform=Affine(*TRANSFORM), nodata=0, tiled=True, blockxsize=112, blockysize=112,
-                           compress="deflate") as dataset:
+        with rasterio.open(
+            path,
+            "w",
+            driver="GTiff",
+            width=100,
+            height=100,
+            count=3,
+            dtype="uint8",
+            crs="EPSG:4326",
+            transform=Affine(*TRANSFORM),
+            nodata=0,
+            tiled=True,
+            blockxsize=112,
+            blockysize=112,
+            compress="deflate",
+        ) as dataset:
             dataset.write(array)
         layouts["GDAL GeoTIFF"].append(path)
         path = folder / f"cog{i}.tif"
@@ -102,8 +117,10 @@ def main() -> None:
     except ImportError:
         tifffile = None
     arrays = images(args.chips)
-    with tempfile.TemporaryDirectory(prefix="geetiles-bench-tiff-") as tmp, \
-            rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"):
+    with (
+        tempfile.TemporaryDirectory(prefix="geetiles-bench-tiff-") as tmp,
+        rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"),
+    ):
         folder = Path(tmp)
         layouts = write_layouts(folder, arrays)
         print(f"{args.chips} chips of 3 x 100 x 100 uint8, CPU ms per chip (median of {args.repeats} passes)")
@@ -120,16 +137,22 @@ def main() -> None:
         fast = per_chip_ms(read_header, paths, args.repeats)
         gdal = per_chip_ms(rasterio_header, paths, args.repeats)
         print(f"header of a GDAL GeoTIFF    geetiles.tiff {fast:6.3f}  rasterio {gdal:6.3f} ({gdal / fast:4.1f}x)")
-        fast = per_chip_ms(lambda a: encode_geotiff(a, "EPSG:4326", TRANSFORM, ["r", "g", "b"], 0), arrays,
-                           args.repeats)
-        gdal = per_chip_ms(lambda a: geotiff_with_rasterio(a, "EPSG:4326", TRANSFORM, ["r", "g", "b"], 0), arrays,
-                           args.repeats)
+        fast = per_chip_ms(
+            lambda a: encode_geotiff(a, "EPSG:4326", TRANSFORM, ["r", "g", "b"], 0), arrays, args.repeats
+        )
+        gdal = per_chip_ms(
+            lambda a: geotiff_with_rasterio(a, "EPSG:4326", TRANSFORM, ["r", "g", "b"], 0), arrays, args.repeats
+        )
         print(f"encode download GeoTIFF     geetiles.tiff {fast:6.3f}  rasterio {gdal:6.3f} ({gdal / fast:4.1f}x)")
         out = folder / "out.tif"
-        fast = per_chip_ms(lambda a: write_cog(out, a, "EPSG:4326", GDAL_TRANSFORM, ["r", "g", "b"], 0), arrays,
-                           args.repeats)
-        gdal = per_chip_ms(lambda a: _write_with_gdal(out, a, "EPSG:4326", GDAL_TRANSFORM, ["r", "g", "b"], 0, None,
-                                                      None), arrays, args.repeats)
+        fast = per_chip_ms(
+            lambda a: write_cog(out, a, "EPSG:4326", GDAL_TRANSFORM, ["r", "g", "b"], 0), arrays, args.repeats
+        )
+        gdal = per_chip_ms(
+            lambda a: _write_with_gdal(out, a, "EPSG:4326", GDAL_TRANSFORM, ["r", "g", "b"], 0, None, None),
+            arrays,
+            args.repeats,
+        )
         print(f"write export COG            geetiles.tiff {fast:6.3f}  GDAL COG {gdal:6.3f} ({gdal / fast:4.1f}x)")
 
 

@@ -51,16 +51,24 @@ def one_case(kind: str, chip_size_m: float, write: bool) -> dict:
             write_tiles(chips.to_geodataframe(), Path(folder) / "fr_partitions_x_0000000000000.geojson")
             written = time.perf_counter()
     return {
-        "kind": kind, "chip_size_m": chip_size_m, "chips": len(chips),
-        "compute_s": round(computed - start, 2), "write_s": round(written - computed, 2),
+        "kind": kind,
+        "chip_size_m": chip_size_m,
+        "chips": len(chips),
+        "compute_s": round(computed - start, 2),
+        "write_s": round(written - computed, 2),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
 
 
 def run_child(kind: str, chip_size_m: float, write: bool) -> dict:
     code = f"import json, bench.tiling as b; print(json.dumps(b.one_case({kind!r}, {chip_size_m}, {write})))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parents[1])
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -79,8 +87,10 @@ def bench_luxembourg(repeats: int = 5) -> None:
         start = time.perf_counter()
         chips = grid_chips(aoi, 1000, 10**7)
         times.append(time.perf_counter() - start)
-    print(f"Luxembourg grid 1000 m: {len(chips)} chips, compute median {statistics.median(times):.3f} s "
-          f"(min {min(times):.3f}) over {repeats} runs [target <= 1 s]")
+    print(
+        f"Luxembourg grid 1000 m: {len(chips)} chips, compute median {statistics.median(times):.3f} s "
+        f"(min {min(times):.3f}) over {repeats} runs [target <= 1 s]"
+    )
 
 
 def bench_help(repeats: int = 5) -> None:
@@ -89,7 +99,9 @@ def bench_help(repeats: int = 5) -> None:
         start = time.perf_counter()
         subprocess.run([sys.executable, "-m", "geetiles", "--help"], capture_output=True, check=True)
         times.append(time.perf_counter() - start)
-    print(f"python -m geetiles --help: median {statistics.median(times):.2f} s (min {min(times):.2f}) [target <= 1.5 s]")
+    print(
+        f"python -m geetiles --help: median {statistics.median(times):.2f} s (min {min(times):.2f}) [target <= 1.5 s]"
+    )
 
 
 def bench_large() -> None:
@@ -100,8 +112,11 @@ def bench_large() -> None:
         for size in (1480, 1050, 742):  # about 250k, 500k, 1M chips
             r = run_child(kind, size, write=True)
             total = r["compute_s"] + r["write_s"]
-            print(f"| {kind} | {size} | {r['chips']:,} | {r['compute_s']} | {r['write_s']} | {total:.2f} | "
-                  f"{r['peak_rss_mib']} | {1e6 * total / r['chips']:.1f} |", flush=True)
+            print(
+                f"| {kind} | {size} | {r['chips']:,} | {r['compute_s']} | {r['write_s']} | {total:.2f} | "
+                f"{r['peak_rss_mib']} | {1e6 * total / r['chips']:.1f} |",
+                flush=True,
+            )
 
 
 def main() -> None:

@@ -43,8 +43,10 @@ def main() -> None:
     for label, workers in (("default", None), ("1 process", 1), ("2 processes", 2)):
         walls, cpus, chips = passes(args.dataset, workers, args.repeats)
         wall = statistics.median(walls)
-        line = f"{label:12s} {chips} chips: wall {wall:.2f} s median ({min(walls):.2f}–{max(walls):.2f}), " \
-               f"{chips / wall:,.0f} chips/s (best {chips / min(walls):,.0f})"
+        line = (
+            f"{label:12s} {chips} chips: wall {wall:.2f} s median ({min(walls):.2f}–{max(walls):.2f}), "
+            f"{chips / wall:,.0f} chips/s (best {chips / min(walls):,.0f})"
+        )
         if workers == 1:
             cpu = statistics.median(cpus)
             line += f"; CPU {cpu:.2f} s, {chips / cpu:,.0f} chips per CPU second"

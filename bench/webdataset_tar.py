@@ -46,9 +46,15 @@ from bench.export import LUXEMBOURG, experiment, setup  # noqa: E402
 # --- the three writers ---------------------------------------------------------------------------------
 
 _USTAR = bytearray(tarfile.BLOCKSIZE)  # a regular file's ustar header: mode 0644, uid/gid 0, no owner names, mtime 0
-for _at, _field in ((100, b"0000644\0"), (108, b"0000000\0"), (116, b"0000000\0"), (136, b"00000000000\0"),
-                    (156, b"0"), (257, b"ustar\x0000")):
-    _USTAR[_at:_at + len(_field)] = _field
+for _at, _field in (
+    (100, b"0000644\0"),
+    (108, b"0000000\0"),
+    (116, b"0000000\0"),
+    (136, b"00000000000\0"),
+    (156, b"0"),
+    (257, b"ustar\x0000"),
+):
+    _USTAR[_at : _at + len(_field)] = _field
 
 
 def hand_header(name: str, size: int) -> bytes:
@@ -59,7 +65,7 @@ def hand_header(name: str, size: int) -> bytes:
     if len(raw) > 100 or not raw.isascii() or size >= 8**11:
         return member_header(name, size)
     header = _USTAR.copy()
-    header[:len(raw)] = raw
+    header[: len(raw)] = raw
     header[124:136] = b"%011o\0" % size
     header[148:156] = b"        "
     header[148:155] = b"%06o\0" % sum(header)
@@ -112,8 +118,15 @@ class TarFileTar:
     def add(self, key, members) -> None:
         for suffix, data in members:
             info = tarfile.TarInfo(f"{key}.{suffix}")
-            info.size, info.mtime, info.mode, info.uid, info.gid, info.uname, info.gname = \
-                len(data), 0, 0o644, 0, 0, "", ""
+            info.size, info.mtime, info.mode, info.uid, info.gid, info.uname, info.gname = (
+                len(data),
+                0,
+                0o644,
+                0,
+                0,
+                "",
+                "",
+            )
             self._tar.addfile(info, io.BytesIO(data))
 
     def close(self) -> str:
@@ -161,7 +174,7 @@ def check_equivalent(dests: dict[str, Path], summary: dict) -> None:
             hand, tobuf, full = (dests[name] / shard["file"] for name in ("hand", "tobuf", "tarfile"))
             assert hand.read_bytes() == tobuf.read_bytes(), shard["file"]
             ours, theirs = tobuf.read_bytes(), full.read_bytes()
-            assert theirs[:len(ours)] == ours and not any(theirs[len(ours):]), shard["file"]
+            assert theirs[: len(ours)] == ours and not any(theirs[len(ours) :]), shard["file"]
             with tarfile.open(tobuf) as a, tarfile.open(full) as b:
                 ma, mb = a.getmembers(), b.getmembers()
                 fields = ("name", "size", "mtime", "uid", "gid", "uname", "gname", "mode", "type")
@@ -199,14 +212,16 @@ def main() -> None:
     chips = len(inp.identifiers)
     candidates = writers()
     dests = {name: work / f"bench_wds_{name}" for name in candidates}
-    print(f"{chips} chips, {args.repeats} repeats; headers for {3 * chips} members: "
-          + ", ".join(f"{k} {v * 1e3:.1f} ms" for k, v in header_micro(3 * chips).items()))
+    print(
+        f"{chips} chips, {args.repeats} repeats; headers for {3 * chips} members: "
+        + ", ".join(f"{k} {v * 1e3:.1f} ms" for k, v in header_micro(3 * chips).items())
+    )
     for workers, label in ((None, "default workers"), (1, "one process")):
         times: dict[str, list[float]] = {name: [] for name in candidates}
         cpus: dict[str, list[float]] = {name: [] for name in candidates}
         summary = None
         for repeat in range(args.repeats):
-            order = list(candidates)[repeat % 3:] + list(candidates)[:repeat % 3]  # interleaved, rotated
+            order = list(candidates)[repeat % 3 :] + list(candidates)[: repeat % 3]  # interleaved, rotated
             for name in order:
                 elapsed, cpu, result = time_once(inp, dests[name], candidates[name], workers)
                 times[name].append(elapsed)
@@ -216,13 +231,17 @@ def main() -> None:
         for what, series in (("wall", times), ("CPU", cpus)):
             medians = {name: statistics.median(values) for name, values in series.items()}
             for name, values in series.items():
-                print(f"{label:16s} {what:4s} {name:8s} min {min(values):.2f} s  median {medians[name]:.2f} s  "
-                      f"({chips / medians[name]:.0f} chips/s)  [{', '.join(f'{v:.2f}' for v in values)}]")
+                print(
+                    f"{label:16s} {what:4s} {name:8s} min {min(values):.2f} s  median {medians[name]:.2f} s  "
+                    f"({chips / medians[name]:.0f} chips/s)  [{', '.join(f'{v:.2f}' for v in values)}]"
+                )
             for other in ("tobuf", "tarfile"):
                 saved = 100 * (medians[other] - medians["hand"]) / medians[other]
                 best = 100 * (min(series[other]) - min(series["hand"])) / min(series[other])
-                print(f"{label:16s} {what:4s} hand saves {saved:+.1f} % of {other}'s export "
-                      f"(medians; {best:+.1f} % by minima)")
+                print(
+                    f"{label:16s} {what:4s} hand saves {saved:+.1f} % of {other}'s export "
+                    f"(medians; {best:+.1f} % by minima)"
+                )
     for dest in dests.values():
         shutil.rmtree(dest, ignore_errors=True)
 

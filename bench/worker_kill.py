@@ -33,16 +33,45 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from tests.download.ray_processes import download_workers  # noqa: E402
 
-ENV = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
-WKT = Path(os.environ.get("GEETILES_LUXEMBOURG_WKT") or next(
-    (p / "shared" / "data" / "luxembourg.wkt" for p in ROOT.parents if (p / "shared" / "data" / "luxembourg.wkt").exists()),
-    ROOT.parent / "shared" / "data" / "luxembourg.wkt"))
+ENV = {
+    **os.environ,
+    "RAY_AUTH_MODE": "disabled",
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+}
+WKT = Path(
+    os.environ.get("GEETILES_LUXEMBOURG_WKT")
+    or next(
+        (
+            p / "shared" / "data" / "luxembourg.wkt"
+            for p in ROOT.parents
+            if (p / "shared" / "data" / "luxembourg.wkt").exists()
+        ),
+        ROOT.parent / "shared" / "data" / "luxembourg.wkt",
+    )
+)
 
 
 def start_server(latency: float, error_rate: float = 0.0, seed: int = 0) -> tuple[subprocess.Popen, str]:
-    server = subprocess.Popen([sys.executable, "-m", "tests.fake_ee.server", "--latency", str(latency), "--error-rate",
-                               str(error_rate), "--token", "none", "--seed", str(seed)],
-                              cwd=ROOT, stdout=subprocess.PIPE, text=True, env=ENV)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.fake_ee.server",
+            "--latency",
+            str(latency),
+            "--error-rate",
+            str(error_rate),
+            "--token",
+            "none",
+            "--seed",
+            str(seed),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
     return server, server.stdout.readline().strip()
 
 
@@ -52,15 +81,45 @@ def server_stats(url: str) -> dict:
 
 
 def luxembourg_tiles(folder: Path) -> Path:
-    subprocess.run([sys.executable, "-m", "geetiles.cli.geet", "grid", "--aoi_wkt_file", str(WKT), "--chip_size_meters",
-                    "1000", "--aoi_name", "lux", "--dest_dir", str(folder)], check=True, env=ENV, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "geetiles.cli.geet",
+            "grid",
+            "--aoi_wkt_file",
+            str(WKT),
+            "--chip_size_meters",
+            "1000",
+            "--aoi_name",
+            "lux",
+            "--dest_dir",
+            str(folder),
+        ],
+        check=True,
+        env=ENV,
+        capture_output=True,
+    )
     return next(folder.glob("lux_partitions_*.geojson"))
 
 
 def download_command(tiles: Path, url: str, run_dir: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "geetiles", "stages=[download]", f"download.tiles_file={tiles}", "source=sentinel2",
-            "source.pixels_lonlat=[100,100]", "labels=none", f"ee.url={url}", "ee.credentials=none", "ee.project=bench",
-            "download.progress=log", f"hydra.run.dir={run_dir}", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "geetiles",
+        "stages=[download]",
+        f"download.tiles_file={tiles}",
+        "source=sentinel2",
+        "source.pixels_lonlat=[100,100]",
+        "labels=none",
+        f"ee.url={url}",
+        "ee.credentials=none",
+        "ee.project=bench",
+        "download.progress=log",
+        f"hydra.run.dir={run_dir}",
+        *extra,
+    ]
 
 
 def one_run(tiles: Path, latency: float, kill_after_s: float | None, extra: list[str]) -> dict:
@@ -69,8 +128,14 @@ def one_run(tiles: Path, latency: float, kill_after_s: float | None, extra: list
     try:
         with tempfile.TemporaryDirectory() as run_dir:
             started_wall, started = time.time(), time.monotonic()
-            process = subprocess.Popen(download_command(tiles, url, Path(run_dir), *extra), cwd=ROOT, env=ENV,
-                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            process = subprocess.Popen(
+                download_command(tiles, url, Path(run_dir), *extra),
+                cwd=ROOT,
+                env=ENV,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
             output: list[str] = []
             reader = threading.Thread(target=lambda: output.extend(process.stdout), daemon=True)
             reader.start()
@@ -97,9 +162,14 @@ def one_run(tiles: Path, latency: float, kill_after_s: float | None, extra: list
         rows = list(csv.DictReader(f))
     record = (directory / "manifest.geetiles.yaml").read_text()
     requeued = int(re.search(r"requeued: (\d+)", record).group(1))
-    result = {"chips": len(rows), "all_done_once": len({r["identifier"] for r in rows}) == len(rows)
-              and {r["status"] for r in rows} == {"done"}, "wall_s": round(wall, 1),
-              "chips_per_s": round(len(rows) / wall, 1), "requeued": requeued, "max_in_flight": stats["max_in_flight"]}
+    result = {
+        "chips": len(rows),
+        "all_done_once": len({r["identifier"] for r in rows}) == len(rows) and {r["status"] for r in rows} == {"done"},
+        "wall_s": round(wall, 1),
+        "chips_per_s": round(len(rows) / wall, 1),
+        "requeued": requeued,
+        "max_in_flight": stats["max_in_flight"],
+    }
     if kill_after_s is not None:
         result["killed_at_s"] = None
     if killed_wall is not None:
@@ -144,7 +214,10 @@ def main() -> None:
             calm = one_run(tiles, args.latency, None, extra)
             print(json.dumps({"pair": pair + 1, "run": "no kill", **calm}), flush=True)
             killed = one_run(tiles, args.latency, args.kill_after, extra)
-            print(json.dumps({"pair": pair + 1, "run": f"worker SIGKILLed at {args.kill_after:g} s", **killed}), flush=True)
+            print(
+                json.dumps({"pair": pair + 1, "run": f"worker SIGKILLed at {args.kill_after:g} s", **killed}),
+                flush=True,
+            )
             ratios.append(killed["chips_per_s"] / calm["chips_per_s"])
         print(f"chips/s with the kill / without: {', '.join(f'{r:.0%}' for r in ratios)} (goal >= 80 %)")
 

@@ -35,8 +35,10 @@ class LabelTable:
     @classmethod
     def from_classes(cls, dataset: str, classes: list[dict], nodata: float | None) -> LabelTable:
         if not classes:
-            raise UserInputError(f"dataset {dataset!r} has no label classes in its record: it is imagery, not labels; "
-                                 "give a labels dataset (e.g. labels=worldcover)")
+            raise UserInputError(
+                f"dataset {dataset!r} has no label classes in its record: it is imagery, not labels; "
+                "give a labels dataset (e.g. labels=worldcover)"
+            )
         keys: list[str] = []
         names, colors, code_class = [], [], []
         for entry in classes:
@@ -48,18 +50,31 @@ class LabelTable:
             code_class.append(keys.index(key))
         thresholds = None
         if any("min" in entry or "max" in entry for entry in classes):
-            thresholds = np.asarray([entry["max"] for entry in classes if entry.get("max") is not None], dtype=np.float64)
+            thresholds = np.asarray(
+                [entry["max"] for entry in classes if entry.get("max") is not None], dtype=np.float64
+            )
         codes = np.asarray([int(entry["code"]) for entry in classes], dtype=np.float64)
         order = np.argsort(codes, kind="stable")
-        return cls(dataset, tuple(keys), tuple(names), tuple(colors), codes[order],
-                   np.asarray(code_class, dtype=np.int64)[order], thresholds, nodata)
+        return cls(
+            dataset,
+            tuple(keys),
+            tuple(names),
+            tuple(colors),
+            codes[order],
+            np.asarray(code_class, dtype=np.int64)[order],
+            thresholds,
+            nodata,
+        )
 
     def class_index(self, values: np.ndarray) -> np.ndarray:
         """For every pixel, the index of its class in :attr:`keys`; NODATA or UNKNOWN where none."""
         values = np.asarray(values)
         if values.dtype in (np.uint8, np.int8, np.uint16, np.int16):
-            return _lookup_table(self, values.dtype.str)[values.astype(np.int64) - np.iinfo(values.dtype).min] \
-                if values.dtype.kind == "i" else _lookup_table(self, values.dtype.str)[values]
+            return (
+                _lookup_table(self, values.dtype.str)[values.astype(np.int64) - np.iinfo(values.dtype).min]
+                if values.dtype.kind == "i"
+                else _lookup_table(self, values.dtype.str)[values]
+            )
         return self._class_index(values)
 
     def _class_index(self, values: np.ndarray) -> np.ndarray:
@@ -101,8 +116,10 @@ def label_table(folder: Path, definition: str | None) -> LabelTable:
     name = definition or folder.name
     recipe = find_recipe(name)
     if recipe is None:
-        raise UserInputError(f"{folder} has no download record and {name!r} is not a packaged labels recipe, so its classes "
-                             "are unknown; set proportions.definition=NAME (e.g. esa-world-cover) or download it again")
+        raise UserInputError(
+            f"{folder} has no download record and {name!r} is not a packaged labels recipe, so its classes "
+            "are unknown; set proportions.definition=NAME (e.g. esa-world-cover) or download it again"
+        )
     classes = class_table(recipe.classes, recipe.remap, recipe.range_map, recipe.proportion_keys)
     if record is not None and record.get("nodata", "absent") != "absent":
         nodata = _nodata(record.get("nodata"))

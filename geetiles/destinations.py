@@ -63,6 +63,7 @@ def marker_kind(folder: Path) -> str | None:
 
 # --- may this be replaced? ------------------------------------------------------------------------
 
+
 def check_folder(dest: Path, kind: str, setting: str | None = None) -> None:
     """Refuse (UserInputError, one line) unless ``dest`` is absent, an empty folder or a folder
     geetiles made of this kind. ``setting`` names the option that chooses the place, for the fix."""
@@ -127,6 +128,7 @@ def _zip_problem(path: Path, kind: str, folder_name: str) -> str | None:
 
 # --- made before markers existed ------------------------------------------------------------------
 
+
 def made_before_markers(folder: Path, kind: str) -> bool:
     """Whether ``folder`` (without marker) holds exactly what geetiles wrote before markers existed:
 
@@ -147,8 +149,10 @@ def made_before_markers(folder: Path, kind: str) -> bool:
 
 
 def _old_dataset(folder: Path) -> bool:
-    if not all((folder / name).is_file() and not (folder / name).is_symlink()
-               for name in ("MANIFEST.sha256", "config.yaml", "README.md")):
+    if not all(
+        (folder / name).is_file() and not (folder / name).is_symlink()
+        for name in ("MANIFEST.sha256", "config.yaml", "README.md")
+    ):
         return False
     listed = set()
     with open(folder / "MANIFEST.sha256", encoding="utf-8", errors="replace") as file:
@@ -174,8 +178,10 @@ def _old_report(folder: Path) -> bool:
     with open(index, "rb") as file:
         if b"<title>geetiles report" not in file.read(_HEAD_BYTES):
             return False
-    return all(entry.is_file(follow_symlinks=False) and (entry.name == "index.html" or entry.name.endswith(".png"))
-               for entry in _entries(folder))
+    return all(
+        entry.is_file(follow_symlinks=False) and (entry.name == "index.html" or entry.name.endswith(".png"))
+        for entry in _entries(folder)
+    )
 
 
 def _entries(folder: Path) -> list[os.DirEntry]:
@@ -208,17 +214,19 @@ def zip_made_before_markers(members: list[str], kind: str, folder_name: str) -> 
     prefix = f"{folder_name}/"
     if not members or not all(m.startswith(prefix) and ".." not in m.split("/") for m in members):
         return False
-    inside = [m[len(prefix):] for m in members]
+    inside = [m[len(prefix) :] for m in members]
     if kind == DATASET:
         return "MANIFEST.sha256" in inside
     if kind == LEGACY_ZIP:
         pickle = re.compile(r"data/[^/]+\.pkl")
         return any(m.endswith(".geojson") and "/" not in m for m in inside) and all(
-            pickle.fullmatch(m) or ("/" not in m and _legacy_metadata(m)) for m in inside)
+            pickle.fullmatch(m) or ("/" not in m and _legacy_metadata(m)) for m in inside
+        )
     return False
 
 
 # --- building aside, swapping in, cleaning up after killed runs ------------------------------------
+
 
 @contextmanager
 def building(dest: Path, kind: str, setting: str | None = None) -> Iterator[Path]:

@@ -45,8 +45,9 @@ class DiskFull(RunFailed):
         return f"disk full while writing {self.path or 'a file'}; free space and rerun: finished chips are kept"
 
 
-def disk_full(error: BaseException, path: str | os.PathLike[str] | None = None,
-              space_of: str | os.PathLike[str] | None = None) -> DiskFull | None:
+def disk_full(
+    error: BaseException, path: str | os.PathLike[str] | None = None, space_of: str | os.PathLike[str] | None = None
+) -> DiskFull | None:
     """The DiskFull that ``error`` means, or None: a DiskFull itself, or ENOSPC/EDQUOT (or their words)
     anywhere in its chain, named after ``path`` (else the error's own file name). Writers that lose the
     errno (GDAL: "Write failed") count as disk full when the filesystem of ``space_of`` is nearly full."""
@@ -89,8 +90,11 @@ def _file_being_written(error: BaseException) -> str | None:
         traceback = traceback.tb_next
     for frame in reversed(frames):
         for value in frame.f_locals.values():
-            if isinstance(value, io.IOBase) and isinstance(getattr(value, "name", None), str) \
-                    and any(c in getattr(value, "mode", "") for c in "wax+"):
+            if (
+                isinstance(value, io.IOBase)
+                and isinstance(getattr(value, "name", None), str)
+                and any(c in getattr(value, "mode", "") for c in "wax+")
+            ):
                 return value.name
     return None
 
@@ -113,4 +117,3 @@ def quiet_stderr() -> None:
         os.close(devnull)
     except OSError:  # no /dev/null (a sandbox): the extra lines are only noise
         pass
-

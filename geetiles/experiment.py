@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-
 import shlex
 import sys
 import typing
@@ -50,7 +49,9 @@ def _check_values(config: ExperimentConfig) -> None:
     check_finite_config(config)  # first: range checks below would misname a NaN
     size = config.tiling.chip_size_m
     if not size > 0 or size != size or size == float("inf"):
-        raise UserInputError(f"tiling.chip_size_m={size} must be a positive number of metres, e.g. tiling.chip_size_m=1000")
+        raise UserInputError(
+            f"tiling.chip_size_m={size} must be a positive number of metres, e.g. tiling.chip_size_m=1000"
+        )
     if config.tiling.max_chips <= 0:
         raise UserInputError(f"tiling.max_chips={config.tiling.max_chips} must be positive")
     if not config.stages:
@@ -64,15 +65,24 @@ def _check_names(config: ExperimentConfig) -> None:
     from geetiles.names import check_name
     from geetiles.tiles import check_name as check_file_name_part
 
-    for key, value in (("aoi.name", config.aoi.name), ("tiling.name", config.tiling.name),
-                       ("foreign.name", config.foreign.name)):
+    for key, value in (
+        ("aoi.name", config.aoi.name),
+        ("tiling.name", config.tiling.name),
+        ("foreign.name", config.foreign.name),
+    ):
         if value is not None:
             check_file_name_part(key, str(value))
-    for key, value in (("source.name", config.source.name), ("labels.name", config.labels.name),
-                       ("export.name", config.export.name), ("export.images", config.export.images),
-                       ("export.labels", config.export.labels), ("report.images", config.report.images),
-                       ("report.labels", config.report.labels), ("proportions.dataset", config.proportions.dataset),
-                       ("split.foreign_name", config.split.foreign_name)):
+    for key, value in (
+        ("source.name", config.source.name),
+        ("labels.name", config.labels.name),
+        ("export.name", config.export.name),
+        ("export.images", config.export.images),
+        ("export.labels", config.export.labels),
+        ("report.images", config.report.images),
+        ("report.labels", config.report.labels),
+        ("proportions.dataset", config.proportions.dataset),
+        ("split.foreign_name", config.split.foreign_name),
+    ):
         if value is not None:
             check_name(key, str(value))
 
@@ -104,7 +114,9 @@ def config_error(error: Exception) -> UserInputError:
     if parent and _is_dict_field(parent):  # Hydra merges a dict override into the default and refuses new keys
         return UserInputError(f"{parent} is a mapping: add entries with a ++ prefix, e.g. ++{parent}={{10:1,20:2}}")
     if isinstance(error, ConfigKeyError) or "not in struct" in first or "not in" in first and "Key" in first:
-        return UserInputError(f"unknown config key {key or first!r}; check the spelling (`python -m geetiles --cfg job` lists every key)")
+        return UserInputError(
+            f"unknown config key {key or first!r}; check the spelling (`python -m geetiles --cfg job` lists every key)"
+        )
     if isinstance(error, ValidationError):
         return UserInputError(f"{key}: {first}; give a value of the right type (see `python -m geetiles --cfg job`)")
     return UserInputError(f"configuration error: {first}")

@@ -12,9 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 
-def geoparquet_table(
-    frame: Any, schema_version: str | None = None, write_covering_bbox: bool = False
-) -> Any:
+def geoparquet_table(frame: Any, schema_version: str | None = None, write_covering_bbox: bool = False) -> Any:
     """``pyarrow.Table`` of ``frame`` (no index) with GeoParquet metadata, as ``to_parquet`` writes it."""
     from geopandas.io.arrow import _geopandas_to_arrow
 

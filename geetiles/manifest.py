@@ -27,8 +27,21 @@ from geetiles.identifier_hash import hash64
 MANIFEST = "manifest.csv"
 FAILURES = "failures.csv"
 JOURNAL = ".manifest-journal.jsonl"
-COLUMNS = ["identifier", "status", "attempts", "bytes", "checksum", "error", "file_size", "file_mtime_ns", "node",
-           "request", "grid", "updated_utc", "requeued"]
+COLUMNS = [
+    "identifier",
+    "status",
+    "attempts",
+    "bytes",
+    "checksum",
+    "error",
+    "file_size",
+    "file_mtime_ns",
+    "node",
+    "request",
+    "grid",
+    "updated_utc",
+    "requeued",
+]
 _INTEGER = ("attempts", "bytes", "file_size", "file_mtime_ns", "requeued")  # requeued: times its worker died with it
 _SCHEMA = pa.schema([(c, pa.int64() if c in _INTEGER else pa.string()) for c in COLUMNS])
 
@@ -78,8 +91,12 @@ class Manifest:
     def untouched(self, known: dict[str, np.ndarray], i: int, stat: os.stat_result) -> bool:
         """Row ``i`` of ``lookup()`` says the chip was done and its file has not changed since
         (same size and mtime), so the file need not be opened to trust it."""
-        return bool(known["found"][i] and known["status"][i] == "done" and known["file_size"][i] == stat.st_size
-                    and known["file_mtime_ns"][i] == stat.st_mtime_ns)
+        return bool(
+            known["found"][i]
+            and known["status"][i] == "done"
+            and known["file_size"][i] == stat.st_size
+            and known["file_mtime_ns"][i] == stat.st_mtime_ns
+        )
 
     def record(self, rows: list[dict]) -> None:
         """Append finished chips to the journal, flushed, before anything else (a full disk: DiskFull,
@@ -90,7 +107,7 @@ class Manifest:
                 self._journal = open(self.directory / JOURNAL, "a", encoding="utf-8")
                 if self._journal.tell() > 0:
                     self._journal.write("\n")  # end a line a kill cut short, so it cannot swallow the next
-            now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+            now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
             self._journal.write("".join(json.dumps({**row, "updated_utc": now}) + "\n" for row in rows))
             self._journal.flush()
 
@@ -123,8 +140,10 @@ class Manifest:
                 journal_file.close()
         self.directory.mkdir(parents=True, exist_ok=True)
         journal = self.directory / JOURNAL
-        hashes = [hash64(batch.column("identifier").to_numpy(zero_copy_only=False).astype(str))
-                  for batch in (_journal_batches(journal, self._journal_start, ["identifier"]) if journal.exists() else [])]
+        hashes = [
+            hash64(batch.column("identifier").to_numpy(zero_copy_only=False).astype(str))
+            for batch in (_journal_batches(journal, self._journal_start, ["identifier"]) if journal.exists() else [])
+        ]
         hashes = np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.uint64)
         if len(np.unique(hashes)) < len(hashes):  # one chip twice in one run (or a hash collision): fold in memory
             this_table = pa.Table.from_batches(list(_journal_batches(journal, self._journal_start)), _SCHEMA)
@@ -135,14 +154,23 @@ class Manifest:
             run_batches = _journal_batches(journal, self._journal_start) if len(hashes) else []
             this_run = pa.array([], pa.string())  # this run's identifiers, only when earlier rows need them
             if len(self.previous) and len(hashes):
-                this_run = pa.chunked_array([b.column("identifier") for b in _journal_batches(
-                    journal, self._journal_start, ["identifier"])], pa.string()).combine_chunks()
+                this_run = pa.chunked_array(
+                    [b.column("identifier") for b in _journal_batches(journal, self._journal_start, ["identifier"])],
+                    pa.string(),
+                ).combine_chunks()
         del hashes
         counter = _FailureCounter()
-        with atomic_path(self.directory / MANIFEST) as manifest_tmp, atomic_path(self.directory / FAILURES) as failures_tmp:
-            with _CsvOut(manifest_tmp, _SCHEMA, self.directory / MANIFEST) as manifest_out, \
-                    _CsvOut(failures_tmp, _FAILURE_SCHEMA, self.directory / FAILURES) as failures_out:
-                kept = earlier.filter(pa.compute.invert(pa.compute.is_in(earlier.column("identifier"), value_set=this_run)))
+        with (
+            atomic_path(self.directory / MANIFEST) as manifest_tmp,
+            atomic_path(self.directory / FAILURES) as failures_tmp,
+        ):
+            with (
+                _CsvOut(manifest_tmp, _SCHEMA, self.directory / MANIFEST) as manifest_out,
+                _CsvOut(failures_tmp, _FAILURE_SCHEMA, self.directory / FAILURES) as failures_out,
+            ):
+                kept = earlier.filter(
+                    pa.compute.invert(pa.compute.is_in(earlier.column("identifier"), value_set=this_run))
+                )
                 for batch in kept.to_batches(FOLD_ROWS):
                     manifest_out.write(batch)
                     failures_out.write(counter.failed(batch))
@@ -200,7 +228,10 @@ class _HashIndex:
         from geetiles.identifier_hash import hash64
 
         step = FOLD_ROWS
-        parts = [hash64(column.slice(i, step).to_numpy(zero_copy_only=False).astype(str)) for i in range(0, len(column), step)]
+        parts = [
+            hash64(column.slice(i, step).to_numpy(zero_copy_only=False).astype(str))
+            for i in range(0, len(column), step)
+        ]
         hashes = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
         self.order = np.argsort(hashes, kind="stable")
         self.sorted = hashes[self.order]
@@ -227,8 +258,9 @@ class _CsvOut:
         with writing(name):
             self.file = open(path, "wb")
             self.file.write((",".join(schema.names) + "\n").encode())  # a plain header, as pandas and 0.1.7 write
-            self.writer = csv.CSVWriter(self.file, schema, write_options=csv.WriteOptions(include_header=False,
-                                                                                          quoting_style="needed"))
+            self.writer = csv.CSVWriter(
+                self.file, schema, write_options=csv.WriteOptions(include_header=False, quoting_style="needed")
+            )
 
     def __enter__(self) -> _CsvOut:
         return self
@@ -277,8 +309,12 @@ def _journal_batches(path: Path, start: int, columns: list[str] | None = None):
         try:
             # small blocks: Arrow's JSON reader keeps several blocks' parse buffers (8 MB blocks: +400 MB at 1 M rows)
             # and the system allocator: Arrow's default (mimalloc) keeps what the reader freed, tens of MB at 200 k rows
-            reader = pa_json.open_json(f, read_options=pa_json.ReadOptions(block_size=256 << 10), parse_options=options,
-                                       memory_pool=pa.system_memory_pool())
+            reader = pa_json.open_json(
+                f,
+                read_options=pa_json.ReadOptions(block_size=256 << 10),
+                parse_options=options,
+                memory_pool=pa.system_memory_pool(),
+            )
             for batch in reader:
                 table = _conform(pa.Table.from_batches([batch]))
                 yielded += len(table)
@@ -290,13 +326,33 @@ def _journal_batches(path: Path, start: int, columns: list[str] | None = None):
     yield from (table.select(columns) if columns else table).to_batches(FOLD_ROWS)
 
 
-def chip_row(identifier: str, status: str, request: str, grid: str, attempts: int = 0, nbytes: int = 0,
-             checksum: str = "", error: str = "", node: str = "", stat: os.stat_result | None = None,
-             requeued: int = 0) -> dict:
+def chip_row(
+    identifier: str,
+    status: str,
+    request: str,
+    grid: str,
+    attempts: int = 0,
+    nbytes: int = 0,
+    checksum: str = "",
+    error: str = "",
+    node: str = "",
+    stat: os.stat_result | None = None,
+    requeued: int = 0,
+) -> dict:
     """One chip's journal row; ``stat`` of its file when it is done (what resume trusts it by);
     ``requeued``: how often a worker died holding it in this run (it went back to the queue)."""
-    row = {"identifier": str(identifier), "status": status, "attempts": attempts, "bytes": nbytes, "checksum": checksum,
-           "error": error, "node": node, "request": request, "grid": grid, "requeued": requeued}
+    row = {
+        "identifier": str(identifier),
+        "status": status,
+        "attempts": attempts,
+        "bytes": nbytes,
+        "checksum": checksum,
+        "error": error,
+        "node": node,
+        "request": request,
+        "grid": grid,
+        "requeued": requeued,
+    }
     if stat is not None:
         row.update(file_size=stat.st_size, file_mtime_ns=stat.st_mtime_ns)
     return row
@@ -314,8 +370,14 @@ def _conform(table: pa.Table) -> pa.Table:
             column = table.column(field.name)
             if column.type != field.type:
                 if pa.types.is_integer(field.type) and not pa.types.is_integer(column.type):
-                    column = pa.compute.cast(pa.compute.if_else(pa.compute.equal(pa.compute.cast(column, pa.string()), ""),
-                                                                None, pa.compute.cast(column, pa.string())), field.type)
+                    column = pa.compute.cast(
+                        pa.compute.if_else(
+                            pa.compute.equal(pa.compute.cast(column, pa.string()), ""),
+                            None,
+                            pa.compute.cast(column, pa.string()),
+                        ),
+                        field.type,
+                    )
                 else:
                     column = pa.compute.cast(column, field.type)
         else:
@@ -327,8 +389,11 @@ def _conform(table: pa.Table) -> pa.Table:
 def _read_csv(path: Path) -> pa.Table:
     from pyarrow import csv
 
-    options = csv.ConvertOptions(column_types={c: pa.string() for c in COLUMNS if c not in _INTEGER},
-                                 strings_can_be_null=False, quoted_strings_can_be_null=False)
+    options = csv.ConvertOptions(
+        column_types={c: pa.string() for c in COLUMNS if c not in _INTEGER},
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+    )
     return _conform(csv.read_csv(path, convert_options=options))
 
 
@@ -369,8 +434,9 @@ def _latest(table: pa.Table) -> pa.Table:
     if len(table) == 0:
         return table
     position = pa.array(np.arange(len(table), dtype=np.int64))
-    order = pc.sort_indices(table.append_column("__row", position),
-                            sort_keys=[("identifier", "ascending"), ("__row", "ascending")])
+    order = pc.sort_indices(
+        table.append_column("__row", position), sort_keys=[("identifier", "ascending"), ("__row", "ascending")]
+    )
     ids = table.column("identifier").take(order)
     differs = pc.not_equal(ids.slice(1), ids.slice(0, len(ids) - 1)).to_numpy(zero_copy_only=False)
     last = np.append(differs, True)

@@ -68,7 +68,7 @@ def suggest(value: object, fallback: str = "name") -> str:
 def shown(value: object) -> str:
     """``repr`` of a value for a one-line message, cut to a few dozen characters."""
     text = repr(value)
-    return text if len(text) <= _SHOWN else text[:_SHOWN - 4] + "...'"
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 4] + "...'"
 
 
 def check_name(key: str, value: object, what: str = "it names a folder or a file") -> str:
@@ -78,8 +78,10 @@ def check_name(key: str, value: object, what: str = "it names a folder or a file
     if found:
         setting = " " not in key  # a config key (source.name=...), or words (the dataset name ...)
         example = f"{key}={suggest(value)}" if setting else repr(suggest(value))
-        raise UserInputError(f"{key}{'=' if setting else ' '}{shown(value)} {' and '.join(found)}; {what}, so it must "
-                             f"follow the rule for names ({RULE}): e.g. {example}")
+        raise UserInputError(
+            f"{key}{'=' if setting else ' '}{shown(value)} {' and '.join(found)}; {what}, so it must "
+            f"follow the rule for names ({RULE}): e.g. {example}"
+        )
     return value  # type: ignore[return-value]
 
 
@@ -178,9 +180,11 @@ def check_identifiers(values, where: str) -> None:
     count, examples = unsafe_identifiers(values)
     if count:
         named = ", ".join(shown(v) for v in examples) + (", ..." if count > len(examples) else "")
-        raise UserInputError(f"{where}: {count} chip identifier(s) break the rule for identifiers ({RULE}): {named}; "
-                             "identifiers become file names, so the file is refused: give a tiles file made by the "
-                             "tiling stage or geet grid, or fix its 'identifier' column")
+        raise UserInputError(
+            f"{where}: {count} chip identifier(s) break the rule for identifiers ({RULE}): {named}; "
+            "identifiers become file names, so the file is refused: give a tiles file made by the "
+            "tiling stage or geet grid, or fix its 'identifier' column"
+        )
 
 
 def child_path(folder: Path, name: str, suffix: str = "") -> Path:
@@ -188,8 +192,10 @@ def child_path(folder: Path, name: str, suffix: str = "") -> Path:
     child of ``folder`` whatever ``folder`` is, so no resolve is needed (the check of the hot path:
     one regex match, about a microsecond with the path)."""
     if not is_safe_name(name):
-        raise UnsafePathError(f"refusing to write {shown(name)}{suffix} in {folder}: {' and '.join(problems(name))} "
-                              f"(the rule: {RULE}); nothing outside the folder is touched")
+        raise UnsafePathError(
+            f"refusing to write {shown(name)}{suffix} in {folder}: {' and '.join(problems(name))} "
+            f"(the rule: {RULE}); nothing outside the folder is touched"
+        )
     return folder / f"{name}{suffix}"
 
 
@@ -200,8 +206,10 @@ def inside(folder: str | os.PathLike[str], path: str | os.PathLike[str]) -> Path
     root = Path(folder).resolve()
     target = (root / path).resolve()
     if target == root or not target.is_relative_to(root):
-        raise UnsafePathError(f"refusing to write {str(path)!r}: it resolves to {target}, outside {root}; "
-                              f"names must follow the rule ({RULE})")
+        raise UnsafePathError(
+            f"refusing to write {str(path)!r}: it resolves to {target}, outside {root}; "
+            f"names must follow the rule ({RULE})"
+        )
     return Path(folder) / path
 
 
@@ -210,8 +218,10 @@ def check_member(name: str) -> str:
     absolute path, no '..', no backslash or NUL, nothing that extracts outside the archive's folder."""
     parts = name.split("/")
     if not name or "\\" in name or "\x00" in name or any(p in ("", ".", "..") for p in parts):
-        raise UnsafePathError(f"refusing the archive member {shown(name)}: it would extract outside its folder "
-                              f"(names must follow the rule: {RULE})")
+        raise UnsafePathError(
+            f"refusing the archive member {shown(name)}: it would extract outside its folder "
+            f"(names must follow the rule: {RULE})"
+        )
     return name
 
 
@@ -227,7 +237,12 @@ def foreign_name(path: Path) -> str:
     """``communes`` for ``lux_partitions_communes_1a2b3c4d5e6f7.geojson``."""
     found = _FOREIGN_NAME.search(path.name)
     if not found:
-        raise UserInputError(f"foreign tiles file {path.name!r} is not named {{aoi}}_partitions_{{name}}_{{hash}}.geojson, "
-                             "so it gives no foreign name; rename it or make it with the foreign stage")
-    return check_name(f"the foreign name of {path.name!r}", found.group(1),
-                      "it names the foreignid_{name} column and its record (rename the file)")
+        raise UserInputError(
+            f"foreign tiles file {path.name!r} is not named {{aoi}}_partitions_{{name}}_{{hash}}.geojson, "
+            "so it gives no foreign name; rename it or make it with the foreign stage"
+        )
+    return check_name(
+        f"the foreign name of {path.name!r}",
+        found.group(1),
+        "it names the foreignid_{name} column and its record (rename the file)",
+    )

@@ -37,7 +37,7 @@ def overlap_pairs(chips: np.ndarray, units: np.ndarray, chunk: int = 200_000):
     intersects. Areas are measured only for chips meeting several units; NaN for a chip's only unit."""
     tree = shapely.STRtree(units)
     for start in range(0, len(chips), chunk):
-        part = chips[start:start + chunk]
+        part = chips[start : start + chunk]
         chip_rows, unit_rows = tree.query(part, predicate="intersects")
         if not len(chip_rows):
             continue

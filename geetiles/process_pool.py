@@ -30,8 +30,12 @@ POLL_S = 1.0
 def process_pool(workers: int, start_method: str = "forkserver") -> ProcessPoolExecutor:
     """A pool of ``workers`` processes that end when this process ends, however it ends."""
     owner = os.getpid()
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(start_method),
-                               initializer=die_with_owner, initargs=(owner, process_started(owner)))
+    return ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context(start_method),
+        initializer=die_with_owner,
+        initargs=(owner, process_started(owner)),
+    )
 
 
 def die_with_owner(owner: int, owner_started: int | None) -> None:
@@ -85,7 +89,7 @@ def _proc_stat(pid: int) -> tuple[str, int] | None:
             text = file.read()
     except OSError:
         return None
-    fields = text[text.rfind(b")") + 2:].split()  # after the command name, which may hold spaces and ')'
+    fields = text[text.rfind(b")") + 2 :].split()  # after the command name, which may hold spaces and ')'
     try:
         return fields[0].decode("ascii", "replace"), int(fields[19])  # fields 3 and 22 of proc(5)
     except (IndexError, ValueError):

@@ -1,4 +1,5 @@
-"""Progress of a long stage (download, proportions, export): a bar on a terminal, a log line every few seconds elsewhere."""
+"""Progress of a long stage (download, proportions, export): a bar on a terminal, a log line every few
+seconds elsewhere."""
 
 from __future__ import annotations
 
@@ -66,10 +67,15 @@ class Progress:
         finished = self.done + self.failed
         rate = finished / elapsed if elapsed > 0 else 0.0
         eta = (self.total - finished) / rate if rate > 0 else float("inf")
-        outage = (f", endpoint unreachable since {time.strftime('%H:%M:%S', time.localtime(self.unreachable_since))}"
-                  if self.unreachable_since else "")
-        return (f"{self.label}: {finished}/{self.total} ({100 * finished / max(1, self.total):.0f}%), "
-                f"{rate:.1f} chips/s, ETA {eta:.0f} s, {self.retries} retries, {self.failed} failed{outage}")
+        outage = (
+            f", endpoint unreachable since {time.strftime('%H:%M:%S', time.localtime(self.unreachable_since))}"
+            if self.unreachable_since
+            else ""
+        )
+        return (
+            f"{self.label}: {finished}/{self.total} ({100 * finished / max(1, self.total):.0f}%), "
+            f"{rate:.1f} chips/s, ETA {eta:.0f} s, {self.retries} retries, {self.failed} failed{outage}"
+        )
 
     def close(self) -> None:
         if self.bar is not None:

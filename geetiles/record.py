@@ -22,7 +22,10 @@ DOWNLOAD_RECORD = "manifest.geetiles.yaml"  # the download's record beside a chi
 def redact(value: Any) -> Any:
     """A copy of ``value`` with the values of secret-looking keys replaced, at any depth."""
     if isinstance(value, dict):
-        return {k: (REDACTED if _SECRET.search(str(k)) and v not in (None, "", "none", "auto") else redact(v)) for k, v in value.items()}
+        return {
+            k: (REDACTED if _SECRET.search(str(k)) and v not in (None, "", "none", "auto") else redact(v))
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [redact(v) for v in value]
     return value
@@ -40,7 +43,7 @@ def write_record(output: str | Path, experiment, stage: str, extra: dict[str, An
         "geetiles_version": __version__,
         "stage": stage,
         "output": Path(output).name,
-        "created_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": experiment.command,
         "working_dir": str(Path.cwd()),
         **(extra or {}),
@@ -59,5 +62,7 @@ def read_download_record(folder: Path) -> dict | None:
     try:
         record = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, yaml.YAMLError) as error:
-        raise UserInputError(f"cannot read the download record {path} ({error}); rerun the download to rewrite it") from None
+        raise UserInputError(
+            f"cannot read the download record {path} ({error}); rerun the download to rewrite it"
+        ) from None
     return record if isinstance(record, dict) else None

@@ -21,8 +21,9 @@ AREA_CHANGE = 0.01  # a relative change of area worth reporting
 SHOWN = 3  # invalid geometries named in one warning
 
 
-def repair_polygons(geometries, what: str, labels: Sequence[str] | None = None,
-                    nouns: tuple[str, str] = ("geometry", "geometries")) -> np.ndarray:
+def repair_polygons(
+    geometries, what: str, labels: Sequence[str] | None = None, nouns: tuple[str, str] = ("geometry", "geometries")
+) -> np.ndarray:
     """``geometries`` with each invalid one replaced by the polygonal part of its ``make_valid``
     (possibly empty); valid ones are returned as they are (the same objects). ``what`` names the
     geometries for the warning (e.g. ``aoi.wkt_file='area.wkt'``), ``labels`` each one, ``nouns`` one and many."""
@@ -37,8 +38,10 @@ def repair_polygons(geometries, what: str, labels: Sequence[str] | None = None,
     if len(geometries) == 1:
         count = f"the {nouns[0]} was"
     else:
-        count = f"{len(invalid):,} of {len(geometries):,} {nouns[0] if len(geometries) == 1 else nouns[1]} " \
-                f"{'was' if len(invalid) == 1 else 'were'}"
+        count = (
+            f"{len(invalid):,} of {len(geometries):,} {nouns[0] if len(geometries) == 1 else nouns[1]} "
+            f"{'was' if len(invalid) == 1 else 'were'}"
+        )
     _warn(what, count, invalid, before, after, labels)
     return geometries
 
@@ -81,5 +84,10 @@ def _warn(what: str, count: str, invalid: np.ndarray, before: np.ndarray, after:
             note += f", area {old_km2:,.6g} km² before, {new_km2:,.6g} km² after"
         notes.append(note)
     more = f" and {len(invalid) - SHOWN} more" if len(invalid) > SHOWN else ""
-    log.warning("%s: %s invalid (%s%s) and repaired with shapely's make_valid; check the result if the area "
-                "matters", what, count, "; ".join(notes), more)
+    log.warning(
+        "%s: %s invalid (%s%s) and repaired with shapely's make_valid; check the result if the area matters",
+        what,
+        count,
+        "; ".join(notes),
+        more,
+    )

@@ -22,8 +22,10 @@ def ensure_writable_folder(path: Path, setting: str) -> list[Path]:
             pass
     except OSError as error:
         remove_if_empty(created)
-        raise UserInputError(f"{setting}={path} {_why(path, error)}; set {setting} to a folder you can write in, "
-                             f"e.g. {setting}=~/geetiles-data") from None
+        raise UserInputError(
+            f"{setting}={path} {_why(path, error)}; set {setting} to a folder you can write in, "
+            f"e.g. {setting}=~/geetiles-data"
+        ) from None
     return created
 
 

@@ -57,6 +57,7 @@ def _recording_start(started: list[str]):
 
     return start
 
+
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
@@ -76,7 +77,9 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def run_cli(args: list[str], cwd: Path, timeout: float = 120, env: dict | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    args: list[str], cwd: Path, timeout: float = 120, env: dict | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run a command-line entry point the way a user does, in a child process: for the few tests of what only
     a process shows (its exit status, the console script, the fast exit, output on its file descriptors).
     Every other test runs the same command line with ``run_in_process``."""
@@ -108,14 +111,29 @@ def ray_session():
     """One local Ray for the whole test session: 2 CPUs, no dashboard, loopback only."""
     import ray
 
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
-             _node_ip_address="127.0.0.1", object_store_memory=256 * 2**20)
+    ray.init(
+        address="local",
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        configure_logging=False,
+        _node_ip_address="127.0.0.1",
+        object_store_memory=256 * 2**20,
+    )
     yield ray
     ray.shutdown()
 
 
-DEMO_RUN = ("experiment=demo", "aoi=bbox", "aoi.bbox=[6.0,49.6,6.06,49.64]", "aoi.name=t", "source.pixels_lonlat=[24,24]",
-            "labels.pixels_lonlat=[24,24]", "split.block_size_m=2000", "download.progress=none")
+DEMO_RUN = (
+    "experiment=demo",
+    "aoi=bbox",
+    "aoi.bbox=[6.0,49.6,6.06,49.64]",
+    "aoi.name=t",
+    "source.pixels_lonlat=[24,24]",
+    "labels.pixels_lonlat=[24,24]",
+    "split.block_size_m=2000",
+    "download.progress=none",
+)
 
 
 @pytest.fixture(scope="session")

@@ -65,8 +65,17 @@ def write_chip(path: Path, bounds, seed: int) -> None:
 
     west, south, east, north = bounds
     pixels = np.random.default_rng(seed).integers(1, 255, (3, 16, 16), dtype=np.uint8)
-    with rasterio.open(path, "w", driver="GTiff", width=16, height=16, count=3, dtype="uint8", crs="EPSG:4326",
-                       transform=Affine((east - west) / 16, 0, west, 0, -(north - south) / 16, north)) as out:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=16,
+        height=16,
+        count=3,
+        dtype="uint8",
+        crs="EPSG:4326",
+        transform=Affine((east - west) / 16, 0, west, 0, -(north - south) / 16, north),
+    ) as out:
         out.write(pixels)
 
 

@@ -81,8 +81,11 @@ def as_a_fresh_process(argv: list[str], cwd: Path | None = None, env: dict[str, 
 
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
-    loggers = {name: (logger.level, logger.disabled, logger.propagate, logger.handlers[:])
-               for name, logger in logging.Logger.manager.loggerDict.items() if isinstance(logger, logging.Logger)}
+    loggers = {
+        name: (logger.level, logger.disabled, logger.propagate, logger.handlers[:])
+        for name, logger in logging.Logger.manager.loggerDict.items()
+        if isinstance(logger, logging.Logger)
+    }
     environ, saved_argv, saved_cwd = dict(os.environ), sys.argv[:], os.getcwd()
     hydra_was_initialised, hydra_cfg = GlobalHydra.instance().is_initialized(), HydraConfig.instance().cfg
     for handler in handlers:

@@ -81,6 +81,7 @@ def test_disk_full_survives_pickling_with_its_path():
 
 def test_a_raw_write_outside_geetiles_is_named_after_the_open_file(tmp_path):
     """A library writing an open file (Hydra's run record, PIL) raises ENOSPC without a file name."""
+
     def library_writer(path):
         with open(path, "w") as file:
             file.write("x")

@@ -57,6 +57,7 @@ def refusal(call) -> str:
 
 # --- refusals ---------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("kind", [DATASET, REPORT, LEGACY_ZIP])
 def test_a_users_folder_is_refused_and_kept_whole(tmp_path, kind):
     dest = users_folder(tmp_path / "mine")
@@ -102,6 +103,7 @@ def test_an_unreadable_folder_is_refused(tmp_path, monkeypatch):
 
 # --- what may be used --------------------------------------------------------------------------------
 
+
 def test_absent_and_empty_folders_are_used_and_marked(tmp_path):
     for dest in (tmp_path / "absent", tmp_path / "empty"):
         if dest.name == "empty":
@@ -145,6 +147,7 @@ def test_a_folder_that_appears_while_building_is_not_replaced(tmp_path):
 
 
 # --- made before markers -----------------------------------------------------------------------------
+
 
 def old_dataset(dest: Path) -> Path:
     """A dataset folder as geetiles wrote it before markers: files listed in MANIFEST.sha256."""
@@ -203,6 +206,7 @@ def test_old_layouts_with_a_users_file_or_link_are_refused(tmp_path):
 
 # --- zips ----------------------------------------------------------------------------------------------
 
+
 def write_zip(path: Path, members: dict[str, bytes], comment: bytes = b"") -> Path:
     with zipfile.ZipFile(path, "w") as archive:
         archive.comment = comment
@@ -215,8 +219,9 @@ def test_zips(tmp_path):
     check_zip(tmp_path / "absent.zip", DATASET, "ds")
     ours = write_zip(tmp_path / "ours.zip", {"whatever": b"x"}, zip_comment(DATASET))
     check_zip(ours, DATASET, "ds")
-    assert "legacy_zip zip, not a dataset zip" in refusal(lambda: check_zip(
-        write_zip(tmp_path / "l.zip", {"x": b"x"}, zip_comment(LEGACY_ZIP)), DATASET, "ds"))
+    assert "legacy_zip zip, not a dataset zip" in refusal(
+        lambda: check_zip(write_zip(tmp_path / "l.zip", {"x": b"x"}, zip_comment(LEGACY_ZIP)), DATASET, "ds")
+    )
     foreign = write_zip(tmp_path / "photos.zip", {"ds/cat.jpg": b"cat"})
     assert "did not make it" in refusal(lambda: check_zip(foreign, DATASET, "ds", "export.dest"))
     plain = tmp_path / "plain.zip"
@@ -229,22 +234,36 @@ def test_zips_from_before_comments_are_recognised_by_their_members(tmp_path):
     check_zip(write_zip(tmp_path / "ds.zip", {"ds/MANIFEST.sha256": b"", "ds/images/c.tif": b""}), DATASET, "ds")
     legacy = {"lux_a_b/lux_partitions_aschips.geojson": b"", "lux_a_b/splits.csv": b"", "lux_a_b/data/c1.pkl": b""}
     check_zip(write_zip(tmp_path / "lux_a_b.zip", legacy), LEGACY_ZIP, "lux_a_b")  # also 0.1.7's
-    for members in ({**legacy, "lux_a_b/data/../../evil.pkl": b""}, {**legacy, "other/x.geojson": b""},
-                    {**legacy, "lux_a_b/thesis.tex": b""}, {"lux_a_b/data/c1.pkl": b""}):
-        refusal(lambda: check_zip(write_zip(tmp_path / "z.zip", members), LEGACY_ZIP, "lux_a_b"))
+    for members in (
+        {**legacy, "lux_a_b/data/../../evil.pkl": b""},
+        {**legacy, "other/x.geojson": b""},
+        {**legacy, "lux_a_b/thesis.tex": b""},
+        {"lux_a_b/data/c1.pkl": b""},
+    ):
+        refusal(lambda members=members: check_zip(write_zip(tmp_path / "z.zip", members), LEGACY_ZIP, "lux_a_b"))
 
 
 # --- what killed runs left ------------------------------------------------------------------------------
+
 
 @pytest.mark.slow  # starts a process
 def test_stale_building_and_old_folders_of_gone_processes_are_removed(tmp_path):
     dest = tmp_path / "t_dataset"
     me, started = os.getpid(), process_started(os.getpid())
     gone = dead_pid()
-    stale = [f".t_dataset.building-{gone}", f".t_dataset.old-{gone}", f".t_dataset.building-{gone}-123",
-             f".t_dataset.building-{me}-{started + 1}"]  # the last: a live pid reused by another process
-    kept = [f".t_dataset.building-{me}-{started}", f".t_dataset.old-{me}",  # this live process's
-            f".other_dataset.building-{gone}", "t_dataset.building-1", f".t_dataset.building-{gone}x"]
+    stale = [
+        f".t_dataset.building-{gone}",
+        f".t_dataset.old-{gone}",
+        f".t_dataset.building-{gone}-123",
+        f".t_dataset.building-{me}-{started + 1}",
+    ]  # the last: a live pid reused by another process
+    kept = [
+        f".t_dataset.building-{me}-{started}",
+        f".t_dataset.old-{me}",  # this live process's
+        f".other_dataset.building-{gone}",
+        "t_dataset.building-1",
+        f".t_dataset.building-{gone}x",
+    ]
     for name in stale + kept:
         (tmp_path / name).mkdir()
         (tmp_path / name / "chip.tif").write_bytes(b"x" * 100)

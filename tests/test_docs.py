@@ -4,8 +4,20 @@ import re
 from dataclasses import fields
 from pathlib import Path
 
-from geetiles.config import (AoiConfig, DownloadConfig, EeConfig, ExperimentConfig, ExportConfig, IntersectConfig,
-                             ProportionsConfig, RayConfig, ReportConfig, SourceConfig, SplitConfig, TilingConfig)
+from geetiles.config import (
+    AoiConfig,
+    DownloadConfig,
+    EeConfig,
+    ExperimentConfig,
+    ExportConfig,
+    IntersectConfig,
+    ProportionsConfig,
+    RayConfig,
+    ReportConfig,
+    SourceConfig,
+    SplitConfig,
+    TilingConfig,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -29,12 +41,26 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_config_reference_names_every_key():
-    groups = {"aoi": AoiConfig, "tiling": TilingConfig, "source": SourceConfig, "labels": SourceConfig,
-              "download": DownloadConfig, "ee": EeConfig, "ray": RayConfig, "intersect": IntersectConfig,
-              "proportions": ProportionsConfig, "split": SplitConfig, "export": ExportConfig,
-              "report": ReportConfig}
-    documented = set(re.findall(
-        r"`((?:aoi|tiling|source|labels|download|ee|ray|intersect|proportions|split|export|report)\.\w+|data_dir|stages|foreign)`", README))
+    groups = {
+        "aoi": AoiConfig,
+        "tiling": TilingConfig,
+        "source": SourceConfig,
+        "labels": SourceConfig,
+        "download": DownloadConfig,
+        "ee": EeConfig,
+        "ray": RayConfig,
+        "intersect": IntersectConfig,
+        "proportions": ProportionsConfig,
+        "split": SplitConfig,
+        "export": ExportConfig,
+        "report": ReportConfig,
+    }
+    documented = set(
+        re.findall(
+            r"`((?:aoi|tiling|source|labels|download|ee|ray|intersect|proportions|split|export|report)\.\w+|data_dir|stages|foreign)`",
+            README,
+        )
+    )
     schema = {f"{group}.{f.name}" for group, cls in groups.items() for f in fields(cls)}
     schema |= {f.name for f in fields(ExperimentConfig) if f.name not in groups}  # foreign: keys as tiling
     assert schema <= documented, schema - documented

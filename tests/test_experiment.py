@@ -12,9 +12,18 @@ from geetiles.experiment import Experiment
 from geetiles.names import RULE
 
 NAMES = [
-    ("aoi.name", "../x"), ("aoi.name", "a b"), ("tiling.name", "a/b"), ("foreign.name", ".."),
-    ("source.name", "/tmp/x"), ("labels.name", "..\\x"), ("export.name", "a/b"), ("export.images", "../img"),
-    ("export.labels", "x" * 300), ("report.images", "."), ("report.labels", "a\tb"), ("proportions.dataset", "x/y"),
+    ("aoi.name", "../x"),
+    ("aoi.name", "a b"),
+    ("tiling.name", "a/b"),
+    ("foreign.name", ".."),
+    ("source.name", "/tmp/x"),
+    ("labels.name", "..\\x"),
+    ("export.name", "a/b"),
+    ("export.images", "../img"),
+    ("export.labels", "x" * 300),
+    ("report.images", "."),
+    ("report.labels", "a\tb"),
+    ("proportions.dataset", "x/y"),
     ("split.foreign_name", "../units"),
 ]
 
@@ -38,18 +47,32 @@ def test_a_recipes_own_name_is_checked_before_any_stage():
     """source.name unset: the chip folder is the recipe's name, checked by the download's check."""
     from geetiles.download.stage import check
 
-    experiment = Experiment.from_config(compose(["source.dataset=null", "source.recipe.name='../s2-{year}'",
-                                                "source.recipe.year=2020"]),
-                                        command="test")
+    experiment = Experiment.from_config(
+        compose(["source.dataset=null", "source.recipe.name='../s2-{year}'", "source.recipe.year=2020"]), command="test"
+    )
     with pytest.raises(UserInputError, match=r"source\.name='\.\./s2-2020' holds '/'"):
         check(experiment)
 
 
-@pytest.mark.parametrize("argv", [
-    ["grid", "--aoi_wkt_file", "{aoi}", "--aoi_name", "../x", "--chip_size_meters", "1000", "--dest_dir", "{dest}"],
-    ["select", "--aoi_wkt_file", "{aoi}", "--aoi_name", "x", "--orig_shapefile", "{aoi}", "--tiles_name", "a/b",
-     "--dest_dir", "{dest}"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["grid", "--aoi_wkt_file", "{aoi}", "--aoi_name", "../x", "--chip_size_meters", "1000", "--dest_dir", "{dest}"],
+        [
+            "select",
+            "--aoi_wkt_file",
+            "{aoi}",
+            "--aoi_name",
+            "x",
+            "--orig_shapefile",
+            "{aoi}",
+            "--tiles_name",
+            "a/b",
+            "--dest_dir",
+            "{dest}",
+        ],
+    ],
+)
 def test_geet_refuses_the_name_in_one_line_and_writes_nothing(tmp_path, capsys, argv):
     aoi = tmp_path / "aoi.wkt"
     aoi.write_text("POLYGON ((6 49.6, 6.1 49.6, 6.1 49.7, 6 49.7, 6 49.6))\n")

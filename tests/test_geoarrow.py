@@ -25,10 +25,7 @@ def test_the_table_is_what_to_parquet_writes(tmp_path):
     assert b"geo" in table.schema.metadata
     pq.write_table(table, tmp_path / "x.parquet")
     back = gpd.read_parquet(tmp_path / "x.parquet")
-    assert (
-        list(back["identifier"]) == ["a", "b"]
-        and back.geometry.geom_equals(frame.geometry).all()
-    )
+    assert list(back["identifier"]) == ["a", "b"] and back.geometry.geom_equals(frame.geometry).all()
     assert back.crs.equals(frame.crs)
     plain = geoparquet_table(frame)
     assert plain.column_names == ["identifier", "geometry"]  # no index column either

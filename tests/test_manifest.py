@@ -29,9 +29,13 @@ def test_journal_survives_a_kill_and_is_folded_into_the_manifest(tmp_path):
 
 def test_failures_are_listed_and_counted_for_the_chips_asked(tmp_path):
     manifest = Manifest(tmp_path)
-    manifest.record([{"identifier": "a", "status": "failed", "attempts": 3, "error": "HTTP 400: bad band"},
-                     {"identifier": "b", "status": "failed", "attempts": 1, "error": "HTTP 503"},
-                     {"identifier": "c", "status": "done", "attempts": 1}])
+    manifest.record(
+        [
+            {"identifier": "a", "status": "failed", "attempts": 3, "error": "HTTP 400: bad band"},
+            {"identifier": "b", "status": "failed", "attempts": 1, "error": "HTTP 503"},
+            {"identifier": "c", "status": "done", "attempts": 1},
+        ]
+    )
     failed, examples = manifest.finalize(np.array(["a", "c"]))
     assert failed == 1 and examples[0]["error"] == "HTTP 400: bad band"
     with open(tmp_path / FAILURES) as f:
@@ -43,7 +47,17 @@ def test_a_journaled_chip_is_trusted_only_while_its_file_is_unchanged(tmp_path):
     path.write_bytes(b"x" * 10)
     stat = path.stat()
     manifest = Manifest(tmp_path)
-    manifest.record([{"identifier": "a", "status": "done", "attempts": 1, "file_size": stat.st_size, "file_mtime_ns": stat.st_mtime_ns}])
+    manifest.record(
+        [
+            {
+                "identifier": "a",
+                "status": "done",
+                "attempts": 1,
+                "file_size": stat.st_size,
+                "file_mtime_ns": stat.st_mtime_ns,
+            }
+        ]
+    )
     rerun = Manifest(tmp_path)
     known = rerun.lookup(np.array(["a"]))
     assert rerun.untouched(known, 0, path.stat())
@@ -58,14 +72,27 @@ def test_a_large_fold_streams_and_keeps_every_row_once(tmp_path):
     first.record([{"identifier": f"c{i:06d}", "status": "done", "attempts": 1} for i in range(150_000)])
     first.finalize()
     second = Manifest(tmp_path)
-    second.record([{"identifier": f"c{i:06d}", "status": "failed" if i % 1000 == 0 else "done", "attempts": 2,
-                    "error": "HTTP 503" if i % 1000 == 0 else ""} for i in range(100_000, 250_000)])
+    second.record(
+        [
+            {
+                "identifier": f"c{i:06d}",
+                "status": "failed" if i % 1000 == 0 else "done",
+                "attempts": 2,
+                "error": "HTTP 503" if i % 1000 == 0 else "",
+            }
+            for i in range(100_000, 250_000)
+        ]
+    )
     failed, examples = second.finalize(np.array([f"c{i:06d}" for i in range(200_000, 250_000)]))
     with open(tmp_path / MANIFEST) as f:
         rows = list(csv.DictReader(f))
     by_id = {r["identifier"]: r for r in rows}
     assert len(rows) == len(by_id) == 250_000
-    assert by_id["c000001"]["attempts"] == "1" and by_id["c120001"]["attempts"] == "3" and by_id["c220001"]["attempts"] == "2"
+    assert (
+        by_id["c000001"]["attempts"] == "1"
+        and by_id["c120001"]["attempts"] == "3"
+        and by_id["c220001"]["attempts"] == "2"
+    )
     assert by_id["c100000"]["status"] == "failed"
     assert len((tmp_path / FAILURES).read_text().splitlines()) == 1 + 150
     assert failed == 50 and len(examples) == 5 and examples[0]["identifier"] == "c200000"
@@ -112,8 +139,12 @@ def test_discard_takes_back_only_this_runs_rows(tmp_path):
 
 
 def test_a_manifest_written_before_the_requeued_column_still_loads_and_gains_it(tmp_path):
-    old_columns = "identifier,status,attempts,bytes,checksum,error,file_size,file_mtime_ns,node,request,grid,updated_utc"
-    (tmp_path / MANIFEST).write_text(old_columns + "\nold1,done,1,100,abc,,100,7,n,req,grid,2025-01-01T00:00:00+00:00\n")
+    old_columns = (
+        "identifier,status,attempts,bytes,checksum,error,file_size,file_mtime_ns,node,request,grid,updated_utc"
+    )
+    (tmp_path / MANIFEST).write_text(
+        old_columns + "\nold1,done,1,100,abc,,100,7,n,req,grid,2025-01-01T00:00:00+00:00\n"
+    )
     manifest = Manifest(tmp_path)
     known = manifest.lookup(np.array(["old1"]))
     assert known["found"].tolist() == [True] and known["status"].tolist() == ["done"]

@@ -31,8 +31,22 @@ from geetiles.names import (
 ORIGINAL = Path(__file__).resolve().parent / "data" / "original017" / "files"
 
 # the traversal set: each would put a file outside its folder, or not be a plain file name
-HOSTILE = ["../../evil", "/abs/path/victim", "a/b", "x" * 300, ".", "..", "", "a b", "a\x00b", "a\\b", "é", "a\nb",
-           "ab\n", "\nab"]
+HOSTILE = [
+    "../../evil",
+    "/abs/path/victim",
+    "a/b",
+    "x" * 300,
+    ".",
+    "..",
+    "",
+    "a b",
+    "a\x00b",
+    "a\\b",
+    "é",
+    "a\nb",
+    "ab\n",
+    "\nab",
+]
 GOOD = ["0", "132e3b06023c3", "451U_946L", "a.b", "-x", "_", "...", "A-z_0.9", "x" * 128]
 
 
@@ -73,9 +87,13 @@ def _ids(n: int) -> list[str]:
 def test_a_column_is_checked_in_any_container(kind):
     values = _ids(1000) + ["../../evil"] + _ids(5) + ["/abs/path/victim"]
     containers = {
-        "list": lambda v: v, "object": lambda v: np.array(v, dtype=object), "unicode": lambda v: np.array(v),
-        "pandas": lambda v: pd.Series(v), "pandas-object": lambda v: pd.Series(v, dtype=object),
-        "arrow": lambda v: pa.array(v), "chunked": lambda v: pa.chunked_array([v[:500], v[500:]]),
+        "list": lambda v: v,
+        "object": lambda v: np.array(v, dtype=object),
+        "unicode": lambda v: np.array(v),
+        "pandas": lambda v: pd.Series(v),
+        "pandas-object": lambda v: pd.Series(v, dtype=object),
+        "arrow": lambda v: pa.array(v),
+        "chunked": lambda v: pa.chunked_array([v[:500], v[500:]]),
     }
     assert unsafe_identifiers(containers[kind](_ids(1000))) == (0, [])
     assert unsafe_identifiers(containers[kind](values)) == (2, ["../../evil", "/abs/path/victim"])
@@ -161,8 +179,11 @@ def _tiling(kind: str, tmp_path: Path):
     from geetiles.config import TilingConfig, TilingKind
 
     if kind == "select":
-        units = gpd.GeoDataFrame({"name": ["a", "b"]}, geometry=[shapely.box(5.9, 49.5, 6.05, 49.7),
-                                                                  shapely.box(6.05, 49.5, 6.2, 49.7)], crs=4326)
+        units = gpd.GeoDataFrame(
+            {"name": ["a", "b"]},
+            geometry=[shapely.box(5.9, 49.5, 6.05, 49.7), shapely.box(6.05, 49.5, 6.2, 49.7)],
+            crs=4326,
+        )
         units.to_file(tmp_path / "units.gpkg")
         return TilingConfig(kind=TilingKind.select, file=str(tmp_path / "units.gpkg"), name="units")
     return TilingConfig(kind=TilingKind(kind), chip_size_m=1000, max_size_m=2000)
@@ -202,8 +223,15 @@ def test_the_foreign_name_is_the_token_after_partitions():
     assert foreign_name(Path("/d/lux_partitions_communes_1a2b3c4d5e6f7.geojson")) == "communes"
 
 
-@pytest.mark.parametrize("name", ["lux_communes_1a2b.geojson", "lux_partitions_communes.geojson",
-                                  "lux_partitions_a b_1a2b.geojson", "lux_partitions_.._1a2b.geojson"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "lux_communes_1a2b.geojson",
+        "lux_partitions_communes.geojson",
+        "lux_partitions_a b_1a2b.geojson",
+        "lux_partitions_.._1a2b.geojson",
+    ],
+)
 def test_a_tiles_file_without_a_usable_foreign_name_is_refused(name):
     from geetiles.names import foreign_name
 

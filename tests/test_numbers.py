@@ -26,14 +26,17 @@ def test_require_finite_names_the_key_and_the_fix():
         require_finite("train_pct", -math.inf, "give shares between 0 and 1")
 
 
-@pytest.mark.parametrize("path, value, message", [
-    ("split.fractions", [0.5, math.nan, 0.5], r"split.fractions\[1\]=nan is NaN"),
-    ("tiling.chip_size_m", math.inf, "tiling.chip_size_m=inf is infinite; give a positive number of metres"),
-    ("download.stall_timeout_s", math.inf, "download.stall_timeout_s=inf is infinite"),
-    ("export.shard_size_mb", math.nan, "export.shard_size_mb=nan is NaN"),
-    ("ee.init_timeout_s", -math.inf, "ee.init_timeout_s=-inf is infinite"),
-    ("source.meters_per_pixel", math.nan, "source.meters_per_pixel=nan is NaN"),
-])
+@pytest.mark.parametrize(
+    "path, value, message",
+    [
+        ("split.fractions", [0.5, math.nan, 0.5], r"split.fractions\[1\]=nan is NaN"),
+        ("tiling.chip_size_m", math.inf, "tiling.chip_size_m=inf is infinite; give a positive number of metres"),
+        ("download.stall_timeout_s", math.inf, "download.stall_timeout_s=inf is infinite"),
+        ("export.shard_size_mb", math.nan, "export.shard_size_mb=nan is NaN"),
+        ("ee.init_timeout_s", -math.inf, "ee.init_timeout_s=-inf is infinite"),
+        ("source.meters_per_pixel", math.nan, "source.meters_per_pixel=nan is NaN"),
+    ],
+)
 def test_the_whole_config_tree_is_walked(path, value, message):
     config = ExperimentConfig()
     check_finite_config(config)  # the defaults are finite

@@ -26,8 +26,13 @@ def test_largest_overlap_equals_a_brute_force_scan():
     rng = np.random.default_rng(0)
     points = shapely.points(rng.uniform(6.0, 6.5, 40), rng.uniform(49.5, 49.9, 40))
     region = box(6.0, 49.5, 6.5, 49.9)
-    units = np.asarray([shapely.intersection(cell, region)
-                        for cell in shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(points)))], dtype=object)
+    units = np.asarray(
+        [
+            shapely.intersection(cell, region)
+            for cell in shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(points)))
+        ],
+        dtype=object,
+    )
     x = rng.uniform(5.95, 6.55, 400)
     y = rng.uniform(49.45, 49.95, 400)
     boxes = shapely.box(x, y, x + 0.02, y + 0.013)  # some outside every unit, many on borders

@@ -36,7 +36,7 @@ def children(pid: int) -> list[int]:
                 text = file.read()
         except OSError:
             continue
-        if int(text[text.rfind(b")") + 2:].split()[1]) == pid:
+        if int(text[text.rfind(b")") + 2 :].split()[1]) == pid:
             found.append(int(entry))
     return found
 
@@ -95,8 +95,9 @@ def test_the_pool_runs_work():
 
 @pytest.mark.slow
 def test_workers_die_within_seconds_when_their_owner_is_killed(tmp_path: Path):
-    owner = subprocess.Popen([sys.executable, "-c", OWNER], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                             text=True, cwd=tmp_path)
+    owner = subprocess.Popen(
+        [sys.executable, "-c", OWNER], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=tmp_path
+    )
     try:
         assert owner.stdout.readline().strip() == "ready"
         # the forkserver, the resource tracker and both workers (grandchildren, below the forkserver)

@@ -5,8 +5,11 @@ from geetiles.record import DOWNLOAD_RECORD, REDACTED, read_download_record, rec
 
 
 def test_secrets_are_redacted_at_any_depth():
-    config = {"ee": {"credentials": "/home/me/key.json", "project": "p", "token": "abc"},
-              "sources": [{"api_key": "k", "url": "u"}], "aoi": {"name": "lux"}}
+    config = {
+        "ee": {"credentials": "/home/me/key.json", "project": "p", "token": "abc"},
+        "sources": [{"api_key": "k", "url": "u"}],
+        "aoi": {"name": "lux"},
+    }
     clean = redact(config)
     assert clean["ee"] == {"credentials": REDACTED, "project": "p", "token": REDACTED}
     assert clean["sources"] == [{"api_key": REDACTED, "url": "u"}]
@@ -18,7 +21,9 @@ def test_credentials_mode_words_are_not_secrets():
 
 
 def test_record_sits_beside_its_output(tmp_path):
-    assert record_path(tmp_path / "lux_partitions_aschips_abc.geojson").name == "lux_partitions_aschips_abc.geetiles.yaml"
+    assert (
+        record_path(tmp_path / "lux_partitions_aschips_abc.geojson").name == "lux_partitions_aschips_abc.geetiles.yaml"
+    )
 
 
 def test_the_download_record_is_the_record_of_the_manifest(tmp_path):

@@ -37,7 +37,8 @@ def test_many_units_are_counted_and_the_first_named(caplog):
 
 
 def test_polygonal_part_flattens_collections():
-    mixed = shapely.GeometryCollection([SQUARE, shapely.LineString([(0, 0), (1, 1)]),
-                                        shapely.GeometryCollection([shapely.box(0, 0, 1, 1)])])
+    mixed = shapely.GeometryCollection(
+        [SQUARE, shapely.LineString([(0, 0), (1, 1)]), shapely.GeometryCollection([shapely.box(0, 0, 1, 1)])]
+    )
     assert polygonal_part(mixed).area == SQUARE.area + 1
     assert polygonal_part(shapely.Point(0, 0)).is_empty

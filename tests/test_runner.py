@@ -17,8 +17,10 @@ def unusable_data_dirs(root):
     """(data_dir, what the one line must say): under a regular file, under /proc, and (when this user
     cannot write in a chmod 0555 folder, i.e. not root) a read-only folder."""
     (root / "plain").write_text("x")
-    cases = [(root / "plain" / "data", f"data_dir={root}/plain/data cannot be created: {root}/plain is a file"),
-             ("/proc/geetiles-data", "data_dir=/proc/geetiles-data cannot be created or written")]
+    cases = [
+        (root / "plain" / "data", f"data_dir={root}/plain/data cannot be created: {root}/plain is a file"),
+        ("/proc/geetiles-data", "data_dir=/proc/geetiles-data cannot be created or written"),
+    ]
     if os.geteuid() != 0:
         (root / "ro").mkdir()
         (root / "ro").chmod(0o555)
@@ -41,8 +43,19 @@ def test_geet_grid_refuses_an_unusable_dest_dir_before_tiling(workdir, capsys):
     wkt.write_text("POLYGON ((6.0 49.6, 6.05 49.6, 6.05 49.65, 6.0 49.65, 6.0 49.6))")
     for data_dir, expected in unusable_data_dirs(workdir):
         with pytest.raises(SystemExit) as stopped:
-            geet.main(["grid", "--aoi_wkt_file", str(wkt), "--chip_size_meters", "1000", "--aoi_name", "small",
-                       "--dest_dir", str(data_dir)])
+            geet.main(
+                [
+                    "grid",
+                    "--aoi_wkt_file",
+                    str(wkt),
+                    "--chip_size_meters",
+                    "1000",
+                    "--aoi_name",
+                    "small",
+                    "--dest_dir",
+                    str(data_dir),
+                ]
+            )
         err = capsys.readouterr().err
         assert stopped.value.code == 2 and "Traceback" not in err, err
         assert err.strip().splitlines()[-1].startswith(f"geetiles: error: {expected}")
@@ -64,7 +77,8 @@ def test_stages_that_do_not_write_in_data_dir_do_not_create_it(workdir, capsys):
 
 
 def test_a_run_stopped_by_a_later_error_leaves_no_empty_data_dir(workdir, capsys):
-    code, err = run_geetiles(capsys, "aoi=wkt", "aoi.wkt_file=missing.wkt", "aoi.name=t", "stages=[aoi,tiling]",
-                        "data_dir=made/for/nothing")
+    code, err = run_geetiles(
+        capsys, "aoi=wkt", "aoi.wkt_file=missing.wkt", "aoi.name=t", "stages=[aoi,tiling]", "data_dir=made/for/nothing"
+    )
     assert code == 2 and "Traceback" not in err, err
     assert not (workdir / "made").exists()

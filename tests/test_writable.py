@@ -22,7 +22,9 @@ def test_a_missing_folder_is_created_and_nothing_is_left_in_it(tmp_path):
 
 def test_a_file_in_the_way_is_named(tmp_path):
     (tmp_path / "plain").write_text("x")
-    with pytest.raises(UserInputError, match=rf"^data_dir={tmp_path}/plain/sub cannot be created: {tmp_path}/plain is a file;"):
+    with pytest.raises(
+        UserInputError, match=rf"^data_dir={tmp_path}/plain/sub cannot be created: {tmp_path}/plain is a file;"
+    ):
         ensure_writable_folder(tmp_path / "plain" / "sub", "data_dir")
     with pytest.raises(UserInputError, match=rf"^data_dir={tmp_path}/plain is a file, not a folder;"):
         ensure_writable_folder(tmp_path / "plain", "data_dir")
@@ -30,7 +32,9 @@ def test_a_file_in_the_way_is_named(tmp_path):
 
 
 def test_a_folder_under_proc_is_refused_even_for_root():
-    with pytest.raises(UserInputError, match=r"^data_dir=/proc/geetiles-test cannot be created or written .*; set data_dir"):
+    with pytest.raises(
+        UserInputError, match=r"^data_dir=/proc/geetiles-test cannot be created or written .*; set data_dir"
+    ):
         ensure_writable_folder(Path("/proc/geetiles-test"), "data_dir")
 
 
@@ -46,18 +50,27 @@ def test_a_read_only_folder_is_refused(tmp_path):
         folder.chmod(0o755)
 
 
-@pytest.mark.parametrize("code, words", [(errno.EACCES, "is not writable"), (errno.EROFS, "is not writable"),
-                                         (errno.ENOSPC, "cannot be created or written")])
+@pytest.mark.parametrize(
+    "code, words",
+    [
+        (errno.EACCES, "is not writable"),
+        (errno.EROFS, "is not writable"),
+        (errno.ENOSPC, "cannot be created or written"),
+    ],
+)
 def test_a_failed_write_is_worded_by_its_cause(tmp_path, monkeypatch, code, words):
     """The wording, whatever the user running the tests may write (a refused write simulated)."""
+
     def refuse(*args, **kwargs):
         raise OSError(code, os.strerror(code))
 
     monkeypatch.setattr(tempfile, "NamedTemporaryFile", refuse)
     with pytest.raises(UserInputError) as error:
         ensure_writable_folder(tmp_path, "data_dir")
-    assert str(error.value) == (f"data_dir={tmp_path} {words} ({os.strerror(code)}); "
-                                "set data_dir to a folder you can write in, e.g. data_dir=~/geetiles-data")
+    assert str(error.value) == (
+        f"data_dir={tmp_path} {words} ({os.strerror(code)}); "
+        "set data_dir to a folder you can write in, e.g. data_dir=~/geetiles-data"
+    )
 
 
 def test_the_folders_made_are_returned_and_removed_only_while_empty(tmp_path):

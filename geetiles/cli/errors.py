@@ -52,8 +52,10 @@ def yaml_error(error: yaml.MarkedYAMLError) -> UserInputError:
     if isinstance(error, ConstructorError):
         tag = re.search(r"tag '([^']+)'", str(error.problem))
         shown = tag.group(1).replace("tag:yaml.org,2002:", "!!") if tag else "a tag"
-        return UserInputError(f"{where}: the YAML tag {shown} is not allowed (config files are plain YAML: "
-                              "tags are never constructed); remove the tag")
+        return UserInputError(
+            f"{where}: the YAML tag {shown} is not allowed (config files are plain YAML: "
+            "tags are never constructed); remove the tag"
+        )
     problem = " ".join(str(error.problem or error.context or type(error).__name__).split())
     return UserInputError(f"{where} is not valid YAML ({problem}); fix the file")
 
@@ -77,7 +79,10 @@ def exit_with(error: UserInputError) -> NoReturn:
 
 
 def exit_interrupted() -> NoReturn:
-    print("geetiles: interrupted; finished work is kept (chips, journal): rerun the same command to resume", file=sys.stderr)
+    print(
+        "geetiles: interrupted; finished work is kept (chips, journal): rerun the same command to resume",
+        file=sys.stderr,
+    )
     raise SystemExit(130)
 
 

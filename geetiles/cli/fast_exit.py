@@ -12,7 +12,7 @@ import atexit
 import logging
 import os
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 from geetiles.errors import quiet_stderr
 

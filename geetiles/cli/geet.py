@@ -13,13 +13,41 @@ import sys
 from collections.abc import Callable, Sequence
 
 from geetiles import __version__
-from geetiles.cli.commands import (aois, cleanup, download, grid, intersect, lp_compute, lp_from_foreign, mosaic,
-                                   mosaic_fromvals, random, select, split, verify, zip_dataset)
+from geetiles.cli.commands import (
+    aois,
+    cleanup,
+    download,
+    grid,
+    intersect,
+    lp_compute,
+    lp_from_foreign,
+    mosaic,
+    mosaic_fromvals,
+    random,
+    select,
+    split,
+    verify,
+    zip_dataset,
+)
 from geetiles.cli.errors import run_reporting
 from geetiles.cli.options import OneLineParser
 
-COMMANDS = (grid, random, select, intersect, split, lp_compute, lp_from_foreign, zip_dataset, download, aois,
-            mosaic, mosaic_fromvals, cleanup, verify)  # in the order `geet --help` lists them
+COMMANDS = (
+    grid,
+    random,
+    select,
+    intersect,
+    split,
+    lp_compute,
+    lp_from_foreign,
+    zip_dataset,
+    download,
+    aois,
+    mosaic,
+    mosaic_fromvals,
+    cleanup,
+    verify,
+)  # in the order `geet --help` lists them
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -73,8 +73,10 @@ def labels_dataset(args: argparse.Namespace) -> str:
     if not name:
         raise UserInputError(f"geet {args.cmd} needs --labels_dataset_def NAME (e.g. esa-world-cover)")
     if name.endswith(".py") or "/" in name or "\\" in name:
-        raise UserInputError(f"--labels_dataset_def {name!r}: give the labels dataset's name (its chip folder, e.g. "
-                             "esa-world-cover); classes come from the folder's download record or the packaged recipe")
+        raise UserInputError(
+            f"--labels_dataset_def {name!r}: give the labels dataset's name (its chip folder, e.g. "
+            "esa-world-cover); classes come from the folder's download record or the packaged recipe"
+        )
     return name
 
 

@@ -18,19 +18,62 @@ from geetiles.config.export import ExportConfig, ExportFormat, OnMissing
 from geetiles.config.intersect import IntersectConfig
 from geetiles.config.proportions import ProportionsConfig, ProportionsEngine
 from geetiles.config.ray import RayConfig
-from geetiles.config.recipe import (ClassConfig, CloudMask, FilterConfig, FilterOp, OrbitPass, PartConfig, PixelType,
-                                    RecipeConfig, Reducer, Stacking, TerrainBand, VisualizeConfig)
+from geetiles.config.recipe import (
+    ClassConfig,
+    CloudMask,
+    FilterConfig,
+    FilterOp,
+    OrbitPass,
+    PartConfig,
+    PixelType,
+    RecipeConfig,
+    Reducer,
+    Stacking,
+    TerrainBand,
+    VisualizeConfig,
+)
 from geetiles.config.report import ReportConfig
 from geetiles.config.source import SourceConfig, SourceKind
 from geetiles.config.split import BlockAssign, SplitBy, SplitConfig, SplitKind
 from geetiles.config.tiling import TilingConfig, TilingKind
 
 __all__ = [
-    "AoiConfig", "BlockAssign", "ClassConfig", "CloudMask", "DownloadConfig", "EeConfig", "ExperimentConfig",
-    "ExportConfig", "ExportFormat", "FilterConfig", "FilterOp", "IntersectConfig", "OnChange", "OnMissing",
-    "OrbitPass", "PartConfig", "PixelType", "ProportionsConfig", "ProportionsEngine", "RayConfig", "RecipeConfig",
-    "Reducer", "ReportConfig", "SourceConfig", "SourceKind", "SplitBy", "SplitConfig", "SplitKind", "Stacking",
-    "Stage", "TerrainBand", "TilingConfig", "TilingKind", "VisualizeConfig", "WriteOn", "register",
+    "AoiConfig",
+    "BlockAssign",
+    "ClassConfig",
+    "CloudMask",
+    "DownloadConfig",
+    "EeConfig",
+    "ExperimentConfig",
+    "ExportConfig",
+    "ExportFormat",
+    "FilterConfig",
+    "FilterOp",
+    "IntersectConfig",
+    "OnChange",
+    "OnMissing",
+    "OrbitPass",
+    "PartConfig",
+    "PixelType",
+    "ProportionsConfig",
+    "ProportionsEngine",
+    "RayConfig",
+    "RecipeConfig",
+    "Reducer",
+    "ReportConfig",
+    "SourceConfig",
+    "SourceKind",
+    "SplitBy",
+    "SplitConfig",
+    "SplitKind",
+    "Stacking",
+    "Stage",
+    "TerrainBand",
+    "TilingConfig",
+    "TilingKind",
+    "VisualizeConfig",
+    "WriteOn",
+    "register",
 ]
 
 
@@ -62,9 +105,19 @@ class ExperimentConfig:
     ee: EeConfig = field(default_factory=EeConfig)
     ray: RayConfig = field(default_factory=RayConfig)
     data_dir: str = "outputs/data"  # tiles files and chips; relative to where the command runs
-    stages: List[Stage] = field(default_factory=lambda: [Stage.aoi, Stage.tiling, Stage.foreign, Stage.intersect,
-                                                         Stage.download, Stage.proportions, Stage.split,
-                                                         Stage.export, Stage.report])
+    stages: List[Stage] = field(
+        default_factory=lambda: [
+            Stage.aoi,
+            Stage.tiling,
+            Stage.foreign,
+            Stage.intersect,
+            Stage.download,
+            Stage.proportions,
+            Stage.split,
+            Stage.export,
+            Stage.report,
+        ]
+    )
 
 
 def register() -> None:

@@ -19,8 +19,9 @@ from geetiles.download.worker import ChipJob
 from geetiles.manifest import chip_row
 
 
-def adoptable_rows(jobs: list[ChipJob], band_count: int, dtype: str, request: str, node: str = "",
-                   dead_pid: int | None = None) -> list[dict | None]:
+def adoptable_rows(
+    jobs: list[ChipJob], band_count: int, dtype: str, request: str, node: str = "", dead_pid: int | None = None
+) -> list[dict | None]:
     """For each job, the journal row of its valid file, or None (no file, or not the one asked).
     The dead worker's temporary files (``dead_pid``) are removed: they will never be renamed."""
     from geetiles.download.fingerprint import grid_fingerprint
@@ -41,6 +42,17 @@ def adoptable_rows(jobs: list[ChipJob], band_count: int, dtype: str, request: st
         except OSError:  # not written (the usual case): fetched again
             rows.append(None)
             continue
-        rows.append(chip_row(job.identifier, "done", request, grid_fingerprint(grid), attempts=1, nbytes=len(data),
-                             checksum=geotiff.checksum(data), node=node, stat=stat))
+        rows.append(
+            chip_row(
+                job.identifier,
+                "done",
+                request,
+                grid_fingerprint(grid),
+                attempts=1,
+                nbytes=len(data),
+                checksum=geotiff.checksum(data),
+                node=node,
+                stat=stat,
+            )
+        )
     return rows

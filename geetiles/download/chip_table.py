@@ -91,7 +91,9 @@ class ChipTable:
             if self.download.groups or self.download.aoi:
                 import geopandas as gpd
 
-                frame = gpd.GeoDataFrame(part.drop_columns(["geometry"]).to_pandas(), geometry=geometry, crs="EPSG:4326")
+                frame = gpd.GeoDataFrame(
+                    part.drop_columns(["geometry"]).to_pandas(), geometry=geometry, crs="EPSG:4326"
+                )
                 frame = select_chips(frame, self.download)
             else:
                 frame = ChipColumns({n: _numpy(part.column(n)) for n in part.column_names if n != "geometry"}, geometry)
@@ -123,16 +125,20 @@ class ChipTable:
                 seen.add(identifier)
         self._dropped = np.asarray(dropped, dtype=np.int64)
         if dropped:
-            log.warning("%d chips of the tiles file share their identifier with an earlier chip (UTM tilings: squares "
-                        "of two zones on a zone seam); the first of each is downloaded, the others are left out",
-                        len(dropped))
+            log.warning(
+                "%d chips of the tiles file share their identifier with an earlier chip (UTM tilings: squares "
+                "of two zones on a zone seam); the first of each is downloaded, the others are left out",
+                len(dropped),
+            )
         return selected
 
 
 def _subset(frame, rows: np.ndarray):
     if isinstance(frame, ChipColumns):
-        return ChipColumns({name: frame[name][rows] for name in frame.columns},
-                           None if frame.geometry is None else frame.geometry[rows])
+        return ChipColumns(
+            {name: frame[name][rows] for name in frame.columns},
+            None if frame.geometry is None else frame.geometry[rows],
+        )
     return frame.iloc[rows].reset_index(drop=True)
 
 
@@ -196,13 +202,15 @@ def _read_batches(tiles_path: Path, chunk: int, geometry_needed: bool = True, le
         names = source.schema_arrow.names
         _require_identifier(names, tiles_path)
         utm = all(c in names for c in ("epsg", "utm_x", "utm_y", "area_km2"))
-        columns = [c for c in (*_GRID_COLUMNS, "geometry") if c in names and (c != "geometry" or geometry_needed or not utm)]
+        columns = [
+            c for c in (*_GRID_COLUMNS, "geometry") if c in names and (c != "geometry" or geometry_needed or not utm)
+        ]
         for batch in source.iter_batches(batch_size=chunk, columns=columns):
             yield pa.Table.from_batches([batch])
         return
     frame = legacy if legacy is not None else load_legacy(tiles_path)
     for start in range(0, len(frame), chunk):
-        part = frame.iloc[start:start + chunk]
+        part = frame.iloc[start : start + chunk]
         columns = {c: part[c].to_numpy() for c in _GRID_COLUMNS if c in part.columns}
         columns["geometry"] = shapely.to_wkb(part.geometry.values)
         yield pa.table(columns)
@@ -231,5 +239,7 @@ def load_legacy(tiles_path: Path):
 
 def _require_identifier(names, tiles_path: Path) -> None:
     if "identifier" not in names:
-        raise UserInputError(f"tiles file {str(tiles_path)!r} has no 'identifier' column; give a tiles file written "
-                             "by the tiling stage or geet grid")
+        raise UserInputError(
+            f"tiles file {str(tiles_path)!r} has no 'identifier' column; give a tiles file written "
+            "by the tiling stage or geet grid"
+        )

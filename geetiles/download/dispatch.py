@@ -54,9 +54,16 @@ class Dispatcher:
         """Configure the workers (the bootstrap fetches meanwhile), stop the bootstrap, then loop
         until every chip is accounted for."""
         plan, download, workforce = self.plan, self.download, self.workforce
-        dead = workforce.configure(plan.source.spec(), plan.nodata, self.write_files, download.seed,
-                                   plan.request.fingerprint, download.max_in_flight, download.max_requests_per_s,
-                                   download.stall_timeout_s)
+        dead = workforce.configure(
+            plan.source.spec(),
+            plan.nodata,
+            self.write_files,
+            download.seed,
+            plan.request.fingerprint,
+            download.max_in_flight,
+            download.max_requests_per_s,
+            download.stall_timeout_s,
+        )
         self.stop_bootstrap(plan)
         self.capacity = [slot.in_flight + download.batch_size for slot in workforce.slots]
         for slot in workforce.live:
@@ -114,8 +121,10 @@ class Dispatcher:
                     resend = ledger.add(jobs, reply.results, self.write_files)
                     if resend.now:
                         if reauthenticated:
-                            raise UserInputError("Earth Engine keeps refusing the credentials; "
-                                                 "run `earthengine authenticate` or check ee.credentials")
+                            raise UserInputError(
+                                "Earth Engine keeps refusing the credentials; "
+                                "run `earthengine authenticate` or check ee.credentials"
+                            )
                         reauthenticated = True
                         session.force_refresh()
                     plan.queue.put_front(resend.now)
@@ -127,7 +136,8 @@ class Dispatcher:
                 raise RunFailed(
                     f"no chip finished for {quiet:.0f} s (download.stall_timeout_s={download.stall_timeout_s:g}) "
                     f"with {len(plan.jobs) - ledger.progress.finished} chips left: {self.waiting_for()}; "
-                    "finished chips are kept, rerun the same command to resume")
+                    "finished chips are kept, rerun the same command to resume"
+                )
             every = min(STATUS_EVERY_S, download.stall_timeout_s / 2)
             if quiet >= every and now - last_status >= every:
                 last_status = now
@@ -147,14 +157,19 @@ class Dispatcher:
                 held[job.identifier] = job
         headers = self.plan.source.auth_headers() if jobs else None
         actor = self.workforce.slots[index].actor
-        self.pending[actor.exchange.remote(jobs, headers, EXCHANGE_WAIT_S, self.download.batch_size)] = ("exchange", index)
+        self.pending[actor.exchange.remote(jobs, headers, EXCHANGE_WAIT_S, self.download.batch_size)] = (
+            "exchange",
+            index,
+        )
 
     def _drop_waiting(self, full: str) -> None:
         """The disk is full: every worker drops the chips it has not yet requested (they stay unfetched,
         unjournaled: the next run fetches them), so the run ends after at most one request's wait."""
         slots = self.workforce.live
         refs = [slot.actor.drop_waiting.remote() for slot in slots]
-        ready, _ = self.ray.wait(refs, num_returns=len(refs), timeout=min(STATUS_TIMEOUT_S, self.download.stall_timeout_s))
+        ready, _ = self.ray.wait(
+            refs, num_returns=len(refs), timeout=min(STATUS_TIMEOUT_S, self.download.stall_timeout_s)
+        )
         for slot, ref in zip(slots, refs):
             if ref not in ready:
                 continue
@@ -184,8 +199,9 @@ class Dispatcher:
             self._take_back(index, jobs, [None] * len(jobs))
             return
         plan = self.plan
-        ref = self._check_remotely().remote(jobs, len(plan.band_names), str(plan.dtype), plan.request.fingerprint, node,
-                                            pid)
+        ref = self._check_remotely().remote(
+            jobs, len(plan.band_names), str(plan.dtype), plan.request.fingerprint, node, pid
+        )
         with self.lock:
             self.checking[ref] = (index, jobs, node, pid, time.monotonic())
         self.pending[ref] = ("adopt", index)
@@ -212,8 +228,13 @@ class Dispatcher:
             self.plan.ledger.adopt([job for job, _ in adopted], [row for _, row in adopted])
         self.plan.ledger.requeue(requeued)
         self.plan.queue.put_front(requeued)
-        log.info("download worker %d's %d chips: %d back in the queue, %d finished files adopted", index + 1, len(jobs),
-                 len(requeued), len(adopted))
+        log.info(
+            "download worker %d's %d chips: %d back in the queue, %d finished files adopted",
+            index + 1,
+            len(jobs),
+            len(requeued),
+            len(adopted),
+        )
 
     def _late_checks(self, now: float) -> None:
         """Checks not answered within ADOPT_TIMEOUT_S: their chips are fetched again."""
@@ -230,8 +251,9 @@ class Dispatcher:
             from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
             here = self.ray.get_runtime_context().get_node_id()
-            self._adoption_task = self.ray.remote(num_cpus=0, max_retries=0, scheduling_strategy=(
-                NodeAffinitySchedulingStrategy(here, soft=True)))(adoptable_rows)
+            self._adoption_task = self.ray.remote(
+                num_cpus=0, max_retries=0, scheduling_strategy=(NodeAffinitySchedulingStrategy(here, soft=True))
+            )(adoptable_rows)
         return self._adoption_task
 
     def _place_replacements(self, now: float) -> None:
@@ -245,8 +267,10 @@ class Dispatcher:
                 raise no_node_left(f"worker {slot.index + 1}")
             self.pending[ref] = ("configure", slot.index)
         if not workforce.live and all(slot.abandoned for slot in workforce.slots):
-            raise RunFailed(f"every download worker died and none could be replaced ({workforce.slots[0].failures} "
-                            "tries each); finished chips are kept, rerun the same command to resume")
+            raise RunFailed(
+                f"every download worker died and none could be replaced ({workforce.slots[0].failures} "
+                "tries each); finished chips are kept, rerun the same command to resume"
+            )
 
     def _placed(self, slot: Slot, ref, now: float) -> None:
         try:
@@ -255,7 +279,9 @@ class Dispatcher:
             self.workforce.placement_failed(slot, error)
             return
         self.workforce.placed(slot, placement)
-        log.info("download worker %d replaced on node %s in %.1f s", slot.index + 1, slot.node[:12], now - slot.asked_at)
+        log.info(
+            "download worker %d replaced on node %s in %.1f s", slot.index + 1, slot.node[:12], now - slot.asked_at
+        )
         self._exchange(slot.index)
 
     def _report_outage(self) -> None:
@@ -271,7 +297,9 @@ class Dispatcher:
         connections, silent workers, workers being replaced."""
         slots = self.workforce.live
         refs = [slot.actor.status.remote() for slot in slots]
-        ready, _ = self.ray.wait(refs, num_returns=len(refs), timeout=min(STATUS_TIMEOUT_S, self.download.stall_timeout_s))
+        ready, _ = self.ray.wait(
+            refs, num_returns=len(refs), timeout=min(STATUS_TIMEOUT_S, self.download.stall_timeout_s)
+        )
         silent = [slot.index for slot, ref in zip(slots, refs) if ref not in ready]
         chips = backing_off = 0
         last_error = ""
@@ -286,13 +314,17 @@ class Dispatcher:
             last_error = status.last_error or last_error
             if status.unreachable_since:
                 unreachable.append(status.unreachable_since)
-        parts = [f"{chips} chips in progress", f"{backing_off} waiting to retry" + (
-            f" after '{last_error[:120]}'" if backing_off and last_error else "")]
+        parts = [
+            f"{chips} chips in progress",
+            f"{backing_off} waiting to retry" + (f" after '{last_error[:120]}'" if backing_off and last_error else ""),
+        ]
         if unreachable:
             parts.append(f"endpoint unreachable since {time.strftime('%H:%M:%S', time.localtime(min(unreachable)))}")
         if silent:
-            parts.append(f"worker(s) {', '.join(str(i + 1) for i in silent)} of {len(self.held)} not answering "
-                         f"for {STATUS_TIMEOUT_S:g} s")
+            parts.append(
+                f"worker(s) {', '.join(str(i + 1) for i in silent)} of {len(self.held)} not answering "
+                f"for {STATUS_TIMEOUT_S:g} s"
+            )
         replacing = [slot.index + 1 for slot in self.workforce.slots if not slot.live and not slot.abandoned]
         if replacing:
             parts.append(f"worker(s) {', '.join(map(str, replacing))} of {len(self.held)} being replaced")
@@ -305,8 +337,15 @@ class Dispatcher:
         if not self.lock.acquire(timeout=2.0):
             return
         try:
-            out = [(slot.index, list(self.held[slot.index].values()), slot.node,
-                    slot.placement.pid if slot.placement is not None else None) for slot in self.workforce.slots]
+            out = [
+                (
+                    slot.index,
+                    list(self.held[slot.index].values()),
+                    slot.node,
+                    slot.placement.pid if slot.placement is not None else None,
+                )
+                for slot in self.workforce.slots
+            ]
             out += [(index, jobs, node, pid) for index, jobs, node, pid, _ in self.checking.values()]
             for jobs in self.held:
                 jobs.clear()
@@ -314,8 +353,11 @@ class Dispatcher:
         finally:
             self.lock.release()
         host = socket.gethostname()
-        pids = [slot.placement.pid for slot in self.workforce.slots if slot.placement is not None
-                and slot.placement.host == host]
+        pids = [
+            slot.placement.pid
+            for slot in self.workforce.slots
+            if slot.placement is not None and slot.placement.host == host
+        ]
         deadline = time.monotonic() + SALVAGE_WAIT_S
         while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
             time.sleep(0.1)

@@ -81,7 +81,9 @@ class Engine:
 
         started = time.monotonic()
         ray_config = self.config.ray
-        ray_cluster = self.shared_cluster or RayCluster(ray_config.address, ray_config.num_cpus, ray_config.start_timeout_s)
+        ray_cluster = self.shared_cluster or RayCluster(
+            ray_config.address, ray_config.num_cpus, ray_config.start_timeout_s
+        )
         ray_cluster.launch()  # a local head is spawned before this run starts any thread of its own
         bootstrap = ray_cluster.will_start_local()  # joining a running Ray is quick: nothing to bridge
         ray, workforce, plan, preparing, head_watch = None, None, None, None, None
@@ -126,8 +128,10 @@ class Engine:
             raise DiskFull(plan.ledger.disk_full)
         if failed:
             first = examples[0]["error"] if examples else ""
-            raise RunFailed(f"{failed} of {plan.total} chips failed (first: {first[:150]}); "
-                            f"see {plan.directory / 'failures.csv'}; rerun to retry them")
+            raise RunFailed(
+                f"{failed} of {plan.total} chips failed (first: {first[:150]}); "
+                f"see {plan.directory / 'failures.csv'}; rerun to retry them"
+            )
         return summary
 
     def _prepare(self, bootstrap: bool = False) -> Plan:
@@ -160,21 +164,47 @@ class Engine:
         self._copy_definition(source, directory)
         jobs = JobStream(chips, directory, todo, order)
         download = self.config.download
-        workers = worker_count(download, self.config.ray.num_cpus or os.cpu_count() or 1)  # an estimate: Ray may still be starting
+        workers = worker_count(
+            download, self.config.ray.num_cpus or os.cpu_count() or 1
+        )  # an estimate: Ray may still be starting
         batch = max(1, min(download.batch_size, math.ceil(len(jobs) / (workers * 2))))
         queue = JobQueue(jobs, batch)  # small windows for small runs, so every worker has a share
         summary = DownloadSummary(source.name, directory, len(chips), 0, skipped, 0, 0, 0, 0.0)
-        plan = Plan(source, directory, len(chips), chips, band_names, dtype, nodata, manifest, jobs,
-                    skipped, summary, request, None, queue)
-        plan.ledger = Ledger(manifest, summary, Progress(len(jobs), download.progress, source.name), request.fingerprint)
+        plan = Plan(
+            source,
+            directory,
+            len(chips),
+            chips,
+            band_names,
+            dtype,
+            nodata,
+            manifest,
+            jobs,
+            skipped,
+            summary,
+            request,
+            None,
+            queue,
+        )
+        plan.ledger = Ledger(
+            manifest, summary, Progress(len(jobs), download.progress, source.name), request.fingerprint
+        )
         if bootstrap and len(jobs):
-            plan.bootstrap = Bootstrap(source.spec(), nodata, source, queue, download.seed - 1, plan.ledger,
-                                       download.max_in_flight + download.batch_size)
+            plan.bootstrap = Bootstrap(
+                source.spec(),
+                nodata,
+                source,
+                queue,
+                download.seed - 1,
+                plan.ledger,
+                download.max_in_flight + download.batch_size,
+            )
             plan.bootstrap.start()
         return plan
 
-    def _to_fetch(self, chips: ChipTable, directory: Path, manifest: Manifest, dtype, count: int,
-                  request: Request) -> tuple[np.ndarray, np.ndarray | None, int]:
+    def _to_fetch(
+        self, chips: ChipTable, directory: Path, manifest: Manifest, dtype, count: int, request: Request
+    ) -> tuple[np.ndarray, np.ndarray | None, int]:
         """A to-fetch flag per chip, the order to fetch them in (None: the table's), and how many
         were skipped. Valid files made by this same request are skipped without a request: a
         journaled chip whose file is untouched (same size and mtime) and whose fingerprint (request
@@ -194,19 +224,34 @@ class Engine:
             if changed:
                 self._on_change(changed, request, directory, manifest)
             skipped = len(todo) - int(todo.sum())
-            log.info("resume: %d of %d chips already valid (%d trusted from the journal, %d checked and adopted) "
-                     "in %.1f s", skipped, len(chips), skipped - adopted_count, adopted_count, time.monotonic() - began)
+            log.info(
+                "resume: %d of %d chips already valid (%d trusted from the journal, %d checked and adopted) in %.1f s",
+                skipped,
+                len(chips),
+                skipped - adopted_count,
+                adopted_count,
+                time.monotonic() - began,
+            )
         limit = self.config.download.max_downloads
         if not self.config.download.shuffle:
             if limit is not None and len(todo) - skipped > limit:
-                todo[np.flatnonzero(todo)[limit]:] = False
+                todo[np.flatnonzero(todo)[limit] :] = False
             return todo, None, skipped
         order = list(range(int(todo.sum())))
         random.Random(self.config.download.seed).shuffle(order)
         return todo, np.flatnonzero(todo)[np.asarray(order, dtype=np.int64)][:limit], skipped
 
-    def _resume_window(self, window, directory: Path, manifest: Manifest, dtype, count: int, request: Request,
-                       todo: np.ndarray, changed: dict[str, int]) -> list[dict]:
+    def _resume_window(
+        self,
+        window,
+        directory: Path,
+        manifest: Manifest,
+        dtype,
+        count: int,
+        request: Request,
+        todo: np.ndarray,
+        changed: dict[str, int],
+    ) -> list[dict]:
         """Clear the to-fetch flag of this window's chips already valid; count the chips made by
         another request in ``changed``; return rows for valid files nobody journaled.
 
@@ -233,8 +278,17 @@ class Engine:
             found = geotiff.examine(path, _expected(window.grids[i], dtype, count, request.fingerprint))
             if found.state == "valid":  # a valid file nobody journaled (copied in, 0.1.7, a killed batch): adopt it
                 todo[window.start + i] = False
-                adopted.append(chip_row(identifier, "done", request.fingerprint, grid_prints[i],
-                                        nbytes=found.stat.st_size, checksum=found.checksum, stat=found.stat))
+                adopted.append(
+                    chip_row(
+                        identifier,
+                        "done",
+                        request.fingerprint,
+                        grid_prints[i],
+                        nbytes=found.stat.st_size,
+                        checksum=found.checksum,
+                        stat=found.stat,
+                    )
+                )
             elif found.state == "changed":
                 changed[found.request] = changed.get(found.request, 0) + 1
         return adopted
@@ -247,9 +301,11 @@ class Engine:
         what = describe_change(request.history.get(old), request.settings)
         if self.config.download.on_change.value == "refuse":
             manifest.discard()
-            raise UserInputError(f"{count} chips in {directory} were made with other settings ({what}); "
-                                 "download.on_change=refuse keeps the folder as it is: use another source.name, "
-                                 "restore the settings, or set download.on_change=refetch")
+            raise UserInputError(
+                f"{count} chips in {directory} were made with other settings ({what}); "
+                "download.on_change=refuse keeps the folder as it is: use another source.name, "
+                "restore the settings, or set download.on_change=refetch"
+            )
         log.warning("%d chips on disk were made with other settings (%s): fetching them again", count, what)
 
     def _salvage(self, preparing: concurrent.futures.Future, started: float) -> str:
@@ -270,8 +326,10 @@ class Engine:
             self._record(plan.directory, plan.summary, plan)
             if locked:
                 plan.ledger.lock.release()
-        return (f"{plan.summary.done} chips finished in this run (and {plan.summary.skipped} before) are kept "
-                f"in {plan.directory / MANIFEST}")
+        return (
+            f"{plan.summary.done} chips finished in this run (and {plan.summary.skipped} before) are kept "
+            f"in {plan.directory / MANIFEST}"
+        )
 
     def _stop_bootstrap(self, plan: Plan) -> None:
         bootstrap, plan.bootstrap = plan.bootstrap, None
@@ -279,11 +337,16 @@ class Engine:
             return
         timeout = self.config.download.stall_timeout_s
         if not bootstrap.finish(timeout):
-            raise RunFailed(f"the driver's own fetching did not finish within download.stall_timeout_s={timeout:g} s; "
-                            "finished chips are kept, rerun the same command to resume")
+            raise RunFailed(
+                f"the driver's own fetching did not finish within download.stall_timeout_s={timeout:g} s; "
+                "finished chips are kept, rerun the same command to resume"
+            )
         if bootstrap.error is not None:
-            log.warning("the driver's own fetching stopped early (%s: %s); the workers fetch the rest",
-                        type(bootstrap.error).__name__, bootstrap.error)
+            log.warning(
+                "the driver's own fetching stopped early (%s: %s); the workers fetch the rest",
+                type(bootstrap.error).__name__,
+                bootstrap.error,
+            )
 
     def _copy_definition(self, source, directory: Path) -> None:
         if source.source_file is not None:
@@ -298,16 +361,30 @@ class Engine:
 
         band_names, dtype, nodata = plan.band_names, plan.dtype, plan.nodata
         directory.mkdir(parents=True, exist_ok=True)
-        write_record(directory / MANIFEST, self.experiment, stage="download", extra={
-            "tiles_file": str(self.tiles_path), "bands": list(band_names), "dtype": str(dtype),
-            "nodata": None if nodata is None or (isinstance(nodata, float) and math.isnan(nodata)) else nodata,
-            "classes": plan.source.classes(),
-            "request": plan.request.fingerprint,
-            "requests_held": sorted({*plan.request.history, plan.request.fingerprint}),  # see requests.yaml
-            "summary": {"total": summary.total, "done": summary.done, "skipped": summary.skipped,
-                        "failed": summary.failed, "retries": summary.retries, "requests": summary.requests,
-                        "requeued": summary.requeued, "elapsed_s": round(summary.elapsed_s, 3)},
-        })
+        write_record(
+            directory / MANIFEST,
+            self.experiment,
+            stage="download",
+            extra={
+                "tiles_file": str(self.tiles_path),
+                "bands": list(band_names),
+                "dtype": str(dtype),
+                "nodata": None if nodata is None or (isinstance(nodata, float) and math.isnan(nodata)) else nodata,
+                "classes": plan.source.classes(),
+                "request": plan.request.fingerprint,
+                "requests_held": sorted({*plan.request.history, plan.request.fingerprint}),  # see requests.yaml
+                "summary": {
+                    "total": summary.total,
+                    "done": summary.done,
+                    "skipped": summary.skipped,
+                    "failed": summary.failed,
+                    "retries": summary.retries,
+                    "requests": summary.requests,
+                    "requeued": summary.requeued,
+                    "elapsed_s": round(summary.elapsed_s, 3),
+                },
+            },
+        )
 
 
 @dataclass

@@ -26,8 +26,13 @@ def grid_fingerprints(grids) -> np.ndarray:
     prefixes = [name.encode() for name in grids.crs_names]
     index = grids.crs_index.tolist()
     blake2b = hashlib.blake2b
-    return np.array([blake2b(prefixes[index[i]] + packed[i * size:(i + 1) * size], digest_size=8).hexdigest()
-                     for i in range(len(grids))], dtype=object)
+    return np.array(
+        [
+            blake2b(prefixes[index[i]] + packed[i * size : (i + 1) * size], digest_size=8).hexdigest()
+            for i in range(len(grids))
+        ],
+        dtype=object,
+    )
 
 
 IGNORED = ("name",)  # the folder's name: another name is another folder, not another request
@@ -47,8 +52,13 @@ def request_settings(source_config, source, dtype, band_names: list[str], nodata
         config = dataclasses.asdict(source_config)
     settings = {k: _plain(v) for k, v in _flatten(config).items() if k.split(".")[0] not in IGNORED}
     settings.update(_flatten(source.describe()))
-    settings.update({"dtype": str(np.dtype(dtype)), "bands": list(band_names),
-                     "nodata_value": None if nodata is None or nodata != nodata else nodata})
+    settings.update(
+        {
+            "dtype": str(np.dtype(dtype)),
+            "bands": list(band_names),
+            "nodata_value": None if nodata is None or nodata != nodata else nodata,
+        }
+    )
     return settings
 
 

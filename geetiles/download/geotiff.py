@@ -22,8 +22,9 @@ from geetiles.atomic import atomic_path
 REQUEST_TAG = "geetiles_request"  # dataset-level metadata item: the request fingerprint that made the chip
 
 
-def encode(array: np.ndarray, crs: str, transform: tuple, band_names: list[str], nodata: float | None,
-           request: str = "") -> bytes:
+def encode(
+    array: np.ndarray, crs: str, transform: tuple, band_names: list[str], nodata: float | None, request: str = ""
+) -> bytes:
     """GeoTIFF bytes for a (bands, height, width) array on the given grid (``transform`` in affine
     order), tagged with ``request``."""
     from geetiles.tiff.writer import encode_geotiff

@@ -33,8 +33,12 @@ class GridTable:
         return len(self.width)
 
     def __getitem__(self, i: int) -> PixelGrid:
-        return PixelGrid(self.crs_names[self.crs_index[i]], tuple(float(v) for v in self.transforms[i]),
-                         int(self.width[i]), int(self.height[i]))
+        return PixelGrid(
+            self.crs_names[self.crs_index[i]],
+            tuple(float(v) for v in self.transforms[i]),
+            int(self.width[i]),
+            int(self.height[i]),
+        )
 
     def __iter__(self):
         return (self[i] for i in range(len(self)))
@@ -46,7 +50,9 @@ def plan_grids(chips, pixels_lonlat, meters_per_pixel) -> GridTable:
     if (pixels_lonlat is None) == (meters_per_pixel is None):
         raise UserInputError("set exactly one of source.pixels_lonlat=[W,H] or source.meters_per_pixel=M")
     if pixels_lonlat is not None and (len(pixels_lonlat) != 2 or min(pixels_lonlat) < 1):
-        raise UserInputError(f"source.pixels_lonlat={list(pixels_lonlat)} must be two positive integers [width, height]")
+        raise UserInputError(
+            f"source.pixels_lonlat={list(pixels_lonlat)} must be two positive integers [width, height]"
+        )
     if meters_per_pixel is not None and not meters_per_pixel > 0:
         raise UserInputError(f"source.meters_per_pixel={meters_per_pixel} must be a positive number of metres")
     if _is_utm(chips):

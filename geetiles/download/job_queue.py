@@ -32,18 +32,20 @@ class JobStream:
             yield from self._shuffled(size)
             return
         for window in self.chips.windows():
-            rows = np.flatnonzero(self.todo[window.start:window.start + len(window)]).tolist()
+            rows = np.flatnonzero(self.todo[window.start : window.start + len(window)]).tolist()
             for i in range(0, len(rows), size):
-                yield [window.job(row, self.directory) for row in rows[i:i + size]]
+                yield [window.job(row, self.directory) for row in rows[i : i + size]]
 
     def _shuffled(self, size: int) -> Iterator[list[ChipJob]]:
         """Any chip may come next: every window is held (about 130 bytes a chip; opt-in)."""
         windows = list(self.chips.windows())
         starts = np.asarray([window.start for window in windows], dtype=np.int64)
         for i in range(0, len(self.order), size):
-            positions = self.order[i:i + size]
+            positions = self.order[i : i + size]
             which = np.searchsorted(starts, positions, side="right") - 1
-            yield [windows[w].job(p - windows[w].start, self.directory) for p, w in zip(positions.tolist(), which.tolist())]
+            yield [
+                windows[w].job(p - windows[w].start, self.directory) for p, w in zip(positions.tolist(), which.tolist())
+            ]
 
 
 class JobQueue:
@@ -53,7 +55,7 @@ class JobQueue:
         if isinstance(jobs, JobStream):
             self._stream = jobs.batches(window)
         else:
-            self._stream = (list(jobs[i:i + window]) for i in range(0, len(jobs), window))
+            self._stream = (list(jobs[i : i + window]) for i in range(0, len(jobs), window))
         self._left = len(jobs)  # chips the stream has not yet given
         self._front: deque[list[ChipJob]] = deque()
         self._back: deque[list[ChipJob]] = deque()

@@ -32,9 +32,11 @@ class DownloadSummary:
 
     def line(self) -> str:
         rate = self.done / self.elapsed_s if self.elapsed_s > 0 else 0.0
-        return (f"{self.dataset}: {self.done} done, {self.skipped} skipped, {self.failed} failed, "
-                f"{self.requeued} requeued, {self.retries} retries, {self.elapsed_s:.1f} s, {rate:.1f} tiles/s "
-                f"→ {self.directory}")
+        return (
+            f"{self.dataset}: {self.done} done, {self.skipped} skipped, {self.failed} failed, "
+            f"{self.requeued} requeued, {self.retries} retries, {self.elapsed_s:.1f} s, {rate:.1f} tiles/s "
+            f"→ {self.directory}"
+        )
 
 
 @dataclass
@@ -108,8 +110,20 @@ class Ledger:
                 done += 1
             else:
                 failed += 1
-            rows.append(chip_row(result.identifier, result.status, self.request, grid_fingerprint(job.grid),
-                                 result.requests, result.nbytes, result.checksum, result.error, result.node, stat))
+            rows.append(
+                chip_row(
+                    result.identifier,
+                    result.status,
+                    self.request,
+                    grid_fingerprint(job.grid),
+                    result.requests,
+                    result.nbytes,
+                    result.checksum,
+                    result.error,
+                    result.node,
+                    stat,
+                )
+            )
         with self.lock:
             if self._requeues:
                 for row in rows:
@@ -135,6 +149,9 @@ class Ledger:
 
     def _stop_for_full_disk(self, path: str) -> None:
         if not self.disk_full:
-            log.warning("disk full while writing %s: no more chips are started; the run ends once the requests "
-                        "in flight finish", path)
+            log.warning(
+                "disk full while writing %s: no more chips are started; the run ends once the requests "
+                "in flight finish",
+                path,
+            )
         self.disk_full = self.disk_full or path

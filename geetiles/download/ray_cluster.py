@@ -30,16 +30,21 @@ log = logging.getLogger("geetiles.download")
 QUIET_DEFAULTS = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_enable_metrics_collection": "0"}
 # What a local head always gets, whatever the environment holds: every socket on loopback, a quick
 # shutdown (no Serve drain wait) when the run ends.
-LOCAL_HEAD_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0",
-                  "RAY_NODE_IP_ADDRESS": "127.0.0.1"}
+LOCAL_HEAD_ENV = {
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+    "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0",
+    "RAY_NODE_IP_ADDRESS": "127.0.0.1",
+}
 _ADDRESS = re.compile(r"^(auto|(ray://)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9][A-Za-z0-9.\-]*):\d{1,5})$")
 
 
 def check_address(address: str) -> None:
     """``ray.address`` must be empty, ``auto``, ``host:port`` or ``ray://host:port``."""
     if address and not _ADDRESS.match(address):
-        raise UserInputError(f"ray.address={address!r} is not a Ray address; leave it empty for a local Ray, "
-                             "or give auto, host:port or ray://host:port")
+        raise UserInputError(
+            f"ray.address={address!r} is not a Ray address; leave it empty for a local Ray, "
+            "or give auto, host:port or ray://host:port"
+        )
     if address and address != "auto" and not 0 < int(address.rsplit(":", 1)[1]) < 65536:
         raise UserInputError(f"ray.address={address!r} has no valid port (1-65535)")
 
@@ -81,13 +86,18 @@ class RayCluster:
             self.launch()
             address = self._head.wait_listening(deadline, self.start_timeout_s)
             what = "the local Ray"
-            hint = ("the machine may be short of memory or /tmp space; see " + str(self._head.log_path) +
-                    ", or raise ray.start_timeout_s")
+            hint = (
+                "the machine may be short of memory or /tmp space; see "
+                + str(self._head.log_path)
+                + ", or raise ray.start_timeout_s"
+            )
             init = dict(address=address, _node_ip_address="127.0.0.1")
         else:
             _check_reachable(self.address, deadline)
             what = f"Ray at ray.address={self.address!r}"
-            hint = "check that the cluster is up and this machine may reach it, or leave ray.address empty for a local Ray"
+            hint = (
+                "check that the cluster is up and this machine may reach it, or leave ray.address empty for a local Ray"
+            )
             init = dict(address=self.address)
         late = f"{what} did not start within ray.start_timeout_s={self.start_timeout_s:g} s; {hint}"
         with _Watchdog(deadline, late, on_expiry=lambda: self._kill_head(keep_logs=True), salvage=salvage) as watchdog:
@@ -157,8 +167,17 @@ class LocalHead:
         port = _free_port()
         # ours, 0700: Ray's own temp dir goes inside, because Ray chmods the folders it makes 0777
         temp_dir = Path(tempfile.mkdtemp(prefix="geetiles-ray-", dir="/tmp" if os.path.isdir("/tmp") else None))
-        command = [sys.executable, "-m", "geetiles.download.ray_head", "--port", str(port), "--parent", str(os.getpid()),
-                   "--temp-dir", str(temp_dir / "ray")]
+        command = [
+            sys.executable,
+            "-m",
+            "geetiles.download.ray_head",
+            "--port",
+            str(port),
+            "--parent",
+            str(os.getpid()),
+            "--temp-dir",
+            str(temp_dir / "ray"),
+        ]
         if num_cpus:
             command += ["--num-cpus", str(num_cpus)]
         env = {**os.environ, **QUIET_DEFAULTS, **LOCAL_HEAD_ENV}
@@ -166,8 +185,15 @@ class LocalHead:
         # no preexec_fn: CPython spawns with vfork + exec, so no Python code or fork handler runs in between;
         # a session of its own, so stop() can end the head and every daemon it forked in one signal
         with open(os.open(temp_dir / "head.log", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as log_file:
-            process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
-                                       env=env, close_fds=True, start_new_session=True)
+            process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                env=env,
+                close_fds=True,
+                start_new_session=True,
+            )
         return cls(process, port, temp_dir)
 
     def wait_listening(self, deadline: float, timeout_s: float) -> str:
@@ -175,8 +201,10 @@ class LocalHead:
         address = f"127.0.0.1:{self.port}"
         while True:
             if self.process.poll() is not None:
-                raise RunFailed(f"the local Ray exited while starting (exit {self.process.returncode}): "
-                                f"{self.last_error()}; full log: {self.log_path}")
+                raise RunFailed(
+                    f"the local Ray exited while starting (exit {self.process.returncode}): "
+                    f"{self.last_error()}; full log: {self.log_path}"
+                )
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
                     return address
@@ -184,8 +212,10 @@ class LocalHead:
                 pass
             if time.monotonic() >= deadline:
                 self.stop(keep_logs=True)
-                raise RunFailed(f"the local Ray did not start within ray.start_timeout_s={timeout_s:g} s; the machine "
-                                f"may be short of memory or /tmp space (log: {self.log_path}), or raise ray.start_timeout_s")
+                raise RunFailed(
+                    f"the local Ray did not start within ray.start_timeout_s={timeout_s:g} s; the machine "
+                    f"may be short of memory or /tmp space (log: {self.log_path}), or raise ray.start_timeout_s"
+                )
             time.sleep(0.05)
 
     def last_error(self) -> str:
@@ -296,8 +326,10 @@ def _check_reachable(address: str, deadline: float) -> None:
         with socket.create_connection((host, int(port)), timeout=max(0.1, min(10.0, deadline - time.monotonic()))):
             return
     except OSError as error:
-        raise RunFailed(f"Ray at ray.address={address!r} does not answer ({error.strerror or error}); check that the "
-                        "cluster is up and reachable from here, or leave ray.address empty for a local Ray") from None
+        raise RunFailed(
+            f"Ray at ray.address={address!r} does not answer ({error.strerror or error}); check that the "
+            "cluster is up and reachable from here, or leave ray.address empty for a local Ray"
+        ) from None
 
 
 def _free_port() -> int:

@@ -69,8 +69,17 @@ def restore_user_umask() -> None:
 def ray_start_arguments(port: int, temp_dir: str, num_cpus: int | None, object_store_bytes: int) -> list[str]:
     """``--temp-dir`` of its own: Ray writes the address of the last head started into its temp
     dir, and a later plain ``ray.init()`` (a user's notebook) would join that dead head."""
-    arguments = ["start", "--head", "--block", "--node-ip-address=127.0.0.1", f"--port={port}", f"--temp-dir={temp_dir}",
-                 "--include-dashboard=false", "--disable-usage-stats", f"--object-store-memory={object_store_bytes}"]
+    arguments = [
+        "start",
+        "--head",
+        "--block",
+        "--node-ip-address=127.0.0.1",
+        f"--port={port}",
+        f"--temp-dir={temp_dir}",
+        "--include-dashboard=false",
+        "--disable-usage-stats",
+        f"--object-store-memory={object_store_bytes}",
+    ]
     if num_cpus:
         arguments.append(f"--num-cpus={num_cpus}")
     return arguments

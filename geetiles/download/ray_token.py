@@ -60,7 +60,11 @@ def create_token(path: Path) -> bool:
 def ensure_token() -> None:
     """With token authentication on and no token given in the environment, make the default token
     on first use, privately. Ray reads it from there (the local head, its daemons and the driver)."""
-    if os.environ.get("RAY_AUTH_MODE") != "token" or os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH"):
+    if (
+        os.environ.get("RAY_AUTH_MODE") != "token"
+        or os.environ.get("RAY_AUTH_TOKEN")
+        or os.environ.get("RAY_AUTH_TOKEN_PATH")
+    ):
         return
     path = default_token_path()
     if create_token(path):
@@ -79,6 +83,10 @@ def warn_if_exposed() -> None:
         return
     if stat.S_IMODE(mode) & 0o077:
         _warned.add(str(path))
-        log.warning("Ray's authentication token %s can be read by other users of this machine (mode %04o), who "
-                    "could then run code as you on the local Ray; make it private: chmod 600 %s",
-                    path, stat.S_IMODE(mode), path)
+        log.warning(
+            "Ray's authentication token %s can be read by other users of this machine (mode %04o), who "
+            "could then run code as you on the local Ray; make it private: chmod 600 %s",
+            path,
+            stat.S_IMODE(mode),
+            path,
+        )

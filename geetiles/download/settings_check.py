@@ -30,9 +30,13 @@ def check_download_settings(config) -> None:
         if value is None or not value > 0:
             raise UserInputError(f"{key}={value} cannot work; it needs {need}")
     if config.download.actors is not None and config.download.actors < 1:
-        raise UserInputError(f"download.actors={config.download.actors} cannot work; give at least 1 worker or leave it unset")
+        raise UserInputError(
+            f"download.actors={config.download.actors} cannot work; give at least 1 worker or leave it unset"
+        )
     if config.download.max_downloads is not None and config.download.max_downloads < 0:
-        raise UserInputError(f"download.max_downloads={config.download.max_downloads} cannot be negative; leave it unset for all chips")
+        raise UserInputError(
+            f"download.max_downloads={config.download.max_downloads} cannot be negative; leave it unset for all chips"
+        )
     for role in ("source", "labels"):
         source = getattr(config, role)
         if source.dataset is not None or source.recipe is not None:
@@ -41,13 +45,17 @@ def check_download_settings(config) -> None:
 
 def check_pixel_grid(role: str, pixels_lonlat, meters_per_pixel) -> None:
     if (pixels_lonlat is None) == (meters_per_pixel is None):
-        raise UserInputError(f"set exactly one of {role}.pixels_lonlat=[W,H] or {role}.meters_per_pixel=M "
-                             f"(to change one, null the other: {role}.pixels_lonlat=null)")
+        raise UserInputError(
+            f"set exactly one of {role}.pixels_lonlat=[W,H] or {role}.meters_per_pixel=M "
+            f"(to change one, null the other: {role}.pixels_lonlat=null)"
+        )
     if pixels_lonlat is not None:
         sides = list(pixels_lonlat)
         if len(sides) != 2 or not all(isinstance(v, int) and 1 <= v <= MAX_SIDE for v in sides):
-            raise UserInputError(f"{role}.pixels_lonlat={sides} must be two whole numbers of pixels [width, height], "
-                                 f"each 1 to {MAX_SIDE}")
+            raise UserInputError(
+                f"{role}.pixels_lonlat={sides} must be two whole numbers of pixels [width, height], "
+                f"each 1 to {MAX_SIDE}"
+            )
     elif not meters_per_pixel > 0:
         raise UserInputError(f"{role}.meters_per_pixel={meters_per_pixel} must be a positive number of metres")
 
@@ -61,8 +69,9 @@ def check_tiles_file(value: str | None) -> Path | None:
     path = geojson_path(Path(value).expanduser().resolve())
     twin = twin_path(path)
     if not path.exists() and not twin.exists():
-        raise UserInputError(f"download.tiles_file={value!r} does not exist; give a tiles file written by the tiling "
-                             "stage or geet grid")
+        raise UserInputError(
+            f"download.tiles_file={value!r} does not exist; give a tiles file written by the tiling stage or geet grid"
+        )
     try:
         if twin.exists():
             import pyarrow.parquet as pq
@@ -73,8 +82,11 @@ def check_tiles_file(value: str | None) -> Path | None:
 
             count = pyogrio.read_info(path)["features"]
     except Exception as error:
-        raise UserInputError(f"cannot read download.tiles_file={value!r} ({' '.join(str(error).split())[:150]}); "
-                             "is it a tiles file?") from None
+        raise UserInputError(
+            f"cannot read download.tiles_file={value!r} ({' '.join(str(error).split())[:150]}); is it a tiles file?"
+        ) from None
     if count == 0:
-        raise UserInputError(f"download.tiles_file={value!r} holds no chips; tile an area first (the tiling stage or geet grid)")
+        raise UserInputError(
+            f"download.tiles_file={value!r} holds no chips; tile an area first (the tiling stage or geet grid)"
+        )
     return path

@@ -13,16 +13,24 @@ log = logging.getLogger(__name__)
 def run(experiment, context) -> None:
     """Download the images (``source``), then the labels (``labels``), onto the same chips."""
     config = experiment.config
-    chosen = [(role, c) for role, c in (("source", config.source), ("labels", config.labels))
-              if c.dataset is not None or c.recipe is not None]
+    chosen = [
+        (role, c)
+        for role, c in (("source", config.source), ("labels", config.labels))
+        if c.dataset is not None or c.recipe is not None
+    ]
     if not chosen:
-        log.info("no source or labels chosen, nothing to download (e.g. source=sentinel2 labels=worldcover, or experiment=demo)")
+        log.info(
+            "no source or labels chosen, nothing to download "
+            "(e.g. source=sentinel2 labels=worldcover, or experiment=demo)"
+        )
         return
     tiles_path = context.tiles_file or _configured_tiles_file(config.download.tiles_file)
     from geetiles.download.engine import Engine
     from geetiles.download.ray_cluster import RayCluster
 
-    ray_cluster = RayCluster(config.ray.address, config.ray.num_cpus, config.ray.start_timeout_s)  # one Ray for images and labels
+    ray_cluster = RayCluster(
+        config.ray.address, config.ray.num_cpus, config.ray.start_timeout_s
+    )  # one Ray for images and labels
     try:
         for role, source_config in chosen:
             summary = Engine(experiment, tiles_path, source_config, ray_cluster).run()
@@ -46,8 +54,9 @@ def check(experiment) -> None:
     for role, source_config in (("source", config.source), ("labels", config.labels)):
         check_settings(source_config)
         _check_folder_name(role, source_config)
-    if Stage.tiling not in config.stages and any(c.dataset is not None or c.recipe is not None
-                                                 for c in (config.source, config.labels)):
+    if Stage.tiling not in config.stages and any(
+        c.dataset is not None or c.recipe is not None for c in (config.source, config.labels)
+    ):
         path = check_tiles_file(config.download.tiles_file)
         if path is not None:  # identifiers become chip file names: a file with unsafe ones is refused now
             from geetiles.tiles import check_identifier_column
@@ -70,10 +79,14 @@ def _check_folder_name(role: str, source_config) -> None:
 
 def _configured_tiles_file(value: str | None) -> Path:
     if not value:
-        raise UserInputError("the download stage needs a tiles file: run the tiling stage first or set download.tiles_file=...")
+        raise UserInputError(
+            "the download stage needs a tiles file: run the tiling stage first or set download.tiles_file=..."
+        )
     from geetiles.layout import geojson_path, twin_path
 
     path = geojson_path(Path(value).expanduser().resolve())
     if not path.exists() and not twin_path(path).exists():
-        raise UserInputError(f"download.tiles_file={value!r} does not exist; give a tiles file written by the tiling stage or geet grid")
+        raise UserInputError(
+            f"download.tiles_file={value!r} does not exist; give a tiles file written by the tiling stage or geet grid"
+        )
     return path

@@ -72,8 +72,8 @@ class DownloadWorker:
     def __init__(self) -> None:
         import aiohttp  # noqa: F401  (warm the imports the first chip would otherwise pay for)
 
-        from geetiles.tiff import writer  # noqa: F401
         from geetiles.download.ray_head import restore_user_umask
+        from geetiles.tiff import writer  # noqa: F401
 
         restore_user_umask()  # a local head's workers start private (umask 077); chips get the user's modes
 
@@ -87,8 +87,9 @@ class DownloadWorker:
         self.arrived: asyncio.Event | None = None  # set when a chip finishes
         self.last_error = ""
 
-    def configure(self, spec, nodata: float | None, write_files: bool, seed: int = 0, request: str = "",
-                  burst: bool = True) -> Placement:
+    def configure(
+        self, spec, nodata: float | None, write_files: bool, seed: int = 0, request: str = "", burst: bool = True
+    ) -> Placement:
         """``spec`` is the source's FetcherSpec (Earth Engine endpoint, demo field, ...); ``request``
         the fingerprint every chip file is tagged with; ``burst=False`` for a worker that replaces a
         dead one: its rate limit starts with no burst in hand."""
@@ -109,8 +110,14 @@ class DownloadWorker:
         results = await asyncio.gather(*(self._one(job, Tally()) for job in jobs))
         return [result._replace(node=self.node) for result in results]
 
-    async def exchange(self, jobs: list[ChipJob], headers: dict[str, str] | None, wait_s: float = 1.0,
-                       enough: int = 64, linger_s: float = 0.2) -> Exchange:
+    async def exchange(
+        self,
+        jobs: list[ChipJob],
+        headers: dict[str, str] | None,
+        wait_s: float = 1.0,
+        enough: int = 64,
+        linger_s: float = 0.2,
+    ) -> Exchange:
         """Start ``jobs``; return the chips finished since the last call once ``enough`` have finished
         (or all), or ``linger_s`` after the first of them, or after ``wait_s`` with none (so the driver
         hears from every worker at least that often)."""
@@ -129,12 +136,16 @@ class DownloadWorker:
             self.arrived.clear()
             try:
                 await asyncio.wait_for(self.arrived.wait(), until - now)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         finished, self.finished = self.finished, []
         now = time.monotonic()
-        return Exchange([result for _, result in finished], len(self.active),
-                        sum(tally.backing_off(now) for _, tally in self.active.values()), self.unreachable_since())
+        return Exchange(
+            [result for _, result in finished],
+            len(self.active),
+            sum(tally.backing_off(now) for _, tally in self.active.values()),
+            self.unreachable_since(),
+        )
 
     def unreachable_since(self) -> float:
         """time.time() since when this worker's endpoint refuses connections; 0.0 while it answers."""
@@ -177,8 +188,12 @@ class DownloadWorker:
         now = time.monotonic()
         tallies = [tally for _, tally in self.active.values()]
         errors = [t.last_error for t in tallies if t.last_error]
-        return WorkerStatus(len(tallies), sum(t.backing_off(now) for t in tallies), errors[-1] if errors else self.last_error,
-                            self.unreachable_since())
+        return WorkerStatus(
+            len(tallies),
+            sum(t.backing_off(now) for t in tallies),
+            errors[-1] if errors else self.last_error,
+            self.unreachable_since(),
+        )
 
     async def close(self) -> None:
         if self.fetcher is not None:
@@ -216,7 +231,13 @@ class DownloadWorker:
             message = f"writing {job.path} failed: {type(error).__name__}: {error}"
             return ChipResult(job.identifier, "failed", tally.requests, tally.retries, 0, "", message, None)
         return ChipResult(
-            job.identifier, "done", tally.requests, tally.retries, len(data), geotiff.checksum(data), "",
+            job.identifier,
+            "done",
+            tally.requests,
+            tally.retries,
+            len(data),
+            geotiff.checksum(data),
+            "",
             None if self.write_files else data,
         )
 

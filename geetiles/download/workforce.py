@@ -69,20 +69,34 @@ class Workforce:
             slot.node = nodes[slot.index % len(nodes)]
             slot.actor = self._create(slot.node)
 
-    def configure(self, spec, nodata, write_files: bool, seed: int, request: str, max_in_flight: int,
-                  max_requests_per_s: float, timeout_s: float) -> list[int]:
+    def configure(
+        self,
+        spec,
+        nodata,
+        write_files: bool,
+        seed: int,
+        request: str,
+        max_in_flight: int,
+        max_requests_per_s: float,
+        timeout_s: float,
+    ) -> list[int]:
         """Give every slot its share of the caps and configure its worker (waiting at most
         ``timeout_s``); return the slots whose worker died meanwhile (to be replaced)."""
         self._configure_args = (spec, nodata, write_files, request)
         refs = []
-        for slot, in_flight, rate in zip(self.slots, shares(max_in_flight, len(self.slots), True),
-                                         shares(max_requests_per_s, len(self.slots), False)):
+        for slot, in_flight, rate in zip(
+            self.slots, shares(max_in_flight, len(self.slots), True), shares(max_requests_per_s, len(self.slots), False)
+        ):
             slot.in_flight, slot.rate, slot.seed = in_flight, rate, seed + slot.index
-            refs.append(slot.actor.configure.remote(spec.share(in_flight, rate), nodata, write_files, slot.seed, request))
+            refs.append(
+                slot.actor.configure.remote(spec.share(in_flight, rate), nodata, write_files, slot.seed, request)
+            )
         ready, _ = self.ray.wait(refs, num_returns=len(refs), timeout=timeout_s)
         if len(ready) < len(refs):
-            raise RunFailed(f"waited {timeout_s:g} s (download.stall_timeout_s) for the download workers to start; "
-                            "finished chips are kept, rerun the same command to resume")
+            raise RunFailed(
+                f"waited {timeout_s:g} s (download.stall_timeout_s) for the download workers to start; "
+                "finished chips are kept, rerun the same command to resume"
+            )
         dead = []
         for slot, ref in zip(self.slots, refs):
             try:
@@ -106,8 +120,11 @@ class Workforce:
 
     def due(self, now: float) -> list[Slot]:
         """Slots whose replacement should be placed now."""
-        return [s for s in self.slots if not s.live and not s.abandoned and s.configuring is None
-                and s.retry_at is not None and s.retry_at <= now]
+        return [
+            s
+            for s in self.slots
+            if not s.live and not s.abandoned and s.configuring is None and s.retry_at is not None and s.retry_at <= now
+        ]
 
     def replace(self, slot: Slot, now: float):
         """Place a new worker for ``slot`` on a live node, with the slot's share and no burst; return
@@ -118,8 +135,14 @@ class Workforce:
         spec, nodata, write_files, request = self._configure_args
         slot.generation += 1
         slot.node, slot.actor, slot.asked_at, slot.retry_at = node, self._create(node), now, None
-        slot.configuring = slot.actor.configure.remote(spec.share(slot.in_flight, slot.rate), nodata, write_files,
-                                                       slot.seed + 1000 * slot.generation, request, False)
+        slot.configuring = slot.actor.configure.remote(
+            spec.share(slot.in_flight, slot.rate),
+            nodata,
+            write_files,
+            slot.seed + 1000 * slot.generation,
+            request,
+            False,
+        )
         return slot.configuring
 
     def placed(self, slot: Slot, placement: Placement) -> None:
@@ -132,8 +155,12 @@ class Workforce:
         self.lose(slot, error if isinstance(error, BaseException) else RuntimeError(error))
         if slot.abandoned:
             slot.retry_at = None
-            log.warning("download worker %d: %d replacements failed in a row (last: %s); its share of the caps "
-                        "stays unused", slot.index + 1, slot.failures, _describe(error))
+            log.warning(
+                "download worker %d: %d replacements failed in a row (last: %s); its share of the caps stays unused",
+                slot.index + 1,
+                slot.failures,
+                _describe(error),
+            )
 
     def late(self, now: float) -> list[Slot]:
         """Replacements asked more than PLACE_TIMEOUT_S ago that have not answered."""
@@ -148,8 +175,11 @@ class Workforce:
     def _create(self, node: str):
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-        return self.actor_class.options(num_cpus=0, max_concurrency=1000, scheduling_strategy=NodeAffinitySchedulingStrategy(
-            node_id=node, soft=False)).remote()
+        return self.actor_class.options(
+            num_cpus=0,
+            max_concurrency=1000,
+            scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=node, soft=False),
+        ).remote()
 
     def _kill(self, actor) -> None:
         if actor is not None:
@@ -169,8 +199,9 @@ class Workforce:
         for slot in self.slots:
             if slot.live or slot.configuring is not None:
                 load[slot.node] = load.get(slot.node, 0) + 1
-        ranked = sorted(self._live_nodes(), key=lambda node: (node["NodeID"] == avoid, load.get(node["NodeID"], 0),
-                                                              node["NodeID"]))
+        ranked = sorted(
+            self._live_nodes(), key=lambda node: (node["NodeID"] == avoid, load.get(node["NodeID"], 0), node["NodeID"])
+        )
         for node in ranked:  # probed in order of preference: on a big cluster, only the first few are asked
             if not _refuses(node):
                 return node["NodeID"]
@@ -178,8 +209,10 @@ class Workforce:
 
 
 def no_node_left(error: str) -> RunFailed:
-    return RunFailed(f"a download worker died ({error}) and no Ray node is left to run a replacement on; "
-                     "finished chips are kept, rerun the same command to resume")
+    return RunFailed(
+        f"a download worker died ({error}) and no Ray node is left to run a replacement on; "
+        "finished chips are kept, rerun the same command to resume"
+    )
 
 
 def _refuses(node: dict) -> bool:

@@ -26,20 +26,49 @@ PARQUET = "application/x-parquet"  # the encoding mlcroissant reads with pandas
 TIFF = "image/tiff"
 # The Croissant 1.0 JSON-LD context, as the specification gives it.
 CONTEXT = {
-    "@language": "en", "@vocab": "https://schema.org/", "citeAs": "cr:citeAs", "column": "cr:column",
-    "conformsTo": "dct:conformsTo", "cr": "http://mlcommons.org/croissant/", "rai": "http://mlcommons.org/croissant/RAI/",
-    "data": {"@id": "cr:data", "@type": "@json"}, "dataType": {"@id": "cr:dataType", "@type": "@vocab"},
-    "dct": "http://purl.org/dc/terms/", "equivalentProperty": "cr:equivalentProperty",
-    "examples": {"@id": "cr:examples", "@type": "@json"}, "extract": "cr:extract", "field": "cr:field",
-    "fileProperty": "cr:fileProperty", "fileObject": "cr:fileObject", "fileSet": "cr:fileSet", "format": "cr:format",
-    "includes": "cr:includes", "isLiveDataset": "cr:isLiveDataset", "jsonPath": "cr:jsonPath", "key": "cr:key",
-    "md5": "cr:md5", "parentField": "cr:parentField", "path": "cr:path", "recordSet": "cr:recordSet",
-    "references": "cr:references", "regex": "cr:regex", "repeated": "cr:repeated", "replace": "cr:replace",
-    "samplingRate": "cr:samplingRate", "sc": "https://schema.org/", "separator": "cr:separator", "source": "cr:source",
-    "subField": "cr:subField", "transform": "cr:transform",
+    "@language": "en",
+    "@vocab": "https://schema.org/",
+    "citeAs": "cr:citeAs",
+    "column": "cr:column",
+    "conformsTo": "dct:conformsTo",
+    "cr": "http://mlcommons.org/croissant/",
+    "rai": "http://mlcommons.org/croissant/RAI/",
+    "data": {"@id": "cr:data", "@type": "@json"},
+    "dataType": {"@id": "cr:dataType", "@type": "@vocab"},
+    "dct": "http://purl.org/dc/terms/",
+    "equivalentProperty": "cr:equivalentProperty",
+    "examples": {"@id": "cr:examples", "@type": "@json"},
+    "extract": "cr:extract",
+    "field": "cr:field",
+    "fileProperty": "cr:fileProperty",
+    "fileObject": "cr:fileObject",
+    "fileSet": "cr:fileSet",
+    "format": "cr:format",
+    "includes": "cr:includes",
+    "isLiveDataset": "cr:isLiveDataset",
+    "jsonPath": "cr:jsonPath",
+    "key": "cr:key",
+    "md5": "cr:md5",
+    "parentField": "cr:parentField",
+    "path": "cr:path",
+    "recordSet": "cr:recordSet",
+    "references": "cr:references",
+    "regex": "cr:regex",
+    "repeated": "cr:repeated",
+    "replace": "cr:replace",
+    "samplingRate": "cr:samplingRate",
+    "sc": "https://schema.org/",
+    "separator": "cr:separator",
+    "source": "cr:source",
+    "subField": "cr:subField",
+    "transform": "cr:transform",
 }
-SPLIT_URLS = {"train": "cr:TrainingSplit", "val": "cr:ValidationSplit", "validation": "cr:ValidationSplit",
-              "test": "cr:TestSplit"}
+SPLIT_URLS = {
+    "train": "cr:TrainingSplit",
+    "val": "cr:ValidationSplit",
+    "validation": "cr:ValidationSplit",
+    "test": "cr:TestSplit",
+}
 # Croissant's licence is a URL or text; SPDX identifiers are linked to their page.
 SPDX = "https://spdx.org/licenses/{}.html"
 
@@ -68,14 +97,30 @@ def _field(record_set: str, name: str, data_type: str, source: dict, description
 def _file_records(name: str, what: str) -> dict:
     """One record per file of the FileSet ``name``: its identifier (file name less ``.tif``) and path."""
     source = {"fileSet": {"@id": f"{name}-files"}}
-    return {"@type": "cr:RecordSet", "@id": name, "name": name, "key": {"@id": f"{name}/identifier"},
-            "description": f"the {what} chips, one COG per chip (decode the path with rasterio: mlcroissant's "
-                           "TIFF reader scales pixels as floats in [0, 1])",
-            "field": [_field(name, "identifier", "sc:Text",
-                             {**source, "extract": {"fileProperty": "filename"}, "transform": {"regex": r"^(.*)\.tif$"}},
-                             "the chip's identifier, as in chips.parquet"),
-                      _field(name, "path", "sc:Text", {**source, "extract": {"fileProperty": "filepath"}},
-                             "the file, for rasterio or geetiles's loaders")]}
+    return {
+        "@type": "cr:RecordSet",
+        "@id": name,
+        "name": name,
+        "key": {"@id": f"{name}/identifier"},
+        "description": f"the {what} chips, one COG per chip (decode the path with rasterio: mlcroissant's "
+        "TIFF reader scales pixels as floats in [0, 1])",
+        "field": [
+            _field(
+                name,
+                "identifier",
+                "sc:Text",
+                {**source, "extract": {"fileProperty": "filename"}, "transform": {"regex": r"^(.*)\.tif$"}},
+                "the chip's identifier, as in chips.parquet",
+            ),
+            _field(
+                name,
+                "path",
+                "sc:Text",
+                {**source, "extract": {"fileProperty": "filepath"}},
+                "the file, for rasterio or geetiles's loaders",
+            ),
+        ],
+    }
 
 
 def croissant_dict(root: Path, meta: dict, schema, license_id: str, published: dt.date) -> dict:
@@ -86,43 +131,86 @@ def croissant_dict(root: Path, meta: dict, schema, license_id: str, published: d
     images, labels = meta["images"], meta.get("labels")
     splits = list(meta.get("splits") or [])
     name = str(meta.get("name") or "geetiles-dataset")
-    distribution = [{"@type": "cr:FileObject", "@id": INDEX, "name": INDEX, "contentUrl": INDEX,
-                     "encodingFormat": PARQUET, "sha256": sha256_file(root / INDEX),
-                     "description": "the index: one row per chip (GeoParquet 1.1)"}]
-    record_sets = [{"@type": "cr:RecordSet", "@id": "splits", "name": "splits", "dataType": "cr:Split",
-                    "key": {"@id": "splits/name"}, "description": "the splits of the chips",
-                    "field": [{"@type": "cr:Field", "@id": "splits/name", "name": "name", "dataType": "sc:Text"},
-                              {"@type": "cr:Field", "@id": "splits/url", "name": "url", "dataType": "sc:URL"}],
-                    "data": [{"splits/name": s, "splits/url": SPLIT_URLS.get(s, f"cr:{s}")} for s in splits]}]
+    distribution = [
+        {
+            "@type": "cr:FileObject",
+            "@id": INDEX,
+            "name": INDEX,
+            "contentUrl": INDEX,
+            "encodingFormat": PARQUET,
+            "sha256": sha256_file(root / INDEX),
+            "description": "the index: one row per chip (GeoParquet 1.1)",
+        }
+    ]
+    record_sets = [
+        {
+            "@type": "cr:RecordSet",
+            "@id": "splits",
+            "name": "splits",
+            "dataType": "cr:Split",
+            "key": {"@id": "splits/name"},
+            "description": "the splits of the chips",
+            "field": [
+                {"@type": "cr:Field", "@id": "splits/name", "name": "name", "dataType": "sc:Text"},
+                {"@type": "cr:Field", "@id": "splits/url", "name": "url", "dataType": "sc:URL"},
+            ],
+            "data": [{"splits/name": s, "splits/url": SPLIT_URLS.get(s, f"cr:{s}")} for s in splits],
+        }
+    ]
     fields = []
     for column in schema:
         data_type = _data_type(column.type)
         if data_type is None:
             continue
-        field = _field("chips", column.name, data_type, {"fileObject": {"@id": INDEX}, "extract": {"column": column.name}})
+        field = _field(
+            "chips", column.name, data_type, {"fileObject": {"@id": INDEX}, "extract": {"column": column.name}}
+        )
         if column.name == "split":
             field.update({"dataType": ["sc:Text", "wd:Q3985153"], "references": {"field": {"@id": "splits/name"}}})
         fields.append(field)
-    record_sets.append({"@type": "cr:RecordSet", "@id": "chips", "name": "chips", "key": {"@id": "chips/identifier"},
-                        "description": "the index's rows (footprint, bbox and transform are in chips.parquet only)",
-                        "field": fields})
+    record_sets.append(
+        {
+            "@type": "cr:RecordSet",
+            "@id": "chips",
+            "name": "chips",
+            "key": {"@id": "chips/identifier"},
+            "description": "the index's rows (footprint, bbox and transform are in chips.parquet only)",
+            "field": fields,
+        }
+    )
     for role, info in (("images", images), ("labels", labels)):
         if info is None:
             continue
-        distribution.append({"@type": "cr:FileSet", "@id": f"{role}-files", "name": f"{role}-files", "encodingFormat": TIFF,
-                             "includes": f"{role}/*.tif",
-                             "description": f"{info['name']}: Cloud-Optimised GeoTIFFs, {len(info['bands'])} band(s) "
-                                            f"{', '.join(map(str, info['bands']))}, {info['dtype']}"})
+        distribution.append(
+            {
+                "@type": "cr:FileSet",
+                "@id": f"{role}-files",
+                "name": f"{role}-files",
+                "encodingFormat": TIFF,
+                "includes": f"{role}/*.tif",
+                "description": f"{info['name']}: Cloud-Optimised GeoTIFFs, {len(info['bands'])} band(s) "
+                f"{', '.join(map(str, info['bands']))}, {info['dtype']}",
+            }
+        )
         record_sets.append(_file_records(role, role[:-1]))
     license_url = license_id if "://" in license_id or license_id in ("other", "") else SPDX.format(license_id)
-    return {"@context": {**CONTEXT, "wd": "https://www.wikidata.org/wiki/"}, "@type": "sc:Dataset", "name": name,
-            "description": _description(meta, splits), "conformsTo": CONFORMS_TO, "license": license_url or "other",
-            "url": "./", "version": "1.0.0", "datePublished": published.isoformat(),
-            "citeAs": f"{name}: a dataset made with geetiles {meta.get('geetiles_version', '')} from "
-                      f"{meta.get('tiles_file', '?')}, {published.year}",
-            "keywords": ["geospatial", "earth observation", "geetiles"],
-            "creator": {"@type": "sc:Organization", "name": "geetiles"},
-            "distribution": distribution, "recordSet": record_sets}
+    return {
+        "@context": {**CONTEXT, "wd": "https://www.wikidata.org/wiki/"},
+        "@type": "sc:Dataset",
+        "name": name,
+        "description": _description(meta, splits),
+        "conformsTo": CONFORMS_TO,
+        "license": license_url or "other",
+        "url": "./",
+        "version": "1.0.0",
+        "datePublished": published.isoformat(),
+        "citeAs": f"{name}: a dataset made with geetiles {meta.get('geetiles_version', '')} from "
+        f"{meta.get('tiles_file', '?')}, {published.year}",
+        "keywords": ["geospatial", "earth observation", "geetiles"],
+        "creator": {"@type": "sc:Organization", "name": "geetiles"},
+        "distribution": distribution,
+        "recordSet": record_sets,
+    }
 
 
 def _description(meta: dict, splits: list[str]) -> str:

@@ -63,12 +63,23 @@ def metadata(inp: ExportInput) -> dict:
     def describe(info):
         if info is None:
             return None
-        return {"name": info.name, "bands": list(info.bands), "dtype": info.dtype, "nodata": info.nodata,
-                "classes": [dict(c) for c in info.classes]}
+        return {
+            "name": info.name,
+            "bands": list(info.bands),
+            "dtype": info.dtype,
+            "nodata": info.nodata,
+            "classes": [dict(c) for c in info.classes],
+        }
 
-    return {"geetiles_version": __version__, "name": inp.name, "tiles_file": inp.tiles_path.name,
-            "images": describe(inp.images), "labels": describe(inp.labels), "splits": inp.split_names(),
-            "config": inp.resolved_config}
+    return {
+        "geetiles_version": __version__,
+        "name": inp.name,
+        "tiles_file": inp.tiles_path.name,
+        "images": describe(inp.images),
+        "labels": describe(inp.labels),
+        "splits": inp.split_names(),
+        "config": inp.resolved_config,
+    }
 
 
 def write_index(inp: ExportInput, written: WrittenChips, dest: Path) -> list[Path]:

@@ -45,8 +45,9 @@ def as_dicts(table: np.ndarray, keys: tuple[str, ...], failed=()) -> list[dict |
     return out
 
 
-def columns_from_counts(dataset: str, keys: tuple[str, ...], classes: np.ndarray, inside: np.ndarray,
-                        failed: dict[int, str]) -> tuple[dict[str, object], list[str]]:
+def columns_from_counts(
+    dataset: str, keys: tuple[str, ...], classes: np.ndarray, inside: np.ndarray, failed: dict[int, str]
+) -> tuple[dict[str, object], list[str]]:
     """The columns to write (GeoJSON and twin) and the names of those for the twin only."""
     table = shares(classes)
     valid = classes.sum(axis=1)
@@ -55,8 +56,10 @@ def columns_from_counts(dataset: str, keys: tuple[str, ...], classes: np.ndarray
     rows = np.fromiter(failed, dtype=np.int64, count=len(failed))
     valid_frac[rows] = np.nan
     table[rows] = np.nan
-    columns: dict[str, object] = {proportions_column(dataset): as_dicts(table, keys, failed),
-                                  valid_frac_column(dataset): valid_frac}
+    columns: dict[str, object] = {
+        proportions_column(dataset): as_dicts(table, keys, failed),
+        valid_frac_column(dataset): valid_frac,
+    }
     wide = {class_column(dataset, key): table[:, index] for index, key in enumerate(keys)}
     columns.update(wide)
     return columns, list(wide)

@@ -49,15 +49,22 @@ def count_classes(raster: ChipRaster, geometry, table: LabelTable) -> ChipCounts
 def _covers_raster(geometry, raster: ChipRaster) -> bool:
     """True when ``geometry`` is the raster's own rectangle (up to a millionth of a pixel): a
     polygon without holes, with 4 corners, as large as its bounding box, which is the raster's."""
-    if shapely.get_type_id(geometry) != 3 or shapely.get_num_coordinates(geometry) != 5 \
-            or shapely.get_num_interior_rings(geometry) != 0:
+    if (
+        shapely.get_type_id(geometry) != 3
+        or shapely.get_num_coordinates(geometry) != 5
+        or shapely.get_num_interior_rings(geometry) != 0
+    ):
         return False
     x0, dx, _, y0, _, dy = raster.transform
     left, bottom, right, top = raster.bounds
     minx, miny, maxx, maxy = shapely.bounds(geometry).tolist()
     tolerance_x, tolerance_y = abs(dx) * _ALIGNED_TOLERANCE_PX, abs(dy) * _ALIGNED_TOLERANCE_PX
-    if not (abs(minx - left) <= tolerance_x and abs(maxx - right) <= tolerance_x
-            and abs(miny - bottom) <= tolerance_y and abs(maxy - top) <= tolerance_y):
+    if not (
+        abs(minx - left) <= tolerance_x
+        and abs(maxx - right) <= tolerance_x
+        and abs(miny - bottom) <= tolerance_y
+        and abs(maxy - top) <= tolerance_y
+    ):
         return False
     box_area = (maxx - minx) * (maxy - miny)
     return abs(shapely.area(geometry) - box_area) <= 1e-9 * box_area  # a rectangle, not a skewed quadrilateral
@@ -79,7 +86,9 @@ def _covered_pixels(raster: ChipRaster, geometry, table: LabelTable) -> tuple[np
     properties = result[0]["properties"] if result else {"values": [], "coverage": []}
     values = np.asarray(properties["values"])
     weights = np.asarray(properties["coverage"], dtype=np.float64)
-    return table.class_index(values.astype(raster.values.dtype, copy=False)) if values.size else values.astype(np.int64), weights
+    return table.class_index(values.astype(raster.values.dtype, copy=False)) if values.size else values.astype(
+        np.int64
+    ), weights
 
 
 def _clipped_pixels(raster: ChipRaster, geometry, table: LabelTable) -> tuple[np.ndarray, np.ndarray]:

@@ -46,17 +46,22 @@ from geetiles.sources.ee_rest import AUTH_STATUS, RETRYABLE_STATUS, Endpoint, er
 
 ROW = "geetiles_row"  # the feature property holding the unit's row number
 HISTOGRAM = "histogram"  # reduceRegions names a one-band image's single output after the reducer's
-MASKED_FILL = -(2.0 ** 100)  # masked pixels' value when the table has no nodata (exact in float32 and float64)
+MASKED_FILL = -(2.0**100)  # masked pixels' value when the table has no nodata (exact in float32 and float64)
 TILE_SCALES = (1, 4, 16)  # a single unit that runs out of memory is retried with a larger tileScale
 DEGREE_M = 111319.49079327357  # the nominal scale of a 1-degree projection: what composites report
 # Earth Engine's answers that depend on how much one request asks for: a smaller batch may pass
-TOO_MUCH = re.compile(r"memory limit|too many concurrent aggregations|computed value is too large|"
-                      r"payload size exceeds|computation timed out|object too large|response size", re.IGNORECASE)
+TOO_MUCH = re.compile(
+    r"memory limit|too many concurrent aggregations|computed value is too large|"
+    r"payload size exceeds|computation timed out|object too large|response size",
+    re.IGNORECASE,
+)
 # ... and among them those a larger tileScale may cure for one unit
 TOO_HEAVY = re.compile(r"memory limit|too many concurrent aggregations|computation timed out", re.IGNORECASE)
 _PLACEHOLDER_TABLE = "geetiles/units-placeholder"
 _MARK = "@@geetiles-units@@"
-_CRS_4326 = {"functionInvocationValue": {"functionName": "Projection", "arguments": {"crs": {"constantValue": "EPSG:4326"}}}}
+_CRS_4326 = {
+    "functionInvocationValue": {"functionName": "Projection", "arguments": {"crs": {"constantValue": "EPSG:4326"}}}
+}
 
 
 def count_units(experiment, labels_config, geometries: np.ndarray, table: LabelTable, progress=None) -> Counts:
@@ -75,11 +80,20 @@ def count_units(experiment, labels_config, geometries: np.ndarray, table: LabelT
     query = Query(image, raw, settings.scale_m)
     runner = Runner(source.spec(), source.session, query, table, fill, counts, progress)
     try:
-        asyncio.run(runner.run(geometries, settings.units_per_request, _nominal_scale_expression(raw),
-                               settings.scale_m is None, source.name))
+        asyncio.run(
+            runner.run(
+                geometries,
+                settings.units_per_request,
+                _nominal_scale_expression(raw),
+                settings.scale_m is None,
+                source.name,
+            )
+        )
     except AuthenticationError as error:
-        raise UserInputError(f"Earth Engine refused the credentials ({error}); run `earthengine authenticate` "
-                             "or set ee.credentials to a valid key file") from None
+        raise UserInputError(
+            f"Earth Engine refused the credentials ({error}); run `earthengine authenticate` "
+            "or set ee.credentials to a valid key file"
+        ) from None
     return counts
 
 
@@ -94,7 +108,9 @@ def labels_images(definition, fill: float):
     import ee
 
     raw = ee.Image(definition.build_image()).select([0])
-    value = int(fill) if fill.is_integer() and abs(fill) < 2**31 else fill  # an integral fill keeps integer bands integer
+    value = (
+        int(fill) if fill.is_integer() and abs(fill) < 2**31 else fill
+    )  # an integral fill keeps integer bands integer
     return raw, raw.unmask(value=value, sameFootprint=False)
 
 
@@ -116,8 +132,10 @@ class Query:
         if tile_scale not in self._parts:
             self._parts[tile_scale] = self._template(tile_scale)
         head, tail = self._parts[tile_scale]
-        collection = ('{"functionInvocationValue":{"functionName":"Collection","arguments":{"features":'
-                      '{"arrayValue":{"values":[' + ",".join(units) + "]}}}}}")
+        collection = (
+            '{"functionInvocationValue":{"functionName":"Collection","arguments":{"features":'
+            '{"arrayValue":{"values":[' + ",".join(units) + "]}}}}}"
+        )
         return '{"expression":' + head + collection + tail + "}"
 
     def _template(self, tile_scale: int) -> tuple[str, str]:
@@ -126,11 +144,17 @@ class Query:
         placeholder = ee.FeatureCollection(_PLACEHOLDER_TABLE)
         encoded = ee.serializer.encode(placeholder, for_cloud_api=True)
         placeholder_node = encoded["values"][encoded["result"]]
-        result = self.image.reduceRegions(collection=placeholder, reducer=ee.Reducer.frequencyHistogram(),
-                                          scale=self.scale_m, crs=self.raw.projection(), tileScale=tile_scale)
+        result = self.image.reduceRegions(
+            collection=placeholder,
+            reducer=ee.Reducer.frequencyHistogram(),
+            scale=self.scale_m,
+            crs=self.raw.projection(),
+            tileScale=tile_scale,
+        )
         result = result.select([ROW, HISTOGRAM], None, False)  # the answer without the units' geometries
-        text = json.dumps(_replace(ee.serializer.encode(result, for_cloud_api=True), placeholder_node, _MARK),
-                          separators=(",", ":"))
+        text = json.dumps(
+            _replace(ee.serializer.encode(result, for_cloud_api=True), placeholder_node, _MARK), separators=(",", ":")
+        )
         pieces = text.split(json.dumps(_MARK))
         if len(pieces) != 2:
             raise RuntimeError("cannot find the units' place in the serialised reduceRegions expression")
@@ -166,10 +190,24 @@ def unit_node(row: int, geometry) -> str | None:
         kind, coordinates = "Polygon", _polygon_coordinates(polygons[0])
     else:
         kind, coordinates = "MultiPolygon", [_polygon_coordinates(p) for p in polygons]
-    node = {"functionInvocationValue": {"functionName": "Feature", "arguments": {
-        "geometry": {"functionInvocationValue": {"functionName": f"GeometryConstructors.{kind}", "arguments": {
-            "coordinates": {"constantValue": coordinates}, "crs": _CRS_4326, "geodesic": {"constantValue": False}}}},
-        "metadata": {"constantValue": {ROW: int(row)}}}}}
+    node = {
+        "functionInvocationValue": {
+            "functionName": "Feature",
+            "arguments": {
+                "geometry": {
+                    "functionInvocationValue": {
+                        "functionName": f"GeometryConstructors.{kind}",
+                        "arguments": {
+                            "coordinates": {"constantValue": coordinates},
+                            "crs": _CRS_4326,
+                            "geodesic": {"constantValue": False},
+                        },
+                    }
+                },
+                "metadata": {"constantValue": {ROW: int(row)}},
+            },
+        }
+    }
     return json.dumps(node, separators=(",", ":"), allow_nan=False)
 
 
@@ -191,7 +229,9 @@ def _polygon_coordinates(polygon) -> list[list[list[float]]]:
     return [shapely.get_coordinates(ring).tolist() for ring in rings]
 
 
-def histogram_counts(histogram: dict[str, float] | None, table: LabelTable, fill: float) -> tuple[np.ndarray, float, float]:
+def histogram_counts(
+    histogram: dict[str, float] | None, table: LabelTable, fill: float
+) -> tuple[np.ndarray, float, float]:
     """(class pixels, pixels inside, unknown pixels) of one unit's weighted histogram {value text: pixels}."""
     if not histogram:
         return np.zeros(len(table.keys)), 0.0, 0.0
@@ -214,8 +254,10 @@ class Batch:
 
     def halves(self) -> list[Batch]:
         middle = len(self.units) // 2
-        return [Batch(self.units[:middle], self.failures, self.tile_step),
-                Batch(self.units[middle:], self.failures, self.tile_step)]
+        return [
+            Batch(self.units[:middle], self.failures, self.tile_step),
+            Batch(self.units[middle:], self.failures, self.tile_step),
+        ]
 
     @property
     def rows(self) -> list[int]:
@@ -225,15 +267,18 @@ class Batch:
 class Runner:
     """Sends the batches within the global caps and fills ``counts`` as answers arrive."""
 
-    def __init__(self, endpoint: Endpoint, session, query: Query, table: LabelTable, fill: float, counts: Counts,
-                 progress=None) -> None:
+    def __init__(
+        self, endpoint: Endpoint, session, query: Query, table: LabelTable, fill: float, counts: Counts, progress=None
+    ) -> None:
         self.endpoint, self.session, self.query = endpoint, session, query
         self.table, self.fill, self.counts, self.progress = table, fill, counts, progress
         self.url = f"{endpoint.url}/v1/projects/{endpoint.project}/value:compute"
         self.rng = random.Random(0)
         self.retries_unreported = 0
 
-    async def run(self, geometries: np.ndarray, per_request: int, scale_expression: str, native: bool, name: str) -> None:
+    async def run(
+        self, geometries: np.ndarray, per_request: int, scale_expression: str, native: bool, name: str
+    ) -> None:
         import aiohttp
 
         self.in_flight = asyncio.Semaphore(self.endpoint.max_in_flight)
@@ -269,8 +314,10 @@ class Runner:
                 raise UserInputError(f"Earth Engine refuses labels dataset {name!r}: {message}")
             raise RunFailed(f"Earth Engine is not answering ({message}); no proportions were computed, rerun later")
         if native and isinstance(scale, (int, float)) and abs(scale - DEGREE_M) < 1.0:
-            raise UserInputError(f"labels dataset {name!r} has no native projection (a composite such as mosaic or median "
-                                 "reports 1 degree); set proportions.scale_m to its pixel size in metres, e.g. proportions.scale_m=10")
+            raise UserInputError(
+                f"labels dataset {name!r} has no native projection (a composite such as mosaic or median "
+                "reports 1 degree); set proportions.scale_m to its pixel size in metres, e.g. proportions.scale_m=10"
+            )
 
     def _prepare(self, geometries: np.ndarray, start: int, stop: int) -> Batch:
         """The batch's units serialised; units without area are counted as empty, broken ones failed."""
@@ -303,7 +350,9 @@ class Runner:
             retryable = status is None or status in RETRYABLE_STATUS
             batch.failures += retryable
             too_much = TOO_MUCH.search(message) is not None
-            if (too_much or not retryable) and len(batch.units) > 1:  # a smaller request may pass (or isolate the culprit)
+            if (too_much or not retryable) and len(
+                batch.units
+            ) > 1:  # a smaller request may pass (or isolate the culprit)
                 if retryable:
                     await self._backoff(batch.failures)
                 for half in batch.halves():
@@ -334,10 +383,14 @@ class Runner:
             async with self.in_flight:
                 headers = {"Content-Type": "application/json", **self.session.auth_headers()}
                 try:
-                    async with self.http.post(self.url, data=body.encode(), headers=headers,
-                                              timeout=aiohttp.ClientTimeout(total=self.endpoint.request_timeout_s)) as response:
+                    async with self.http.post(
+                        self.url,
+                        data=body.encode(),
+                        headers=headers,
+                        timeout=aiohttp.ClientTimeout(total=self.endpoint.request_timeout_s),
+                    ) as response:
                         status, payload = response.status, await response.read()
-                except (asyncio.TimeoutError, aiohttp.ClientError) as error:
+                except (TimeoutError, aiohttp.ClientError) as error:
                     status, payload = None, f"{type(error).__name__}: {error}".encode()
             result = _result(payload) if status == 200 else None
             if result is _UNREADABLE:

@@ -32,7 +32,9 @@ def _key_order(key: str):
     return (0, float(key), key) if key.lstrip("-").replace(".", "", 1).isdigit() else (1, 0.0, key)
 
 
-def mix(chips: np.ndarray, units: np.ndarray, table: np.ndarray, factor: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def mix(
+    chips: np.ndarray, units: np.ndarray, table: np.ndarray, factor: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For every chip: its mixed shares (chips, keys), whether any weight reached it, and the row of
     the unit it overlaps most (-1 for none)."""
     mixed = np.zeros((len(chips), table.shape[1]))

@@ -76,13 +76,18 @@ def bbox_geometry(values, origin: str) -> shapely.Geometry:
     if minlat >= maxlat:
         raise UserInputError(f"{origin}: minlat must be below maxlat; write [minlon, minlat, maxlon, maxlat]")
     if minlon > maxlon:  # crosses the antimeridian: two boxes that meet at ±180
-        return shapely.MultiPolygon([shapely.box(minlon, minlat, 180, maxlat), shapely.box(-180, minlat, maxlon, maxlat)])
+        return shapely.MultiPolygon(
+            [shapely.box(minlon, minlat, 180, maxlat), shapely.box(-180, minlat, maxlon, maxlat)]
+        )
     return shapely.box(minlon, minlat, maxlon, maxlat)
 
 
 def _require_file(path: Path, origin: str) -> None:
     if not path.is_file():
-        raise UserInputError(f"{origin}: no such file ({path.resolve()}); check the path (relative paths start where you run the command)")
+        raise UserInputError(
+            f"{origin}: no such file ({path.resolve()}); "
+            "check the path (relative paths start where you run the command)"
+        )
 
 
 def _read_wkt(path: Path, origin: str) -> shapely.Geometry:
@@ -92,7 +97,9 @@ def _read_wkt(path: Path, origin: str) -> shapely.Geometry:
         return shapely.from_wkt(text)
     except shapely.errors.ShapelyError as error:
         detail = str(error).splitlines()[0][:120] if str(error) else "unparsable"
-        raise UserInputError(f"{origin}: not valid WKT ({detail}); the file must hold one lon/lat WKT geometry such as POLYGON ((...))") from None
+        raise UserInputError(
+            f"{origin}: not valid WKT ({detail}); the file must hold one lon/lat WKT geometry such as POLYGON ((...))"
+        ) from None
 
 
 def _read_vector(path: Path, layer: str | None, origin: str) -> shapely.Geometry:
@@ -104,10 +111,14 @@ def _read_vector(path: Path, layer: str | None, origin: str) -> shapely.Geometry
         frame = gpd.read_file(path, layer=layer, engine="pyogrio")
     except Exception as error:  # pyogrio/GDAL raise several error types for unreadable data
         detail = " ".join(str(error).split())[:160]
-        raise UserInputError(f"{origin}: cannot read it as a vector file ({detail}); give GeoJSON, GeoPackage or (zipped) Shapefile") from None
+        raise UserInputError(
+            f"{origin}: cannot read it as a vector file ({detail}); give GeoJSON, GeoPackage or (zipped) Shapefile"
+        ) from None
     frame = frame[frame.geometry.notna()]
     if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
         frame = frame.to_crs("EPSG:4326")
     if len(frame) == 0:
-        raise UserInputError(f"{origin}: the file has no features with a geometry; give a file with at least one polygon")
+        raise UserInputError(
+            f"{origin}: the file has no features with a geometry; give a file with at least one polygon"
+        )
     return shapely.union_all(frame.geometry.values)

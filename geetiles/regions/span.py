@@ -70,9 +70,17 @@ def warn_if_wide(geometry: shapely.Geometry, origin: str) -> LongitudeSpan:
         extent, example = "all 360° of longitude", ""
     else:
         extent = f"{span.degrees:.4g}° of longitude ({span.west:.6g} eastwards to {span.east:.6g})"
-        example = "" if span.crosses_antimeridian else \
-            f", e.g. aoi.bbox=[{span.east:.6g},{south:.6g},{span.west:.6g},{north:.6g}]"  # the other way round
-    log.warning("%s: the AOI spans %s; if it is meant to cross the antimeridian, give aoi.bbox with minlon > maxlon%s, "
-                "or split the ring at ±180 into two polygons (tiling=utm and tiling=majortom cut each side in its own "
-                "UTM zone or cell row)", origin, extent, example)
+        example = (
+            ""
+            if span.crosses_antimeridian
+            else f", e.g. aoi.bbox=[{span.east:.6g},{south:.6g},{span.west:.6g},{north:.6g}]"
+        )  # the other way round
+    log.warning(
+        "%s: the AOI spans %s; if it is meant to cross the antimeridian, give aoi.bbox with minlon > maxlon%s, "
+        "or split the ring at ±180 into two polygons (tiling=utm and tiling=majortom cut each side in its own "
+        "UTM zone or cell row)",
+        origin,
+        extent,
+        example,
+    )
     return span

@@ -33,11 +33,17 @@ class ChipArrays:
 
     @property
     def centres(self) -> np.ndarray:
-        return np.column_stack([(self.bounds[:, 0] + self.bounds[:, 2]) / 2, (self.bounds[:, 1] + self.bounds[:, 3]) / 2])
+        return np.column_stack(
+            [(self.bounds[:, 0] + self.bounds[:, 2]) / 2, (self.bounds[:, 1] + self.bounds[:, 3]) / 2]
+        )
 
     def extent(self) -> tuple[float, float, float, float]:
-        return (float(self.bounds[:, 0].min()), float(self.bounds[:, 1].min()),
-                float(self.bounds[:, 2].max()), float(self.bounds[:, 3].max()))
+        return (
+            float(self.bounds[:, 0].min()),
+            float(self.bounds[:, 1].min()),
+            float(self.bounds[:, 2].max()),
+            float(self.bounds[:, 3].max()),
+        )
 
     def dominant(self) -> np.ndarray:
         """Per chip, the index (into ``keys``) of its largest class share; -1 without proportions."""
@@ -61,12 +67,15 @@ def column_names(tiles_path: Path) -> tuple[str, ...]:
     try:
         info = pyogrio.read_info(tiles_path)
     except Exception as error:  # pyogrio raises several types for unreadable files
-        raise UserInputError(f"cannot read tiles file {str(tiles_path)!r} ({error}); is it a GeoJSON tiles file?") from None
+        raise UserInputError(
+            f"cannot read tiles file {str(tiles_path)!r} ({error}); is it a GeoJSON tiles file?"
+        ) from None
     return (*(str(f) for f in info["fields"]), "geometry")
 
 
-def read_chips(tiles_path: Path, labels_dataset: str | None, keys: tuple[str, ...] = (),
-               geometry_up_to: int = 0) -> ChipArrays:
+def read_chips(
+    tiles_path: Path, labels_dataset: str | None, keys: tuple[str, ...] = (), geometry_up_to: int = 0
+) -> ChipArrays:
     """The chips of ``tiles_path``; class shares of ``labels_dataset`` (its ``_class_{key}`` columns, else
     its ``_proportions`` objects) in the order of ``keys`` (extended by keys found in the data); the
     polygons themselves only when there are at most ``geometry_up_to`` chips."""
@@ -99,7 +108,10 @@ def _usable_twin(tiles_path: Path) -> Path | None:
 
 
 def _is_lonlat(crs) -> bool:
-    if isinstance(crs, dict) and crs.get("id") in ({"authority": "EPSG", "code": 4326}, {"authority": "OGC", "code": "CRS84"}):
+    if isinstance(crs, dict) and crs.get("id") in (
+        {"authority": "EPSG", "code": 4326},
+        {"authority": "OGC", "code": "CRS84"},
+    ):
         return True
     from pyproj import CRS
 
@@ -109,14 +121,16 @@ def _is_lonlat(crs) -> bool:
         return False
 
 
-def _share_source(columns: tuple[str, ...], dataset: str | None, keys: tuple[str, ...]) -> tuple[str, list[str], tuple[str, ...]]:
+def _share_source(
+    columns: tuple[str, ...], dataset: str | None, keys: tuple[str, ...]
+) -> tuple[str, list[str], tuple[str, ...]]:
     """("wide", the class columns, keys) or ("objects", [the proportions column], keys) or ("", [], ())."""
     if dataset is None:
         return "", [], ()
     prefix = f"{dataset}_class_"
     wide = [c for c in columns if c.startswith(prefix)]
     if wide:
-        found = [c[len(prefix):] for c in wide]
+        found = [c[len(prefix) :] for c in wide]
         ordered = [k for k in keys if k in found] + [k for k in found if k not in keys]
         return "wide", [prefix + k for k in ordered], tuple(ordered)
     if f"{dataset}_proportions" in columns:
@@ -124,8 +138,9 @@ def _share_source(columns: tuple[str, ...], dataset: str | None, keys: tuple[str
     return "", [], ()
 
 
-def _from_twin(twin: Path, columns: tuple[str, ...], dataset: str | None, keys: tuple[str, ...],
-               geometry_up_to: int) -> ChipArrays:
+def _from_twin(
+    twin: Path, columns: tuple[str, ...], dataset: str | None, keys: tuple[str, ...], geometry_up_to: int
+) -> ChipArrays:
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -156,8 +171,11 @@ def _from_twin(twin: Path, columns: tuple[str, ...], dataset: str | None, keys: 
         if "split" in columns:
             split.append(pc.fill_null(batch.column("split").cast(pa.string()), "none").to_numpy(zero_copy_only=False))
         if kind == "wide":
-            shares.append(np.column_stack([pc.fill_null(batch.column(c).cast(pa.float32()), np.nan).to_numpy()
-                                           for c in share_columns]))
+            shares.append(
+                np.column_stack(
+                    [pc.fill_null(batch.column(c).cast(pa.float32()), np.nan).to_numpy() for c in share_columns]
+                )
+            )
         elif kind == "objects":
             shares.append(_parse_json_column(batch.column(share_columns[0]), key_list))
     if id_columns:  # they name the chip files the sample sheet reads: the rule, as every reader of tiles files
@@ -171,13 +189,16 @@ def _from_twin(twin: Path, columns: tuple[str, ...], dataset: str | None, keys: 
         split=np.concatenate(split).astype(object) if split else None,
         shares=_stack(shares, len(key_list)) if kind else None,
         keys=tuple(key_list),
-        geometry=np.concatenate(geoms) if keep_geometry and geoms else (np.zeros(0, dtype=object) if keep_geometry else None),
+        geometry=np.concatenate(geoms)
+        if keep_geometry and geoms
+        else (np.zeros(0, dtype=object) if keep_geometry else None),
         columns=columns,
     )
 
 
-def _from_frame(tiles_path: Path, columns: tuple[str, ...], dataset: str | None, keys: tuple[str, ...],
-                geometry_up_to: int) -> ChipArrays:
+def _from_frame(
+    tiles_path: Path, columns: tuple[str, ...], dataset: str | None, keys: tuple[str, ...], geometry_up_to: int
+) -> ChipArrays:
     """A tiles file without a usable twin (GeoJSON only, or another CRS): through load_tiles."""
     import shapely
 
@@ -196,7 +217,9 @@ def _from_frame(tiles_path: Path, columns: tuple[str, ...], dataset: str | None,
     elif kind == "objects":
         shares = _stack([_parse_objects(frame[share_columns[0]].tolist(), key_list)], len(key_list))
     return ChipArrays(
-        identifiers=frame["identifier"].astype(str).to_numpy() if "identifier" in columns else np.arange(len(frame)).astype(str),
+        identifiers=frame["identifier"].astype(str).to_numpy()
+        if "identifier" in columns
+        else np.arange(len(frame)).astype(str),
         bounds=shapely.bounds(geometry) if len(geometry) else np.zeros((0, 4)),
         area_km2=frame["area_km2"].to_numpy(dtype=np.float64) if "area_km2" in columns else None,
         split=_clean_split(frame["split"].astype(object).to_numpy()) if "split" in columns else None,
@@ -218,12 +241,15 @@ def _parse_json_column(texts, keys: list[str]) -> np.ndarray:
     texts = texts.cast(pa.large_string())
     objects = pc.fill_null(pc.starts_with(pc.utf8_trim_whitespace(texts), "{"), False)
     text = pa.large_string()
-    lines = pc.binary_join_element_wise(pc.if_else(objects, texts, pa.scalar("{}", text)), pa.scalar("", text),
-                                        pa.scalar("\n", text))  # one object a line
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset:lines.offset + len(lines) + 1]
-    data = lines.buffers()[2].to_pybytes()[offsets[0]:offsets[-1]] if len(lines) else b""
+    lines = pc.binary_join_element_wise(
+        pc.if_else(objects, texts, pa.scalar("{}", text)), pa.scalar("", text), pa.scalar("\n", text)
+    )  # one object a line
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset : lines.offset + len(lines) + 1]
+    data = lines.buffers()[2].to_pybytes()[offsets[0] : offsets[-1]] if len(lines) else b""
     try:
-        table = pa_json.read_json(pa.BufferReader(data), read_options=pa_json.ReadOptions(block_size=max(1 << 20, len(data) + 1)))
+        table = pa_json.read_json(
+            pa.BufferReader(data), read_options=pa_json.ReadOptions(block_size=max(1 << 20, len(data) + 1))
+        )
         if table.num_rows != len(texts):
             raise ValueError("row count")
         for name in table.column_names:

@@ -74,8 +74,12 @@ def _read_csv(path: Path, columns: list[str]):
     try:
         header = path.open(encoding="utf-8").readline().strip().split(",")
         present = [c for c in columns if c in [h.strip('"') for h in header]]
-        return csv.read_csv(path, convert_options=csv.ConvertOptions(
-            include_columns=present, column_types={c: "string" for c in present}, strings_can_be_null=False))
+        return csv.read_csv(
+            path,
+            convert_options=csv.ConvertOptions(
+                include_columns=present, column_types={c: "string" for c in present}, strings_can_be_null=False
+            ),
+        )
     except Exception as error:  # pyarrow raises several types
         log.warning("report: cannot read %s (%s)", path, error)
         return None
@@ -93,9 +97,16 @@ def _read_manifest(path: Path) -> tuple[dict[str, int], np.ndarray, Counter]:
     counts = pc.value_counts(table.column("status")).to_pylist()
     statuses = {str(row["values"]): int(row["counts"]) for row in counts}
     failed_rows = table.filter(pc.equal(table.column("status"), "failed"))
-    failed = failed_rows.column("identifier").to_numpy(zero_copy_only=False).astype(str) \
-        if "identifier" in table.column_names else empty
-    errors = Counter(_short(e) for e in failed_rows.column("error").to_pylist()) if "error" in table.column_names else Counter()
+    failed = (
+        failed_rows.column("identifier").to_numpy(zero_copy_only=False).astype(str)
+        if "identifier" in table.column_names
+        else empty
+    )
+    errors = (
+        Counter(_short(e) for e in failed_rows.column("error").to_pylist())
+        if "error" in table.column_names
+        else Counter()
+    )
     return statuses, failed, errors
 
 
@@ -106,10 +117,12 @@ def _read_failures(path: Path) -> tuple[np.ndarray, Counter]:
     table = _read_csv(path, ["identifier", "error"])
     if table is None or "identifier" not in table.column_names:
         return empty, Counter()
-    errors = Counter(_short(e) for e in table.column("error").to_pylist()) if "error" in table.column_names else Counter()
+    errors = (
+        Counter(_short(e) for e in table.column("error").to_pylist()) if "error" in table.column_names else Counter()
+    )
     return table.column("identifier").to_numpy(zero_copy_only=False).astype(str), errors
 
 
 def _short(message) -> str:
     text = " ".join(str(message or "").split()) or "(no message)"
-    return text if len(text) <= ERROR_CHARS else text[:ERROR_CHARS - 1] + "…"
+    return text if len(text) <= ERROR_CHARS else text[: ERROR_CHARS - 1] + "…"

@@ -78,15 +78,34 @@ def legend(ax, entries: list[tuple], title: str | None = None) -> None:
 
     if not entries:
         return
-    handles = [Line2D([], [], color=e[1], label=e[0], linewidth=1.5) if e[2:] == ("line",) else
-               Patch(facecolor=e[1], edgecolor="#555555", linewidth=0.4, label=e[0]) for e in entries]
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, title=title,
-              title_fontsize=8, frameon=False)
+    handles = [
+        Line2D([], [], color=e[1], label=e[0], linewidth=1.5)
+        if e[2:] == ("line",)
+        else Patch(facecolor=e[1], edgecolor="#555555", linewidth=0.4, label=e[0])
+        for e in entries
+    ]
+    ax.legend(
+        handles=handles,
+        loc="upper left",
+        bbox_to_anchor=(1.02, 1.0),
+        fontsize=8,
+        title=title,
+        title_fontsize=8,
+        frameon=False,
+    )
 
 
-def draw_chips(ax, bounds: np.ndarray, codes: np.ndarray, colors: list[str], geometry: np.ndarray | None = None,
-               max_polygons: int = 20000, priority: list[float] | None = None, edge: str | None = "auto",
-               zorder: float = 2) -> Drawn:
+def draw_chips(
+    ax,
+    bounds: np.ndarray,
+    codes: np.ndarray,
+    colors: list[str],
+    geometry: np.ndarray | None = None,
+    max_polygons: int = 20000,
+    priority: list[float] | None = None,
+    edge: str | None = "auto",
+    zorder: float = 2,
+) -> Drawn:
     """Draw chips coloured by ``codes`` (an index into ``colors`` per chip; -1: not drawn).
 
     With ``geometry`` (shapely polygons aligned with ``bounds``) and at most ``max_polygons`` chips to
@@ -105,8 +124,9 @@ def draw_chips(ax, bounds: np.ndarray, codes: np.ndarray, colors: list[str], geo
     return Drawn("raster", count)
 
 
-def _polygons(ax, geometry: np.ndarray, codes: np.ndarray, colors: list[str], edge: str | None, zorder: float,
-              count: int) -> None:
+def _polygons(
+    ax, geometry: np.ndarray, codes: np.ndarray, colors: list[str], edge: str | None, zorder: float, count: int
+) -> None:
     from matplotlib.collections import PolyCollection
     from matplotlib.colors import to_rgba_array
 
@@ -114,8 +134,11 @@ def _polygons(ax, geometry: np.ndarray, codes: np.ndarray, colors: list[str], ed
     faces = to_rgba_array(colors)[codes[owner]]
     width = 0.0 if edge is None else (0.4 if count <= 2000 else 0.15 if count <= 8000 else 0.0)
     edgecolor = "white" if edge == "auto" else (edge or "none")
-    ax.add_collection(PolyCollection(vertices, facecolors=faces, edgecolors=edgecolor, linewidths=width,
-                                     zorder=zorder, antialiased=count <= 8000))
+    ax.add_collection(
+        PolyCollection(
+            vertices, facecolors=faces, edgecolors=edgecolor, linewidths=width, zorder=zorder, antialiased=count <= 8000
+        )
+    )
 
 
 def exterior_vertices(geometry: np.ndarray):
@@ -132,19 +155,32 @@ def exterior_vertices(geometry: np.ndarray):
     return np.split(coords, np.cumsum(sizes)[:-1]), owner
 
 
-def raster_chips(ax, bounds: np.ndarray, codes: np.ndarray, colors: list[str], priority: list[float] | None = None,
-                 zorder: float = 2) -> tuple[int, int]:
+def raster_chips(
+    ax, bounds: np.ndarray, codes: np.ndarray, colors: list[str], priority: list[float] | None = None, zorder: float = 2
+) -> tuple[int, int]:
     """The aggregated drawing: an RGBA image of chip centres (``imshow``); returns its (rows, columns)."""
     from matplotlib.colors import to_rgba_array
 
     image, extent = centre_raster(bounds, codes, to_rgba_array(colors), priority)
-    ax.imshow(image, extent=extent, origin="lower", interpolation="nearest", aspect=ax.get_aspect(), zorder=zorder,
-              resample=False)
+    ax.imshow(
+        image,
+        extent=extent,
+        origin="lower",
+        interpolation="nearest",
+        aspect=ax.get_aspect(),
+        zorder=zorder,
+        resample=False,
+    )
     return image.shape[:2]
 
 
-def centre_raster(bounds: np.ndarray, codes: np.ndarray, rgba: np.ndarray, priority: list[float] | None = None,
-                  max_cells: int = MAX_CELLS) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+def centre_raster(
+    bounds: np.ndarray,
+    codes: np.ndarray,
+    rgba: np.ndarray,
+    priority: list[float] | None = None,
+    max_cells: int = MAX_CELLS,
+) -> tuple[np.ndarray, tuple[float, float, float, float]]:
     """(image (rows, columns, 4) float32, extent) of the chips' centres: each cell takes the colour of
     its chips' most frequent code, ties and ``priority`` going to the higher priority."""
     cx = (bounds[:, 0] + bounds[:, 2]) / 2
@@ -184,7 +220,10 @@ def draw_outlines(ax, geometry: np.ndarray, color: str = OUTLINE, width: float =
         return 0
     sizes = shapely.get_num_coordinates(lines)
     coords = shapely.get_coordinates(lines)
-    segments = np.split(coords, np.cumsum(sizes)[:-1]) if not (sizes == sizes[0]).all() \
+    segments = (
+        np.split(coords, np.cumsum(sizes)[:-1])
+        if not (sizes == sizes[0]).all()
         else coords.reshape(len(lines), int(sizes[0]), 2)
+    )
     ax.add_collection(LineCollection(segments, colors=color, linewidths=width, zorder=zorder))
     return len(lines)

@@ -19,8 +19,26 @@ from geetiles.report.downloads import DownloadSummary, chip_folders, read_downlo
 
 log = logging.getLogger(__name__)
 
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
-           "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7")
+PALETTE = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+    "#aec7e8",
+    "#ffbb78",
+    "#98df8a",
+    "#ff9896",
+    "#c5b0d5",
+    "#c49c94",
+    "#f7b6d2",
+    "#c7c7c7",
+)
 
 
 @dataclass
@@ -83,8 +101,9 @@ def gather(experiment, context, tiles_path: Path) -> ReportInputs:
     tiles_record = _yaml(record_path(tiles_path))
     images = _images(config, folders)
     labels = _labels(config, context, folders, columns)
-    chips = read_chips(tiles_path, labels.name if labels else None, labels.keys if labels else (),
-                       geometry_up_to=report.max_polygons)
+    chips = read_chips(
+        tiles_path, labels.name if labels else None, labels.keys if labels else (), geometry_up_to=report.max_polygons
+    )
     if not len(chips):
         raise UserInputError(f"tiles file {tiles_path.name} has no chips; nothing to report")
     if labels is not None:
@@ -99,10 +118,22 @@ def gather(experiment, context, tiles_path: Path) -> ReportInputs:
     else:
         shown, source = tiles_record["config"], record_path(tiles_path).name
     return ReportInputs(
-        tiles_path=tiles_path, chips=chips, aoi_name=aoi_name, aoi=aoi, aoi_path=aoi_path, images=images, labels=labels,
-        downloads=read_downloads(folders), splits_report=_splits_report(tiles_path, chips),
-        foreign=_foreign(report, context, tiles_path, records), tiles_record=tiles_record, records=records,
-        config=shown, config_source=source, run_config=run_config)
+        tiles_path=tiles_path,
+        chips=chips,
+        aoi_name=aoi_name,
+        aoi=aoi,
+        aoi_path=aoi_path,
+        images=images,
+        labels=labels,
+        downloads=read_downloads(folders),
+        splits_report=_splits_report(tiles_path, chips),
+        foreign=_foreign(report, context, tiles_path, records),
+        tiles_record=tiles_record,
+        records=records,
+        config=shown,
+        config_source=source,
+        run_config=run_config,
+    )
 
 
 def _yaml(path: Path) -> dict | None:
@@ -136,8 +167,10 @@ def _images(config, folders: dict[str, Path]) -> Images | None:
 
     name = config.report.images
     if name and name not in folders:
-        raise UserInputError(f"report.images={name!r}: no chip folder of that name beside the tiles file "
-                             f"(datasets: {', '.join(folders) or 'none'}); set report.images to one of them or leave it unset")
+        raise UserInputError(
+            f"report.images={name!r}: no chip folder of that name beside the tiles file "
+            f"(datasets: {', '.join(folders) or 'none'}); set report.images to one of them or leave it unset"
+        )
     if not name:
         derived = folder_name(config.source)
         if derived in folders:
@@ -163,19 +196,23 @@ def _labels(config, context, folders: dict[str, Path], columns: tuple[str, ...])
     from geetiles.sources.naming import folder_name
 
     def present(name: str) -> bool:
-        return name in folders or f"{name}_proportions" in columns or any(c.startswith(f"{name}_class_") for c in columns)
+        return (
+            name in folders or f"{name}_proportions" in columns or any(c.startswith(f"{name}_class_") for c in columns)
+        )
 
     name = config.report.labels
     if name and not present(name):
-        raise UserInputError(f"report.labels={name!r}: no chip folder or {name}_proportions column beside the tiles file; "
-                             "set report.labels to a downloaded labels dataset or leave it unset")
+        raise UserInputError(
+            f"report.labels={name!r}: no chip folder or {name}_proportions column beside the tiles file; "
+            "set report.labels to a downloaded labels dataset or leave it unset"
+        )
     if not name:
         candidates = [getattr(context, "labels_dir", None) and context.labels_dir.name, folder_name(config.labels)]
         name = next((c for c in candidates if c and present(c)), None)
     if not name:
         records = _records_of(folders)
         found = [n for n, r in records.items() if r.get("classes")]
-        in_columns = [c[:-len("_proportions")] for c in columns if c.endswith("_proportions")]
+        in_columns = [c[: -len("_proportions")] for c in columns if c.endswith("_proportions")]
         found += [name for name in in_columns if name not in found]
         name = found[0] if len(found) == 1 else None
     if not name:
@@ -202,8 +239,14 @@ def _with_keys(labels: Labels, keys: tuple[str, ...]) -> Labels:
     taken = set(labels.colors)
     free = [c for c in PALETTE if c not in taken] or list(PALETTE)
     colors = [free[i % len(free)] for i in range(len(extra))]
-    return Labels(labels.name, labels.folder, (*labels.keys, *extra), (*labels.names, *extra), (*labels.colors, *colors),
-                  labels.table)
+    return Labels(
+        labels.name,
+        labels.folder,
+        (*labels.keys, *extra),
+        (*labels.names, *extra),
+        (*labels.colors, *colors),
+        labels.table,
+    )
 
 
 def _aoi(experiment, tiles_path: Path, tiles_record: dict | None):

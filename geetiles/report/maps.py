@@ -30,9 +30,13 @@ class MapImage:
 
 
 def draw_maps(inputs: ReportInputs, folder: Path, max_polygons: int) -> list[MapImage]:
-    maps = [aoi_map(inputs, folder, max_polygons), split_map(inputs, folder, max_polygons),
-            class_map(inputs, folder, max_polygons), foreign_map(inputs, folder, max_polygons),
-            failure_map(inputs, folder, max_polygons)]
+    maps = [
+        aoi_map(inputs, folder, max_polygons),
+        split_map(inputs, folder, max_polygons),
+        class_map(inputs, folder, max_polygons),
+        foreign_map(inputs, folder, max_polygons),
+        failure_map(inputs, folder, max_polygons),
+    ]
     return [m for m in maps if m is not None]
 
 
@@ -52,8 +56,15 @@ def aoi_map(inputs: ReportInputs, folder: Path, max_polygons: int) -> MapImage:
     chips = inputs.chips
     name = inputs.aoi_name or "the area of interest"
     fig, ax = drawing.new_map(_extent(inputs, with_aoi=True), f"{name}: {_chip_count(len(chips))}")
-    drawn = drawing.draw_chips(ax, chips.bounds, np.zeros(len(chips), dtype=np.int64), [drawing.CHIP_FILL],
-                               chips.geometry, max_polygons, edge=drawing.CHIP_EDGE)
+    drawn = drawing.draw_chips(
+        ax,
+        chips.bounds,
+        np.zeros(len(chips), dtype=np.int64),
+        [drawing.CHIP_FILL],
+        chips.geometry,
+        max_polygons,
+        edge=drawing.CHIP_EDGE,
+    )
     entries = [(f"chips ({len(chips):,})", drawing.CHIP_FILL)]
     note = ""
     if inputs.aoi is not None:
@@ -117,16 +128,25 @@ def foreign_map(inputs: ReportInputs, folder: Path, max_polygons: int) -> MapIma
         return None
     chips, units = inputs.chips, foreign.units
     fig, ax = drawing.new_map(_extent(inputs), f"Foreign units {foreign.name} over the chips")
-    drawn = drawing.draw_chips(ax, chips.bounds, np.zeros(len(chips), dtype=np.int64), [drawing.CHIP_FILL],
-                               chips.geometry, max_polygons, edge=None)
+    drawn = drawing.draw_chips(
+        ax,
+        chips.bounds,
+        np.zeros(len(chips), dtype=np.int64),
+        [drawing.CHIP_FILL],
+        chips.geometry,
+        max_polygons,
+        edge=None,
+    )
     note = ""
     if units.geometry is not None:
         drawing.draw_outlines(ax, units.geometry, "#54278f", 0.8)
     else:  # too many units to outline: their centres, aggregated like chips
         drawing.raster_chips(ax, units.bounds, np.zeros(len(units), dtype=np.int64), ["#54278f"], zorder=3)
         note = f"{len(units):,} units: their centres are drawn (above report.max_polygons)"
-    drawing.legend(ax, [(f"chips ({len(chips):,})", drawing.CHIP_FILL),
-                        (f"{foreign.name} ({len(units):,} units)", "#54278f", "line")])
+    drawing.legend(
+        ax,
+        [(f"chips ({len(chips):,})", drawing.CHIP_FILL), (f"{foreign.name} ({len(units):,} units)", "#54278f", "line")],
+    )
     drawing.save(fig, folder / "map_foreign.png")
     return MapImage("foreign", "map_foreign.png", f"Foreign units ({foreign.name})", drawn.mode, note)
 
@@ -138,12 +158,14 @@ def failure_map(inputs: ReportInputs, folder: Path, max_polygons: int) -> MapIma
     chips = inputs.chips
     codes = failed.astype(np.int64)
     fig, ax = drawing.new_map(_extent(inputs), "Download failures")
-    drawn = drawing.draw_chips(ax, chips.bounds, codes, [DONE, FAILED], chips.geometry, max_polygons, [0.0, 1.0],
-                               edge="auto")
+    drawn = drawing.draw_chips(
+        ax, chips.bounds, codes, [DONE, FAILED], chips.geometry, max_polygons, [0.0, 1.0], edge="auto"
+    )
     if failed.sum() <= MAX_MARKERS:
         centres = chips.centres[failed]
         ax.scatter(centres[:, 0], centres[:, 1], s=14, marker="x", c="#67000d", linewidths=0.9, zorder=5)
-    drawing.legend(ax, [(f"failed in a dataset ({int(failed.sum()):,})", FAILED),
-                        (f"no failure ({int((~failed).sum()):,})", DONE)])
+    drawing.legend(
+        ax, [(f"failed in a dataset ({int(failed.sum()):,})", FAILED), (f"no failure ({int((~failed).sum()):,})", DONE)]
+    )
     drawing.save(fig, folder / "map_failures.png")
     return MapImage("failures", "map_failures.png", "Download failures", drawn.mode)

@@ -101,8 +101,9 @@ def sample_sheet(inputs: ReportInputs, count: int, seed: int, path: Path) -> tup
         return None
     with_labels = labels is not None and labels.folder is not None and labels.table is not None
     chips = inputs.chips
-    picked = pick_samples(chips.identifiers, chips.split, count, seed,
-                          lambda i: child_path(images.folder, i, ".tif").is_file())
+    picked = pick_samples(
+        chips.identifiers, chips.split, count, seed, lambda i: child_path(images.folder, i, ".tif").is_file()
+    )
     if not picked:
         return None
     panels = 2 if with_labels else 1
@@ -147,10 +148,18 @@ def sample_sheet(inputs: ReportInputs, count: int, seed: int, path: Path) -> tup
     title = f"{len(picked)} sample chips of {images.name}" + (f" with {labels.name} labels" if with_labels else "")
     ax.text(width / 2, HEADER / 2, title, ha="center", va="center", fontsize=10)
     if with_labels and present:
-        handles = [Patch(facecolor=labels.colors[i], edgecolor="#555555", linewidth=0.4, label=labels.names[i])
-                   for i in sorted(present)]
-        fig.legend(handles=handles, loc="upper center", ncol=min(len(handles), 5), fontsize=8, frameon=False,
-                   bbox_to_anchor=(0.5, 0.0))
+        handles = [
+            Patch(facecolor=labels.colors[i], edgecolor="#555555", linewidth=0.4, label=labels.names[i])
+            for i in sorted(present)
+        ]
+        fig.legend(
+            handles=handles,
+            loc="upper center",
+            ncol=min(len(handles), 5),
+            fontsize=8,
+            frameon=False,
+            bbox_to_anchor=(0.5, 0.0),
+        )
     fig.savefig(path, dpi=dpi, bbox_inches="tight", facecolor="white", metadata={"Software": None})
     return path, shown
 
@@ -181,14 +190,16 @@ def _paste(canvas: np.ndarray, x: int, y: int, rgba) -> None:
     """Put a chip (resampled to CELL x CELL, nearest) at (x, y) of the canvas, framed; a text instead
     of a chip is written in the frame."""
     frame = (0.6, 0.6, 0.6, 1.0)
-    canvas[y - 1:y + CELL + 1, x - 1:x + CELL + 1] = frame
-    canvas[y:y + CELL, x:x + CELL] = (0.94, 0.94, 0.94, 1.0)
+    canvas[y - 1 : y + CELL + 1, x - 1 : x + CELL + 1] = frame
+    canvas[y : y + CELL, x : x + CELL] = (0.94, 0.94, 0.94, 1.0)
     if isinstance(rgba, str):
-        canvas[y:y + CELL, x:x + CELL] = (1.0, 0.92, 0.92, 1.0)
+        canvas[y : y + CELL, x : x + CELL] = (1.0, 0.92, 0.92, 1.0)
         return
     h, w = rgba.shape[:2]
     rows = (np.arange(CELL) * h // CELL).clip(0, h - 1)
     cols = (np.arange(CELL) * w // CELL).clip(0, w - 1)
     tile = rgba[rows][:, cols]
     alpha = tile[..., 3:4]
-    canvas[y:y + CELL, x:x + CELL, :3] = tile[..., :3] * alpha + canvas[y:y + CELL, x:x + CELL, :3] * (1 - alpha)
+    canvas[y : y + CELL, x : x + CELL, :3] = tile[..., :3] * alpha + canvas[y : y + CELL, x : x + CELL, :3] * (
+        1 - alpha
+    )

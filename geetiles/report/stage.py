@@ -12,8 +12,8 @@ import logging
 import time
 from pathlib import Path
 
-from geetiles.config import Stage
 from geetiles import layout
+from geetiles.config import Stage
 from geetiles.errors import UserInputError
 from geetiles.tiles import existing_tiles_file
 
@@ -31,7 +31,9 @@ def check(experiment) -> None:
     if report.samples < 0:
         raise UserInputError(f"report.samples={report.samples} cannot be negative; 0 leaves the sample sheet out")
     if report.max_polygons < 0:
-        raise UserInputError(f"report.max_polygons={report.max_polygons} cannot be negative; 0 always draws chips aggregated")
+        raise UserInputError(
+            f"report.max_polygons={report.max_polygons} cannot be negative; 0 always draws chips aggregated"
+        )
     if report.seed < 0:
         raise UserInputError(f"report.seed={report.seed} must be a non-negative integer")
     if report.foreign_file:
@@ -43,7 +45,9 @@ def check(experiment) -> None:
             check_folder(Path(report.dest).expanduser().resolve(), REPORT, "report.dest")
         return
     if not report.tiles_file:
-        raise UserInputError("the report stage needs a tiles file: run the tiling stage first or set report.tiles_file=...")
+        raise UserInputError(
+            "the report stage needs a tiles file: run the tiling stage first or set report.tiles_file=..."
+        )
     tiles_path = existing_tiles_file(report.tiles_file, "report.tiles_file")
     destination(config, tiles_path)
 
@@ -53,17 +57,26 @@ def run(experiment, context) -> None:
     if not report.enabled:
         log.info("report=none: no report written")
         return
-    tiles_path = context.tiles_file or \
-        (existing_tiles_file(report.tiles_file, "report.tiles_file") if report.tiles_file else None)
+    tiles_path = context.tiles_file or (
+        existing_tiles_file(report.tiles_file, "report.tiles_file") if report.tiles_file else None
+    )
     if tiles_path is None:
-        raise UserInputError("the report stage needs a tiles file: run the tiling stage first or set report.tiles_file=...")
+        raise UserInputError(
+            "the report stage needs a tiles file: run the tiling stage first or set report.tiles_file=..."
+        )
     tiles_path = Path(tiles_path)
     dest = destination(experiment.config, tiles_path)
     started = time.perf_counter()
     index, inputs, maps = write_report(experiment, context, tiles_path, dest)
     context.outputs.append(dest)
-    log.info("report: %d chips, %d maps%s in %.1f s; open %s", len(inputs.chips), len(maps),
-             ", a sample sheet" if (dest / "samples.png").exists() else "", time.perf_counter() - started, index)
+    log.info(
+        "report: %d chips, %d maps%s in %.1f s; open %s",
+        len(inputs.chips),
+        len(maps),
+        ", a sample sheet" if (dest / "samples.png").exists() else "",
+        time.perf_counter() - started,
+        index,
+    )
 
 
 def write_report(experiment, context, tiles_path: Path, dest: Path):
@@ -94,11 +107,21 @@ def destination(config, tiles_path: Path) -> Path:
     and never a folder that geetiles did not make as a report."""
     from geetiles.destinations import REPORT, check_folder
 
-    dest = Path(config.report.dest).expanduser().resolve() if config.report.dest else \
-        layout.default_report_folder(tiles_path).resolve()
+    dest = (
+        Path(config.report.dest).expanduser().resolve()
+        if config.report.dest
+        else layout.default_report_folder(tiles_path).resolve()
+    )
     chips_root = layout.chips_root(tiles_path).resolve()
-    if dest == chips_root or chips_root in dest.parents or dest in chips_root.parents or dest == tiles_path.parent.resolve():
-        raise UserInputError(f"report.dest={str(dest)!r} would overwrite the downloaded chips in {chips_root} (or hold "
-                             "them); give a folder of its own, e.g. the default {tiles file}_report")
+    if (
+        dest == chips_root
+        or chips_root in dest.parents
+        or dest in chips_root.parents
+        or dest == tiles_path.parent.resolve()
+    ):
+        raise UserInputError(
+            f"report.dest={str(dest)!r} would overwrite the downloaded chips in {chips_root} (or hold "
+            "them); give a folder of its own, e.g. the default {tiles file}_report"
+        )
     check_folder(dest, REPORT, "report.dest")
     return dest

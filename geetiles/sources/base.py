@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-from geetiles.fetching.grid import Pixels, PixelGrid  # noqa: F401  (Pixels: part of the interface)
+from geetiles.fetching.grid import PixelGrid, Pixels  # noqa: F401  (Pixels: part of the interface)
 
 
 class Fetcher(Protocol):
@@ -77,9 +77,15 @@ def _range_classes(thresholds: list[float], declared: dict) -> list[dict]:
     for code, (low, high) in enumerate(zip(bounds, bounds[1:])):
         name = f"below {high:g}" if low is None else f"{low:g} or more" if high is None else f"{low:g} to {high:g}"
         declared_class = declared.get(code)
-        table.append({"code": code, "name": declared_class.name if declared_class else name,
-                      "color": declared_class.color if declared_class else _ramp(code, len(thresholds)),
-                      "min": low, "max": high})
+        table.append(
+            {
+                "code": code,
+                "name": declared_class.name if declared_class else name,
+                "color": declared_class.color if declared_class else _ramp(code, len(thresholds)),
+                "min": low,
+                "max": high,
+            }
+        )
     return table
 
 

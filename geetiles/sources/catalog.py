@@ -7,7 +7,7 @@ dataset name or an alias, with the year and orbit taken from the name (``s2rgb-{
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib.resources import files
 
 from omegaconf import OmegaConf
@@ -30,7 +30,7 @@ def _recipe_nodes() -> list[dict]:
     return found
 
 
-@lru_cache(maxsize=None)
+@cache
 def _typed(index: int):
     """The typed RecipeConfig of one packaged recipe (validated against the schema)."""
     node = OmegaConf.create(_recipe_nodes()[index])

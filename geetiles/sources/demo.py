@@ -11,7 +11,6 @@ before spending quota, and says so in the log: the data is SYNTHETIC.
 from __future__ import annotations
 
 import asyncio
-
 import logging
 from dataclasses import dataclass
 from functools import lru_cache
@@ -19,7 +18,7 @@ from functools import lru_cache
 import numpy as np
 
 from geetiles.errors import UserInputError
-from geetiles.fetching.grid import Pixels, PixelGrid
+from geetiles.fetching.grid import PixelGrid, Pixels
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +28,14 @@ DATASETS = (IMAGERY, LANDCOVER)
 # ESA WorldCover classes the demo uses, with a typical true-colour appearance (R, G, B)
 TREES, SHRUBS, GRASS, CROPS, BUILT, BARE, SNOW, WATER, WETLAND = 10, 20, 30, 40, 50, 60, 70, 80, 90
 APPEARANCE = {
-    TREES: (34, 70, 36), SHRUBS: (96, 112, 60), GRASS: (118, 150, 74), CROPS: (170, 160, 92),
-    BUILT: (150, 146, 140), BARE: (186, 168, 134), SNOW: (236, 240, 244), WATER: (24, 52, 88),
+    TREES: (34, 70, 36),
+    SHRUBS: (96, 112, 60),
+    GRASS: (118, 150, 74),
+    CROPS: (170, 160, 92),
+    BUILT: (150, 146, 140),
+    BARE: (186, 168, 134),
+    SNOW: (236, 240, 244),
+    WATER: (24, 52, 88),
     WETLAND: (52, 96, 92),
 }
 _SEED = 20201231
@@ -49,8 +54,12 @@ def _waves() -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
         amplitude = wavelength / wavelength.sum()  # longer waves weigh more: large smooth regions
         return k, phase, amplitude
 
-    return {"terrain": field(6, 0.01, 0.25), "moisture": field(5, 0.008, 0.2), "urban": field(4, 0.005, 0.05),
-            "texture": field(3, 0.0004, 0.002)}
+    return {
+        "terrain": field(6, 0.01, 0.25),
+        "moisture": field(5, 0.008, 0.2),
+        "urban": field(4, 0.005, 0.05),
+        "texture": field(3, 0.0004, 0.002),
+    }
 
 
 def _field(name: str, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -164,8 +173,11 @@ class DemoSource:
         self.name = source_config.name or dataset
 
     def connect(self) -> None:
-        log.warning("source %s is SYNTHETIC demo data (procedural, not real imagery): for trying the pipeline "
-                    "offline; choose an Earth Engine source for real data", self.dataset)
+        log.warning(
+            "source %s is SYNTHETIC demo data (procedural, not real imagery): for trying the pipeline "
+            "offline; choose an Earth Engine source for real data",
+            self.dataset,
+        )
 
     def spec(self) -> DemoSpec:
         return DemoSpec(self.dataset)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from geetiles.errors import RunFailed, UserInputError
-from geetiles.fetching.grid import Pixels, PixelGrid
+from geetiles.fetching.grid import PixelGrid, Pixels
 from geetiles.fetching.outcome import AuthenticationError, DeterministicError, RetriesExhausted, Tally
 from geetiles.fetching.pacing import RetryPolicy
 from geetiles.sources.ee_rest import Endpoint, Fetcher
@@ -37,11 +37,16 @@ class EarthEngineSource:
         ee, download = self.config.ee, self.config.download
         self.session = initialize(ee.url, ee.project, ee.credentials, ee.init_timeout_s)
         self.endpoint = Endpoint(
-            url=self.session.url, project=self.session.project, expression_json=serialized_expression(self.definition),
-            max_in_flight=download.max_in_flight, max_requests_per_s=download.max_requests_per_s,
+            url=self.session.url,
+            project=self.session.project,
+            expression_json=serialized_expression(self.definition),
+            max_in_flight=download.max_in_flight,
+            max_requests_per_s=download.max_requests_per_s,
             policy=RetryPolicy(download.max_attempts, download.backoff_initial_s, download.backoff_max_s),
-            request_timeout_s=download.request_timeout_s, max_request_bytes=download.max_request_bytes,
-            max_side=download.max_pixels_per_side, headers=self.session.auth_headers(),
+            request_timeout_s=download.request_timeout_s,
+            max_request_bytes=download.max_request_bytes,
+            max_side=download.max_pixels_per_side,
+            headers=self.session.auth_headers(),
         )
 
     def spec(self) -> Endpoint:
@@ -59,12 +64,16 @@ class EarthEngineSource:
         try:
             pixels = asyncio.run(asyncio.wait_for(probe(), timeout))
         except TimeoutError:
-            raise RunFailed(f"Earth Engine at {self.endpoint.url} did not answer the first request within "
-                            f"download.stall_timeout_s={timeout:g} s (unreachable or not answering); nothing was "
-                            "downloaded, rerun later") from None
+            raise RunFailed(
+                f"Earth Engine at {self.endpoint.url} did not answer the first request within "
+                f"download.stall_timeout_s={timeout:g} s (unreachable or not answering); nothing was "
+                "downloaded, rerun later"
+            ) from None
         except AuthenticationError as error:
-            raise UserInputError(f"Earth Engine refused the credentials ({error}); run `earthengine authenticate` "
-                                 "or set ee.credentials to a valid key file") from None
+            raise UserInputError(
+                f"Earth Engine refused the credentials ({error}); run `earthengine authenticate` "
+                "or set ee.credentials to a valid key file"
+            ) from None
         except DeterministicError as error:
             raise UserInputError(f"Earth Engine refuses dataset {self.source_config.dataset!r}: {error}") from None
         except RetriesExhausted as error:
@@ -78,8 +87,10 @@ class EarthEngineSource:
         import hashlib
 
         file = self.source_file
-        return {"expression_sha256": hashlib.sha256(self.endpoint.expression_json.encode()).hexdigest(),
-                "definition_sha256": hashlib.sha256(file.read_bytes()).hexdigest() if file is not None else None}
+        return {
+            "expression_sha256": hashlib.sha256(self.endpoint.expression_json.encode()).hexdigest(),
+            "definition_sha256": hashlib.sha256(file.read_bytes()).hexdigest() if file is not None else None,
+        }
 
     def auth_headers(self) -> dict[str, str]:
         return self.session.auth_headers()

@@ -45,17 +45,22 @@ def load_definition(dataset: str, name: str | None = None) -> DatasetDefinition:
         path = Path(f"{dataset}.py")
     if not path.is_file():
         known = ", ".join(names())
-        raise UserInputError(f"source.dataset={dataset!r} is neither a built-in dataset ({known}) nor an existing Python file")
+        raise UserInputError(
+            f"source.dataset={dataset!r} is neither a built-in dataset ({known}) nor an existing Python file"
+        )
     module = _load_module(path)
     if hasattr(module, "get_ee_image"):
         default_name = module.get_dataset_name() if hasattr(module, "get_dataset_name") else path.stem
         return DatasetDefinition(name or default_name, module.get_ee_image, path.resolve())
     if hasattr(module, "DatasetDefinition"):
         legacy = _instantiate_legacy(module.DatasetDefinition, dataset)
-        builder = getattr(legacy, "get_ee_image", None) or getattr(legacy, "get_gee_image")
+        builder = getattr(legacy, "get_ee_image", None) or legacy.get_gee_image
         default_name = legacy.get_dataset_name() if hasattr(legacy, "get_dataset_name") else path.stem
         return DatasetDefinition(name or default_name, builder, path.resolve())
-    raise UserInputError(f"{path} defines neither get_ee_image() nor a DatasetDefinition class; define get_ee_image() returning an ee.Image")
+    raise UserInputError(
+        f"{path} defines neither get_ee_image() nor a DatasetDefinition class; "
+        "define get_ee_image() returning an ee.Image"
+    )
 
 
 def _load_module(path: Path):
@@ -64,7 +69,9 @@ def _load_module(path: Path):
     try:
         spec.loader.exec_module(module)
     except Exception as error:
-        raise UserInputError(f"running {path} failed: {type(error).__name__}: {' '.join(str(error).split())[:200]}") from None
+        raise UserInputError(
+            f"running {path} failed: {type(error).__name__}: {' '.join(str(error).split())[:200]}"
+        ) from None
     return module
 
 
@@ -84,9 +91,13 @@ def serialized_expression(definition: DatasetDefinition) -> str:
     except UserInputError:
         raise
     except ee.EEException as error:
-        raise UserInputError(f"building dataset {definition.name!r} failed: {' '.join(str(error).split())[:300]}") from None
+        raise UserInputError(
+            f"building dataset {definition.name!r} failed: {' '.join(str(error).split())[:300]}"
+        ) from None
     except Exception as error:
-        raise UserInputError(f"building dataset {definition.name!r} failed: {type(error).__name__}: {' '.join(str(error).split())[:200]}") from None
+        raise UserInputError(
+            f"building dataset {definition.name!r} failed: {type(error).__name__}: {' '.join(str(error).split())[:200]}"
+        ) from None
     if not isinstance(image, ee.Image):
         raise UserInputError(f"dataset {definition.name!r} must return an ee.Image, got {type(image).__name__}")
     return json.dumps(ee.serializer.encode(image, for_cloud_api=True), separators=(",", ":"))

@@ -21,10 +21,19 @@ from geetiles.errors import UserInputError
 class RecipeError(UserInputError, ValueError):
     """A recipe whose settings do not fit together; the message names the fix."""
 
+
 SEASONS = ("winter", "spring", "summer", "fall")  # winter is December of the previous year to February
 ORBIT_PASS = {"asc": "ASCENDING", "des": "DESCENDING"}
-_CAST = {"uint8": "toUint8", "int8": "toInt8", "uint16": "toUint16", "int16": "toInt16", "uint32": "toUint32",
-         "int32": "toInt32", "float32": "toFloat", "float64": "toDouble"}
+_CAST = {
+    "uint8": "toUint8",
+    "int8": "toInt8",
+    "uint16": "toUint16",
+    "int16": "toInt16",
+    "uint32": "toUint32",
+    "int32": "toInt32",
+    "float32": "toFloat",
+    "float64": "toDouble",
+}
 
 
 def periods(recipe) -> list[tuple[str, str, str]]:
@@ -39,8 +48,12 @@ def periods(recipe) -> list[tuple[str, str, str]]:
     if year is None:
         raise RecipeError("seasonal or monthly stacking needs recipe.year")
     if stack == "seasonal":
-        bounds = [(f"{year - 1}-12-01", f"{year}-03-01"), (f"{year}-03-01", f"{year}-06-01"),
-                  (f"{year}-06-01", f"{year}-09-01"), (f"{year}-09-01", f"{year}-12-01")]
+        bounds = [
+            (f"{year - 1}-12-01", f"{year}-03-01"),
+            (f"{year}-03-01", f"{year}-06-01"),
+            (f"{year}-06-01", f"{year}-09-01"),
+            (f"{year}-09-01", f"{year}-12-01"),
+        ]
         return [(season, start, end) for season, (start, end) in zip(SEASONS, bounds)]
     months = []
     for month in range(1, 13):
@@ -181,7 +194,11 @@ def _part_band_names(part, select) -> list[str]:
 
 
 def _visualize(image, vis):
-    options = {k: v for k, v in (("min", vis.min), ("max", vis.max), ("palette", vis.palette), ("bands", vis.bands)) if v is not None}
+    options = {
+        k: v
+        for k, v in (("min", vis.min), ("max", vis.max), ("palette", vis.palette), ("bands", vis.bands))
+        if v is not None
+    }
     return image.visualize(**options)
 
 
@@ -210,7 +227,9 @@ def _collection(recipe, start, end, filters, select, rename):
         collection = collection.map(lambda image: image.divide(divisor).copyProperties(image, image.propertyNames()))
     if recipe.scale != 1.0 or recipe.offset != 0.0:
         scale, offset = recipe.scale, recipe.offset
-        collection = collection.map(lambda image: image.multiply(scale).add(offset).copyProperties(image, image.propertyNames()))
+        collection = collection.map(
+            lambda image: image.multiply(scale).add(offset).copyProperties(image, image.propertyNames())
+        )
     return collection
 
 
@@ -236,7 +255,9 @@ def _mask_cloud_score_plus(collection, threshold: float):
     import ee
 
     scores = ee.ImageCollection("GOOGLE/CLOUD_SCORE_PLUS/V1/S2_HARMONIZED")
-    return collection.linkCollection(scores, ["cs"]).map(lambda image: image.updateMask(image.select("cs").gte(threshold)))
+    return collection.linkCollection(scores, ["cs"]).map(
+        lambda image: image.updateMask(image.select("cs").gte(threshold))
+    )
 
 
 def _range(dtype: str) -> tuple[float, float]:

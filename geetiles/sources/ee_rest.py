@@ -1,9 +1,9 @@
 """Fetching one chip from the Earth Engine REST API: limits, retries, splitting, stitching.
 
-This runs inside download workers (the engine hands them this source's picklable Endpoint). It calls ``projects.image.computePixels`` directly with a
-pre-serialised expression (built once by the driver with earthengine-api), so that the engine owns
-its retry policy (the client library retries 429/5xx itself, invisibly and with long sleeps) and
-spends a fraction of a millisecond of CPU per request.
+This runs inside download workers (the engine hands them this source's picklable Endpoint). It calls
+``projects.image.computePixels`` directly with a pre-serialised expression (built once by the driver with
+earthengine-api), so that the engine owns its retry policy (the client library retries 429/5xx itself,
+invisibly and with long sleeps) and spends a fraction of a millisecond of CPU per request.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ class Fetcher:
         dtype = np.result_type(*(p.array.dtype for p in pieces))
         out = np.empty((first.array.shape[0], grid.height, grid.width), dtype=dtype)
         for (row, col, sub), piece in zip(windows, pieces):
-            out[:, row:row + sub.height, col:col + sub.width] = piece.array
+            out[:, row : row + sub.height, col : col + sub.width] = piece.array
         return Pixels(out, first.band_names)
 
     async def _fetch_window(self, grid: PixelGrid, tally: Tally) -> Pixels:
@@ -157,7 +157,9 @@ class Fetcher:
             try:
                 session = await self.session()
                 async with session.post(
-                    self.compute_url, data=body, headers={"Content-Type": "application/json", **self.headers},
+                    self.compute_url,
+                    data=body,
+                    headers={"Content-Type": "application/json", **self.headers},
                     timeout=aiohttp.ClientTimeout(total=self.endpoint.request_timeout_s),
                 ) as response:
                     return response.status, await response.read(), False
@@ -185,7 +187,7 @@ def read_npy(payload: bytes) -> np.ndarray:
     if payload[:6] != _NPY_MAGIC or payload[6] not in (1, 2):
         return np.load(io.BytesIO(payload), allow_pickle=False)  # other versions: numpy's general path
     size_bytes = 2 if payload[6] == 1 else 4
-    length = int.from_bytes(payload[8:8 + size_bytes], "little")
+    length = int.from_bytes(payload[8 : 8 + size_bytes], "little")
     offset = 8 + size_bytes + length
     shape, fortran, dtype = _npy_header(payload[:offset])
     if dtype.hasobject:

@@ -53,7 +53,7 @@ class EeSession:
 
 
 def _utcnow_naive() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)  # google-auth keeps naive UTC
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)  # google-auth keeps naive UTC
 
 
 def is_google(url: str) -> bool:
@@ -78,7 +78,9 @@ def load_credentials(mode: str, url: str):
     """Credentials for ``mode``: auto | persistent | appdefault | none | a JSON key file path."""
     if mode == "none":
         if is_google(url):
-            raise UserInputError(f"ee.credentials=none works only with a local endpoint, not {url}; {HOW_TO_AUTHENTICATE}")
+            raise UserInputError(
+                f"ee.credentials=none works only with a local endpoint, not {url}; {HOW_TO_AUTHENTICATE}"
+            )
         return None
     if mode in ("auto", "persistent"):
         persistent = _persistent_credentials()
@@ -87,8 +89,10 @@ def load_credentials(mode: str, url: str):
                 raise UserInputError(f"no persistent Earth Engine credentials found; {HOW_TO_AUTHENTICATE}")
             return persistent
     if mode == "auto" and not _local_application_default_exists():
-        raise UserInputError(f"no Earth Engine credentials found; {HOW_TO_AUTHENTICATE} "
-                             "(or try the pipeline offline: python -m geetiles experiment=demo)")
+        raise UserInputError(
+            f"no Earth Engine credentials found; {HOW_TO_AUTHENTICATE} "
+            "(or try the pipeline offline: python -m geetiles experiment=demo)"
+        )
     if mode in ("auto", "appdefault"):
         import google.auth
         from google.auth.exceptions import DefaultCredentialsError
@@ -96,8 +100,10 @@ def load_credentials(mode: str, url: str):
         try:
             credentials, _ = google.auth.default(scopes=SCOPES)
         except DefaultCredentialsError:
-            raise UserInputError(f"no Earth Engine credentials found; {HOW_TO_AUTHENTICATE} "
-                                 "(or try the pipeline offline: python -m geetiles experiment=demo)") from None
+            raise UserInputError(
+                f"no Earth Engine credentials found; {HOW_TO_AUTHENTICATE} "
+                "(or try the pipeline offline: python -m geetiles experiment=demo)"
+            ) from None
         return credentials
     return _credentials_from_file(Path(mode).expanduser())
 
@@ -122,7 +128,9 @@ def _persistent_credentials():
     try:
         args = oauth.get_credentials_arguments()
     except (OSError, ValueError) as error:
-        raise UserInputError(f"the Earth Engine credentials file is unreadable ({error}); {HOW_TO_AUTHENTICATE}") from None
+        raise UserInputError(
+            f"the Earth Engine credentials file is unreadable ({error}); {HOW_TO_AUTHENTICATE}"
+        ) from None
     if not args.get("refresh_token"):
         return None
     return google.oauth2.credentials.Credentials(None, **args)
@@ -146,8 +154,12 @@ def _credentials_from_file(path: Path):
 
             return google.oauth2.credentials.Credentials.from_authorized_user_info(info, scopes=SCOPES)
     except (ValueError, KeyError, AttributeError) as error:
-        raise UserInputError(f"ee.credentials file {path} is not a valid key ({error}); {HOW_TO_AUTHENTICATE}") from None
-    raise UserInputError(f"ee.credentials file {path} has type {info.get('type')!r}; expected a service_account or authorized_user JSON")
+        raise UserInputError(
+            f"ee.credentials file {path} is not a valid key ({error}); {HOW_TO_AUTHENTICATE}"
+        ) from None
+    raise UserInputError(
+        f"ee.credentials file {path} has type {info.get('type')!r}; expected a service_account or authorized_user JSON"
+    )
 
 
 def refresh(credentials, timeout_s: float = 30.0) -> None:
@@ -182,7 +194,9 @@ def initialize(url: str, project: str | None, credentials_mode: str, timeout_s: 
     except ee.EEException as error:
         message = " ".join(str(error).split())[:300]
         if "UNAUTHENTICATED" in message or "401" in message or "invalid authentication" in message.lower():
-            raise UserInputError(f"Earth Engine rejected the credentials at {url} ({message}); {HOW_TO_AUTHENTICATE}") from None
+            raise UserInputError(
+                f"Earth Engine rejected the credentials at {url} ({message}); {HOW_TO_AUTHENTICATE}"
+            ) from None
         raise UserInputError(f"cannot initialise Earth Engine at {url}: {message}") from None
     return EeSession(url=url.rstrip("/"), project=project, credentials=credentials)
 
@@ -201,6 +215,8 @@ def _call_with_timeout(function, timeout_s: float, what: str):
     try:
         return future.result(timeout=timeout_s)
     except concurrent.futures.TimeoutError:
-        raise UserInputError(f"{what} took more than {timeout_s:g} s; check the network and ee.url (or raise ee.init_timeout_s)") from None
+        raise UserInputError(
+            f"{what} took more than {timeout_s:g} s; check the network and ee.url (or raise ee.init_timeout_s)"
+        ) from None
     finally:
         executor.shutdown(wait=False)

@@ -19,7 +19,9 @@ def request_bytes(grid: PixelGrid, band_itemsizes: list[int]) -> int:
     return grid.width * grid.height * bytes_per_pixel(band_itemsizes)
 
 
-def split(grid: PixelGrid, band_itemsizes: list[int], max_bytes: int, max_side: int) -> list[tuple[int, int, PixelGrid]]:
+def split(
+    grid: PixelGrid, band_itemsizes: list[int], max_bytes: int, max_side: int
+) -> list[tuple[int, int, PixelGrid]]:
     """(row, col, sub-grid) windows covering ``grid``, each within both limits; one if it fits."""
     per_pixel = bytes_per_pixel(band_itemsizes)
     max_pixels = max(1, max_bytes // per_pixel)
@@ -43,8 +45,14 @@ def halve(grid: PixelGrid) -> list[tuple[int, int, PixelGrid]]:
     """Split along the longer side, for when the server says a request is too large anyway."""
     if grid.width >= grid.height and grid.width > 1:
         left = grid.width // 2
-        return [(0, 0, grid.window(0, 0, grid.height, left)), (0, left, grid.window(0, left, grid.height, grid.width - left))]
+        return [
+            (0, 0, grid.window(0, 0, grid.height, left)),
+            (0, left, grid.window(0, left, grid.height, grid.width - left)),
+        ]
     if grid.height > 1:
         top = grid.height // 2
-        return [(0, 0, grid.window(0, 0, top, grid.width)), (top, 0, grid.window(top, 0, grid.height - top, grid.width))]
+        return [
+            (0, 0, grid.window(0, 0, top, grid.width)),
+            (top, 0, grid.window(top, 0, grid.height - top, grid.width)),
+        ]
     return [(0, 0, grid)]

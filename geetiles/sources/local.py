@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from geetiles.errors import UserInputError
-from geetiles.fetching.grid import Pixels, PixelGrid
+from geetiles.fetching.grid import PixelGrid, Pixels
 
 RESAMPLING = ("nearest", "bilinear", "cubic", "cubic_spline", "lanczos", "average", "mode", "min", "max", "med")
 
@@ -23,7 +23,7 @@ RESAMPLING = ("nearest", "bilinear", "cubic", "cubic_spline", "lanczos", "averag
 def gdal_path(location: str) -> str:
     """``s3://b/k`` → ``/vsis3/b/k``; http(s) URLs go through ``/vsicurl/``; paths stay as they are."""
     if location.startswith("s3://"):
-        return "/vsis3/" + location[len("s3://"):]
+        return "/vsis3/" + location[len("s3://") :]
     if location.startswith(("http://", "https://")):
         return "/vsicurl/" + location
     return location
@@ -69,8 +69,12 @@ class LocalFetcher:
         fill = dataset.nodata if dataset.nodata is not None else 0
         out = np.full((dataset.count, grid.height, grid.width), fill, dtype=dataset.dtypes[0])
         reproject(
-            source=_band(dataset), destination=out, src_nodata=dataset.nodata,
-            dst_transform=Affine(*grid.transform), dst_crs=grid.crs, dst_nodata=fill,
+            source=_band(dataset),
+            destination=out,
+            src_nodata=dataset.nodata,
+            dst_transform=Affine(*grid.transform),
+            dst_crs=grid.crs,
+            dst_nodata=fill,
             resampling=Resampling[self.spec.resampling],
         )
         return Pixels(out, list(self.spec.band_names))
@@ -106,15 +110,21 @@ class LocalSource:
         try:
             with rasterio.open(self.path) as dataset:
                 if dataset.crs is None:
-                    raise UserInputError(f"source.dataset={source_config.dataset!r} has no CRS; give a georeferenced raster")
+                    raise UserInputError(
+                        f"source.dataset={source_config.dataset!r} has no CRS; give a georeferenced raster"
+                    )
                 if len(set(dataset.dtypes)) > 1:
-                    raise UserInputError(f"source.dataset={source_config.dataset!r} mixes band types {set(dataset.dtypes)}; "
-                                         "build a VRT with one type")
+                    raise UserInputError(
+                        f"source.dataset={source_config.dataset!r} mixes band types {set(dataset.dtypes)}; "
+                        "build a VRT with one type"
+                    )
                 names = tuple(d or f"b{i + 1}" for i, d in enumerate(dataset.descriptions))
                 integer = np.issubdtype(np.dtype(dataset.dtypes[0]), np.integer)
         except RasterioIOError as error:
-            raise UserInputError(f"cannot open source.dataset={source_config.dataset!r} as a raster "
-                                 f"({' '.join(str(error).split())[:160]}); check the path or URL") from None
+            raise UserInputError(
+                f"cannot open source.dataset={source_config.dataset!r} as a raster "
+                f"({' '.join(str(error).split())[:160]}); check the path or URL"
+            ) from None
         resampling = source_config.resampling or ("nearest" if integer else "bilinear")
         if resampling not in RESAMPLING:
             raise UserInputError(f"source.resampling={resampling!r} is not one of {', '.join(RESAMPLING)}")

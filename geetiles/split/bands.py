@@ -41,8 +41,9 @@ def across_coordinate(centres_m: np.ndarray, azimuth_deg: float) -> np.ndarray:
     return xy[:, 0] * cos_a - xy[:, 1] * sin_a
 
 
-def band_index(centres_m: np.ndarray, azimuth_deg: float, band_width_m: float | None = None,
-               bands: int | None = None) -> np.ndarray:
+def band_index(
+    centres_m: np.ndarray, azimuth_deg: float, band_width_m: float | None = None, bands: int | None = None
+) -> np.ndarray:
     """Band number of each chip, 0 for the band at the smallest ``across`` coordinate."""
     if (band_width_m is None) == (bands is None):
         raise ValueError("give exactly one of band_width_m and bands")
@@ -61,8 +62,15 @@ def band_index(centres_m: np.ndarray, azimuth_deg: float, band_width_m: float | 
     return np.minimum(np.floor((p - start) / width).astype(np.int64), last)
 
 
-def band_split(centres_m: np.ndarray, weights, fractions, azimuth_deg: float,
-               band_width_m: float | None = None, bands: int | None = None, seed: int = 0) -> np.ndarray:
+def band_split(
+    centres_m: np.ndarray,
+    weights,
+    fractions,
+    azimuth_deg: float,
+    band_width_m: float | None = None,
+    bands: int | None = None,
+    seed: int = 0,
+) -> np.ndarray:
     """One code per chip: the code of its band (see the module's conventions)."""
     f = check_fractions(fractions)
     index = band_index(centres_m, azimuth_deg, band_width_m, bands)

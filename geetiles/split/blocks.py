@@ -34,8 +34,7 @@ def block_ij(centres_m: np.ndarray, block_size_m: float) -> tuple[np.ndarray, np
     if not block_size_m > 0:
         raise ValueError(f"block_size_m must be positive, got {block_size_m!r}")
     xy = np.asarray(centres_m, dtype=float).reshape(-1, 2)
-    return (np.floor(xy[:, 0] / block_size_m).astype(np.int64),
-            np.floor(xy[:, 1] / block_size_m).astype(np.int64))
+    return (np.floor(xy[:, 0] / block_size_m).astype(np.int64), np.floor(xy[:, 1] / block_size_m).astype(np.int64))
 
 
 def pattern_counts(fractions: np.ndarray) -> np.ndarray:
@@ -70,8 +69,12 @@ def lattice_step(counts: np.ndarray) -> int:
     for step in range(1, period):
         held = sequence[(i + step * j) % period] != 0
         touching = int(np.sum(held & np.roll(held, 1, 0)) + np.sum(held & np.roll(held, 1, 1)))
-        shortest = min(math.hypot(a, b) for b in range(0, period + 1) for a in range(-period, period + 1)
-                       if (a, b) != (0, 0) and (a + step * b) % period == 0)
+        shortest = min(
+            math.hypot(a, b)
+            for b in range(0, period + 1)
+            for a in range(-period, period + 1)
+            if (a, b) != (0, 0) and (a + step * b) % period == 0
+        )
         score = (touching, -round(shortest, 9))
         if best_score is None or score < best_score:
             best, best_score = step, score
@@ -97,8 +100,15 @@ def checkerboard_codes(i: np.ndarray, j: np.ndarray, fractions: np.ndarray, phas
     return pattern_sequence(counts)[(np.asarray(i) + step * np.asarray(j) + phase) % period]
 
 
-def block_split(centres_m: np.ndarray, weights, fractions, block_size_m: float,
-                assign: str = "random", seed: int = 0, candidates: int = 16) -> np.ndarray:
+def block_split(
+    centres_m: np.ndarray,
+    weights,
+    fractions,
+    block_size_m: float,
+    assign: str = "random",
+    seed: int = 0,
+    candidates: int = 16,
+) -> np.ndarray:
     """One code per chip: the code of the block holding its centre."""
     f = check_fractions(fractions)
     i, j = block_ij(centres_m, block_size_m)

@@ -58,8 +58,7 @@ def _may_reach(probe: np.ndarray, other: np.ndarray, reach: float) -> np.ndarray
 
     i0, j0, i1, j1 = cells(other, 0.0)
     width = ny + 1
-    corners = np.concatenate([i0 * width + j0, (i1 + 1) * width + j0, i0 * width + j1 + 1,
-                              (i1 + 1) * width + j1 + 1])
+    corners = np.concatenate([i0 * width + j0, (i1 + 1) * width + j0, i0 * width + j1 + 1, (i1 + 1) * width + j1 + 1])
     signs = np.concatenate([np.ones(len(i0)), -np.ones(len(i0)), -np.ones(len(i0)), np.ones(len(i0))])
     cover = np.bincount(corners, signs, minlength=(nx + 1) * width).reshape(nx + 1, width)
     occupied = np.cumsum(np.cumsum(cover, axis=0), axis=1)[:nx, :ny] > 0.5
@@ -70,8 +69,9 @@ def _may_reach(probe: np.ndarray, other: np.ndarray, reach: float) -> np.ndarray
     return count > 0
 
 
-def nearest_within(geoms: np.ndarray, bounds: np.ndarray, queries: np.ndarray, targets: np.ndarray,
-                   cap: float, stop: float = 0.0) -> np.ndarray:
+def nearest_within(
+    geoms: np.ndarray, bounds: np.ndarray, queries: np.ndarray, targets: np.ndarray, cap: float, stop: float = 0.0
+) -> np.ndarray:
     """Exact distance from each query chip to its nearest target chip where that is <= ``cap``, else inf.
 
     ``geoms``/``bounds`` hold all chips; ``queries`` and ``targets`` index into them. A query is
@@ -93,11 +93,11 @@ def nearest_within(geoms: np.ndarray, bounds: np.ndarray, queries: np.ndarray, t
     search = _Search(geoms, queries, q_bounds, targets, t_bounds, best, stop)
     pending = np.flatnonzero(live)
     previous = -1.0
-    for radius in sorted({0.0, *(cap / 2 ** k for k in range(_RINGS)), float(cap)}):
+    for radius in sorted({0.0, *(cap / 2**k for k in range(_RINGS)), float(cap)}):
         if len(pending) == 0:
             break
         for start in range(0, len(pending), _CHUNK):
-            search.ring(pending[start:start + _CHUNK], previous, radius)
+            search.ring(pending[start : start + _CHUNK], previous, radius)
         settled = (best[pending] <= stop) | (best[pending] <= radius)
         pending = pending[~settled]
         previous = _grown(radius)
@@ -154,7 +154,7 @@ class _Search:
         pointer, end = np.searchsorted(qi, slots), np.searchsorted(qi, slots, side="right")
         while True:
             chip = chips[slots]
-            open_ = (pointer < end)
+            open_ = pointer < end
             open_[open_] = (e[pointer[open_]] < self.best[chip[open_]]) & (self.best[chip[open_]] > self.stop)
             if not open_.any():
                 return
@@ -188,8 +188,9 @@ def guard_gap(geometry_m: np.ndarray, codes: np.ndarray, buffer_m: float | None)
     return codes
 
 
-def leakage_distances(geometry_m: np.ndarray, codes: np.ndarray, buffer_m: float = 0.0,
-                      sample: int = 5_000, seed: int = 0) -> dict:
+def leakage_distances(
+    geometry_m: np.ndarray, codes: np.ndarray, buffer_m: float = 0.0, sample: int = 5_000, seed: int = 0
+) -> dict:
     """How far val and test chips are from the nearest train chip (polygon distance, metres).
 
     ``min_m`` and both shares are exact over all val/test chips; ``p5_m`` and ``median_m`` are
@@ -202,16 +203,26 @@ def leakage_distances(geometry_m: np.ndarray, codes: np.ndarray, buffer_m: float
     geoms = np.asarray(geometry_m, dtype=object).reshape(-1)
     train = np.flatnonzero(codes == TRAIN)
     held = np.flatnonzero((codes == VAL) | (codes == TEST))
-    report = {"buffer_m": float(buffer_m), "train": int(len(train)), "val_test": int(len(held)),
-              "measured": 0, "min_m": None, "p5_m": None, "median_m": None,
-              "share_touching": None, "share_within_buffer": None}
+    report = {
+        "buffer_m": float(buffer_m),
+        "train": int(len(train)),
+        "val_test": int(len(held)),
+        "measured": 0,
+        "min_m": None,
+        "p5_m": None,
+        "median_m": None,
+        "share_touching": None,
+        "share_within_buffer": None,
+    }
     if len(train) == 0 or len(held) == 0:
         return report
     bounds = shapely.bounds(geoms)
-    picked = held if len(held) <= sample else np.sort(
-        np.random.default_rng(seed).choice(held, size=sample, replace=False))
+    picked = (
+        held if len(held) <= sample else np.sort(np.random.default_rng(seed).choice(held, size=sample, replace=False))
+    )
     (inputs, _), found = shapely.STRtree(geoms[train]).query_nearest(
-        geoms[picked], all_matches=False, return_distance=True)
+        geoms[picked], all_matches=False, return_distance=True
+    )
     distances = np.full(len(picked), np.inf)
     distances[inputs] = found
     distances = distances[np.isfinite(distances)]
@@ -224,6 +235,10 @@ def leakage_distances(geometry_m: np.ndarray, codes: np.ndarray, buffer_m: float
     report["share_touching"] = float(np.mean(near <= 0))
     report["share_within_buffer"] = float(np.mean(near <= buffer_m))
     if len(distances):
-        report.update(measured=int(len(distances)), min_m=min(least, float(near.min())),
-                      p5_m=float(np.percentile(distances, 5)), median_m=float(np.median(distances)))
+        report.update(
+            measured=int(len(distances)),
+            min_m=min(least, float(near.min())),
+            p5_m=float(np.percentile(distances, 5)),
+            median_m=float(np.median(distances)),
+        )
     return report

@@ -9,8 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from geetiles.split.codes import (CODE_DTYPE, GAP, SPLITS, check_fractions, check_weights,
-                                  empty_codes)
+from geetiles.split.codes import CODE_DTYPE, GAP, SPLITS, check_fractions, check_weights, empty_codes
 from geetiles.split.random_split import cut_codes
 
 _MAX_ROUNDS = 200  # local-search steps in refine(); each moves or swaps one or two units
@@ -99,8 +98,9 @@ def refine(unit_weights: np.ndarray, codes: np.ndarray, fractions: np.ndarray) -
     return codes
 
 
-def assign_units(unit_weights: np.ndarray, fractions: np.ndarray, rng: np.random.Generator,
-                 candidates: int = 16) -> np.ndarray:
+def assign_units(
+    unit_weights: np.ndarray, fractions: np.ndarray, rng: np.random.Generator, candidates: int = 16
+) -> np.ndarray:
     """Codes for unordered units: best of ``candidates`` seeded random deals.
 
     Each candidate shuffles the units, cuts the running weight at the fractions and refines; the
@@ -146,8 +146,7 @@ def stride_codes(unit_weights: np.ndarray, fractions: np.ndarray, rng: np.random
     for i, wi in enumerate(w):
         seen += wi
         scale = max(seen, 1e-300)
-        shortfall = [(f[k] * seen - held[k]) / scale + (priority[k] if f[k] > 0 else -1.0)
-                     for k in range(SPLITS)]
+        shortfall = [(f[k] * seen - held[k]) / scale + (priority[k] if f[k] > 0 else -1.0) for k in range(SPLITS)]
         k = max(range(SPLITS), key=shortfall.__getitem__)
         held[k] += wi
         codes[i] = k

@@ -59,26 +59,34 @@ def band_counts(nbands: int, angle: float, train_pct: float, test_pct: float, va
         raise UserInputError(f"nbands={nbands!r} must be a whole number of bands, e.g. nbands=8") from None
     angle = float(angle)
     if math.isnan(angle) or angle < -np.pi / 2 or angle > np.pi / 2:
-        raise UserInputError(f"angle must be between -pi/2 and pi/2 (got {angle:g}); give it in radians, "
-                             "e.g. 0.785 for bands at 45 degrees or 0 for bands stacked south to north")
+        raise UserInputError(
+            f"angle must be between -pi/2 and pi/2 (got {angle:g}); give it in radians, "
+            "e.g. 0.785 for bands at 45 degrees or 0 for bands stacked south to north"
+        )
     pcts = (train_pct, test_pct, val_pct)
     for key, pct in zip(("train_pct", "test_pct", "val_pct"), pcts):
         require_finite(key, float(pct), "give shares between 0 and 1 summing to 1")
     if not np.allclose(train_pct + test_pct + val_pct, 1, atol=1e-3):
-        raise UserInputError(f"percentages must add up to one: train_pct + test_pct + val_pct = "
-                             f"{train_pct} + {test_pct} + {val_pct} = {train_pct + test_pct + val_pct:g}; "
-                             "change them so they sum to 1 (within 0.001)")
+        raise UserInputError(
+            f"percentages must add up to one: train_pct + test_pct + val_pct = "
+            f"{train_pct} + {test_pct} + {val_pct} = {train_pct + test_pct + val_pct:g}; "
+            "change them so they sum to 1 (within 0.001)"
+        )
     if any(p < 0 for p in pcts):
-        raise UserInputError(f"percentages cannot be negative (train {train_pct}, test {test_pct}, val {val_pct}); "
-                             "give shares between 0 and 1 summing to 1")
+        raise UserInputError(
+            f"percentages cannot be negative (train {train_pct}, test {test_pct}, val {val_pct}); "
+            "give shares between 0 and 1 summing to 1"
+        )
     min_pct = np.min([p for p in pcts if p != 0])
     n_train, n_test, n_val = (int(np.round(p / min_pct, 0)) for p in pcts)
     needed = n_train + n_test + n_val
     if needed > nbands:
-        raise UserInputError(f"not enough bands for specified percentages. increase nbands to at least {needed} "
-                             f"(got nbands={nbands}; the percentages {train_pct}/{test_pct}/{val_pct} need "
-                             f"{n_train} train + {n_test} test + {n_val} val bands), or use percentages with "
-                             "simpler ratios")
+        raise UserInputError(
+            f"not enough bands for specified percentages. increase nbands to at least {needed} "
+            f"(got nbands={nbands}; the percentages {train_pct}/{test_pct}/{val_pct} need "
+            f"{n_train} train + {n_test} test + {n_val} val bands), or use percentages with "
+            "simpler ratios"
+        )
     return n_train, n_test, n_val
 
 
@@ -87,8 +95,10 @@ def chip_points(geometry: np.ndarray) -> np.ndarray:
     geometry = np.asarray(geometry, dtype=object)
     bad = np.flatnonzero(shapely.is_missing(geometry) | shapely.is_empty(geometry))
     if bad.size:
-        raise UserInputError(f"{bad.size} chip(s) have no geometry (first at row {bad[0]}); "
-                             "split=legacy needs a polygon per chip: remove those rows or redo the tiling")
+        raise UserInputError(
+            f"{bad.size} chip(s) have no geometry (first at row {bad[0]}); "
+            "split=legacy needs a polygon per chip: remove those rows or redo the tiling"
+        )
     b = shapely.bounds(geometry)
     minx, miny, maxx, maxy = b[:, 0], b[:, 1], b[:, 2], b[:, 3]
     # np.mean over the ring (axis 0 of a (5, 2) array) adds the points in order, then divides by 5
@@ -123,7 +133,7 @@ def band_ids(points: np.ndarray, nbands: int, angle: float) -> np.ndarray:
     chosen = len(K_VALUES) - 1  # no k gives nbands bands: the original silently keeps the last one
     chunk = max(1, min(256, _CHUNK_CELLS // len(position)))
     for start in range(0, len(K_VALUES), chunk):
-        ks = K_VALUES[start:start + chunk]
+        ks = K_VALUES[start : start + chunk]
         ids = (position[None, :] / (ks[:, None] / nbands)).astype(np.int64)
         hits = np.flatnonzero(_distinct_per_row(ids) == nbands)
         if hits.size:
@@ -133,8 +143,9 @@ def band_ids(points: np.ndarray, nbands: int, angle: float) -> np.ndarray:
     return ids - ids.min()
 
 
-def legacy_split(geometry: np.ndarray, nbands: int, angle: float,
-                 train_pct: float, test_pct: float, val_pct: float) -> np.ndarray:
+def legacy_split(
+    geometry: np.ndarray, nbands: int, angle: float, train_pct: float, test_pct: float, val_pct: float
+) -> np.ndarray:
     """geetiles 0.1.7's ``split`` column: "train", "test" or "val" per chip, in row order.
 
     geometry: the chips' lon/lat polygons (EPSG:4326), in the tiles file's row order.

@@ -165,8 +165,12 @@ class _Lattice:
             part = slice(start, start + _CHUNK)
             lo, la = flat_lon[part], flat_lat[part]
             fx[part], fy[part] = self._interpolate(lo, la)
-            outside = ~((lo >= self.x0) & (lo <= self.x0 + self.dx * (g - 1))
-                        & (la >= self.y0) & (la <= self.y0 + self.dy * (g - 1)))
+            outside = ~(
+                (lo >= self.x0)
+                & (lo <= self.x0 + self.dx * (g - 1))
+                & (la >= self.y0)
+                & (la <= self.y0 + self.dy * (g - 1))
+            )
             if outside.any():
                 ex, ey = project_exact(lo[outside], la[outside])
                 fx[part][outside], fy[part][outside] = ex, ey

@@ -35,7 +35,9 @@ def split_report(chips, geometry_m: np.ndarray | None, split) -> dict:
         "by": split.by.value,
         "counts": {name: int((labels == name).sum()) for name in present},
         "fractions_by_count": {name: float((labels == name).mean()) for name in present},
-        "fractions_by_area": {name: float(area[labels == name].sum() / area.sum()) if area.sum() else 0.0 for name in present},
+        "fractions_by_area": {
+            name: float(area[labels == name].sum() / area.sum()) if area.sum() else 0.0 for name in present
+        },
         "buffer_m": float(split.buffer_m),
     }
     codes = np.full(len(labels), -1, dtype=np.int8)
@@ -54,11 +56,20 @@ def _class_shares(chips, labels: np.ndarray) -> dict:
     """For each ``{dataset}_proportions`` column: the mean share of each class in each split."""
     out = {}
     for column in (c for c in chips.columns if c.endswith("_proportions")):
-        values = [v if isinstance(v, dict) else json.loads(v) if isinstance(v, str) and v else {} for v in chips[column]]
+        values = [
+            v if isinstance(v, dict) else json.loads(v) if isinstance(v, str) and v else {} for v in chips[column]
+        ]
         classes = sorted({k for v in values for k in v}, key=lambda k: (len(k), k))
-        table = np.asarray([[float(v.get(k, 0.0)) for k in classes] for v in values]) if classes else np.zeros((len(values), 0))
-        out[column] = {name: dict(zip(classes, table[labels == name].mean(axis=0).round(6).tolist()))
-                       for name in ("train", "val", "test") if (labels == name).any()}
+        table = (
+            np.asarray([[float(v.get(k, 0.0)) for k in classes] for v in values])
+            if classes
+            else np.zeros((len(values), 0))
+        )
+        out[column] = {
+            name: dict(zip(classes, table[labels == name].mean(axis=0).round(6).tolist()))
+            for name in ("train", "val", "test")
+            if (labels == name).any()
+        }
     return out
 
 
@@ -68,8 +79,10 @@ def _warnings(report: dict, split) -> list[str]:
         if report["counts"].get(name, 0) == 0 and report["requested_fractions"][name] > 0:
             warnings.append(f"the {name} split is empty (asked for {report['requested_fractions'][name]:.0%})")
     if split.kind is SplitKind.random:
-        warnings.append("split=random puts neighbouring chips in different splits: it leaks, and accuracy measured "
-                        "on it is overstated; use bands, blocks or groups, with split.buffer_m")
+        warnings.append(
+            "split=random puts neighbouring chips in different splits: it leaks, and accuracy measured "
+            "on it is overstated; use bands, blocks or groups, with split.buffer_m"
+        )
     for column, shares in report["class_shares"].items():
         train = shares.get("train", {})
         for other in ("val", "test"):

@@ -37,31 +37,41 @@ def random_chips(data: SplitInput, split) -> np.ndarray:
 def whole_groups(data: SplitInput, split) -> np.ndarray:
     from geetiles.split.groups import group_split
 
-    return group_split(column_values(data.chips, split.column, "split.column"), data.weights, data.fractions, split.seed)
+    return group_split(
+        column_values(data.chips, split.column, "split.column"), data.weights, data.fractions, split.seed
+    )
 
 
 def bands(data: SplitInput, split) -> np.ndarray:
     from geetiles.split.bands import band_split
 
-    return band_split(data.centres, data.weights, data.fractions, split.azimuth_deg, split.band_width_m, split.bands,
-                      split.seed)
+    return band_split(
+        data.centres, data.weights, data.fractions, split.azimuth_deg, split.band_width_m, split.bands, split.seed
+    )
 
 
 def blocks(data: SplitInput, split) -> np.ndarray:
     from geetiles.split.blocks import block_split
 
-    return block_split(data.centres, data.weights, data.fractions, split.block_size_m, split.assign.value, split.seed,
-                       split.candidates)
+    return block_split(
+        data.centres, data.weights, data.fractions, split.block_size_m, split.assign.value, split.seed, split.candidates
+    )
 
 
-SPLITTERS: dict[SplitKind, Splitter] = {SplitKind.random: random_chips, SplitKind.groups: whole_groups,
-                                        SplitKind.bands: bands, SplitKind.blocks: blocks}
+SPLITTERS: dict[SplitKind, Splitter] = {
+    SplitKind.random: random_chips,
+    SplitKind.groups: whole_groups,
+    SplitKind.bands: bands,
+    SplitKind.blocks: blocks,
+}
 
 
 def column_values(chips, column: str, key: str) -> np.ndarray:
     """A column of the tiles file as text, or one line naming the columns there are."""
     if column not in chips.columns:
         present = ", ".join(c for c in chips.columns if c != "geometry")
-        raise UserInputError(f"{key}: the tiles file has no column {column!r} (it has: {present}); "
-                             "run intersect first for foreignid_ columns, or name an existing column")
+        raise UserInputError(
+            f"{key}: the tiles file has no column {column!r} (it has: {present}); "
+            "run intersect first for foreignid_ columns, or name an existing column"
+        )
     return chips[column].astype(str).to_numpy()

@@ -16,8 +16,8 @@ import numpy as np
 
 from geetiles.config import SplitBy, SplitKind, Stage
 from geetiles.errors import UserInputError
-from geetiles.numbers import require_finite
 from geetiles.layout import column_output, splits_csv
+from geetiles.numbers import require_finite
 from geetiles.tiles import existing_tiles_file
 from geetiles.tiles.updates import TilesUpdates, updating
 
@@ -37,18 +37,24 @@ def check(experiment) -> None:
     for index, fraction in enumerate(fractions):
         require_finite(f"split.fractions[{index}]", fraction)
     if any(f < 0 for f in fractions):
-        raise UserInputError(f"split.fractions={fractions} cannot be negative; give train, val, test shares summing to 1")
+        raise UserInputError(
+            f"split.fractions={fractions} cannot be negative; give train, val, test shares summing to 1"
+        )
     if abs(sum(fractions) - 1) > 1e-3:
-        raise UserInputError(f"split.fractions={fractions} sum to {sum(fractions):g}, not 1 (±0.001); "
-                             "give train, val, test shares summing to 1")
+        raise UserInputError(
+            f"split.fractions={fractions} sum to {sum(fractions):g}, not 1 (±0.001); "
+            "give train, val, test shares summing to 1"
+        )
     if not split.buffer_m >= 0:
         raise UserInputError(f"split.buffer_m={split.buffer_m:g} cannot be negative; 0 means no guard gap")
     if split.kind is SplitKind.blocks and not split.block_size_m > 0:
         raise UserInputError(f"split.block_size_m={split.block_size_m:g} must be a positive number of metres")
     if split.kind is SplitKind.bands:
         if (split.band_width_m is None) == (split.bands is None):
-            raise UserInputError("split=bands needs exactly one of split.bands (a count) or split.band_width_m (metres); "
-                                 "set the other to null")
+            raise UserInputError(
+                "split=bands needs exactly one of split.bands (a count) or split.band_width_m (metres); "
+                "set the other to null"
+            )
         if split.band_width_m is not None and not split.band_width_m > 0:
             raise UserInputError(f"split.band_width_m={split.band_width_m:g} must be a positive number of metres")
         if split.bands is not None and split.bands < 1:
@@ -57,10 +63,14 @@ def check(experiment) -> None:
         if split.nbands < 1:
             raise UserInputError(f"split.nbands={split.nbands} must be at least 1")
         if not -math.pi / 2 <= split.angle <= math.pi / 2:
-            raise UserInputError(f"split.angle={split.angle:g} must be in [-pi/2, pi/2] (radians), as geetiles 0.1.7 requires")
+            raise UserInputError(
+                f"split.angle={split.angle:g} must be in [-pi/2, pi/2] (radians), as geetiles 0.1.7 requires"
+            )
         if split.buffer_m or split.group_by:
-            raise UserInputError("split=legacy reproduces geetiles 0.1.7 exactly: it takes no split.buffer_m or "
-                                 "split.group_by; use split=bands for a guard gap")
+            raise UserInputError(
+                "split=legacy reproduces geetiles 0.1.7 exactly: it takes no split.buffer_m or "
+                "split.group_by; use split=bands for a guard gap"
+            )
     if split.kind is SplitKind.groups and not split.column:
         raise UserInputError("split=groups needs split.column, e.g. split.column=foreignid_communes (from intersect)")
     if split.seed < 0:
@@ -74,14 +84,22 @@ def run(experiment, context) -> None:
     if split.kind is SplitKind.none:
         log.info("split=none: no train/val/test split (e.g. split=blocks split.block_size_m=10000 split.buffer_m=1000)")
         return
-    tiles_path = context.tiles_file or (existing_tiles_file(split.tiles_file, "split.tiles_file") if split.tiles_file else None)
+    tiles_path = context.tiles_file or (
+        existing_tiles_file(split.tiles_file, "split.tiles_file") if split.tiles_file else None
+    )
     if tiles_path is None:
-        raise UserInputError("the split stage needs a tiles file: run the tiling stage first or set split.tiles_file=...")
+        raise UserInputError(
+            "the split stage needs a tiles file: run the tiling stage first or set split.tiles_file=..."
+        )
     from geetiles.record import write_record
 
     outputs = split_file(tiles_path, split, context.tiles_updates)
-    write_record(column_output(tiles_path, "split"), experiment, stage="split",
-                 extra={"tiles_file": str(tiles_path), "splits_csv": outputs[0].name, "report": outputs[1].name})
+    write_record(
+        column_output(tiles_path, "split"),
+        experiment,
+        stage="split",
+        extra={"tiles_file": str(tiles_path), "splits_csv": outputs[0].name, "report": outputs[1].name},
+    )
     context.outputs.extend(outputs)
 
 
@@ -110,8 +128,15 @@ def _split(tiles_path: Path, split, updates: TilesUpdates) -> tuple[Path, Path]:
     csv_path = write_splits_csv(chips, tiles_path)
     report_path = write_report(report, tiles_path)
     shares = ", ".join(f"{k} {v:.1%}" for k, v in report["fractions_by_count"].items())
-    log.info("split (%s): %d chips → %s in %.2f s (written in %.2f s); %s",
-             split.kind.value, len(chips), shares, computed - started, time.perf_counter() - computed, csv_path.name)
+    log.info(
+        "split (%s): %d chips → %s in %.2f s (written in %.2f s); %s",
+        split.kind.value,
+        len(chips),
+        shares,
+        computed - started,
+        time.perf_counter() - computed,
+        csv_path.name,
+    )
     for warning in report["warnings"]:
         log.warning("split: %s", warning)
     return csv_path, report_path

@@ -34,7 +34,7 @@ def decode(data: bytes, layout: Layout, bands: Sequence[int] | None = None) -> n
     for plane_index, plane in enumerate(planes):
         for index in range(across * down):
             at = plane * across * down + index
-            raw = data[layout.offsets[at]:layout.offsets[at] + layout.counts[at]]
+            raw = data[layout.offsets[at] : layout.offsets[at] + layout.counts[at]]
             if layout.compression != 1:
                 raw = zlib.decompress(raw)
             rows = chunk_h if layout.tiled else min(chunk_h, height - (index // across) * chunk_h)
@@ -44,7 +44,7 @@ def decode(data: bytes, layout: Layout, bands: Sequence[int] | None = None) -> n
                 chunk = np.cumsum(chunk, axis=1, dtype=layout.dtype)
             top, left = (index // across) * chunk_h, (index % across) * chunk_w
             if layout.planar:
-                out[plane_index, top:top + rows, left:left + chunk_w] = chunk[:, :, 0]
+                out[plane_index, top : top + rows, left : left + chunk_w] = chunk[:, :, 0]
             else:
-                out[:, top:top + rows, left:left + chunk_w] = chunk[:, :, samples].transpose(2, 0, 1)
+                out[:, top : top + rows, left : left + chunk_w] = chunk[:, :, samples].transpose(2, 0, 1)
     return out[:, :height, :width].astype(layout.dtype.newbyteorder("="), copy=False)

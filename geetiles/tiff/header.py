@@ -26,19 +26,99 @@ from xml.sax.saxutils import unescape
 
 import numpy as np
 
-(WIDTH, HEIGHT, BITS, COMPRESSION, PHOTOMETRIC, STRIP_OFFSETS, SAMPLES, ROWS_PER_STRIP, STRIP_COUNTS, PLANAR,
- PREDICTOR, COLORMAP, TILE_WIDTH, TILE_HEIGHT, TILE_OFFSETS, TILE_COUNTS, EXTRA_SAMPLES, SAMPLE_FORMAT, PIXEL_SCALE,
- TIEPOINT, TRANSFORMATION, GEOKEYS, GDAL_METADATA, GDAL_NODATA) = (
-    256, 257, 258, 259, 262, 273, 277, 278, 279, 284, 317, 320, 322, 323, 324, 325, 338, 339, 33550, 33922, 34264,
-    34735, 42112, 42113)
+(
+    WIDTH,
+    HEIGHT,
+    BITS,
+    COMPRESSION,
+    PHOTOMETRIC,
+    STRIP_OFFSETS,
+    SAMPLES,
+    ROWS_PER_STRIP,
+    STRIP_COUNTS,
+    PLANAR,
+    PREDICTOR,
+    COLORMAP,
+    TILE_WIDTH,
+    TILE_HEIGHT,
+    TILE_OFFSETS,
+    TILE_COUNTS,
+    EXTRA_SAMPLES,
+    SAMPLE_FORMAT,
+    PIXEL_SCALE,
+    TIEPOINT,
+    TRANSFORMATION,
+    GEOKEYS,
+    GDAL_METADATA,
+    GDAL_NODATA,
+) = (
+    256,
+    257,
+    258,
+    259,
+    262,
+    273,
+    277,
+    278,
+    279,
+    284,
+    317,
+    320,
+    322,
+    323,
+    324,
+    325,
+    338,
+    339,
+    33550,
+    33922,
+    34264,
+    34735,
+    42112,
+    42113,
+)
 BYTE, ASCII, SHORT, LONG, DOUBLE = 1, 2, 3, 4, 12  # TIFF field types geetiles writes
 
 # field type -> (struct code, bytes per value); rationals (5, 10) have no code: no tag read here uses them
-_FIELD_TYPES = {1: ("B", 1), 2: ("s", 1), 3: ("H", 2), 4: ("I", 4), 5: (None, 8), 6: ("b", 1), 7: ("B", 1),
-                8: ("h", 2), 9: ("i", 4), 10: (None, 8), 11: ("f", 4), 12: ("d", 8), 16: ("Q", 8)}
-_READ = frozenset({WIDTH, HEIGHT, BITS, COMPRESSION, STRIP_OFFSETS, SAMPLES, ROWS_PER_STRIP, STRIP_COUNTS, PLANAR,
-                   PREDICTOR, TILE_WIDTH, TILE_HEIGHT, TILE_OFFSETS, TILE_COUNTS, SAMPLE_FORMAT, PIXEL_SCALE,
-                   TIEPOINT, GEOKEYS, GDAL_METADATA, GDAL_NODATA})
+_FIELD_TYPES = {
+    1: ("B", 1),
+    2: ("s", 1),
+    3: ("H", 2),
+    4: ("I", 4),
+    5: (None, 8),
+    6: ("b", 1),
+    7: ("B", 1),
+    8: ("h", 2),
+    9: ("i", 4),
+    10: (None, 8),
+    11: ("f", 4),
+    12: ("d", 8),
+    16: ("Q", 8),
+}
+_READ = frozenset(
+    {
+        WIDTH,
+        HEIGHT,
+        BITS,
+        COMPRESSION,
+        STRIP_OFFSETS,
+        SAMPLES,
+        ROWS_PER_STRIP,
+        STRIP_COUNTS,
+        PLANAR,
+        PREDICTOR,
+        TILE_WIDTH,
+        TILE_HEIGHT,
+        TILE_OFFSETS,
+        TILE_COUNTS,
+        SAMPLE_FORMAT,
+        PIXEL_SCALE,
+        TIEPOINT,
+        GEOKEYS,
+        GDAL_METADATA,
+        GDAL_NODATA,
+    }
+)
 _CHUNK_TABLES = frozenset({STRIP_OFFSETS, STRIP_COUNTS, TILE_OFFSETS, TILE_COUNTS})
 _GEOREFERENCING = frozenset({WIDTH, HEIGHT, PIXEL_SCALE, TIEPOINT, GEOKEYS})
 _BYTE_ORDERS = {b"II*\x00": "<", b"MM\x00*": ">"}
@@ -122,7 +202,7 @@ def read_ifd(data: bytes) -> Ifd | None:
         if tag not in _READ:
             tags[tag] = ()
             continue
-        kind, n, inline = entries[at + 1:at + 4]
+        kind, n, inline = entries[at + 1 : at + 4]
         field_type = _FIELD_TYPES.get(kind)
         if field_type is None:
             return None
@@ -137,8 +217,8 @@ def read_ifd(data: bytes) -> Ifd | None:
                 if tag in _CHUNK_TABLES:
                     continue
                 return None
-            raw = data[start:start + size * n]
-        tags[tag] = raw[:n] if kind == ASCII else struct.unpack(f"{order}{n}{code}", raw[:size * n])
+            raw = data[start : start + size * n]
+        tags[tag] = raw[:n] if kind == ASCII else struct.unpack(f"{order}{n}{code}", raw[: size * n])
     return Ifd(order, tags, struct.unpack_from(order + "I", data, end)[0])
 
 
@@ -168,8 +248,9 @@ def epsg_code(geokeys) -> int | None:
     values = [int(v) for v in geokeys]
     if len(values) < 4:
         return None
-    keys = {values[k]: values[k + 3] for k in range(4, min(len(values) - 3, 4 + 4 * values[3]), 4)
-            if values[k + 1] == 0}
+    keys = {
+        values[k]: values[k + 3] for k in range(4, min(len(values) - 3, 4 + 4 * values[3]), 4) if values[k + 1] == 0
+    }
     if keys.get(_RASTER_TYPE, _PIXEL_IS_AREA) != _PIXEL_IS_AREA:
         return None
     code = keys.get(_PROJECTED_TYPE) or keys.get(_GEOGRAPHIC_TYPE)
@@ -203,8 +284,19 @@ def plain_header(ifd: Ifd, path: Path | None = None, descriptive: bool = True) -
     else:
         block = (width, min(int(tags.get(ROWS_PER_STRIP, (height,))[0]), height))
     descriptions, metadata = _gdal_metadata(tags.get(GDAL_METADATA) if descriptive else None, count)
-    return TiffHeader(width, height, count, _native_name(dtype), (x - i * sx, sx, 0.0, y + j * sy, 0.0, -sy),
-                      f"EPSG:{epsg}", nodata, block, descriptions, path, metadata)
+    return TiffHeader(
+        width,
+        height,
+        count,
+        _native_name(dtype),
+        (x - i * sx, sx, 0.0, y + j * sy, 0.0, -sy),
+        f"EPSG:{epsg}",
+        nodata,
+        block,
+        descriptions,
+        path,
+        metadata,
+    )
 
 
 def _gdal_metadata(text, count: int) -> tuple[tuple[str | None, ...], dict[str, str]]:

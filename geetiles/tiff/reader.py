@@ -214,10 +214,19 @@ def _header_of(dataset, path: Path | None) -> TiffHeader:
     epsg = dataset.crs.to_epsg()
     rows, cols = dataset.block_shapes[0]
     metadata = {k: v for k, v in dataset.tags().items() if k != "AREA_OR_POINT"}
-    return TiffHeader(dataset.width, dataset.height, dataset.count, dataset.dtypes[0],
-                      tuple(float(v) for v in dataset.transform.to_gdal()),
-                      f"EPSG:{epsg}" if epsg else dataset.crs.to_wkt(), dataset.nodata, (cols, rows),
-                      tuple(dataset.descriptions), path, metadata)
+    return TiffHeader(
+        dataset.width,
+        dataset.height,
+        dataset.count,
+        dataset.dtypes[0],
+        tuple(float(v) for v in dataset.transform.to_gdal()),
+        f"EPSG:{epsg}" if epsg else dataset.crs.to_wkt(),
+        dataset.nodata,
+        (cols, rows),
+        tuple(dataset.descriptions),
+        path,
+        metadata,
+    )
 
 
 def _chip_with_rasterio(path: str | os.PathLike[str], all_bands: bool) -> ChipRaster:

@@ -12,11 +12,7 @@ def gdal_coordinate_texts(values: list[float]) -> tuple[list[str], list[int]]:
     the values GDAL may round: below 1000 (20 characters at most) intelliround needs a run of five
     ``0`` or ``9`` among the digits it inspects; above, looser rules apply and each value is checked."""
     texts = ["%.15f" % v for v in values]
-    special = [
-        i
-        for i, t in enumerate(texts)
-        if len(t) > 20 or "00000" in t[-9:-1] or "99999" in t[-9:-1]
-    ]
+    special = [i for i, t in enumerate(texts) if len(t) > 20 or "00000" in t[-9:-1] or "99999" in t[-9:-1]]
     texts = [t.rstrip("0") for t in texts]
     texts = [t + "0" if t.endswith(".") else t for t in texts]
     for i in special:
@@ -64,19 +60,11 @@ def _intelliround(s: str) -> str:
         return s
     if s[i - 6 : i - 1] == "00000":
         return s[:-1]
-    if (
-        dot < i - 8
-        and all(before >= k or s[i - k + 1] == "0" for k in range(4, 9))
-        and s[i - 8] == s[i - 9] == "0"
-    ):
+    if dot < i - 8 and all(before >= k or s[i - k + 1] == "0" for k in range(4, 9)) and s[i - 8] == s[i - 9] == "0":
         return s[:-8]
     if s[i - 6 : i - 1] == "99999":
         return _round_up(s[: i - 6])
-    if (
-        dot < i - 9
-        and all(before >= k or s[i - k + 1] == "9" for k in range(4, 9))
-        and s[i - 8] == s[i - 9] == "9"
-    ):
+    if dot < i - 9 and all(before >= k or s[i - k + 1] == "9" for k in range(4, 9)) and s[i - 8] == s[i - 9] == "9":
         return _round_up(s[: i - 9])
     return s
 
@@ -107,11 +95,7 @@ def gdal_double(value: float) -> str:
         for digits in (16, 15, 14):
             shorter = "%.*g" % (digits, value)
             dot = shorter.find(".")
-            if (
-                dot >= 0
-                and "999999" not in shorter[dot:]
-                and "000000" not in shorter[dot:]
-            ):
+            if dot >= 0 and "999999" not in shorter[dot:] and "000000" not in shorter[dot:]:
                 text = shorter
                 break
     if "." not in text and "e" not in text and text not in ("nan", "inf", "-inf"):
@@ -123,9 +107,7 @@ def gdal_doubles(values: list[float]) -> list[str]:
     """:func:`gdal_double` of many values: ``%.17g`` in a list comprehension, the values whose text
     GDAL would shorten (or complete with ``.0``) one by one."""
     texts = ["%.17g" % v for v in values]
-    special = [
-        i for i, t in enumerate(texts) if "999999" in t or "000000" in t or "." not in t
-    ]
+    special = [i for i, t in enumerate(texts) if "999999" in t or "000000" in t or "." not in t]
     for i in special:
         value = values[i]
         texts[i] = "null" if value != value else gdal_double(value)
@@ -139,7 +121,6 @@ def json_object_text(value: dict) -> str:
     if not value:
         return "{ }"
     items = ", ".join(
-        f"{json.dumps(str(k), ensure_ascii=False)}: {json.dumps(v, ensure_ascii=False)}"
-        for k, v in value.items()
+        f"{json.dumps(str(k), ensure_ascii=False)}: {json.dumps(v, ensure_ascii=False)}" for k, v in value.items()
     )
     return "{ " + items + " }"

@@ -38,9 +38,7 @@ def write_geojson(gdf, path: Path, name: str, chunk: int = 100_000) -> None:
         out.write(json.dumps(header)[:-1] + ',\n"features": [\n')
         for start in range(0, len(gdf), chunk):
             stop = min(start + chunk, len(gdf))
-            props = properties.iloc[start:stop].to_json(
-                orient="records", lines=True, double_precision=15
-            )
+            props = properties.iloc[start:stop].to_json(orient="records", lines=True, double_precision=15)
             geoms = shapely.to_geojson(geometries[start:stop])
             features = (
                 f'{{"type": "Feature", "properties": {p}, "geometry": {g or "null"}}}'

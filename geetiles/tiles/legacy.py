@@ -18,6 +18,7 @@ import os
 from pathlib import Path
 
 from geetiles.atomic import atomic_path
+from geetiles.layout import twin_path
 from geetiles.tiles.gdal_text import (
     gdal_coordinate_texts,
     gdal_double,
@@ -25,7 +26,6 @@ from geetiles.tiles.gdal_text import (
     json_object_text,
     parsed_coordinates,
 )
-from geetiles.layout import twin_path
 from geetiles.tiles.twin import write_arrow_twin
 
 _LEGACY_HEADER = (
@@ -52,19 +52,14 @@ def write_legacy(
     import shapely
 
     geometry = np.asarray(geometry, dtype=object)
-    if (
-        len(geometry)
-        and not (shapely.get_type_id(geometry) == shapely.GeometryType.POLYGON).all()
-    ):
+    if len(geometry) and not (shapely.get_type_id(geometry) == shapely.GeometryType.POLYGON).all():
         raise ValueError("the legacy tiles layout holds polygons only")
     columns = {str(name): np.asarray(values) for name, values in columns.items()}
     hidden = {str(name) for name in twin_only}
     shown = [name for name in columns if name not in hidden]
     names = [json.dumps(name, ensure_ascii=False) for name in shown]
     wkb, bounds = [], []
-    with (
-        contextlib.ExitStack() as stack
-    ):  # the file closes before atomic_path renames it
+    with contextlib.ExitStack() as stack:  # the file closes before atomic_path renames it
         out = None
         if geojson:
             out = stack.enter_context(
@@ -78,25 +73,16 @@ def write_legacy(
             out.write(_LEGACY_HEADER)
         for start in range(0, len(geometry), chunk):
             stop = min(start + chunk, len(geometry))
-            coordinates, chunk_wkb, chunk_bounds = _legacy_polygons(
-                geometry[start:stop]
-            )
+            coordinates, chunk_wkb, chunk_bounds = _legacy_polygons(geometry[start:stop])
             wkb.append(chunk_wkb)
             bounds.append(chunk_bounds)
             if out is None:
                 continue
             properties = [
-                [
-                    f"{name}: {text}"
-                    for text in _legacy_property_texts(columns[column][start:stop])
-                ]
+                [f"{name}: {text}" for text in _legacy_property_texts(columns[column][start:stop])]
                 for name, column in zip(names, shown)
             ]
-            properties = (
-                [", ".join(row) for row in zip(*properties)]
-                if properties
-                else [""] * (stop - start)
-            )
+            properties = [", ".join(row) for row in zip(*properties)] if properties else [""] * (stop - start)
             features = [
                 f'{{ "type": "Feature", "properties": {{ {props} }}, '
                 f'"geometry": {{ "type": "Polygon", "coordinates": {polygon} }} }}'
@@ -139,12 +125,7 @@ def _legacy_property_texts(values) -> list[str]:
     items = array.tolist()
     if all(type(item) is str for item in items):
         joined = "".join(items)
-        if (
-            joined.isascii()
-            and joined.isprintable()
-            and '"' not in joined
-            and "\\" not in joined
-        ):
+        if joined.isascii() and joined.isprintable() and '"' not in joined and "\\" not in joined:
             return [f'"{item}"' for item in items]  # every grid chip id
     texts = []
     for value in items:
@@ -160,12 +141,7 @@ def _legacy_property_texts(values) -> list[str]:
             texts.append(str(int(value)))
         else:
             text = str(value)
-            plain = (
-                text.isascii()
-                and text.isprintable()
-                and '"' not in text
-                and "\\" not in text
-            )
+            plain = text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
             texts.append(f'"{text}"' if plain else json.dumps(text, ensure_ascii=False))
     return texts
 
@@ -181,13 +157,8 @@ def _legacy_polygons(polygons):
 
     if len(polygons) == 0:
         return [], np.empty(0, dtype=object), [np.inf, np.inf, -np.inf, -np.inf]
-    if (
-        (shapely.get_num_coordinates(polygons) == 5)
-        & (shapely.get_num_interior_rings(polygons) == 0)
-    ).all():
-        coords = shapely.get_coordinates(
-            polygons
-        )  # one 5-point ring each: every grid chip
+    if ((shapely.get_num_coordinates(polygons) == 5) & (shapely.get_num_interior_rings(polygons) == 0)).all():
+        coords = shapely.get_coordinates(polygons)  # one 5-point ring each: every grid chip
         rings = None
     else:  # shapely.to_ragged_array would do, but calls np.unique, which imports numpy.ma (start-up)
         rings, owner = shapely.get_rings(polygons, return_index=True)
@@ -199,9 +170,7 @@ def _legacy_polygons(polygons):
     bounds = [*values.min(axis=0).tolist(), *values.max(axis=0).tolist()]
     text_array = np.array(texts, dtype=object)[inverse.reshape(-1)]
     if rings is None:
-        polygon_texts = [
-            _RECTANGLE_RING % row for row in zip(*text_array.reshape(-1, 10).T.tolist())
-        ]
+        polygon_texts = [_RECTANGLE_RING % row for row in zip(*text_array.reshape(-1, 10).T.tolist())]
         return polygon_texts, _rectangle_wkb(values.reshape(-1, 5, 2)), bounds
     ring_sizes = shapely.get_num_coordinates(rings)
     ring_offsets = np.zeros(len(rings) + 1, dtype=np.int64)
@@ -211,16 +180,13 @@ def _legacy_polygons(polygons):
     flat = text_array.tolist()
     points = [f"[ {x}, {y} ]" for x, y in zip(flat[0::2], flat[1::2])]
     ring_texts = [
-        "[ " + ", ".join(points[a:b]) + " ]"
-        for a, b in zip(ring_offsets[:-1].tolist(), ring_offsets[1:].tolist())
+        "[ " + ", ".join(points[a:b]) + " ]" for a, b in zip(ring_offsets[:-1].tolist(), ring_offsets[1:].tolist())
     ]
     polygon_texts = [
         "[ " + ", ".join(ring_texts[a:b]) + " ]"
         for a, b in zip(polygon_offsets[:-1].tolist(), polygon_offsets[1:].tolist())
     ]
-    rebuilt = shapely.from_ragged_array(
-        shapely.GeometryType.POLYGON, values, (ring_offsets, polygon_offsets)
-    )
+    rebuilt = shapely.from_ragged_array(shapely.GeometryType.POLYGON, values, (ring_offsets, polygon_offsets))
     return polygon_texts, shapely.to_wkb(rebuilt), bounds
 
 
@@ -269,9 +235,7 @@ def original_area_km2(geometry):
     if len(geometry) == 0:
         return np.empty(0)
     minx, miny, maxx, maxy = shapely.total_bounds(geometry)
-    ring = np.array(
-        [[minx, miny], [maxx, miny], [maxx, maxy], [minx, maxy], [minx, miny]]
-    )
+    ring = np.array([[minx, miny], [maxx, miny], [maxx, maxy], [minx, maxy], [minx, miny]])
     lon, lat = ring.mean(axis=0)
     to_zone, _ = utm_transformers(original_utm_epsg(float(lon), float(lat)))
 

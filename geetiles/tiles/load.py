@@ -11,9 +11,7 @@ from geetiles.layout import geojson_path, twin_path
 from geetiles.tiles.names import is_json_column
 from geetiles.tiles.twin import TWIN_ONLY_KEY, twin_in_sync
 
-LEGACY_LAYOUT_ATTR = (
-    "geetiles_legacy_layout"  # GeoDataFrame.attrs flag: write in 0.1.7's layout
-)
+LEGACY_LAYOUT_ATTR = "geetiles_legacy_layout"  # GeoDataFrame.attrs flag: write in 0.1.7's layout
 TWIN_ONLY_ATTR = "geetiles_twin_only"  # GeoDataFrame.attrs: columns kept out of the GeoJSON (wide class shares)
 
 
@@ -28,9 +26,7 @@ def load_tiles(path: str | os.PathLike[str]):
 
     path = Path(path)
     if not path.exists():
-        raise UserInputError(
-            f"tiles file {str(path)!r} does not exist; check the path or run the tiling stage first"
-        )
+        raise UserInputError(f"tiles file {str(path)!r} does not exist; check the path or run the tiling stage first")
     if path.suffix == ".parquet":
         frame = _from_twin(path)
     elif twin_path(path).exists() and twin_in_sync(twin_path(path), path):
@@ -90,9 +86,7 @@ def _from_twin(path: Path):
     frame = _with_objects(frame)
     hidden = (pq.read_schema(path).metadata or {}).get(TWIN_ONLY_KEY)
     if hidden:
-        frame.attrs[TWIN_ONLY_ATTR] = [
-            c for c in json.loads(hidden) if c in frame.columns
-        ]
+        frame.attrs[TWIN_ONLY_ATTR] = [c for c in json.loads(hidden) if c in frame.columns]
     return frame
 
 
@@ -101,8 +95,5 @@ def _with_objects(frame):
     for column in (c for c in frame.columns if is_json_column(str(c))):
         values = frame[column].tolist()
         if any(isinstance(v, str) for v in values):
-            frame[column] = [
-                json.loads(v) if isinstance(v, str) and v.startswith("{") else v
-                for v in values
-            ]
+            frame[column] = [json.loads(v) if isinstance(v, str) and v.startswith("{") else v for v in values]
     return frame

@@ -68,14 +68,12 @@ class TilesLock:
             return
         fd, self._fd = self._fd, None
         try:
-            self.path.unlink(
-                missing_ok=True
-            )  # while still held: a waiter then sees it is gone and retries
+            self.path.unlink(missing_ok=True)  # while still held: a waiter then sees it is gone and retries
             fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)
 
-    def __enter__(self) -> "TilesLock":
+    def __enter__(self) -> TilesLock:
         self.acquire()
         return self
 

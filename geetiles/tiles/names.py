@@ -17,9 +17,7 @@ def is_json_column(name: str) -> bool:
     return name.endswith("_proportions") or "_proportions_at_" in name
 
 
-_NAME_RE = re.compile(
-    r"^(?P<aoi>[^_/]+)_partitions_(?P<tiles>[^_/]+)_(?P<hash>[0-9a-f]{13})$"
-)
+_NAME_RE = re.compile(r"^(?P<aoi>[^_/]+)_partitions_(?P<tiles>[^_/]+)_(?P<hash>[0-9a-f]{13})$")
 
 
 def check_name(kind: str, name: str) -> None:
@@ -42,14 +40,10 @@ def check_name(kind: str, name: str) -> None:
 def _suggest(name: str) -> str:
     from geetiles.names import suggest
 
-    return suggest(
-        str(name).replace("partitions", "").replace("_", "-"), fallback="myaoi"
-    )
+    return suggest(str(name).replace("partitions", "").replace("_", "-"), fallback="myaoi")
 
 
-def tiles_file_path(
-    dest_dir: str | os.PathLike[str], aoi_name: str, tiles_name: str, digest: str
-) -> Path:
+def tiles_file_path(dest_dir: str | os.PathLike[str], aoi_name: str, tiles_name: str, digest: str) -> Path:
     """Where a tiles file goes, named exactly as geetiles 0.1.7 names it."""
     check_name("aoi.name", aoi_name)
     check_name("tiles name", tiles_name)

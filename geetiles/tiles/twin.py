@@ -20,14 +20,8 @@ TWIN_ONLY_KEY = b"geetiles_twin_only"
 BEHIND_KEY = b"geetiles_geojson_behind"
 
 
-def _sync_metadata(
-    stat: os.stat_result, twin_only=(), geojson_behind: bool = False
-) -> dict[bytes, bytes]:
-    metadata = {
-        TWIN_OF_KEY: json.dumps(
-            {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-        ).encode()
-    }
+def _sync_metadata(stat: os.stat_result, twin_only=(), geojson_behind: bool = False) -> dict[bytes, bytes]:
+    metadata = {TWIN_OF_KEY: json.dumps({"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}).encode()}
     if twin_only:
         metadata[TWIN_ONLY_KEY] = json.dumps(list(twin_only)).encode()
     if geojson_behind:
@@ -42,9 +36,7 @@ def json_text(value):
     return json.dumps(value) if isinstance(value, dict) else str(value)
 
 
-def write_frame_twin(
-    gdf, path: Path, stat: os.stat_result, twin_only=(), geojson_behind: bool = False
-) -> None:
+def write_frame_twin(gdf, path: Path, stat: os.stat_result, twin_only=(), geojson_behind: bool = False) -> None:
     """The twin of a GeoDataFrame (geopandas' GeoParquet writer), JSON-object columns as text."""
     import pyarrow.parquet as pq
 

@@ -34,12 +34,8 @@ class TilesUpdates:
         self.lock_wait_s = lock_wait_s
         self._locks: dict[Path, TilesLock] = {}
         self._frames: dict[Path, object] = {}
-        self._stale: set[Path] = (
-            set()
-        )  # loaded with a GeoJSON behind its twin: flushed even if unchanged
-        self.geojson_writes = (
-            0  # GeoJSON files written by flush (the runner's count, for tests and logs)
-        )
+        self._stale: set[Path] = set()  # loaded with a GeoJSON behind its twin: flushed even if unchanged
+        self.geojson_writes = 0  # GeoJSON files written by flush (the runner's count, for tests and logs)
 
     def _lock(self, path: Path) -> None:
         if path not in self._locks:
@@ -51,13 +47,9 @@ class TilesUpdates:
         """The tiles file as this run has it (locked from now on): the frame last saved, else loaded."""
         path = Path(tiles_path).resolve()
         if not path.exists():
-            load_tiles(
-                path
-            )  # its one line, before a lock file is made in a folder that may not exist
+            load_tiles(path)  # its one line, before a lock file is made in a folder that may not exist
         self._lock(path)
-        if (
-            path in self._frames
-        ):  # a copy: a stage that fails half-way leaves the saved frame as it was
+        if path in self._frames:  # a copy: a stage that fails half-way leaves the saved frame as it was
             return self._frames[path].copy(deep=False)
         frame = load_tiles(path)
         if geojson_behind(path):
@@ -73,9 +65,7 @@ class TilesUpdates:
         path = Path(tiles_path).resolve()
         self._lock(path)
         if twin_only:
-            frame.attrs[TWIN_ONLY_ATTR] = list(
-                dict.fromkeys([*frame.attrs.get(TWIN_ONLY_ATTR, ()), *twin_only])
-            )
+            frame.attrs[TWIN_ONLY_ATTR] = list(dict.fromkeys([*frame.attrs.get(TWIN_ONLY_ATTR, ()), *twin_only]))
         if frame.attrs.get(LEGACY_LAYOUT_ATTR) and "area_km2" in frame.columns:
             from geetiles.tiles.geojson import in_lonlat
             from geetiles.tiles.legacy import original_area_km2

@@ -10,9 +10,7 @@ from geetiles.layout import twin_path
 from geetiles.tiles.load import LEGACY_LAYOUT_ATTR, TWIN_ONLY_ATTR
 
 
-def write_tiles(
-    tiles, geojson_path: str | os.PathLike[str], twin_only=(), geojson: bool = True
-) -> Path:
+def write_tiles(tiles, geojson_path: str | os.PathLike[str], twin_only=(), geojson: bool = True) -> Path:
     """Write the GeoJSON (as the original does, CRS84) and its GeoParquet twin, each atomically.
 
     ``tiles`` is a GeoDataFrame or a ``Chips``; legacy chips (or a frame with
@@ -36,21 +34,11 @@ def write_tiles(
             )
             return geojson_path
         tiles = tiles.to_geodataframe()
-    hidden = [
-        c
-        for c in dict.fromkeys([*twin_only, *tiles.attrs.get(TWIN_ONLY_ATTR, ())])
-        if c in tiles.columns
-    ]
+    hidden = [c for c in dict.fromkeys([*twin_only, *tiles.attrs.get(TWIN_ONLY_ATTR, ())]) if c in tiles.columns]
     if tiles.attrs.get(LEGACY_LAYOUT_ATTR):
         lonlat = in_lonlat(tiles)
-        columns = {
-            name: lonlat[name].to_numpy()
-            for name in lonlat.columns
-            if name != lonlat.geometry.name
-        }
-        write_legacy(
-            columns, lonlat.geometry.values, geojson_path, hidden, geojson=geojson
-        )
+        columns = {name: lonlat[name].to_numpy() for name in lonlat.columns if name != lonlat.geometry.name}
+        write_legacy(columns, lonlat.geometry.values, geojson_path, hidden, geojson=geojson)
         return geojson_path
     if geojson:
         with atomic_path(geojson_path) as tmp:

@@ -19,8 +19,9 @@ def check(experiment) -> None:
         return
     if foreign.kind is TilingKind.file:
         if not foreign.file:
-            raise UserInputError("foreign=file needs foreign.file, an existing tiles file "
-                                 "({aoi}_partitions_{name}_{hash}.geojson)")
+            raise UserInputError(
+                "foreign=file needs foreign.file, an existing tiles file ({aoi}_partitions_{name}_{hash}.geojson)"
+            )
         return
     from geetiles.tiling.stage import check_tiling
 
@@ -30,15 +31,19 @@ def check(experiment) -> None:
 def run(experiment, context) -> None:
     foreign = experiment.config.foreign
     if foreign.kind is TilingKind.none:
-        log.info("foreign=none: no foreign units (e.g. foreign=select foreign.file=communes.gpkg foreign.name=communes)")
+        log.info(
+            "foreign=none: no foreign units (e.g. foreign=select foreign.file=communes.gpkg foreign.name=communes)"
+        )
         return
     if foreign.kind is TilingKind.file:
         from geetiles.names import foreign_name
 
         path = Path(str(foreign.file)).expanduser().resolve()
         if not path.exists():
-            raise UserInputError(f"foreign.file={foreign.file!r} does not exist; give a tiles file "
-                                 "({aoi}_partitions_{name}_{hash}.geojson)")
+            raise UserInputError(
+                f"foreign.file={foreign.file!r} does not exist; give a tiles file "
+                "({aoi}_partitions_{name}_{hash}.geojson)"
+            )
         foreign_name(path)  # a file whose name gives no foreign name is refused now
         context.foreign_file = path
         log.info("foreign units: %s", path.name)

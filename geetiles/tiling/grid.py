@@ -68,10 +68,13 @@ def grid_chips(aoi: shapely.Geometry, chip_size_m: float, max_chips: int) -> Chi
     keep = lattice_intersects(*(bounds[:, i].reshape(nx, ny) for i in range(4)), aoi).ravel()
     fold = fold_reason(aoi, projected, _projector(to_zone)) if keep.any() else None  # no chips: the stage says why
     if fold is not None:
-        log.warning("tiling=grid (0.1.7's) projects the whole AOI into one UTM zone (EPSG:%d, at its centroid), "
-                    "and %s; "
-                    "its chips will not follow the AOI: tiling=utm or tiling=majortom cut each zone on its own",
-                    epsg, fold)
+        log.warning(
+            "tiling=grid (0.1.7's) projects the whole AOI into one UTM zone (EPSG:%d, at its centroid), "
+            "and %s; "
+            "its chips will not follow the AOI: tiling=utm or tiling=majortom cut each zone on its own",
+            epsg,
+            fold,
+        )
     return legacy_rectangles(bounds[keep])
 
 
@@ -84,18 +87,23 @@ def why_no_chips(aoi: shapely.Geometry, chip_size_m: float) -> str:
     whole = f"0.1.7's grid projects the whole AOI into one UTM zone (EPSG:{epsg}, at its centroid)"
     fold = fold_reason(aoi, projected, _projector(to_zone))
     if fold is not None:
-        return (f"{whole}, and {fold}; use tiling=utm or tiling=majortom, which cut each zone on its own, or a "
-                "smaller AOI")
+        return (
+            f"{whole}, and {fold}; use tiling=utm or tiling=majortom, which cut each zone on its own, or a smaller AOI"
+        )
     minx, miny, maxx, maxy = shapely.bounds(projected)
     width, height = maxx - minx, maxy - miny
     if min(width, height) < chip_size_m:
-        return (f"{whole} and fits whole chips into its envelope there, which is {width:,.0f} x {height:,.0f} m: "
-                f"smaller than one {chip_size_m:g} m chip; use tiling.chip_size_m={math.floor(min(width, height)):g} "
-                "or less, or tiling=utm, whose chips also cover an AOI's edges")
+        return (
+            f"{whole} and fits whole chips into its envelope there, which is {width:,.0f} x {height:,.0f} m: "
+            f"smaller than one {chip_size_m:g} m chip; use tiling.chip_size_m={math.floor(min(width, height)):g} "
+            "or less, or tiling=utm, whose chips also cover an AOI's edges"
+        )
     cells = int(width // chip_size_m) * int(height // chip_size_m)
-    return (f"none of the {cells:,} chips of 0.1.7's grid (centred on a lattice from the corner of the AOI's envelope "
-            f"in EPSG:{epsg}, 1 m apart) meets the AOI, which is too thin for them; use tiling=utm, whose chips cover "
-            "the whole AOI, or a smaller tiling.chip_size_m")
+    return (
+        f"none of the {cells:,} chips of 0.1.7's grid (centred on a lattice from the corner of the AOI's envelope "
+        f"in EPSG:{epsg}, 1 m apart) meets the AOI, which is too thin for them; use tiling=utm, whose chips cover "
+        "the whole AOI, or a smaller tiling.chip_size_m"
+    )
 
 
 def legacy_rectangles(bounds: np.ndarray) -> Chips:
@@ -110,8 +118,9 @@ def rectangle_polygons(bounds: np.ndarray) -> np.ndarray:
     if len(bounds) == 0:
         return np.empty(0, dtype=object)
     minx, miny, maxx, maxy = bounds.T
-    ring = np.stack([np.column_stack([minx, minx, maxx, maxx, minx]),
-                     np.column_stack([miny, maxy, maxy, miny, miny])], axis=-1)
+    ring = np.stack(
+        [np.column_stack([minx, minx, maxx, maxx, minx]), np.column_stack([miny, maxy, maxy, miny, miny])], axis=-1
+    )
     return shapely.polygons(ring)
 
 
@@ -162,8 +171,10 @@ def utm_transformers(epsg: int):
     geopandas' ``to_crs`` made them for the original."""
     from pyproj import Transformer
 
-    return (Transformer.from_crs("EPSG:4326", f"EPSG:{epsg}", always_xy=True),
-            Transformer.from_crs(f"EPSG:{epsg}", "EPSG:4326", always_xy=True))
+    return (
+        Transformer.from_crs("EPSG:4326", f"EPSG:{epsg}", always_xy=True),
+        Transformer.from_crs(f"EPSG:{epsg}", "EPSG:4326", always_xy=True),
+    )
 
 
 def _projector(transformer):

@@ -52,8 +52,16 @@ def chip_ids(bounds: np.ndarray) -> list[str]:
 
 
 _NUMPY_DEFAULT_PRINT = dict(
-    precision=8, threshold=1000, edgeitems=3, linewidth=75, suppress=False, nanstr="nan",
-    infstr="inf", sign="-", floatmode="maxprec", legacy=False,
+    precision=8,
+    threshold=1000,
+    edgeitems=3,
+    linewidth=75,
+    suppress=False,
+    nanstr="nan",
+    infstr="inf",
+    sign="-",
+    floatmode="maxprec",
+    legacy=False,
 )
 
 
@@ -98,7 +106,7 @@ def _envelope_texts(bounds: np.ndarray) -> Iterator[tuple[np.ndarray, list[bytes
         text = _assemble(cells)
         width = text.shape[1]
         data = text.tobytes()
-        yield fast_rows[group], [data[j:j + width] for j in range(0, len(data), width)]
+        yield fast_rows[group], [data[j : j + width] for j in range(0, len(data), width)]
     slow_rows = np.flatnonzero(slow)
     with np.printoptions(**_NUMPY_DEFAULT_PRINT):
         yield slow_rows, [str(envelope_ring(bounds[r]).round(_DECIMALS)).encode() for r in slow_rows]
@@ -139,11 +147,33 @@ def _cells(integer, fraction, negative, frac_len, left: int, right: int) -> np.n
 def _assemble(cells: np.ndarray) -> np.ndarray:
     """Lay the 4 cells of each chip out as numpy prints the 5x2 envelope ring."""
     x0, y0, x1, y1 = range(4)
-    layout = [b"[[", x0, b" ", y0, b"]\n [", x1, b" ", y0, b"]\n [", x1, b" ", y1, b"]\n [", x0,
-              b" ", y1, b"]\n [", x0, b" ", y0, b"]]"]
+    layout = [
+        b"[[",
+        x0,
+        b" ",
+        y0,
+        b"]\n [",
+        x1,
+        b" ",
+        y0,
+        b"]\n [",
+        x1,
+        b" ",
+        y1,
+        b"]\n [",
+        x0,
+        b" ",
+        y1,
+        b"]\n [",
+        x0,
+        b" ",
+        y0,
+        b"]]",
+    ]
     pieces = [
         np.broadcast_to(np.frombuffer(item, dtype=np.uint8), (cells.shape[0], len(item)))
-        if isinstance(item, bytes) else cells[:, item, :]
+        if isinstance(item, bytes)
+        else cells[:, item, :]
         for item in layout
     ]
     return np.concatenate(pieces, axis=1)

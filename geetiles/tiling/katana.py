@@ -74,8 +74,9 @@ def katana_chips(aoi: shapely.Geometry, max_size_m: float, seed: int, max_chips:
     return Chips(lonlat, chip_ids(shapely.bounds(lonlat)), shapely.area(utm) / 1e6)
 
 
-def katana(geometry: shapely.Geometry, max_size: float, rng, variance: float = RANDOM_VARIANCE,
-           max_pieces: int | None = None) -> list[shapely.Polygon]:
+def katana(
+    geometry: shapely.Geometry, max_size: float, rng, variance: float = RANDOM_VARIANCE, max_pieces: int | None = None
+) -> list[shapely.Polygon]:
     """Cut a planar ``geometry`` into Polygons whose bounds are at most ``max_size`` a side.
 
     Depth-first with an explicit stack (no recursion limit), lower/left half first, one
@@ -87,7 +88,8 @@ def katana(geometry: shapely.Geometry, max_size: float, rng, variance: float = R
     leaves: list[shapely.Polygon | tuple[float, float, float, float]] = []
     # (piece, bounds, depth); piece None means the rectangle ``bounds`` lies wholly in the AOI
     stack: list[tuple[shapely.Geometry | None, tuple[float, float, float, float], int]] = [
-        (geometry, geometry.bounds, 0)]
+        (geometry, geometry.bounds, 0)
+    ]
     while stack:
         piece, bounds, depth = stack.pop()
         minx, miny, maxx, maxy = bounds
@@ -97,7 +99,8 @@ def katana(geometry: shapely.Geometry, max_size: float, rng, variance: float = R
             if max_pieces is not None and len(leaves) > max_pieces:
                 raise UserInputError(
                     f"tiling=random stopped after cutting more than tiling.max_chips={max_pieces:,} pieces; use a "
-                    f"larger tiling.max_size_m (now {max_size:g} m) or a smaller AOI, or raise tiling.max_chips")
+                    f"larger tiling.max_size_m (now {max_size:g} m) or a smaller AOI, or raise tiling.max_chips"
+                )
             continue
         factor = 2 * (1 + (rng.random() - 0.5) * 2 * variance)
         if height >= width:
@@ -117,8 +120,11 @@ def _clip(piece: shapely.Geometry | None, half: tuple[float, float, float, float
         return [(None, half)]
     rectangle = shapely.box(*half)
     parts = polygon_parts(shapely.intersection(piece, rectangle))
-    if len(parts) == 1 and shapely.get_num_coordinates(parts[0]) == 5 and \
-            abs(parts[0].area - rectangle.area) <= 1e-9 * rectangle.area:
+    if (
+        len(parts) == 1
+        and shapely.get_num_coordinates(parts[0]) == 5
+        and abs(parts[0].area - rectangle.area) <= 1e-9 * rectangle.area
+    ):
         return [(None, half)]
     return [(part, part.bounds) for part in parts]
 
@@ -177,15 +183,20 @@ def _check_zone(aoi: shapely.Geometry, aoi_utm: shapely.Geometry, zone, project)
         raise UserInputError(
             f"tiling=random cuts the AOI in one UTM zone and cannot cut across the antimeridian (the AOI spans "
             f"{span.degrees:.4g}° of longitude, {span.west:.6g} eastwards to {span.east:.6g}); "
-            f"{antimeridian_fix(aoi, span)}")
+            f"{antimeridian_fix(aoi, span)}"
+        )
     reason = fold_reason(aoi, aoi_utm, project)
     if reason is not None:
         raise UserInputError(
             f"tiling=random cuts the AOI in one UTM zone ({zone.name}, at the centre of its envelope), and {reason}; "
-            "give a smaller AOI, or use tiling=utm or tiling=majortom, which cut each zone on its own")
+            "give a smaller AOI, or use tiling=utm or tiling=majortom, which cut each zone on its own"
+        )
     if not shapely.is_valid(aoi_utm):
-        log.warning("tiling=random: projected into %s the AOI is invalid (%s); it is cut after shapely's make_valid",
-                    zone.name, shapely.is_valid_reason(aoi_utm))
+        log.warning(
+            "tiling=random: projected into %s the AOI is invalid (%s); it is cut after shapely's make_valid",
+            zone.name,
+            shapely.is_valid_reason(aoi_utm),
+        )
         aoi_utm = polygonal_part(shapely.make_valid(aoi_utm))
     return aoi_utm
 
@@ -201,8 +212,13 @@ def _without_slivers(pieces: list[shapely.Polygon]) -> list[shapely.Polygon]:
     thin = shapely.area(array) < MIN_THICKNESS_M * longest
     if not thin.any():
         return pieces
-    log.warning("tiling=random: %d of %d pieces are slivers less than %g m thick (an edge of the AOI within that of "
-                "a cut); they are left out", int(thin.sum()), len(pieces), MIN_THICKNESS_M)
+    log.warning(
+        "tiling=random: %d of %d pieces are slivers less than %g m thick (an edge of the AOI within that of "
+        "a cut); they are left out",
+        int(thin.sum()),
+        len(pieces),
+        MIN_THICKNESS_M,
+    )
     return array[~thin].tolist()
 
 

@@ -134,6 +134,7 @@ class MajorTomGrid:
 
 def cell_names(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """Major TOM cell names such as ``451U_946L``."""
+
     def texts(values: np.ndarray, positive: str, negative: str) -> np.ndarray:
         unique, inverse = np.unique(values, return_inverse=True)
         words = [f"{abs(v)}{positive if v >= 0 else negative}" for v in unique.tolist()]

@@ -43,9 +43,11 @@ def fold_reason(aoi_lonlat: shapely.Geometry, aoi_zone: shapely.Geometry, projec
     if math.isnan(ratio):
         return f"the AOI ({span}) does not project into it: it reaches the projection's singular points"
     dense = shapely.area(shapely.transform(shapely.segmentize(aoi_lonlat, DENSIFY_DEG), project))
-    return (f"the AOI ({span}) does not fit in it (projected there, its vertices enclose "
-            f"{shapely.area(aoi_zone) / 1e6:.3g} km² but its edges, followed every {DENSIFY_DEG:g}°, "
-            f"{dense / 1e6:.3g} km²)")
+    return (
+        f"the AOI ({span}) does not fit in it (projected there, its vertices enclose "
+        f"{shapely.area(aoi_zone) / 1e6:.3g} km² but its edges, followed every {DENSIFY_DEG:g}°, "
+        f"{dense / 1e6:.3g} km²)"
+    )
 
 
 def describe_span(span: LongitudeSpan) -> str:
@@ -54,10 +56,12 @@ def describe_span(span: LongitudeSpan) -> str:
     return f"spanning {span.degrees:.4g}° of longitude, {span.west:.6g} eastwards to {span.east:.6g}"
 
 
-ANTIMERIDIAN_FIX = ("cut each side of the antimeridian in its own run "
-                    "(e.g. aoi.bbox=[{west:.6g},{south:.6g},180,{north:.6g}] "
-                    "then aoi.bbox=[-180,{south:.6g},{east:.6g},{north:.6g}]), or use tiling=utm or tiling=majortom, "
-                    "which cut each side in its own zone")
+ANTIMERIDIAN_FIX = (
+    "cut each side of the antimeridian in its own run "
+    "(e.g. aoi.bbox=[{west:.6g},{south:.6g},180,{north:.6g}] "
+    "then aoi.bbox=[-180,{south:.6g},{east:.6g},{north:.6g}]), or use tiling=utm or tiling=majortom, "
+    "which cut each side in its own zone"
+)
 
 
 def antimeridian_fix(aoi_lonlat: shapely.Geometry, span: LongitudeSpan) -> str:

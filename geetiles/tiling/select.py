@@ -13,8 +13,9 @@ import shapely
 BLOCK = 32
 
 
-def lattice_intersects(minx: np.ndarray, miny: np.ndarray, maxx: np.ndarray, maxy: np.ndarray,
-                       area: shapely.Geometry, block: int = BLOCK) -> np.ndarray:
+def lattice_intersects(
+    minx: np.ndarray, miny: np.ndarray, maxx: np.ndarray, maxy: np.ndarray, area: shapely.Geometry, block: int = BLOCK
+) -> np.ndarray:
     """Boolean (nx, ny) mask of the cells (given by their (nx, ny) bounds) that intersect ``area``."""
     nx, ny = minx.shape
     mask = np.zeros((nx, ny), dtype=bool)
@@ -29,12 +30,15 @@ def lattice_intersects(minx: np.ndarray, miny: np.ndarray, maxx: np.ndarray, max
     boxes = shapely.box(*block_bounds)
     inside = shapely.contains_properly(area, boxes)
     border = shapely.intersects(area, boxes) & ~inside
-    for (bi, bj) in zip(*np.nonzero(inside)):
-        mask[starts_x[bi]:starts_x[bi] + block, starts_y[bj]:starts_y[bj] + block] = True
+    for bi, bj in zip(*np.nonzero(inside)):
+        mask[starts_x[bi] : starts_x[bi] + block, starts_y[bj] : starts_y[bj] + block] = True
     cells_x, cells_y = [], []
-    for (bi, bj) in zip(*np.nonzero(border)):
-        gx, gy = np.meshgrid(np.arange(starts_x[bi], min(starts_x[bi] + block, nx)),
-                             np.arange(starts_y[bj], min(starts_y[bj] + block, ny)), indexing="ij")
+    for bi, bj in zip(*np.nonzero(border)):
+        gx, gy = np.meshgrid(
+            np.arange(starts_x[bi], min(starts_x[bi] + block, nx)),
+            np.arange(starts_y[bj], min(starts_y[bj] + block, ny)),
+            indexing="ij",
+        )
         cells_x.append(gx.ravel())
         cells_y.append(gy.ravel())
     if cells_x:

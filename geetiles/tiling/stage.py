@@ -42,16 +42,20 @@ def check(experiment) -> None:
 def check_tiling(tiling, group: str = "tiling") -> None:
     """Settings that cannot work, refused before any geometry work."""
     if tiling.kind in (TilingKind.file, TilingKind.none):
-        raise UserInputError(f"{group}={tiling.kind.value} is for foreign units only; choose tiling=grid, utm, random, "
-                             "select or majortom")
+        raise UserInputError(
+            f"{group}={tiling.kind.value} is for foreign units only; choose tiling=grid, utm, random, "
+            "select or majortom"
+        )
     if tiling.kind is TilingKind.random and not tiling.max_size_m > 0:
         raise UserInputError(f"{group}.max_size_m={tiling.max_size_m:g} must be a positive number of metres")
     if tiling.kind in (TilingKind.grid, TilingKind.utm, TilingKind.majortom) and not tiling.chip_size_m > 0:
         raise UserInputError(f"{group}.chip_size_m={tiling.chip_size_m:g} must be a positive number of metres")
     if tiling.kind is TilingKind.select:
         if not tiling.file:
-            raise UserInputError(f"{group}=select needs {group}.file, a vector file of units (GeoPackage, GeoJSON, "
-                                 "Shapefile, zipped Shapefile, FlatGeobuf, GeoParquet)")
+            raise UserInputError(
+                f"{group}=select needs {group}.file, a vector file of units (GeoPackage, GeoJSON, "
+                "Shapefile, zipped Shapefile, FlatGeobuf, GeoParquet)"
+            )
         if not tiling.name:
             raise UserInputError(f"{group}=select needs {group}.name, the units' name in the file name (e.g. communes)")
         check_name(f"{group}.name", str(tiling.name))
@@ -93,11 +97,14 @@ def why_no_chips(aoi, tiling) -> str:
 
         _, south, _, north = aoi.geometry.bounds
         if south >= LATITUDE_LIMIT or north <= -LATITUDE_LIMIT:
-            return (f"Major TOM's cells cover latitudes {-LATITUDE_LIMIT:g} to {LATITUDE_LIMIT:g} only, "
-                    "and the AOI lies "
-                    f"between {south:.6g} and {north:.6g}; use tiling=utm for polar areas")
-    return ("its polygons have no area where this tiling cuts them; check the AOI (geet aois, or its .wkt beside "
-            "the data)")
+            return (
+                f"Major TOM's cells cover latitudes {-LATITUDE_LIMIT:g} to {LATITUDE_LIMIT:g} only, "
+                "and the AOI lies "
+                f"between {south:.6g} and {north:.6g}; use tiling=utm for polar areas"
+            )
+    return (
+        "its polygons have no area where this tiling cuts them; check the AOI (geet aois, or its .wkt beside the data)"
+    )
 
 
 def write_tiling(experiment, aoi, tiling, stage: str = "tiling") -> Path:
@@ -107,14 +114,22 @@ def write_tiling(experiment, aoi, tiling, stage: str = "tiling") -> Path:
     started = time.perf_counter()
     chips = make_chips(aoi, tiling)
     if len(chips) == 0:
-        raise UserInputError(f"the AOI {aoi.name!r} gives no chips with {stage}={tiling.kind.value} "
-                             f"({describe(tiling)}): {why_no_chips(aoi, tiling)}")
+        raise UserInputError(
+            f"the AOI {aoi.name!r} gives no chips with {stage}={tiling.kind.value} "
+            f"({describe(tiling)}): {why_no_chips(aoi, tiling)}"
+        )
     path = tiles_file_path(experiment.data_dir, aoi.name, tiles_name(tiling), list_hash(chips.identifier))
     computed = time.perf_counter()
     write_tiles(chips, path)
     write_record(path, experiment, stage=stage, extra={"chips": len(chips), "aoi_origin": aoi.origin})
-    log.info("%d chips (%s) in %.2f s, written in %.2f s → %s",
-             len(chips), describe(tiling), computed - started, time.perf_counter() - computed, path)
+    log.info(
+        "%d chips (%s) in %.2f s, written in %.2f s → %s",
+        len(chips),
+        describe(tiling),
+        computed - started,
+        time.perf_counter() - computed,
+        path,
+    )
     return path
 
 

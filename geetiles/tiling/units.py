@@ -35,19 +35,28 @@ def select_units(aoi: shapely.Geometry, tiling) -> Chips:
         overlap_km2[near] = area_m2(shapely.intersection(geometry[near], aoi)) / 1e6
     keep = near & (overlap_km2 >= tiling.min_overlap_km2)
     if not keep.any():
-        raise UserInputError(f"no unit of {tiling.file} overlaps the AOI by {tiling.min_overlap_km2:g} km2 or more "
-                             f"({int(near.sum())} touch it); check that the file covers the AOI, or lower "
-                             "tiling.min_overlap_km2")
+        raise UserInputError(
+            f"no unit of {tiling.file} overlaps the AOI by {tiling.min_overlap_km2:g} km2 or more "
+            f"({int(near.sum())} touch it); check that the file covers the AOI, or lower "
+            "tiling.min_overlap_km2"
+        )
     units = units[keep].reset_index(drop=True)
     geometry = units.geometry.values
     if tiling.clip:
         geometry = _polygonal(shapely.intersection(geometry, aoi))
         kept = ~shapely.is_empty(geometry)  # only units that merely touched the AOI (min_overlap_km2=0)
         units, geometry = units[kept].reset_index(drop=True), geometry[kept]
-    log.info("%d of %d units read near the AOI overlap it (%d dropped below %g km2)",
-             int(keep.sum()), len(keep), int(near.sum() - keep.sum()), tiling.min_overlap_km2)
+    log.info(
+        "%d of %d units read near the AOI overlap it (%d dropped below %g km2)",
+        int(keep.sum()),
+        len(keep),
+        int(near.sum() - keep.sum()),
+        tiling.min_overlap_km2,
+    )
     attributes = units.drop(columns=units.geometry.name)
-    extra = {(f"src_{name}" if name in RESERVED else str(name)): attributes[name].to_numpy() for name in attributes.columns}
+    extra = {
+        (f"src_{name}" if name in RESERVED else str(name)): attributes[name].to_numpy() for name in attributes.columns
+    }
     bounds = shapely.bounds(geometry)
     return Chips(np.asarray(geometry), chip_ids(bounds), area_m2(geometry) / 1e6, extra)
 
@@ -58,8 +67,10 @@ def read_units_near(path: Path, aoi: shapely.Geometry, layer: str | None):
     import geopandas as gpd
 
     if not path.exists():
-        raise UserInputError(f"units file {str(path)!r} does not exist; give a vector file GDAL reads "
-                             "(GeoPackage, GeoJSON, Shapefile, zipped Shapefile, FlatGeobuf, GeoParquet)")
+        raise UserInputError(
+            f"units file {str(path)!r} does not exist; give a vector file GDAL reads "
+            "(GeoPackage, GeoJSON, Shapefile, zipped Shapefile, FlatGeobuf, GeoParquet)"
+        )
     if path.suffix.lower() == ".parquet":
         units = _read_geoparquet(path, aoi)
     else:
@@ -71,8 +82,10 @@ def read_units_near(path: Path, aoi: shapely.Geometry, layer: str | None):
     units = units[~units.geometry.isna() & ~units.geometry.is_empty]
     polygonal = units.geometry.geom_type.isin(["Polygon", "MultiPolygon"])
     if not polygonal.all():
-        raise UserInputError(f"units file {str(path)!r} has {int((~polygonal).sum())} features that are not polygons; "
-                             "units must be polygons (communes, districts)")
+        raise UserInputError(
+            f"units file {str(path)!r} has {int((~polygonal).sum())} features that are not polygons; "
+            "units must be polygons (communes, districts)"
+        )
     units = units.reset_index(drop=True)
     geometry = units.geometry.values
     repaired = repair_polygons(geometry, f"units file {str(path)!r}", _unit_labels(units), ("unit", "units"))
@@ -102,8 +115,10 @@ def _read_ogr(path: Path, aoi: shapely.Geometry, layer: str | None):
         raise
     except Exception as error:  # pyogrio raises several types for unreadable files and unknown layers
         detail = " ".join(str(error).split())[:200]
-        raise UserInputError(f"cannot read units file {str(path)!r} ({detail}); give a vector file GDAL reads, "
-                             "and tiling.layer for a multi-layer file") from None
+        raise UserInputError(
+            f"cannot read units file {str(path)!r} ({detail}); give a vector file GDAL reads, "
+            "and tiling.layer for a multi-layer file"
+        ) from None
 
 
 def _read_geoparquet(path: Path, aoi: shapely.Geometry):

@@ -43,15 +43,20 @@ class CleanupSummary:
     def line(self) -> str:
         skipped = f"; {len(self.skipped)} could not be checked or removed (listed above)" if self.skipped else ""
         if not self.removed:
-            return (f"cleanup: all {self.checked - len(self.skipped)} checked GeoTIFFs in {self.directory} are "
-                    f"readable; nothing removed{skipped}")
+            return (
+                f"cleanup: all {self.checked - len(self.skipped)} checked GeoTIFFs in {self.directory} are "
+                f"readable; nothing removed{skipped}"
+            )
         if self.manifest:
-            ledger = (f"manifest.csv: {self.manifest_rows} row(s) marked {REMOVED!r}, so the next download "
-                      "fetches them again")
+            ledger = (
+                f"manifest.csv: {self.manifest_rows} row(s) marked {REMOVED!r}, so the next download fetches them again"
+            )
         else:
             ledger = "no download manifest in the folder (the next download fetches missing chips anyway)"
-        return (f"cleanup: removed {len(self.removed)} unreadable of {self.checked} GeoTIFFs in {self.directory}; "
-                f"{ledger}{skipped} (in {self.seconds:.1f} s)")
+        return (
+            f"cleanup: removed {len(self.removed)} unreadable of {self.checked} GeoTIFFs in {self.directory}; "
+            f"{ledger}{skipped} (in {self.seconds:.1f} s)"
+        )
 
 
 def check_chip(path: Path) -> str | None:
@@ -73,8 +78,9 @@ def cleanup(basedir: str | os.PathLike[str], report: Callable[[str], None] = pri
     directory = Path(basedir)
     if not directory.is_dir():
         what = "does not exist" if not directory.exists() else "is not a folder"
-        raise UserInputError(f"--basedir {str(directory)!r} {what}; give a chip folder, "
-                             "e.g. {tiles base}/{dataset}")
+        raise UserInputError(
+            f"--basedir {str(directory)!r} {what}; give a chip folder, e.g. {{tiles base}}/{{dataset}}"
+        )
     paths = sorted(p for p in directory.glob("*.tif") if not p.name.startswith(".") and p.is_file())
     summary = CleanupSummary(directory, len(paths))
     with rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"):  # GDAL would list the folder at every file
@@ -114,9 +120,17 @@ def mark_removed(directory: Path, removed: list[tuple[Path, str]]) -> tuple[bool
     manifest = Manifest(directory)
     identifiers = np.array([path.stem for path, _ in removed], dtype=str)
     known = manifest.lookup(identifiers)
-    rows = [chip_row(identifiers[i], REMOVED, request=_text(known["request"][i]), grid=_text(known["grid"][i]),
-                     error=f"unreadable file removed by geet cleanup: {reason}")
-            for i, (_, reason) in enumerate(removed) if known["found"][i]]
+    rows = [
+        chip_row(
+            identifiers[i],
+            REMOVED,
+            request=_text(known["request"][i]),
+            grid=_text(known["grid"][i]),
+            error=f"unreadable file removed by geet cleanup: {reason}",
+        )
+        for i, (_, reason) in enumerate(removed)
+        if known["found"][i]
+    ]
     if rows:
         manifest.record(rows)
         manifest.finalize()

@@ -30,8 +30,9 @@ def _stac(context: Context) -> list[Problem]:
     if context.has(STAC_ITEMS) or context.has(STAC_COLLECTION):
         problems += _collection(context)
     if not context.has(STAC_ITEMS):
-        return problems + ([file(STAC_ITEMS, f"is missing beside {STAC_COLLECTION}")]
-                           if context.has(STAC_COLLECTION) else [])
+        return problems + (
+            [file(STAC_ITEMS, f"is missing beside {STAC_COLLECTION}")] if context.has(STAC_COLLECTION) else []
+        )
     import pyarrow.parquet as pq
 
     try:
@@ -42,8 +43,10 @@ def _stac(context: Context) -> list[Problem]:
     if context.index is not None:
         indexed = set(context.index.identifiers)
         problems += [chip(i, f"is in the index but has no item in {STAC_ITEMS}") for i in sorted(indexed - set(ids))]
-        problems += [file(STAC_ITEMS, f"item {path_text(str(i))} is not a chip of the index")
-                     for i in sorted(set(map(str, ids)) - indexed)]
+        problems += [
+            file(STAC_ITEMS, f"item {path_text(str(i))} is not a chip of the index")
+            for i in sorted(set(map(str, ids)) - indexed)
+        ]
     return problems
 
 
@@ -55,7 +58,7 @@ def _collection(context: Context) -> list[Problem]:
     except (OSError, ValueError) as error:
         return [file(STAC_COLLECTION, f"cannot be read ({' '.join(str(error).split())[:160]})")]
     if not isinstance(value, dict) or value.get("type") != "Collection":
-        return [file(STAC_COLLECTION, "is not a STAC Collection (no \"type\": \"Collection\")")]
+        return [file(STAC_COLLECTION, 'is not a STAC Collection (no "type": "Collection")')]
     return []
 
 
@@ -80,8 +83,11 @@ def _croissant(context: Context) -> list[Problem]:
         includes = entry.get("includes")
         for pattern in [includes] if isinstance(includes, str) else includes if isinstance(includes, list) else []:
             if not isinstance(pattern, str) or not safe_relative(pattern):
-                problems.append(file(CROISSANT, f"file set {path_text(label)}: pattern {path_text(str(pattern))} "
-                                                "leaves the dataset"))
+                problems.append(
+                    file(
+                        CROISSANT, f"file set {path_text(label)}: pattern {path_text(str(pattern))} leaves the dataset"
+                    )
+                )
             elif not any(fnmatch.fnmatchcase(path, pattern) for path in context.listing.files):
                 problems.append(file(CROISSANT, f"file set {path_text(label)}: no file matches {path_text(pattern)}"))
     return problems

@@ -46,18 +46,28 @@ def check(context: Context) -> list[Problem]:
         return []
     problems: list[Problem] = []
     rows = []
-    columns = [index.image_path, index.image_sha256, index.label_path, index.label_sha256, index.crs,
-               index.transform, index.width, index.height]
+    columns = [
+        index.image_path,
+        index.image_sha256,
+        index.label_path,
+        index.label_sha256,
+        index.crs,
+        index.transform,
+        index.width,
+        index.height,
+    ]
     columns = [c if c is not None else [None] * len(index) for c in columns]
-    for identifier, image, image_sha, label, label_sha, crs, transform, width, height in zip(index.identifiers,
-                                                                                             *columns):
+    for identifier, image, image_sha, label, label_sha, crs, transform, width, height in zip(
+        index.identifiers, *columns
+    ):
         files = []
         for role, path, sha in (("image", image, image_sha), ("label", label, label_sha)):
             if path is None:
                 continue
             if not safe_relative(path):
-                problems.append(chip(identifier, f"{role} path {path!r} leaves the dataset (absolute or '..'): "
-                                                 "not read"))
+                problems.append(
+                    chip(identifier, f"{role} path {path!r} leaves the dataset (absolute or '..'): not read")
+                )
             elif not context.has(path):
                 problems.append(chip(identifier, f"{role} file {path} is missing"))
             else:
@@ -74,7 +84,7 @@ def check(context: Context) -> list[Problem]:
 
 
 def _run(context: Context, spec: Expected, rows: list):
-    batches = [rows[start:start + BATCH] for start in range(0, len(rows), BATCH)]
+    batches = [rows[start : start + BATCH] for start in range(0, len(rows), BATCH)]
     pool = context.executor(len(rows))
     if pool is None:
         for batch in batches:
@@ -101,15 +111,22 @@ def check_batch(source, spec: Expected, rows: list) -> tuple[list[Problem], list
             digest = hashlib.sha256(data).hexdigest()
             digests.append((path, digest))
             if recorded is not None and digest != recorded:
-                problems.append(chip(identifier, f"{role} file {path}: SHA-256 {digest[:12]}… differs from the "
-                                                 f"index's {str(recorded)[:12]}… (changed or corrupt)"))
+                problems.append(
+                    chip(
+                        identifier,
+                        f"{role} file {path}: SHA-256 {digest[:12]}… differs from the "
+                        f"index's {str(recorded)[:12]}… (changed or corrupt)",
+                    )
+                )
             try:
                 header = verified_header(data)
             except UnreadableChip as error:
                 problems.append(chip(identifier, f"{role} file {path} does not decode: {error}"))
                 continue
-            problems += [chip(identifier, f"{role} file {path}: {what}")
-                         for what in _grid_problems(role, header, spec, crs, transform, width, height)]
+            problems += [
+                chip(identifier, f"{role} file {path}: {what}")
+                for what in _grid_problems(role, header, spec, crs, transform, width, height)
+            ]
     return problems, digests
 
 
@@ -135,8 +152,9 @@ def _grid_problems(role: str, header, spec: Expected, crs, transform, width, hei
 
 def _same(a, b) -> bool:
     try:
-        return len(a) == len(b) == 6 and all(math.isclose(x, float(y), rel_tol=1e-9, abs_tol=1e-12)
-                                             for x, y in zip(a, b))
+        return len(a) == len(b) == 6 and all(
+            math.isclose(x, float(y), rel_tol=1e-9, abs_tol=1e-12) for x, y in zip(a, b)
+        )
     except (TypeError, ValueError):  # an index value that is not six numbers
         return False
 

@@ -61,8 +61,9 @@ class Context:
     def executor(self, chips: int) -> Executor | None:
         """The worker processes for checking ``chips`` chips' files, started once and shared by the
         checks; None when one process is faster (few chips, one core, or ``workers=1``)."""
-        workers = self.workers if self.workers is not None else \
-            (1 if chips < PARALLEL_FROM else min(os.cpu_count() or 1, 8))
+        workers = (
+            self.workers if self.workers is not None else (1 if chips < PARALLEL_FROM else min(os.cpu_count() or 1, 8))
+        )
         if workers <= 1:
             return None
         if self._pool is None:
@@ -95,4 +96,3 @@ class Context:
 
     def has(self, relative: str) -> bool:
         return relative in self.listing.files
-

@@ -34,8 +34,9 @@ def load_index(context: Context) -> list[Problem]:
     metadata, problem = _metadata(parquet.schema_arrow.metadata or {})
     problems += [problem] if problem else []
     columns = {c: table.column(c).to_pylist() for c in table.column_names}
-    context.index = Index(columns["identifier"], *(columns.get(c) for c in (*REQUIRED[1:], *OPTIONAL)),
-                          metadata=metadata)
+    context.index = Index(
+        columns["identifier"], *(columns.get(c) for c in (*REQUIRED[1:], *OPTIONAL)), metadata=metadata
+    )
     return problems
 
 
@@ -69,8 +70,9 @@ def check(context: Context) -> list[Problem]:
             continue
         for identifier, path in zip(index.identifiers, paths):
             if path != f"{folder}/{identifier}.tif":
-                problems.append(chip(identifier, f"the index gives {folder[:-1]} path {path!r}, not "
-                                                 f"{folder}/{{identifier}}.tif"))
+                problems.append(
+                    chip(identifier, f"the index gives {folder[:-1]} path {path!r}, not {folder}/{{identifier}}.tif")
+                )
     indexed = context.index.chip_of_path()
     for folder in ("images", "labels"):
         for path in sorted(context.listing.under(folder)):

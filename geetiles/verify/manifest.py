@@ -33,15 +33,19 @@ def check(context: Context) -> list[Problem]:
             continue
         digest, path = match.group(1).lower(), match.group(2)
         if not safe_relative(path):
-            problems.append(Problem(where, f"names {path_text(path)}, outside the dataset (absolute or '..'): "
-                                           "not read"))
+            problems.append(
+                Problem(where, f"names {path_text(path)}, outside the dataset (absolute or '..'): not read")
+            )
             continue
         if path in listed:
             problems.append(Problem(where, f"lists {path_text(path)} a second time"))
             continue
         listed[path] = digest
-        subject = (lambda what, p=path: chip(chips[p], f"{p}: {what}")) if path in chips else \
-            (lambda what, p=path: file(p, what))
+        subject = (
+            (lambda what, p=path: chip(chips[p], f"{p}: {what}"))
+            if path in chips
+            else (lambda what, p=path: file(p, what))
+        )
         if path == MANIFEST:
             problems.append(Problem(where, "lists the manifest itself"))
         elif not context.has(path):
@@ -53,8 +57,9 @@ def check(context: Context) -> list[Problem]:
                 problems.append(subject(f"cannot be read ({error.strerror or error})"))
                 continue
             if actual != digest:
-                problems.append(subject(f"SHA-256 {actual[:12]}… differs from {MANIFEST}'s {digest[:12]}… "
-                                        "(changed or corrupt)"))
+                problems.append(
+                    subject(f"SHA-256 {actual[:12]}… differs from {MANIFEST}'s {digest[:12]}… (changed or corrupt)")
+                )
     for path in sorted(context.listing.files):
         if path != MANIFEST and path not in listed:
             problems.append(file(path, f"is not listed in {MANIFEST} (added after the export?)"))

@@ -15,7 +15,7 @@ LONGEST = 200  # characters of a quoted name or path in a line
 def quoted(value: object) -> str:
     """``repr`` on one line (a newline or a terminal escape is shown, never sent), cut to LONGEST."""
     text = repr(value)
-    return text if len(text) <= LONGEST else f"{text[:LONGEST - 4]}...{text[0]}"
+    return text if len(text) <= LONGEST else f"{text[: LONGEST - 4]}...{text[0]}"
 
 
 def name(value: object) -> str:
@@ -73,8 +73,10 @@ class Report:
         rate = self.chips_per_second
         shown_rate = "∞" if rate == float("inf") else f"{rate:,.0f}"
         verdict = "no problem" if self.ok else f"{len(self.problems)} problem(s)"
-        return (f"verify {self.dataset}: {self.chips} chips and {self.files} files checked, {verdict}, "
-                f"{self.seconds:.2f} s ({shown_rate} chips/s)")
+        return (
+            f"verify {self.dataset}: {self.chips} chips and {self.files} files checked, {verdict}, "
+            f"{self.seconds:.2f} s ({shown_rate} chips/s)"
+        )
 
     def lines(self) -> list[str]:
         """One line per problem, then the summary."""

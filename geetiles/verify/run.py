@@ -38,9 +38,11 @@ def verify_dataset(path: str | os.PathLike[str], workers: int | None = None) -> 
     started = time.perf_counter()
     source = open_source(path)
     if not source.holds(INDEX) and not source.holds(SHARDS):  # before walking a folder that may be anything
-        raise UserInputError(f"{source.label} is not a geetiles dataset: it has no {INDEX} (the index export=geotiff "
-                             f"writes) nor {SHARDS} (export=webdataset); give the folder the export wrote "
-                             "({tiles file}_dataset) or its zip")
+        raise UserInputError(
+            f"{source.label} is not a geetiles dataset: it has no {INDEX} (the index export=geotiff "
+            f"writes) nor {SHARDS} (export=webdataset); give the folder the export wrote "
+            "({tiles file}_dataset) or its zip"
+        )
     listing = source.listing()
     context = Context(source, listing, workers)
     report = Report(source.label, problems=list(listing.problems))

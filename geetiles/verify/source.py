@@ -69,8 +69,13 @@ class FolderSource:
                     listing.problems.append(file(relative, f"cannot be read ({error.strerror})"))
                     continue
                 if stat.S_ISLNK(mode):
-                    listing.problems.append(file(relative, f"is a symbolic link (to {path_text(_target(entry))}), "
-                                                           "not followed: a dataset holds its files itself"))
+                    listing.problems.append(
+                        file(
+                            relative,
+                            f"is a symbolic link (to {path_text(_target(entry))}), "
+                            "not followed: a dataset holds its files itself",
+                        )
+                    )
                 elif stat.S_ISDIR(mode):
                     pending.append((f"{relative}/", Path(entry.path)))
                 elif stat.S_ISREG(mode):
@@ -114,12 +119,15 @@ class ZipSource:
             with zipfile.ZipFile(path) as archive:
                 names = [info.filename for info in archive.infolist()]
         except (zipfile.BadZipFile, OSError) as error:
-            raise UserInputError(f"{path} is not a readable zip ({error}); give a dataset folder or the zip "
-                                 "export.zip=true wrote") from None
+            raise UserInputError(
+                f"{path} is not a readable zip ({error}); give a dataset folder or the zip export.zip=true wrote"
+            ) from None
         tops = {name.split("/", 1)[0] for name in names if safe_relative(name.rstrip("/"))}
         if len(tops) != 1:
-            raise UserInputError(f"{path} is not a dataset zip: it should hold one top folder (the dataset's), "
-                                 f"it holds {len(tops)}; give the zip export.zip=true wrote, or its folder")
+            raise UserInputError(
+                f"{path} is not a dataset zip: it should hold one top folder (the dataset's), "
+                f"it holds {len(tops)}; give the zip export.zip=true wrote, or its folder"
+            )
         self.top = tops.pop()
 
     def __getstate__(self) -> dict:
@@ -129,8 +137,11 @@ class ZipSource:
         if self._archive is None:
             self._archive = zipfile.ZipFile(self.path)
             prefix = f"{self.top}/"
-            self._members = {info.filename[len(prefix):]: info for info in self._archive.infolist()
-                             if info.filename.startswith(prefix) and not info.is_dir()}
+            self._members = {
+                info.filename[len(prefix) :]: info
+                for info in self._archive.infolist()
+                if info.filename.startswith(prefix) and not info.is_dir()
+            }
         return self._archive
 
     def holds(self, relative: str) -> bool:
@@ -144,16 +155,17 @@ class ZipSource:
         for info in archive.infolist():
             name = info.filename
             if not safe_relative(name.rstrip("/")) or not name.startswith(prefix):
-                listing.problems.append(file(name, "zip member with an unsafe name or outside the dataset's folder, "
-                                                   "not read"))
+                listing.problems.append(
+                    file(name, "zip member with an unsafe name or outside the dataset's folder, not read")
+                )
             elif stat.S_ISLNK(info.external_attr >> 16):
-                listing.problems.append(file(name[len(prefix):], "is a symbolic link in the zip, not followed"))
+                listing.problems.append(file(name[len(prefix) :], "is a symbolic link in the zip, not followed"))
             elif info.is_dir():
                 continue
-            elif name[len(prefix):] in listing.files:
-                listing.problems.append(file(name[len(prefix):], "is in the zip twice"))
+            elif name[len(prefix) :] in listing.files:
+                listing.problems.append(file(name[len(prefix) :], "is in the zip twice"))
             else:
-                listing.files[name[len(prefix):]] = info.file_size
+                listing.files[name[len(prefix) :]] = info.file_size
         return listing
 
     def open(self, relative: str) -> BinaryIO:
@@ -181,7 +193,10 @@ def open_source(path: str | os.PathLike[str]) -> FolderSource | ZipSource:
     if given.is_file():
         if zipfile.is_zipfile(given):
             return ZipSource(given)
-        raise UserInputError(f"{given} is a file, not a dataset: give the folder the export wrote "
-                             "({tiles file}_dataset) or its zip (export.zip=true)")
-    raise UserInputError(f"{given} does not exist; give the dataset folder the export wrote ({{tiles file}}_dataset) "
-                         "or its zip")
+        raise UserInputError(
+            f"{given} is a file, not a dataset: give the folder the export wrote "
+            "({tiles file}_dataset) or its zip (export.zip=true)"
+        )
+    raise UserInputError(
+        f"{given} does not exist; give the dataset folder the export wrote ({{tiles file}}_dataset) or its zip"
+    )

@@ -25,18 +25,24 @@ def check(context: Context) -> list[Problem]:
         by_split[str(split)].add(identifier)
     recorded = (index.metadata or {}).get("splits")
     if isinstance(recorded, list) and sorted(map(str, recorded)) != sorted(by_split):
-        problems.append(file("chips.parquet", f"its metadata lists splits {_names(recorded)}, its split column holds "
-                                              f"{_names(by_split)}"))
+        problems.append(
+            file(
+                "chips.parquet",
+                f"its metadata lists splits {_names(recorded)}, its split column holds {_names(by_split)}",
+            )
+        )
     seen_in: dict[str, list[str]] = defaultdict(list)
     for split in sorted(by_split):
         if not is_safe_name(split):
-            problems.append(file("chips.parquet", f"split {name(split)} is not a usable file name: no split file "
-                                                  "checked for it"))
+            problems.append(
+                file("chips.parquet", f"split {name(split)} is not a usable file name: no split file checked for it")
+            )
             continue
         path = f"{FOLDER}/{split}.parquet"
         if not context.has(path):
-            problems.append(file(path, f"is missing (the index has {len(by_split[split])} chips in split "
-                                       f"{name(split)})"))
+            problems.append(
+                file(path, f"is missing (the index has {len(by_split[split])} chips in split {name(split)})")
+            )
             continue
         identifiers, splits, problem = _read(context, path)
         if problem is not None:
@@ -49,11 +55,13 @@ def check(context: Context) -> list[Problem]:
             problems.append(file(path, f"has rows of split(s) {_names(wrong)}"))
         missing, extra = by_split[split] - set(identifiers), set(identifiers) - by_split[split]
         if missing:
-            problems.append(file(path, f"lacks {len(missing)} chip(s) the index puts in {name(split)}: "
-                                       f"{_names(missing)}"))
+            problems.append(
+                file(path, f"lacks {len(missing)} chip(s) the index puts in {name(split)}: {_names(missing)}")
+            )
         if extra:
-            problems.append(file(path, f"holds {len(extra)} chip(s) the index does not put in {name(split)}: "
-                                       f"{_names(extra)}"))
+            problems.append(
+                file(path, f"holds {len(extra)} chip(s) the index does not put in {name(split)}: {_names(extra)}")
+            )
         if len(identifiers) != len(set(identifiers)):
             problems.append(file(path, "names a chip more than once"))
     for identifier, splits in sorted(seen_in.items()):

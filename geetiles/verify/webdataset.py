@@ -54,8 +54,13 @@ def check(context: Context) -> list[Problem]:
         for shard in entry.get("shards", []) if isinstance(entry, dict) else []:
             path = f"{FOLDER}/{shard.get('file')}" if isinstance(shard, dict) else None
             if path is None or not safe_relative(path):
-                problems.append(file(SHARDS, f"split {name(split)}: shard entry {path_text(str(shard)[:80])} does "
-                                             "not name a file inside the dataset: not read"))
+                problems.append(
+                    file(
+                        SHARDS,
+                        f"split {name(split)}: shard entry {path_text(str(shard)[:80])} does "
+                        "not name a file inside the dataset: not read",
+                    )
+                )
                 continue
             listed.add(path)
             if not context.has(path):
@@ -64,8 +69,11 @@ def check(context: Context) -> list[Problem]:
             tasks.append((path, shard, str(split)))
     samples = shards.get("samples")
     pool = context.executor(samples if isinstance(samples, int) else len(tasks))
-    results = [check_shard(context.source, *task, spec) for task in tasks] if pool is None else \
-        list(pool.map(check_shard, *zip(*[(context.source, *task, spec) for task in tasks])))
+    results = (
+        [check_shard(context.source, *task, spec) for task in tasks]
+        if pool is None
+        else list(pool.map(check_shard, *zip(*[(context.source, *task, spec) for task in tasks])))
+    )
     keys_of: dict[str, list[str]] = defaultdict(list)
     for (path, _, split), (keys, found, digest) in zip(tasks, results):
         problems += found
@@ -80,8 +88,11 @@ def check(context: Context) -> list[Problem]:
             else:
                 seen[key] = str(split)
         if isinstance(entry, dict) and entry.get("samples") is not None and entry.get("samples") != len(keys):
-            problems.append(file(SHARDS, f"split {name(split)}: {len(keys)} samples in its shards, it records "
-                                         f"{entry.get('samples')}"))
+            problems.append(
+                file(
+                    SHARDS, f"split {name(split)}: {len(keys)} samples in its shards, it records {entry.get('samples')}"
+                )
+            )
         total += len(keys)
     problems += _against_index(context, seen)
     for path in sorted(context.listing.under(FOLDER)):
@@ -95,8 +106,11 @@ def check(context: Context) -> list[Problem]:
 def _spec(shards: dict) -> dict:
     """Per array member, the dtype shards.json records, and the image band count."""
     members = shards.get("sample") if isinstance(shards.get("sample"), dict) else {}
-    out = {suffix: (members.get(suffix) or {}).get("dtype") for suffix in ("image.npy", "label.npy")
-           if isinstance(members.get(suffix), dict)}
+    out = {
+        suffix: (members.get(suffix) or {}).get("dtype")
+        for suffix in ("image.npy", "label.npy")
+        if isinstance(members.get(suffix), dict)
+    }
     images = shards.get("images") if isinstance(shards.get("images"), dict) else {}
     out["bands"] = len(images["bands"]) if isinstance(images.get("bands"), list) else None
     out["labels"] = isinstance(shards.get("labels"), dict) or "label.npy" in members
@@ -166,7 +180,7 @@ def _npy_header(handle, size: int):
     The header's text is parsed once per distinct header (every chip of a dataset shares a few)."""
     head = handle.read(HEAD)
     try:
-        parsed = _parse_npy_header(head[:_header_end(head)])
+        parsed = _parse_npy_header(head[: _header_end(head)])
     except Exception as error:  # numpy raises ValueError and others for a damaged header
         return f"not a readable .npy ({' '.join(str(error).split())[:100]})"
     if isinstance(parsed, str):
@@ -252,8 +266,9 @@ def _against_index(context: Context, seen: dict[str, str]) -> list[Problem]:
         if identifier not in seen:
             problems.append(chip(identifier, "is in the index but in no WebDataset shard"))
         elif seen[identifier] != split:
-            problems.append(chip(identifier, f"is in the index's split {name(split)} but in the shards of "
-                                             f"{name(seen[identifier])}"))
+            problems.append(
+                chip(identifier, f"is in the index's split {name(split)} but in the shards of {name(seen[identifier])}")
+            )
     for identifier in sorted(set(seen) - set(in_index)):
         problems.append(chip(identifier, "is in a WebDataset shard but not in the index"))
     return problems

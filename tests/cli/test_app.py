@@ -24,7 +24,10 @@ def test_default_experiment_writes_tiles_aoi_and_records(workdir):
     assert record["geetiles_version"] == __version__
     assert record["command"] == "python -m geetiles 'stages=[aoi,tiling]'"
     assert {k: record["config"]["tiling"][k] for k in ("kind", "chip_size_m", "max_chips")} == {
-        "kind": "grid", "chip_size_m": 1000.0, "max_chips": 20_000_000}
+        "kind": "grid",
+        "chip_size_m": 1000.0,
+        "max_chips": 20_000_000,
+    }
     assert record["config"]["foreign"]["kind"] == "none" and record["config"]["split"]["kind"] == "blocks"
     assert record["config"]["aoi"]["country"] == "Luxembourg"
     assert "hydra" not in record["config"]
@@ -32,8 +35,10 @@ def test_default_experiment_writes_tiles_aoi_and_records(workdir):
 
 
 def test_luxembourg_wkt_gives_the_originals_file(workdir, luxembourg_wkt):
-    result = run_in_process(geetiles_cmd("aoi=wkt", f"aoi.wkt_file={luxembourg_wkt}", "aoi.name=lux", "data_dir=out",
-                                         "stages=[tiling]"), workdir)
+    result = run_in_process(
+        geetiles_cmd("aoi=wkt", f"aoi.wkt_file={luxembourg_wkt}", "aoi.name=lux", "data_dir=out", "stages=[tiling]"),
+        workdir,
+    )
     assert result.returncode == 0, result.stderr
     assert (workdir / "out" / "lux_partitions_aschips_14c55eb7d417f.geojson").exists()
 
@@ -43,7 +48,10 @@ def test_multirun_writes_one_tiles_file_per_value_each_with_its_record(workdir):
     assert result.returncode == 0, result.stderr
     files = tiles_files(workdir)
     assert len(files) == 2
-    sizes = sorted(yaml.safe_load(f.with_name(f.stem + ".geetiles.yaml").read_text())["config"]["tiling"]["chip_size_m"] for f in files)
+    sizes = sorted(
+        yaml.safe_load(f.with_name(f.stem + ".geetiles.yaml").read_text())["config"]["tiling"]["chip_size_m"]
+        for f in files
+    )
     assert sizes == [2000.0, 5000.0]
     assert len(list((workdir / "outputs" / "multirun").glob("*/*/*/.hydra"))) == 2
 
@@ -178,12 +186,21 @@ def test_readme_experiment_example_runs_verbatim(workdir, ray_session):
 
 RING_THE_LONG_WAY = "POLYGON ((179 0, -179 0, -179 1, 179 1, 179 0))"  # meant: 2° across the antimeridian
 DEGENERATE = [  # issue 21: each ran for minutes, or was refused with the wrong reason
-    (["aoi=bbox", "aoi.bbox=[-180,-85,180,85]", "tiling=random", "tiling.max_size_m=10"],
-     "tiling=random cuts the AOI in one UTM zone", "spans all 360° of longitude"),
-    (["aoi=bbox", "aoi.bbox=[-180,-85,180,85]", "tiling=grid"],
-     "gives no chips with tiling=grid (grid, 1000 m chips): 0.1.7's grid projects the whole AOI into one UTM zone", ""),
-    (["aoi=wkt", "aoi.wkt_file=ring.wkt", "tiling=utm", "tiling.max_chips=1000000"],
-     "candidate chips, more than tiling.max_chips=1,000,000", "spans 358° of longitude (-179 eastwards to 179)"),
+    (
+        ["aoi=bbox", "aoi.bbox=[-180,-85,180,85]", "tiling=random", "tiling.max_size_m=10"],
+        "tiling=random cuts the AOI in one UTM zone",
+        "spans all 360° of longitude",
+    ),
+    (
+        ["aoi=bbox", "aoi.bbox=[-180,-85,180,85]", "tiling=grid"],
+        "gives no chips with tiling=grid (grid, 1000 m chips): 0.1.7's grid projects the whole AOI into one UTM zone",
+        "",
+    ),
+    (
+        ["aoi=wkt", "aoi.wkt_file=ring.wkt", "tiling=utm", "tiling.max_chips=1000000"],
+        "candidate chips, more than tiling.max_chips=1,000,000",
+        "spans 358° of longitude (-179 eastwards to 179)",
+    ),
     (["aoi=bbox", "aoi.bbox=[175,-20,-175,-10]", "tiling=random"], "cannot cut across the antimeridian", ""),
     (["split.fractions=[nan,0.5,0.5]"], "split.fractions[0]=nan is NaN (not a number); give train, val, test", ""),
     (["split.fractions=[0.5,inf,0.5]"], "split.fractions[1]=inf is infinite", ""),
@@ -211,13 +228,15 @@ def test_degenerate_input_is_one_line_exit_2_in_seconds(workdir, capsys, args, f
 
 def test_a_ring_drawn_the_long_way_is_tiled_with_a_warning_and_its_bbox_advice_works(workdir, capsys):
     (workdir / "ring.wkt").write_text("POLYGON ((179 0, -179 0, -179 0.05, 179 0.05, 179 0))")
-    status, out, err, _ = run_main(capsys, "aoi=wkt", "aoi.wkt_file=ring.wkt", "tiling=majortom",
-                                         "data_dir=long", "stages=[tiling]")
+    status, out, err, _ = run_main(
+        capsys, "aoi=wkt", "aoi.wkt_file=ring.wkt", "tiling=majortom", "data_dir=long", "stages=[tiling]"
+    )
     assert status == 0, err
     assert "the AOI spans 358° of longitude" in out and "aoi.bbox=[179,0,-179,0.05]" in out
     advice = out.split("e.g. ")[1].split(",", 4)
-    status, out, err, _ = run_main(capsys, "aoi=bbox", ",".join(advice[:4]), "tiling=majortom",
-                                         "data_dir=short", "stages=[tiling]")
+    status, out, err, _ = run_main(
+        capsys, "aoi=bbox", ",".join(advice[:4]), "tiling=majortom", "data_dir=short", "stages=[tiling]"
+    )
     assert status == 0, err
     assert "spans" not in out
     long_chips = yaml.safe_load(next((workdir / "long").glob("*.geetiles.yaml")).read_text())["chips"]

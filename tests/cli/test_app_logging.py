@@ -31,9 +31,11 @@ def log_file(tmp_path):
     root.removeHandler(handler)
 
 
-@pytest.mark.parametrize(("error", "reported"), [(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)), False),
-                                                 (OSError(errno.EIO, os.strerror(errno.EIO)), True)],
-                         ids=["disk full: silent", "another error: reported as logging does"])
+@pytest.mark.parametrize(
+    ("error", "reported"),
+    [(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)), False), (OSError(errno.EIO, os.strerror(errno.EIO)), True)],
+    ids=["disk full: silent", "another error: reported as logging does"],
+)
 def test_a_full_disk_under_the_log_file_prints_no_logging_error(log_file, capsys, error, reported):
     _quiet_full_disk_in_log_files()
     log_file.stream = _Stream(error)

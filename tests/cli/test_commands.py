@@ -12,8 +12,22 @@ import pytest
 
 from geetiles.cli import geet
 
-COMMANDS = ["grid", "random", "select", "intersect", "split", "lp.compute", "lp.from_foreign", "zip.dataset",
-            "download", "aois", "mosaic", "mosaic.fromvals", "cleanup", "verify"]  # geetiles 0.1.7's and the tools, as listed
+COMMANDS = [
+    "grid",
+    "random",
+    "select",
+    "intersect",
+    "split",
+    "lp.compute",
+    "lp.from_foreign",
+    "zip.dataset",
+    "download",
+    "aois",
+    "mosaic",
+    "mosaic.fromvals",
+    "cleanup",
+    "verify",
+]  # geetiles 0.1.7's and the tools, as listed
 PACKAGE = Path(importlib.import_module("geetiles.cli.commands").__file__).parent
 
 

@@ -47,11 +47,11 @@ def test_broken_yaml_is_one_line_naming_the_file_and_line(workdir, capsys):
     path = workdir / "my_configs" / "aoi" / "broken.yaml"
     path.parent.mkdir(parents=True)
     path.write_text("name: broken\nbbox: [6.0, 49.6\nlayer: x\n")
-    code, err = run_geetiles(capsys, "--config-dir", str(workdir / "my_configs"), "aoi=broken",
-                        "stages=[aoi]")
+    code, err = run_geetiles(capsys, "--config-dir", str(workdir / "my_configs"), "aoi=broken", "stages=[aoi]")
     assert code == 2 and "Traceback" not in err, err
-    assert err.strip() == (f"geetiles: error: {path} line 3 is not valid YAML (expected ',' or ']', but got ':'); "
-                           "fix the file")
+    assert err.strip() == (
+        f"geetiles: error: {path} line 3 is not valid YAML (expected ',' or ']', but got ':'); fix the file"
+    )
 
 
 def test_any_unknown_tag_is_refused_by_its_name():
@@ -64,19 +64,24 @@ def test_any_unknown_tag_is_refused_by_its_name():
 def fails_with(error: BaseException):
     def call():
         raise error
+
     return call
 
 
-@pytest.mark.parametrize("error", [DiskFull("/data/t/demo/chip.tif"),
-                                   OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "/data/t/demo/chip.tif")],
-                         ids=["DiskFull", "a raw ENOSPC from any writer"])
+@pytest.mark.parametrize(
+    "error",
+    [DiskFull("/data/t/demo/chip.tif"), OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "/data/t/demo/chip.tif")],
+    ids=["DiskFull", "a raw ENOSPC from any writer"],
+)
 def test_a_full_disk_is_one_line_and_exit_status_1(error, capsys):
     with pytest.raises(SystemExit) as exited:
         run_reporting(fails_with(error))
     assert exited.value.code == 1
     err = capsys.readouterr().err
-    assert err == ("geetiles: error: disk full while writing /data/t/demo/chip.tif; free space and rerun: "
-                   "finished chips are kept\n")
+    assert err == (
+        "geetiles: error: disk full while writing /data/t/demo/chip.tif; free space and rerun: "
+        "finished chips are kept\n"
+    )
 
 
 def test_other_os_errors_are_still_bugs_with_their_traceback():

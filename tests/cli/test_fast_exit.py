@@ -27,9 +27,11 @@ def test_run_exit_handlers_runs_each_handler_once_last_registered_first():
 
 @pytest.mark.slow
 def test_run_then_exit_keeps_the_exit_status_and_runs_the_handlers():
-    script = ("import atexit, sys\nfrom geetiles.cli.fast_exit import run_then_exit\n"
-              "atexit.register(print, 'handler ran', flush=True)\n"
-              "run_then_exit(lambda: sys.exit(3))\n")
+    script = (
+        "import atexit, sys\nfrom geetiles.cli.fast_exit import run_then_exit\n"
+        "atexit.register(print, 'handler ran', flush=True)\n"
+        "run_then_exit(lambda: sys.exit(3))\n"
+    )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.returncode == 3
     assert done.stdout.splitlines() == ["handler ran"]

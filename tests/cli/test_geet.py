@@ -10,7 +10,17 @@ from tests.in_process import run_in_process
 
 @pytest.mark.slow  # the installed console script, in a child process: exit status 0 after the fast exit
 def test_grid_writes_the_originals_file_and_creates_dest_dir(workdir, luxembourg_wkt):
-    args = ["grid", "--aoi_wkt_file", str(luxembourg_wkt), "--chip_size_meters", "1000", "--aoi_name", "lux", "--dest_dir", "new/dir"]
+    args = [
+        "grid",
+        "--aoi_wkt_file",
+        str(luxembourg_wkt),
+        "--chip_size_meters",
+        "1000",
+        "--aoi_name",
+        "lux",
+        "--dest_dir",
+        "new/dir",
+    ]
     result = run_cli(geet_cmd(*args), workdir)
     assert result.returncode == 0, result.stderr
     out = workdir / "new" / "dir"
@@ -28,10 +38,62 @@ def test_grid_writes_the_originals_file_and_creates_dest_dir(workdir, luxembourg
 @pytest.mark.slow  # in child processes: one line on the real stderr and exit status 2, through the console script
 def test_grid_bad_options_are_one_line_exit_2(workdir, luxembourg_wkt):
     cases = [
-        (["grid", "--aoi_wkt_file", str(luxembourg_wkt), "--chip_size_meters", "abc", "--aoi_name", "lux", "--dest_dir", "d"], "not a number"),
-        (["grid", "--aoi_wkt_file", str(luxembourg_wkt), "--chip_size_meters", "-1", "--aoi_name", "lux", "--dest_dir", "d"], "positive"),
-        (["grid", "--aoi_wkt_file", str(luxembourg_wkt), "--chip_size_meters", "1000", "--aoi_name", "l_x", "--dest_dir", "d"], "contains '_'"),
-        (["grid", "--aoi_wkt_file", "nope.wkt", "--chip_size_meters", "1000", "--aoi_name", "lux", "--dest_dir", "d"], "no such file"),
+        (
+            [
+                "grid",
+                "--aoi_wkt_file",
+                str(luxembourg_wkt),
+                "--chip_size_meters",
+                "abc",
+                "--aoi_name",
+                "lux",
+                "--dest_dir",
+                "d",
+            ],
+            "not a number",
+        ),
+        (
+            [
+                "grid",
+                "--aoi_wkt_file",
+                str(luxembourg_wkt),
+                "--chip_size_meters",
+                "-1",
+                "--aoi_name",
+                "lux",
+                "--dest_dir",
+                "d",
+            ],
+            "positive",
+        ),
+        (
+            [
+                "grid",
+                "--aoi_wkt_file",
+                str(luxembourg_wkt),
+                "--chip_size_meters",
+                "1000",
+                "--aoi_name",
+                "l_x",
+                "--dest_dir",
+                "d",
+            ],
+            "contains '_'",
+        ),
+        (
+            [
+                "grid",
+                "--aoi_wkt_file",
+                "nope.wkt",
+                "--chip_size_meters",
+                "1000",
+                "--aoi_name",
+                "lux",
+                "--dest_dir",
+                "d",
+            ],
+            "no such file",
+        ),
         (["grid", "--chip_size_meters", "1000"], "required"),
         (["nosuchcommand"], "invalid choice"),
     ]
@@ -50,8 +112,20 @@ def test_aois_showall_and_extract(workdir):
     wkt = (workdir / "aois" / "luxembourg.wkt").read_text()
     assert wkt.startswith("POLYGON")
     # the extracted file feeds `geet grid` directly
-    grid = run_in_process(geet_cmd("grid", "--aoi_wkt_file", "aois/luxembourg.wkt", "--chip_size_meters", "5000",
-                                   "--aoi_name", "lux", "--dest_dir", "g"), workdir)
+    grid = run_in_process(
+        geet_cmd(
+            "grid",
+            "--aoi_wkt_file",
+            "aois/luxembourg.wkt",
+            "--chip_size_meters",
+            "5000",
+            "--aoi_name",
+            "lux",
+            "--dest_dir",
+            "g",
+        ),
+        workdir,
+    )
     assert grid.returncode == 0, grid.stderr
     unknown = run_in_process(geet_cmd("aois", "--extract", "Atlantis"), workdir)
     assert unknown.returncode == 2 and "Atlantis" in unknown.stderr
@@ -63,14 +137,51 @@ def test_help_lists_existing_commands(workdir):
     assert "grid" in result.stdout and "aois" in result.stdout
 
 
-@pytest.mark.parametrize("argv, fragment", [
-    (["split", "--tiles_file", "t.geojson", "--nbands", "8", "--angle", "0", "--train_pct", "nan", "--test_pct", ".3",
-      "--val_pct", ".2"], "argument --train_pct: 'nan' is NaN (not a number)"),
-    (["split", "--tiles_file", "t.geojson", "--nbands", "8", "--angle", "inf", "--train_pct", ".5", "--test_pct", ".3",
-      "--val_pct", ".2"], "argument --angle: 'inf' is infinite"),
-    (["grid", "--aoi_wkt_file", "a.wkt", "--chip_size_meters", "nan", "--aoi_name", "a", "--dest_dir", "d"],
-     "argument --chip_size_meters: 'nan' is NaN"),
-])
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (
+            [
+                "split",
+                "--tiles_file",
+                "t.geojson",
+                "--nbands",
+                "8",
+                "--angle",
+                "0",
+                "--train_pct",
+                "nan",
+                "--test_pct",
+                ".3",
+                "--val_pct",
+                ".2",
+            ],
+            "argument --train_pct: 'nan' is NaN (not a number)",
+        ),
+        (
+            [
+                "split",
+                "--tiles_file",
+                "t.geojson",
+                "--nbands",
+                "8",
+                "--angle",
+                "inf",
+                "--train_pct",
+                ".5",
+                "--test_pct",
+                ".3",
+                "--val_pct",
+                ".2",
+            ],
+            "argument --angle: 'inf' is infinite",
+        ),
+        (
+            ["grid", "--aoi_wkt_file", "a.wkt", "--chip_size_meters", "nan", "--aoi_name", "a", "--dest_dir", "d"],
+            "argument --chip_size_meters: 'nan' is NaN",
+        ),
+    ],
+)
 def test_nan_and_infinite_options_are_named_so(workdir, capsys, argv, fragment):
     from geetiles.cli.geet import main
 

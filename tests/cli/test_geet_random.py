@@ -10,13 +10,25 @@ from tests.conftest import geet_cmd, geetiles_cmd
 from tests.in_process import run_in_process
 
 # ~30 x 33 km near (10E, 45N) with a hole: runs without the Luxembourg file
-AOI_WKT = ("POLYGON ((9.9 44.9, 10.3 44.9, 10.3 45.2, 9.9 45.2, 9.9 44.9), "
-           "(10.0 45.0, 10.0 45.05, 10.1 45.05, 10.1 45.0, 10.0 45.0))")
+AOI_WKT = (
+    "POLYGON ((9.9 44.9, 10.3 44.9, 10.3 45.2, 9.9 45.2, 9.9 44.9), "
+    "(10.0 45.0, 10.0 45.05, 10.1 45.05, 10.1 45.0, 10.0 45.0))"
+)
 
 
 def random_cmd(dest: str, size: str = "5000", *extra: str) -> list[str]:
-    return geet_cmd("random", "--aoi_wkt_file", "aoi.wkt", "--max_rectangle_size_meters", size,
-                    "--aoi_name", "valley", "--dest_dir", dest, *extra)
+    return geet_cmd(
+        "random",
+        "--aoi_wkt_file",
+        "aoi.wkt",
+        "--max_rectangle_size_meters",
+        size,
+        "--aoi_name",
+        "valley",
+        "--dest_dir",
+        dest,
+        *extra,
+    )
 
 
 def only_geojson(folder):
@@ -55,10 +67,32 @@ def test_random_bad_options_are_one_line_exit_2(workdir):
         (random_cmd("d", "0"), "positive"),
         (random_cmd("d", "-10"), "positive"),
         (random_cmd("d", "5000", "--seed", "-1"), "non-negative"),
-        (geet_cmd("random", "--aoi_wkt_file", "aoi.wkt", "--max_rectangle_size_meters", "5000", "--aoi_name", "v_x",
-                  "--dest_dir", "d"), "contains '_'"),
-        (geetiles_cmd("aoi=wkt", "aoi.wkt_file=aoi.wkt", "aoi.name=valley", "tiling=random", "tiling.max_size_m=0",
-                      "data_dir=d", "stages=[tiling]"), "max_size_m=0"),
+        (
+            geet_cmd(
+                "random",
+                "--aoi_wkt_file",
+                "aoi.wkt",
+                "--max_rectangle_size_meters",
+                "5000",
+                "--aoi_name",
+                "v_x",
+                "--dest_dir",
+                "d",
+            ),
+            "contains '_'",
+        ),
+        (
+            geetiles_cmd(
+                "aoi=wkt",
+                "aoi.wkt_file=aoi.wkt",
+                "aoi.name=valley",
+                "tiling=random",
+                "tiling.max_size_m=0",
+                "data_dir=d",
+                "stages=[tiling]",
+            ),
+            "max_size_m=0",
+        ),
     ]
     for args, fragment in cases:
         result = run_in_process(args, workdir)

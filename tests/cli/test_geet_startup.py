@@ -13,8 +13,15 @@ from geetiles.cli import geet
 from geetiles.cli.compose import compose, quote
 
 AWKWARD = [
-    "/data/my aoi, v2/it's=here.wkt", "a b", "x,y", "k=v", "[not, a, list]", "'quoted'", "\\",
-    "é ü", "",
+    "/data/my aoi, v2/it's=here.wkt",
+    "a b",
+    "x,y",
+    "k=v",
+    "[not, a, list]",
+    "'quoted'",
+    "\\",
+    "é ü",
+    "",
 ]
 
 
@@ -52,8 +59,19 @@ def test_geet_grid_loads_no_pickle_and_writes_no_cache(tmp_path, monkeypatch):
     wkt.write_text("POLYGON ((6.0 49.6, 6.05 49.6, 6.05 49.65, 6.0 49.65, 6.0 49.6))")
     before = {place: sorted(os.listdir(place)) for place in places}
     for size in (1000, 2000):  # a second start would have read what the first one cached
-        geet.main(["grid", "--aoi_wkt_file", str(wkt), "--chip_size_meters", str(size), "--aoi_name", "small",
-                   "--dest_dir", str(tmp_path / f"out{size}")])
+        geet.main(
+            [
+                "grid",
+                "--aoi_wkt_file",
+                str(wkt),
+                "--chip_size_meters",
+                str(size),
+                "--aoi_name",
+                "small",
+                "--dest_dir",
+                str(tmp_path / f"out{size}"),
+            ]
+        )
         assert list((tmp_path / f"out{size}").glob("small_partitions_aschips_*.geojson"))
     assert not marker.exists() and not loaded
     assert {place: sorted(os.listdir(place)) for place in places} == before

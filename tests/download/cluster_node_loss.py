@@ -47,15 +47,20 @@ def main() -> None:
     parser.add_argument("url")
     parser.add_argument("credentials")
     parser.add_argument("--remove-after", type=int, required=True, help="chip files on disk before the node goes")
-    parser.add_argument("--kill-head-after", type=int, default=None,
-                        help="instead of removing the worker node, SIGKILL the head's GCS once this many chip files exist")
+    parser.add_argument(
+        "--kill-head-after",
+        type=int,
+        default=None,
+        help="instead of removing the worker node, SIGKILL the head's GCS once this many chip files exist",
+    )
     parser.add_argument("--source", default="sentinel2")
     parser.add_argument("overrides", nargs="*", help="more download settings (download.max_in_flight=8 ...)")
     args = parser.parse_intermixed_args()
     given_tmp = os.environ.get("RAY_TMPDIR")  # the caller's own (it cleans up), else one made here
     ray_tmp = given_tmp or tempfile.mkdtemp(prefix="gtc-", dir="/tmp")  # short: Ray's socket paths must fit 107 bytes
-    os.environ.update(RAY_TMPDIR=ray_tmp, RAY_AUTH_MODE="disabled", RAY_USAGE_STATS_ENABLED="0",
-                      RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0")
+    os.environ.update(
+        RAY_TMPDIR=ray_tmp, RAY_AUTH_MODE="disabled", RAY_USAGE_STATS_ENABLED="0", RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0"
+    )
     import ray
     from ray.cluster_utils import Cluster
 
@@ -75,10 +80,20 @@ def main() -> None:
     logging.getLogger("geetiles.download").setLevel(logging.INFO)
     tiles = Path(args.tiles)
     total = len(load_tiles(tiles))
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False,
-                                                            "object_store_memory": 150 * 2**20})
-    summary: dict = {"removed_node": None, "driver_node": None, "removed_at_files": None, "exit": None, "error": "",
-                     "rss_kib_at_10": None, "rss_kib_end": None, "messages": messages}
+    cluster = Cluster(
+        initialize_head=True,
+        head_node_args={"num_cpus": 1, "include_dashboard": False, "object_store_memory": 150 * 2**20},
+    )
+    summary: dict = {
+        "removed_node": None,
+        "driver_node": None,
+        "removed_at_files": None,
+        "exit": None,
+        "error": "",
+        "rss_kib_at_10": None,
+        "rss_kib_end": None,
+        "messages": messages,
+    }
     try:
         worker = cluster.add_node(num_cpus=1, object_store_memory=150 * 2**20)
         cluster.wait_for_nodes()
@@ -110,9 +125,18 @@ def main() -> None:
 
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
-        config = compose(["stages=[download]", f"download.tiles_file={quote(tiles)}", f"source={args.source}",
-                          "labels=none", f"ee.url={args.url}", f"ee.credentials={quote(args.credentials)}",
-                          f"ray.address={cluster.address}", *args.overrides])
+        config = compose(
+            [
+                "stages=[download]",
+                f"download.tiles_file={quote(tiles)}",
+                f"source={args.source}",
+                "labels=none",
+                f"ee.url={args.url}",
+                f"ee.credentials={quote(args.credentials)}",
+                f"ray.address={cluster.address}",
+                *args.overrides,
+            ]
+        )
         try:
             run_experiment(Experiment.from_config(config, command="test"))
             summary["exit"] = 0

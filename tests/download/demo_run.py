@@ -21,8 +21,11 @@ DATASETS = ("demo-imagery", "demo-landcover")
 
 
 def run(tiles: Path | None, folder: Path, stages: str, *extra: str):
-    files = [f"{stage}.tiles_file={quote(tiles)}" for stage in ("download", "proportions", "split", "export")] \
-        if tiles is not None else []
+    files = (
+        [f"{stage}.tiles_file={quote(tiles)}" for stage in ("download", "proportions", "split", "export")]
+        if tiles is not None
+        else []
+    )
     cfg = compose([*DEMO_RUN, f"data_dir={quote(folder)}", f"stages=[{stages}]", *files, *extra])
     return run_experiment(Experiment.from_config(cfg, command="test"))
 

@@ -20,11 +20,19 @@ def credentials_file(folder: Path, server, valid: bool = True) -> Path:
     """A service-account key whose token exchange goes to the fake server's /token (google-auth
     honours ``token_uri`` for service accounts). ``valid=False`` gives a key the server refuses."""
     path = folder / ("key.json" if valid else "revoked-key.json")
-    path.write_text(json.dumps({
-        "type": "service_account", "project_id": "test-project", "private_key_id": "test",
-        "private_key": _private_key_pem(), "client_email": "geetiles-test@test-project.iam.gserviceaccount.com",
-        "client_id": "1", "token_uri": f"{server.url}/token" + ("" if valid else "?revoked=1"),
-    }))
+    path.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "project_id": "test-project",
+                "private_key_id": "test",
+                "private_key": _private_key_pem(),
+                "client_email": "geetiles-test@test-project.iam.gserviceaccount.com",
+                "client_id": "1",
+                "token_uri": f"{server.url}/token" + ("" if valid else "?revoked=1"),
+            }
+        )
+    )
     return path
 
 
@@ -33,19 +41,38 @@ def _private_key_pem() -> str:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption()).decode()
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
 
 
 def make_tiles(folder: Path, bbox=(6.0, 49.6, 6.08, 49.66), *extra: str) -> Path:
-    cfg = compose(["aoi=bbox", f"aoi.bbox=[{','.join(map(str, bbox))}]", "aoi.name=t", f"data_dir={quote(folder)}",
-                   "stages=[tiling]", *extra])
+    cfg = compose(
+        [
+            "aoi=bbox",
+            f"aoi.bbox=[{','.join(map(str, bbox))}]",
+            "aoi.name=t",
+            f"data_dir={quote(folder)}",
+            "stages=[tiling]",
+            *extra,
+        ]
+    )
     return run_experiment(Experiment.from_config(cfg, command="test")).tiles_file
 
 
 def download(tiles: Path, server, credentials: Path | str, *extra: str):
-    cfg = compose(["stages=[download]", f"download.tiles_file={quote(tiles)}", "source=sentinel2", "labels=none",
-                   f"ee.url={server.url}", f"ee.credentials={quote(credentials)}", *FAST_RETRIES, *extra])
+    cfg = compose(
+        [
+            "stages=[download]",
+            f"download.tiles_file={quote(tiles)}",
+            "source=sentinel2",
+            "labels=none",
+            f"ee.url={server.url}",
+            f"ee.credentials={quote(credentials)}",
+            *FAST_RETRIES,
+            *extra,
+        ]
+    )
     return run_experiment(Experiment.from_config(cfg, command="test"))
 
 

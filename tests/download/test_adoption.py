@@ -110,9 +110,17 @@ def test_a_folder_of_geetiles_0_1_7_is_exported_before_and_after_the_download_ad
             with rasterio.open(path) as chip:
                 pixels, profile = chip.read(), chip.profile
             path.unlink()
-            with rasterio.open(path, "w", driver="GTiff", width=profile["width"], height=profile["height"],
-                               count=profile["count"], dtype=profile["dtype"], crs=profile["crs"],
-                               transform=profile["transform"]) as plain:
+            with rasterio.open(
+                path,
+                "w",
+                driver="GTiff",
+                width=profile["width"],
+                height=profile["height"],
+                count=profile["count"],
+                dtype=profile["dtype"],
+                crs=profile["crs"],
+                transform=profile["transform"],
+            ) as plain:
                 plain.write(pixels)
             with rasterio.open(path) as plain:
                 assert "geetiles_request" not in plain.tags() and plain.descriptions == (None,) * profile["count"]
@@ -147,8 +155,14 @@ def test_after_a_kill_9_mid_download_the_rerun_fetches_only_the_rest_and_the_exp
     images = tiles.with_suffix("") / "demo-imagery"
     overrides = [*DEMO_RUN, *big, f"data_dir={tmp_path / 'data'}", "stages=[download]", f"download.tiles_file={tiles}"]
     env = {**os.environ, **RAY_ENV, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen(geetiles_cmd(*overrides), cwd=tmp_path, env=env, start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        geetiles_cmd(*overrides),
+        cwd=tmp_path,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 120
         while not journaled(images) and process.poll() is None and time.monotonic() < deadline:
@@ -167,4 +181,3 @@ def test_after_a_kill_9_mid_download_the_rerun_fetches_only_the_rest_and_the_exp
     run(tiles, tmp_path / "data", "proportions,split,export", *big)
     dest = tiles.with_name(f"{tiles.stem}_dataset")
     assert len(list((dest / "images").rglob("*.tif"))) == total
-

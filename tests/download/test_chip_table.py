@@ -26,8 +26,18 @@ from tests.hostile import (
 
 
 def _download(tiles, *extra):
-    cfg = compose(["experiment=demo", "stages=[download]", f"download.tiles_file={quote(tiles)}", "labels=none",
-                   "source.pixels_lonlat=[16,16]", f"data_dir={quote(tiles.parent)}", "download.progress=none", *extra])
+    cfg = compose(
+        [
+            "experiment=demo",
+            "stages=[download]",
+            f"download.tiles_file={quote(tiles)}",
+            "labels=none",
+            "source.pixels_lonlat=[16,16]",
+            f"data_dir={quote(tiles.parent)}",
+            "download.progress=none",
+            *extra,
+        ]
+    )
     return run_experiment(Experiment.from_config(cfg, command="test"))
 
 
@@ -91,9 +101,19 @@ def test_the_command_refuses_0_1_7s_geojson_in_one_line(tmp_path):
     (tmp_path / "outside" / "victim.tif").write_bytes(b"the victim's own bytes")
     before = snapshot(tmp_path)
     (tmp_path / "cwd").mkdir()
-    result = run_cli(geetiles_cmd("experiment=demo", "stages=[download]", f"download.tiles_file={tiles}", "labels=none",
-                                  "source.pixels_lonlat=[16,16]", f"data_dir={tiles.parent}", "download.progress=none"),
-                     tmp_path / "cwd", timeout=300)
+    result = run_cli(
+        geetiles_cmd(
+            "experiment=demo",
+            "stages=[download]",
+            f"download.tiles_file={tiles}",
+            "labels=none",
+            "source.pixels_lonlat=[16,16]",
+            f"data_dir={tiles.parent}",
+            "download.progress=none",
+        ),
+        tmp_path / "cwd",
+        timeout=300,
+    )
     assert result.returncode == 2, result.stderr[-2000:]
     assert "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("geetiles: error:")]

@@ -59,6 +59,7 @@ class FullDisk:
 
         monkeypatch.setattr(Path, "write_bytes", write_bytes)
         if manifest:
+
             def open_full(path, mode="r", *args, **kwargs):
                 file = open(path, mode, *args, **kwargs)  # noqa: SIM115 (returned, closed by the writer)
                 return _FullFile(file) if mode == "wb" and ".tmp" in Path(path).name else file
@@ -125,7 +126,8 @@ def test_a_full_disk_mid_download_is_one_line_keeps_finished_chips_and_a_rerun_c
 
 @pytest.mark.slow  # on the session's Ray
 def test_when_the_manifest_cannot_be_written_either_the_journal_survives_and_the_rerun_folds_it(
-        tiles, monkeypatch, capsys):
+    tiles, monkeypatch, capsys
+):
     FullDisk(monkeypatch, LIMIT, manifest=True)
     err = download_reporting(tiles, capsys)
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err

@@ -99,7 +99,13 @@ def test_oversize_chips_are_split_and_stitched(setup):
 def test_engine_splits_before_sending_when_its_limit_says_so(setup):
     folder, server, credentials = setup
     tiles = make_tiles(folder, (6.0, 49.6, 6.03, 49.62))
-    download(tiles, server, credentials, f"download.max_request_bytes={100 * 100 * 6 // 4}", "download.max_pixels_per_side=60")
+    download(
+        tiles,
+        server,
+        credentials,
+        f"download.max_request_bytes={100 * 100 * 6 // 4}",
+        "download.max_pixels_per_side=60",
+    )
     assert server.compute_pixels_calls == sum(server.calls_by_grid.values())  # no 400 was needed
     assert all(w <= 60 and h <= 60 for (_, _, _, w, h) in server.calls_by_grid)
     for identifier in load_tiles(tiles)["identifier"]:
@@ -200,7 +206,15 @@ def test_max_downloads_shuffle_and_groups(setup):
     chips = load_tiles(tiles)
     chips["group"] = ["a" if i % 2 else "b" for i in range(len(chips))]
     write_tiles(gpd.GeoDataFrame(chips, crs=4326), tiles)
-    download(tiles, server, credentials, "download.groups=[a]", "download.max_downloads=3", "download.shuffle=true", "download.seed=5")
+    download(
+        tiles,
+        server,
+        credentials,
+        "download.groups=[a]",
+        "download.max_downloads=3",
+        "download.shuffle=true",
+        "download.seed=5",
+    )
     written = {p.stem for p in dataset_dir(tiles).glob("*.tif")}
     in_a = set(chips.loc[chips["group"] == "a", "identifier"])
     assert len(written) == 3 and written <= in_a
@@ -226,7 +240,9 @@ def test_unknown_band_fails_fast_with_one_line(setup, tmp_path):
     folder, server, credentials = setup
     tiles = make_tiles(folder)
     definition = tmp_path / "badband.py"
-    definition.write_text("import ee\n\ndef get_ee_image():\n    return ee.Image('ESA/WorldCover/v100').select('NoSuchBand')\n")
+    definition.write_text(
+        "import ee\n\ndef get_ee_image():\n    return ee.Image('ESA/WorldCover/v100').select('NoSuchBand')\n"
+    )
     with pytest.raises(UserInputError, match="NoSuchBand") as raised:
         download(tiles, server, credentials, f"source.dataset={definition}")
     assert "\n" not in str(raised.value)
@@ -237,8 +253,10 @@ def test_user_dataset_file_is_copied_beside_the_chips(setup, tmp_path):
     folder, server, credentials = setup
     tiles = make_tiles(folder, (6.0, 49.6, 6.02, 49.62))
     definition = tmp_path / "mine.py"
-    definition.write_text("import ee\n\ndef get_dataset_name():\n    return 'worldcover-mine'\n\n"
-                          "def get_ee_image():\n    return ee.Image('ESA/WorldCover/v100').select('Map')\n")
+    definition.write_text(
+        "import ee\n\ndef get_dataset_name():\n    return 'worldcover-mine'\n\n"
+        "def get_ee_image():\n    return ee.Image('ESA/WorldCover/v100').select('Map')\n"
+    )
     download(tiles, server, credentials, f"source.dataset={definition}")
     directory = dataset_dir(tiles, "worldcover-mine")
     assert (directory / "dataset_def.py").read_text() == definition.read_text()
@@ -328,7 +346,9 @@ def test_a_catalog_name_with_year_and_orbit_downloads_its_recipe(setup):
     download(tiles, server, credentials, "source.dataset=s1grdm-2019-des", "download.max_downloads=1")
     chips = sorted(dataset_dir(tiles, "s1grdm-2019-des").glob("*.tif"))
     assert len(chips) == 1
-    assert_chip_matches_server(chips[0], bands=tuple(f"{m:02d}_{p}" for m in range(1, 13) for p in ("vv", "vh")), dtype=np.uint16)
+    assert_chip_matches_server(
+        chips[0], bands=tuple(f"{m:02d}_{p}" for m in range(1, 13) for p in ("vv", "vh")), dtype=np.uint16
+    )
 
 
 def test_range_map_classes_are_recorded_with_their_value_ranges(setup):

@@ -23,8 +23,14 @@ from geetiles.progress import Progress
 class SlowFetcher:
     """Answers each chip after ``delay_s`` (``slow`` chips after ``slow_s``), ``in_flight`` at a time."""
 
-    def __init__(self, delay_s: float = 0.02, slow: frozenset = frozenset(), slow_s: float = 5.0, in_flight: int = 4,
-                 exhausted: frozenset = frozenset()) -> None:
+    def __init__(
+        self,
+        delay_s: float = 0.02,
+        slow: frozenset = frozenset(),
+        slow_s: float = 5.0,
+        in_flight: int = 4,
+        exhausted: frozenset = frozenset(),
+    ) -> None:
         self.delay_s, self.slow, self.slow_s, self.exhausted = delay_s, slow, slow_s, exhausted
         self.headers: dict = {}
         self.semaphore = asyncio.Semaphore(in_flight)
@@ -60,8 +66,15 @@ class SlowSpec:
 
 
 def jobs(folder: Path, count: int) -> list[ChipJob]:
-    return [ChipJob(f"chip{i:04d}", PixelGrid("EPSG:4326", (1e-4, 0, float(i), 0, -1e-4, 50.0), 2, 2),
-                    str(folder / f"chip{i:04d}.tif"), None) for i in range(count)]
+    return [
+        ChipJob(
+            f"chip{i:04d}",
+            PixelGrid("EPSG:4326", (1e-4, 0, float(i), 0, -1e-4, 50.0), 2, 2),
+            str(folder / f"chip{i:04d}.tif"),
+            None,
+        )
+        for i in range(count)
+    ]
 
 
 def test_a_slow_chip_does_not_hold_back_the_others(tmp_path):
@@ -98,7 +111,9 @@ def test_hand_back_returns_exactly_the_chips_not_on_the_wire(tmp_path):
 
 
 def _ledger(folder: Path, total: int) -> Ledger:
-    return Ledger(Manifest(folder), DownloadSummary("d", folder, total, 0, 0, 0, 0, 0, 0.0), Progress(total, "none", "d"), "r")
+    return Ledger(
+        Manifest(folder), DownloadSummary("d", folder, total, 0, 0, 0, 0, 0, 0.0), Progress(total, "none", "d"), "r"
+    )
 
 
 def test_a_bootstrap_hand_over_counts_every_chip_once(tmp_path):

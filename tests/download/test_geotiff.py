@@ -10,8 +10,9 @@ TRANSFORM = (0.001, 0.0, 6.0, 0.0, -0.001, 49.7)
 
 
 def chip(tmp_path, request="req-a", name="c.tif"):
-    data = geotiff.encode(np.arange(2 * 20 * 30, dtype=np.uint8).reshape(2, 20, 30), "EPSG:4326", TRANSFORM,
-                          ["a", "b"], 0, request)
+    data = geotiff.encode(
+        np.arange(2 * 20 * 30, dtype=np.uint8).reshape(2, 20, 30), "EPSG:4326", TRANSFORM, ["a", "b"], 0, request
+    )
     path = tmp_path / name
     path.write_bytes(data)
     return path, data
@@ -64,11 +65,21 @@ def test_files_gdal_wrote_are_judged_alike(tmp_path):
     assert (found.state, found.request) == ("valid", "req-a")
     assert geotiff.examine(tagged, expected("req-b")).state == "changed" and geotiff.file_request(tagged) == "req-a"
     lzw = tmp_path / "lzw.tif"
-    with rasterio.open(lzw, "w", driver="GTiff", width=30, height=20, count=2, dtype="uint8", crs="EPSG:4326",
-                       transform=Affine(*TRANSFORM), compress="lzw") as out:
+    with rasterio.open(
+        lzw,
+        "w",
+        driver="GTiff",
+        width=30,
+        height=20,
+        count=2,
+        dtype="uint8",
+        crs="EPSG:4326",
+        transform=Affine(*TRANSFORM),
+        compress="lzw",
+    ) as out:
         out.write(pixels)
     assert (geotiff.examine(lzw, expected()).state, geotiff.examine(lzw, expected()).request) == ("valid", "")
     assert geotiff.examine(lzw, expected(width=31)).state == "invalid" and geotiff.file_request(lzw) == ""
     data = lzw.read_bytes()
-    lzw.write_bytes(data[:len(data) // 2])
+    lzw.write_bytes(data[: len(data) // 2])
     assert geotiff.examine(lzw, expected()).state == "invalid"

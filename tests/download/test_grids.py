@@ -56,9 +56,16 @@ def test_chips_sharing_an_identifier_are_downloaded_once(tmp_path, caplog):
     from geetiles.config import DownloadConfig
     from geetiles.download.chip_table import ChipTable
 
-    frame = gpd.GeoDataFrame({"identifier": ["a", "b", "a", "c"]},
-                             geometry=[box(6, 49, 6.01, 49.01), box(6.01, 49, 6.02, 49.01),
-                                       box(6.02, 49, 6.03, 49.01), box(6.03, 49, 6.04, 49.01)], crs="EPSG:4326")
+    frame = gpd.GeoDataFrame(
+        {"identifier": ["a", "b", "a", "c"]},
+        geometry=[
+            box(6, 49, 6.01, 49.01),
+            box(6.01, 49, 6.02, 49.01),
+            box(6.02, 49, 6.03, 49.01),
+            box(6.03, 49, 6.04, 49.01),
+        ],
+        crs="EPSG:4326",
+    )
     path = tmp_path / "t.parquet"
     frame.to_parquet(path)
     table = ChipTable(path, DownloadConfig(), [4, 4], None, chunk=2)
@@ -76,9 +83,17 @@ def test_grid_fingerprints_in_bulk_equal_one_by_one():
 
     from geetiles.download.fingerprint import grid_fingerprint, grid_fingerprints
 
-    frame = gpd.GeoDataFrame({"identifier": ["a", "b"], "epsg": [32631, 32632], "utm_x": [1000.0, 2000.0],
-                              "utm_y": [5e6, 5e6], "area_km2": [1.0, 1.0]},
-                             geometry=[box(6, 49, 6.01, 49.01), box(6.01, 49, 6.02, 49.01)], crs="EPSG:4326")
+    frame = gpd.GeoDataFrame(
+        {
+            "identifier": ["a", "b"],
+            "epsg": [32631, 32632],
+            "utm_x": [1000.0, 2000.0],
+            "utm_y": [5e6, 5e6],
+            "area_km2": [1.0, 1.0],
+        },
+        geometry=[box(6, 49, 6.01, 49.01), box(6.01, 49, 6.02, 49.01)],
+        crs="EPSG:4326",
+    )
     grids = plan_grids(frame, None, 10)
     assert grid_fingerprints(grids).tolist() == [grid_fingerprint(g) for g in grids]
     assert len(set(grid_fingerprints(grids))) == 2
@@ -94,9 +109,11 @@ def test_duplicates_are_found_across_windows_and_only_later_ones_dropped(tmp_pat
 
     rng = np.random.default_rng(0)
     identifiers = [f"{v:x}" for v in rng.integers(0, 200, 500)] + ["x-long_id.9", "b", "x-long_id.9"]  # any width
-    frame = gpd.GeoDataFrame({"identifier": identifiers},
-                             geometry=[box(6 + i * 1e-3, 49, 6.001 + i * 1e-3, 49.001) for i in range(len(identifiers))],
-                             crs="EPSG:4326")
+    frame = gpd.GeoDataFrame(
+        {"identifier": identifiers},
+        geometry=[box(6 + i * 1e-3, 49, 6.001 + i * 1e-3, 49.001) for i in range(len(identifiers))],
+        crs="EPSG:4326",
+    )
     path = tmp_path / "t.parquet"
     frame.to_parquet(path)
     table = ChipTable(path, DownloadConfig(), [4, 4], None, chunk=37)

@@ -24,9 +24,20 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def geetiles_download(tiles, server, credentials, run_dir, *extra) -> list[str]:
-    return [sys.executable, "-m", "geetiles", "stages=[download]", f"download.tiles_file={tiles}", "source=sentinel2",
-            "labels=none", f"ee.url={server.url}", f"ee.credentials={credentials}", *FAST_RETRIES,
-            f"hydra.run.dir={run_dir}", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "geetiles",
+        "stages=[download]",
+        f"download.tiles_file={tiles}",
+        "source=sentinel2",
+        "labels=none",
+        f"ee.url={server.url}",
+        f"ee.credentials={credentials}",
+        *FAST_RETRIES,
+        f"hydra.run.dir={run_dir}",
+        *extra,
+    ]
 
 
 @pytest.mark.slow
@@ -35,9 +46,15 @@ def test_the_local_ray_head_killed_mid_run_ends_it_in_one_line_and_a_rerun_compl
     credentials = credentials_file(tmp_path, fake_ee)
     fake_ee.latency_s = 0.2
     directory = dataset_dir(tiles)
-    process = subprocess.Popen(geetiles_download(tiles, fake_ee, credentials, tmp_path / "run1", "download.max_in_flight=2"),
-                               cwd=ROOT, env={**os.environ, **RAY_ENV}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, start_new_session=True)
+    process = subprocess.Popen(
+        geetiles_download(tiles, fake_ee, credentials, tmp_path / "run1", "download.max_in_flight=2"),
+        cwd=ROOT,
+        env={**os.environ, **RAY_ENV},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 90
         head, files_then = None, None
@@ -76,8 +93,14 @@ def test_the_local_ray_head_killed_mid_run_ends_it_in_one_line_and_a_rerun_compl
 
     fake_ee.latency_s = 0.0
     fake_ee.reset_counters()
-    rerun = subprocess.run(geetiles_download(tiles, fake_ee, credentials, tmp_path / "run2"), cwd=ROOT,
-                           env={**os.environ, **RAY_ENV}, capture_output=True, text=True, timeout=120)
+    rerun = subprocess.run(
+        geetiles_download(tiles, fake_ee, credentials, tmp_path / "run2"),
+        cwd=ROOT,
+        env={**os.environ, **RAY_ENV},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert_every_chip_once(tiles, directory, check_pixels=False)
     assert fake_ee.compute_pixels_calls == 1 + len(chips) - len(journaled)  # no finished chip fetched twice
@@ -96,10 +119,29 @@ def test_a_cluster_head_whose_gcs_dies_mid_run_ends_it_in_one_line(tmp_path, fak
     credentials = credentials_file(tmp_path, fake_ee)
     fake_ee.latency_s = 0.2
     ray_tmp = tempfile.mkdtemp(prefix="gtc-", dir="/tmp")
-    command = [sys.executable, "-m", "tests.download.cluster_node_loss", str(tiles), fake_ee.url, str(credentials),
-               "--remove-after", "1000000", "--kill-head-after", "20", "download.max_in_flight=2", *FAST_RETRIES]
-    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **RAY_ENV, "RAY_TMPDIR": ray_tmp},
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    command = [
+        sys.executable,
+        "-m",
+        "tests.download.cluster_node_loss",
+        str(tiles),
+        fake_ee.url,
+        str(credentials),
+        "--remove-after",
+        "1000000",
+        "--kill-head-after",
+        "20",
+        "download.max_in_flight=2",
+        *FAST_RETRIES,
+    ]
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env={**os.environ, **RAY_ENV, "RAY_TMPDIR": ray_tmp},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         stdout, stderr = process.communicate(timeout=150)
     finally:

@@ -34,10 +34,24 @@ SCRIPT = textwrap.dedent("""
 
 
 def run_demo(tmp_path, tiles, index: int, timeout: float) -> subprocess.CompletedProcess:
-    args = ["stages=[download]", f"download.tiles_file={tiles}", "source=none", "labels=demo", "labels.pixels_lonlat=null",
-            "labels.meters_per_pixel=20", "download.progress=none", f"hydra.run.dir={tmp_path}/run{index}"]
-    return subprocess.run([sys.executable, "-c", SCRIPT, *args], cwd=ROOT, env={**os.environ, **RAY_ENV},
-                          capture_output=True, text=True, timeout=timeout)
+    args = [
+        "stages=[download]",
+        f"download.tiles_file={tiles}",
+        "source=none",
+        "labels=demo",
+        "labels.pixels_lonlat=null",
+        "labels.meters_per_pixel=20",
+        "download.progress=none",
+        f"hydra.run.dir={tmp_path}/run{index}",
+    ]
+    return subprocess.run(
+        [sys.executable, "-c", SCRIPT, *args],
+        cwd=ROOT,
+        env={**os.environ, **RAY_ENV},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.mark.slow  # starts a process

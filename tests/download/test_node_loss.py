@@ -29,10 +29,23 @@ def test_removing_a_node_moves_its_chips_to_the_node_left_within_the_caps(tmp_pa
     tiles = make_tiles(tmp_path, (6.0, 49.6, 6.15, 49.7))  # 121 chips
     credentials = credentials_file(tmp_path, fake_ee)
     fake_ee.latency_s = 0.15
-    command = [sys.executable, "-m", "tests.download.cluster_node_loss", str(tiles), fake_ee.url, str(credentials),
-               "--remove-after", "30", f"download.max_in_flight={IN_FLIGHT}", f"download.max_requests_per_s={RATE}",
-               "download.batch_size=8", *FAST_RETRIES]
-    result = subprocess.run(command, cwd=ROOT, env={**os.environ, **RAY_ENV}, capture_output=True, text=True, timeout=240)
+    command = [
+        sys.executable,
+        "-m",
+        "tests.download.cluster_node_loss",
+        str(tiles),
+        fake_ee.url,
+        str(credentials),
+        "--remove-after",
+        "30",
+        f"download.max_in_flight={IN_FLIGHT}",
+        f"download.max_requests_per_s={RATE}",
+        "download.batch_size=8",
+        *FAST_RETRIES,
+    ]
+    result = subprocess.run(
+        command, cwd=ROOT, env={**os.environ, **RAY_ENV}, capture_output=True, text=True, timeout=240
+    )
     assert result.stdout.strip(), result.stderr[-3000:]
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert result.returncode == 0 and summary["exit"] == 0, (summary["error"], result.stderr[-3000:])

@@ -14,8 +14,14 @@ import pytest
 
 from geetiles.errors import RunFailed
 from geetiles.tiles import load_tiles
-from tests.download.faults import (JournalSpy, assert_every_chip_once, manifest_rows, max_in_any_window, rate_bound,
-                                   when_files)
+from tests.download.faults import (
+    JournalSpy,
+    assert_every_chip_once,
+    manifest_rows,
+    max_in_any_window,
+    rate_bound,
+    when_files,
+)
 from tests.download.helpers import credentials_file, dataset_dir, download, make_tiles
 from tests.fake_ee.fixtures import fake_ee  # noqa: F401
 
@@ -46,8 +52,16 @@ def test_an_outage_far_longer_than_the_retries_would_survive_is_waited_out(setup
     when_files(directory, 15, pause_for_five_seconds)
     # 3 attempts with 10-50 ms backoffs last well under a second: without the breaker every chip in
     # flight would fail within the outage's first second
-    download(tiles, server, credentials, "download.max_attempts=3", f"download.max_in_flight={IN_FLIGHT}",
-             f"download.max_requests_per_s={RATE}", "download.batch_size=4", "download.progress=log")
+    download(
+        tiles,
+        server,
+        credentials,
+        "download.max_attempts=3",
+        f"download.max_in_flight={IN_FLIGHT}",
+        f"download.max_requests_per_s={RATE}",
+        "download.batch_size=4",
+        "download.progress=log",
+    )
     assert len(outage) == 2 and outage[1] - outage[0] >= 5.0  # the run outlasted the outage
 
     rows = assert_every_chip_once(tiles, directory)
@@ -69,8 +83,14 @@ def test_an_outage_that_outlasts_the_stall_timeout_ends_the_run_cleanly_and_a_re
     when_files(directory, 10, server.pause)
     started = time.monotonic()
     with pytest.raises(RunFailed) as failed:
-        download(tiles, server, credentials, "download.stall_timeout_s=3", f"download.max_in_flight={IN_FLIGHT}",
-                 "download.batch_size=4")
+        download(
+            tiles,
+            server,
+            credentials,
+            "download.stall_timeout_s=3",
+            f"download.max_in_flight={IN_FLIGHT}",
+            "download.batch_size=4",
+        )
     assert time.monotonic() - started < 30
     line = str(failed.value)
     assert "\n" not in line and line.startswith("no chip finished for") and "download.stall_timeout_s=3" in line

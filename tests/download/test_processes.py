@@ -10,19 +10,34 @@ import time
 import pytest
 import rasterio
 
+from geetiles.download.grids import plan_grids
+from geetiles.tiles import load_tiles
 from tests.conftest import RAY_ENV
 from tests.download.helpers import assert_chip_matches_server, credentials_file, dataset_dir, make_tiles
 from tests.fake_ee.fixtures import fake_ee  # noqa: F401
-from geetiles.download.grids import plan_grids
-from geetiles.tiles import load_tiles
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def geet_download(tiles, server, credentials, *extra):
-    return [sys.executable, "-m", "geetiles.cli.geet", "download", "--tiles_file", str(tiles), "--dataset_def",
-            "sentinel2-rgb-median-2020", "--pixels_lonlat", "[50,50]", "--skip_confirm", "--ee_url", server.url,
-            "--ee_credentials", str(credentials), *extra]
+    return [
+        sys.executable,
+        "-m",
+        "geetiles.cli.geet",
+        "download",
+        "--tiles_file",
+        str(tiles),
+        "--dataset_def",
+        "sentinel2-rgb-median-2020",
+        "--pixels_lonlat",
+        "[50,50]",
+        "--skip_confirm",
+        "--ee_url",
+        server.url,
+        "--ee_credentials",
+        str(credentials),
+        *extra,
+    ]
 
 
 @pytest.mark.slow  # starts a process
@@ -32,8 +47,14 @@ def test_killed_mid_run_then_resumed_completes_without_corrupt_files(tmp_path, f
     fake_ee.latency_s = 0.2
     directory = dataset_dir(tiles)
     env = {**os.environ, **RAY_ENV}
-    process = subprocess.Popen(geet_download(tiles, fake_ee, credentials, "--n_processes", "4"), cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(
+        geet_download(tiles, fake_ee, credentials, "--n_processes", "4"),
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and len(list(directory.glob("*.tif"))) < 10:
         time.sleep(0.05)
@@ -46,14 +67,22 @@ def test_killed_mid_run_then_resumed_completes_without_corrupt_files(tmp_path, f
     assert fake_ee.max_in_flight <= 4  # the cap held while the driver bridged Ray's start-up, and after
     fake_ee.latency_s = 0.0
     fake_ee.reset_counters()
-    resumed = subprocess.run(geet_download(tiles, fake_ee, credentials, "--skip_if_exists"), cwd=ROOT, env=env,
-                             capture_output=True, text=True, timeout=120)
+    resumed = subprocess.run(
+        geet_download(tiles, fake_ee, credentials, "--skip_if_exists"),
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert resumed.returncode == 0, resumed.stderr
     for identifier in chips["identifier"]:
         assert_chip_matches_server(directory / f"{identifier}.tif")
     assert not list(directory.glob(".*tmp*"))
     grids = dict(zip(chips["identifier"], plan_grids(chips, [50, 50], None)))
-    asked_again = {i for i, g in grids.items() if fake_ee.calls_by_grid[(g.crs, g.transform[2], g.transform[5], g.width, g.height)]}
+    asked_again = {
+        i for i, g in grids.items() if fake_ee.calls_by_grid[(g.crs, g.transform[2], g.transform[5], g.width, g.height)]
+    }
     assert asked_again == set(chips["identifier"]) - survivors  # no valid chip was requested twice
 
 
@@ -92,8 +121,14 @@ def test_two_node_cluster(tmp_path, fake_ee):  # noqa: F811
         ray.shutdown()
         cluster.shutdown()
     """)
-    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env={**os.environ, **RAY_ENV},
-                            capture_output=True, text=True, timeout=240)
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**os.environ, **RAY_ENV},
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "NODES 2" in result.stdout
     import csv

@@ -56,8 +56,9 @@ def test_a_local_head_keeps_its_files_and_token_private(tmp_path):
     home.mkdir(mode=0o755)
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
     env.update(HOME=str(home), RAY_AUTH_MODE="token", RAY_USAGE_STATS_ENABLED="0")
-    result = subprocess.run([sys.executable, "-c", SCRIPT], check=False, cwd=ROOT, env=env, capture_output=True, text=True,
-                            timeout=240)
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT], check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     seen = json.loads(result.stdout.strip().splitlines()[-1])
     entries = {path: (mode, uid) for path, mode, uid in seen["entries"]}
@@ -71,9 +72,14 @@ def test_a_local_head_keeps_its_files_and_token_private(tmp_path):
     # every file and socket, except the driver's own logs (written by the driver process with the
     # user's umask, inside the private folder), is its owner's only
     driver_file = re.compile(rf"_{seen['driver']}\.log$")
-    exposed = {path: oct(stat.S_IMODE(mode)) for path, (mode, _) in entries.items()
-               if not stat.S_ISDIR(mode) and not stat.S_ISLNK(mode) and stat.S_IMODE(mode) & 0o077
-               and not driver_file.search(path)}
+    exposed = {
+        path: oct(stat.S_IMODE(mode))
+        for path, (mode, _) in entries.items()
+        if not stat.S_ISDIR(mode)
+        and not stat.S_ISLNK(mode)
+        and stat.S_IMODE(mode) & 0o077
+        and not driver_file.search(path)
+    }
     assert not exposed
     assert all(uid == os.getuid() for _, uid in entries.values())
     assert seen["worker_umask"] == 0o022  # chips written by download workers get the user's modes

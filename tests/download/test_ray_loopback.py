@@ -31,7 +31,7 @@ def listening_sockets() -> dict[int, tuple[str, int]]:
                 continue
             address, port = fields[1].split(":")
             raw = bytes.fromhex(address)
-            words = b"".join(struct.pack("<I", struct.unpack(">I", raw[i:i + 4])[0]) for i in range(0, len(raw), 4))
+            words = b"".join(struct.pack("<I", struct.unpack(">I", raw[i : i + 4])[0]) for i in range(0, len(raw), 4))
             found[int(fields[9])] = (socket.inet_ntop(family, words), int(port, 16))
     return found
 
@@ -82,9 +82,24 @@ def test_a_local_run_listens_on_loopback_only_with_token_authentication(tmp_path
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}  # as a user's shell, not the suite's
     env.update(HOME=str(home))
     process = subprocess.Popen(
-        [sys.executable, "-m", "geetiles", "stages=[download]", f"download.tiles_file={tiles}", "source=demo",
-         "source.pixels_lonlat=[128,128]", "labels=none", "download.progress=none", f"hydra.run.dir={tmp_path}/run"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-m",
+            "geetiles",
+            "stages=[download]",
+            f"download.tiles_file={tiles}",
+            "source=demo",
+            "source.pixels_lonlat=[128,128]",
+            "labels=none",
+            "download.progress=none",
+            f"hydra.run.dir={tmp_path}/run",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     seen: dict[tuple[str, str, int], None] = {}
     auth_modes = set()
     deadline = time.monotonic() + 120

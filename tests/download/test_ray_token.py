@@ -93,8 +93,10 @@ def test_nothing_is_made_without_token_authentication_or_with_a_token_given(home
 
 def test_concurrent_runs_share_one_whole_token(home):
     made = []
-    threads = [threading.Thread(target=lambda: made.append(ray_token.create_token(ray_token.default_token_path())))
-               for _ in range(8)]
+    threads = [
+        threading.Thread(target=lambda: made.append(ray_token.create_token(ray_token.default_token_path())))
+        for _ in range(8)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -29,8 +29,17 @@ def tiles(tmp_path, ray_session):
 
 
 def demo(tiles, *extra):
-    cfg = compose(["stages=[download]", f"download.tiles_file={quote(tiles)}", "source=none", "labels=demo",
-                   "labels.pixels_lonlat=[32,32]", *FAST_RETRIES, *extra])
+    cfg = compose(
+        [
+            "stages=[download]",
+            f"download.tiles_file={quote(tiles)}",
+            "source=none",
+            "labels=demo",
+            "labels.pixels_lonlat=[32,32]",
+            *FAST_RETRIES,
+            *extra,
+        ]
+    )
     run_experiment(Experiment.from_config(cfg, command="test"))
     return summary(dataset_dir(tiles, "demo-landcover"))
 
@@ -47,9 +56,15 @@ def snapshot(directory) -> dict:
     return {p.name: (p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(directory.iterdir())}
 
 
-@pytest.mark.parametrize("change", [["labels.pixels_lonlat=[16,16]"],
-                                    ["labels.pixels_lonlat=null", "labels.meters_per_pixel=100"],
-                                    ["labels.nodata=255"]], ids=["pixels_lonlat", "meters_per_pixel", "nodata"])
+@pytest.mark.parametrize(
+    "change",
+    [
+        ["labels.pixels_lonlat=[16,16]"],
+        ["labels.pixels_lonlat=null", "labels.meters_per_pixel=100"],
+        ["labels.nodata=255"],
+    ],
+    ids=["pixels_lonlat", "meters_per_pixel", "nodata"],
+)
 def test_a_changed_setting_refetches_every_chip_or_is_refused(tiles, change, caplog):
     first = demo(tiles)
     total = first["total"]
@@ -58,7 +73,9 @@ def test_a_changed_setting_refetches_every_chip_or_is_refused(tiles, change, cap
     assert demo(tiles)["skipped"] == total  # unchanged: nothing fetched
     before = snapshot(directory)
 
-    with pytest.raises(UserInputError, match=rf"{total} chips in .* were made with other settings .*download.on_change=refuse"):
+    with pytest.raises(
+        UserInputError, match=rf"{total} chips in .* were made with other settings .*download.on_change=refuse"
+    ):
         demo(tiles, *change, "download.on_change=refuse")
     assert snapshot(directory) == before  # refused: nothing changed
 
@@ -118,7 +135,9 @@ def test_earth_engine_recipe_and_definition_file_changes_refetch(tmp_path, fake_
     assert fake_ee.compute_pixels_calls == 1 + total  # a recipe field changed: every chip again
 
     definition = tmp_path / "mydata.py"
-    definition.write_text("import ee\n\ndef get_ee_image():\n    return ee.Image('ESA/WorldCover/v100').select('Map')\n")
+    definition.write_text(
+        "import ee\n\ndef get_ee_image():\n    return ee.Image('ESA/WorldCover/v100').select('Map')\n"
+    )
     extra = [f"source.dataset={quote(definition)}", "source.pixels_lonlat=[8,8]"]
     download(tiles, fake_ee, credentials, *extra)
     fake_ee.reset_counters()
@@ -131,18 +150,40 @@ def test_earth_engine_recipe_and_definition_file_changes_refetch(tmp_path, fake_
 
 
 def _cli(tmp_path, *args):
-    return subprocess.run([sys.executable, "-m", "geetiles", *args, f"hydra.run.dir={tmp_path}/run"], cwd=ROOT,
-                          env={**os.environ, **RAY_ENV}, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "geetiles", *args, f"hydra.run.dir={tmp_path}/run"],
+        cwd=ROOT,
+        env={**os.environ, **RAY_ENV},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
-@pytest.mark.parametrize("setting", ["download.max_in_flight=0", "download.max_requests_per_s=0",
-                                     "download.batch_size=0", "download.max_attempts=-1",
-                                     "source.pixels_lonlat=[0,10]", "source.pixels_lonlat=[100000,100]",
-                                     "ray.start_timeout_s=0"])
+@pytest.mark.parametrize(
+    "setting",
+    [
+        "download.max_in_flight=0",
+        "download.max_requests_per_s=0",
+        "download.batch_size=0",
+        "download.max_attempts=-1",
+        "source.pixels_lonlat=[0,10]",
+        "source.pixels_lonlat=[100000,100]",
+        "ray.start_timeout_s=0",
+    ],
+)
 @pytest.mark.slow  # starts a process
 def test_settings_that_cannot_work_are_refused_before_the_tiling(tmp_path, setting):
-    result = _cli(tmp_path, "aoi=bbox", "aoi.bbox=[6,49.6,6.1,49.7]", "aoi.name=t", f"data_dir={tmp_path}",
-                  "source=demo", "labels=none", setting)
+    result = _cli(
+        tmp_path,
+        "aoi=bbox",
+        "aoi.bbox=[6,49.6,6.1,49.7]",
+        "aoi.name=t",
+        f"data_dir={tmp_path}",
+        "source=demo",
+        "labels=none",
+        setting,
+    )
     assert result.returncode == 2, result.stderr[-1000:]
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("geetiles: error: ") and setting.split("=")[0] in line

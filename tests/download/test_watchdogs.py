@@ -38,7 +38,9 @@ def test_a_server_that_stops_answering_ends_the_run_and_a_rerun_completes(setup)
     tiles = make_tiles(folder)
     server.silent_after = 1 + 5  # the probe and five chips are answered, then nothing
     started = time.monotonic()
-    with pytest.raises(RunFailed, match=r"no chip finished for \d+ s \(download.stall_timeout_s=3\).*chips in progress"):
+    with pytest.raises(
+        RunFailed, match=r"no chip finished for \d+ s \(download.stall_timeout_s=3\).*chips in progress"
+    ):
         download(tiles, server, credentials, "download.stall_timeout_s=3", "download.batch_size=4")
     assert time.monotonic() - started < 30
     on_disk = {p.stem for p in dataset_dir(tiles).glob("*.tif")}
@@ -59,20 +61,41 @@ def test_a_stall_while_backing_off_says_it_is_waiting_to_retry(setup, caplog):
     caplog.set_level(logging.INFO, logger="geetiles.download")
     server.error_rate, server.errors_after = 1.0, 1  # every answer after the probe's is 429 or 503
     with pytest.raises(RunFailed, match=r"waiting to retry after 'HTTP (429|503)"):
-        download(tiles, server, credentials, "download.stall_timeout_s=4", "download.max_attempts=2",
-                 "download.backoff_initial_s=20", "download.backoff_max_s=20", "download.progress=log")
+        download(
+            tiles,
+            server,
+            credentials,
+            "download.stall_timeout_s=4",
+            "download.max_attempts=2",
+            "download.backoff_initial_s=20",
+            "download.backoff_max_s=20",
+            "download.progress=log",
+        )
     assert any("waiting:" in r.getMessage() and "waiting to retry" in r.getMessage() for r in caplog.records)
 
 
 def _run_cli(tmp_path, *args, timeout=120):
     env = {**os.environ, **RAY_ENV}
-    return subprocess.run([sys.executable, "-m", "geetiles", *args, f"hydra.run.dir={tmp_path}/run"], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "geetiles", *args, f"hydra.run.dir={tmp_path}/run"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def _demo_download(tiles, *extra):
-    return ["stages=[download]", f"download.tiles_file={tiles}", "source=demo", "source.pixels_lonlat=[64,64]",
-            "labels=none", "download.progress=none", *extra]
+    return [
+        "stages=[download]",
+        f"download.tiles_file={tiles}",
+        "source=demo",
+        "source.pixels_lonlat=[64,64]",
+        "labels=none",
+        "download.progress=none",
+        *extra,
+    ]
 
 
 @pytest.mark.slow  # starts a process
@@ -126,9 +149,18 @@ def test_a_local_ray_that_does_not_start_in_time_keeps_the_chips_fetched_meanwhi
 @pytest.mark.slow  # starts a process
 def test_bad_ray_addresses_are_refused_before_anything_runs(tmp_path):
     for address in ("localhost", "http://x:1", "ray://", "host:99999"):
-        result = _run_cli(tmp_path, "stages=[aoi,tiling,download]", "aoi=bbox", "aoi.bbox=[6,49.6,6.1,49.7]",
-                          "aoi.name=t", f"data_dir={tmp_path}", "source=demo", "labels=none", f"ray.address={address}",
-                          timeout=60)
+        result = _run_cli(
+            tmp_path,
+            "stages=[aoi,tiling,download]",
+            "aoi=bbox",
+            "aoi.bbox=[6,49.6,6.1,49.7]",
+            "aoi.name=t",
+            f"data_dir={tmp_path}",
+            "source=demo",
+            "labels=none",
+            f"ray.address={address}",
+            timeout=60,
+        )
         assert result.returncode == 2, (address, result.stderr[-1000:])
         assert result.stderr.strip().splitlines()[-1].startswith("geetiles: error: ray.address=")
         assert not list(tmp_path.glob("t_partitions_*"))  # refused before the tiling

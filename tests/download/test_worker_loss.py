@@ -39,8 +39,13 @@ IN_FLIGHT, RATE = 8, 40
 
 
 @pytest.mark.slow
-def test_a_worker_killed_mid_run_is_replaced_and_every_chip_arrives_once(tmp_path, fake_ee, ray_session, monkeypatch,  # noqa: F811
-                                                                          caplog):
+def test_a_worker_killed_mid_run_is_replaced_and_every_chip_arrives_once(
+    tmp_path,
+    fake_ee,  # noqa: F811
+    ray_session,
+    monkeypatch,
+    caplog,
+):
     caplog.set_level(logging.INFO, logger="geetiles.download")
     tiles = make_tiles(tmp_path, (6.0, 49.6, 6.15, 49.7))
     credentials = credentials_file(tmp_path, fake_ee)
@@ -57,8 +62,15 @@ def test_a_worker_killed_mid_run_is_replaced_and_every_chip_arrives_once(tmp_pat
     directory = dataset_dir(tiles)
     killer = when_files(directory, 40, kill_one_worker)
     started = time.monotonic()
-    download(tiles, fake_ee, credentials, f"download.max_in_flight={IN_FLIGHT}", f"download.max_requests_per_s={RATE}",
-             "download.max_attempts=3", "download.batch_size=8")
+    download(
+        tiles,
+        fake_ee,
+        credentials,
+        f"download.max_in_flight={IN_FLIGHT}",
+        f"download.max_requests_per_s={RATE}",
+        "download.max_attempts=3",
+        "download.batch_size=8",
+    )
     assert time.monotonic() - started < 60
     killer.join(5)
     assert killed, "no download worker process was found to kill"
@@ -91,7 +103,9 @@ def test_a_dead_workers_finished_file_is_adopted_and_the_rest_requeued_in_front(
     jobs = [_chip_job(tmp_path, i) for i in range(4)]
     pixels = np.arange(48, dtype=np.uint8).reshape(3, 4, 4)
     for job, request in ((jobs[0], "req"), (jobs[1], "req"), (jobs[3], "other")):
-        geotiff.write_bytes(job.path, geotiff.encode(pixels, job.grid.crs, job.grid.transform, ["r", "g", "b"], 0, request))
+        geotiff.write_bytes(
+            job.path, geotiff.encode(pixels, job.grid.crs, job.grid.transform, ["r", "g", "b"], 0, request)
+        )
     good = open(jobs[0].path, "rb").read()
     with open(jobs[1].path, "r+b") as f:
         f.truncate(100)
@@ -136,8 +150,13 @@ def test_requeued_chips_carry_their_count_to_their_row(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_replacement_that_cannot_be_placed_leaves_its_slot_empty_and_the_others_finish(tmp_path, fake_ee,  # noqa: F811
-                                                                                          ray_session, monkeypatch, caplog):
+def test_a_replacement_that_cannot_be_placed_leaves_its_slot_empty_and_the_others_finish(
+    tmp_path,
+    fake_ee,  # noqa: F811
+    ray_session,
+    monkeypatch,
+    caplog,
+):
     """Every replacement asked for a node Ray cannot schedule on (as if its node just vanished): after
     workforce.REPLACE_TRIES tries the slot stays empty, its share unused, and the live worker finishes."""
     from geetiles.download import workforce
@@ -171,6 +190,8 @@ def test_no_node_left_for_a_replacement_ends_the_run_in_one_line(tmp_path, fake_
     with pytest.raises(RunFailed) as failed:
         download(tiles, fake_ee, credentials, "download.max_in_flight=4", "download.batch_size=4")
     line = str(failed.value)
-    assert "\n" not in line and "no Ray node is left to run a replacement on" in line and "rerun the same command" in line
+    assert (
+        "\n" not in line and "no Ray node is left to run a replacement on" in line and "rerun the same command" in line
+    )
     kept = {r["identifier"] for r in manifest_rows(directory) if r["status"] == "done"}
     assert kept and kept == {p.stem for p in directory.glob("*.tif")}

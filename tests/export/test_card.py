@@ -46,17 +46,29 @@ def hostile(tmp_path: Path) -> ExportInput:
     record = {"config": {"source": {"name": XSS, "kind": "earthengine", "recipe": recipe}}}
     images = DatasetInfo(XSS, tmp_path / "img", ("<script>alert(1)</script>", "b`1`", "x|y"), "uint8", None, (), record)
     labels = DatasetInfo("lab", tmp_path / "lab", ("Map",), "uint8", None, classes, {})
-    config = {"aoi": {"name": "<svg onload=alert(1)>", "country": "`x` <b>"}, "tiling": {"kind": "grid<i>"},
-              "split": {"kind": "<b>blocks</b>", "fractions": [0.7, "<i>"]}}
-    return ExportInput(tmp_path / "t_partitions_aschips_0123456789abc.geojson", frame, np.array(["a", "b", "c"]),
-                       np.array(SPLITS, dtype=object), images, labels, NAME, 0, config)
+    config = {
+        "aoi": {"name": "<svg onload=alert(1)>", "country": "`x` <b>"},
+        "tiling": {"kind": "grid<i>"},
+        "split": {"kind": "<b>blocks</b>", "fractions": [0.7, "<i>"]},
+    }
+    return ExportInput(
+        tmp_path / "t_partitions_aschips_0123456789abc.geojson",
+        frame,
+        np.array(["a", "b", "c"]),
+        np.array(SPLITS, dtype=object),
+        images,
+        labels,
+        NAME,
+        0,
+        config,
+    )
 
 
 def split_card(document: str) -> tuple[dict, list[str]]:
     lines = document.split("\n")
     assert lines[0] == "---"
     end = lines.index("---", 1)
-    return yaml.safe_load("\n".join(lines[1:end])), lines[end + 1:]
+    return yaml.safe_load("\n".join(lines[1:end])), lines[end + 1 :]
 
 
 def test_the_yaml_header_parses_to_the_names(hostile):
@@ -89,7 +101,7 @@ def test_code_spans_hold_backticks_and_html_literally():
     for value in ("A``B</code><img src=x>", "`x`", "plain", "a`b"):
         span = code(value)
         fence = re.match(r"`+", span).group()
-        inner = span[len(fence):-len(fence)]
+        inner = span[len(fence) : -len(fence)]
         assert span.endswith(fence) and inner
         assert inner.strip() == value and max(map(len, re.findall(r"`+", inner)), default=0) < len(fence)
     assert code("two\nlines") == "`two lines`"
@@ -99,9 +111,9 @@ def test_code_spans_hold_backticks_and_html_literally():
 def test_the_loading_example_is_valid_python_naming_the_folder(hostile):
     _, body = split_card(card(hostile, "other", ["geotiff"], FOLDER))
     start = next(i for i, line in enumerate(body) if line.startswith("```") and line.endswith("python"))
-    fence = body[start][:-len("python")]
+    fence = body[start][: -len("python")]
     end = body.index(fence, start + 1)
-    tree = ast.parse("\n".join(body[start + 1:end]))
+    tree = ast.parse("\n".join(body[start + 1 : end]))
     call = next(node for node in ast.walk(tree) if isinstance(node, ast.Call))
     assert ast.literal_eval(call.args[0]) == FOLDER
     assert ast.literal_eval(call.keywords[0].value) == "train"

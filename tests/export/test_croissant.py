@@ -84,8 +84,10 @@ def test_the_index_file_carries_its_checksum(exported_demo):
     document = json.loads((exported_demo / "croissant.json").read_text())
     [index] = [d for d in document["distribution"] if d["@type"] == "cr:FileObject"]
     assert index["sha256"] == hashlib.sha256((exported_demo / "chips.parquet").read_bytes()).hexdigest()
-    assert {d["includes"] for d in document["distribution"] if d["@type"] == "cr:FileSet"} == \
-        {"images/*.tif", "labels/*.tif"}
+    assert {d["includes"] for d in document["distribution"] if d["@type"] == "cr:FileSet"} == {
+        "images/*.tif",
+        "labels/*.tif",
+    }
 
 
 @pytest.mark.parametrize("split", [None, "test"])

@@ -40,15 +40,21 @@ def test_the_collection_validates_and_describes_the_index(exported_demo):
     index = pq.read_table(exported_demo / "chips.parquet")
     meta = json.loads(index.schema.metadata[b"geetiles"])
     boxes = index["bbox"].to_pylist()
-    expected = [min(b["xmin"] for b in boxes), min(b["ymin"] for b in boxes),
-                max(b["xmax"] for b in boxes), max(b["ymax"] for b in boxes)]
+    expected = [
+        min(b["xmin"] for b in boxes),
+        min(b["ymin"] for b in boxes),
+        max(b["xmax"] for b in boxes),
+        max(b["ymax"] for b in boxes),
+    ]
     assert collection.extent.spatial.bboxes == [expected]
     assert collection.license == meta["config"]["export"]["license"]
     assert collection.summaries.get_list("geetiles:split") == meta["splits"]
     assert sorted(collection.summaries.get_list("ml-aoi:split")) == sorted(
-        {"train": "train", "val": "validate", "test": "test"}[s] for s in meta["splits"])
-    assert [c["value"] for c in collection.summaries.get_list("classification:classes")] == \
-        [c["code"] for c in meta["labels"]["classes"]]
+        {"train": "train", "val": "validate", "test": "test"}[s] for s in meta["splits"]
+    )
+    assert [c["value"] for c in collection.summaries.get_list("classification:classes")] == [
+        c["code"] for c in meta["labels"]["classes"]
+    ]
     assert collection.summaries.get_list("geetiles:image_bands") == meta["images"]["bands"]
     assert document["geetiles:chips"] == index.num_rows
     assert (path.parent / document["assets"]["items"]["href"]).resolve() == (exported_demo / "stac/items.parquet")
@@ -83,8 +89,9 @@ def test_every_item_validates_and_matches_its_index_row_and_files(exported_demo)
                 assert [b.data_type for b in RasterExtension.ext(asset).bands] == list(raster.dtypes)
                 assert [b["name"] for b in asset.extra_fields["bands"]] == list(raster.descriptions)
                 assert RasterExtension.ext(asset).bands[0].nodata == raster.nodata
-        assert {c["value"] for c in item.assets["label"].extra_fields["classification:classes"]} == \
-            set(item.properties["label:classes"][0]["classes"])
+        assert {c["value"] for c in item.assets["label"].extra_fields["classification:classes"]} == set(
+            item.properties["label:classes"][0]["classes"]
+        )
 
 
 def test_the_vectorised_items_equal_stac_geoparquets_own_parse_of_the_item_dicts(exported_demo):
@@ -95,7 +102,9 @@ def test_the_vectorised_items_equal_stac_geoparquets_own_parse_of_the_item_dicts
     meta = json.loads(pq.read_schema(exported_demo / "chips.parquet").metadata[b"geetiles"])
     written = pq.read_table(exported_demo / "stac" / "items.parquet")
     collection = json.loads((exported_demo / "stac" / "collection.json").read_text())
-    times = {k: written[k][0].as_py().strftime("%Y-%m-%dT%H:%M:%SZ") for k in ("datetime",) if k in written.column_names}
+    times = {
+        k: written[k][0].as_py().strftime("%Y-%m-%dT%H:%M:%SZ") for k in ("datetime",) if k in written.column_names
+    }
     dicts = []
     for row in pq.read_table(exported_demo / "chips.parquet").to_pylist():
         row["geometry"] = shapely.from_wkb(row["geometry"]).__geo_interface__
@@ -104,8 +113,10 @@ def test_the_vectorised_items_equal_stac_geoparquets_own_parse_of_the_item_dicts
     theirs = stac_geoparquet_arrow.parse_stac_items_to_arrow(dicts).read_all()
     assert theirs.schema.remove_metadata() == written.schema.remove_metadata()
     assert theirs.drop_columns(["geometry"]).equals(written.drop_columns(["geometry"]))
-    assert [shapely.from_wkb(g).equals(shapely.from_wkb(h)) for g, h in
-            zip(theirs["geometry"].to_pylist(), written["geometry"].to_pylist())] == [True] * written.num_rows
+    assert [
+        shapely.from_wkb(g).equals(shapely.from_wkb(h))
+        for g, h in zip(theirs["geometry"].to_pylist(), written["geometry"].to_pylist())
+    ] == [True] * written.num_rows
     metadata = json.loads(written.schema.metadata[b"stac-geoparquet"])
     assert metadata["collections"][collection["id"]] == collection
 
@@ -155,12 +166,19 @@ def test_no_labels_one_split_and_dotted_identifiers(tmp_path, split):
 def test_times_come_from_the_sources_dates_end_exclusive():
     import datetime as dt
 
-    config = {"source": {"recipe": {"start": "2020-01-01", "end": "2021-01-01"}},
-              "labels": {"recipe": {"start": "2019-06-01", "end": "2020-06-01"}}}
-    assert source_dates(config) == (dt.datetime(2019, 6, 1, tzinfo=dt.UTC), dt.datetime(2020, 12, 31, 23, 59, 59,
-                                                                                         tzinfo=dt.UTC))
+    config = {
+        "source": {"recipe": {"start": "2020-01-01", "end": "2021-01-01"}},
+        "labels": {"recipe": {"start": "2019-06-01", "end": "2020-06-01"}},
+    }
+    assert source_dates(config) == (
+        dt.datetime(2019, 6, 1, tzinfo=dt.UTC),
+        dt.datetime(2020, 12, 31, 23, 59, 59, tzinfo=dt.UTC),
+    )
     assert item_times(config, dt.datetime(2030, 1, 1, tzinfo=dt.UTC)) == {
-        "datetime": None, "start_datetime": "2019-06-01T00:00:00Z", "end_datetime": "2020-12-31T23:59:59Z"}
+        "datetime": None,
+        "start_datetime": "2019-06-01T00:00:00Z",
+        "end_datetime": "2020-12-31T23:59:59Z",
+    }
     unknown = {"source": {"kind": "demo", "recipe": None}, "labels": {"recipe": {"start": "soon", "end": "later"}}}
     assert item_times(unknown, dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.UTC)) == {"datetime": "2030-01-02T03:04:05Z"}
 
@@ -198,7 +216,9 @@ def test_two_exports_of_the_same_chips_write_the_same_stac_and_croissant_bytes(d
 
     folder = dataset.with_name(f"{dataset.stem}_dataset")
     export(dataset)
-    first = {name: (folder / name).read_bytes() for name in ("stac/items.parquet", "stac/collection.json", "croissant.json")}
+    first = {
+        name: (folder / name).read_bytes() for name in ("stac/items.parquet", "stac/collection.json", "croissant.json")
+    }
 
     class Later(dt.datetime):
         @classmethod

@@ -25,8 +25,15 @@ def experiment(tiles: Path, *overrides: str):
     from geetiles.cli.compose import compose
     from geetiles.experiment import Experiment
 
-    overrides = ("stages=[export]", f"export.tiles_file={tiles}", "source=demo", "labels=demo",
-                 "download.progress=none", f"data_dir={tiles.parent}", *overrides)
+    overrides = (
+        "stages=[export]",
+        f"export.tiles_file={tiles}",
+        "source=demo",
+        "labels=demo",
+        "download.progress=none",
+        f"data_dir={tiles.parent}",
+        *overrides,
+    )
     return Experiment.from_config(compose(list(overrides)), command="test")
 
 
@@ -131,16 +138,25 @@ def test_a_foreign_zip_or_folder_is_refused_before_anything_is_written(dataset, 
 def test_the_cli_refuses_with_one_line_and_exit_2(dataset, tmp_path, how):
     mine = users_folder(tmp_path / "mine")
     if how == "export.dest":
-        command = geetiles_cmd("stages=[export]", f"export.tiles_file={dataset}", "source=demo", "labels=demo",
-                               f"export.dest={mine}")
+        command = geetiles_cmd(
+            "stages=[export]", f"export.tiles_file={dataset}", "source=demo", "labels=demo", f"export.dest={mine}"
+        )
     elif how == "export.zip":
         foreign_zip(dataset.with_name(f"{dataset.stem}_dataset.zip"))
-        command = geetiles_cmd("stages=[export]", f"export.tiles_file={dataset}", "source=demo", "labels=demo",
-                               "export.zip=true")
+        command = geetiles_cmd(
+            "stages=[export]", f"export.tiles_file={dataset}", "source=demo", "labels=demo", "export.zip=true"
+        )
     elif how == "geet zip.dataset":
         foreign_zip(dataset.with_name("t_demo-imagery_demo-landcover.zip"))
-        command = geet_cmd("zip.dataset", "--tiles_file", str(dataset), "--images_dataset_def", "demo-imagery",
-                           "--labels_dataset_def", "demo-landcover")
+        command = geet_cmd(
+            "zip.dataset",
+            "--tiles_file",
+            str(dataset),
+            "--images_dataset_def",
+            "demo-imagery",
+            "--labels_dataset_def",
+            "demo-landcover",
+        )
     else:  # the tiles file comes from this run's tiling: export.dest is still checked before it runs
         command = geetiles_cmd(*DEMO_RUN, f"data_dir={tmp_path / 'new'}", f"export.dest={mine}")
     before = snapshot(tmp_path)
@@ -155,15 +171,23 @@ def test_the_cli_refuses_with_one_line_and_exit_2(dataset, tmp_path, how):
 
 # --- kill -9 during an export ---------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def larger_run(tmp_path_factory, ray_session) -> Path:
     """A demo run of 488 chips (48 x 48 pixels), up to the split: long enough an export to kill it
     while its workers write."""
     folder = tmp_path_factory.mktemp("larger_run")
     run = [a for a in DEMO_RUN if not a.startswith(("aoi.bbox", "source.pixels", "labels.pixels"))]
-    result = run_in_process(geetiles_cmd(*run, "aoi.bbox=[6.0,49.6,6.3,49.8]", "source.pixels_lonlat=[48,48]",
-                                         "labels.pixels_lonlat=[48,48]",
-                                         "stages=[aoi,tiling,download,proportions,split]"), folder)
+    result = run_in_process(
+        geetiles_cmd(
+            *run,
+            "aoi.bbox=[6.0,49.6,6.3,49.8]",
+            "source.pixels_lonlat=[48,48]",
+            "labels.pixels_lonlat=[48,48]",
+            "stages=[aoi,tiling,download,proportions,split]",
+        ),
+        folder,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     [tiles] = (folder / "outputs" / "data").glob("t_partitions_aschips_*.geojson")
     return tiles
@@ -173,20 +197,28 @@ def larger_run(tmp_path_factory, ray_session) -> Path:
 def test_kill_9_during_an_export_leaves_no_worker_and_the_next_export_cleans_up(larger_run):
     tiles = larger_run
     dest = dest_of(tiles)
-    command = geetiles_cmd("stages=[export]", f"export.tiles_file={tiles}", "source=demo", "labels=demo",
-                           "export=all", "export.workers=2", "download.progress=none",
-                           f"hydra.run.dir={tiles.parent.parent / 'runs'}")
+    command = geetiles_cmd(
+        "stages=[export]",
+        f"export.tiles_file={tiles}",
+        "source=demo",
+        "labels=demo",
+        "export=all",
+        "export.workers=2",
+        "download.progress=none",
+        f"hydra.run.dir={tiles.parent.parent / 'runs'}",
+    )
     env = {**os.environ}
     env.pop("HYDRA_FULL_ERROR", None)
-    process = subprocess.Popen(command, cwd=tiles.parent, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, cwd=tiles.parent, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     below: list[int] = []
     try:
+
         def working() -> bool:  # its building folder exists and pool workers (below the forkserver) run
             nonlocal below
             below = descendants(process.pid)
             building = list(tiles.parent.glob(f".{dest.name}.building-{process.pid}*"))
             return bool(building) and any(descendants(pid) for pid in below)
+
         assert wait_until(working, 120), "the export never reached its worker pool"
     finally:
         process.send_signal(signal.SIGKILL)

@@ -24,9 +24,19 @@ from tests.hostile import (
 
 
 def _export(tiles, fmt: str, *extra: str):
-    cfg = compose(["stages=[export]", f"export.tiles_file={quote(tiles)}", "export.images=img", "source=none",
-                   "labels=none", f"export.formats=[{fmt}]", f"data_dir={quote(tiles.parent)}", "download.progress=none",
-                   *extra])
+    cfg = compose(
+        [
+            "stages=[export]",
+            f"export.tiles_file={quote(tiles)}",
+            "export.images=img",
+            "source=none",
+            "labels=none",
+            f"export.formats=[{fmt}]",
+            f"data_dir={quote(tiles.parent)}",
+            "download.progress=none",
+            *extra,
+        ]
+    )
     return run_experiment(Experiment.from_config(cfg, command="test"))
 
 

@@ -33,8 +33,14 @@ CATALOG: dict[str, tuple[Band, ...]] = {
     "ESA/WorldCover/v200": (("Map", U8),),
     "GOOGLE/CLOUD_SCORE_PLUS/V1/S2_HARMONIZED": (("cs", F32), ("cs_cdf", F32)),
     "COPERNICUS/S1_GRD": (("HH", F64), ("HV", F64), ("VV", F64), ("VH", F64), ("angle", F32)),
-    "MODIS/006/MOD44B": tuple((b, U8) for b in ("Percent_Tree_Cover", "Percent_NonTree_Vegetation", "Percent_NonVegetated", "Quality", "Cloud")),
-    "MODIS/061/MOD44B": tuple((b, U8) for b in ("Percent_Tree_Cover", "Percent_NonTree_Vegetation", "Percent_NonVegetated", "Quality", "Cloud")),
+    "MODIS/006/MOD44B": tuple(
+        (b, U8)
+        for b in ("Percent_Tree_Cover", "Percent_NonTree_Vegetation", "Percent_NonVegetated", "Quality", "Cloud")
+    ),
+    "MODIS/061/MOD44B": tuple(
+        (b, U8)
+        for b in ("Percent_Tree_Cover", "Percent_NonTree_Vegetation", "Percent_NonVegetated", "Quality", "Cloud")
+    ),
     "CGIAR/SRTM90_V4": (("elevation", I16),),
     "CSP/ERGo/1_0/US/landforms": (("constant", U8),),
     "ESA/CCI/FireCCI/5_1": (("BurnDate", I16), ("ConfidenceLevel", U8), ("LandCover", U8), ("ObservedFlag", I16)),
@@ -48,15 +54,28 @@ USER_MEMORY_ASSET = "FAKE/USER_MEMORY"
 USER_MEMORY_MESSAGE = "User memory limit exceeded."
 
 _CASTS: dict[str, np.dtype] = {
-    "toByte": U8, "toUint8": U8, "toInt8": I8, "toUint16": U16, "toInt16": I16, "toShort": I16,
-    "toUint32": U32, "toInt32": I32, "toInt": I32, "toInt64": I64, "toLong": I64,
-    "toFloat": F32, "toDouble": F64,
+    "toByte": U8,
+    "toUint8": U8,
+    "toInt8": I8,
+    "toUint16": U16,
+    "toInt16": I16,
+    "toShort": I16,
+    "toUint32": U32,
+    "toInt32": I32,
+    "toInt": I32,
+    "toInt64": I64,
+    "toLong": I64,
+    "toFloat": F32,
+    "toDouble": F64,
 }
 _ARITHMETIC = {"add", "subtract", "multiply", "divide"}
 # Collection -> Image reductions whose output keeps the input band names.
 _COLLAPSES = {"mosaic", "median", "mean", "max", "min", "mode", "sum", "first", "qualityMosaic", "count", "product"}
-_TERRAIN = {"Terrain.slope": (("slope", F32),), "Terrain.aspect": (("aspect", F32),),
-            "Terrain.hillshade": (("hillshade", U8),)}
+_TERRAIN = {
+    "Terrain.slope": (("slope", F32),),
+    "Terrain.aspect": (("aspect", F32),),
+    "Terrain.hillshade": (("hillshade", U8),),
+}
 # Argument names tried, in order, when falling back to "same bands as the input".
 _IMAGE_ARG_ORDER = ("input", "image", "image1", "dstImg", "collection", "value", "source", "images")
 
@@ -242,15 +261,25 @@ def _nominal_scale(args: dict[str, Any]) -> float:
 
 
 _FEATURE_ALGORITHMS = {
-    "GeometryConstructors.Polygon": lambda a: rr.geometry("Polygon", a.get("coordinates"), a.get("crs"), a.get("geodesic")),
+    "GeometryConstructors.Polygon": lambda a: rr.geometry(
+        "Polygon", a.get("coordinates"), a.get("crs"), a.get("geodesic")
+    ),
     "GeometryConstructors.MultiPolygon": lambda a: rr.geometry(
-        "MultiPolygon", a.get("coordinates"), a.get("crs"), a.get("geodesic")),
+        "MultiPolygon", a.get("coordinates"), a.get("crs"), a.get("geodesic")
+    ),
     "Feature": lambda a: rr.Feature(a.get("geometry"), dict(a.get("metadata") or {})),
     "Collection": _features,
     "Feature.select": lambda a: rr.select_properties(
-        a.get("input"), a.get("propertySelectors"), a.get("newProperties"), a.get("retainGeometry")),
+        a.get("input"), a.get("propertySelectors"), a.get("newProperties"), a.get("retainGeometry")
+    ),
     "Image.reduceRegions": lambda a: rr.reduce_regions(
-        list(_image(a, "image")), a.get("collection"), a.get("reducer"), a.get("scale"), a.get("crs"), a.get("crsTransform")),
+        list(_image(a, "image")),
+        a.get("collection"),
+        a.get("reducer"),
+        a.get("scale"),
+        a.get("crs"),
+        a.get("crsTransform"),
+    ),
     "Image.projection": _image_projection,
     "Projection.nominalScale": _nominal_scale,
 }
@@ -299,7 +328,9 @@ def _select(bands: tuple[Band, ...], selectors: Any, new_names: Any) -> tuple[Ba
     for selector in selectors:
         if isinstance(selector, int) and not isinstance(selector, bool):
             if not 0 <= selector < len(bands):
-                raise ExpressionError(f"Image.select: Band index {selector} out of range. Image has {len(bands)} bands.")
+                raise ExpressionError(
+                    f"Image.select: Band index {selector} out of range. Image has {len(bands)} bands."
+                )
             chosen.append(bands[selector])
             continue
         matches = [b for b in bands if _pattern_matches(str(selector), b[0])]
@@ -363,7 +394,9 @@ def _constant_dtype(value: Any) -> np.dtype:
 def _arithmetic(left: tuple[Band, ...], right: tuple[Band, ...]) -> tuple[Band, ...]:
     """Bands pair up; a one-band side is broadcast, names come from the longer side (image1 on ties)."""
     if len(left) != len(right) and 1 not in (len(left), len(right)):
-        raise ExpressionError(f"Images must contain the same number of bands or only 1 band. Got {len(left)} and {len(right)}.")
+        raise ExpressionError(
+            f"Images must contain the same number of bands or only 1 band. Got {len(left)} and {len(right)}."
+        )
     n = max(len(left), len(right))
     names = left if len(left) >= len(right) else right
     out = []

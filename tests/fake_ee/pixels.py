@@ -47,7 +47,9 @@ def lonlat_grid(crs_code: str, transform: Affine6, width: int, height: int) -> t
 
 
 @lru_cache(maxsize=64)
-def _band_independent_terms(crs_code: str, transform: Affine6, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+def _band_independent_terms(
+    crs_code: str, transform: Affine6, width: int, height: int
+) -> tuple[np.ndarray, np.ndarray]:
     """The parts of both formulas that do not depend on the band, computed once per chip."""
     lon, lat = lonlat_grid(crs_code, transform, width, height)
     int_base = (np.floor(lon * 1000.0) * 3.0 + np.floor(lat * 1000.0) * 7.0).astype(np.int64)

@@ -115,10 +115,14 @@ def reduce_regions(
 ) -> Features:
     """Every feature with its histogram: property ``histogram`` for a one-band image, else one per band."""
     if not isinstance(collection, Features):
-        raise UnsupportedRequest("Image.reduceRegions: the fake server needs a FeatureCollection of client-side features.")
+        raise UnsupportedRequest(
+            "Image.reduceRegions: the fake server needs a FeatureCollection of client-side features."
+        )
     name = getattr(reducer, "name", None)
     if name != "Reducer.frequencyHistogram":
-        raise UnsupportedRequest(f"Image.reduceRegions: the fake server only supports Reducer.frequencyHistogram, got {name}.")
+        raise UnsupportedRequest(
+            f"Image.reduceRegions: the fake server only supports Reducer.frequencyHistogram, got {name}."
+        )
     if crs_transform is not None:
         raise UnsupportedRequest("Image.reduceRegions: the fake server does not support crsTransform.")
     step = _grid_step(scale, crs)
@@ -126,8 +130,9 @@ def reduce_regions(
     for feature in collection.features:
         if feature.geometry is None:
             raise UnsupportedRequest("Image.reduceRegions: a feature has no geometry.")
-        histograms = {band: frequency_histogram(feature.geometry, step, index, dtype)
-                      for index, (band, dtype) in enumerate(bands)}
+        histograms = {
+            band: frequency_histogram(feature.geometry, step, index, dtype) for index, (band, dtype) in enumerate(bands)
+        }
         extra = {"histogram": histograms[bands[0][0]]} if len(bands) == 1 else histograms
         out.append(Feature(feature.geometry, {**feature.properties, **extra}))
     return Features(tuple(out))
@@ -205,8 +210,10 @@ def features_json(features: Features) -> dict[str, Any]:
 
 
 def feature_json(feature: Feature, identifier: str | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": "Feature",
-                           "geometry": None if feature.geometry is None else shapely.geometry.mapping(feature.geometry)}
+    out: dict[str, Any] = {
+        "type": "Feature",
+        "geometry": None if feature.geometry is None else shapely.geometry.mapping(feature.geometry),
+    }
     if identifier is not None:
         out["id"] = identifier
     out["properties"] = dict(feature.properties)

@@ -416,7 +416,9 @@ class FakeEarthEngine:
         """OAuth2 token endpoint for google-auth refresh flows (user refresh token or service-account JWT)."""
         form = await request.post()
         good_refresh = form.get("refresh_token") == GOOD_REFRESH_TOKEN
-        good_jwt = form.get("grant_type") == _JWT_BEARER and bool(form.get("assertion")) and "revoked" not in request.query
+        good_jwt = (
+            form.get("grant_type") == _JWT_BEARER and bool(form.get("assertion")) and "revoked" not in request.query
+        )
         if not (good_refresh or good_jwt):
             return web.json_response({"error": "invalid_grant", "error_description": "Bad Request"}, status=400)
         token = self.token if self.token is not None else "test-token"
@@ -425,12 +427,17 @@ class FakeEarthEngine:
     async def _stats(self, request: web.Request) -> web.Response:
         """Counters and wall-clock request/answer times, for benchmarks running in another process."""
         with self._lock:
-            return web.json_response({
-                "compute_pixels_calls": self._compute_pixels_calls, "errors_injected": self._errors_injected,
-                "max_in_flight": self._max_in_flight, "arrival_times_wall": list(self._arrival_wall),
-                "answer_times_wall": list(self._answer_wall), "grids_answered": len(self._calls_by_grid),
-                "grids_answered_again": sum(n - 1 for n in self._calls_by_grid.values() if n > 1),
-            })
+            return web.json_response(
+                {
+                    "compute_pixels_calls": self._compute_pixels_calls,
+                    "errors_injected": self._errors_injected,
+                    "max_in_flight": self._max_in_flight,
+                    "arrival_times_wall": list(self._arrival_wall),
+                    "answer_times_wall": list(self._answer_wall),
+                    "grids_answered": len(self._calls_by_grid),
+                    "grids_answered_again": sum(n - 1 for n in self._calls_by_grid.values() if n > 1),
+                }
+            )
 
     async def _compute_pixels(self, request: web.Request) -> web.Response:
         with self._lock:
@@ -467,7 +474,9 @@ class FakeEarthEngine:
             return error_response(400, str(exc))
         size, limit = request_bytes(bands, grid.width, grid.height), self.max_request_bytes
         if size > limit:
-            return error_response(400, f"Total request size ({size} bytes) must be less than or equal to {limit} bytes.")
+            return error_response(
+                400, f"Total request size ({size} bytes) must be less than or equal to {limit} bytes."
+            )
         if grid.key in self.fail_grid_keys:
             return error_response(400, "User memory limit exceeded.")
         if grid.width > self.max_side or grid.height > self.max_side:

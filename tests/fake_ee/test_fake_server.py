@@ -30,18 +30,39 @@ COMPUTE_PIXELS = f"/v1/projects/{PROJECT}/image:computePixels"
 # 100 x 100 pixels over a 0.01 degree box in Luxembourg.
 GRID_4326 = {
     "dimensions": {"width": 100, "height": 100},
-    "affineTransform": {"scaleX": 0.0001, "shearX": 0, "translateX": 6.1, "shearY": 0, "scaleY": -0.0001, "translateY": 49.62},
+    "affineTransform": {
+        "scaleX": 0.0001,
+        "shearX": 0,
+        "translateX": 6.1,
+        "shearY": 0,
+        "scaleY": -0.0001,
+        "translateY": 49.62,
+    },
     "crsCode": "EPSG:4326",
 }
 # 64 x 48 pixels of 10 m in UTM 32N, same area.
 GRID_UTM = {
     "dimensions": {"width": 64, "height": 48},
-    "affineTransform": {"scaleX": 10, "shearX": 0, "translateX": 290000, "shearY": 0, "scaleY": -10, "translateY": 5500000},
+    "affineTransform": {
+        "scaleX": 10,
+        "shearX": 0,
+        "translateX": 290000,
+        "shearY": 0,
+        "scaleY": -10,
+        "translateY": 5500000,
+    },
     "crsCode": "EPSG:32632",
 }
 RGB_EXPRESSION = {
     "result": "0",
-    "values": {"0": {"functionInvocationValue": {"functionName": "Image.load", "arguments": {"id": {"constantValue": "FAKE/RGB"}}}}},
+    "values": {
+        "0": {
+            "functionInvocationValue": {
+                "functionName": "Image.load",
+                "arguments": {"id": {"constantValue": "FAKE/RGB"}},
+            }
+        }
+    },
 }
 
 
@@ -55,7 +76,9 @@ def expected_band(grid: dict[str, Any], index: int, dtype: Any) -> np.ndarray:
     return pixel_values(grid["crsCode"], affine6(grid), d["width"], d["height"], index, dtype)
 
 
-def post(base: str, path: str, body: Any, token: str | None = "test-token", form: bool = False) -> tuple[int, str, bytes]:
+def post(
+    base: str, path: str, body: Any, token: str | None = "test-token", form: bool = False
+) -> tuple[int, str, bytes]:
     """Raw POST without proxies or retries: (status, content type, body)."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     if form:
@@ -73,7 +96,9 @@ def post(base: str, path: str, body: Any, token: str | None = "test-token", form
         return err.code, err.headers.get_content_type(), err.read()
 
 
-def pixels_body(expression: dict[str, Any] = RGB_EXPRESSION, grid: dict[str, Any] = GRID_4326, **extra: Any) -> dict[str, Any]:
+def pixels_body(
+    expression: dict[str, Any] = RGB_EXPRESSION, grid: dict[str, Any] = GRID_4326, **extra: Any
+) -> dict[str, Any]:
     return {"expression": expression, "fileFormat": "NPY", "grid": grid, **extra}
 
 
@@ -96,7 +121,9 @@ def test_real_client_initialises_and_gets_rgb_pixels(ee_client, fake_ee: FakeEar
 
 def test_projected_grid_values_follow_pixel_centres(ee_client) -> None:  # noqa: F811
     ee = ee_client
-    chip = ee.data.computePixels({"expression": ee.Image("FAKE/FLOAT"), "fileFormat": "NUMPY_NDARRAY", "grid": GRID_UTM})
+    chip = ee.data.computePixels(
+        {"expression": ee.Image("FAKE/FLOAT"), "fileFormat": "NUMPY_NDARRAY", "grid": GRID_UTM}
+    )
     assert chip.shape == (48, 64) and chip.dtype.names == ("value",) and chip.dtype["value"] == np.float32
     np.testing.assert_array_equal(chip["value"], expected_band(GRID_UTM, 0, np.float32))
     rgb = ee.data.computePixels({"expression": ee.Image("FAKE/RGB"), "fileFormat": "NUMPY_NDARRAY", "grid": GRID_UTM})
@@ -147,13 +174,18 @@ def test_band_inference_for_client_expressions(ee_client) -> None:  # noqa: F811
     assert bands(s2_image.select("B8").add(ee.Image("FAKE/FLOAT").toDouble())) == [("B8", "float64")]
     assert bands(s2_image.select("B8").subtract(s2_image.select("B4"))) == [("B8", "uint16")]
     assert bands(ee.Image("FAKE/RGB").addBands(ee.Image("FAKE/FLOAT")).clip(ee.Geometry.Point([6, 49]))) == [
-        ("red", "uint8"), ("green", "uint8"), ("blue", "uint8"), ("value", "float32")
+        ("red", "uint8"),
+        ("green", "uint8"),
+        ("blue", "uint8"),
+        ("value", "float32"),
     ]
     assert bands(ee.ImageCollection("ESA/WorldCover/v200").mosaic().unmask(0).reproject("EPSG:3857", None, 10)) == [
         ("Map", "uint8")
     ]
     assert bands(ee.Image("FAKE/RGB").select("red").visualize(palette=["000000", "ffffff"])) == [
-        ("vis-red", "uint8"), ("vis-green", "uint8"), ("vis-blue", "uint8")
+        ("vis-red", "uint8"),
+        ("vis-green", "uint8"),
+        ("vis-blue", "uint8"),
     ]
     assert bands(ee.Image.constant(3).rename("three").toInt16()) == [("three", "int16")]
     assert ee.Image("FAKE/RGB").bandNames().getInfo() == ["red", "green", "blue"]
@@ -171,14 +203,20 @@ def test_bad_band_is_a_400_that_names_the_band(ee_client, fake_ee: FakeEarthEngi
     ee = ee_client
     with pytest.raises(ee.EEException, match="B99") as excinfo:
         ee.data.computePixels(
-            {"expression": ee.Image("COPERNICUS/S2_SR_HARMONIZED").select("B99"), "fileFormat": "NUMPY_NDARRAY", "grid": GRID_4326}
+            {
+                "expression": ee.Image("COPERNICUS/S2_SR_HARMONIZED").select("B99"),
+                "fileFormat": "NUMPY_NDARRAY",
+                "grid": GRID_4326,
+            }
         )
     assert "Available bands: [B1, B2" in str(excinfo.value)
     assert fake_ee.compute_pixels_calls == 1, "a 400 must not be retried"
     with pytest.raises(ee.EEException, match="Image asset 'NOPE/NOPE' not found"):
         ee.data.computePixels({"expression": ee.Image("NOPE/NOPE"), "fileFormat": "NUMPY_NDARRAY", "grid": GRID_4326})
     with pytest.raises(ee.EEException, match="User memory limit exceeded."):
-        ee.data.computePixels({"expression": ee.Image("FAKE/USER_MEMORY"), "fileFormat": "NUMPY_NDARRAY", "grid": GRID_4326})
+        ee.data.computePixels(
+            {"expression": ee.Image("FAKE/USER_MEMORY"), "fileFormat": "NUMPY_NDARRAY", "grid": GRID_4326}
+        )
     assert sum(fake_ee.calls_by_grid.values()) == 0
 
 
@@ -195,7 +233,9 @@ def test_size_and_side_limits(fake_ee: FakeEarthEngine) -> None:  # noqa: F811
     fake_ee.max_request_bytes = size
     fake_ee.max_side = 2999
     status, _, body = post(fake_ee.url, COMPUTE_PIXELS, pixels_body(grid=big))
-    assert status == 400 and error_of(body)["message"] == "Grid dimensions (3000x3000) must be less than or equal to 2999."
+    assert (
+        status == 400 and error_of(body)["message"] == "Grid dimensions (3000x3000) must be less than or equal to 2999."
+    )
     fake_ee.max_request_bytes = 100 * 100 * 6 - 1
     status, _, body = post(fake_ee.url, COMPUTE_PIXELS, pixels_body())
     assert status == 400 and error_of(body)["message"].startswith("Total request size (60000 bytes)")
@@ -233,7 +273,11 @@ def test_injected_errors(fake_ee: FakeEarthEngine) -> None:  # noqa: F811
     fake_ee.error_statuses = (429,)
     status, content_type, body = post(fake_ee.url, COMPUTE_PIXELS, pixels_body())
     assert (status, content_type) == (429, "application/json")
-    assert error_of(body) == {"code": 429, "message": "Too many concurrent aggregations.", "status": "RESOURCE_EXHAUSTED"}
+    assert error_of(body) == {
+        "code": 429,
+        "message": "Too many concurrent aggregations.",
+        "status": "RESOURCE_EXHAUSTED",
+    }
     fake_ee.error_statuses = (503,)
     status, _, body = post(fake_ee.url, COMPUTE_PIXELS, pixels_body())
     assert status == 503 and error_of(body)["status"] == "UNAVAILABLE"
@@ -274,7 +318,11 @@ def test_token_endpoint_serves_google_auth_refresh(fake_ee: FakeEarthEngine) -> 
 
     def credentials(refresh_token: str) -> google.oauth2.credentials.Credentials:
         return google.oauth2.credentials.Credentials(
-            token=None, refresh_token=refresh_token, token_uri=fake_ee.url + "/token", client_id="id", client_secret="secret"
+            token=None,
+            refresh_token=refresh_token,
+            token_uri=fake_ee.url + "/token",
+            client_id="id",
+            client_secret="secret",
         )
 
     good = credentials("good-refresh-token")
@@ -282,9 +330,21 @@ def test_token_endpoint_serves_google_auth_refresh(fake_ee: FakeEarthEngine) -> 
     assert good.token == "test-token" and good.valid
     with pytest.raises(google.auth.exceptions.RefreshError, match="invalid_grant"):
         credentials("bad-refresh-token").refresh(google.auth.transport.requests.Request())
-    status, _, body = post(fake_ee.url, "/token", {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": "x.y.z"}, token=None, form=True)
-    assert status == 200 and json.loads(body) == {"access_token": "test-token", "expires_in": 3600, "token_type": "Bearer"}
-    status, _, body = post(fake_ee.url, "/token", {"grant_type": "refresh_token", "refresh_token": "nope"}, token=None, form=True)
+    status, _, body = post(
+        fake_ee.url,
+        "/token",
+        {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": "x.y.z"},
+        token=None,
+        form=True,
+    )
+    assert status == 200 and json.loads(body) == {
+        "access_token": "test-token",
+        "expires_in": 3600,
+        "token_type": "Bearer",
+    }
+    status, _, body = post(
+        fake_ee.url, "/token", {"grant_type": "refresh_token", "refresh_token": "nope"}, token=None, form=True
+    )
     assert status == 400 and json.loads(body) == {"error": "invalid_grant", "error_description": "Bad Request"}
 
 
@@ -294,11 +354,17 @@ def test_client_with_refresh_token_credentials(fake_ee: FakeEarthEngine, monkeyp
 
     monkeypatch.setattr(ee.deprecation, "_FetchDataCatalogStac", lambda: {})
     credentials = google.oauth2.credentials.Credentials(
-        token=None, refresh_token="good-refresh-token", token_uri=fake_ee.url + "/token", client_id="id", client_secret="s"
+        token=None,
+        refresh_token="good-refresh-token",
+        token_uri=fake_ee.url + "/token",
+        client_id="id",
+        client_secret="s",
     )
     try:
         ee.Initialize(credentials=credentials, url=fake_ee.url, project=PROJECT)
-        chip = ee.data.computePixels({"expression": ee.Image("FAKE/RGB"), "fileFormat": "NUMPY_NDARRAY", "grid": GRID_UTM})
+        chip = ee.data.computePixels(
+            {"expression": ee.Image("FAKE/RGB"), "fileFormat": "NUMPY_NDARRAY", "grid": GRID_UTM}
+        )
     finally:
         ee.Reset()
     assert chip.shape == (48, 64) and fake_ee.requests["token"] >= 1
@@ -342,25 +408,65 @@ def test_reduce_regions_frequency_histogram_for_client_expressions(ee_client, fa
     assert sorted(second["histogram"].values()) == pytest.approx([0.5, 1.0], rel=1e-9)
     at_250m = image.select([0]).reduceRegions(features, ee.Reducer.frequencyHistogram(), 250).getInfo()
     assert sum(at_250m["features"][0]["properties"]["histogram"].values()) == pytest.approx(
-        (0.001 * 111319.49079327357 / 250) ** 2, rel=1e-9)
+        (0.001 * 111319.49079327357 / 250) ** 2, rel=1e-9
+    )
     assert image.projection().nominalScale().getInfo() == pytest.approx(111.31949079327357)
     assert fake_ee.requests["value.compute.reduceRegions"] == 2 and fake_ee.reduce_regions_sizes == [2, 2]
 
 
 def test_reduce_regions_error_knobs(fake_ee: FakeEarthEngine) -> None:  # noqa: F811
-    feature = {"functionInvocationValue": {"functionName": "Feature", "arguments": {
-        "geometry": {"functionInvocationValue": {"functionName": "GeometryConstructors.Polygon", "arguments": {
-            "coordinates": {"constantValue": [[[6.1, 49.6], [6.11, 49.6], [6.11, 49.61], [6.1, 49.6]]]},
-            "geodesic": {"constantValue": False}}}},
-        "metadata": {"constantValue": {"row": 7}}}}}
-    expression = {"result": "0", "values": {"0": {"functionInvocationValue": {"functionName": "Image.reduceRegions", "arguments": {
-        "image": {"functionInvocationValue": {"functionName": "Image.load", "arguments": {"id": {"constantValue": "FAKE/RGB"}}}},
-        "collection": {"functionInvocationValue": {"functionName": "Collection", "arguments": {
-            "features": {"arrayValue": {"values": [feature]}}}}},
-        "reducer": {"functionInvocationValue": {"functionName": "Reducer.frequencyHistogram", "arguments": {}}}}}}}}
+    feature = {
+        "functionInvocationValue": {
+            "functionName": "Feature",
+            "arguments": {
+                "geometry": {
+                    "functionInvocationValue": {
+                        "functionName": "GeometryConstructors.Polygon",
+                        "arguments": {
+                            "coordinates": {"constantValue": [[[6.1, 49.6], [6.11, 49.6], [6.11, 49.61], [6.1, 49.6]]]},
+                            "geodesic": {"constantValue": False},
+                        },
+                    }
+                },
+                "metadata": {"constantValue": {"row": 7}},
+            },
+        }
+    }
+    expression = {
+        "result": "0",
+        "values": {
+            "0": {
+                "functionInvocationValue": {
+                    "functionName": "Image.reduceRegions",
+                    "arguments": {
+                        "image": {
+                            "functionInvocationValue": {
+                                "functionName": "Image.load",
+                                "arguments": {"id": {"constantValue": "FAKE/RGB"}},
+                            }
+                        },
+                        "collection": {
+                            "functionInvocationValue": {
+                                "functionName": "Collection",
+                                "arguments": {"features": {"arrayValue": {"values": [feature]}}},
+                            }
+                        },
+                        "reducer": {
+                            "functionInvocationValue": {"functionName": "Reducer.frequencyHistogram", "arguments": {}}
+                        },
+                    },
+                }
+            }
+        },
+    }
     path = f"/v1/projects/{PROJECT}/value:compute"
     status, _, body = post(fake_ee.url, path, {"expression": expression})
-    assert status == 200 and set(json.loads(body)["result"]["features"][0]["properties"]) == {"row", "red", "green", "blue"}
+    assert status == 200 and set(json.loads(body)["result"]["features"][0]["properties"]) == {
+        "row",
+        "red",
+        "green",
+        "blue",
+    }
     fake_ee.max_response_bytes = 100
     status, _, body = post(fake_ee.url, path, {"expression": expression})
     assert status == 400 and error_of(body)["message"] == "Computed value is too large."
@@ -370,14 +476,17 @@ def test_reduce_regions_error_knobs(fake_ee: FakeEarthEngine) -> None:  # noqa: 
     fake_ee.error_rate, fake_ee.error_statuses = 1.0, (503,)
     status, _, _ = post(fake_ee.url, path, {"expression": expression})
     assert status == 503 and fake_ee.requests["value.compute.reduceRegions"] == 4
-    geodesic = json.loads(json.dumps(expression).replace('"geodesic": {"constantValue": false}', '"geodesic": {"constantValue": true}'))
+    geodesic = json.loads(
+        json.dumps(expression).replace('"geodesic": {"constantValue": false}', '"geodesic": {"constantValue": true}')
+    )
     fake_ee.error_rate, fake_ee.fail_features, fake_ee.max_response_bytes = 0.0, {}, None
     status, _, body = post(fake_ee.url, path, {"expression": geodesic})
     assert status == 400 and "geodesic" in error_of(body)["message"]
 
 
 def test_pause_refuses_connections_and_resets_open_ones_then_resume_serves_on_the_same_port(
-        fake_ee: FakeEarthEngine) -> None:  # noqa: F811
+    fake_ee: FakeEarthEngine,  # noqa: F811
+) -> None:
     import http.client
     import socket
 

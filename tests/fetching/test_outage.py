@@ -15,7 +15,9 @@ from geetiles.fetching.pacing import RateLimiter
 
 
 def test_connection_failures_are_told_from_answers_and_timeouts():
-    refused = aiohttp.ClientConnectorError(connection_key=None, os_error=ConnectionRefusedError(errno.ECONNREFUSED, "refused"))
+    refused = aiohttp.ClientConnectorError(
+        connection_key=None, os_error=ConnectionRefusedError(errno.ECONNREFUSED, "refused")
+    )
     assert connection_failure(refused)
     assert connection_failure(aiohttp.ServerDisconnectedError())
     assert connection_failure(aiohttp.ClientOSError(errno.ECONNRESET, "Connection reset by peer"))

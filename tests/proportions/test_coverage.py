@@ -73,7 +73,9 @@ def test_a_circle_matches_its_analytic_shares():
 def test_holes_are_left_out():
     values = np.ones((100, 100), dtype=np.uint8)
     values[40:60, 40:60] = 2  # class 2 only inside the hole
-    ring = shapely.Polygon(shapely.box(0.1, 0.1, 0.9, 0.9).exterior.coords, [shapely.box(0.4, 0.4, 0.6, 0.6).exterior.coords])
+    ring = shapely.Polygon(
+        shapely.box(0.1, 0.1, 0.9, 0.9).exterior.coords, [shapely.box(0.4, 0.4, 0.6, 0.6).exterior.coords]
+    )
     shares, valid = shares_of(raster(values), ring)
     assert shares == pytest.approx({"1": 1.0}, abs=1e-12)
     assert valid == pytest.approx(1.0, abs=1e-9)
@@ -124,7 +126,9 @@ def test_values_in_no_class_are_left_out_and_counted():
 
 def test_proportion_keys_merge_codes_as_the_recipe_says():
     """WorldCover's codes 10..100 keyed 1..11, as geetiles 0.1.7 keyed them."""
-    table = LabelTable.from_classes("w", [{"code": 10, "key": 1}, {"code": 20, "key": 2}, {"code": 95, "key": 10}], nodata=0)
+    table = LabelTable.from_classes(
+        "w", [{"code": 10, "key": 1}, {"code": 20, "key": 2}, {"code": 95, "key": 10}], nodata=0
+    )
     assert table.keys == ("1", "2", "10")
     assert table.class_index(np.array([10, 95, 0, 20, 30], dtype=np.uint8)).tolist() == [0, 2, -1, 1, -2]
 

@@ -30,10 +30,16 @@ NATIVE = 0.001  # the fake's native pixel, degrees
 FAST = ["download.backoff_initial_s=0.001", "download.backoff_max_s=0.01", "download.progress=none"]
 
 TRIANGLE = Polygon([(6.10037, 49.60011), (6.12391, 49.60473), (6.10815, 49.61927)])
-WITH_HOLE = Polygon([(6.13012, 49.62008), (6.15533, 49.61871), (6.15702, 49.64119), (6.12894, 49.63966)],
-                    [[(6.13791, 49.62755), (6.14832, 49.62703), (6.14377, 49.63489)]])
-MULTI = MultiPolygon([Polygon([(5.98021, 49.50123), (5.99314, 49.50277), (5.98733, 49.51562)]),
-                      Polygon([(6.00407, 49.50516), (6.01969, 49.50388), (6.01825, 49.51803), (6.00611, 49.51341)])])
+WITH_HOLE = Polygon(
+    [(6.13012, 49.62008), (6.15533, 49.61871), (6.15702, 49.64119), (6.12894, 49.63966)],
+    [[(6.13791, 49.62755), (6.14832, 49.62703), (6.14377, 49.63489)]],
+)
+MULTI = MultiPolygon(
+    [
+        Polygon([(5.98021, 49.50123), (5.99314, 49.50277), (5.98733, 49.51562)]),
+        Polygon([(6.00407, 49.50516), (6.01969, 49.50388), (6.01825, 49.51803), (6.00611, 49.51341)]),
+    ]
+)
 
 
 def code_table(codes=range(251), nodata: float | None = 0.0) -> LabelTable:
@@ -47,8 +53,17 @@ def setup(tmp_path, fake_ee):  # noqa: F811
 
 def experiment(setup, *extra: str) -> Experiment:
     folder, server, key = setup
-    cfg = compose(["labels=worldcover", "proportions=earthengine", f"data_dir={quote(folder)}", f"ee.url={server.url}",
-                   f"ee.credentials={quote(key)}", *FAST, *extra])
+    cfg = compose(
+        [
+            "labels=worldcover",
+            "proportions=earthengine",
+            f"data_dir={quote(folder)}",
+            f"ee.url={server.url}",
+            f"ee.credentials={quote(key)}",
+            *FAST,
+            *extra,
+        ]
+    )
     return Experiment.from_config(cfg, command="test")
 
 
@@ -58,14 +73,24 @@ def run(setup, geometries, table: LabelTable, *extra: str, progress=None) -> Cou
 
 
 def native_geotiff(path, geometry, step: float = NATIVE):
-    """The fake's pixels (WorldCover: band 0, uint8) on its grid of ``step`` degrees aligned on 0, over the geometry's bbox."""
+    """The fake's pixels (WorldCover: band 0, uint8) on its grid of ``step`` degrees aligned on 0, over the
+    geometry's bbox."""
     minx, miny, maxx, maxy = geometry.bounds
     col0, row_top = math.floor(minx / step), math.ceil(maxy / step)
     width, height = math.ceil(maxx / step) - col0, row_top - math.floor(miny / step)
     transform = (step, 0.0, col0 * step, 0.0, -step, row_top * step)
     values = pixel_values("EPSG:4326", transform, width, height, 0, np.uint8)
-    with rasterio.open(path, "w", driver="GTiff", width=width, height=height, count=1, dtype="uint8",
-                       crs="EPSG:4326", transform=Affine(*transform)) as dst:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=width,
+        height=height,
+        count=1,
+        dtype="uint8",
+        crs="EPSG:4326",
+        transform=Affine(*transform),
+    ) as dst:
         dst.write(values, 1)
     return path
 
@@ -113,8 +138,17 @@ def test_scale_m_reduces_on_a_grid_of_that_many_metres(setup):
 
 def grid_units(n: int) -> list[Polygon]:
     """``n`` small irregular quadrilaterals side by side."""
-    return [Polygon([(6.0 + 0.004 * i + 0.0003, 49.7001), (6.0 + 0.004 * i + 0.0031, 49.7003),
-                     (6.0 + 0.004 * i + 0.0036, 49.7032), (6.0 + 0.004 * i + 0.0002, 49.7027)]) for i in range(n)]
+    return [
+        Polygon(
+            [
+                (6.0 + 0.004 * i + 0.0003, 49.7001),
+                (6.0 + 0.004 * i + 0.0031, 49.7003),
+                (6.0 + 0.004 * i + 0.0036, 49.7032),
+                (6.0 + 0.004 * i + 0.0002, 49.7027),
+            ]
+        )
+        for i in range(n)
+    ]
 
 
 class Progress:
@@ -220,7 +254,9 @@ def test_nodata_is_left_out_of_the_classes_but_counted_inside(setup):
     minx, miny, maxx, maxy = unit.bounds
     col0, row_top = math.floor(minx / NATIVE), math.ceil(maxy / NATIVE)
     width, height = math.ceil(maxx / NATIVE) - col0, row_top - math.floor(miny / NATIVE)
-    values = pixel_values("EPSG:4326", (NATIVE, 0, col0 * NATIVE, 0, -NATIVE, row_top * NATIVE), width, height, 0, np.uint8)
+    values = pixel_values(
+        "EPSG:4326", (NATIVE, 0, col0 * NATIVE, 0, -NATIVE, row_top * NATIVE), width, height, 0, np.uint8
+    )
     assert (values[1:-1, 1:-1] == 0).any()  # pixels wholly inside hold the nodata value
     assert counts.unknown[0] == 0
     assert counts.inside[0] == pytest.approx(unit.area / NATIVE**2, rel=1e-9)
@@ -268,8 +304,15 @@ def test_the_stage_computes_the_units_on_earth_engine_then_mixes_them_onto_the_c
     foreign = tiles_file(folder / "t_partitions_pieces_0000000000001.geojson", ["u1", "u2"], units)
     chips = [shapely.box(6.001, 49.701, 6.005, 49.705), shapely.box(6.018, 49.701, 6.022, 49.705)]
     path = tiles_file(folder / "t_partitions_aschips_0000000000002.geojson", ["c1", "c2"], chips)
-    run_experiment(experiment(setup, "stages=[proportions]", f"proportions.tiles_file={quote(path)}",
-                              "proportions.from_foreign=true", f"proportions.foreign_file={quote(foreign)}"))
+    run_experiment(
+        experiment(
+            setup,
+            "stages=[proportions]",
+            f"proportions.tiles_file={quote(path)}",
+            "proportions.from_foreign=true",
+            f"proportions.foreign_file={quote(foreign)}",
+        )
+    )
     unit_frame, chip_frame = load_tiles(foreign), load_tiles(path)
     name = "esa-world-cover"
     assert server.requests[REDUCE_REGIONS] == 2  # the units, then the chips
@@ -278,5 +321,7 @@ def test_the_stage_computes_the_units_on_earth_engine_then_mixes_them_onto_the_c
     assert mixed[0] == pytest.approx(unit_frame[f"{name}_proportions"][0], abs=1e-12)
     assert chip_frame["foreignid_pieces"].tolist()[0] == "u1"
     assert set(mixed[1]) == set(unit_frame[f"{name}_proportions"][0]) | set(unit_frame[f"{name}_proportions"][1])
-    assert all(isinstance(p, dict) for p in chip_frame[f"{name}_proportions"])  # the fake's values are mostly in no class
+    assert all(
+        isinstance(p, dict) for p in chip_frame[f"{name}_proportions"]
+    )  # the fake's values are mostly in no class
     assert chip_frame[f"{name}_valid_frac"].between(0, 1).all()

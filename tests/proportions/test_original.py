@@ -48,14 +48,26 @@ def tokyo(tmp_path_factory) -> Path:
     for stem in (CHIPS, GRID5K, RANDOM5K):
         chips = folder / stem / LABELS
         chips.mkdir(parents=True)
-        for identifier, values, transform in zip(labels[f"{stem}__ids"], labels[f"{stem}__labels"], labels[f"{stem}__transforms"]):
-            with rasterio.open(chips / f"{identifier}.tif", "w", driver="GTiff", width=values.shape[1], height=values.shape[0],
-                               count=1, dtype=values.dtype, crs="EPSG:4326", nodata=0,
-                               transform=rasterio.Affine.from_gdal(*transform)) as out:
+        for identifier, values, transform in zip(
+            labels[f"{stem}__ids"], labels[f"{stem}__labels"], labels[f"{stem}__transforms"]
+        ):
+            with rasterio.open(
+                chips / f"{identifier}.tif",
+                "w",
+                driver="GTiff",
+                width=values.shape[1],
+                height=values.shape[0],
+                count=1,
+                dtype=values.dtype,
+                crs="EPSG:4326",
+                nodata=0,
+                transform=rasterio.Affine.from_gdal(*transform),
+            ) as out:
                 out.write(values, 1)
     for stem in (CHIPS, GRID5K, RANDOM5K):
-        result = run_in_process(geet_cmd("lp.compute", "--tiles_file", f"{stem}.geojson", "--labels_dataset_def",
-                                         LABELS), folder)
+        result = run_in_process(
+            geet_cmd("lp.compute", "--tiles_file", f"{stem}.geojson", "--labels_dataset_def", LABELS), folder
+        )
         assert result.returncode == 0, result.stderr[-2000:]
     return folder
 
@@ -79,8 +91,11 @@ def test_irregular_pieces_differ_by_partial_pixels_only(tokyo):
     weighs edge pixels by the part inside. On 50×50-pixel pieces that moves shares by < 0.01."""
     ours, theirs = _features(tokyo / f"{RANDOM5K}.geojson"), _features(CASE / f"lp_compute_{RANDOM5K}.geojson.gz")
     column = f"{LABELS}_proportions"
-    worst = max(abs(ours[i]["properties"][column].get(k, 0) - v)
-                for i, f in theirs.items() for k, v in f["properties"][column].items())
+    worst = max(
+        abs(ours[i]["properties"][column].get(k, 0) - v)
+        for i, f in theirs.items()
+        for k, v in f["properties"][column].items()
+    )
     assert 0 < worst < 0.01
     assert all(0 < v <= 1 for v in _twin_column(tokyo / f"{RANDOM5K}.geojson", f"{LABELS}_valid_frac").values())
 
@@ -93,8 +108,18 @@ def test_from_foreign_equals_the_original_inside_one_unit_and_differs_by_square_
         folder.mkdir()
         shutil.copy(ORIGINAL / "grid" / "tokyo-1000" / f"{CHIPS}.geojson", folder)
         (folder / f"{stem}.geojson").write_bytes(gzip.decompress((CASE / f"lp_compute_{stem}.geojson.gz").read_bytes()))
-        result = run_in_process(geet_cmd("lp.from_foreign", "--tiles_file", f"{CHIPS}.geojson", "--foreign_tiles_file",
-                                         f"{stem}.geojson", "--labels_dataset_def", LABELS), folder)
+        result = run_in_process(
+            geet_cmd(
+                "lp.from_foreign",
+                "--tiles_file",
+                f"{CHIPS}.geojson",
+                "--foreign_tiles_file",
+                f"{stem}.geojson",
+                "--labels_dataset_def",
+                LABELS,
+            ),
+            folder,
+        )
         assert result.returncode == 0, result.stderr[-2000:]
         name = stem.split("_partitions_")[1].split("_")[0]
         ours = _features(folder / f"{CHIPS}.geojson")

@@ -94,15 +94,29 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path, problem):
     elif problem == "python definition":
         args = ["lp.compute", "--tiles_file", path.name, "--labels_dataset_def", "defs/my.py"]
     else:
-        units = tiles_file(tmp_path / "t_partitions_units_0000000000000.geojson", ["u1"], [shapely.box(5.9, 49.4, 6.2, 49.6)])
+        units = tiles_file(
+            tmp_path / "t_partitions_units_0000000000000.geojson", ["u1"], [shapely.box(5.9, 49.4, 6.2, 49.6)]
+        )
         before = {p: p.read_bytes() for p in files_under(tmp_path)}
-        args = ["lp.from_foreign", "--tiles_file", path.name, "--foreign_tiles_file", units.name, "--labels_dataset_def", "lc"]
+        args = [
+            "lp.from_foreign",
+            "--tiles_file",
+            path.name,
+            "--foreign_tiles_file",
+            units.name,
+            "--labels_dataset_def",
+            "lc",
+        ]
     result = run_in_process(geet_cmd(*args), tmp_path)
     assert result.returncode == 2, result.stderr[-2000:]
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
-    expected = {"no folder": "does not exist: download the labels first", "imagery": "no label classes",
-                "foreign without proportions": "no lc_proportions column yet", "python definition": "give the labels dataset's name"}
+    expected = {
+        "no folder": "does not exist: download the labels first",
+        "imagery": "no label classes",
+        "foreign without proportions": "no lc_proportions column yet",
+        "python definition": "give the labels dataset's name",
+    }
     assert expected[problem] in lines[0]
     assert {p: p.read_bytes() for p in files_under(tmp_path)} == before
 
@@ -136,7 +150,11 @@ def test_from_foreign_mixes_units_by_area_in_metres_times_valid_frac(tmp_path):
     from geetiles.areas import area_m2
 
     ids = ["c1", "c2", "c3"]
-    chips = [shapely.box(6.0, 49.5, 6.02, 49.52), shapely.box(6.03, 49.5, 6.05, 49.52), shapely.box(7.0, 49.5, 7.01, 49.51)]
+    chips = [
+        shapely.box(6.0, 49.5, 6.02, 49.52),
+        shapely.box(6.03, 49.5, 6.05, 49.52),
+        shapely.box(7.0, 49.5, 7.01, 49.51),
+    ]
     path = tiles_file(tmp_path / "t_partitions_aschips_0000000000001.geojson", ids, chips)
     units = [shapely.box(5.9, 49.4, 6.015, 49.6), shapely.box(6.015, 49.4, 6.2, 49.6)]
     foreign = tiles_file(tmp_path / "t_partitions_communes_0000000000002.geojson", ["u1", "u2"], units)

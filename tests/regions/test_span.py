@@ -9,14 +9,17 @@ from geetiles.regions.span import longitude_span, warn_if_wide
 LONG_WAY = shapely.Polygon([(179, -1), (-179, -1), (-179, 1), (179, 1)])
 
 
-@pytest.mark.parametrize("geometry, degrees, west, east", [
-    (shapely.box(6, 49, 7, 50), 1, 6, 7),
-    (LONG_WAY, 358, -179, 179),  # drawn the long way: it does not cross the antimeridian
-    (bbox_geometry([175, -20, -175, -10], "aoi.bbox"), 10, 175, -175),  # two boxes meeting at ±180: it does
-    (shapely.box(-180, -85, 180, 85), 360, -180, 180),
-    (shapely.MultiPolygon([shapely.box(-170, 0, -160, 1), shapely.box(10, 0, 20, 1)]), 190, 10, -160),
-    (shapely.MultiPolygon([shapely.box(-170, 0, -160, 1), shapely.box(-10, 0, 20, 1)]), 190, -170, 20),
-])
+@pytest.mark.parametrize(
+    "geometry, degrees, west, east",
+    [
+        (shapely.box(6, 49, 7, 50), 1, 6, 7),
+        (LONG_WAY, 358, -179, 179),  # drawn the long way: it does not cross the antimeridian
+        (bbox_geometry([175, -20, -175, -10], "aoi.bbox"), 10, 175, -175),  # two boxes meeting at ±180: it does
+        (shapely.box(-180, -85, 180, 85), 360, -180, 180),
+        (shapely.MultiPolygon([shapely.box(-170, 0, -160, 1), shapely.box(10, 0, 20, 1)]), 190, 10, -160),
+        (shapely.MultiPolygon([shapely.box(-170, 0, -160, 1), shapely.box(-10, 0, 20, 1)]), 190, -170, 20),
+    ],
+)
 def test_shortest_arc_holding_every_part(geometry, degrees, west, east):
     span = longitude_span(geometry)
     assert (span.degrees, span.west, span.east) == pytest.approx((degrees, west, east))

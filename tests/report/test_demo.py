@@ -33,8 +33,15 @@ def test_demo_run_report(demo_report):
     assert {"map_aoi.png", "map_split.png", "map_classes.png", "classes.png", "samples.png"} <= set(images)
     assert "map_failures.png" not in images and "map_foreign.png" not in images  # no failure, no foreign units
     text = index.read_text(encoding="utf-8")
-    for expected in ("demo-imagery", "demo-landcover", "Tree cover", "achieved (count)", "Leakage", "chip_size_m: 1000.0",
-                     "<pre>"):
+    for expected in (
+        "demo-imagery",
+        "demo-landcover",
+        "Tree cover",
+        "achieved (count)",
+        "Leakage",
+        "chip_size_m: 1000.0",
+        "<pre>",
+    ):
         assert expected in text
 
 
@@ -49,16 +56,33 @@ def test_page_renders_in_a_headless_browser(demo_report, tmp_path):
         pytest.skip(f"no headless browser on PATH ({', '.join(BROWSERS)}); install Debian's chromium to run this test")
     dest, _ = demo_report
     shot = tmp_path / "page.png"
-    args = [browser, "--headless", "--disable-gpu", f"--screenshot={shot}", "--window-size=1280,2400",
-            "--hide-scrollbars", f"--user-data-dir={tmp_path / 'profile'}",
-            # nothing leaves the machine: every name unresolvable, every request through a dead local proxy
-            "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-            "--disable-default-apps", "--disable-extensions", "--disable-features=MediaRouter,OptimizationHints",
-            "--no-default-browser-check", "--disable-dev-shm-usage"]
+    args = [
+        browser,
+        "--headless",
+        "--disable-gpu",
+        f"--screenshot={shot}",
+        "--window-size=1280,2400",
+        "--hide-scrollbars",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        # nothing leaves the machine: every name unresolvable, every request through a dead local proxy
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--proxy-server=http://127.0.0.1:9",
+        "--proxy-bypass-list=<-loopback>",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-default-apps",
+        "--disable-extensions",
+        "--disable-features=MediaRouter,OptimizationHints",
+        "--no-default-browser-check",
+        "--disable-dev-shm-usage",
+    ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         args.append("--no-sandbox")  # Chromium refuses to run as root with its sandbox
     args.append((dest / "index.html").as_uri())
-    result = subprocess.run(args, capture_output=True, text=True, timeout=120, env={**os.environ, "HOME": str(tmp_path)})
+    result = subprocess.run(
+        args, capture_output=True, text=True, timeout=120, env={**os.environ, "HOME": str(tmp_path)}
+    )
     assert shot.exists() and shot.stat().st_size > 10_000, result.stderr[-2000:]
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -73,9 +73,14 @@ def test_few_chips_are_one_polycollection():
 
 
 def test_irregular_polygons_and_outlines():
-    shapes = np.array([shapely.box(0, 0, 1, 1), shapely.Polygon([(2, 0), (3, 0), (3, 1), (2.5, 1.5), (2, 1)]),
-                       shapely.MultiPolygon([shapely.box(4, 0, 5, 1), shapely.box(6, 0, 7, 1)]),
-                       shapely.box(8, 0, 9, 1).difference(shapely.box(8.4, 0.4, 8.6, 0.6))])
+    shapes = np.array(
+        [
+            shapely.box(0, 0, 1, 1),
+            shapely.Polygon([(2, 0), (3, 0), (3, 1), (2.5, 1.5), (2, 1)]),
+            shapely.MultiPolygon([shapely.box(4, 0, 5, 1), shapely.box(6, 0, 7, 1)]),
+            shapely.box(8, 0, 9, 1).difference(shapely.box(8.4, 0.4, 8.6, 0.6)),
+        ]
+    )
     vertices, owner = drawing.exterior_vertices(shapes)
     assert owner.tolist() == [0, 1, 2, 2, 3] and len(vertices) == 5
     fig, ax = drawing.new_map((0, 0, 9, 1.5), "shapes")

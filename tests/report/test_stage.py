@@ -37,8 +37,16 @@ def test_full_report(synthetic, caplog):
     index = dest / "index.html"
     assert caplog.records[-1].getMessage().endswith(str(index))  # the one line ends with the page's path
     names = {p.name for p in dest.iterdir()} - {".geetiles-made"}
-    assert names == {"index.html", "map_aoi.png", "map_split.png", "map_classes.png", "map_foreign.png",
-                     "map_failures.png", "classes.png", "samples.png"}
+    assert names == {
+        "index.html",
+        "map_aoi.png",
+        "map_split.png",
+        "map_classes.png",
+        "map_foreign.png",
+        "map_failures.png",
+        "classes.png",
+        "samples.png",
+    }
     assert (dest / ".geetiles-made").is_file()  # the marker that lets a rerun replace it
     assert set(assert_self_contained(index)) == names - {"index.html"}
     assert sections(index) == ["overview", "maps", "downloads", "split", "classes", "samples", "config"]
@@ -108,12 +116,15 @@ def test_empty_tiles_file_is_refused_and_nothing_written(tmp_path):
     assert files_under(tmp_path) == before
 
 
-@pytest.mark.parametrize("override, message", [
-    ("report.samples=-1", "report.samples=-1 cannot be negative"),
-    ("report.images=nope", "report.images='nope': no chip folder"),
-    ("report.labels=nope", "report.labels='nope': no chip folder or nope_proportions column"),
-    ("report.foreign_file=missing.geojson", "report.foreign_file='missing.geojson' does not exist"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("report.samples=-1", "report.samples=-1 cannot be negative"),
+        ("report.images=nope", "report.images='nope': no chip folder"),
+        ("report.labels=nope", "report.labels='nope': no chip folder or nope_proportions column"),
+        ("report.foreign_file=missing.geojson", "report.foreign_file='missing.geojson' does not exist"),
+    ],
+)
 def test_bad_settings(synthetic, override, message):
     with pytest.raises(UserInputError, match=re.escape(message)):
         report_of(synthetic, override)
@@ -126,8 +137,9 @@ def test_dest_never_the_chip_folders(synthetic):
 
 
 def test_missing_tiles_file_exits_2_with_one_line(tmp_path):
-    result = run_in_process(geetiles_cmd("stages=[report]", "report.tiles_file=missing.geojson", "source=demo",
-                                         "labels=demo"), tmp_path)
+    result = run_in_process(
+        geetiles_cmd("stages=[report]", "report.tiles_file=missing.geojson", "source=demo", "labels=demo"), tmp_path
+    )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "report.tiles_file='missing.geojson' does not exist" in lines[0]
@@ -204,8 +216,12 @@ def test_a_dataset_folder_is_not_a_report_and_an_old_report_is_replaced(syntheti
 def test_report_dest_refusal_is_one_line_exit_2(synthetic, tmp_path):
     mine = _users_folder(tmp_path / "mine")
     before = {p: p.read_bytes() for p in files_under(tmp_path)}
-    result = run_in_process(geetiles_cmd("stages=[report]", f"report.tiles_file={synthetic}", "source=none",
-                                         "labels=none", f"report.dest={mine}"), tmp_path)
+    result = run_in_process(
+        geetiles_cmd(
+            "stages=[report]", f"report.tiles_file={synthetic}", "source=none", "labels=none", f"report.dest={mine}"
+        ),
+        tmp_path,
+    )
     assert result.returncode == 2, result.stderr[-2000:]
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "geetiles will not replace it" in lines[0] and str(mine) in lines[0]

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from geetiles.fetching.grid import PixelGrid
 from geetiles.errors import UserInputError
+from geetiles.fetching.grid import PixelGrid
 from geetiles.sources.demo import APPEARANCE, IMAGERY, LANDCOVER, WATER, DemoSource, render
 
 GRID = PixelGrid("EPSG:4326", (1e-4, 0.0, 6.0, 0.0, -1e-4, 49.8), 100, 100)

@@ -23,8 +23,12 @@ def bands_of(definition):
 
 def test_seasons_and_months_windows():
     seasonal = periods(recipe(name="x", collection="c", year=2021, stack="seasonal"))
-    assert seasonal == [("winter", "2020-12-01", "2021-03-01"), ("spring", "2021-03-01", "2021-06-01"),
-                        ("summer", "2021-06-01", "2021-09-01"), ("fall", "2021-09-01", "2021-12-01")]
+    assert seasonal == [
+        ("winter", "2020-12-01", "2021-03-01"),
+        ("spring", "2021-03-01", "2021-06-01"),
+        ("summer", "2021-06-01", "2021-09-01"),
+        ("fall", "2021-09-01", "2021-12-01"),
+    ]
     monthly = periods(recipe(name="x", collection="c", year=2021, stack="monthly"))
     assert monthly[0] == ("01", "2021-01-01", "2021-02-01") and monthly[11] == ("12", "2021-12-01", "2022-01-01")
     single = periods(recipe(name="x", collection="c", year=2019, start="{year}-01-01", end="{next_year}-01-01"))
@@ -32,7 +36,11 @@ def test_seasons_and_months_windows():
 
 
 def test_packaged_builtins_compile_to_the_originals_bands(ee_client):  # noqa: F811
-    assert bands_of(load_definition("sentinel2-rgb-median-2020")) == [("vis-red", "uint8"), ("vis-green", "uint8"), ("vis-blue", "uint8")]
+    assert bands_of(load_definition("sentinel2-rgb-median-2020")) == [
+        ("vis-red", "uint8"),
+        ("vis-green", "uint8"),
+        ("vis-blue", "uint8"),
+    ]
     assert bands_of(load_definition("esa-world-cover")) == [("Map", "uint8")]
     classes = find_recipe("esa-world-cover").classes
     assert [c.code for c in classes] == [10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 100]
@@ -42,9 +50,17 @@ def test_packaged_builtins_compile_to_the_originals_bands(ee_client):  # noqa: F
 def test_seasonal_stack_names_bands_from_the_template(ee_client):  # noqa: F811
     from geetiles.sources.ee_datasets import recipe_definition
 
-    stacked = recipe(name="rgb-{year}", collection="COPERNICUS/S2_SR_HARMONIZED", year=2020, stack="seasonal",
-                     mask="qa60", select=["B4", "B3", "B2"], rename=["red", "green", "blue"], divide=10000,
-                     dtype="float32")
+    stacked = recipe(
+        name="rgb-{year}",
+        collection="COPERNICUS/S2_SR_HARMONIZED",
+        year=2020,
+        stack="seasonal",
+        mask="qa60",
+        select=["B4", "B3", "B2"],
+        rename=["red", "green", "blue"],
+        divide=10000,
+        dtype="float32",
+    )
     names = [n for n, _ in bands_of(recipe_definition(stacked))]
     assert names == [f"{s}_{b}" for s in ("winter", "spring", "summer", "fall") for b in ("red", "green", "blue")]
 
@@ -52,14 +68,21 @@ def test_seasonal_stack_names_bands_from_the_template(ee_client):  # noqa: F811
 def test_cast_clamps_instead_of_wrapping(ee_client):  # noqa: F811
     from geetiles.sources.ee_datasets import recipe_definition
 
-    text = serialized_expression(recipe_definition(recipe(name="db", collection="FAKE/FLOAT", reducer="first", dtype="uint16")))
+    text = serialized_expression(
+        recipe_definition(recipe(name="db", collection="FAKE/FLOAT", reducer="first", dtype="uint16"))
+    )
     assert "Image.clamp" in text and "Image.toUint16" in text
 
 
-@pytest.mark.parametrize("override, key", [
-    ("source.recipe.reducer=middle", "reducer"), ("source.recipe.mask=clouds", "mask"),
-    ("source.recipe.dtype=uint12", "dtype"), ("source.recipe.stack=weekly", "stack"),
-])
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("source.recipe.reducer=middle", "reducer"),
+        ("source.recipe.mask=clouds", "mask"),
+        ("source.recipe.dtype=uint12", "dtype"),
+        ("source.recipe.stack=weekly", "stack"),
+    ],
+)
 def test_bad_recipes_fail_when_composed(override, key):
     with pytest.raises(Exception) as raised:
         compose([override])
@@ -89,7 +112,10 @@ ORIGINAL_CATALOG = {  # names, band order and dtypes of geetiles 0.1.7 (docs/ori
     "srtm": (["elevation", "slope"], "int16"),  # 0.1.7: uint16, which wrapped below sea level
     "treecover2020": (["vis-gray"], "uint8"),
     "usnedlandforms": (["constant"], "uint8"),
-    "firecci51": ([f"{y}_{b}" for y in range(2016, 2021) for b in ("BurnDate", "ConfidenceLevel", "LandCover")], "int16"),
+    "firecci51": (
+        [f"{y}_{b}" for y in range(2016, 2021) for b in ("BurnDate", "ConfidenceLevel", "LandCover")],
+        "int16",
+    ),
     "canadacrop2020": (["landcover"], "uint8"),
     "humanpop2015": (["population_count"], "uint16"),
 }
@@ -170,21 +196,26 @@ def test_treecover_classes_break_at_20_40_60_80_percent():
     recipe_ = find_recipe("treecover2020")
     table = class_table(recipe_.classes, recipe_.remap, recipe_.range_map)
     visualised = {percent: percent * 255 / 100 for percent in (19, 20, 39, 40, 79, 80, 100)}  # vis-gray values
-    code_of = {p: next(c["code"] for c in table if (c["min"] is None or v >= c["min"]) and (c["max"] is None or v < c["max"]))
-               for p, v in visualised.items()}
+    code_of = {
+        p: next(c["code"] for c in table if (c["min"] is None or v >= c["min"]) and (c["max"] is None or v < c["max"]))
+        for p, v in visualised.items()
+    }
     assert code_of == {19: 0, 20: 1, 39: 1, 40: 2, 79: 3, 80: 4, 100: 4}
     assert table[1]["name"] == "Tree cover 20-40 %"
 
 
-@pytest.mark.parametrize("values, message", [
-    (dict(reducer="quality_mosaic"), "quality_band"),
-    (dict(range_map=[10, 5]), "increase"),
-    (dict(years=[2020]), "stack: yearly"),
-    (dict(stack="yearly"), "recipe.years"),
-    (dict(valid_range=[0]), "valid_range"),
-    (dict(name="s1-{orbit}"), "recipe.orbit"),
-    (dict(parts=[{"name": "vv"}]), "needs select"),
-])
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        (dict(reducer="quality_mosaic"), "quality_band"),
+        (dict(range_map=[10, 5]), "increase"),
+        (dict(years=[2020]), "stack: yearly"),
+        (dict(stack="yearly"), "recipe.years"),
+        (dict(valid_range=[0]), "valid_range"),
+        (dict(name="s1-{orbit}"), "recipe.orbit"),
+        (dict(parts=[{"name": "vv"}]), "needs select"),
+    ],
+)
 def test_inconsistent_recipes_fail_with_the_fix(ee_client, values, message):  # noqa: F811
     from geetiles.errors import UserInputError
     from geetiles.sources.ee_datasets import recipe_definition
@@ -210,7 +241,8 @@ def test_a_users_recipe_in_a_config_dir_composes_and_compiles(ee_client, tmp_pat
         "  collection: COPERNICUS/S1_GRD\n  orbit: des\n"
         "  filters: [{property: orbitProperties_pass, op: eq, value: '{orbit_pass}'}]\n"
         "  parts:\n    - {name: vv, select: [VV], reducer: median}\n    - {name: nvv, select: [VV], reducer: count}\n"
-        "  stack: yearly\n  years: [2022, 2023]\n  dtype: float32\n")
+        "  stack: yearly\n  years: [2022, 2023]\n  dtype: float32\n"
+    )
     config = compose([f"hydra.searchpath=[file://{tmp_path}]", "source=my_s1", "source.recipe.year=2023"])
     definition = recipe_definition(OmegaConf.to_object(config.source.recipe))
     assert definition.name == "my-s1-2023-des"
@@ -232,25 +264,38 @@ def test_the_originals_class_remap_is_one_override(ee_client):  # noqa: F811
     assert "Image.remap" not in serialized_expression(load_definition("esa-world-cover"))
 
 
-S2 = dict(name="x", collection="COPERNICUS/S2_SR_HARMONIZED", start="2020-01-01", end="2021-01-01",
-          select=["B4", "B3", "B2"])
+S2 = dict(
+    name="x", collection="COPERNICUS/S2_SR_HARMONIZED", start="2020-01-01", end="2021-01-01", select=["B4", "B3", "B2"]
+)
 
 
-@pytest.mark.parametrize("values, expected", [
-    (dict(mask="cloudscore_plus", cloud_score_threshold=0.65), [("B4", "uint16"), ("B3", "uint16"), ("B2", "uint16")]),
-    (dict(mask="qa60", reducer="mosaic"), [("B4", "uint16"), ("B3", "uint16"), ("B2", "uint16")]),
-    (dict(reducer="mean", dtype="float32"), [("B4", "float32"), ("B3", "float32"), ("B2", "float32")]),
-    (dict(reducer="max", rename=["r", "g", "b"]), [("r", "uint16"), ("g", "uint16"), ("b", "uint16")]),
-    (dict(reducer="count", select=["B8"], dtype="uint8"), [("B8", "uint8")]),
-    (dict(select=["B8"], visualize={"min": 0, "max": 3000, "palette": ["000000", "00ff00"]}),
-     [("vis-red", "uint8"), ("vis-green", "uint8"), ("vis-blue", "uint8")]),
-    (dict(stack="monthly", year=2021, select=["B8"], valid_range=[1, 10000], dtype="int16"),
-     [(f"{m:02d}_B8", "int16") for m in range(1, 13)]),
-])
+@pytest.mark.parametrize(
+    "values, expected",
+    [
+        (
+            dict(mask="cloudscore_plus", cloud_score_threshold=0.65),
+            [("B4", "uint16"), ("B3", "uint16"), ("B2", "uint16")],
+        ),
+        (dict(mask="qa60", reducer="mosaic"), [("B4", "uint16"), ("B3", "uint16"), ("B2", "uint16")]),
+        (dict(reducer="mean", dtype="float32"), [("B4", "float32"), ("B3", "float32"), ("B2", "float32")]),
+        (dict(reducer="max", rename=["r", "g", "b"]), [("r", "uint16"), ("g", "uint16"), ("b", "uint16")]),
+        (dict(reducer="count", select=["B8"], dtype="uint8"), [("B8", "uint8")]),
+        (
+            dict(select=["B8"], visualize={"min": 0, "max": 3000, "palette": ["000000", "00ff00"]}),
+            [("vis-red", "uint8"), ("vis-green", "uint8"), ("vis-blue", "uint8")],
+        ),
+        (
+            dict(stack="monthly", year=2021, select=["B8"], valid_range=[1, 10000], dtype="int16"),
+            [(f"{m:02d}_B8", "int16") for m in range(1, 13)],
+        ),
+    ],
+)
 def test_recipe_features_compile_to_bands_the_server_accepts(ee_client, values, expected):  # noqa: F811
     from geetiles.sources.ee_datasets import recipe_definition
 
     built = recipe_definition(recipe(**{**S2, **values}))
     assert bands_of(built) == expected
     if "mask" in values:
-        assert {"cloudscore_plus": "Image.linkCollection", "qa60": "Image.bitwiseAnd"}[values["mask"]] in serialized_expression(built)
+        assert {"cloudscore_plus": "Image.linkCollection", "qa60": "Image.bitwiseAnd"}[
+            values["mask"]
+        ] in serialized_expression(built)

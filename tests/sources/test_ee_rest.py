@@ -7,12 +7,15 @@ from geetiles.sources.ee_rest import decode_npy, error_message, read_npy
 from tests.fake_ee.fixtures import fake_ee  # noqa: F401
 
 
-@pytest.mark.parametrize("array", [
-    np.zeros((3, 4), dtype=[("red", "u1"), ("nir", "<f4")]),
-    np.arange(12.0).reshape(3, 4),
-    np.asfortranarray(np.arange(12).reshape(3, 4)),
-    np.arange(4, dtype=">i2").reshape(2, 2),
-])
+@pytest.mark.parametrize(
+    "array",
+    [
+        np.zeros((3, 4), dtype=[("red", "u1"), ("nir", "<f4")]),
+        np.arange(12.0).reshape(3, 4),
+        np.asfortranarray(np.arange(12).reshape(3, 4)),
+        np.arange(4, dtype=">i2").reshape(2, 2),
+    ],
+)
 def test_npy_reader_equals_numpy(array):
     for version in ((1, 0), (2, 0)):
         buffer = io.BytesIO()
@@ -32,7 +35,10 @@ def test_structured_answer_becomes_bands_in_order():
 
 
 def test_google_error_bodies_become_one_line():
-    body = b'{"error": {"code": 400, "message": "Image.select: Pattern \'X\'\\n did not match.", "status": "INVALID_ARGUMENT"}}'
+    body = (
+        b'{"error": {"code": 400, "message": "Image.select: Pattern \'X\'\\n did not match.", '
+        b'"status": "INVALID_ARGUMENT"}}'
+    )
     assert error_message(400, body) == "HTTP 400: Image.select: Pattern 'X' did not match."
     assert error_message(None, b"ClientConnectorError: refused") == "ClientConnectorError: refused"
 
@@ -43,10 +49,31 @@ def _endpoint(url: str, max_attempts: int):
     from geetiles.fetching.pacing import RetryPolicy
     from geetiles.sources.ee_rest import Endpoint
 
-    expression = json.dumps({"result": "0", "values": {"0": {"functionInvocationValue": {
-        "functionName": "Image.load", "arguments": {"id": {"constantValue": "FAKE/RGB"}}}}}})
-    return Endpoint(url, "test-project", expression, 4, 100.0, RetryPolicy(max_attempts, 0.01, 0.02), 10, 50_331_648,
-                    32768, headers={"Authorization": "Bearer test-token"})
+    expression = json.dumps(
+        {
+            "result": "0",
+            "values": {
+                "0": {
+                    "functionInvocationValue": {
+                        "functionName": "Image.load",
+                        "arguments": {"id": {"constantValue": "FAKE/RGB"}},
+                    }
+                }
+            },
+        }
+    )
+    return Endpoint(
+        url,
+        "test-project",
+        expression,
+        4,
+        100.0,
+        RetryPolicy(max_attempts, 0.01, 0.02),
+        10,
+        50_331_648,
+        32768,
+        headers={"Authorization": "Bearer test-token"},
+    )
 
 
 def _grid():

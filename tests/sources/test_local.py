@@ -6,13 +6,13 @@ import rasterio
 from affine import Affine
 from pyproj import Transformer
 
+from geetiles.cli.compose import compose, quote
 from geetiles.download.grids import plan_grids
 from geetiles.errors import UserInputError
-from geetiles.tiles import load_tiles
-from tests.download.helpers import dataset_dir, make_tiles
-from geetiles.cli.compose import compose, quote
 from geetiles.experiment import Experiment
 from geetiles.runner import run_experiment
+from geetiles.tiles import load_tiles
+from tests.download.helpers import dataset_dir, make_tiles
 
 ORIGIN_X, ORIGIN_Y, PIXEL = 665_000.0, 6_378_000.0, 20.0  # EPSG:3857, covering 6.02-6.08E, 49.52-49.56N
 
@@ -26,17 +26,38 @@ def write_raster(path, kind):
         data, dtype = ((np.floor(x / 2000) + 3 * np.floor(y / 2000)) % 7 * 10 + 10).astype(np.uint8), "uint8"
     else:
         data, dtype = (x / 1000.0 - y / 2000.0).astype(np.float32), "float32"
-    with rasterio.open(path, "w", driver="GTiff", width=1000, height=1000, count=1, dtype=dtype, crs="EPSG:3857",
-                       transform=Affine(PIXEL, 0, ORIGIN_X, 0, -PIXEL, ORIGIN_Y), tiled=True, blockxsize=256,
-                       blockysize=256, nodata=0 if kind == "classes" else -9999) as dataset:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=1000,
+        height=1000,
+        count=1,
+        dtype=dtype,
+        crs="EPSG:3857",
+        transform=Affine(PIXEL, 0, ORIGIN_X, 0, -PIXEL, ORIGIN_Y),
+        tiled=True,
+        blockxsize=256,
+        blockysize=256,
+        nodata=0 if kind == "classes" else -9999,
+    ) as dataset:
         dataset.write(data, 1)
         dataset.set_band_description(1, kind)
     return path
 
 
 def download(tiles, raster, *extra):
-    cfg = compose(["stages=[download]", f"download.tiles_file={quote(tiles)}", "source=local", "labels=none",
-                   f"source.dataset={quote(raster)}", "download.progress=none", *extra])
+    cfg = compose(
+        [
+            "stages=[download]",
+            f"download.tiles_file={quote(tiles)}",
+            "source=local",
+            "labels=none",
+            f"source.dataset={quote(raster)}",
+            "download.progress=none",
+            *extra,
+        ]
+    )
     return run_experiment(Experiment.from_config(cfg, command="test"))
 
 
@@ -63,7 +84,9 @@ def test_categorical_raster_is_resampled_with_nearest(tmp_path, tiles):
             assert chip.descriptions == ("classes",) and chip.dtypes[0] == "uint8"
         x, y = centres_in_3857(grid)
         expected = ((np.floor(x / 2000) + 3 * np.floor(y / 2000)) % 7 * 10 + 10).astype(np.uint8)
-        clear = (np.abs(x / 2000 - np.round(x / 2000)) * 2000 > PIXEL) & (np.abs(y / 2000 - np.round(y / 2000)) * 2000 > PIXEL)
+        clear = (np.abs(x / 2000 - np.round(x / 2000)) * 2000 > PIXEL) & (
+            np.abs(y / 2000 - np.round(y / 2000)) * 2000 > PIXEL
+        )
         assert np.array_equal(values[clear], expected[clear])  # away from class borders: exactly the class
         assert set(np.unique(values)) <= set(range(10, 80, 10))  # nearest never invents a class
 

@@ -57,8 +57,13 @@ def _read(path: Path, tmp_path: Path) -> gpd.GeoDataFrame:
 
 
 def _args(args: dict[str, str]) -> tuple[int, float, float, float, float]:
-    return (int(args["nbands"]), float(args["angle"]),
-            float(args["train_pct"]), float(args["test_pct"]), float(args["val_pct"]))
+    return (
+        int(args["nbands"]),
+        float(args["angle"]),
+        float(args["train_pct"]),
+        float(args["test_pct"]),
+        float(args["val_pct"]),
+    )
 
 
 SPLIT_CASES = _sections("split")
@@ -138,7 +143,7 @@ def test_errors_match_original(case: str, tmp_path: Path) -> None:
 
 
 def test_not_enough_bands_names_the_needed_count() -> None:
-    for nbands, pcts, needed in [(3, (.5, .3, .2), 4), (7, (.8, .1, .1), 10), (2, (.34, .33, .33), 3)]:
+    for nbands, pcts, needed in [(3, (0.5, 0.3, 0.2), 4), (7, (0.8, 0.1, 0.1), 10), (2, (0.34, 0.33, 0.33), 3)]:
         with pytest.raises(UserInputError, match=rf"increase nbands to at least {needed}\b"):
             band_counts(nbands, 0.5, *pcts)
         assert sum(band_counts(needed, 0.5, *pcts)) == needed
@@ -159,24 +164,24 @@ def test_missing_foreign_column_is_a_user_error(tmp_path: Path) -> None:
 
 def test_validation_details() -> None:
     # the bounds themselves are allowed, the pct tolerance is numpy's allclose (atol 1e-3, rtol 1e-5)
-    assert band_counts(8, math.pi / 2, .5, .3, .2) == (2, 1, 1)
-    assert band_counts(8, -math.pi / 2, .5, .3, .2) == (2, 1, 1)
-    band_counts(8, 0, .5, .3, .2 + 1.009e-3)
+    assert band_counts(8, math.pi / 2, 0.5, 0.3, 0.2) == (2, 1, 1)
+    assert band_counts(8, -math.pi / 2, 0.5, 0.3, 0.2) == (2, 1, 1)
+    band_counts(8, 0, 0.5, 0.3, 0.2 + 1.009e-3)
     with pytest.raises(UserInputError, match="percentages must add up to one"):
-        band_counts(8, 0, .5, .3, .2 + 1.011e-3)
+        band_counts(8, 0, 0.5, 0.3, 0.2 + 1.011e-3)
     # banker's rounding seeing float error: .5/.2 = 2.5 -> 2, .3/.2 = 1.4999... -> 1
-    assert band_counts(8, 0, .5, .3, .2) == (2, 1, 1)
-    assert band_counts(4, 0, .5, .5, 0) == (1, 1, 0)
+    assert band_counts(8, 0, 0.5, 0.3, 0.2) == (2, 1, 1)
+    assert band_counts(4, 0, 0.5, 0.5, 0) == (1, 1, 0)
     # the angle check comes first (split-err-angle-and-nbands), then the sum, then the bands
     with pytest.raises(UserInputError, match="angle must be between"):
-        band_counts(1, 3.0, .5, .5, .5)
+        band_counts(1, 3.0, 0.5, 0.5, 0.5)
     with pytest.raises(UserInputError, match="percentages must add up to one"):
-        band_counts(1, 0, .5, .5, .5)
+        band_counts(1, 0, 0.5, 0.5, 0.5)
     # refused here, silently mishandled by the original
     with pytest.raises(UserInputError, match="angle"):
-        band_counts(8, float("nan"), .5, .3, .2)
+        band_counts(8, float("nan"), 0.5, 0.3, 0.2)
     with pytest.raises(UserInputError, match="negative"):
-        band_counts(8, 0, 1.2, -.2, 0)
+        band_counts(8, 0, 1.2, -0.2, 0)
 
 
 def test_chip_point_is_the_biased_envelope_ring_mean() -> None:
@@ -192,19 +197,19 @@ def test_chip_point_is_the_biased_envelope_ring_mean() -> None:
 def test_bands_follow_the_pattern_over_occupied_bands() -> None:
     # a row of 8 chips, west to east, vertical bands (angle pi/2): 8 bands, one chip each
     row = np.array([shapely.box(i, 0, i + 1, 1) for i in range(8)])
-    assert list(legacy_split(row, 8, math.pi / 2, .5, .3, .2)) == ["train", "train", "test", "val"] * 2
+    assert list(legacy_split(row, 8, math.pi / 2, 0.5, 0.3, 0.2)) == ["train", "train", "test", "val"] * 2
     # at -pi/2 the x flip and plon = -1 cancel (-(1 - x) = x - 1): the same west-to-east order
-    assert list(legacy_split(row, 8, -math.pi / 2, .5, .3, .2)) == ["train", "train", "test", "val"] * 2
+    assert list(legacy_split(row, 8, -math.pi / 2, 0.5, 0.3, 0.2)) == ["train", "train", "test", "val"] * 2
     # ... but x - 1 <= 0 and ids are truncated towards zero, so the band at 0 is (-w, w), twice as wide:
     # three chips at normalised x 0, .5, 1 give bands {0} {.5, 1} at -pi/2 and {0, .5} {1} at +pi/2
     three = row[:3]
-    assert list(legacy_split(three, 2, -math.pi / 2, .5, .5, 0)) == ["train", "test", "test"]
-    assert list(legacy_split(three, 2, math.pi / 2, .5, .5, 0)) == ["train", "train", "test"]
+    assert list(legacy_split(three, 2, -math.pi / 2, 0.5, 0.5, 0)) == ["train", "test", "test"]
+    assert list(legacy_split(three, 2, math.pi / 2, 0.5, 0.5, 0)) == ["train", "train", "test"]
     # angle 0 stacks bands south to north, so the row is one band
-    assert set(legacy_split(row, 4, 0.0, .5, .3, .2)) == {"train"}
+    assert set(legacy_split(row, 4, 0.0, 0.5, 0.3, 0.2)) == {"train"}
     # a single chip: zero ranges become 1, one band
     assert list(legacy_split(row[:1], 1, 0.3, 1, 0, 0)) == ["train"]
-    assert legacy_split(row[:0], 4, 0.3, .5, .3, .2).shape == (0,)
+    assert legacy_split(row[:0], 4, 0.3, 0.5, 0.3, 0.2).shape == (0,)
 
 
 def test_majority_ties_and_groups() -> None:
@@ -214,7 +219,12 @@ def test_majority_ties_and_groups() -> None:
     assert list(majority_by_group(split, groups)) == ["val"] * 5 + ["test", "test"]
     # -1 chips vote as one group; ints and their strings are the same group
     groups = np.array([-1, "-1", "x", -1], dtype=object)
-    assert list(majority_by_group(np.array(["val", "train", "test", "train"]), groups)) == ["train", "train", "test", "train"]
+    assert list(majority_by_group(np.array(["val", "train", "test", "train"]), groups)) == [
+        "train",
+        "train",
+        "test",
+        "train",
+    ]
     # missing groups (dropped by pandas' groupby) give None
     out = majority_by_group(np.array(["val", "train"]), np.array([None, "g"], dtype=object))
     assert list(out) == [None, "train"]

@@ -21,9 +21,26 @@ QUITO = "quito_partitions_aschips_266af64b36450"
 def test_geet_split_writes_the_originals_splits_csv_byte_for_byte(tmp_path):
     tiles = tmp_path / f"{QUITO}.geojson"
     tiles.write_bytes((ORIGINAL / "intersect" / "quito-1000-x-coarse" / f"{QUITO}.geojson").read_bytes())
-    result = run_in_process(geet_cmd("split", "--tiles_file", tiles.name, "--nbands", "6", "--angle", "-0.6",
-                                     "--train_pct", ".6", "--test_pct", ".2", "--val_pct", ".2", "--foreign_tiles_name",
-                                     "coarse"), tmp_path)
+    result = run_in_process(
+        geet_cmd(
+            "split",
+            "--tiles_file",
+            tiles.name,
+            "--nbands",
+            "6",
+            "--angle",
+            "-0.6",
+            "--train_pct",
+            ".6",
+            "--test_pct",
+            ".2",
+            "--val_pct",
+            ".2",
+            "--foreign_tiles_name",
+            "coarse",
+        ),
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     expected = ORIGINAL / "split" / "quito-1000-foreign" / f"{QUITO}_splits.csv"
     assert (tmp_path / f"{QUITO}_splits.csv").read_bytes() == expected.read_bytes()
@@ -38,9 +55,19 @@ def test_geet_split_writes_the_originals_splits_csv_byte_for_byte(tmp_path):
 
 def _utm_run(folder: Path, *overrides: str):
     folder.mkdir(parents=True, exist_ok=True)
-    return run_in_process(geetiles_cmd("aoi=bbox", "aoi.bbox=[6.0,49.5,6.4,49.8]", "aoi.name=t", "tiling=utm",
-                                       f"data_dir={folder}", f"hydra.run.dir={folder / 'run'}",
-                                       "stages=[aoi,tiling,split]", *overrides), folder)
+    return run_in_process(
+        geetiles_cmd(
+            "aoi=bbox",
+            "aoi.bbox=[6.0,49.5,6.4,49.8]",
+            "aoi.name=t",
+            "tiling=utm",
+            f"data_dir={folder}",
+            f"hydra.run.dir={folder / 'run'}",
+            "stages=[aoi,tiling,split]",
+            *overrides,
+        ),
+        folder,
+    )
 
 
 def test_blocks_with_a_guard_gap_leave_no_val_or_test_chip_near_train(tmp_path):
@@ -68,15 +95,18 @@ def test_the_same_seed_gives_the_same_files_and_another_seed_another_split(tmp_p
     assert outputs[0] == outputs[1] and outputs[0] != outputs[2]
 
 
-@pytest.mark.parametrize("overrides, message", [
-    (["split=bands", "split.fractions=[0.5,0.3,0.3]"], "sum to 1.1, not 1"),
-    (["split=bands", "split.fractions=[1.2,-0.1,-0.1]"], "cannot be negative"),
-    (["split=blocks", "split.block_size_m=0"], "split.block_size_m=0 must be a positive"),
-    (["split=bands", "split.buffer_m=-5"], "split.buffer_m=-5 cannot be negative"),
-    (["split=legacy", "split.angle=2.0"], "split.angle=2 must be in [-pi/2, pi/2]"),
-    (["split=bands", "split.group_by=communes"], "no column 'communes' (it has: area_km2, identifier"),
-    (["split=groups"], "split=groups needs split.column"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["split=bands", "split.fractions=[0.5,0.3,0.3]"], "sum to 1.1, not 1"),
+        (["split=bands", "split.fractions=[1.2,-0.1,-0.1]"], "cannot be negative"),
+        (["split=blocks", "split.block_size_m=0"], "split.block_size_m=0 must be a positive"),
+        (["split=bands", "split.buffer_m=-5"], "split.buffer_m=-5 cannot be negative"),
+        (["split=legacy", "split.angle=2.0"], "split.angle=2 must be in [-pi/2, pi/2]"),
+        (["split=bands", "split.group_by=communes"], "no column 'communes' (it has: area_km2, identifier"),
+        (["split=groups"], "split=groups needs split.column"),
+    ],
+)
 def test_bad_split_settings_fail_with_one_line_and_write_nothing(tmp_path, overrides, message):
     result = _utm_run(tmp_path, *overrides)
     assert result.returncode == 2 and message in result.stderr, result.stderr
@@ -88,8 +118,12 @@ def test_split_alone_on_a_tiles_file(tmp_path):
     assert _utm_run(tmp_path / "first", "split=none").returncode == 0
     tiles = next((tmp_path / "first").glob("t_partitions_utmchips_*.geojson"))
     before = tiles.name
-    result = run_in_process(geetiles_cmd("stages=[split]", "split=random", f"split.tiles_file={tiles}",
-                                         f"hydra.run.dir={tmp_path / 'run'}"), tmp_path)
+    result = run_in_process(
+        geetiles_cmd(
+            "stages=[split]", "split=random", f"split.tiles_file={tiles}", f"hydra.run.dir={tmp_path / 'run'}"
+        ),
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "leaks" in result.stdout + result.stderr  # split=random is reported as leaky
     assert set(gpd.read_file(tiles)["split"]) == {"train", "val", "test"} and tiles.name == before
@@ -101,11 +135,15 @@ def test_the_report_gives_class_shares_per_split_and_warns_of_a_class_missing_fr
     from geetiles.config import SplitConfig, SplitKind
     from geetiles.split.report import split_report
 
-    chips = gpd.GeoDataFrame({
-        "identifier": ["a", "b", "c", "d"],
-        "lc_proportions": [{"1": 1.0}, '{"1": 0.5, "2": 0.5}', {"1": 0.2, "3": 0.8}, {"1": 1.0}],
-        "split": ["train", "train", "val", "test"],
-    }, geometry=[box(6 + i * 0.02, 49, 6.01 + i * 0.02, 49.01) for i in range(4)], crs="EPSG:4326")
+    chips = gpd.GeoDataFrame(
+        {
+            "identifier": ["a", "b", "c", "d"],
+            "lc_proportions": [{"1": 1.0}, '{"1": 0.5, "2": 0.5}', {"1": 0.2, "3": 0.8}, {"1": 1.0}],
+            "split": ["train", "train", "val", "test"],
+        },
+        geometry=[box(6 + i * 0.02, 49, 6.01 + i * 0.02, 49.01) for i in range(4)],
+        crs="EPSG:4326",
+    )
     report = split_report(chips, None, SplitConfig(kind=SplitKind.bands))
     shares = report["class_shares"]["lc_proportions"]
     assert shares["train"] == {"1": 0.75, "2": 0.25, "3": 0.0} and shares["val"]["3"] == 0.8
@@ -119,7 +157,9 @@ def test_a_tiles_file_without_chips_is_refused(tmp_path):
 
     tiles = tmp_path / "t_partitions_aschips_0000000000000.geojson"
     gpd.GeoDataFrame({"identifier": ["a"]}, geometry=[box(6, 49, 6.1, 49.1)], crs=4326).iloc[:0].to_file(tiles)
-    result = run_in_process(geetiles_cmd("stages=[split]", "split=bands", f"split.tiles_file={tiles}",
-                                         f"hydra.run.dir={tmp_path / 'run'}"), tmp_path)
+    result = run_in_process(
+        geetiles_cmd("stages=[split]", "split=bands", f"split.tiles_file={tiles}", f"hydra.run.dir={tmp_path / 'run'}"),
+        tmp_path,
+    )
     assert result.returncode == 2 and "has no chips" in result.stderr, result.stderr
     assert not list(tmp_path.glob("*_splits*"))

@@ -51,6 +51,7 @@ def brute_distance(geoms: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
 
 # --- fractions -----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("by_area", [False, True])
 def test_random_split_fractions(by_area):
     n = 5000
@@ -109,6 +110,7 @@ def test_group_split_fractions_by_weight(by_area):
 
 # --- whole groups --------------------------------------------------------------------------------
 
+
 def assert_groups_whole(codes, groups):
     for label in np.unique(groups):
         assert len(np.unique(codes[groups == label])) == 1, label
@@ -138,6 +140,7 @@ def test_group_by_on_bands_keeps_groups_whole():
 
 
 # --- guard gap -----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("strategy", ["random", "bands", "blocks", "checkerboard", "groups"])
 @pytest.mark.parametrize("buffer_m", [0.0, 150.0, 420.0])
@@ -215,6 +218,7 @@ def test_leakage_distances_match_brute_force():
 
 # --- seeds ---------------------------------------------------------------------------------------
 
+
 def test_same_seed_same_codes_other_seed_other_codes():
     centres = jittered_grid(50, 50)
     w = areas(len(centres))
@@ -227,8 +231,10 @@ def test_same_seed_same_codes_other_seed_other_codes():
     for name, run in runs.items():
         assert np.array_equal(run(0), run(0)), name
         assert not np.array_equal(run(0), run(1)), name
-    for run in (lambda s: band_split(centres, w, FRACTIONS, 33.0, bands=20, seed=s),
-                lambda s: block_split(centres, w, FRACTIONS, 400.0, "checkerboard", seed=s)):
+    for run in (
+        lambda s: band_split(centres, w, FRACTIONS, 33.0, bands=20, seed=s),
+        lambda s: block_split(centres, w, FRACTIONS, 400.0, "checkerboard", seed=s),
+    ):
         assert np.array_equal(run(3), run(3))
 
 
@@ -237,11 +243,13 @@ def test_group_split_ignores_chip_order():
     groups = rng.integers(0, 50, 800).astype(str)
     w = areas(800)
     order = rng.permutation(800)
-    assert np.array_equal(group_split(groups, w, FRACTIONS, seed=2)[order],
-                          group_split(groups[order], w[order], FRACTIONS, seed=2))
+    assert np.array_equal(
+        group_split(groups, w, FRACTIONS, seed=2)[order], group_split(groups[order], w[order], FRACTIONS, seed=2)
+    )
 
 
 # --- band geometry -------------------------------------------------------------------------------
+
 
 def measured_azimuth(points: np.ndarray, index: np.ndarray, guess: float) -> tuple[float, float]:
     """Azimuths within 2 degrees of ``guess`` for which the band index is monotone across the bands.
@@ -314,6 +322,7 @@ def test_band_arguments():
 
 # --- checkerboard ----------------------------------------------------------------------------------
 
+
 def test_checkerboard_two_splits_is_the_classic_checkerboard():
     centres = jittered_grid(40, 40)
     codes = block_split(centres, None, (0.5, 0.5, 0.0), 500.0, "checkerboard", seed=0)
@@ -335,7 +344,7 @@ def test_checkerboard_is_periodic_and_keeps_val_and_test_apart(fractions):
     period = int(pattern_counts(f).sum())
     i, j = np.meshgrid(np.arange(3 * period), np.arange(3 * period), indexing="ij")
     codes = checkerboard_codes(i, j, f)
-    assert np.array_equal(codes[:period, :period], codes[period:2 * period, period:2 * period])
+    assert np.array_equal(codes[:period, :period], codes[period : 2 * period, period : 2 * period])
     shares = np.bincount(codes[:period, :period].ravel(), minlength=3) / period**2
     assert np.max(np.abs(shares - f)) <= 0.005
     if f[0] >= 0.6:  # room enough: no val or test block shares an edge with another val or test block
@@ -354,6 +363,7 @@ def test_blocks_are_aligned_to_the_metric_origin():
 
 
 # --- empty input -----------------------------------------------------------------------------------
+
 
 def test_empty_input_returns_empty_codes():
     nothing = np.empty((0, 2))
@@ -377,6 +387,7 @@ def test_empty_input_returns_empty_codes():
 
 # --- metric plane --------------------------------------------------------------------------------
 
+
 def lonlat_boxes(lon: np.ndarray, lat: np.ndarray, size_deg: float = 0.01) -> np.ndarray:
     return shapely.box(lon, lat, lon + size_deg, lat + size_deg)
 
@@ -394,7 +405,9 @@ def test_local_metric_is_aeqd_centred_on_the_chips():
     assert np.allclose(centres, np.column_stack([x, y]), atol=1e-6)
     polygons = plane(chips)
     degree = 111_200.0
-    assert shapely.area(polygons[0]) == pytest.approx(0.01 * degree * 0.01 * degree * np.cos(np.radians(49.4)), rel=0.01)
+    assert shapely.area(polygons[0]) == pytest.approx(
+        0.01 * degree * 0.01 * degree * np.cos(np.radians(49.4)), rel=0.01
+    )
     assert np.allclose(plane(np.array([[plane.lon_0, plane.lat_0]])), 0.0, atol=1e-6)
 
 
@@ -418,8 +431,13 @@ def test_lattice_projection_agrees_with_exact(monkeypatch):
 
 
 def test_antimeridian_chips_stay_whole():
-    chips = np.array([shapely.box(179.9, -17.0, 180.0, -16.9), shapely.box(-180.0, -17.0, -179.9, -16.9),
-                      shapely.Polygon([(179.95, -16.8), (-179.95, -16.8), (-179.95, -16.7), (179.95, -16.7)])])
+    chips = np.array(
+        [
+            shapely.box(179.9, -17.0, 180.0, -16.9),
+            shapely.box(-180.0, -17.0, -179.9, -16.9),
+            shapely.Polygon([(179.95, -16.8), (-179.95, -16.8), (-179.95, -16.7), (179.95, -16.7)]),
+        ]
+    )
     plane = local_metric(chips)
     assert abs(abs(plane.lon_0) - 180.0) < 0.06
     centres = chip_centres(chips, plane)

@@ -15,8 +15,9 @@ def test_a_header_is_read_from_the_first_bytes_alone():
     from geetiles.tiff.header import plain_header, read_ifd
     from geetiles.tiff.writer import encode_geotiff
 
-    data = encode_geotiff(np.ones((3, 1000, 1000), dtype=np.uint8), "EPSG:32632", (10.0, 0, 3e5, 0, -10.0, 5.5e6),
-                          ["r", "g", "b"], 0)
+    data = encode_geotiff(
+        np.ones((3, 1000, 1000), dtype=np.uint8), "EPSG:32632", (10.0, 0, 3e5, 0, -10.0, 5.5e6), ["r", "g", "b"], 0
+    )
     whole, head = plain_header(read_ifd(data)), plain_header(read_ifd(data[:2000]))
     assert head == whole and head.transform == (3e5, 10.0, 0.0, 5.5e6, 0.0, -10.0)
     assert head.descriptions == ("r", "g", "b")
@@ -25,9 +26,18 @@ def test_a_header_is_read_from_the_first_bytes_alone():
 
 def test_metadata_items_agree_with_gdal(tmp_path):
     path = tmp_path / "tagged.tif"
-    items = {"geetiles_request": "0123abcd", "odd": 'a&b <c> "d" \'e\''}
-    with rasterio.open(path, "w", driver="GTiff", width=8, height=8, count=1, dtype="uint8", crs="EPSG:4326",
-                       transform=rasterio.transform.from_bounds(*BOUNDS, 8, 8)) as out:
+    items = {"geetiles_request": "0123abcd", "odd": "a&b <c> \"d\" 'e'"}
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=8,
+        height=8,
+        count=1,
+        dtype="uint8",
+        crs="EPSG:4326",
+        transform=rasterio.transform.from_bounds(*BOUNDS, 8, 8),
+    ) as out:
         out.write(np.zeros((1, 8, 8), dtype=np.uint8))
         out.update_tags(**items)
         out.update_tags(ns="other", hidden="not the dataset's own")

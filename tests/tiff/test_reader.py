@@ -37,8 +37,14 @@ def test_the_fast_reader_agrees_with_gdal(tmp_path, layout, dtype):
     if options.get("predictor") == 2 and dtype.startswith("float"):
         options["predictor"] = 3  # floating-point predictor: not the plain layout, so GDAL reads it
     values = _values(dtype, bands=3)
-    path = write_chip(tmp_path / "chip.tif", values, BOUNDS, crs="EPSG:32632" if dtype == "int16" else "EPSG:4326",
-                      nodata=-9 if np.dtype(dtype).kind != "u" else 0, **options)
+    path = write_chip(
+        tmp_path / "chip.tif",
+        values,
+        BOUNDS,
+        crs="EPSG:32632" if dtype == "int16" else "EPSG:4326",
+        nodata=-9 if np.dtype(dtype).kind != "u" else 0,
+        **options,
+    )
     chip = read_chip(path)
     with rasterio.open(path) as dataset:
         np.testing.assert_array_equal(chip.values, dataset.read(1))
@@ -95,17 +101,39 @@ def test_every_band_and_the_header_agree_with_gdal(tmp_path, layout):
 
 def test_the_fast_header_reader_agrees_with_gdal(tmp_path):
     """Moved from the mosaic's tests, with chips as ``geet mosaic``'s tests write them."""
-    for name, crs, bounds, nodata in (("a", "EPSG:4326", (6.00, 49.60, 6.01, 49.61), 0),
-                                      ("b", "EPSG:32632", (300000.0, 5500000.0, 301000.0, 5501000.0), None)):
+    for name, crs, bounds, nodata in (
+        ("a", "EPSG:4326", (6.00, 49.60, 6.01, 49.61), 0),
+        ("b", "EPSG:32632", (300000.0, 5500000.0, 301000.0, 5501000.0), None),
+    ):
         path = tmp_path / f"{name}.tif"
-        with rasterio.open(path, "w", driver="GTiff", width=100, height=100, count=3, dtype="uint8", crs=crs,
-                           transform=rasterio.transform.from_bounds(*bounds, 100, 100), nodata=nodata, tiled=True,
-                           blockxsize=112, blockysize=112, compress="deflate") as dataset:
+        with rasterio.open(
+            path,
+            "w",
+            driver="GTiff",
+            width=100,
+            height=100,
+            count=3,
+            dtype="uint8",
+            crs=crs,
+            transform=rasterio.transform.from_bounds(*bounds, 100, 100),
+            nodata=nodata,
+            tiled=True,
+            blockxsize=112,
+            blockysize=112,
+            compress="deflate",
+        ) as dataset:
             dataset.write(np.full((3, 100, 100), 9, dtype=np.uint8))
             dataset.descriptions = ("b0", "b&<1>", 'say "2"')
         fast, gdal = read_header(path), _header_with_rasterio(path)
-        assert (fast.width, fast.height, fast.count, fast.dtype, fast.crs, fast.nodata, fast.block) == \
-               (gdal.width, gdal.height, gdal.count, gdal.dtype, gdal.crs, gdal.nodata, gdal.block)
+        assert (fast.width, fast.height, fast.count, fast.dtype, fast.crs, fast.nodata, fast.block) == (
+            gdal.width,
+            gdal.height,
+            gdal.count,
+            gdal.dtype,
+            gdal.crs,
+            gdal.nodata,
+            gdal.block,
+        )
         assert np.allclose(fast.transform, gdal.transform, rtol=0, atol=1e-12)
         assert fast.descriptions == gdal.descriptions == ("b0", "b&<1>", 'say "2"')
 
@@ -147,8 +175,14 @@ def test_a_verified_header_needs_every_pixel(tmp_path):
     from geetiles.tiff.reader import verified_header
     from geetiles.tiff.writer import encode_geotiff
 
-    data = encode_geotiff(_values("uint8", bands=3), "EPSG:4326", (1e-4, 0, 6.0, 0, -1e-4, 49.7), ["a", "b", "c"], 0,
-                          {"geetiles_request": "r1"})
+    data = encode_geotiff(
+        _values("uint8", bands=3),
+        "EPSG:4326",
+        (1e-4, 0, 6.0, 0, -1e-4, 49.7),
+        ["a", "b", "c"],
+        0,
+        {"geetiles_request": "r1"},
+    )
     header = verified_header(data)
     assert (header.width, header.height, header.count, header.metadata) == (45, 37, 3, {"geetiles_request": "r1"})
     for cut in (len(data) // 2, len(data) - 40):

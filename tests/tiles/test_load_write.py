@@ -13,7 +13,8 @@ from geetiles.tiles import load_tiles, parse_tiles_file_name, tiles_file_path, t
 def frame(n=3):
     return gpd.GeoDataFrame(
         {"identifier": [f"{i:013x}" for i in range(n)], "area_km2": [1.0] * n},
-        geometry=[shapely.box(i, 0, i + 1, 1) for i in range(n)], crs=4326,
+        geometry=[shapely.box(i, 0, i + 1, 1) for i in range(n)],
+        crs=4326,
     )
 
 
@@ -54,7 +55,8 @@ def test_missing_tiles_file_is_a_user_error(tmp_path):
 def test_no_temporary_files_are_left(tmp_path):
     write_tiles(frame(), tmp_path / "x_partitions_aschips_0000000000000.geojson")
     assert sorted(os.listdir(tmp_path)) == [
-        "x_partitions_aschips_0000000000000.geojson", "x_partitions_aschips_0000000000000.parquet",
+        "x_partitions_aschips_0000000000000.geojson",
+        "x_partitions_aschips_0000000000000.parquet",
     ]
 
 
@@ -62,9 +64,14 @@ def test_geojson_round_trips_coordinates_exactly(tmp_path):
     rng = np.random.default_rng(3)
     x, y = rng.uniform(-180, 179, 50), rng.uniform(-89, 89, 50)
     original = gpd.GeoDataFrame(
-        {"identifier": [f"{i:013x}" for i in range(50)], "area_km2": rng.uniform(0, 2, 50),
-         "epsg": np.full(50, 32632, dtype=np.int32), "split": ["train"] * 49 + [None]},
-        geometry=shapely.box(x, y, x + rng.uniform(0, 1, 50), y + 0.5), crs=4326,
+        {
+            "identifier": [f"{i:013x}" for i in range(50)],
+            "area_km2": rng.uniform(0, 2, 50),
+            "epsg": np.full(50, 32632, dtype=np.int32),
+            "split": ["train"] * 49 + [None],
+        },
+        geometry=shapely.box(x, y, x + rng.uniform(0, 1, 50), y + 0.5),
+        crs=4326,
     )
     path = write_tiles(original, tmp_path / "x_partitions_aschips_0000000000000.geojson")
     back = gpd.read_file(path)
@@ -76,6 +83,7 @@ def test_geojson_round_trips_coordinates_exactly(tmp_path):
 
 
 # --- identifiers: every reader of a tiles file refuses those outside the rule (tests/hostile.py) -------------
+
 
 def _hostile(tmp_path, identifier="../../evil", twin=True):
     from tests.hostile import hostile_tiles
@@ -122,14 +130,29 @@ def test_every_stage_reading_a_tiles_file_refuses_it_and_writes_nothing(tmp_path
     before = snapshot(tmp_path)
     runs = {
         "split": lambda: _run("stages=[split]", "split=random", f"split.tiles_file={tiles}"),
-        "intersect": lambda: _run("stages=[intersect]", f"intersect.tiles_file={tiles}",
-                                  f"intersect.foreign_file={plain}"),
-        "foreign-units": lambda: _run("stages=[intersect]", f"intersect.tiles_file={plain}",
-                                      f"intersect.foreign_file={tiles}"),
-        "proportions": lambda: _run("stages=[proportions]", f"proportions.tiles_file={tiles}",
-                                    "proportions.dataset=img", "proportions.definition=esa-world-cover"),
-        "mosaic.fromvals": lambda: geet.main(["mosaic.fromvals", "--tiles_file", str(tiles), "--dest_file",
-                                              str(tmp_path / "values.tif"), "--meters_per_pixel", "100"]),
+        "intersect": lambda: _run(
+            "stages=[intersect]", f"intersect.tiles_file={tiles}", f"intersect.foreign_file={plain}"
+        ),
+        "foreign-units": lambda: _run(
+            "stages=[intersect]", f"intersect.tiles_file={plain}", f"intersect.foreign_file={tiles}"
+        ),
+        "proportions": lambda: _run(
+            "stages=[proportions]",
+            f"proportions.tiles_file={tiles}",
+            "proportions.dataset=img",
+            "proportions.definition=esa-world-cover",
+        ),
+        "mosaic.fromvals": lambda: geet.main(
+            [
+                "mosaic.fromvals",
+                "--tiles_file",
+                str(tiles),
+                "--dest_file",
+                str(tmp_path / "values.tif"),
+                "--meters_per_pixel",
+                "100",
+            ]
+        ),
     }
     if stage == "mosaic.fromvals":
         with pytest.raises(SystemExit) as ended:

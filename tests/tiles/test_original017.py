@@ -34,12 +34,7 @@ def _split_cases() -> dict[str, tuple[list[str], Path]]:
         name = block.split("\n", 1)[0].strip()
         command = re.search(r"- command: `geet (split [^`]*)`", block)
         source = re.search(r"- input tiles file: (files/\S+\.geojson(?:\.gz)?)", block)
-        if (
-            name.startswith("split-")
-            and not name.startswith("split-err")
-            and command
-            and source
-        ):
+        if name.startswith("split-") and not name.startswith("split-err") and command and source:
             cases[name.removeprefix("split-")] = (
                 shlex.split(command.group(1)),
                 DATA / source.group(1),
@@ -83,9 +78,7 @@ INTERSECTS = {  # case: (the chips' grid file, the foreign file, 0.1.7's output)
 
 
 @pytest.mark.parametrize("case", sorted(INTERSECTS))
-def test_geet_intersect_writes_the_bytes_0_1_7_wrote_but_for_its_square_degree_ties(
-    tmp_path, case
-):
+def test_geet_intersect_writes_the_bytes_0_1_7_wrote_but_for_its_square_degree_ties(tmp_path, case):
     chips, foreign, output = (FILES / part for part in INTERSECTS[case])
     tiles = tmp_path / chips.name.removesuffix(".gz")
     tiles.write_bytes(_bytes(chips))
@@ -104,14 +97,10 @@ def test_geet_intersect_writes_the_bytes_0_1_7_wrote_but_for_its_square_degree_t
     ours, theirs = tiles.read_bytes().split(b"\n"), _bytes(output).split(b"\n")
     assert len(ours) == len(theirs)
     differ = [i for i, (a, b) in enumerate(zip(ours, theirs)) if a != b]
-    assert len(differ) <= 0.005 * len(
-        theirs
-    )  # the near-ties of test_intersect.py (0 for quito)
+    assert len(differ) <= 0.005 * len(theirs)  # the near-ties of test_intersect.py (0 for quito)
     unit = re.compile(rb'"foreignid_[a-z0-9]+": "[0-9a-f-]+"')
     for i in differ:
-        assert unit.sub(b"", ours[i]) == unit.sub(
-            b"", theirs[i]
-        )  # the chosen unit, nothing else
+        assert unit.sub(b"", ours[i]) == unit.sub(b"", theirs[i])  # the chosen unit, nothing else
     if case == "quito":
         assert not differ
 
@@ -169,6 +158,4 @@ def test_geet_lp_compute_writes_the_bytes_0_1_7_wrote_on_its_grids(tmp_path, ste
     import pyarrow.parquet as pq
 
     twin = pq.read_schema(tiles.with_suffix(".parquet")).names
-    assert (
-        "esa-world-cover_valid_frac" in twin
-    )  # the columns 0.1.7 did not have live in the twin
+    assert "esa-world-cover_valid_frac" in twin  # the columns 0.1.7 did not have live in the twin

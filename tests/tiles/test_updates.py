@@ -49,9 +49,7 @@ def test_stages_write_the_twin_and_the_geojson_is_written_once_at_flush(tmp_path
         "b",
         "geometry",
     ]
-    assert not (
-        tmp_path / "x_partitions_aschips_0000000000000.lock"
-    ).exists()  # released and removed
+    assert not (tmp_path / "x_partitions_aschips_0000000000000.lock").exists()  # released and removed
 
 
 @pytest.mark.slow
@@ -66,20 +64,12 @@ def test_a_run_killed_between_two_stages_loses_nothing_and_the_next_run_writes_t
     process.join(60)
     assert process.exitcode == 9
     assert "killed" not in gpd.read_file(path).columns  # the GeoJSON is behind ...
-    assert (
-        load_tiles(path)["killed"].tolist() == ["yes"] * 4
-    )  # ... loading sees the newest columns
-    updates = (
-        TilesUpdates()
-    )  # the lock its holder left is taken (the kernel dropped it)
+    assert load_tiles(path)["killed"].tolist() == ["yes"] * 4  # ... loading sees the newest columns
+    updates = TilesUpdates()  # the lock its holder left is taken (the kernel dropped it)
     frame = updates.load(path)
     assert frame["killed"].tolist() == ["yes"] * 4
-    assert updates.flush() == [
-        path.resolve()
-    ]  # a stage that adds nothing still brings the GeoJSON up
-    assert gpd.read_file(path)["killed"].tolist() == ["yes"] * 4 and not geojson_behind(
-        path
-    )
+    assert updates.flush() == [path.resolve()]  # a stage that adds nothing still brings the GeoJSON up
+    assert gpd.read_file(path)["killed"].tolist() == ["yes"] * 4 and not geojson_behind(path)
 
 
 def _save_and_die(path):
@@ -132,9 +122,7 @@ def test_two_threads_updating_at_once_never_lose_a_column(tmp_path):
             updates = TilesUpdates(lock_wait_s=20)
             try:
                 frame = updates.load(path)
-                time.sleep(
-                    0.2
-                )  # all have started: without the lock one would overwrite the other
+                time.sleep(0.2)  # all have started: without the lock one would overwrite the other
                 frame[column] = column
                 updates.save(frame, path)
                 updates.flush()
@@ -149,9 +137,7 @@ def test_two_threads_updating_at_once_never_lose_a_column(tmp_path):
     for thread in threads:
         thread.join(60)
     assert not errors
-    assert {"c0", "c1", "c2"} <= set(
-        gpd.read_file(path).columns
-    ) and not geojson_behind(path)
+    assert {"c0", "c1", "c2"} <= set(gpd.read_file(path).columns) and not geojson_behind(path)
 
 
 def test_the_lock_file_of_a_holder_that_died_is_taken_and_removed(tmp_path):
@@ -175,9 +161,7 @@ def test_legacy_rewrites_recompute_area_km2_as_0_1_7_and_keep_extra_columns_in_t
 ):
     from geetiles.tiling.grid import legacy_rectangles
 
-    chips = legacy_rectangles(
-        np.array([[6.0, 49.5, 6.013, 49.509], [6.013, 49.5, 6.026, 49.509]])
-    )
+    chips = legacy_rectangles(np.array([[6.0, 49.5, 6.013, 49.509], [6.013, 49.5, 6.026, 49.509]]))
     path = write_tiles(chips, tmp_path / "x_partitions_aschips_0000000000000.geojson")
     assert is_legacy_file(path)
     updates = TilesUpdates()
@@ -187,14 +171,10 @@ def test_legacy_rewrites_recompute_area_km2_as_0_1_7_and_keep_extra_columns_in_t
     updates.save(frame, path, twin_only=["lc_valid_frac"])
     updates.flush()
     text = path.read_text()
-    assert (
-        is_legacy_file(path) and '"lc_proportions": { "1": 0.5, "4": 0.25 } }' in text
-    )
+    assert is_legacy_file(path) and '"lc_proportions": { "1": 0.5, "4": 0.25 } }' in text
     assert '"lc_proportions": { } }' in text and "valid_frac" not in text
     twin = load_tiles(twin_path(path))
-    assert twin["lc_valid_frac"].tolist() == [1.0, 0.0] and twin["lc_proportions"][
-        0
-    ] == {"1": 0.5, "4": 0.25}
+    assert twin["lc_valid_frac"].tolist() == [1.0, 0.0] and twin["lc_proportions"][0] == {"1": 0.5, "4": 0.25}
     parsed = [f["properties"]["area_km2"] for f in json.loads(text)["features"]]
     assert parsed == twin["area_km2"].tolist()  # the twin holds what the GeoJSON says
 

@@ -72,7 +72,18 @@ def _raw_numbers(text: str, key: str) -> list[str]:
 def test_all_reference_files_are_here():
     assert len(CASES) == 23
     assert {name for name, _, _ in CASES} == {
-        "auckland", "honolulu", "losangeles", "lux", "nairobi", "puntaarenas", "quito", "tokyo", "tromso", "utm12e", "utm6e"}
+        "auckland",
+        "honolulu",
+        "losangeles",
+        "lux",
+        "nairobi",
+        "puntaarenas",
+        "quito",
+        "tokyo",
+        "tromso",
+        "utm12e",
+        "utm6e",
+    }
     assert all(r.name.removesuffix(".gz") in SHA256 for _, _, r in CASES)
 
 
@@ -125,7 +136,9 @@ def test_grid_file_equals_the_originals(name, size, reference, tmp_path):
     full = ["%.17g" % float(t) == t for t in area_texts]  # not shortened by GDAL (…999999x/…000000x)
     assert sum(full) >= 0.98 * len(full)
     assert [a for a, f in zip(chips.area_km2.tolist(), full) if f] == [float(t) for t, f in zip(area_texts, full) if f]
-    assert [f["properties"]["area_km2"] for f in ours["features"]] == [f["properties"]["area_km2"] for f in original["features"]]
+    assert [f["properties"]["area_km2"] for f in ours["features"]] == [
+        f["properties"]["area_km2"] for f in original["features"]
+    ]
 
     # and so: byte for byte
     assert path.read_bytes() == original_bytes
@@ -143,7 +156,9 @@ def test_twin_holds_what_the_geojson_says(tmp_path):
     assert twin.crs.to_epsg() == 4326
     assert twin["identifier"].tolist() == chips.identifier
     assert twin["area_km2"].tolist() == from_json["area_km2"].tolist()
-    assert np.array_equal(shapely.get_coordinates(twin.geometry.values), shapely.get_coordinates(from_json.geometry.values))
+    assert np.array_equal(
+        shapely.get_coordinates(twin.geometry.values), shapely.get_coordinates(from_json.geometry.values)
+    )
     loaded = load_tiles(path)  # the twin, in sync
     assert loaded["identifier"].tolist() == chips.identifier and loaded.crs.to_epsg() == 4326
 
@@ -151,16 +166,40 @@ def test_twin_holds_what_the_geojson_says(tmp_path):
 def test_geet_grid_writes_the_originals_bytes(workdir):
     """The whole command (config, stage, record), not only the functions."""
     name, size, reference = next(c for c in CASES if c[0] == "tokyo" and c[1] == 5000)
-    result = run_in_process(geet_cmd("grid", "--aoi_wkt_file", str(FILES / "aois" / "tokyo.wkt"), "--chip_size_meters",
-                                     str(size), "--aoi_name", name, "--dest_dir", "out"), workdir)
+    result = run_in_process(
+        geet_cmd(
+            "grid",
+            "--aoi_wkt_file",
+            str(FILES / "aois" / "tokyo.wkt"),
+            "--chip_size_meters",
+            str(size),
+            "--aoi_name",
+            name,
+            "--dest_dir",
+            "out",
+        ),
+        workdir,
+    )
     assert result.returncode == 0, result.stderr
     assert (workdir / "out" / reference.name).read_bytes() == reference.read_bytes()
 
 
-@pytest.mark.parametrize(("lon", "lat"), [
-    (6.0, 45.0), (0.0, 0.0), (-180.0, 10.0), (180.0, -10.0), (5.999999999999999, 0.0), (12.000000000000002, -80.0),
-    (3.0, 84.0), (-0.5, -0.0), (179.99, 83.99), (-77.3, -12.1), (139.7, 35.6),
-])
+@pytest.mark.parametrize(
+    ("lon", "lat"),
+    [
+        (6.0, 45.0),
+        (0.0, 0.0),
+        (-180.0, 10.0),
+        (180.0, -10.0),
+        (5.999999999999999, 0.0),
+        (12.000000000000002, -80.0),
+        (3.0, 84.0),
+        (-0.5, -0.0),
+        (179.99, 83.99),
+        (-77.3, -12.1),
+        (139.7, 35.6),
+    ],
+)
 def test_utm_zone_is_the_one_the_originals_database_query_returns(lon, lat):
     from pyproj.aoi import AreaOfInterest
     from pyproj.database import query_utm_crs_info
@@ -169,14 +208,33 @@ def test_utm_zone_is_the_one_the_originals_database_query_returns(lon, lat):
     assert original_utm_epsg(lon, lat) == int(found[0].code)
 
 
-@pytest.mark.parametrize("value", [
-    5.691268532560000, 12.29999999999999, 179.99999999999997, 131.27631, -0.0000012, 0.1, 1.0, -68.57688, 5.000000000000001,
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        5.691268532560000,
+        12.29999999999999,
+        179.99999999999997,
+        131.27631,
+        -0.0000012,
+        0.1,
+        1.0,
+        -68.57688,
+        5.000000000000001,
+    ],
+)
 def test_gdal_number_formats(value):
     """Spot checks of GDAL 3.6's number texts (its intelliround), as fiona 1.9.6 wrote them."""
-    expected = {5.69126853256: "5.69126853256", 12.29999999999999: "12.3", 179.99999999999997: "180.0",
-                131.27631: "131.27631", -0.0000012: "-0.0000012", 0.1: "0.1", 1.0: "1.0", -68.57688: "-68.57688",
-                5.000000000000001: "5.0"}
+    expected = {
+        5.69126853256: "5.69126853256",
+        12.29999999999999: "12.3",
+        179.99999999999997: "180.0",
+        131.27631: "131.27631",
+        -0.0000012: "-0.0000012",
+        0.1: "0.1",
+        1.0: "1.0",
+        -68.57688: "-68.57688",
+        5.000000000000001: "5.0",
+    }
     assert gdal_coordinate(value) == expected[value]
     assert gdal_double(0.1) == "0.1" and gdal_double(24.994799117724419) == "24.994799117724419"
     assert gdal_double(100.0) == "100.0" and gdal_double(0.99988936331901046) == "0.99988936331901046"
@@ -197,19 +255,37 @@ GDAL_TEXT = """{
 
 
 def test_legacy_layout_writes_what_gdal_wrote_for_other_polygons_and_types(tmp_path):
-    polygons = np.array([
-        shapely.Polygon([(0.1, 0.2), (1.30000000001, 0.2), (1.3, 1.7), (0.1, 0.2)]),
-        shapely.Polygon([(10, 10), (20, 10), (20, 20), (10, 20), (10, 10)],
-                        [[(12, 12), (13, 12), (13, 13), (12, 12)], [(15.5, 15.25), (16, 15.25), (16, 16), (15.5, 15.25)]]),
-        shapely.Polygon([(-179.99999999999997, -0.5), (-5.000000000000001, -0.5), (-5.000000000000001, 12.29999999999999),
-                         (-179.99999999999997, -0.5)]),
-    ], dtype=object)
+    polygons = np.array(
+        [
+            shapely.Polygon([(0.1, 0.2), (1.30000000001, 0.2), (1.3, 1.7), (0.1, 0.2)]),
+            shapely.Polygon(
+                [(10, 10), (20, 10), (20, 20), (10, 20), (10, 10)],
+                [[(12, 12), (13, 12), (13, 13), (12, 12)], [(15.5, 15.25), (16, 15.25), (16, 16), (15.5, 15.25)]],
+            ),
+            shapely.Polygon(
+                [
+                    (-179.99999999999997, -0.5),
+                    (-5.000000000000001, -0.5),
+                    (-5.000000000000001, 12.29999999999999),
+                    (-179.99999999999997, -0.5),
+                ]
+            ),
+        ],
+        dtype=object,
+    )
     import geopandas as gpd
 
     from geetiles.tiles import LEGACY_LAYOUT_ATTR
 
-    frame = gpd.GeoDataFrame({"area_km2": [0.1, np.nan, 100.0], "identifier": ['a/b "q" é', "x", "tab\there"],
-                              "n": np.array([7, -12345678901, 0], dtype=np.int64)}, geometry=polygons, crs=4326)
+    frame = gpd.GeoDataFrame(
+        {
+            "area_km2": [0.1, np.nan, 100.0],
+            "identifier": ['a/b "q" é', "x", "tab\there"],
+            "n": np.array([7, -12345678901, 0], dtype=np.int64),
+        },
+        geometry=polygons,
+        crs=4326,
+    )
     frame.attrs[LEGACY_LAYOUT_ATTR] = True
     path = write_tiles(frame, tmp_path / "x_partitions_y_0000000000000.geojson")
     assert path.read_text(encoding="utf-8") == GDAL_TEXT

@@ -18,11 +18,13 @@ from geetiles.tiling.utm_zones import utm_crs_at
 
 # ~30 x 33 km near (10E, 45N) with a 8 x 5.5 km hole; and three separate parts, one a triangle
 WITH_HOLE = shapely.box(9.9, 44.9, 10.3, 45.2).difference(shapely.box(10.0, 45.0, 10.1, 45.05))
-MULTI = shapely.MultiPolygon([
-    shapely.box(9.9, 44.9, 10.0, 45.0),
-    shapely.box(10.05, 44.9, 10.2, 44.95),
-    shapely.Polygon([(10.0, 45.05), (10.2, 45.05), (10.1, 45.2)]),
-])
+MULTI = shapely.MultiPolygon(
+    [
+        shapely.box(9.9, 44.9, 10.0, 45.0),
+        shapely.box(10.05, 44.9, 10.2, 44.95),
+        shapely.Polygon([(10.0, 45.05), (10.2, 45.05), (10.1, 45.2)]),
+    ]
+)
 
 
 class FixedDraws:
@@ -106,13 +108,15 @@ def test_a_cut_along_an_edge_gives_a_geometry_collection_and_keeps_polygons_only
 
 
 def test_polygon_parts_flattens_collections_and_drops_lines_and_points():
-    nested = shapely.GeometryCollection([
-        shapely.box(0, 0, 1, 1),
-        shapely.MultiPolygon([shapely.box(2, 0, 3, 1), shapely.box(4, 0, 5, 1)]),
-        shapely.LineString([(0, 0), (5, 5)]),
-        shapely.Point(7, 7),
-        shapely.GeometryCollection([shapely.box(6, 0, 7, 1), shapely.MultiPoint([(1, 1), (2, 2)])]),
-    ])
+    nested = shapely.GeometryCollection(
+        [
+            shapely.box(0, 0, 1, 1),
+            shapely.MultiPolygon([shapely.box(2, 0, 3, 1), shapely.box(4, 0, 5, 1)]),
+            shapely.LineString([(0, 0), (5, 5)]),
+            shapely.Point(7, 7),
+            shapely.GeometryCollection([shapely.box(6, 0, 7, 1), shapely.MultiPoint([(1, 1), (2, 2)])]),
+        ]
+    )
     parts = polygon_parts(nested)
     assert [p.bounds[0] for p in parts] == [0, 2, 4, 6]
     assert polygon_parts(shapely.LineString([(0, 0), (1, 1)])) == []
@@ -134,12 +138,15 @@ def test_small_aoi_is_one_piece_and_empty_aoi_none():
     assert len(katana_chips(shapely.Polygon(), 5000, 0)) == 0
 
 
-@pytest.mark.parametrize("size, seed, fragment", [
-    (0, 0, "max_size_m=0 must be a positive"),
-    (-5, 0, "must be a positive"),
-    (5000, -1, "tiling.seed=-1"),
-    (1, 0, "tiling.max_chips"),  # ~1e9 pieces: refused before cutting
-])
+@pytest.mark.parametrize(
+    "size, seed, fragment",
+    [
+        (0, 0, "max_size_m=0 must be a positive"),
+        (-5, 0, "must be a positive"),
+        (5000, -1, "tiling.seed=-1"),
+        (1, 0, "tiling.max_chips"),  # ~1e9 pieces: refused before cutting
+    ],
+)
 def test_bad_settings_are_refused(size, seed, fragment):
     with pytest.raises(UserInputError, match=fragment):
         katana_chips(WITH_HOLE, size, seed)
@@ -160,12 +167,15 @@ def no_cutting(monkeypatch):
     monkeypatch.setattr(module, "katana", cut)
 
 
-@pytest.mark.parametrize("aoi, fragment", [
-    (WORLD, "spanning all 360° of longitude) does not fit in it"),
-    (shapely.box(-170, -80, 170, 80), "spanning 340° of longitude"),
-    (RING_THE_LONG_WAY, "does not project into it"),
-    (shapely.box(-120, 10, 120, 60), "does not fit in it"),
-])
+@pytest.mark.parametrize(
+    "aoi, fragment",
+    [
+        (WORLD, "spanning all 360° of longitude) does not fit in it"),
+        (shapely.box(-170, -80, 170, 80), "spanning 340° of longitude"),
+        (RING_THE_LONG_WAY, "does not project into it"),
+        (shapely.box(-120, 10, 120, 60), "does not fit in it"),
+    ],
+)
 def test_an_aoi_one_utm_zone_cannot_hold_is_refused_before_cutting(monkeypatch, aoi, fragment):
     """0.1.7 projected the world box into one zone, where both its edges are the same meridian: a
     line, cut into millions of zero-width slivers. Now: one line naming the zone and the fix."""

@@ -24,10 +24,14 @@ from tests.in_process import run_in_process
 # (dist_km, lat, lon, reference cell name, reference footprint bounds (minx, miny, maxx, maxy))
 REFERENCE_CELLS = [
     (10, 49.6, 6.15, "552U_44R", (6.09465178914968, 49.580838323353305, 6.233166602539427, 49.67065868263472)),
-    (10, -22.9, -43.2, "255D_444L",
-     (-43.29360780065008, -22.904191616766468, -43.19609967497291, -22.81437125748502)),
-    (10, -33.87, 151.21, "378D_1396R",
-     (151.14586466165417, -33.952095808383234, 151.25413533834586, -33.86227544910179)),
+    (10, -22.9, -43.2, "255D_444L", (-43.29360780065008, -22.904191616766468, -43.19609967497291, -22.81437125748502)),
+    (
+        10,
+        -33.87,
+        151.21,
+        "378D_1396R",
+        (151.14586466165417, -33.952095808383234, 151.25413533834586, -33.86227544910179),
+    ),
     (10, 40.71, -74.0, "453U_625L", (-74.03751233958536, 40.68862275449101, -73.91905231984202, 40.778443113772454)),
     (10, 0.03, -0.03, "0U_1L", (-0.0898203592814184, 0.0, 0.0, 0.08982035928143262)),
     (10, -0.03, 0.03, "1D_0R", (0.0, -0.08982035928144683, 0.08982035928144683, 0.0)),
@@ -37,13 +41,16 @@ REFERENCE_CELLS = [
     (10, 84.99, -30.0, "946U_30L", (-30.681818181818187, 84.97005988023952, -29.659090909090935, 85.05988023952096)),
     (10, -84.97, 100.0, "946D_97R", (99.20454545454544, -84.97005988023952, 100.22727272727275, -84.88023952095809)),
     # 3947 columns (odd): the last column straddles the antimeridian; the reference finds it from both sides
-    (10, 10.0, 179.99, "111U_1973R",
-     (179.95439574360273, 9.970059880239518, 180.04560425639727, 10.059880239520965)),
-    (10, 10.0, -179.99, "111U_1973R",
-     (179.95439574360273, 9.970059880239518, 180.04560425639727, 10.059880239520965)),
+    (10, 10.0, 179.99, "111U_1973R", (179.95439574360273, 9.970059880239518, 180.04560425639727, 10.059880239520965)),
+    (10, 10.0, -179.99, "111U_1973R", (179.95439574360273, 9.970059880239518, 180.04560425639727, 10.059880239520965)),
     (100, 49.6, 6.15, "55U_4R", (5.496183206106878, 49.25373134328359, 6.870229007633583, 50.14925373134329)),
-    (100, -33.87, 151.21, "38D_139R",
-     (150.27027027027032, -34.029850746268664, 151.35135135135135, -33.13432835820896)),
+    (
+        100,
+        -33.87,
+        151.21,
+        "38D_139R",
+        (150.27027027027032, -34.029850746268664, 151.35135135135135, -33.13432835820896),
+    ),
 ]
 
 # Row 502U has 2830 columns and rounding puts its westmost point at +180: the reference names the cell
@@ -112,12 +119,15 @@ def test_a_band_across_the_globe_gives_each_cell_of_the_row_once_without_gaps(la
     assert east[-1] == pytest.approx(180 if west[0] == -180 else 360 + west[0], abs=1e-9)  # all the way round
 
 
-@pytest.mark.parametrize("aoi", [
-    shapely.Polygon([(5.8, 49.4), (6.6, 49.6), (6.3, 50.2), (6.0, 49.9), (5.7, 50.1)]),  # N, E, concave
-    shapely.Polygon([(-0.5, -0.4), (0.6, -0.3), (0.2, 0.5)]),  # equator and Greenwich
-    shapely.Polygon([(-70.5, -33.2), (-70.1, -33.6), (-69.8, -33.1)]).buffer(0.1),  # S, W
-    shapely.box(14.0, 77.0, 19.0, 79.5),  # Svalbard
-])
+@pytest.mark.parametrize(
+    "aoi",
+    [
+        shapely.Polygon([(5.8, 49.4), (6.6, 49.6), (6.3, 50.2), (6.0, 49.9), (5.7, 50.1)]),  # N, E, concave
+        shapely.Polygon([(-0.5, -0.4), (0.6, -0.3), (0.2, 0.5)]),  # equator and Greenwich
+        shapely.Polygon([(-70.5, -33.2), (-70.1, -33.6), (-69.8, -33.1)]).buffer(0.1),  # S, W
+        shapely.box(14.0, 77.0, 19.0, 79.5),  # Svalbard
+    ],
+)
 def test_chips_intersect_the_aoi_and_cover_it(aoi):
     chips = majortom_chips(aoi, 10_000, max_chips=10**6)
     assert len(chips) > 0
@@ -163,8 +173,17 @@ def test_refuses_a_tiling_that_would_not_fit():
 
 
 def test_tiling_stage_end_to_end(tmp_path):
-    result = run_in_process(geetiles_cmd("aoi=bbox", "aoi.bbox=[6.0,49.5,6.3,49.7]", "aoi.name=t", "tiling=majortom",
-                                         f"data_dir={tmp_path / 'data'}", "stages=[aoi,tiling]"), tmp_path)
+    result = run_in_process(
+        geetiles_cmd(
+            "aoi=bbox",
+            "aoi.bbox=[6.0,49.5,6.3,49.7]",
+            "aoi.name=t",
+            "tiling=majortom",
+            f"data_dir={tmp_path / 'data'}",
+            "stages=[aoi,tiling]",
+        ),
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     expected = majortom_chips(shapely.box(6.0, 49.5, 6.3, 49.7), 10_000, max_chips=10**6)
     [path] = (tmp_path / "data").glob("t_partitions_majortom_*.geojson")

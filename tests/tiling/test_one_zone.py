@@ -15,10 +15,13 @@ def projector(epsg: int):
     return lambda c: np.column_stack(transformer.transform(c[:, 0], c[:, 1]))
 
 
-@pytest.mark.parametrize("aoi, epsg, chords", [
-    (shapely.box(6, 49.4, 6.5, 50.2), 32631, 1e-4),
-    (shapely.box(0, 40, 30, 50), 32632, 0.02),  # 30° wide: its parallels bend by 1.5 % of its area
-])
+@pytest.mark.parametrize(
+    "aoi, epsg, chords",
+    [
+        (shapely.box(6, 49.4, 6.5, 50.2), 32631, 1e-4),
+        (shapely.box(0, 40, 30, 50), 32632, 0.02),  # 30° wide: its parallels bend by 1.5 % of its area
+    ],
+)
 def test_a_country_or_a_few_zones_fit(aoi, epsg, chords):
     project = projector(epsg)
     assert chord_area_ratio(aoi, shapely.transform(aoi, project), project) == pytest.approx(1, abs=chords)

@@ -23,9 +23,22 @@ def test_select_picks_the_originals_units_with_its_ids_and_file_name(tmp_path):
     """Same units, order, ids and file name as 0.1.7; its columns first, then the source's own
     (0.1.7 dropped them); area_km2 on the ellipsoid instead of in a UTM zone (within 0.5 %)."""
     folder = ORIGINAL / "select" / "synthetic"
-    result = run_in_process(geet_cmd("select", "--orig_shapefile", str(folder / "communes.geojson"), "--aoi_wkt_file",
-                                     str(folder / "aoi.wkt"), "--aoi_name", "t", "--dest_dir", str(tmp_path),
-                                     "--tiles_name", "communes"), tmp_path)
+    result = run_in_process(
+        geet_cmd(
+            "select",
+            "--orig_shapefile",
+            str(folder / "communes.geojson"),
+            "--aoi_wkt_file",
+            str(folder / "aoi.wkt"),
+            "--aoi_name",
+            "t",
+            "--dest_dir",
+            str(tmp_path),
+            "--tiles_name",
+            "communes",
+        ),
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     [expected] = folder.glob("t_partitions_communes_*.geojson")
     ours = _features(tmp_path / expected.name)  # same name: same ids in the same order
@@ -41,8 +54,20 @@ def test_random_writes_the_originals_layout(tmp_path):
     """0.1.7's random partitions are unseeded, so only the layout compares: the name token, the
     columns, pieces at most 5 km a side in the zone's metres, covering the AOI."""
     folder = ORIGINAL / "random" / "synthetic"
-    result = run_in_process(geet_cmd("random", "--aoi_wkt_file", str(folder / "aoi.wkt"), "--max_rectangle_size_meters",
-                                     "5000", "--aoi_name", "t", "--dest_dir", str(tmp_path)), tmp_path)
+    result = run_in_process(
+        geet_cmd(
+            "random",
+            "--aoi_wkt_file",
+            str(folder / "aoi.wkt"),
+            "--max_rectangle_size_meters",
+            "5000",
+            "--aoi_name",
+            "t",
+            "--dest_dir",
+            str(tmp_path),
+        ),
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     [expected] = folder.glob("t_partitions_5k_*.geojson")
     [written] = tmp_path.glob("t_partitions_5k_*.geojson")

@@ -21,8 +21,9 @@ def _communes() -> gpd.GeoDataFrame:
     """A 6 x 4 lattice of 0.1 degree "communes" over (5.9..6.5, 49.4..49.8), with attributes."""
     cells = [box(5.9 + 0.1 * i, 49.4 + 0.1 * j, 6.0 + 0.1 * i, 49.5 + 0.1 * j) for i in range(6) for j in range(4)]
     names = [f"c{i:02d}" for i in range(len(cells))]
-    return gpd.GeoDataFrame({"name": names, "population": np.arange(len(cells)) * 100, "identifier": names},
-                            geometry=cells, crs="EPSG:4326")
+    return gpd.GeoDataFrame(
+        {"name": names, "population": np.arange(len(cells)) * 100, "identifier": names}, geometry=cells, crs="EPSG:4326"
+    )
 
 
 def _tiling(path, **settings) -> TilingConfig:
@@ -34,9 +35,19 @@ def _expected_names(min_overlap_km2: float = 1e-3) -> set[str]:
     return set(communes.loc[communes.geometry.intersects(AOI), "name"])
 
 
-@pytest.mark.parametrize("fmt, crs", [("gpkg", "EPSG:3035"), ("geojson", "EPSG:3035"), ("shp.zip", "EPSG:3035"),
-                                      ("fgb", "EPSG:3035"), ("parquet", "EPSG:3035"), ("gpkg", "EPSG:32632"),
-                                      ("gpkg", "EPSG:4326"), ("parquet", "EPSG:2169")])
+@pytest.mark.parametrize(
+    "fmt, crs",
+    [
+        ("gpkg", "EPSG:3035"),
+        ("geojson", "EPSG:3035"),
+        ("shp.zip", "EPSG:3035"),
+        ("fgb", "EPSG:3035"),
+        ("parquet", "EPSG:3035"),
+        ("gpkg", "EPSG:32632"),
+        ("gpkg", "EPSG:4326"),
+        ("parquet", "EPSG:2169"),
+    ],
+)
 def test_select_reads_any_format_and_crs_and_keeps_attributes(tmp_path, fmt, crs):
     communes = _communes()
     projected = communes.to_crs(crs)  # EPSG:3035, Europe's equal-area CRS: the original refused all but 4326
@@ -59,8 +70,11 @@ def test_select_reads_any_format_and_crs_and_keeps_attributes(tmp_path, fmt, crs
     assert "population" in frame.columns
     one = frame[frame["name"] == "c05"].iloc[0]
     original = communes[communes["name"] == "c05"].geometry.iloc[0]
-    assert shapely.equals_exact(shapely.normalize(shapely.set_precision(one.geometry, 1e-6)),
-                                shapely.normalize(shapely.set_precision(original, 1e-6)), 1e-6)  # reprojected back
+    assert shapely.equals_exact(
+        shapely.normalize(shapely.set_precision(one.geometry, 1e-6)),
+        shapely.normalize(shapely.set_precision(original, 1e-6)),
+        1e-6,
+    )  # reprojected back
     assert one.population == 500
     assert 80 < one.area_km2 < 82  # 0.1 x 0.1 degree at 49.85 N: about 80.3 km² ... 81 km²
 
@@ -96,25 +110,48 @@ def test_bad_units_files_fail_with_one_line(tmp_path):
 def test_select_stage_end_to_end_names_the_file_after_the_units(tmp_path):
     path = tmp_path / "communes.gpkg"
     _communes().to_file(path)
-    _run(tmp_path, 0, "aoi=bbox", "aoi.bbox=[6.02,49.52,6.28,49.68]", "aoi.name=t", "tiling=select", f"tiling.file={path}",
-                 "tiling.name=communes", f"data_dir={tmp_path / 'out'}", "stages=[aoi,tiling]")
+    _run(
+        tmp_path,
+        0,
+        "aoi=bbox",
+        "aoi.bbox=[6.02,49.52,6.28,49.68]",
+        "aoi.name=t",
+        "tiling=select",
+        f"tiling.file={path}",
+        "tiling.name=communes",
+        f"data_dir={tmp_path / 'out'}",
+        "stages=[aoi,tiling]",
+    )
     written = list((tmp_path / "out").glob("t_partitions_communes_*.geojson"))
     assert len(written) == 1
     frame = gpd.read_file(written[0])
     assert set(frame["name"]) == _expected_names() and "population" in frame.columns
 
 
-@pytest.mark.parametrize("setting, message", [
-    (["tiling.name=my_units"], "tiling.name='my_units' contains '_'"),
-    (["tiling.name=partitions"], "contains 'partitions'"),
-    (["tiling.file=null"], "tiling=select needs tiling.file"),
-])
+@pytest.mark.parametrize(
+    "setting, message",
+    [
+        (["tiling.name=my_units"], "tiling.name='my_units' contains '_'"),
+        (["tiling.name=partitions"], "contains 'partitions'"),
+        (["tiling.file=null"], "tiling=select needs tiling.file"),
+    ],
+)
 def test_select_settings_are_refused_before_any_work(tmp_path, setting, message):
     path = tmp_path / "communes.gpkg"
     _communes().to_file(path)
-    result = _run(tmp_path, 2, "aoi=bbox", "aoi.bbox=[6.02,49.52,6.28,49.68]", "aoi.name=t", "tiling=select",
-                  f"tiling.file={path}", "tiling.name=communes", *setting, f"data_dir={tmp_path / 'out'}",
-                  "stages=[aoi,tiling]")
+    result = _run(
+        tmp_path,
+        2,
+        "aoi=bbox",
+        "aoi.bbox=[6.02,49.52,6.28,49.68]",
+        "aoi.name=t",
+        "tiling=select",
+        f"tiling.file={path}",
+        "tiling.name=communes",
+        *setting,
+        f"data_dir={tmp_path / 'out'}",
+        "stages=[aoi,tiling]",
+    )
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").glob("*partitions*"))
 

@@ -26,9 +26,20 @@ def tool_cmd(*args: str) -> list[str]:
 
 def write_chip(path: Path, size: int = 100, block: int = 112, **options) -> None:
     x = 6.0 + (zlib.crc32(path.name.encode()) % 50) * 0.01
-    profile = dict(driver="GTiff", width=size, height=size, count=3, dtype="uint8", crs="EPSG:4326",
-                   transform=from_bounds(x, 49.6, x + 0.01, 49.61, size, size), nodata=0, tiled=True,
-                   blockxsize=block, blockysize=block, compress="deflate")
+    profile = dict(
+        driver="GTiff",
+        width=size,
+        height=size,
+        count=3,
+        dtype="uint8",
+        crs="EPSG:4326",
+        transform=from_bounds(x, 49.6, x + 0.01, 49.61, size, size),
+        nodata=0,
+        tiled=True,
+        blockxsize=block,
+        blockysize=block,
+        compress="deflate",
+    )
     profile.update(options)
     rng = np.random.default_rng(len(path.name))
     with rasterio.open(path, "w", **profile) as dataset:
@@ -52,8 +63,12 @@ def make_folder(folder: Path, manifest: bool = True, finalize: bool = True) -> d
     write_chip(folder / "lasttile.tif", size=300, block=128)  # 9 tiles; only the last one will be cut
     if manifest:
         chips = Manifest(folder)
-        chips.record([chip_row(p.stem, "done", "req1", "grid1", nbytes=p.stat().st_size, stat=p.stat())
-                      for p in sorted(folder.glob("*.tif"))])
+        chips.record(
+            [
+                chip_row(p.stem, "done", "req1", "grid1", nbytes=p.stat().st_size, stat=p.stat())
+                for p in sorted(folder.glob("*.tif"))
+            ]
+        )
         if finalize:
             chips.finalize()
         else:
@@ -85,7 +100,9 @@ def test_exactly_the_unreadable_chips_are_removed_and_the_manifest_updated(tmp_p
     assert sorted(p.stem for p, _ in summary.removed) == sorted(BAD)
     assert len(lines) == len(BAD) and all(line.startswith("removed ") for line in lines)
     assert summary.checked == len(GOOD) + len(BAD) and summary.manifest_rows == len(BAD)
-    assert sorted(p.name for p in folder.glob("*.tif") if not p.name.startswith(".")) == sorted(f"{n}.tif" for n in GOOD)
+    assert sorted(p.name for p in folder.glob("*.tif") if not p.name.startswith(".")) == sorted(
+        f"{n}.tif" for n in GOOD
+    )
     for name, (data, mtime) in kept.items():
         if name in (MANIFEST, FAILURES):
             continue

@@ -30,9 +30,22 @@ def write_chip(path: Path, crs: str, bounds, values, nodata=None, size=100, dtyp
     array = np.stack([np.full((size, size), v, dtype=dtype) for v in values])
     if hole is not None:
         array[:, hole[0], hole[1]] = nodata
-    with rasterio.open(path, "w", driver="GTiff", width=size, height=size, count=len(values), dtype=dtype, crs=crs,
-                       transform=from_bounds(*bounds, size, size), nodata=nodata, tiled=True, blockxsize=112,
-                       blockysize=112, compress="deflate") as dataset:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=size,
+        height=size,
+        count=len(values),
+        dtype=dtype,
+        crs=crs,
+        transform=from_bounds(*bounds, size, size),
+        nodata=nodata,
+        tiled=True,
+        blockxsize=112,
+        blockysize=112,
+        compress="deflate",
+    ) as dataset:
         dataset.write(array)
         dataset.descriptions = tuple(f"b{i}" for i in range(len(values)))
 
@@ -71,8 +84,10 @@ def lonlat_chips(tmp_path) -> Path:
 
 def test_lonlat_chips_mosaic_in_4326_with_nodata_and_values(lonlat_chips, tmp_path):
     out = tmp_path / "out" / "mosaic.tif"
-    result = run_in_process(tool_cmd("mosaic", "--basedir", str(lonlat_chips), "--dest_file", str(out),
-                                     "--meters_per_pixel", "10"), tmp_path)
+    result = run_in_process(
+        tool_cmd("mosaic", "--basedir", str(lonlat_chips), "--dest_file", str(out), "--meters_per_pixel", "10"),
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert "2 chips" in result.stdout and "EPSG:4326" in result.stdout
     with rasterio.open(out) as mosaic:
@@ -99,8 +114,20 @@ def test_lonlat_chips_mosaic_in_4326_with_nodata_and_values(lonlat_chips, tmp_pa
 
 def test_channels_subset_in_the_given_order(lonlat_chips, tmp_path):
     out = tmp_path / "sub.tif"
-    result = run_in_process(tool_cmd("mosaic", "--basedir", str(lonlat_chips), "--dest_file", str(out),
-                                     "--meters_per_pixel", "10", "--channels", "[2,0]"), tmp_path)
+    result = run_in_process(
+        tool_cmd(
+            "mosaic",
+            "--basedir",
+            str(lonlat_chips),
+            "--dest_file",
+            str(out),
+            "--meters_per_pixel",
+            "10",
+            "--channels",
+            "[2,0]",
+        ),
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     with rasterio.open(out) as mosaic:
         assert mosaic.count == 2 and mosaic.descriptions == ("b2", "b0")
@@ -127,8 +154,18 @@ def test_utm_chips_mosaic_in_their_zone_pixel_for_pixel(tmp_path):
     folder.mkdir()
     first, second = (300_000, 5_500_000, 301_000, 5_501_000), (303_000, 5_500_000, 304_000, 5_501_000)
     pattern = np.arange(100 * 100, dtype=np.uint16).reshape(100, 100) % 1000 + 1
-    with rasterio.open(folder / "u1.tif", "w", driver="GTiff", width=100, height=100, count=1, dtype="uint16", crs=UTM,
-                       transform=from_bounds(*first, 100, 100), nodata=0) as dataset:
+    with rasterio.open(
+        folder / "u1.tif",
+        "w",
+        driver="GTiff",
+        width=100,
+        height=100,
+        count=1,
+        dtype="uint16",
+        crs=UTM,
+        transform=from_bounds(*first, 100, 100),
+        nodata=0,
+    ) as dataset:
         dataset.write(pattern, 1)
     write_chip(folder / "u2.tif", UTM, second, [7], nodata=0, dtype="uint16", hole=(slice(50, 100), slice(0, 100)))
     out = tmp_path / "utm.tif"
@@ -181,8 +218,15 @@ def test_the_fast_header_reader_agrees_with_gdal(lonlat_chips):
 
     for path in sorted(lonlat_chips.glob("*.tif")):
         fast, gdal = read_header(path), _rasterio_header(path)
-        assert (fast.width, fast.height, fast.count, fast.dtype, fast.crs, fast.nodata, fast.block) == \
-               (gdal.width, gdal.height, gdal.count, gdal.dtype, gdal.crs, gdal.nodata, gdal.block)
+        assert (fast.width, fast.height, fast.count, fast.dtype, fast.crs, fast.nodata, fast.block) == (
+            gdal.width,
+            gdal.height,
+            gdal.count,
+            gdal.dtype,
+            gdal.crs,
+            gdal.nodata,
+            gdal.block,
+        )
         assert np.allclose(fast.transform, gdal.transform, rtol=0, atol=1e-12)
 
 
@@ -235,12 +279,16 @@ def tiles_file(tmp_path) -> Path:
     import shapely
 
     boxes = [(6.00, 49.60), (6.01, 49.60), (6.03, 49.60), (6.00, 49.61), (6.01, 49.61), (6.03, 49.61)]
-    frame = gpd.GeoDataFrame({
-        "identifier": [f"c{i}" for i in range(6)],
-        "area_km2": [0.8] * 6,
-        "value": [1.5, 2.5, None, -4.0, 0.0, 6.25],
-        "split": ["train", "val", "test", "train", None, "test"],
-    }, geometry=[shapely.box(x, y, x + 0.01, y + 0.01) for x, y in boxes], crs="EPSG:4326")
+    frame = gpd.GeoDataFrame(
+        {
+            "identifier": [f"c{i}" for i in range(6)],
+            "area_km2": [0.8] * 6,
+            "value": [1.5, 2.5, None, -4.0, 0.0, 6.25],
+            "split": ["train", "val", "test", "train", None, "test"],
+        },
+        geometry=[shapely.box(x, y, x + 0.01, y + 0.01) for x, y in boxes],
+        crs="EPSG:4326",
+    )
     path = tmp_path / "t_partitions_aschips_0123456789abc.geojson"
     frame.to_file(path, driver="GeoJSON")
     return path
@@ -253,8 +301,12 @@ def box_centre(i: int) -> tuple[float, float]:
 
 def test_fromvals_paints_the_originals_value_column_as_float32(tiles_file, tmp_path):
     out = tmp_path / "values.tif"
-    result = run_in_process(tool_cmd("mosaic.fromvals", "--tiles_file", str(tiles_file), "--dest_file", str(out),
-                                     "--meters_per_pixel", "50"), tmp_path)
+    result = run_in_process(
+        tool_cmd(
+            "mosaic.fromvals", "--tiles_file", str(tiles_file), "--dest_file", str(out), "--meters_per_pixel", "50"
+        ),
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert "'value'" in result.stdout
     with rasterio.open(out) as raster:
@@ -263,15 +315,27 @@ def test_fromvals_paints_the_originals_value_column_as_float32(tiles_file, tmp_p
     expected = [1.5, 2.5, None, -4.0, 0.0, 6.25]
     for i, value in enumerate(expected):
         [got] = sample(out, *box_centre(i))
-        assert (math.isnan(got) if value is None else got == value), (i, got)
+        assert math.isnan(got) if value is None else got == value, (i, got)
     assert math.isnan(sample(out, 6.025, 49.605)[0])  # the gap column: no chip
     assert (tmp_path / "values.geetiles.yaml").exists()
 
 
 def test_fromvals_paints_a_string_column_as_codes_with_a_table(tiles_file, tmp_path):
     out = tmp_path / "split.tif"
-    result = run_in_process(tool_cmd("mosaic.fromvals", "--tiles_file", str(tiles_file), "--dest_file", str(out),
-                                     "--meters_per_pixel", "50", "--column", "split"), tmp_path)
+    result = run_in_process(
+        tool_cmd(
+            "mosaic.fromvals",
+            "--tiles_file",
+            str(tiles_file),
+            "--dest_file",
+            str(out),
+            "--meters_per_pixel",
+            "50",
+            "--column",
+            "split",
+        ),
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     with rasterio.open(out) as raster:
         assert raster.dtypes == ("uint8",) and raster.nodata == 0
@@ -282,7 +346,7 @@ def test_fromvals_paints_a_string_column_as_codes_with_a_table(tiles_file, tmp_p
     labels = ["train", "val", "test", "train", None, "test"]
     for i, label in enumerate(labels):
         [code] = sample(out, *box_centre(i))
-        assert (code == 0 if label is None else codes[code] == label), (i, code)
+        assert code == 0 if label is None else codes[code] == label, (i, code)
     assert sample(out, 6.025, 49.615) == [0]
 
 
@@ -296,8 +360,20 @@ def test_fromvals_default_column_and_unknown_column(tiles_file, tmp_path):
 
     assert paint_values(no_value, tmp_path / "d.tif", 50).column == "split"
     assert paint_values(no_value, tmp_path / "a.tif", 50, "area_km2").kind == "numeric"
-    result = run_in_process(tool_cmd("mosaic.fromvals", "--tiles_file", str(tiles_file), "--dest_file",
-                                     str(tmp_path / "u.tif"), "--meters_per_pixel", "50", "--column", "nope"), tmp_path)
+    result = run_in_process(
+        tool_cmd(
+            "mosaic.fromvals",
+            "--tiles_file",
+            str(tiles_file),
+            "--dest_file",
+            str(tmp_path / "u.tif"),
+            "--meters_per_pixel",
+            "50",
+            "--column",
+            "nope",
+        ),
+        tmp_path,
+    )
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
     assert "no column 'nope'" in result.stderr and "split" in result.stderr and "value" in result.stderr
     assert not (tmp_path / "u.tif").exists()

@@ -18,8 +18,15 @@ def _export(tiles: Path, *overrides: str) -> None:
     from geetiles.experiment import Experiment
     from geetiles.export import stage
 
-    overrides = ("stages=[export]", f"export.tiles_file={tiles}", "source=demo", "labels=demo",
-                 "download.progress=none", f"data_dir={tiles.parent}", *overrides)
+    overrides = (
+        "stages=[export]",
+        f"export.tiles_file={tiles}",
+        "source=demo",
+        "labels=demo",
+        "download.progress=none",
+        f"data_dir={tiles.parent}",
+        *overrides,
+    )
     experiment = Experiment.from_config(compose(list(overrides)), command="test")
     stage.check(experiment)
     stage.run(experiment, RunContext())

@@ -15,8 +15,10 @@ from tests.verify.conftest import (
 
 
 def _set_sha(root, identifier: str, column: str, digest: str) -> None:
-    rewrite_parquet(root / "chips.parquet",
-                    lambda rows: [{**r, column: digest} if r["identifier"] == identifier else r for r in rows])
+    rewrite_parquet(
+        root / "chips.parquet",
+        lambda rows: [{**r, column: digest} if r["identifier"] == identifier else r for r in rows],
+    )
     refresh_manifest(root)
 
 
@@ -27,10 +29,13 @@ def test_a_flipped_byte_is_named_by_the_index_and_the_manifest(dataset):
     data[len(data) // 2] ^= 0x01
     path.write_bytes(bytes(data))
     lines = problem_lines(verify_dataset(dataset))
-    assert any(line.startswith(f"chip {chip}: label file labels/{chip}.tif: SHA-256 ") and "differs from the index"
-               in line for line in lines), lines
-    assert any(line.startswith(f"chip {chip}: labels/{chip}.tif: SHA-256 ") and "MANIFEST.sha256" in line
-               for line in lines), lines
+    assert any(
+        line.startswith(f"chip {chip}: label file labels/{chip}.tif: SHA-256 ") and "differs from the index" in line
+        for line in lines
+    ), lines
+    assert any(
+        line.startswith(f"chip {chip}: labels/{chip}.tif: SHA-256 ") and "MANIFEST.sha256" in line for line in lines
+    ), lines
     assert all(f"chip {chip}" in line for line in lines), lines
 
 
@@ -58,9 +63,10 @@ def test_a_chip_of_another_size_and_dtype_than_the_index_says(dataset):
     digest = write_cog(path, values, original.crs, original.transform, ["a"] * bands, 0)
     _set_sha(dataset, chip, "image_sha256", digest)  # checksums agree: only the decoded grid tells
     lines = problem_lines(verify_dataset(dataset))
-    assert lines == [f"chip {chip}: image file images/{chip}.tif: dtype uint16, the index says uint8",
-                     (f"chip {chip}: image file images/{chip}.tif: {width}x{height + 8} pixels, the index says "
-                      f"{width}x{height}")], lines
+    assert lines == [
+        f"chip {chip}: image file images/{chip}.tif: dtype uint16, the index says uint8",
+        (f"chip {chip}: image file images/{chip}.tif: {width}x{height + 8} pixels, the index says {width}x{height}"),
+    ], lines
 
 
 def test_a_chip_moved_elsewhere_on_the_earth(dataset):
@@ -76,8 +82,10 @@ def test_a_chip_moved_elsewhere_on_the_earth(dataset):
     lines = problem_lines(verify_dataset(dataset))
     assert len(lines) == 2, lines
     assert lines[0].startswith(f"chip {chip}: label file labels/{chip}.tif: CRS EPSG:3857, the index says EPSG:4326")
-    assert lines[1] == f"chip {chip}: label file labels/{chip}.tif: footprint differs from the image's in the index " \
-                       "by more than one label pixel"
+    assert (
+        lines[1] == f"chip {chip}: label file labels/{chip}.tif: footprint differs from the image's in the index "
+        "by more than one label pixel"
+    )
 
 
 def test_a_deleted_chip_and_an_unindexed_one(dataset):
@@ -95,8 +103,10 @@ def test_an_index_path_outside_the_dataset_is_never_read(dataset, tmp_path, monk
 
     chip = identifiers(dataset)[0]
     (tmp_path / "secret.tif").write_bytes((dataset / "images" / f"{chip}.tif").read_bytes())
-    rewrite_parquet(dataset / "chips.parquet", lambda rows: [
-        {**r, "image_path": "../secret.tif"} if r["identifier"] == chip else r for r in rows])
+    rewrite_parquet(
+        dataset / "chips.parquet",
+        lambda rows: [{**r, "image_path": "../secret.tif"} if r["identifier"] == chip else r for r in rows],
+    )
     refresh_manifest(dataset)
     opened = []
     real_open = FolderSource.open
@@ -109,12 +119,17 @@ def test_an_index_path_outside_the_dataset_is_never_read(dataset, tmp_path, monk
 
 def test_an_index_transform_that_is_not_six_numbers(dataset):
     chip = identifiers(dataset)[4]
-    rewrite_parquet(dataset / "chips.parquet",
-                    lambda rows: [{**r, "transform": [1.0]} if r["identifier"] == chip else r for r in rows])
+    rewrite_parquet(
+        dataset / "chips.parquet",
+        lambda rows: [{**r, "transform": [1.0]} if r["identifier"] == chip else r for r in rows],
+    )
     refresh_manifest(dataset)
     lines = problem_lines(verify_dataset(dataset))
     assert len(lines) == 2, lines
-    assert lines[0].startswith(f"chip {chip}: image file images/{chip}.tif: transform [") and \
-        lines[0].endswith("the index says [1.0]")
-    assert lines[1] == f"chip {chip}: label file labels/{chip}.tif: footprint differs from the image's in the index " \
-                       "by more than one label pixel"
+    assert lines[0].startswith(f"chip {chip}: image file images/{chip}.tif: transform [") and lines[0].endswith(
+        "the index says [1.0]"
+    )
+    assert (
+        lines[1] == f"chip {chip}: label file labels/{chip}.tif: footprint differs from the image's in the index "
+        "by more than one label pixel"
+    )

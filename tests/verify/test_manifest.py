@@ -23,7 +23,8 @@ def test_a_changed_file_outside_the_index_is_caught_by_the_manifest(dataset):
 def test_a_missing_manifest(dataset):
     (dataset / "MANIFEST.sha256").unlink()
     assert problem_lines(verify_dataset(dataset)) == [
-        "MANIFEST.sha256: is missing (the export lists every file's SHA-256 there)"]
+        "MANIFEST.sha256: is missing (the export lists every file's SHA-256 there)"
+    ]
 
 
 def test_lines_outside_the_dataset_are_problems_and_never_read(dataset, tmp_path, monkeypatch):
@@ -34,19 +35,28 @@ def test_lines_outside_the_dataset_are_problems_and_never_read(dataset, tmp_path
     digest = hashlib.sha256(secret.read_bytes()).hexdigest()
     backslashed = "images\\..\\..\\secret.txt"
     count = len((dataset / "MANIFEST.sha256").read_text().splitlines())
-    _add_lines(dataset, f"{digest}  ../secret.txt", f"{digest}  {secret}", f"{digest}  images/../../secret.txt",
-               f"{digest}  {backslashed}", "not a manifest line", f"{digest}  README.md")
+    _add_lines(
+        dataset,
+        f"{digest}  ../secret.txt",
+        f"{digest}  {secret}",
+        f"{digest}  images/../../secret.txt",
+        f"{digest}  {backslashed}",
+        "not a manifest line",
+        f"{digest}  README.md",
+    )
     opened = []
     real_open = FolderSource.open
     monkeypatch.setattr(FolderSource, "open", lambda self, rel: opened.append(rel) or real_open(self, rel))
     lines = problem_lines(verify_dataset(dataset, workers=1))
     outside = "outside the dataset (absolute or '..'): not read"
-    assert lines == [f"MANIFEST.sha256 line {count + 1}: names '../secret.txt', {outside}",
-                     f"MANIFEST.sha256 line {count + 2}: names {str(secret)!r}, {outside}",
-                     f"MANIFEST.sha256 line {count + 3}: names 'images/../../secret.txt', {outside}",
-                     f"MANIFEST.sha256 line {count + 4}: names {backslashed!r}, {outside}",
-                     f"MANIFEST.sha256 line {count + 5}: is not 'SHA256  path' (sha256sum's format)",
-                     f"MANIFEST.sha256 line {count + 6}: lists README.md a second time"], lines
+    assert lines == [
+        f"MANIFEST.sha256 line {count + 1}: names '../secret.txt', {outside}",
+        f"MANIFEST.sha256 line {count + 2}: names {str(secret)!r}, {outside}",
+        f"MANIFEST.sha256 line {count + 3}: names 'images/../../secret.txt', {outside}",
+        f"MANIFEST.sha256 line {count + 4}: names {backslashed!r}, {outside}",
+        f"MANIFEST.sha256 line {count + 5}: is not 'SHA256  path' (sha256sum's format)",
+        f"MANIFEST.sha256 line {count + 6}: lists README.md a second time",
+    ], lines
     assert all(".." not in rel and not rel.startswith("/") and "secret" not in rel for rel in opened)
 
 

@@ -46,8 +46,12 @@ def test_geet_verify_lists_each_problem_then_the_summary_and_exits_1(dataset, tm
 
 @pytest.mark.parametrize("make", ["missing", "a file", "not a dataset", "no index"])
 def test_not_a_dataset_is_one_line_and_exit_2(dataset, tmp_path, make):
-    target = {"missing": tmp_path / "nowhere", "a file": dataset / "README.md", "not a dataset": tmp_path / "photos",
-              "no index": dataset}[make]
+    target = {
+        "missing": tmp_path / "nowhere",
+        "a file": dataset / "README.md",
+        "not a dataset": tmp_path / "photos",
+        "no index": dataset,
+    }[make]
     if make == "not a dataset":
         target.mkdir()
         (target / "cat.jpg").write_bytes(b"a cat")

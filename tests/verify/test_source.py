@@ -19,8 +19,10 @@ def test_a_link_pointing_outside_is_a_problem_not_followed(dataset, tmp_path):
     os.symlink(outside / "notes.txt", dataset / "notes.txt")
     lines = problem_lines(verify_dataset(dataset))
     not_followed = "not followed: a dataset holds its files itself"
-    assert lines == [f"linked: is a symbolic link (to {str(outside)!r}), {not_followed}",
-                     f"notes.txt: is a symbolic link (to {str(outside / 'notes.txt')!r}), {not_followed}"], lines
+    assert lines == [
+        f"linked: is a symbolic link (to {str(outside)!r}), {not_followed}",
+        f"notes.txt: is a symbolic link (to {str(outside / 'notes.txt')!r}), {not_followed}",
+    ], lines
 
 
 def test_a_chip_replaced_by_a_link_to_an_identical_copy_is_not_accepted(dataset, tmp_path):

@@ -19,8 +19,10 @@ def test_a_chip_added_to_a_second_split_file(dataset):
     rewrite_parquet(dataset / "splits" / "test.parquet", lambda rows: [*rows, {**row, "split": "test"}])
     refresh_manifest(dataset)
     lines = problem_lines(verify_dataset(dataset))
-    assert lines == [f"splits/test.parquet: holds 1 chip(s) the index does not put in test: {chip}",
-                     f"chip {chip}: is in more than one split: test, train"], lines
+    assert lines == [
+        f"splits/test.parquet: holds 1 chip(s) the index does not put in test: {chip}",
+        f"chip {chip}: is in more than one split: test, train",
+    ], lines
 
 
 def test_a_chip_indexed_twice_in_two_splits(dataset):
@@ -33,8 +35,10 @@ def test_a_chip_indexed_twice_in_two_splits(dataset):
     rewrite_parquet(dataset / "chips.parquet", twice)
     refresh_manifest(dataset)
     lines = problem_lines(verify_dataset(dataset))
-    assert lines == [f"chip {chip}: has 2 rows in the index (splits test, train)",
-                     f"splits/train.parquet: lacks 1 chip(s) the index puts in train: {chip}"], lines
+    assert lines == [
+        f"chip {chip}: has 2 rows in the index (splits test, train)",
+        f"splits/train.parquet: lacks 1 chip(s) the index puts in train: {chip}",
+    ], lines
 
 
 def test_a_missing_split_file_and_a_stray_one(dataset):
@@ -42,6 +46,8 @@ def test_a_missing_split_file_and_a_stray_one(dataset):
     refresh_manifest(dataset)
     lines = problem_lines(verify_dataset(dataset))
     count = len(identifiers(dataset, "test"))
-    assert lines == [f"splits/test.parquet: is missing (the index has {count} chips in split test)",
-                     "splits/holdout.parquet: is a split file for a split the index does not have",
-                     "README.md: split test: no file matches its data file splits/test.parquet"], lines
+    assert lines == [
+        f"splits/test.parquet: is missing (the index has {count} chips in split test)",
+        "splits/holdout.parquet: is a split file for a split the index does not have",
+        "README.md: split test: no file matches its data file splits/test.parquet",
+    ], lines

@@ -41,8 +41,10 @@ def test_a_sample_cut_short(wds_dataset):
     (wds_dataset / "webdataset" / val["file"]).write_bytes(rebuilt.getvalue())
     refresh_manifest(wds_dataset)
     lines = problem_lines(verify_dataset(wds_dataset))
-    assert any(line.startswith(f"chip {key}: webdataset/{val['file']}: image.npy is ") and "cut short" in line
-               for line in lines), lines
+    assert any(
+        line.startswith(f"chip {key}: webdataset/{val['file']}: image.npy is ") and "cut short" in line
+        for line in lines
+    ), lines
     assert f"webdataset/{val['file']}: SHA-256 differs from webdataset/shards.json's (changed or corrupt)" in lines
 
 
@@ -50,7 +52,8 @@ def test_an_unlisted_shard(wds_dataset):
     (wds_dataset / "webdataset" / "train" / "extra.tar").write_bytes(b"")
     refresh_manifest(wds_dataset)
     assert problem_lines(verify_dataset(wds_dataset)) == [
-        "webdataset/train/extra.tar: is a shard not listed in webdataset/shards.json"]
+        "webdataset/train/extra.tar: is a shard not listed in webdataset/shards.json"
+    ]
 
 
 def test_a_chip_in_the_shards_of_two_splits(wds_dataset):
@@ -67,12 +70,16 @@ def test_a_chip_in_the_shards_of_two_splits(wds_dataset):
         for member, data in members + stolen:
             archive.addfile(member, io.BytesIO(data))
     (wds_dataset / "webdataset" / test["file"]).write_bytes(rebuilt.getvalue())
-    test.update(sha256=hashlib.sha256(rebuilt.getvalue()).hexdigest(), bytes=len(rebuilt.getvalue()),
-                samples=test["samples"] + 1)
+    test.update(
+        sha256=hashlib.sha256(rebuilt.getvalue()).hexdigest(),
+        bytes=len(rebuilt.getvalue()),
+        samples=test["samples"] + 1,
+    )
     listing["splits"]["test"]["samples"] += 1
     (wds_dataset / "webdataset" / "shards.json").write_text(json.dumps(listing))
     refresh_manifest(wds_dataset)
     key = stolen[0][0].name.split(".")[0]
     assert problem_lines(verify_dataset(wds_dataset)) == [
         f"chip {key}: webdataset/{test['file']}: json says split train, the shard is in test",
-        f"chip {key}: is in two WebDataset samples (splits train, test)"]
+        f"chip {key}: is in two WebDataset samples (splits train, test)",
+    ]

@@ -28,8 +28,12 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> None:
             print(f"{iso or '-':4} {name:40} {continent}")
         print(f"{len(rows)} countries; a continent name selects all its countries")
         return
-    overrides = ["aoi=country", f"aoi.country={quote(args.extract)}", f"data_dir={quote(args.dest_dir)}",
-                 "stages=[aoi]"]
+    overrides = [
+        "aoi=country",
+        f"aoi.country={quote(args.extract)}",
+        f"data_dir={quote(args.dest_dir)}",
+        "stages=[aoi]",
+    ]
     if args.aoi_name:
         overrides.append(f"aoi.name={quote(args.aoi_name)}")
     run_overrides(overrides, argv)

@@ -21,8 +21,9 @@ def add_parser(commands) -> None:
     which_def.add_argument("--gee_image_pycode", help="older name of --dataset_def")
     download.add_argument("--dataset_name", help="folder name for the chips (default: the dataset's name)")
     download.add_argument("--pixels_lonlat", type=pixel_pair, help="chip size in pixels, e.g. [100,100]")
-    download.add_argument("--meters_per_pixel", type=positive_number,
-                          help="pixel size in metres (instead of --pixels_lonlat)")
+    download.add_argument(
+        "--meters_per_pixel", type=positive_number, help="pixel size in metres (instead of --pixels_lonlat)"
+    )
     download.add_argument("--skip_if_exists", action="store_true", help="skip chips whose file exists and is valid")
     download.add_argument("--skip_confirm", action="store_true", help="do not ask for confirmation")
     download.add_argument("--n_processes", type=int, help="requests in flight at once (default 40)")
@@ -55,8 +56,10 @@ def credentials_mode(args: argparse.Namespace) -> str:
     """The original's --ee_auth_mode, mapped onto ee.credentials (interactive modes are a one-off setup step)."""
     mode = args.ee_auth_mode or "auto"
     if mode in INTERACTIVE_AUTH_MODES:
-        raise UserInputError(f"--ee_auth_mode {mode} is interactive; run `earthengine authenticate --auth_mode={mode}` "
-                             "once, then rerun with --ee_auth_mode persistent")
+        raise UserInputError(
+            f"--ee_auth_mode {mode} is interactive; run `earthengine authenticate --auth_mode={mode}` "
+            "once, then rerun with --ee_auth_mode persistent"
+        )
     if mode not in ("auto", "persistent", "appdefault", "none"):
         raise UserInputError(f"--ee_auth_mode {mode!r} is not one of auto, persistent, appdefault, none")
     return args.ee_credentials or mode
@@ -69,18 +72,27 @@ def download_overrides(args: argparse.Namespace) -> list[str]:
     if (args.pixels_lonlat is None) == (args.meters_per_pixel is None):
         raise UserInputError("geet download needs exactly one of --pixels_lonlat [W,H] or --meters_per_pixel M")
     overrides = [
-        "stages=[download]", "source=custom", "labels=none", f"source.dataset={quote(dataset)}",
-        f"download.tiles_file={quote(args.tiles_file)}", f"download.skip_if_exists={args.skip_if_exists}",
-        f"download.shuffle={args.shuffle}", f"ee.credentials={quote(credentials_mode(args))}",
+        "stages=[download]",
+        "source=custom",
+        "labels=none",
+        f"source.dataset={quote(dataset)}",
+        f"download.tiles_file={quote(args.tiles_file)}",
+        f"download.skip_if_exists={args.skip_if_exists}",
+        f"download.shuffle={args.shuffle}",
+        f"ee.credentials={quote(credentials_mode(args))}",
     ]
     optional = {
         "source.name": args.dataset_name and quote(args.dataset_name),
         "source.pixels_lonlat": args.pixels_lonlat and f"[{args.pixels_lonlat[0]},{args.pixels_lonlat[1]}]",
-        "source.meters_per_pixel": args.meters_per_pixel, "download.max_in_flight": args.n_processes,
-        "download.max_requests_per_s": args.max_requests_per_s, "download.max_downloads": args.max_downloads,
+        "source.meters_per_pixel": args.meters_per_pixel,
+        "download.max_in_flight": args.n_processes,
+        "download.max_requests_per_s": args.max_requests_per_s,
+        "download.max_downloads": args.max_downloads,
         "download.groups": args.groups and "[" + ",".join(quote(g) for g in args.groups.split(",") if g) + "]",
-        "download.aoi": args.aoi and quote(args.aoi), "ee.project": args.project and quote(args.project),
-        "ee.url": args.ee_url and quote(args.ee_url), "ray.address": args.ray_address and quote(args.ray_address),
+        "download.aoi": args.aoi and quote(args.aoi),
+        "ee.project": args.project and quote(args.project),
+        "ee.url": args.ee_url and quote(args.ee_url),
+        "ray.address": args.ray_address and quote(args.ray_address),
     }
     overrides += [f"{key}={value}" for key, value in optional.items() if value is not None]
     return overrides

@@ -23,9 +23,13 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> None:
     _no_blas_threads()
     run_overrides(
         [
-            "aoi=wkt", f"aoi.wkt_file={quote(args.aoi_wkt_file)}", f"aoi.name={quote(args.aoi_name)}",
-            "tiling=grid", f"tiling.chip_size_m={args.chip_size_meters}",
-            f"data_dir={quote(args.dest_dir)}", "stages=[tiling]",
+            "aoi=wkt",
+            f"aoi.wkt_file={quote(args.aoi_wkt_file)}",
+            f"aoi.name={quote(args.aoi_name)}",
+            "tiling=grid",
+            f"tiling.chip_size_m={args.chip_size_meters}",
+            f"data_dir={quote(args.dest_dir)}",
+            "stages=[tiling]",
         ],
         argv,
     )

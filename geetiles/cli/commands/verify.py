@@ -14,15 +14,21 @@ EXIT_PROBLEMS = 1
 
 def add_parser(commands) -> None:
     verify = commands.add_parser(
-        "verify", help="check an exported dataset: checksums, every chip decoded against the index, splits, card",
+        "verify",
+        help="check an exported dataset: checksums, every chip decoded against the index, splits, card",
         description="Check the dataset the export wrote (its folder or {dest}.zip): MANIFEST.sha256; every chip "
-                    "present, hashing to the index's SHA-256 and decoding to the index's shape, dtype, CRS and "
-                    "transform; no chip file outside the index; disjoint splits agreeing with splits/*.parquet; "
-                    "the card's data_files; the WebDataset shards; STAC and Croissant files when present. One line "
-                    "per problem, then a summary; exit status 0 (no problem), 1 (problems) or 2 (not a dataset).")
+        "present, hashing to the index's SHA-256 and decoding to the index's shape, dtype, CRS and "
+        "transform; no chip file outside the index; disjoint splits agreeing with splits/*.parquet; "
+        "the card's data_files; the WebDataset shards; STAC and Croissant files when present. One line "
+        "per problem, then a summary; exit status 0 (no problem), 1 (problems) or 2 (not a dataset).",
+    )
     verify.add_argument("dataset", help="the dataset folder ({tiles file}_dataset) or its zip")
-    verify.add_argument("--workers", type=_workers, default=None,
-                        help="worker processes (default: one per core for 5,000 chips or more, else none)")
+    verify.add_argument(
+        "--workers",
+        type=_workers,
+        default=None,
+        help="worker processes (default: one per core for 5,000 chips or more, else none)",
+    )
     verify.set_defaults(handler=run)
 
 

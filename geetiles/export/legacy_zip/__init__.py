@@ -75,5 +75,19 @@ from geetiles.export.legacy_zip.values import ValueMap, apply_map, stored, value
 from geetiles.export.legacy_zip.writer import write_legacy_zip
 from geetiles.export.legacy_zip.zip_writer import ZipWriter
 
-__all__ = ["ValueMap", "ZipWriter", "apply_map", "check_outputs", "chip_records", "dumps", "expand", "foreign_name",
-           "hashless_name", "names", "stored", "value_map", "write_legacy_zip", "write_metadata"]
+__all__ = [
+    "ValueMap",
+    "ZipWriter",
+    "apply_map",
+    "check_outputs",
+    "chip_records",
+    "dumps",
+    "expand",
+    "foreign_name",
+    "hashless_name",
+    "names",
+    "stored",
+    "value_map",
+    "write_legacy_zip",
+    "write_metadata",
+]

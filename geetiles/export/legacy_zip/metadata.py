@@ -21,8 +21,9 @@ _HEADER_ORDER = ("type", "name", "crs")
 def _geojson_text(collection: dict, features: list[dict]) -> str:
     """A FeatureCollection laid out as GDAL writes it (one feature a line); floats as the shortest
     text that reads back as the same value."""
-    members = [k for k in _HEADER_ORDER if k in collection] + \
-              [k for k in collection if k not in _HEADER_ORDER and k != "features"]
+    members = [k for k in _HEADER_ORDER if k in collection] + [
+        k for k in collection if k not in _HEADER_ORDER and k != "features"
+    ]
     head = "".join(f"{json.dumps(k)}: {json.dumps(collection[k], ensure_ascii=False)},\n" for k in members)
     body = ",\n".join(json.dumps(f, ensure_ascii=False) for f in features)
     return "{\n" + head + '"features": [\n' + body + ("\n" if features else "") + "]\n}\n"
@@ -75,8 +76,9 @@ def _filter_csv(text: str, keep: set[str]) -> str:
     return "".join(kept)
 
 
-def write_metadata(inp: ExportInput, work: Path, included: set[str], foreign_file: Path | None,
-                   readme_file: Path | None) -> list[str]:
+def write_metadata(
+    inp: ExportInput, work: Path, included: set[str], foreign_file: Path | None, readme_file: Path | None
+) -> list[str]:
     """The metadata files into ``work``; returns their names."""
     tiles_path = Path(inp.tiles_path)
     tiles_copy = hashless_name(tiles_path)
@@ -86,22 +88,29 @@ def write_metadata(inp: ExportInput, work: Path, included: set[str], foreign_fil
     features = collection.get("features") or []
     ids = [str((f.get("properties") or {}).get("identifier")) for f in features]
     labels = inp.labels.name if inp.labels is not None else None
-    drop = {c for f in features for c in (f.get("properties") or {})
-            if labels is not None and "_proportions" in c and labels not in c}
+    drop = {
+        c
+        for f in features
+        for c in (f.get("properties") or {})
+        if labels is not None and "_proportions" in c and labels not in c
+    }
     selected = [f for f, i in zip(features, ids) if i in included]
     if len(selected) == len(features) and not drop:
         (work / tiles_copy).write_bytes(source)
     else:
-        trimmed = [{**f, "properties": {k: v for k, v in (f.get("properties") or {}).items() if k not in drop}}
-                   for f in selected]
+        trimmed = [
+            {**f, "properties": {k: v for k, v in (f.get("properties") or {}).items() if k not in drop}}
+            for f in selected
+        ]
         (work / tiles_copy).write_text(_geojson_text(collection, trimmed), encoding="utf-8")
     written.append(tiles_copy)
     spread = expand(features)
     if spread is not None:  # as 0.1.7: no expanded file without proportions
         stem, suffix = os.path.splitext(tiles_copy)
         expanded = f"{stem}_expanded{suffix}"
-        (work / expanded).write_text(_geojson_text(collection, [f for f, i in zip(spread, ids) if i in included]),
-                                     encoding="utf-8")
+        (work / expanded).write_text(
+            _geojson_text(collection, [f for f, i in zip(spread, ids) if i in included]), encoding="utf-8"
+        )
         written.append(expanded)
     if foreign_file is not None:
         name = hashless_name(foreign_file)

@@ -24,8 +24,9 @@ def check_outputs(tiles_path: Path, images: str, labels: str | None) -> None:
     geetiles made (``geetiles/destinations.py``)."""
     from geetiles.destinations import LEGACY_ZIP, check_folder, check_zip
 
-    folder = Path(tiles_path).resolve().parent / (f"{Path(tiles_path).name.split('_')[0]}_{images}"
-                                                  + (f"_{labels}" if labels is not None else ""))
+    folder = Path(tiles_path).resolve().parent / (
+        f"{Path(tiles_path).name.split('_')[0]}_{images}" + (f"_{labels}" if labels is not None else "")
+    )
     check_folder(folder, LEGACY_ZIP)
     check_zip(folder.with_name(f"{folder.name}.zip"), LEGACY_ZIP, folder.name)
 
@@ -41,10 +42,15 @@ def foreign_name(path: Path) -> str:
     """F of ``*_partitions_{F}_*``: the name 0.1.7 gives the foreign keys and columns."""
     name = Path(path).name
     if "_partitions_" not in name:
-        raise UserInputError(f"foreign tiles file {name!r} is not named {{aoi}}_partitions_{{name}}_{{hash}}.geojson; "
-                             "its name part gives the foreign columns (foreignid_{name}); give the foreign tiles file "
-                             "itself")
+        raise UserInputError(
+            f"foreign tiles file {name!r} is not named {{aoi}}_partitions_{{name}}_{{hash}}.geojson; "
+            "its name part gives the foreign columns (foreignid_{name}); give the foreign tiles file "
+            "itself"
+        )
     from geetiles.names import check_name
 
-    return check_name(f"the foreign name of {name!r}", name.split("_partitions_", 1)[1].split("_")[0],
-                      "it names the pickles' foreign keys (rename the file)")
+    return check_name(
+        f"the foreign name of {name!r}",
+        name.split("_partitions_", 1)[1].split("_")[0],
+        "it names the pickles' foreign keys (rename the file)",
+    )

@@ -74,8 +74,12 @@ def pickle_batch(spec, records: list[dict]) -> list[tuple[str, int, int, bytes]]
     out = []
     for base in records:
         identifier = base["chip_id"]
-        record = {"chip": chip_pixels(images.path(identifier), image_map), "chip_id": identifier,
-                  "center_latlon": base["center_latlon"], "corners": base["corners"]}
+        record = {
+            "chip": chip_pixels(images.path(identifier), image_map),
+            "chip_id": identifier,
+            "center_latlon": base["center_latlon"],
+            "corners": base["corners"],
+        }
         if labels is not None:
             label_path = labels.path(identifier)
             if label_path.exists():  # as 0.1.7: a chip without its label file is packaged without label

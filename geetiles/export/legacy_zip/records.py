@@ -44,8 +44,12 @@ def chip_records(inp: ExportInput, foreign: str | None) -> list[dict]:
             if there in values and not missing(values[there][row]):
                 proportions[f"partitions_{foreign}"] = plain(values[there][row])
             proportions[f"foreignid_{foreign}"] = plain(values[foreign_id][row])
-        records.append({"chip_id": str(identifier),
-                        "center_latlon": np.array([(south + north) / 2, (west + east) / 2]),
-                        "corners": {"nw": np.array([north, west]), "se": np.array([south, east])},
-                        "label_proportions": proportions or None})
+        records.append(
+            {
+                "chip_id": str(identifier),
+                "center_latlon": np.array([(south + north) / 2, (west + east) / 2]),
+                "corners": {"nw": np.array([north, west]), "se": np.array([south, east])},
+                "label_proportions": proportions or None,
+            }
+        )
     return records

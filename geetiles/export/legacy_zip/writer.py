@@ -24,8 +24,14 @@ BATCH = 250
 PARALLEL_FROM = 2000  # chips from which pickles are made in worker processes (starting them takes a while)
 
 
-def write_legacy_zip(inp: ExportInput, foreign_file: Path | None = None, readme_file: Path | None = None, *,
-                     workers: int | None = None, progress=None) -> Path:
+def write_legacy_zip(
+    inp: ExportInput,
+    foreign_file: Path | None = None,
+    readme_file: Path | None = None,
+    *,
+    workers: int | None = None,
+    progress=None,
+) -> Path:
     """Write ``{tiles dir}/{aoi}_{images}[_{labels}].zip`` and the folder of the same name beside it
     (see ``geetiles.export.legacy_zip``); return the zip's path."""
     from geetiles import destinations
@@ -74,7 +80,7 @@ def write_legacy_zip(inp: ExportInput, foreign_file: Path | None = None, readme_
 def _pickled(spec, records: list[dict], workers: int | None):
     """The batches' results in order, from worker processes for large datasets (a few batches in
     flight, so memory stays bounded)."""
-    batches = [records[start:start + BATCH] for start in range(0, len(records), BATCH)]
+    batches = [records[start : start + BATCH] for start in range(0, len(records), BATCH)]
     workers = _workers(workers, len(records))
     if workers <= 1:
         for batch in batches:

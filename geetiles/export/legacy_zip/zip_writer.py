@@ -21,7 +21,6 @@ def deflate(data: bytes) -> bytes:
     return compressor.compress(data) + compressor.flush()
 
 
-
 class ZipWriter:
     """A zip written from members deflated elsewhere (raw deflate, with their CRC-32 and size), laid
     out as Python's zipfile writes one (made on Unix, rw-r--r--, no directory entries), with ZIP64
@@ -38,8 +37,20 @@ class ZipWriter:
         packed = len(deflated)
         large = size > ZIP64_LIMIT or packed > ZIP64_LIMIT
         local_extra = struct.pack("<HHQQ", 1, 16, size, packed) if large else b""
-        header = struct.pack("<IHHHHHIIIHH", 0x04034B50, 45 if large else 20, flags, 8, _DOS_TIME, _DOS_DATE, crc,
-                             _FULL if large else packed, _FULL if large else size, len(encoded), len(local_extra))
+        header = struct.pack(
+            "<IHHHHHIIIHH",
+            0x04034B50,
+            45 if large else 20,
+            flags,
+            8,
+            _DOS_TIME,
+            _DOS_DATE,
+            crc,
+            _FULL if large else packed,
+            _FULL if large else size,
+            len(encoded),
+            len(local_extra),
+        )
         self.file.write(header + encoded + local_extra)
         self.file.write(deflated)
         wide = [(size, size > ZIP64_LIMIT), (packed, packed > ZIP64_LIMIT), (self.offset, self.offset > ZIP64_LIMIT)]
@@ -47,9 +58,30 @@ class ZipWriter:
         extra = struct.pack(f"<HH{len(fields)}Q", 1, 8 * len(fields), *fields) if fields else b""
         version = 45 if fields else 20
         size32, packed32, offset32 = (_FULL if needed else value for value, needed in wide)
-        self.central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, (3 << 8) | version, version, flags, 8,
-                                        _DOS_TIME, _DOS_DATE, crc, packed32, size32, len(encoded), len(extra), 0, 0, 0,
-                                        0o100644 << 16, offset32) + encoded + extra)
+        self.central.append(
+            struct.pack(
+                "<IHHHHHHIIIHHHHHII",
+                0x02014B50,
+                (3 << 8) | version,
+                version,
+                flags,
+                8,
+                _DOS_TIME,
+                _DOS_DATE,
+                crc,
+                packed32,
+                size32,
+                len(encoded),
+                len(extra),
+                0,
+                0,
+                0,
+                0o100644 << 16,
+                offset32,
+            )
+            + encoded
+            + extra
+        )
         self.offset += len(header) + len(encoded) + len(local_extra) + packed
 
     def close(self, comment: bytes = b"") -> None:
@@ -57,8 +89,21 @@ class ZipWriter:
         directory = b"".join(self.central)
         self.file.write(directory)
         if count >= 0xFFFF or start > ZIP64_LIMIT or len(directory) > ZIP64_LIMIT:
-            self.file.write(struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, (3 << 8) | 45, 45, 0, 0, count, count,
-                                        len(directory), start))
+            self.file.write(
+                struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, (3 << 8) | 45, 45, 0, 0, count, count, len(directory), start)
+            )
             self.file.write(struct.pack("<IIQI", 0x07064B50, 0, start + len(directory), 1))
-        self.file.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, min(count, 0xFFFF), min(count, 0xFFFF),
-                                    min(len(directory), _FULL), min(start, _FULL), len(comment)) + comment)
+        self.file.write(
+            struct.pack(
+                "<IHHHHIIH",
+                0x06054B50,
+                0,
+                0,
+                min(count, 0xFFFF),
+                min(count, 0xFFFF),
+                min(len(directory), _FULL),
+                min(start, _FULL),
+                len(comment),
+            )
+            + comment
+        )

@@ -53,7 +53,8 @@ def source_dates(config: dict) -> tuple[dt.datetime, dt.datetime] | None:
 
 
 def item_times(config: dict, created: dt.datetime) -> dict:
-    """The Items' time fields: the sources' span, or, when unknown, the chips' download time (else the export's) as ``datetime``
+    """The Items' time fields: the sources' span, or, when unknown, the chips' download time (else the
+    export's) as ``datetime``
     (STAC requires one of the two)."""
     span = source_dates(config)
     if span is None:
@@ -80,7 +81,9 @@ def scan(index_path: Path) -> dict:
 
 
 def _providers(config: dict) -> list[dict]:
-    providers = [{"name": "geetiles", "roles": ["processor"], "description": "tiled, downloaded and packaged the chips"}]
+    providers = [
+        {"name": "geetiles", "roles": ["processor"], "description": "tiled, downloaded and packaged the chips"}
+    ]
     kinds = {(config.get(role) or {}).get("kind") for role in ("source", "labels")}
     if "earthengine" in kinds:
         providers.append({"name": "Google Earth Engine", "roles": ["host"], "url": "https://earthengine.google.com"})
@@ -89,14 +92,20 @@ def _providers(config: dict) -> list[dict]:
 
 def _describe(meta: dict, times: dict, rows: int) -> str:
     images, labels = meta["images"], meta.get("labels")
-    parts = [(f"{rows} chips made with geetiles {meta.get('geetiles_version', '')} from {meta.get('tiles_file', '?')}: "
-             f"images {images['name']} ({len(images['bands'])} bands, {images['dtype']})")]
+    parts = [
+        (
+            f"{rows} chips made with geetiles {meta.get('geetiles_version', '')} from {meta.get('tiles_file', '?')}: "
+            f"images {images['name']} ({len(images['bands'])} bands, {images['dtype']})"
+        )
+    ]
     if labels:
         parts.append(f"labels {labels['name']} ({len(labels.get('classes') or [])} classes, {labels['dtype']})")
     sentence = "; ".join(parts) + f"; splits {', '.join(meta.get('splits') or [])}."
     if "start_datetime" not in times:
-        sentence += (" The sources do not state acquisition dates (synthetic or local data): each Item's datetime "
-                     "is when its chips were downloaded, and the temporal extent is open.")
+        sentence += (
+            " The sources do not state acquisition dates (synthetic or local data): each Item's datetime "
+            "is when its chips were downloaded, and the temporal extent is open."
+        )
     return sentence + " Items are in items.parquet (stac-geoparquet); hrefs are relative to this folder."
 
 
@@ -106,29 +115,56 @@ def collection_dict(meta: dict, license_id: str, times: dict, extent: dict) -> d
     images, labels = meta["images"], meta.get("labels")
     splits = list(meta.get("splits") or [])
     interval = [times["start_datetime"], times["end_datetime"]] if "start_datetime" in times else [None, None]
-    summaries: dict = {"geetiles:split": splits, "proj:code": extent["crs"],
-                       "geetiles:image_bands": list(images["bands"]), "geetiles:image_dtype": [images["dtype"]]}
+    summaries: dict = {
+        "geetiles:split": splits,
+        "proj:code": extent["crs"],
+        "geetiles:image_bands": list(images["bands"]),
+        "geetiles:image_dtype": [images["dtype"]],
+    }
     used = [PROJECTION]
     if uses_ml_aoi(splits):
         summaries["ml-aoi:split"] = sorted({ML_AOI_SPLITS[s] for s in splits})
         used.append(ML_AOI)
     if labels:
         classes = labels.get("classes") or []
-        summaries.update({"geetiles:label_bands": list(labels["bands"]), "geetiles:label_dtype": [labels["dtype"]],
-                          "label:type": ["raster"], "label:tasks": ["segmentation"],
-                          "label:classes": [{"name": None, "classes": [int(c["code"]) for c in classes]}],
-                          "classification:classes": classification_classes(classes)})
+        summaries.update(
+            {
+                "geetiles:label_bands": list(labels["bands"]),
+                "geetiles:label_dtype": [labels["dtype"]],
+                "label:type": ["raster"],
+                "label:tasks": ["segmentation"],
+                "label:classes": [{"name": None, "classes": [int(c["code"]) for c in classes]}],
+                "classification:classes": classification_classes(classes),
+            }
+        )
         used += [LABEL, CLASSIFICATION]
     name = str(meta.get("name") or "geetiles-dataset")
-    return {"type": "Collection", "stac_version": STAC_VERSION, "stac_extensions": used, "id": name, "title": name,
-            "description": _describe(meta, times, extent["rows"]), "license": license_id,
-            "keywords": ["geospatial", "earth-observation", "machine-learning", "geetiles"],
-            "providers": _providers(config),
-            "extent": {"spatial": {"bbox": [extent["bbox"]]}, "temporal": {"interval": [interval]}},
-            "summaries": summaries,
-            "links": [{"rel": "root", "href": "./collection.json", "type": "application/json", "title": name}],
-            "assets": {"items": {"href": f"./{ITEMS}", "type": PARQUET, "roles": ["stac-items"],
-                                 "title": "one STAC Item per chip (stac-geoparquet)"},
-                       "index": {"href": "../chips.parquet", "type": PARQUET, "roles": ["metadata"],
-                                 "title": "the chip index (GeoParquet 1.1)"}},
-            "geetiles:chips": extent["rows"]}
+    return {
+        "type": "Collection",
+        "stac_version": STAC_VERSION,
+        "stac_extensions": used,
+        "id": name,
+        "title": name,
+        "description": _describe(meta, times, extent["rows"]),
+        "license": license_id,
+        "keywords": ["geospatial", "earth-observation", "machine-learning", "geetiles"],
+        "providers": _providers(config),
+        "extent": {"spatial": {"bbox": [extent["bbox"]]}, "temporal": {"interval": [interval]}},
+        "summaries": summaries,
+        "links": [{"rel": "root", "href": "./collection.json", "type": "application/json", "title": name}],
+        "assets": {
+            "items": {
+                "href": f"./{ITEMS}",
+                "type": PARQUET,
+                "roles": ["stac-items"],
+                "title": "one STAC Item per chip (stac-geoparquet)",
+            },
+            "index": {
+                "href": "../chips.parquet",
+                "type": PARQUET,
+                "roles": ["metadata"],
+                "title": "the chip index (GeoParquet 1.1)",
+            },
+        },
+        "geetiles:chips": extent["rows"],
+    }

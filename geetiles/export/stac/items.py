@@ -38,8 +38,20 @@ COG = "image/tiff; application=geotiff; profile=cloud-optimized"
 ML_AOI_SPLITS = {"train": "train", "val": "validate", "validate": "validate", "test": "test"}
 SHA256_MULTIHASH = "1220"  # multihash prefix: sha2-256, 32 bytes
 BATCH_ROWS = 65_536
-INDEX_COLUMNS = ("identifier", "split", "crs", "transform", "width", "height", "geometry", "bbox",
-                 "image_path", "image_sha256", "label_path", "label_sha256")
+INDEX_COLUMNS = (
+    "identifier",
+    "split",
+    "crs",
+    "transform",
+    "width",
+    "height",
+    "geometry",
+    "bbox",
+    "image_path",
+    "image_sha256",
+    "label_path",
+    "label_sha256",
+)
 TOP_LEVEL = ("type", "stac_version", "stac_extensions", "id", "geometry", "bbox", "links", "assets", "collection")
 
 
@@ -62,8 +74,11 @@ def slug(name: str) -> str:
 def classification_classes(classes: list[dict]) -> list[dict]:
     out = []
     for entry in classes:
-        one = {"value": int(entry["code"]), "name": slug(entry.get("name") or entry["code"]),
-               "title": str(entry.get("name") or entry["code"])}
+        one = {
+            "value": int(entry["code"]),
+            "name": slug(entry.get("name") or entry["code"]),
+            "title": str(entry.get("name") or entry["code"]),
+        }
         color = str(entry.get("color") or "").lstrip("#")
         if len(color) == 6 and all(c in "0123456789abcdefABCDEF" for c in color):
             one["color_hint"] = color.upper()
@@ -90,32 +105,69 @@ def extensions(meta: dict) -> list[str]:
 
 def item_dict(meta: dict, row: dict, collection_id: str, times: dict) -> dict:
     """The STAC Item of one index row (``geometry`` a GeoJSON mapping, ``transform`` in GDAL order)."""
-    properties: dict = {**times, "proj:code": row["crs"], "proj:transform": affine_order(row["transform"]),
-                        "proj:shape": [int(row["height"]), int(row["width"])], "geetiles:split": row["split"]}
+    properties: dict = {
+        **times,
+        "proj:code": row["crs"],
+        "proj:transform": affine_order(row["transform"]),
+        "proj:shape": [int(row["height"]), int(row["width"])],
+        "geetiles:split": row["split"],
+    }
     if uses_ml_aoi(meta.get("splits") or []):
         properties["ml-aoi:split"] = ML_AOI_SPLITS[row["split"]]
     raster, names = _bands(meta["images"])
-    assets = {"image": {"href": f"../{row['image_path']}", "type": COG, "title": "image", "roles": ["data"],
-                        "ml-aoi:role": "feature", "raster:bands": raster, "bands": names,
-                        "file:checksum": SHA256_MULTIHASH + row["image_sha256"]}}
+    assets = {
+        "image": {
+            "href": f"../{row['image_path']}",
+            "type": COG,
+            "title": "image",
+            "roles": ["data"],
+            "ml-aoi:role": "feature",
+            "raster:bands": raster,
+            "bands": names,
+            "file:checksum": SHA256_MULTIHASH + row["image_sha256"],
+        }
+    }
     labels = meta.get("labels")
     if labels:
         classes = labels.get("classes") or []
-        properties.update({"label:description": f"{labels['name']}: one class code per pixel",
-                           "label:type": "raster", "label:properties": None,
-                           "label:classes": [{"name": None, "classes": [int(c["code"]) for c in classes]}],
-                           "label:tasks": ["segmentation"]})
+        properties.update(
+            {
+                "label:description": f"{labels['name']}: one class code per pixel",
+                "label:type": "raster",
+                "label:properties": None,
+                "label:classes": [{"name": None, "classes": [int(c["code"]) for c in classes]}],
+                "label:tasks": ["segmentation"],
+            }
+        )
         raster, names = _bands(labels)
-        assets["label"] = {"href": f"../{row['label_path']}", "type": COG, "title": "label",
-                           "roles": ["labels", "labels-raster"], "ml-aoi:role": "label", "raster:bands": raster,
-                           "bands": names, "classification:classes": classification_classes(classes),
-                           "file:checksum": SHA256_MULTIHASH + row["label_sha256"]}
-    links = [{"rel": "collection", "href": "./collection.json", "type": "application/json"},
-             {"rel": "parent", "href": "./collection.json", "type": "application/json"},
-             {"rel": "root", "href": "./collection.json", "type": "application/json"}]
-    return {"type": "Feature", "stac_version": STAC_VERSION, "stac_extensions": extensions(meta), "id": row["identifier"],
-            "geometry": row["geometry"], "bbox": list(row["bbox"]), "properties": properties, "links": links,
-            "assets": assets, "collection": collection_id}
+        assets["label"] = {
+            "href": f"../{row['label_path']}",
+            "type": COG,
+            "title": "label",
+            "roles": ["labels", "labels-raster"],
+            "ml-aoi:role": "label",
+            "raster:bands": raster,
+            "bands": names,
+            "classification:classes": classification_classes(classes),
+            "file:checksum": SHA256_MULTIHASH + row["label_sha256"],
+        }
+    links = [
+        {"rel": "collection", "href": "./collection.json", "type": "application/json"},
+        {"rel": "parent", "href": "./collection.json", "type": "application/json"},
+        {"rel": "root", "href": "./collection.json", "type": "application/json"},
+    ]
+    return {
+        "type": "Feature",
+        "stac_version": STAC_VERSION,
+        "stac_extensions": extensions(meta),
+        "id": row["identifier"],
+        "geometry": row["geometry"],
+        "bbox": list(row["bbox"]),
+        "properties": properties,
+        "links": links,
+        "assets": assets,
+        "collection": collection_id,
+    }
 
 
 def _template(item: dict) -> pa.RecordBatch:
@@ -141,8 +193,10 @@ def _repeat(column: pa.Array, n: int) -> pa.Array:
 
 def _with_children(template: pa.StructArray, n: int, replaced: dict[str, pa.Array]) -> pa.StructArray:
     """``template`` repeated ``n`` times, with the named children replaced by per-row values."""
-    children = [replaced[f.name].cast(f.type) if f.name in replaced else _repeat(template.field(i), n)
-                for i, f in enumerate(template.type)]
+    children = [
+        replaced[f.name].cast(f.type) if f.name in replaced else _repeat(template.field(i), n)
+        for i, f in enumerate(template.type)
+    ]
     return pa.StructArray.from_arrays(children, fields=list(template.type))
 
 
@@ -153,15 +207,20 @@ def _columns(batch: pa.RecordBatch, template: pa.RecordBatch, ml_aoi: bool) -> p
     affine = gdal[:, [1, 2, 0, 4, 5, 3]].reshape(-1)
     offsets = pa.array(np.arange(0, 6 * n + 1, 6, dtype=np.int32))
     shape = np.column_stack([np.asarray(batch["height"]), np.asarray(batch["width"])]).astype(np.int64).reshape(-1)
-    per_row = {"id": batch["identifier"], "geometry": batch["geometry"], "bbox": batch["bbox"],
-               "proj:code": batch["crs"], "geetiles:split": batch["split"],
-               "proj:transform": pa.ListArray.from_arrays(offsets, pa.array(affine)),
-               "proj:shape": pa.ListArray.from_arrays(pa.array(np.arange(0, 2 * n + 1, 2, dtype=np.int32)),
-                                                      pa.array(shape))}
+    per_row = {
+        "id": batch["identifier"],
+        "geometry": batch["geometry"],
+        "bbox": batch["bbox"],
+        "proj:code": batch["crs"],
+        "geetiles:split": batch["split"],
+        "proj:transform": pa.ListArray.from_arrays(offsets, pa.array(affine)),
+        "proj:shape": pa.ListArray.from_arrays(pa.array(np.arange(0, 2 * n + 1, 2, dtype=np.int32)), pa.array(shape)),
+    }
     if ml_aoi:
         keys = list(ML_AOI_SPLITS)
-        per_row["ml-aoi:split"] = pc.take(pa.array(list(ML_AOI_SPLITS.values())),
-                                          pc.index_in(batch["split"], pa.array(keys)))
+        per_row["ml-aoi:split"] = pc.take(
+            pa.array(list(ML_AOI_SPLITS.values())), pc.index_in(batch["split"], pa.array(keys))
+        )
     assets_template = template["assets"]
     assets = {}
     for i, field in enumerate(assets_template.type):
@@ -170,19 +229,33 @@ def _columns(batch: pa.RecordBatch, template: pa.RecordBatch, ml_aoi: bool) -> p
         checksum = pc.binary_join_element_wise(SHA256_MULTIHASH, batch[f"{role}_sha256"].cast(pa.string()), "")
         assets[field.name] = _with_children(assets_template.field(i), n, {"href": href, "file:checksum": checksum})
     per_row["assets"] = pa.StructArray.from_arrays(list(assets.values()), fields=list(assets_template.type))
-    columns = [per_row[f.name].cast(f.type) if f.name in per_row else _repeat(template.column(i), n)
-               for i, f in enumerate(template.schema)]
+    columns = [
+        per_row[f.name].cast(f.type) if f.name in per_row else _repeat(template.column(i), n)
+        for i, f in enumerate(template.schema)
+    ]
     return pa.RecordBatch.from_arrays(columns, schema=template.schema)
 
 
 def geoparquet_metadata(collection: dict) -> dict[bytes, bytes]:
     """The file metadata stac-geoparquet 1.0 asks for: GeoParquet 1.1 ``geo`` (WKB, WGS 84, the bbox
     covering) and ``stac-geoparquet`` (its version and the collection)."""
-    geo = {"version": "1.1.0", "primary_column": "geometry",
-           "columns": {"geometry": {"encoding": "WKB", "geometry_types": [], "crs": _wgs84(), "edges": "planar",
-                                    "covering": {"bbox": {k: ["bbox", k] for k in ("xmin", "ymin", "xmax", "ymax")}}}}}
-    return {b"geo": json.dumps(geo).encode(),
-            b"stac-geoparquet": json.dumps({"version": "1.0.0", "collections": {collection["id"]: collection}}).encode()}
+    geo = {
+        "version": "1.1.0",
+        "primary_column": "geometry",
+        "columns": {
+            "geometry": {
+                "encoding": "WKB",
+                "geometry_types": [],
+                "crs": _wgs84(),
+                "edges": "planar",
+                "covering": {"bbox": {k: ["bbox", k] for k in ("xmin", "ymin", "xmax", "ymax")}},
+            }
+        },
+    }
+    return {
+        b"geo": json.dumps(geo).encode(),
+        b"stac-geoparquet": json.dumps({"version": "1.0.0", "collections": {collection["id"]: collection}}).encode(),
+    }
 
 
 def _wgs84() -> dict:
@@ -192,8 +265,9 @@ def _wgs84() -> dict:
     return CRS("OGC:CRS84").to_json_dict()
 
 
-def item_batches(index_path: Path, meta: dict, collection_id: str, times: dict,
-                 batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
+def item_batches(
+    index_path: Path, meta: dict, collection_id: str, times: dict, batch_rows: int = BATCH_ROWS
+) -> Iterator[pa.RecordBatch]:
     """The Items of every index row, a batch at a time."""
     import pyarrow.parquet as pq
     import shapely
@@ -225,8 +299,11 @@ def write_items(index_path: Path, target: Path, meta: dict, collection: dict, ti
             for batch in item_batches(index_path, meta, collection["id"], times):
                 if writer is None:
                     field = batch.schema.field("geometry").with_metadata(
-                        {b"ARROW:extension:name": b"geoarrow.wkb",
-                         b"ARROW:extension:metadata": json.dumps({"crs": _wgs84()}).encode()})
+                        {
+                            b"ARROW:extension:name": b"geoarrow.wkb",
+                            b"ARROW:extension:metadata": json.dumps({"crs": _wgs84()}).encode(),
+                        }
+                    )
                     schema = batch.schema.set(batch.schema.get_field_index("geometry"), field)
                     schema = schema.with_metadata(geoparquet_metadata(collection))
                     writer = pq.ParquetWriter(tmp, schema, compression="zstd")

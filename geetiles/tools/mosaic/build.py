@@ -69,13 +69,19 @@ class MosaicSummary:
     def line(self) -> str:
         unit = "°" if self.crs == "EPSG:4326" else ""
         size = f"{self.pixel_size[0]:.3g}{unit} x {self.pixel_size[1]:.3g}{unit}"
-        return (f"mosaic: {self.chips} chips → {self.dest_file}: {self.width} x {self.height} px, "
-                f"{self.bands} band(s) {self.dtype}, {crs_name(self.crs)} ({self.why}), pixels {size}, "
-                f"nodata {number_text(self.nodata)}, in {self.seconds:.1f} s")
+        return (
+            f"mosaic: {self.chips} chips → {self.dest_file}: {self.width} x {self.height} px, "
+            f"{self.bands} band(s) {self.dtype}, {crs_name(self.crs)} ({self.why}), pixels {size}, "
+            f"nodata {number_text(self.nodata)}, in {self.seconds:.1f} s"
+        )
 
 
-def build_mosaic(basedir: str | os.PathLike[str], dest_file: str | os.PathLike[str], meters_per_pixel: float,
-                 channels: Sequence[int] | None = None) -> MosaicSummary:
+def build_mosaic(
+    basedir: str | os.PathLike[str],
+    dest_file: str | os.PathLike[str],
+    meters_per_pixel: float,
+    channels: Sequence[int] | None = None,
+) -> MosaicSummary:
     """Write the mosaic of every chip in ``basedir`` to ``dest_file`` (a COG, atomically)."""
     import rasterio
     import rasterio.shutil
@@ -84,8 +90,9 @@ def build_mosaic(basedir: str | os.PathLike[str], dest_file: str | os.PathLike[s
     meters_per_pixel = check_meters_per_pixel(meters_per_pixel)
     folder, dest = Path(basedir), Path(dest_file)
     if not folder.is_dir():
-        raise UserInputError(f"--basedir {str(folder)!r} is not a folder; give a chip folder, "
-                             "e.g. {tiles base}/{dataset}")
+        raise UserInputError(
+            f"--basedir {str(folder)!r} is not a folder; give a chip folder, e.g. {{tiles base}}/{{dataset}}"
+        )
     if dest.suffix.lower() not in (".tif", ".tiff"):
         raise UserInputError(f"--dest_file {str(dest)!r}: the mosaic is a GeoTIFF, name it *.tif")
     if dest.is_dir():
@@ -97,47 +104,80 @@ def build_mosaic(basedir: str | os.PathLike[str], dest_file: str | os.PathLike[s
     counts = sorted({h.count for h in headers})
     if channels is None:
         if len(counts) > 1:
-            raise UserInputError(f"the chips have different numbers of bands ({', '.join(map(str, counts))}); "
-                                 "choose the bands with --channels, e.g. --channels 0,1,2")
+            raise UserInputError(
+                f"the chips have different numbers of bands ({', '.join(map(str, counts))}); "
+                "choose the bands with --channels, e.g. --channels 0,1,2"
+            )
         channels = list(range(counts[0]))
     else:
         channels = list(channels)
         bad = [c for c in channels if c >= counts[0]]
         if bad:
-            raise UserInputError(f"--channels {','.join(map(str, channels))}: band {bad[0]} does not exist; the chips "
-                                 f"have {counts[0]} band(s), numbered 0 to {counts[0] - 1}")
+            raise UserInputError(
+                f"--channels {','.join(map(str, channels))}: band {bad[0]} does not exist; the chips "
+                f"have {counts[0]} band(s), numbered 0 to {counts[0] - 1}"
+            )
     dtype = np.result_type(*sorted({h.dtype for h in headers})).name
     if dtype not in GDAL_TYPES:
-        raise UserInputError(f"the chips' data types ({', '.join(sorted({h.dtype for h in headers}))}) have no common "
-                             "GDAL type")
+        raise UserInputError(
+            f"the chips' data types ({', '.join(sorted({h.dtype for h in headers}))}) have no common GDAL type"
+        )
     nodata = output_nodata(headers, dtype)
     grid, why = choose_grid(headers, meters_per_pixel)
     if grid.width * grid.height > MAX_PIXELS:
-        raise UserInputError(f"the mosaic would be {grid.width} x {grid.height} pixels at {meters_per_pixel:g} m "
-                             "a pixel; choose a larger --meters_per_pixel")
+        raise UserInputError(
+            f"the mosaic would be {grid.width} x {grid.height} pixels at {meters_per_pixel:g} m "
+            "a pixel; choose a larger --meters_per_pixel"
+        )
     names = band_names(headers[0], channels)
     own = [h for h in headers if h.crs == grid.crs]
     others = sorted({h.crs for h in headers} - {grid.crs})
     dest.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with tempfile.TemporaryDirectory(prefix=f".{dest.stem}.geet-mosaic-", dir=dest.parent) as tmp, \
-                rasterio.Env(**GDAL_ENV):
+        with (
+            tempfile.TemporaryDirectory(prefix=f".{dest.stem}.geet-mosaic-", dir=dest.parent) as tmp,
+            rasterio.Env(**GDAL_ENV),
+        ):
             work = Path(tmp)
-            groups = [WarpedGroup([h for h in headers if h.crs == crs], grid, channels, dtype, nodata, work, tag)
-                      for tag, crs in enumerate(others)]
+            groups = [
+                WarpedGroup([h for h in headers if h.crs == crs], grid, channels, dtype, nodata, work, tag)
+                for tag, crs in enumerate(others)
+            ]
             plain = work / "mosaic.tif"
             _paint_mosaic(plain, grid, own, [g for g in groups if g.window], channels, dtype, nodata, names)
             with atomic_path(dest) as part:
                 rasterio.shutil.copy(str(plain), str(part), driver="COG", **COG_OPTIONS)
     except UnreadableChip as error:
-        raise UserInputError(f"cannot read {error.args[0]}; run `geet cleanup --basedir {folder}` to remove "
-                             "unreadable chips") from None
-    return MosaicSummary(dest, len(headers), grid.crs, why, grid.width, grid.height, (grid.dx, grid.dy), len(channels),
-                         dtype, nodata, grid.bounds, time.monotonic() - began, sorted({h.crs for h in headers}))
+        raise UserInputError(
+            f"cannot read {error.args[0]}; run `geet cleanup --basedir {folder}` to remove unreadable chips"
+        ) from None
+    return MosaicSummary(
+        dest,
+        len(headers),
+        grid.crs,
+        why,
+        grid.width,
+        grid.height,
+        (grid.dx, grid.dy),
+        len(channels),
+        dtype,
+        nodata,
+        grid.bounds,
+        time.monotonic() - began,
+        sorted({h.crs for h in headers}),
+    )
 
 
-def _paint_mosaic(path: Path, grid: Grid, own: Sequence[TiffHeader], groups: Sequence[WarpedGroup],
-                  channels: Sequence[int], dtype: str, nodata: float, names: Sequence[str | None]) -> None:
+def _paint_mosaic(
+    path: Path,
+    grid: Grid,
+    own: Sequence[TiffHeader],
+    groups: Sequence[WarpedGroup],
+    channels: Sequence[int],
+    dtype: str,
+    nodata: float,
+    names: Sequence[str | None],
+) -> None:
     """The mosaic at full resolution as a tiled GeoTIFF (to be copied into a COG), painted a strip of
     rows at a time: warped groups first, then the chips in the mosaic's CRS in name order (a later
     chip's data covers an earlier one's)."""
@@ -146,9 +186,22 @@ def _paint_mosaic(path: Path, grid: Grid, own: Sequence[TiffHeader], groups: Seq
     rows = strip_rows(grid.width, len(channels), dtype)
     tops = np.array([-h.transform[3] for h in own]) if own else np.zeros(0)  # ordered as rows grow downwards
     bottoms = np.array([-(h.transform[3] + h.transform[5] * h.height) for h in own]) if own else np.zeros(0)
-    profile = dict(driver="GTiff", width=grid.width, height=grid.height, count=len(channels), dtype=dtype,
-                   crs=grid.crs, transform=grid.transform, nodata=nodata, tiled=True, blockxsize=BLOCK,
-                   blockysize=BLOCK, interleave="pixel", compress="none", bigtiff="IF_SAFER")
+    profile = dict(
+        driver="GTiff",
+        width=grid.width,
+        height=grid.height,
+        count=len(channels),
+        dtype=dtype,
+        crs=grid.crs,
+        transform=grid.transform,
+        nodata=nodata,
+        tiled=True,
+        blockxsize=BLOCK,
+        blockysize=BLOCK,
+        interleave="pixel",
+        compress="none",
+        bigtiff="IF_SAFER",
+    )
     cache: dict[int, np.ndarray] = {}
     opened = [g.open() for g in groups]
     try:

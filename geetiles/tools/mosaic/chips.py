@@ -19,8 +19,9 @@ def chip_paths(basedir: Path, exclude: Sequence[Path] = ()) -> list[Path]:
     temporaries) and without ``exclude`` (the mosaic itself, when it is written into the folder)."""
     folder = basedir.resolve()
     excluded = {p.name for p in exclude if p.resolve().parent == folder}
-    return sorted(p for p in basedir.glob("*.tif")
-                  if not p.name.startswith(".") and p.name not in excluded and p.is_file())
+    return sorted(
+        p for p in basedir.glob("*.tif") if not p.name.startswith(".") and p.name not in excluded and p.is_file()
+    )
 
 
 def read_headers(paths: Sequence[Path], basedir: Path) -> list[TiffHeader]:
@@ -37,8 +38,10 @@ def read_headers(paths: Sequence[Path], basedir: Path) -> list[TiffHeader]:
                 broken.append((path, str(error)))
     if broken:
         path, reason = broken[0]
-        raise UserInputError(f"{len(broken)} of {len(paths)} chips in {basedir} cannot be read (first: {path.name}: "
-                             f"{reason}); run `geet cleanup --basedir {basedir}` to remove unreadable chips")
+        raise UserInputError(
+            f"{len(broken)} of {len(paths)} chips in {basedir} cannot be read (first: {path.name}: "
+            f"{reason}); run `geet cleanup --basedir {basedir}` to remove unreadable chips"
+        )
     return headers
 
 

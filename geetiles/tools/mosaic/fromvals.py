@@ -18,8 +18,18 @@ from geetiles.tools.mosaic.grid import Grid, cells, degrees_per_meter
 from geetiles.tools.mosaic.options import BLOCK, COG_OPTIONS, MAX_PIXELS, check_meters_per_pixel, number_text
 
 ORIGINAL_COLUMN = "value"  # geetiles 0.1.7 always painted the column named "value"
-CATEGORY_COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
-                    (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]  # matplotlib's tab10
+CATEGORY_COLOURS = [
+    (31, 119, 180),
+    (255, 127, 14),
+    (44, 160, 44),
+    (214, 39, 40),
+    (148, 103, 189),
+    (140, 86, 75),
+    (227, 119, 194),
+    (127, 127, 127),
+    (188, 189, 34),
+    (23, 190, 207),
+]  # matplotlib's tab10
 STRIP_ROWS = 2048
 
 
@@ -28,8 +38,10 @@ def default_column(columns: Sequence[str]) -> str:
     for name in (ORIGINAL_COLUMN, "split", "area_km2"):
         if name in columns:
             return name
-    raise UserInputError(f"the tiles file has none of the columns value, split, area_km2; choose one with --column "
-                         f"({', '.join(columns)})")
+    raise UserInputError(
+        f"the tiles file has none of the columns value, split, area_km2; choose one with --column "
+        f"({', '.join(columns)})"
+    )
 
 
 @dataclass
@@ -49,15 +61,24 @@ class FromValsSummary:
 
     def line(self) -> str:
         shown = ", ".join(f"{k}={v}" for k, v in list(self.categories.items())[:8])
-        what = (f"{len(self.categories)} categories ({shown}"
-                f"{', …' if len(self.categories) > 8 else ''})" if self.kind == "categorical" else "numeric values")
-        return (f"mosaic.fromvals: column {self.column!r} of {self.painted} chips ({what}) → {self.dest_file}: "
-                f"{self.width} x {self.height} px {self.dtype}, EPSG:4326, pixels {self.pixel_size[0]:.3g}° x "
-                f"{self.pixel_size[1]:.3g}°, nodata {number_text(self.nodata)}, in {self.seconds:.1f} s")
+        what = (
+            f"{len(self.categories)} categories ({shown}{', …' if len(self.categories) > 8 else ''})"
+            if self.kind == "categorical"
+            else "numeric values"
+        )
+        return (
+            f"mosaic.fromvals: column {self.column!r} of {self.painted} chips ({what}) → {self.dest_file}: "
+            f"{self.width} x {self.height} px {self.dtype}, EPSG:4326, pixels {self.pixel_size[0]:.3g}° x "
+            f"{self.pixel_size[1]:.3g}°, nodata {number_text(self.nodata)}, in {self.seconds:.1f} s"
+        )
 
 
-def paint_values(tiles_file: str | os.PathLike[str], dest_file: str | os.PathLike[str], meters_per_pixel: float,
-                 column: str | None = None) -> FromValsSummary:
+def paint_values(
+    tiles_file: str | os.PathLike[str],
+    dest_file: str | os.PathLike[str],
+    meters_per_pixel: float,
+    column: str | None = None,
+) -> FromValsSummary:
     """Paint one column of a tiles file, chip by chip, into a GeoTIFF (a COG, EPSG:4326, atomically).
 
     Numbers (and booleans, as 0/1) give float32 with NaN as nodata. Anything else (strings such as
@@ -81,8 +102,10 @@ def paint_values(tiles_file: str | os.PathLike[str], dest_file: str | os.PathLik
     if name not in columns:
         raise UserInputError(f"the tiles file has no column {name!r}; its columns are: {', '.join(columns)}")
     if is_json_column(name) or tiles[name].map(lambda v: isinstance(v, (dict, list))).any():
-        raise UserInputError(f"column {name!r} holds a JSON object per chip (e.g. label proportions), not one value; "
-                             f"choose a column of numbers or labels: {', '.join(columns)}")
+        raise UserInputError(
+            f"column {name!r} holds a JSON object per chip (e.g. label proportions), not one value; "
+            f"choose a column of numbers or labels: {', '.join(columns)}"
+        )
     if tiles.crs is not None and not tiles.crs.equals("EPSG:4326") and not tiles.crs.equals("OGC:CRS84"):
         tiles = tiles.to_crs("EPSG:4326")
     tiles = tiles[~(tiles.geometry.isna() | tiles.geometry.is_empty)]
@@ -106,8 +129,10 @@ def paint_values(tiles_file: str | os.PathLike[str], dest_file: str | os.PathLik
     dx, dy = meters_per_pixel * deg_x, meters_per_pixel * deg_y
     grid = Grid("EPSG:4326", west, north, dx, dy, cells(east - west, dx), cells(north - south, dy))
     if grid.width * grid.height > MAX_PIXELS:
-        raise UserInputError(f"the raster would be {grid.width} x {grid.height} pixels at {meters_per_pixel:g} m a "
-                             "pixel; choose a larger --meters_per_pixel")
+        raise UserInputError(
+            f"the raster would be {grid.width} x {grid.height} pixels at {meters_per_pixel:g} m a "
+            "pixel; choose a larger --meters_per_pixel"
+        )
     keep = ~np.isnan(values) & (values != 0 if kind == "categorical" else True)
     geometries = np.asarray(tiles.geometry.array)[keep]
     values = values[keep]
@@ -116,12 +141,32 @@ def paint_values(tiles_file: str | os.PathLike[str], dest_file: str | os.PathLik
         _rasterise(plain, grid, geometries, values, dtype, nodata, name, categories)
         with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS"), atomic_path(dest) as part:
             rasterio.shutil.copy(str(plain), str(part), driver="COG", **{**COG_OPTIONS, "PREDICTOR": "NO"})
-    return FromValsSummary(dest, name, len(tiles), int(keep.sum()), kind, categories, grid.width, grid.height, (dx, dy),
-                           dtype, nodata, time.monotonic() - began)
+    return FromValsSummary(
+        dest,
+        name,
+        len(tiles),
+        int(keep.sum()),
+        kind,
+        categories,
+        grid.width,
+        grid.height,
+        (dx, dy),
+        dtype,
+        nodata,
+        time.monotonic() - began,
+    )
 
 
-def _rasterise(path: Path, grid: Grid, geometries, values: np.ndarray, dtype: str, nodata: float, name: str,
-               categories: dict[int, str]) -> None:
+def _rasterise(
+    path: Path,
+    grid: Grid,
+    geometries,
+    values: np.ndarray,
+    dtype: str,
+    nodata: float,
+    name: str,
+    categories: dict[int, str],
+) -> None:
     """Burn each chip's value over the pixels whose centre it covers, a strip of rows at a time (memory
     stays a strip, whatever the raster's size), into a tiled GeoTIFF."""
     import json
@@ -132,9 +177,22 @@ def _rasterise(path: Path, grid: Grid, geometries, values: np.ndarray, dtype: st
     from rasterio.features import rasterize
 
     bounds = shapely.bounds(geometries) if len(geometries) else np.zeros((0, 4))
-    profile = dict(driver="GTiff", width=grid.width, height=grid.height, count=1, dtype=dtype, crs="EPSG:4326",
-                   transform=grid.transform, nodata=nodata, tiled=True, blockxsize=BLOCK, blockysize=BLOCK,
-                   compress="deflate", zlevel=1, bigtiff="IF_SAFER")
+    profile = dict(
+        driver="GTiff",
+        width=grid.width,
+        height=grid.height,
+        count=1,
+        dtype=dtype,
+        crs="EPSG:4326",
+        transform=grid.transform,
+        nodata=nodata,
+        tiled=True,
+        blockxsize=BLOCK,
+        blockysize=BLOCK,
+        compress="deflate",
+        zlevel=1,
+        bigtiff="IF_SAFER",
+    )
     with rasterio.open(path, "w", **profile) as out:
         for row0 in range(0, grid.height, STRIP_ROWS):
             rows = min(STRIP_ROWS, grid.height - row0)
@@ -143,8 +201,14 @@ def _rasterise(path: Path, grid: Grid, geometries, values: np.ndarray, dtype: st
             transform = Affine(grid.dx, 0.0, grid.x0, 0.0, -grid.dy, top)
             strip = np.full((rows, grid.width), nodata, dtype=dtype)
             if len(inside):
-                rasterize(zip(geometries[inside], values[inside]), out_shape=(rows, grid.width), transform=transform,
-                          out=strip, all_touched=False, dtype=dtype)
+                rasterize(
+                    zip(geometries[inside], values[inside]),
+                    out_shape=(rows, grid.width),
+                    transform=transform,
+                    out=strip,
+                    all_touched=False,
+                    dtype=dtype,
+                )
             out.write(strip, 1, window=((row0, row0 + rows), (0, grid.width)))
         out.set_band_description(1, name)
         tags = {"column": name, "kind": "categorical" if categories else "numeric"}

@@ -46,7 +46,7 @@ def degrees_per_meter(latitude: float) -> tuple[float, float]:
     a, e2 = 6378137.0, 6.69437999014e-3
     w = math.sqrt(1 - e2 * math.sin(phi) ** 2)
     lon_m = math.pi / 180 * a * math.cos(phi) / w
-    lat_m = math.pi / 180 * a * (1 - e2) / w ** 3
+    lat_m = math.pi / 180 * a * (1 - e2) / w**3
     return 1 / max(lon_m, 1e-6), 1 / lat_m
 
 
@@ -74,8 +74,11 @@ def choose_grid(headers: Sequence[TiffHeader], meters_per_pixel: float) -> tuple
     deg_x, deg_y = degrees_per_meter((south + north) / 2)
     dx, dy = meters_per_pixel * deg_x, meters_per_pixel * deg_y
     grid = Grid("EPSG:4326", west, north, dx, dy, cells(east - west, dx), cells(north - south, dy))
-    why = "the chips are in lon/lat" if crss == ["EPSG:4326"] else (
-        f"the chips are in {len(crss)} CRSs" if len(crss) > 1 else "the chips' CRS is not projected")
+    why = (
+        "the chips are in lon/lat"
+        if crss == ["EPSG:4326"]
+        else (f"the chips are in {len(crss)} CRSs" if len(crss) > 1 else "the chips' CRS is not projected")
+    )
     return grid, why
 
 
@@ -92,10 +95,24 @@ def _lonlat_bounds(headers: Sequence[TiffHeader]) -> tuple[float, float, float, 
             boxes.append([b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()])
             continue
         t = np.linspace(0.0, 1.0, 11)
-        xs = np.concatenate([b[:, [0]] + (b[:, [2]] - b[:, [0]]) * t, b[:, [0]] + 0 * t, b[:, [2]] + 0 * t,
-                             b[:, [0]] + (b[:, [2]] - b[:, [0]]) * t], axis=1)
-        ys = np.concatenate([b[:, [1]] + 0 * t, b[:, [1]] + (b[:, [3]] - b[:, [1]]) * t,
-                             b[:, [1]] + (b[:, [3]] - b[:, [1]]) * t, b[:, [3]] + 0 * t], axis=1)
+        xs = np.concatenate(
+            [
+                b[:, [0]] + (b[:, [2]] - b[:, [0]]) * t,
+                b[:, [0]] + 0 * t,
+                b[:, [2]] + 0 * t,
+                b[:, [0]] + (b[:, [2]] - b[:, [0]]) * t,
+            ],
+            axis=1,
+        )
+        ys = np.concatenate(
+            [
+                b[:, [1]] + 0 * t,
+                b[:, [1]] + (b[:, [3]] - b[:, [1]]) * t,
+                b[:, [1]] + (b[:, [3]] - b[:, [1]]) * t,
+                b[:, [3]] + 0 * t,
+            ],
+            axis=1,
+        )
         transformer = Transformer.from_crs(ProjCRS.from_user_input(crs), ProjCRS.from_epsg(4326), always_xy=True)
         lon, lat = transformer.transform(xs.ravel(), ys.ravel())
         ok = np.isfinite(lon) & np.isfinite(lat)

@@ -32,8 +32,9 @@ def paint(view: np.ndarray, block: np.ndarray, nodata: float | None) -> None:
         np.copyto(view, block, where=block != block.dtype.type(nodata), casting="unsafe")
 
 
-def sample_indices(start: float, step: float, count: int, origin: float, pixel: float, limit: int, lo: int,
-                    hi: int) -> tuple[int, np.ndarray]:
+def sample_indices(
+    start: float, step: float, count: int, origin: float, pixel: float, limit: int, lo: int, hi: int
+) -> tuple[int, np.ndarray]:
     """The mosaic cells in [lo, hi) whose centres fall in a chip along one axis, and the chip pixel
     under each centre (nearest-neighbour, as GDAL samples): the chip spans ``start`` to ``start +
     pixel * limit`` in units where the mosaic's cell ``i`` has its centre at ``origin + (i + 0.5) *
@@ -55,7 +56,7 @@ def paste_chip(out: np.ndarray, row0: int, grid: Grid, header: TiffHeader, pixel
     if not len(cols) or not len(rows):
         return
     block = pixels.take(rows, axis=1).take(cols, axis=2)  # one axis at a time, no outer fancy index
-    paint(out[:, row - row0:row - row0 + len(rows), col:col + len(cols)], block, header.nodata)
+    paint(out[:, row - row0 : row - row0 + len(rows), col : col + len(cols)], block, header.nodata)
 
 
 def chip_pixels(header: TiffHeader, channels: Sequence[int]) -> np.ndarray:
@@ -63,8 +64,10 @@ def chip_pixels(header: TiffHeader, channels: Sequence[int]) -> np.ndarray:
     decoded, or no longer has the size its header said."""
     pixels = read_pixels(header.path, channels)
     if pixels.shape[1:] != (header.height, header.width):
-        raise UnreadableChip(f"changed since its header was read ({pixels.shape[2]} x {pixels.shape[1]} pixels, "
-                             f"not {header.width} x {header.height})")
+        raise UnreadableChip(
+            f"changed since its header was read ({pixels.shape[2]} x {pixels.shape[1]} pixels, "
+            f"not {header.width} x {header.height})"
+        )
     return pixels
 
 

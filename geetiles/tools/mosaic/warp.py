@@ -34,25 +34,30 @@ class _Source:
         w, h = self.size
         xoff, yoff, xsize, ysize = (float(v) for v in self.dst)
         nodata = "" if self.nodata is None else f"<NODATA>{number_text(self.nodata)}</NODATA>"
-        return (f'<ComplexSource><SourceFilename relativeToVRT="0">{escape(self.filename)}</SourceFilename>'
-                f"<SourceBand>{self.band}</SourceBand>"
-                f'<SourceProperties RasterXSize="{w}" RasterYSize="{h}" DataType="{GDAL_TYPES[self.dtype]}" '
-                f'BlockXSize="{self.block[0]}" BlockYSize="{self.block[1]}"/>'
-                f'<SrcRect xOff="0" yOff="0" xSize="{w}" ySize="{h}"/>'
-                f'<DstRect xOff="{xoff!r}" yOff="{yoff!r}" xSize="{xsize!r}" ySize="{ysize!r}"/>'
-                f"{nodata}</ComplexSource>")
+        return (
+            f'<ComplexSource><SourceFilename relativeToVRT="0">{escape(self.filename)}</SourceFilename>'
+            f"<SourceBand>{self.band}</SourceBand>"
+            f'<SourceProperties RasterXSize="{w}" RasterYSize="{h}" DataType="{GDAL_TYPES[self.dtype]}" '
+            f'BlockXSize="{self.block[0]}" BlockYSize="{self.block[1]}"/>'
+            f'<SrcRect xOff="0" yOff="0" xSize="{w}" ySize="{h}"/>'
+            f'<DstRect xOff="{xoff!r}" yOff="{yoff!r}" xSize="{xsize!r}" ySize="{ysize!r}"/>'
+            f"{nodata}</ComplexSource>"
+        )
 
 
 def _vrt_xml(grid: Grid, dtype: str, nodata: float, bands: list[list[_Source]], names: Sequence[str | None]) -> str:
     from rasterio.crs import CRS
 
-    parts = [f'<VRTDataset rasterXSize="{grid.width}" rasterYSize="{grid.height}">',
-             f"<SRS>{escape(CRS.from_user_input(grid.crs).to_wkt())}</SRS>",
-             f"<GeoTransform>{grid.gdal_transform()}</GeoTransform>"]
+    parts = [
+        f'<VRTDataset rasterXSize="{grid.width}" rasterYSize="{grid.height}">',
+        f"<SRS>{escape(CRS.from_user_input(grid.crs).to_wkt())}</SRS>",
+        f"<GeoTransform>{grid.gdal_transform()}</GeoTransform>",
+    ]
     for index, sources in enumerate(bands, start=1):
         name = names[index - 1] if index - 1 < len(names) else None
-        parts.append(f'<VRTRasterBand dataType="{GDAL_TYPES[dtype]}" band="{index}" blockXSize="{BLOCK}" '
-                     f'blockYSize="{BLOCK}">')
+        parts.append(
+            f'<VRTRasterBand dataType="{GDAL_TYPES[dtype]}" band="{index}" blockXSize="{BLOCK}" blockYSize="{BLOCK}">'
+        )
         if name:
             parts.append(f"<Description>{escape(name)}</Description>")
         parts.append(f"<NoDataValue>{number_text(nodata)}</NoDataValue>")
@@ -68,8 +73,9 @@ def _chip_sources(headers: Sequence[TiffHeader], grid: Grid, channels: Sequence[
         x0, dx, _, y0, _, dy = h.transform
         dst = ((x0 - grid.x0) / grid.dx, (grid.y1 - y0) / grid.dy, dx * h.width / grid.dx, -dy * h.height / grid.dy)
         for out, channel in enumerate(channels):
-            bands[out].append(_Source(str(h.path.resolve()), channel + 1, (h.width, h.height), h.dtype, h.block, dst,
-                                      h.nodata))
+            bands[out].append(
+                _Source(str(h.path.resolve()), channel + 1, (h.width, h.height), h.dtype, h.block, dst, h.nodata)
+            )
     return bands
 
 
@@ -77,15 +83,24 @@ class WarpedGroup:
     """Chips of one CRS other than the mosaic's: a VRT of them in their own CRS (at their finest pixel
     size), warped by GDAL (nearest) onto the part of the mosaic's grid they cover."""
 
-    def __init__(self, headers: Sequence[TiffHeader], grid: Grid, channels: Sequence[int], dtype: str, nodata: float,
-                 folder: Path, tag: int) -> None:
+    def __init__(
+        self,
+        headers: Sequence[TiffHeader],
+        grid: Grid,
+        channels: Sequence[int],
+        dtype: str,
+        nodata: float,
+        folder: Path,
+        tag: int,
+    ) -> None:
         from rasterio.warp import transform_bounds
 
         self.crs, self.count, self.window = headers[0].crs, len(headers), None
         native = native_grid(headers)
         self.vrt_path = folder / f"crs{tag}.vrt"
-        self.vrt_path.write_text(_vrt_xml(native, dtype, nodata, _chip_sources(headers, native, channels), []),
-                                 encoding="utf-8")
+        self.vrt_path.write_text(
+            _vrt_xml(native, dtype, nodata, _chip_sources(headers, native, channels), []), encoding="utf-8"
+        )
         west, south, east, north = transform_bounds(native.crs, grid.crs, *native.bounds, densify_pts=21)
         col0 = max(0, math.floor((west - grid.x0) / grid.dx) - 1)
         row0 = max(0, math.floor((grid.y1 - north) / grid.dy) - 1)
@@ -102,12 +117,26 @@ class WarpedGroup:
         from rasterio.vrt import WarpedVRT
 
         col0, row0, width, height = self.window
-        transform = Affine(self.grid.dx, 0.0, self.grid.x0 + col0 * self.grid.dx, 0.0, -self.grid.dy,
-                           self.grid.y1 - row0 * self.grid.dy)
+        transform = Affine(
+            self.grid.dx,
+            0.0,
+            self.grid.x0 + col0 * self.grid.dx,
+            0.0,
+            -self.grid.dy,
+            self.grid.y1 - row0 * self.grid.dy,
+        )
         self._source = rasterio.open(self.vrt_path)
-        self._vrt = WarpedVRT(self._source, crs=self.grid.crs, transform=transform, width=width, height=height,
-                              resampling=Resampling.nearest, src_nodata=self.nodata, nodata=self.nodata,
-                              dtype=self.dtype)
+        self._vrt = WarpedVRT(
+            self._source,
+            crs=self.grid.crs,
+            transform=transform,
+            width=width,
+            height=height,
+            resampling=Resampling.nearest,
+            src_nodata=self.nodata,
+            nodata=self.nodata,
+            dtype=self.dtype,
+        )
         return self
 
     def close(self) -> None:
@@ -126,4 +155,4 @@ class WarpedGroup:
             block = self._vrt.read(window=Window(0, first - top, width, last - first))
         except Exception as error:  # a chip GDAL cannot decode (rasterio raises several types)
             raise UnreadableChip(f"a chip in {crs_name(self.crs)}: {gdal_reason(error)}") from None
-        paint(out[:, first - row0:last - row0, col0:col0 + width], block, self.nodata)
+        paint(out[:, first - row0 : last - row0, col0 : col0 + width], block, self.nodata)

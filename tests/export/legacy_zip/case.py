@@ -52,17 +52,27 @@ def build_case(folder: Path, case: str = "tokyo", complete: bool = False) -> Pat
     (folder / f"{RANDOM5K}.geojson").write_bytes(gzip.decompress(foreign.read_bytes()))
     shutil.copy(CASE / "README.txt", folder / "README.txt")
     chips = np.load(CASE / "chips.npz")
-    absent = {IMAGES: set() if complete else set(chips["no_image"].tolist()),
-              LABELS: set(chips["no_label"].tolist()) if case == "tokyo-foreign" and not complete else set()}
+    absent = {
+        IMAGES: set() if complete else set(chips["no_image"].tolist()),
+        LABELS: set(chips["no_label"].tolist()) if case == "tokyo-foreign" and not complete else set(),
+    }
     for name, arrays in ((IMAGES, chips["images"]), (LABELS, chips["labels"][:, None])):
         target = folder / CHIPS / name
         target.mkdir(parents=True, exist_ok=True)
         for identifier, values, transform in zip(chips["ids"].tolist(), arrays, chips["transforms"]):
             if identifier in absent[name]:
                 continue
-            with rasterio.open(target / f"{identifier}.tif", "w", driver="GTiff", width=values.shape[2],
-                               height=values.shape[1], count=values.shape[0], dtype=values.dtype, crs="EPSG:4326",
-                               transform=rasterio.Affine.from_gdal(*transform)) as out:
+            with rasterio.open(
+                target / f"{identifier}.tif",
+                "w",
+                driver="GTiff",
+                width=values.shape[2],
+                height=values.shape[1],
+                count=values.shape[0],
+                dtype=values.dtype,
+                crs="EPSG:4326",
+                transform=rasterio.Affine.from_gdal(*transform),
+            ) as out:
                 out.write(values)
     return folder / f"{CHIPS}.geojson"
 
@@ -79,8 +89,9 @@ def export_input(tiles: Path, labels: bool = True, classes: tuple = ()) -> Expor
     keep = np.array([images.path(i).exists() for i in frame["identifier"]])
     frame = frame[keep].reset_index(drop=True)
     identifiers = frame["identifier"].astype(str).to_numpy()
-    return ExportInput(tiles, frame, identifiers, np.full(len(identifiers), "all", dtype=object), images, label_info,
-                       "tokyo", 0, {})
+    return ExportInput(
+        tiles, frame, identifiers, np.full(len(identifiers), "all", dtype=object), images, label_info, "tokyo", 0, {}
+    )
 
 
 def read_zip(path: Path) -> dict[str, bytes]:

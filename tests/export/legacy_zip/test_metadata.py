@@ -30,7 +30,9 @@ def test_metadata_files_as_the_original_with_splits_filtered(made, original):
         for name in ("tokyo_partitions_5k.geojson", "README.txt"):  # byte copies, as 0.1.7
             assert hashlib.sha256(ours[f"{FOLDER}/{name}"]).hexdigest() == members[f"{FOLDER}/{name}"]["sha256"]
         for name in ("tokyo_partitions_aschips.geojson", "tokyo_partitions_aschips_expanded.geojson"):
-            theirs = {f["properties"]["identifier"]: f for f in gz_json(CASE / "meta" / f"foreign_{name}.gz")["features"]}
+            theirs = {
+                f["properties"]["identifier"]: f for f in gz_json(CASE / "meta" / f"foreign_{name}.gz")["features"]
+            }
             mine = {f["properties"]["identifier"]: f for f in json.loads(ours[f"{FOLDER}/{name}"])["features"]}
             assert mine.keys() == theirs.keys() == packed
             for identifier, feature in theirs.items():
@@ -38,9 +40,12 @@ def test_metadata_files_as_the_original_with_splits_filtered(made, original):
                 want = feature["properties"]
                 assert list(got) == list(want), name
                 assert got["area_km2"] == pytest.approx(want["area_km2"], rel=1e-9)  # 0.1.7 recomputed it
-                assert {k: v for k, v in got.items() if k != "area_km2"} == {k: v for k, v in want.items() if k != "area_km2"}
-                assert np.allclose(mine[identifier]["geometry"]["coordinates"], feature["geometry"]["coordinates"],
-                                   rtol=0, atol=1e-12)
+                assert {k: v for k, v in got.items() if k != "area_km2"} == {
+                    k: v for k, v in want.items() if k != "area_km2"
+                }
+                assert np.allclose(
+                    mine[identifier]["geometry"]["coordinates"], feature["geometry"]["coordinates"], rtol=0, atol=1e-12
+                )
 
 
 def test_geometries_of_the_tiles_copy_are_the_tiles_files(made):

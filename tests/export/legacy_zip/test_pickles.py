@@ -16,8 +16,11 @@ from tests.export.legacy_zip.case import REF_PYTHON
 @pytest.mark.skipif(not REF_PYTHON.exists(), reason="0.1.7's throw-away venv (numpy 1.26) is not on this machine")
 def test_the_pickles_load_under_numpy_1(made):
     _, _, zip_path = made
-    script = ("import sys, zipfile, pickle, warnings; warnings.simplefilter('error'); z = zipfile.ZipFile(sys.argv[1]); "
-              "print(sum(type(pickle.loads(z.read(n))['chip']).__name__ == 'ndarray' for n in z.namelist() if n.endswith('.pkl')))")
+    script = (
+        "import sys, zipfile, pickle, warnings; warnings.simplefilter('error'); z = zipfile.ZipFile(sys.argv[1]); "
+        "print(sum(type(pickle.loads(z.read(n))['chip']).__name__ == 'ndarray' "
+        "for n in z.namelist() if n.endswith('.pkl')))"
+    )
     result = subprocess.run([str(REF_PYTHON), "-c", script, str(zip_path)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["240"]
@@ -27,8 +30,13 @@ def test_the_pickles_name_numpys_constructors_as_numpy_1_does():
     import io
     import pickletools
 
-    record = {"chip": np.arange(12, dtype=np.uint8).reshape(2, 2, 3), "center_latlon": np.array([1.5, -2.5]),
-              "big": np.arange(40000, dtype=np.uint16), "scalar": np.float64(0.5), "corners": {"nw": np.zeros(2)}}
+    record = {
+        "chip": np.arange(12, dtype=np.uint8).reshape(2, 2, 3),
+        "center_latlon": np.array([1.5, -2.5]),
+        "big": np.arange(40000, dtype=np.uint16),
+        "scalar": np.float64(0.5),
+        "corners": {"nw": np.zeros(2)},
+    }
     data = legacy_zip.dumps(record)
     pickletools.dis(data, out=io.StringIO())  # well formed: every memo entry defined before it is used
     strings = [arg for op, arg, _ in pickletools.genops(data) if isinstance(arg, str)]

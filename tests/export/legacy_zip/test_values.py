@@ -16,12 +16,23 @@ def test_class_keys_and_ranges_map_pixel_values_as_0_1_7_did():
     pixels = np.array([[0, 10, 20], [95, 100, 15]], dtype=np.uint8)
     mapped = apply_map(pixels, worldcover)
     assert mapped.dtype == np.uint8 and mapped.tolist() == [[0, 1, 2], [10, 11, 0]]
-    ranges = value_map(DatasetInfo("t", Path("."), ("b",), "uint8", None,
-                                   ({"code": 0, "min": None, "max": 51.0}, {"code": 1, "min": 51.0, "max": None}), {}))
+    ranges = value_map(
+        DatasetInfo(
+            "t",
+            Path("."),
+            ("b",),
+            "uint8",
+            None,
+            ({"code": 0, "min": None, "max": 51.0}, {"code": 1, "min": 51.0, "max": None}),
+            {},
+        )
+    )
     assert apply_map(np.array([0, 50, 51, 255], dtype=np.uint8), ranges).tolist() == [0, 0, 1, 1]
     wide = value_map(DatasetInfo("t", Path("."), ("b",), "uint8", None, ({"code": 1, "key": 1000},), {}))
     assert apply_map(np.array([1, 2], dtype=np.uint8), wide).dtype == np.uint16
-    signed = value_map(DatasetInfo("t", Path("."), ("b",), "int16", -1.0, ({"code": -5, "key": 1}, {"code": 300, "key": 2}), {}))
+    signed = value_map(
+        DatasetInfo("t", Path("."), ("b",), "int16", -1.0, ({"code": -5, "key": 1}, {"code": 300, "key": 2}), {})
+    )
     assert apply_map(np.array([-5, 300, -1, 7], dtype=np.int16), signed).tolist() == [1, 2, 0, 0]
     assert apply_map(np.array([300.0, np.nan], dtype=np.float32), signed).tolist() == [2, 0]
     plain = DatasetInfo("t", Path("."), ("b",), "uint8", None, ({"code": 3}, {"code": 7}), {})
@@ -37,8 +48,12 @@ def test_stored_is_int16_where_int16_holds_every_value_and_native_otherwise():
         values = np.array([info.min, 0, info.max], dtype=dtype)
         out = stored(values)
         assert out.dtype == np.int16 and out.tolist() == values.tolist()
-    for values in (np.array([0, 40000], dtype=np.uint16), np.array([5], dtype=np.uint16),
-                   np.array([-(2**31), 2**31 - 1], dtype=np.int32), np.array([0.5, -1.25], dtype=np.float32)):
+    for values in (
+        np.array([0, 40000], dtype=np.uint16),
+        np.array([5], dtype=np.uint16),
+        np.array([-(2**31), 2**31 - 1], dtype=np.int32),
+        np.array([0.5, -1.25], dtype=np.float32),
+    ):
         out = stored(values)
         assert out.dtype == values.dtype and out.tolist() == values.tolist()
 

@@ -17,6 +17,7 @@ import pytest
 
 from geetiles.export.inputs import DatasetInfo, ExportInput
 from geetiles.export.legacy_zip import write_legacy_zip
+from geetiles.tiff.reader import UnreadableChip
 from tests.conftest import geet_cmd
 from tests.export.legacy_zip.case import (
     CASE,
@@ -44,11 +45,18 @@ def test_same_zip_folder_and_member_names_as_the_original(made, original):
     assert set(ours) == {m["name"] for m in members}
     assert {Path(n).parent.as_posix() for n in ours} == {FOLDER, f"{FOLDER}/data"}
     with zipfile.ZipFile(zip_path) as archive:
-        assert {i.compress_type for i in archive.infolist()} == {m["compress_type"] for m in members} == {zipfile.ZIP_DEFLATED}
+        assert (
+            {i.compress_type for i in archive.infolist()}
+            == {m["compress_type"] for m in members}
+            == {zipfile.ZIP_DEFLATED}
+        )
         assert {i.date_time for i in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
     # the folder beside the zip holds exactly the zip's members, and the marker that lets a rerun replace it
-    on_disk = {f"{FOLDER}/{p.relative_to(tiles.parent / FOLDER).as_posix()}": p.read_bytes()
-               for p in (tiles.parent / FOLDER).rglob("*") if p.is_file() and p.name != ".geetiles-made"}
+    on_disk = {
+        f"{FOLDER}/{p.relative_to(tiles.parent / FOLDER).as_posix()}": p.read_bytes()
+        for p in (tiles.parent / FOLDER).rglob("*")
+        if p.is_file() and p.name != ".geetiles-made"
+    }
     assert on_disk == ours
     assert (tiles.parent / FOLDER / ".geetiles-made").is_file()
     with zipfile.ZipFile(zip_path) as archive:
@@ -86,7 +94,9 @@ def test_pickles_have_the_original_keys_types_and_values(made, original):
             assert list(got) == list(want)
             for key, value in want.items():
                 if isinstance(value, dict):
-                    assert list(got[key]) == list(value) and all(type(k) is str and type(v) is float for k, v in got[key].items())
+                    assert list(got[key]) == list(value) and all(
+                        type(k) is str and type(v) is float for k, v in got[key].items()
+                    )
                     assert got[key] == pytest.approx(value, abs=1e-9), (identifier, key)
                 else:
                     assert type(got[key]) is type(value) and got[key] == value
@@ -150,6 +160,7 @@ def test_a_rerun_gives_the_same_bytes(made):
 
 # --- 0.1.7's defects, fixed -------------------------------------------------------------------------
 
+
 def test_without_labels(tmp_path):
     """0.1.7 crashed (UnboundLocalError); here: {aoi}_{images}.zip, pickles without label, and the
     tiles copy keeps every proportions column (none is another labels dataset's)."""
@@ -170,14 +181,21 @@ def test_a_rerun_without_a_chip_leaves_no_stale_pickle_and_nothing_else_changes(
     outputs = {zip_path, tiles.parent / FOLDER}
 
     def snapshot():
-        return {p: (p.stat().st_mtime_ns, hashlib.sha256(p.read_bytes()).hexdigest()) for p in tmp_path.rglob("*")
-                if p.is_file() and not any(o == p or o in p.parents for o in outputs)}
+        return {
+            p: (p.stat().st_mtime_ns, hashlib.sha256(p.read_bytes()).hexdigest())
+            for p in tmp_path.rglob("*")
+            if p.is_file() and not any(o == p or o in p.parents for o in outputs)
+        }
 
     before = snapshot()
     inp = export_input(tiles)
     gone = inp.identifiers[0]
     keep = inp.identifiers != gone
-    inp.frame, inp.identifiers, inp.splits = inp.frame[keep].reset_index(drop=True), inp.identifiers[keep], inp.splits[keep]
+    inp.frame, inp.identifiers, inp.splits = (
+        inp.frame[keep].reset_index(drop=True),
+        inp.identifiers[keep],
+        inp.splits[keep],
+    )
     write_legacy_zip(inp)
     assert snapshot() == before  # nothing beside the outputs written (0.1.7 wrote {tiles base}_expanded.geojson)
     assert not (tiles.parent / f"{CHIPS}_expanded.geojson").exists()
@@ -196,7 +214,7 @@ def test_a_failed_run_leaves_the_previous_outputs(tmp_path):
     folder_files = sorted(p.relative_to(tmp_path) for p in (tiles.parent / FOLDER).rglob("*"))
     inp = export_input(tiles)
     inp.images.path(inp.identifiers[100]).write_bytes(b"not a tiff")
-    with pytest.raises(Exception):
+    with pytest.raises(UnreadableChip):
         write_legacy_zip(inp)
     assert zip_path.read_bytes() == before
     assert sorted(p.relative_to(tmp_path) for p in (tiles.parent / FOLDER).rglob("*")) == folder_files
@@ -209,12 +227,29 @@ def _one_chip_record(tiles, inp, name: str, array: np.ndarray) -> dict:
 
     chip_folder = tiles.with_suffix("") / name
     chip_folder.mkdir()
-    with rasterio.open(chip_folder / f"{inp.identifiers[0]}.tif", "w", driver="GTiff", width=array.shape[2],
-                       height=array.shape[1], count=array.shape[0], dtype=array.dtype, crs="EPSG:4326",
-                       transform=rasterio.Affine(0.05, 0, 0, 0, -0.05, 1)) as out:
+    with rasterio.open(
+        chip_folder / f"{inp.identifiers[0]}.tif",
+        "w",
+        driver="GTiff",
+        width=array.shape[2],
+        height=array.shape[1],
+        count=array.shape[0],
+        dtype=array.dtype,
+        crs="EPSG:4326",
+        transform=rasterio.Affine(0.05, 0, 0, 0, -0.05, 1),
+    ) as out:
         out.write(array)
-    one = ExportInput(tiles, inp.frame.iloc[:1].reset_index(drop=True), inp.identifiers[:1], inp.splits[:1],
-                      DatasetInfo(name, chip_folder, (), str(array.dtype), None, (), {}), None, "t", 0, {})
+    one = ExportInput(
+        tiles,
+        inp.frame.iloc[:1].reset_index(drop=True),
+        inp.identifiers[:1],
+        inp.splits[:1],
+        DatasetInfo(name, chip_folder, (), str(array.dtype), None, (), {}),
+        None,
+        "t",
+        0,
+        {},
+    )
     return pickles(read_zip(write_legacy_zip(one)))[inp.identifiers[0]]
 
 
@@ -223,8 +258,10 @@ def test_native_dtypes_are_kept(tmp_path):
     folder = tmp_path / "f"
     tiles = build_case(folder)
     inp = export_input(tiles, labels=False)
-    values = {"f": np.linspace(0.25, 2.75, 2 * 20 * 20, dtype=np.float32).reshape(2, 20, 20),
-              "u": np.full((1, 20, 20), 60000, dtype=np.uint16)}
+    values = {
+        "f": np.linspace(0.25, 2.75, 2 * 20 * 20, dtype=np.float32).reshape(2, 20, 20),
+        "u": np.full((1, 20, 20), 60000, dtype=np.uint16),
+    }
     for name, array in values.items():
         record = _one_chip_record(tiles, inp, name, array)
         expected = array[0] if array.shape[0] == 1 else np.moveaxis(array, 0, -1)
@@ -253,19 +290,34 @@ def test_chips_int16_holds_are_int16_as_0_1_7_stored_them(tmp_path):
 
 # --- geet zip.dataset, end to end -------------------------------------------------------------------
 
+
 def test_geet_zip_dataset_from_another_directory(tmp_path, original):
     """Relative paths from the parent folder (0.1.7 packaged 0 chips and overwrote its metadata);
     with every chip present: 0.1.7's 240 chips plus the 6 it had no image for."""
     tiles = build_case(tmp_path / "case", "tokyo-foreign", complete=True)
-    result = run_in_process(geet_cmd("zip.dataset", "--tiles_file", f"case/{tiles.name}", "--images_dataset_def",
-                                     IMAGES, "--labels_dataset_def", LABELS, "--foreign_tiles_file",
-                                     f"case/{RANDOM5K}.geojson", "--readme_file", "case/README.txt"), tmp_path)
+    result = run_in_process(
+        geet_cmd(
+            "zip.dataset",
+            "--tiles_file",
+            f"case/{tiles.name}",
+            "--images_dataset_def",
+            IMAGES,
+            "--labels_dataset_def",
+            LABELS,
+            "--foreign_tiles_file",
+            f"case/{RANDOM5K}.geojson",
+            "--readme_file",
+            "case/README.txt",
+        ),
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     members = read_zip(tmp_path / "case" / f"{FOLDER}.zip")
     records = pickles(members)
     assert len(records) == 246 and set(original["tokyo-foreign"]) < set(records)
-    assert {n for n in members if not n.endswith(".pkl")} == \
-        {m["name"] for m in original["members"]["tokyo-foreign"] if not m["name"].endswith(".pkl")}
+    assert {n for n in members if not n.endswith(".pkl")} == {
+        m["name"] for m in original["members"]["tokyo-foreign"] if not m["name"].endswith(".pkl")
+    }
     for identifier, expected in original["tokyo-foreign"].items():
         assert digest(records[identifier]["chip"].astype(np.int16)) == expected["chip"]
         if "label_proportions" in expected:  # the 3 chips 0.1.7 had no label for have theirs here
@@ -278,8 +330,9 @@ def test_geet_zip_dataset_from_another_directory(tmp_path, original):
 
 def test_geet_zip_dataset_without_labels(tmp_path):
     tiles = build_case(tmp_path, complete=True)
-    result = run_in_process(geet_cmd("zip.dataset", "--tiles_file", tiles.name, "--images_dataset_def", IMAGES),
-                            tmp_path)
+    result = run_in_process(
+        geet_cmd("zip.dataset", "--tiles_file", tiles.name, "--images_dataset_def", IMAGES), tmp_path
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     records = pickles(read_zip(tmp_path / f"tokyo_{IMAGES}.zip"))
     assert len(records) == 246 and all("label" not in r for r in records.values())
