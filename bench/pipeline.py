@@ -22,6 +22,8 @@ later ones pointed at the tiles file, so every stage has its own figures:
 - tree GiB: the peak of the summed proportional set size (Pss) of the process and all its
   descendants (process pools, Ray's raylet and workers), polled every 0.5 s, so a short spike can be
   missed; this is what the machine had to hold;
+- cpu s: user + system CPU seconds of the process and its descendants (pool workers: the last figure
+  polled of each), what the stage costs whatever else runs on a shared machine;
 - load: the 1-minute load average, mean over the stage (the machine may be shared).
 Goal (issue 23): the stages other than download <= 3 minutes together, peak <= 4 GiB.
 ``--profile py-spy`` wraps every stage but download in ``py-spy record --subprocesses`` (speedscope
@@ -113,12 +115,15 @@ def run_measured(command: list[str], cwd: Path, log: Path, env: dict[str, str] =
         process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
         peaks = {"hwm": 0, "tree": 0}
         loads: list[float] = []
+        cpu_ticks: dict[int, int] = {}  # descendants' user + system CPU, the last figure seen of each
         done = threading.Event()
 
         def poll() -> None:
             while not done.is_set():
                 peaks["hwm"] = max(peaks["hwm"], _status_kib(process.pid, "VmHWM:"))
-                peaks["tree"] = max(peaks["tree"], sum(_pss_kib(pid) for pid in _descendants(process.pid)))
+                tree = _descendants(process.pid)
+                peaks["tree"] = max(peaks["tree"], sum(_pss_kib(pid) for pid in tree))
+                cpu_ticks.update((pid, ticks) for pid in tree[1:] if (ticks := _cpu_ticks(pid)))
                 loads.append(os.getloadavg()[0])
                 done.wait(0.5)
 
@@ -130,7 +135,18 @@ def run_measured(command: list[str], cwd: Path, log: Path, env: dict[str, str] =
         done.set()
         watcher.join()
     return {"code": process.returncode, "s": seconds, "peak_gib": max(peaks["hwm"], usage.ru_maxrss) / GIB * 1024,
-            "tree_gib": peaks["tree"] / GIB * 1024, "load": sum(loads) / max(len(loads), 1)}
+            "tree_gib": peaks["tree"] / GIB * 1024, "load": sum(loads) / max(len(loads), 1),
+            "cpu_s": usage.ru_utime + usage.ru_stime + sum(cpu_ticks.values()) / os.sysconf("SC_CLK_TCK")}
+
+
+def _cpu_ticks(pid: int) -> int:
+    """User + system CPU of one process so far, in clock ticks (0 when it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0
+    fields = stat[stat.rindex(")") + 2:].split()
+    return int(fields[11]) + int(fields[12])
 
 
 # --- the stages -----------------------------------------------------------------------------------------------
@@ -172,16 +188,17 @@ def _py_spy() -> str:
     return str(beside) if beside.exists() else "py-spy"
 
 
-def _remove_earlier_output(stage: str, state: dict) -> None:
+def _remove_earlier_output(stage: str, state: dict, trash: Path) -> None:
     """A rerun (--from, --only) of export or report would first delete the earlier folder (minutes at a
-    million chips); delete it here instead, outside the measured time."""
+    million chips): move it into ``trash`` instead (one rename), deleted once every stage is measured."""
     suffix = {"export": "_dataset", "report": "_report"}.get(stage)
     if suffix and state.get("tiles_file"):
         earlier = Path(state["tiles_file"]).with_suffix("")
         earlier = earlier.with_name(earlier.name + suffix)
         if earlier.exists():
-            print(f"  (removing the earlier {earlier.name}, not timed)", flush=True)
-            shutil.rmtree(earlier)
+            print(f"  (moving the earlier {earlier.name} aside, deleted at the end, not timed)", flush=True)
+            trash.mkdir(exist_ok=True)
+            earlier.rename(trash / f"{earlier.name}-{time.time_ns()}")
 
 
 def run_stages(folder: Path, state: dict, stages: list[str], webdataset: bool, profiler: str | None) -> list[dict]:
@@ -202,7 +219,7 @@ def run_stages(folder: Path, state: dict, stages: list[str], webdataset: bool, p
             command = [sys.executable, "-m", "memray", "run", "--aggregate", "-q", "-o", str(output),
                        "-c", "from geetiles.cli.app import main; main()", *command[3:]]
             env = {**ENV, "ARROW_DEFAULT_MEMORY_POOL": "system"}  # Arrow's own pool reserves what memray counts
-        _remove_earlier_output(stage, state)
+        _remove_earlier_output(stage, state, folder / "trash")
         before = set(data.glob("*.geojson"))
         result = run_measured(command, folder, logs / f"{stage}.log", env)
         if result["code"] != 0:
@@ -213,19 +230,21 @@ def run_stages(folder: Path, state: dict, stages: list[str], webdataset: bool, p
             state[key] = new_tiles_file(data, before, state.get(key))
             write_text(folder / MARKER, json.dumps(state, indent=1))
         rows.append({"stage": stage, **result})
-        print(f"  {stage:12s} {result['s']:8.1f} s  peak {result['peak_gib']:5.2f} GiB  "
+        print(f"  {stage:12s} {result['s']:8.1f} s  cpu {result['cpu_s']:7.1f} s  peak {result['peak_gib']:5.2f} GiB  "
               f"tree {result['tree_gib']:5.2f} GiB  load {result['load']:.1f}", flush=True)
     return rows
 
 
 def table(rows: list[dict], chips: int) -> str:
     lines = [f"{chips:,} chips ({PIXELS}x{PIXELS} px), {os.cpu_count()} cores",
-             f"{'stage':12s} {'s':>8s} {'peak GiB':>9s} {'tree GiB':>9s} {'load':>5s}"]
-    lines += [f"{r['stage']:12s} {r['s']:8.1f} {r['peak_gib']:9.2f} {r['tree_gib']:9.2f} {r['load']:5.1f}"
+             f"{'stage':12s} {'s':>8s} {'cpu s':>8s} {'peak GiB':>9s} {'tree GiB':>9s} {'load':>5s}"]
+    lines += [f"{r['stage']:12s} {r['s']:8.1f} {r.get('cpu_s', 0):8.1f} {r['peak_gib']:9.2f} {r['tree_gib']:9.2f} "
+              f"{r['load']:5.1f}"
               for r in rows]
     others = [r for r in rows if r["stage"] != "download"]
     if others:
         lines.append(f"{'not download':12s} {sum(r['s'] for r in others):8.1f} "
+                     f"{sum(r.get('cpu_s', 0) for r in others):8.1f} "
                      f"{max(r['peak_gib'] for r in others):9.2f} {max(r['tree_gib'] for r in others):9.2f}"
                      "   (sum of s, max of GiB; goal <= 180 s, <= 4 GiB)")
     return "\n".join(lines)
@@ -273,6 +292,9 @@ def main() -> None:
     rows = run_stages(folder, state, stages, args.webdataset, args.profile)  # a failure keeps the folder (logs/)
     print(table(rows, args.chips), flush=True)
     write_text(folder / "logs" / f"table-{time.strftime('%Y%m%d-%H%M%S')}.json", json.dumps(rows, indent=1))
+    if (folder / "trash").exists():
+        print(f"deleting the earlier outputs moved to {folder / 'trash'} ...", flush=True)
+        shutil.rmtree(folder / "trash", ignore_errors=True)
     if not (args.keep or args.out):
         print(f"removing {folder} ...", flush=True)
         shutil.rmtree(folder, ignore_errors=True)

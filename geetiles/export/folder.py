@@ -7,6 +7,7 @@ and, on request, the folder is zipped with its members STORED, so GDAL can read 
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import zipfile
 from pathlib import Path
@@ -28,13 +29,28 @@ def write_manifest(root: Path, known: dict[str, str] | None = None) -> Path:
     from geetiles.atomic import write_text
 
     known = known or {}
-    lines = []
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.name != MANIFEST):
-        relative = path.relative_to(root).as_posix()
-        lines.append(f"{known.get(relative) or sha256_file(path)}  {relative}")
+    lines = [f"{known.get(relative) or sha256_file(root / relative)}  {relative}" for relative in _files(root)]
     target = root / MANIFEST
     write_text(target, "\n".join(lines) + "\n")
     return target
+
+
+def _files(root: Path) -> list[str]:
+    """Every file under ``root`` but the manifests, as relative POSIX paths, in the order of their
+    ``Path`` (part by part). ``os.scandir`` knows a file from its directory entry: ``rglob`` and
+    ``is_file`` cost a ``stat`` and several path objects each, minutes for millions of chips."""
+    found: list[str] = []
+    folders = [(os.fspath(root), "")]
+    while folders:
+        folder, prefix = folders.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_dir():
+                    folders.append((entry.path, f"{prefix}{entry.name}/"))
+                elif entry.is_file() and entry.name != MANIFEST:
+                    found.append(prefix + entry.name)
+    found.sort(key=lambda relative: relative.split("/"))
+    return found
 
 
 def zip_folder(root: Path, zip_path: Path) -> Path:

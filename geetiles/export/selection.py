@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,9 @@ from geetiles.errors import UserInputError
 from geetiles.export.inputs import ALL, DatasetInfo
 
 log = logging.getLogger(__name__)
+
+VERIFY_BATCH = 5000  # chips per message to a worker
+VERIFY_PARALLEL_FROM = 20_000  # fewer chips are checked faster in one process than after starting workers
 
 
 def dataset_info(tiles_path: Path, name: str, role: str) -> DatasetInfo:
@@ -91,39 +95,79 @@ def _check_split_names(splits: np.ndarray, column: str) -> None:
                              "dataset: rerun the split stage, or set export.splits to another column")
 
 
-def verify(info: DatasetInfo, identifiers: np.ndarray) -> dict[str, str]:
+def verify(info: DatasetInfo, identifiers: np.ndarray, workers: int | None = None) -> dict[str, str]:
     """Chips whose file is missing or differs from the checksum its manifest recorded: id → reason.
-    In a folder without any manifest (0.1.7's) every chip is decoded instead (see the module's doc)."""
+    In a folder without any manifest (0.1.7's) every chip is decoded instead (see the module's doc).
+    Many chips are checked in worker processes (``workers``; None: one per core), in batches."""
     from geetiles.manifest import Manifest
 
     table = Manifest(info.folder).previous
-    recorded: dict[str, tuple[str, str]] = {}
+    names = [str(i) for i in identifiers.tolist()]
     if len(table):
-        ids = table.column("identifier").to_pylist()
-        statuses = table.column("status").to_pylist()
-        sums = table.column("checksum").to_pylist()
-        recorded = {i: (s, c) for i, s, c in zip(ids, statuses, sums)}
+        statuses, sums = _recorded(table, names)
     else:
+        statuses = sums = None
         log.info("%s has no download manifest (a folder of geetiles 0.1.7, or its manifest was lost): its chips are "
                  "decoded to check them, not compared with checksums; running the download once records them "
                  "(it adopts valid chips without fetching them)", info.folder)
+    batches = [(start, min(start + VERIFY_BATCH, len(names))) for start in range(0, len(names), VERIFY_BATCH)]
+    parts = [(info, names[a:b], None if statuses is None else statuses[a:b], None if sums is None else sums[a:b])
+             for a, b in batches]
+    count = (workers or os.cpu_count() or 1) if len(names) >= VERIFY_PARALLEL_FROM else 1
     problems: dict[str, str] = {}
-    for identifier in identifiers.tolist():
-        path = info.path(identifier)
+    if count <= 1 or len(parts) <= 1:
+        for part in parts:
+            problems.update(_verify_batch(*part))
+        return problems
+    from geetiles.process_pool import process_pool
+
+    with process_pool(min(count, len(parts))) as pool:
+        for found in pool.map(_verify_batch, *zip(*parts)):  # in order: the same dict order as one process
+            problems.update(found)
+    return problems
+
+
+def _recorded(table, names: list[str]) -> tuple[list[str], list[str]]:
+    """Each chip's status and checksum in the manifest ('' where it has none; the last row of an
+    identifier recorded twice counts, as in a dict)."""
+    import pandas as pd
+
+    recorded = pd.Index(table.column("identifier").to_pylist())
+    last = ~recorded.duplicated(keep="last")
+    rows = pd.Index(recorded[last]).get_indexer(names)
+    statuses = np.asarray(table.column("status").to_pylist(), dtype=object)[last]
+    sums = np.asarray(table.column("checksum").to_pylist(), dtype=object)[last]
+    found = rows >= 0
+    status_of, sum_of = np.full(len(names), "", dtype=object), np.full(len(names), "", dtype=object)
+    status_of[found], sum_of[found] = statuses[rows[found]], sums[rows[found]]
+    return status_of.tolist(), sum_of.tolist()
+
+
+def _verify_batch(info: DatasetInfo, names: list[str], statuses: list[str] | None,
+                  sums: list[str] | None) -> dict[str, str]:
+    """One batch (in a worker for many chips): each file read once, hashed (or decoded without a
+    manifest) and compared."""
+    from geetiles.names import is_safe_name
+
+    base = os.fspath(info.folder)
+    problems: dict[str, str] = {}
+    for index, identifier in enumerate(names):
+        path = os.path.join(base, f"{identifier}.tif") if is_safe_name(identifier) else info.path(identifier)
         try:
-            data = path.read_bytes()
+            with open(path, "rb") as file:
+                data = file.read()
         except FileNotFoundError:
             problems[identifier] = f"{info.name}: missing"
             continue
         except OSError as error:
             problems[identifier] = f"{info.name}: unreadable ({error})"
             continue
-        if not recorded:
+        if statuses is None:
             reason = _undecodable(data, info)
             if reason:
                 problems[identifier] = f"{info.name}: {reason}"
             continue
-        status, expected = recorded.get(identifier, ("", ""))
+        status, expected = statuses[index] or "", sums[index] or ""
         if status != "done" or not expected:
             problems[identifier] = f"{info.name}: not in the download manifest as done ({status or 'absent'})"
         elif hashlib.blake2b(data, digest_size=16).hexdigest() != expected:

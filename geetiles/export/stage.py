@@ -117,9 +117,9 @@ def build_input(experiment, tiles_path: Path, images: str, labels: str | None):
         from geetiles.export.webdataset import check_keys
 
         check_keys(identifiers)  # sample keys: no '.', no repeats (refused before anything is written)
-    problems = verify(image_info, identifiers)
+    problems = verify(image_info, identifiers, export.workers)
     if label_info is not None:
-        for identifier, reason in verify(label_info, identifiers).items():
+        for identifier, reason in verify(label_info, identifiers, export.workers).items():
             problems[identifier] = f"{problems[identifier]}; {reason}" if identifier in problems else reason
     if problems and export.on_missing is OnMissing.refuse:
         sample = "; ".join(f"{k}: {v}" for k, v in list(problems.items())[:3])

@@ -20,6 +20,7 @@ from geetiles.classes import LabelTable
 log = logging.getLogger(__name__)
 
 BATCH = 2000  # chips per message to a worker: ~1 s of work, so progress moves and memory stays small
+GROUP = 256  # chips read before their geometries are transformed together (memory: 256 chips)
 PARALLEL_FROM = 10_000  # fewer chips are faster in one process than after starting workers (~1 s)
 
 
@@ -74,39 +75,62 @@ def _merge(counts: Counts, start: int, batch, progress) -> None:
 
 def _count_batch(folder: Path, identifiers, geometries_wkb, table: LabelTable):
     """One batch, in a worker: (classes, inside, unknown, {row: reason})."""
-    import os
-
     import shapely
-
-    from geetiles.proportions.coverage import count_classes
-    from geetiles.tiff import UnreadableChip, read_chip
 
     geometries = shapely.from_wkb(geometries_wkb)
     base = os.fspath(folder)
     classes = np.zeros((len(identifiers), len(table.keys)))
     inside, unknown = np.zeros(len(identifiers)), np.zeros(len(identifiers))
     failed: dict[int, str] = {}
-    for row, (identifier, geometry) in enumerate(zip(identifiers.tolist(), geometries.tolist())):
+    names = identifiers.tolist()
+    for start in range(0, len(names), GROUP):
+        rows = range(start, min(start + GROUP, len(names)))
+        _count_group(base, names, geometries, rows, table, (classes, inside, unknown), failed)
+    return classes, inside, unknown, failed
+
+
+def _count_group(base: str, names: list[str], geometries: np.ndarray, rows: range, table: LabelTable,
+                 out: tuple[np.ndarray, np.ndarray, np.ndarray], failed: dict[int, str]) -> None:
+    """Read a group of chips, put their geometries into each raster's CRS in one call per CRS (a call
+    per chip cost as much as the counting), then count."""
+    from geetiles.proportions.coverage import count_classes
+    from geetiles.tiff import UnreadableChip, read_chip
+
+    rasters = {}
+    for row in rows:
         try:
-            raster = read_chip(os.path.join(base, f"{identifier}.tif"))
-            counted = count_classes(raster, _in_crs(geometry, raster.crs), table)
+            rasters[row] = read_chip(os.path.join(base, f"{names[row]}.tif"))
         except UnreadableChip as error:
             failed[row] = str(error)
-            continue
+        except Exception as error:  # one broken chip must not stop the others; it is reported
+            failed[row] = f"{type(error).__name__}: {error}"
+    by_crs: dict[str, list[int]] = {}
+    for row, raster in rasters.items():
+        by_crs.setdefault(raster.crs, []).append(row)
+    placed = {}
+    for crs, chosen in by_crs.items():
+        try:
+            placed.update(zip(chosen, _in_crs(geometries[chosen], crs).tolist()))
+        except Exception as error:  # a CRS pyproj cannot use: every chip in it is reported
+            failed.update({row: f"{type(error).__name__}: {error}" for row in chosen})
+    classes, inside, unknown = out
+    for row, geometry in placed.items():
+        try:
+            counted = count_classes(rasters[row], geometry, table)
         except Exception as error:  # one broken chip must not stop the others; it is reported
             failed[row] = f"{type(error).__name__}: {error}"
             continue
         classes[row], inside[row], unknown[row] = counted.classes, counted.inside, counted.unknown
-    return classes, inside, unknown, failed
 
 
-def _in_crs(geometry, crs: str):
+def _in_crs(geometries, crs: str):
+    """Lon/lat geometries (an array, or one) in ``crs``: one transformation of all their coordinates."""
     if crs == "EPSG:4326":
-        return geometry
+        return geometries
     import shapely
 
     transformer = _transformer(crs)
-    return shapely.transform(geometry, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
+    return shapely.transform(geometries, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
 
 
 @lru_cache(maxsize=16)

@@ -101,30 +101,39 @@ def geotiff_tags(dtype: np.dtype, count: int, width: int, height: int, block: in
     if items:
         tags[GDAL_METADATA] = (ASCII, f"<GDALMetadata>{items}</GDALMetadata>")
     if nodata is not None:
-        tags[GDAL_NODATA] = (ASCII, _nodata_text(nodata))
+        tags[GDAL_NODATA] = (ASCII, nodata_text(nodata))
     return tags
 
 
 def directory(tags: dict[int, tuple], start: int) -> bytes:
     """The IFD at offset ``start`` followed by its out-of-line values (word-aligned), no next IFD; its
     length is :func:`directory_size`."""
+    return directory_and_positions(tags, start)[0]
+
+
+def directory_and_positions(tags: dict[int, tuple], start: int) -> tuple[bytes, dict[int, int]]:
+    """:func:`directory`, and where each tag's values lie in those bytes (inline or out-of-line), so a
+    writer can reuse one IFD for many files and patch only the values that differ between them."""
     ordered = sorted(tags)
     values_at = start + 2 + 12 * len(ordered) + 4
     entries, extra, extra_size = [struct.pack("<H", len(ordered))], [], 0
-    for tag in ordered:
+    positions: dict[int, int] = {}
+    for index, tag in enumerate(ordered):
         kind, values = tags[tag]
         payload = values.tobytes() if isinstance(values, np.ndarray) else _pack(kind, values)
         size = len(payload)
         if size <= 4:
             entries.append(struct.pack("<HHI", tag, kind, size // _TYPE_SIZE[kind]) + payload.ljust(4, b"\0"))
+            positions[tag] = 2 + 12 * index + 8
         else:
             entries.append(struct.pack("<HHII", tag, kind, size // _TYPE_SIZE[kind], values_at + extra_size))
+            positions[tag] = values_at + extra_size - start
             if size % 2:
                 payload += b"\0"
             extra.append(payload)
             extra_size += len(payload)
     entries.append(b"\0\0\0\0")
-    return b"".join(entries) + b"".join(extra)
+    return b"".join(entries) + b"".join(extra), positions
 
 
 def directory_size(tags: dict[int, tuple]) -> int:
@@ -169,7 +178,7 @@ def _geokeys(code: int, geographic: bool) -> list[int]:
     return [1, 1, 0, len(keys), *[v for key in keys for v in key]]
 
 
-def _nodata_text(nodata: float) -> str:
+def nodata_text(nodata: float) -> str:
     if isinstance(nodata, float) and math.isnan(nodata):
         return "nan"
     return repr(int(nodata)) if float(nodata).is_integer() else repr(float(nodata))

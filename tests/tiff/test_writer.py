@@ -349,3 +349,20 @@ def test_unsupported_crs_falls_back_to_rasterio():
     assert writer.fast_geotiff(array, wkt, (1.0, 0, 0.0, 0, -1.0, 4.0), ["b"], 0) is None
     meta, pixels = read_blob(encode_geotiff(array, wkt, (1.0, 0, 0.0, 0, -1.0, 4.0), ["b"], 0))
     assert "Sinusoidal" in meta[0].to_wkt() and np.array_equal(pixels, array)
+
+
+def test_chips_of_one_kind_share_an_ifd_yet_each_has_its_own_tie_point_and_tile(tmp_path):
+    """The IFD is built once per kind of chip and only the tie point and tile size are written per chip:
+    each file must still read back with its own grid and pixels, and a rotated grid is built whole."""
+    writer._cog_prefix.cache_clear()
+    rng = np.random.default_rng(3)
+    for index in range(6):
+        array = chip("uint16", 3, 20, 20, seed=index) // (1 + 500 * index)  # tiles of different sizes
+        x0, y0 = float(rng.uniform(2e5, 8e5)), float(rng.uniform(1e6, 9e6))
+        transform = (x0, 10.0, 0.0, y0, 0.0, -10.0) if index < 5 else (x0, 10.0, 0.5, y0, 0.25, -10.0)
+        path = tmp_path / f"{index}.tif"
+        write_cog(path, array, "EPSG:32633", transform, ["a", "b", "c"], 0)
+        back = read_back(path)
+        assert back["transform"] == pytest.approx(transform) and np.array_equal(back["pixels"], array)
+        assert cog_errors(path) == []
+    assert writer._cog_prefix.cache_info().misses == 1 and writer._cog_prefix.cache_info().hits == 4

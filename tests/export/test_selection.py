@@ -1,0 +1,30 @@
+"""verify(): a chip's file missing, corrupt or not recorded as done is named with its reason, in the
+chips' order, whether the chips are checked in this process or in batches on worker processes."""
+
+import shutil
+
+import numpy as np
+import pytest
+
+from geetiles.export import selection
+from geetiles.export.selection import dataset_info, verify
+
+
+@pytest.mark.slow  # starts worker processes (and the shared demo run)
+def test_workers_find_the_same_problems_in_the_same_order_as_one_process(dataset, monkeypatch):
+    images = dataset_info(dataset, "demo-imagery", "images")
+    chips = sorted(images.folder.glob("*.tif"))
+    identifiers = np.array([p.stem for p in chips] + ["never_downloaded"])
+    data = bytearray(chips[5].read_bytes())
+    data[-10] ^= 0xFF
+    chips[5].write_bytes(bytes(data))
+    chips[2].unlink()
+    shutil.copy(chips[0], images.folder / "never_downloaded.tif")  # a file the manifest does not know
+    alone = verify(images, identifiers, workers=1)
+    monkeypatch.setattr(selection, "VERIFY_PARALLEL_FROM", 1)
+    monkeypatch.setattr(selection, "VERIFY_BATCH", 3)
+    pooled = verify(images, identifiers, workers=2)
+    assert list(pooled.items()) == list(alone.items())
+    assert list(alone) == [chips[2].stem, chips[5].stem, "never_downloaded"]
+    assert alone[chips[2].stem].endswith("missing") and "corrupt" in alone[chips[5].stem]
+    assert "not in the download manifest as done (absent)" in alone["never_downloaded"]
