@@ -232,7 +232,6 @@ def _class_shares(inp: ExportInput) -> dict[str, float]:
 
 def write_card(inp: ExportInput, dest: Path, license_id: str, formats: list[str], folder: str) -> Path:
     from geetiles.atomic import write_text
-
     from geetiles.export.hf_features import webdataset_features
 
     features = webdataset_features(dest / "webdataset") if "webdataset" in formats else None

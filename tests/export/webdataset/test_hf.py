@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from geetiles.dataset.shards import read_shard
-from tests.export.webdataset.synthetic import SPLITS, make_input
+from tests.export.webdataset.synthetic import SPLITS
 
 
 @pytest.fixture
