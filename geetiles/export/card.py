@@ -52,14 +52,14 @@ def _fenced_block(language: str, lines: list[str]) -> list[str]:
 
 def configs(splits: list[str], formats: list[str], features: list[dict] | None) -> dict:
     """The card's ``configs`` (and ``dataset_info``): with WebDataset shards, ``default`` is them (pixels,
-    proportions, georeference; features declared) and ``index`` the index; without, ``default`` is the index."""
+    proportions, georeference; features declared); without, the index. One config only: ``datasets`` picks
+    one builder for a folder from its default config's files, so a parquet config beside tar shards would be
+    read as shards (``load_dataset("parquet", data_files=...)`` reads the index)."""
     index = [{"split": s, "path": f"splits/{s}.parquet"} for s in splits] if "geotiff" in formats else None
     shards = [{"split": s, "path": f"webdataset/{s}/*.tar"} for s in splits] if "webdataset" in formats else None
     if shards is None:
         return {"configs": [{"config_name": "default", "data_files": index}]}
     out: dict = {"configs": [{"config_name": "default", "data_files": shards}]}
-    if index is not None:
-        out["configs"].append({"config_name": "index", "data_files": index})
     if features:
         out["dataset_info"] = [{"config_name": "default", "features": features}]
     return out

@@ -117,3 +117,24 @@ def test_both_loaders_return_the_same_sample_for_each_chip(both_formats):
         np.testing.assert_array_equal(sample["transform_gdal"], row["transform"])
     collate(list(by_id.values()))
     collate(streamed)
+
+
+@pytest.mark.slow
+def test_load_dataset_of_the_exported_folder_gives_pixels_and_the_index(both_formats, monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    datasets = pytest.importorskip("datasets", reason="Hugging Face datasets is not installed")
+    chips = ChipDataset(both_formats, split="train")
+    mapped = {chips[i]["identifier"]: chips[i] for i in range(len(chips))}
+    train = datasets.load_dataset(str(both_formats), split="train", cache_dir=str(tmp_path / "cache"))
+    assert len(train) == len(mapped)
+    for record in train.with_format("numpy", dtype=np.uint8).select_columns(["__key__", "image.npy", "label.npy"]):
+        np.testing.assert_array_equal(record["image.npy"], mapped[str(record["__key__"])]["image"])
+        np.testing.assert_array_equal(record["label.npy"], mapped[str(record["__key__"])]["label"])
+    for record in train.select_columns(["json"]):
+        sample = mapped[record["json"]["identifier"]]
+        np.testing.assert_array_equal(np.float32(record["json"]["proportions"]), sample["proportions"])
+        assert record["json"]["transform_gdal"] == sample["transform_gdal"].tolist()
+    index = datasets.load_dataset("parquet", data_files={"train": str(both_formats / "splits" / "train.parquet")},
+                                  split="train", cache_dir=str(tmp_path / "cache"))  # the README's way to the index
+    assert sorted(index["identifier"]) == sorted(mapped)
