@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from geetiles.dataset.sample import class_table, make_sample
+
 SHARDS_JSON = "shards.json"
 
 
@@ -27,47 +29,47 @@ def shard_index(root: str | Path) -> tuple[Path, dict]:
                             "is it a finished webdataset export?")
 
 
-def iterate_shards(root: str | Path, split: str = "train", shuffle_buffer: int = 0, seed: int = 0) -> Iterator[dict]:
-    """Yield the chips of ``split`` as ``{"__key__": id, "image": array | None, "label": array | None,
-    "meta": dict}`` from the shards ``shards.json`` lists under ``root`` (the webdataset folder, or the
-    dataset folder holding it in ``webdataset/``).
+def iterate_shards(root: str | Path, split: str | None, shuffle_buffer: int = 0, seed: int = 0) -> Iterator[dict]:
+    """Yield the chips of ``split`` (``None``: every split) as the samples :class:`ChipDataset` returns
+    (:mod:`geetiles.dataset.sample`: ``image``, ``label``, ``proportions``, ``valid_frac``, ``identifier``,
+    ``split``, ``crs``, ``transform_gdal``, ``bounds``) from the shards ``shards.json`` lists under ``root``
+    (the webdataset folder, or the dataset folder holding it in ``webdataset/``).
 
     Example::
 
         from geetiles.dataset import iterate_shards
         for chip in iterate_shards("outputs/data/lux_dataset", "train", shuffle_buffer=1000, seed=0):
-            image, label, meta = chip["image"], chip["label"], chip["meta"]  # (bands, H, W), (H, W), dict
+            image, label, proportions = chip["image"], chip["label"], chip["proportions"]
 
-    With PyTorch, wrap it in an ``IterableDataset``; inside ``DataLoader`` workers each worker reads
-    every ``num_workers``-th shard, so together they yield every chip once per epoch::
+    With PyTorch, wrap it in an ``IterableDataset``; the default collate batches its samples. Inside
+    ``DataLoader`` workers each worker reads every ``num_workers``-th shard, so together they yield every
+    chip once per epoch::
 
         class Chips(torch.utils.data.IterableDataset):
             def __iter__(self): return iterate_shards(root, "train", shuffle_buffer=1000)
-        loader = DataLoader(Chips(), batch_size=32, num_workers=4, collate_fn=my_collate)
+        loader = DataLoader(Chips(), batch_size=32, num_workers=4)
 
-    (``my_collate`` stacks ``image``/``label`` and keeps ``meta`` as a list: the default collate
-    cannot batch ``None``.) With the ``webdataset`` package: ``webdataset.WebDataset(urls,
-    shardshuffle=100).shuffle(1000).decode()``, ``urls`` being the shard files ``shards.json`` lists
-    (``WDS_SECURE=1`` makes it refuse pickles; these shards hold none).
+    With the ``webdataset`` package: ``webdataset.WebDataset(urls, shardshuffle=100).shuffle(1000).decode()``,
+    ``urls`` being the shard files ``shards.json`` lists (``WDS_SECURE=1`` makes it refuse pickles; these
+    shards hold none); :func:`read_shard` gives a shard's raw members.
 
-    ``image`` is (bands, height, width) and ``label`` (height, width), both in their native dtype
-    (``label`` is None for a dataset without labels); ``meta`` is the chip's index row (identifier,
-    split, bounds, centre, crs, transform, width, height, proportions, valid_frac, the tiles file's
-    columns). Arrays are loaded with ``allow_pickle=False``. Without shuffling, chips come in shard
-    order (the export already shuffled them with its seed); ``shuffle_buffer > 0`` shuffles the shard
-    order and draws chips at random from a buffer of that many, reproducibly for a given ``seed``.
+    Arrays are loaded with ``allow_pickle=False``. Without shuffling, chips come in shard order (the export
+    already shuffled them with its seed); ``shuffle_buffer > 0`` shuffles the shard order and draws chips
+    at random from a buffer of that many, reproducibly for a given ``seed``.
     """
     folder, index = shard_index(root)
     splits = index.get("splits", {})
-    if split not in splits:
+    if split is not None and split not in splits:
         raise KeyError(f"split {split!r} is not in {folder / SHARDS_JSON}; it has {sorted(splits)}")
-    files = [folder / shard["file"] for shard in splits[split]["shards"]]
+    chosen = list(splits) if split is None else [split]
+    files = [folder / shard["file"] for name in chosen for shard in splits[name]["shards"]]
+    class_keys = [entry.key for entry in class_table(index.get("classes"))] if index.get("labels") else None
     rng = np.random.default_rng(seed)
     if shuffle_buffer > 0:
         files = [files[i] for i in rng.permutation(len(files)).tolist()]
     worker, workers = _torch_worker()
     files = files[worker::workers]
-    samples = (sample for path in files for sample in read_shard(path))
+    samples = (as_sample(raw, class_keys) for path in files for raw in read_shard(path))
     if shuffle_buffer <= 0:
         yield from samples
         return
@@ -83,8 +85,25 @@ def iterate_shards(root: str | Path, split: str = "train", shuffle_buffer: int =
         yield buffer[at]
 
 
+def as_sample(raw: dict, class_keys: list[int] | None) -> dict:
+    """A shard's raw sample (:func:`read_shard`) as the loaders' sample. Shards of geetiles before the
+    dense proportions (a class → share mapping, ``transform``) are read too, in ``shards.json``'s class order."""
+    meta = raw["meta"]
+    proportions = meta.get("proportions") if class_keys is not None else None
+    if isinstance(proportions, dict):
+        shares = {str(k): v for k, v in proportions.items()}
+        proportions = [float(shares.get(str(key), 0.0) or 0.0) for key in class_keys]
+    elif class_keys is not None and proportions is None:
+        proportions = [None] * len(class_keys)
+    return make_sample(raw["image"], raw["label"], proportions, meta.get("valid_frac"),
+                       meta.get("identifier", raw["__key__"]),
+                       meta.get("split", ""), meta.get("crs"), meta.get("transform_gdal", meta.get("transform")),
+                       meta.get("bounds"), int(meta.get("height", 0)), int(meta.get("width", 0)))
+
+
 def read_shard(path: str | Path) -> Iterator[dict]:
-    """The samples of one tar shard, in order (members of a sample are consecutive, as WebDataset requires)."""
+    """The raw samples of one tar shard (``{"__key__", "image", "label", "meta"}``, arrays None when
+    absent), in order (members of a sample are consecutive, as WebDataset requires)."""
     current: dict | None = None
     with tarfile.open(path, mode="r|") as tar:  # streaming: one pass, no seeks, nothing extracted
         for member in tar:

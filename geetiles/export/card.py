@@ -51,16 +51,30 @@ def _fenced_block(language: str, lines: list[str]) -> list[str]:
     return [f"{fence}{language}", *lines, fence]
 
 
-def card(inp: ExportInput, license_id: str, formats: list[str], folder: str) -> str:
+def configs(splits: list[str], formats: list[str], features: list[dict] | None) -> dict:
+    """The card's ``configs`` (and ``dataset_info``): with WebDataset shards, ``default`` is them (pixels,
+    proportions, georeference; features declared); without, the index. One config only: ``datasets`` picks
+    one builder for a folder from its default config's files, so a parquet config beside tar shards would be
+    read as shards (``load_dataset("parquet", data_files=...)`` reads the index)."""
+    index = [{"split": s, "path": f"splits/{s}.parquet"} for s in splits] if "geotiff" in formats else None
+    shards = [{"split": s, "path": f"webdataset/{s}/*.tar"} for s in splits] if "webdataset" in formats else None
+    if shards is None:
+        return {"configs": [{"config_name": "default", "data_files": index}]}
+    out: dict = {"configs": [{"config_name": "default", "data_files": shards}]}
+    if features:
+        out["dataset_info"] = [{"config_name": "default", "features": features}]
+    return out
+
+
+def card(inp: ExportInput, license_id: str, formats: list[str], folder: str,
+         features: list[dict] | None = None) -> str:
     config = inp.resolved_config or {}
     splits = inp.split_names()
     counts = {s: int((inp.splits == s).sum()) for s in splits}
-    data_files = [{"split": s, "path": f"splits/{s}.parquet"} for s in splits] if "geotiff" in formats else \
-        [{"split": s, "path": f"webdataset/{s}/*.tar"} for s in splits]
     header = {"license": license_id, "pretty_name": _one_line(inp.name),
               "tags": ["geospatial", "earth-observation", "geetiles"],
               "size_categories": [_size_category(len(inp.identifiers))],
-              "configs": [{"config_name": "default", "data_files": data_files}]}
+              **configs(splits, formats, features)}
     front_matter = yaml.safe_dump(header, sort_keys=False, width=float("inf")).strip()
     lines = ["---", front_matter, "---", "", f"# {text(inp.name)}", ""]
     lines += [f"{len(inp.identifiers)} chips made with geetiles from {code(inp.tiles_path.name)}: "
@@ -97,11 +111,36 @@ def card(inp: ExportInput, license_id: str, formats: list[str], folder: str) -> 
                          f"{text(entry.get('color', ''))} | {'' if share is None else f'{share:.2%}'} |")
         lines.append("")
     lines += ["## Loading", ""]
-    lines += _fenced_block("python", ["from geetiles.dataset import ChipDataset", "",
-                                      f"chips = ChipDataset({folder!r}, split={splits[0]!r})  # this folder",
-                                      "sample = chips[0]  # image, label, proportions, metadata (numpy)"])
+    lines += _fenced_block("python", ["from geetiles.dataset import ChipDataset, iterate_shards", "",
+                                      f"chips = ChipDataset({folder!r}, split={splits[0]!r})  # this folder"
+                                      if "geotiff" in formats else
+                                      f"chips = iterate_shards({folder!r}, split={splits[0]!r})  # this folder",
+                                      "# each sample: image, label, proportions, valid_frac, identifier, split, crs, "
+                                      "transform_gdal, bounds"])
     lines += [""]
+    if "webdataset" in formats:
+        lines += ["With Hugging Face `datasets` (the `default` config: the WebDataset shards, columns `image.npy`, "
+                  "`label.npy` and `json` with the dense `proportions` in `class_keys` order and `transform_gdal`):", ""]
+        lines += _fenced_block("python", ["import datasets, numpy as np", "",
+                                          f"train = datasets.load_dataset({folder!r}, split={splits[0]!r})",
+                                          "pixels = train.select_columns(['image.npy']).with_format('numpy', "
+                                          f"dtype=np.{inp.images.dtype if inp.images else 'uint8'})  # else int64"])
+        lines += [""]
+    lines += _clients(config.get("tiling") or {})
     return "\n".join(lines)
+
+
+def _clients(tiling: dict) -> list[str]:
+    """Which tiling suits which client, and the warning a grid-tiled dataset needs for TorchGeo."""
+    lines = ["Which client suits which tiling: PyTorch through `geetiles.dataset` or Hugging Face `datasets` "
+             "takes any tiling (every chip has its own CRS and transform); TorchGeo's `RasterDataset` needs one "
+             "CRS and one resolution, which `tiling=utm` gives per UTM zone (chips of one zone, one pixel size).", ""]
+    if tiling.get("kind") == "grid":
+        lines += ["**Warning (TorchGeo):** this dataset is tiled by `grid`: its chips are in EPSG:4326 and their "
+                  "pixel sizes vary with latitude and chip. TorchGeo resamples every file to the first one's "
+                  "resolution, so its samplers silently cover only part of the chips; retile with `tiling=utm` "
+                  "for TorchGeo.", ""]
+    return lines
 
 
 def _size_category(n: int) -> str:
@@ -194,7 +233,9 @@ def _class_shares(inp: ExportInput) -> dict[str, float]:
 
 def write_card(inp: ExportInput, dest: Path, license_id: str, formats: list[str], folder: str) -> Path:
     from geetiles.atomic import write_text
+    from geetiles.export.hf_features import webdataset_features
 
+    features = webdataset_features(dest / "webdataset") if "webdataset" in formats else None
     path = dest / "README.md"
-    write_text(path, card(inp, license_id, formats, folder))
+    write_text(path, card(inp, license_id, formats, folder, features))
     return path

@@ -118,3 +118,11 @@ def test_the_loading_example_is_valid_python_naming_the_folder(hostile):
     assert ast.literal_eval(call.args[0]) == FOLDER
     assert ast.literal_eval(call.keywords[0].value) == "train"
     assert sum(isinstance(node, ast.Import) for node in ast.walk(tree)) == 0  # the name's "import os" stays a string
+
+
+def test_the_card_says_which_tiling_suits_which_client_and_warns_of_grid_chips_for_torchgeo():
+    from geetiles.export.card import _clients
+
+    grid, utm = "\n".join(_clients({"kind": "grid"})), "\n".join(_clients({"kind": "utm"}))
+    assert "tiling=utm" in utm and "TorchGeo" in utm and "Warning" not in utm
+    assert "Warning (TorchGeo)" in grid and "pixel sizes vary" in grid

@@ -77,14 +77,14 @@ def test_the_loader_returns_the_arrays_of_a_split(dataset):
     chips = ChipDataset(dest, split=split)
     assert len(chips) == (index["split"] == split).sum()
     sample = chips[0]
-    identifier = sample["metadata"]["identifier"]
+    identifier = sample["identifier"]
     with rasterio.open(dataset.with_suffix("") / "demo-imagery" / f"{identifier}.tif") as image:
         assert (sample["image"] == image.read()).all() and sample["image"].dtype == np.uint8
     with rasterio.open(dataset.with_suffix("") / "demo-landcover" / f"{identifier}.tif") as label:
         assert (sample["label"] == label.read(1)).all()
     row = index[index["identifier"] == identifier].iloc[0]
-    assert sample["proportions"] == pytest.approx([row[f"demo-landcover_class_{c}"] for c in chips.classes])
-    assert sample["metadata"]["split"] == split and len(sample["metadata"]["bounds"]) == 4
+    assert sample["proportions"] == pytest.approx([row[f"demo-landcover_class_{c.key}"] for c in chips.classes])
+    assert sample["split"] == split and sample["bounds"].shape == (4,)
     with pytest.raises(ValueError, match="not in"):
         ChipDataset(dest, split="nope")
 

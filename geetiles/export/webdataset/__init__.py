@@ -12,9 +12,12 @@ A sample is the chip's identifier (``__key__``) and up to three members, in this
 - ``{key}.label.npy``: the labels chip's first band, (height, width), native dtype (absent without labels);
 - ``{key}.json``: the chip's index row: ``identifier``, ``split``, ``bounds`` [minlon, minlat, maxlon,
   maxlat], ``centre_lon``/``centre_lat`` and ``centre_method`` (see :func:`chip_centres`), the image
-  chip's ``crs``, ``transform`` (GDAL order: x0, dx, row rotation, y0, column rotation, dy), ``width``
-  and ``height``, the labels' ``proportions`` (class key → share) and ``valid_frac``, then every other
-  JSON-able column of the tiles file (``area_km2``, ``foreignid_*``, ``split_*``, ...); NaN is null.
+  chip's ``crs``, ``transform_gdal`` (GDAL order: x0, dx, row rotation, y0, column rotation, dy; not
+  ``affine.Affine``'s a..f), ``width`` and ``height``, the labels' ``proportions`` (a list of every
+  class's share in class-table order, 0 where absent) with ``class_keys`` (that order), and
+  ``valid_frac``, then every other JSON-able column of the tiles file (``area_km2``, ``foreignid_*``,
+  ``split_*``, ...); NaN is null. Every sample's JSON has the same keys and list lengths, so readers that
+  infer a schema from the first samples (Hugging Face ``datasets``) lose no value.
 
 ``.npy`` members never hold objects, so readers load them with ``allow_pickle=False``: the
 ``webdataset`` library in secure mode (``WDS_SECURE=1``) or :func:`geetiles.dataset.shards.iterate_shards`,

@@ -16,7 +16,7 @@ class ChipRows:
     never sit in memory as dicts."""
 
     HEAD = ("identifier", "split", "bounds", "centre_lon", "centre_lat", "centre_method")
-    GRID = ("crs", "transform", "width", "height")  # filled in by the shard writer from the image chip
+    GRID = ("crs", "transform_gdal", "width", "height")  # filled in by the shard writer from the image chip
 
     def __init__(self, inp: ExportInput) -> None:
         import shapely
@@ -29,14 +29,16 @@ class ChipRows:
         self.lon, self.lat, self.method = chip_centres(geometry)
         self.columns: list[tuple[str, object, bool]] = []  # (key, frame column or None, parse JSON strings)
         skip = {frame.geometry.name, "identifier", "split"}
+        self.class_keys: list[int] | None = None
+        self.proportions: np.ndarray | None = None  # (chips, classes), class-table order, NaN where not counted
         if inp.labels is not None:
-            for key, column in (("proportions", f"{inp.labels.name}_proportions"),
-                                ("valid_frac", f"{inp.labels.name}_valid_frac")):
-                parse = key == "proportions"
-                usable = column in frame.columns and column_values(frame[column], parse) is not None
-                self.columns.append((key, frame[column] if usable else None, parse))
-                skip.add(column)
-        taken = set(self.HEAD + self.GRID) | {key for key, _, _ in self.columns}
+            self.class_keys, self.proportions = dense_proportions(inp)
+            skip.add(f"{inp.labels.name}_proportions")
+            column = f"{inp.labels.name}_valid_frac"
+            usable = column in frame.columns and column_values(frame[column]) is not None
+            self.columns.append(("valid_frac", frame[column] if usable else None, False))
+            skip.add(column)
+        taken = set(self.HEAD + self.GRID) | {key for key, _, _ in self.columns} | {"proportions", "class_keys"}
         for column in frame.columns:
             if column in skip or column_values(frame[column]) is None:  # not JSON-able: geometries, bytes, ...
                 continue
@@ -54,6 +56,7 @@ class ChipRows:
         bounds = nulls(self.bounds[indices].tolist())
         lon, lat = nulls(self.lon[indices].tolist()), nulls(self.lat[indices].tolist())
         method = [self.method[i] for i in indices.tolist()]
+        dense = nulls(self.proportions[indices].tolist()) if self.proportions is not None else None
         names = [key for key, _, _ in self.columns]
         values = [column_values(series.iloc[indices], parse) if series is not None else [None] * len(indices)
                   for _, series, parse in self.columns]
@@ -61,8 +64,43 @@ class ChipRows:
         for at, identifier in enumerate(identifiers):
             head = {"identifier": identifier, "split": splits[at], "bounds": bounds[at], "centre_lon": lon[at],
                     "centre_lat": lat[at], "centre_method": method[at]}
-            out.append((identifier, head, {key: column[at] for key, column in zip(names, values)}))
+            tail = {}
+            if self.proportions is not None:
+                tail["proportions"], tail["class_keys"] = dense[at], self.class_keys
+            tail.update((key, column[at]) for key, column in zip(names, values))
+            out.append((identifier, head, tail))
         return out
+
+
+def dense_proportions(inp: ExportInput) -> tuple[list[int], np.ndarray]:
+    """(class keys in class-table order, each chip's share of every class in that order): the index's
+    ``{labels}_class_{key}`` columns where the tiles file has them, else its ``{labels}_proportions``
+    mapping; 0 for a class absent from a chip, NaN for every class of a chip never counted. A list of
+    the same length in every sample, so readers that infer a schema from a few samples (Hugging Face
+    ``datasets``) keep every value."""
+    from geetiles.dataset.sample import class_table
+
+    frame, name = inp.frame, inp.labels.name
+    keys = [entry.key for entry in class_table(inp.labels.classes)]
+    out = np.full((len(frame), len(keys)), np.nan)
+    columns = [f"{name}_class_{key}" for key in keys]
+    if any(column in frame.columns for column in columns):
+        for at, column in enumerate(columns):
+            if column in frame.columns:
+                out[:, at] = frame[column].to_numpy(dtype=float)
+        return keys, out
+    mapping = f"{name}_proportions"
+    if mapping in frame.columns:
+        for row, value in enumerate(frame[mapping].tolist()):
+            if isinstance(value, str):
+                try:
+                    value = json.loads(value)
+                except ValueError:
+                    value = None
+            if isinstance(value, dict):
+                shares = {str(k): v for k, v in value.items()}
+                out[row] = [float(shares.get(str(key), 0.0) or 0.0) for key in keys]
+    return keys, out
 
 
 def chip_centres(geometry: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:

@@ -46,7 +46,7 @@ def sample_members(spec, identifier: str, head: dict, tail: dict) -> list[tuple[
         members.append(("label.npy", npy(values)))
         grid = grid or label_grid
     crs, transform, width, height = grid
-    row = {**head, "crs": crs, "transform": list(transform), "width": width, "height": height, **tail}
+    row = {**head, "crs": crs, "transform_gdal": list(transform), "width": width, "height": height, **tail}
     members.append(("json", json.dumps(row, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()))
     return members
 

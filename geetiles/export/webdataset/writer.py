@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+from geetiles.dataset.sample import class_table
 from geetiles.export.inputs import ExportInput
 from geetiles.export.webdataset.rows import ChipRows, jsonable
 from geetiles.export.webdataset.sample import check_keys
@@ -77,6 +78,7 @@ def _summary(inp: ExportInput, dest: Path, tasks, results, shard_size_mb: float,
         "images": describe(inp.images),
         "labels": describe(inp.labels),
         "classes": describe(inp.labels)["classes"] if inp.labels is not None else [],
+        "class_keys": [c.key for c in class_table(inp.labels.classes)] if inp.labels is not None else [],
     }
 
 def _remove_stale(dest: Path, name: str, written: set[Path]) -> None:

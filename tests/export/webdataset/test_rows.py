@@ -20,6 +20,6 @@ def test_centres_are_bbox_centres_or_metric_centroids(chips, exported, wds):
             assert (meta["centre_lon"], meta["centre_lat"]) == pytest.approx(((minx + maxx) / 2, (miny + maxy) / 2))
         else:  # a UTM square: its centroid in UTM, not the centre of its lon/lat box
             assert meta["centre_method"] == "centroid:EPSG:32631"
-            x0, dx, _, y0, _, dy = meta["transform"]
+            x0, dx, _, y0, _, dy = meta["transform_gdal"]
             expected = to_lonlat.transform(x0 + dx * SIDE / 2, y0 + dy * SIDE / 2)
             assert (meta["centre_lon"], meta["centre_lat"]) == pytest.approx(expected, abs=1e-9)
