@@ -71,6 +71,24 @@ def rewrite_parquet(path: Path, change) -> None:
     table = pq.read_table(path)
     rows = change(table.to_pylist())
     pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), path)
+    refresh_croissant_digest(path)
+
+
+def refresh_croissant_digest(path: Path) -> None:
+    """croissant.json records the index's SHA-256 (as the export writes it): a test that rewrites the index
+    fixes that digest too, so only the check it aims at can catch the change."""
+    import json
+
+    from geetiles.export.folder import sha256_file
+
+    croissant = path.parent / "croissant.json"
+    if not croissant.exists():
+        return
+    document = json.loads(croissant.read_text())
+    for entry in document.get("distribution", []):
+        if entry.get("contentUrl") == path.name and "sha256" in entry:
+            entry["sha256"] = sha256_file(path)
+    croissant.write_text(json.dumps(document, indent=2))
 
 
 def refresh_manifest(root: Path) -> None:

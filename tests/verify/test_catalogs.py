@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -13,6 +14,7 @@ from tests.verify.conftest import identifiers, problem_lines, refresh_manifest
 
 def test_stac_items_name_exactly_the_indexed_chips(dataset):
     chips = identifiers(dataset)
+    shutil.rmtree(dataset / "stac")  # the export's own, replaced by a damaged one
     (dataset / "stac").mkdir()
     (dataset / "stac" / "collection.json").write_text(json.dumps({"type": "Collection", "id": "t"}))
     pq.write_table(pa.table({"id": [*chips[1:], "ghost", chips[2]]}), dataset / "stac" / "items.parquet")
@@ -28,7 +30,7 @@ def test_stac_items_name_exactly_the_indexed_chips(dataset):
 
 
 def test_stac_items_without_a_collection(dataset):
-    (dataset / "stac").mkdir()
+    (dataset / "stac" / "collection.json").unlink()
     pq.write_table(pa.table({"id": identifiers(dataset)}), dataset / "stac" / "items.parquet")
     refresh_manifest(dataset)
     assert problem_lines(verify_dataset(dataset)) == ["stac/collection.json: is missing beside stac/items.parquet"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow.parquet as pq
 
 from geetiles.verify import verify_dataset
-from tests.verify.conftest import problem_lines, refresh_manifest
+from tests.verify.conftest import problem_lines, refresh_croissant_digest, refresh_manifest
 
 
 def test_a_damaged_index_is_a_problem_not_a_crash(dataset):
@@ -21,5 +21,6 @@ def test_a_damaged_index_is_a_problem_not_a_crash(dataset):
 def test_an_index_without_its_checksums(dataset):
     table = pq.read_table(dataset / "chips.parquet")
     pq.write_table(table.drop_columns(["image_sha256"]), dataset / "chips.parquet")
+    refresh_croissant_digest(dataset / "chips.parquet")
     refresh_manifest(dataset)
     assert problem_lines(verify_dataset(dataset)) == ["chips.parquet: has no 'image_sha256' column"]
