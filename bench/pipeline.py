@@ -49,7 +49,12 @@ from pathlib import Path
 
 from geetiles.atomic import write_text
 
-ENV = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+ENV = {
+    **os.environ,
+    "RAY_AUTH_MODE": "disabled",
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+}
 STAGES = ["aoi", "tiling", "foreign", "intersect", "download", "proportions", "split", "export", "report"]
 MARKER = "bench-pipeline.json"  # marks a folder this script made (and holds what later runs need)
 CENTRE = (6.5, 49.5)
@@ -68,6 +73,7 @@ def bbox_for(chips: int) -> str:
 
 
 # --- measuring one process -------------------------------------------------------------------------------------
+
 
 def _status_kib(pid: int, key: str) -> int:
     try:
@@ -98,7 +104,7 @@ def _descendants(root: int) -> list[int]:
             stat = (entry / "stat").read_text()
         except OSError:
             continue
-        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
         children.setdefault(ppid, []).append(int(entry.name))
     found, todo = [], [root]
     while todo:
@@ -134,9 +140,14 @@ def run_measured(command: list[str], cwd: Path, log: Path, env: dict[str, str] =
         process.returncode = os.waitstatus_to_exitcode(status)
         done.set()
         watcher.join()
-    return {"code": process.returncode, "s": seconds, "peak_gib": max(peaks["hwm"], usage.ru_maxrss) / GIB * 1024,
-            "tree_gib": peaks["tree"] / GIB * 1024, "load": sum(loads) / max(len(loads), 1),
-            "cpu_s": usage.ru_utime + usage.ru_stime + sum(cpu_ticks.values()) / os.sysconf("SC_CLK_TCK")}
+    return {
+        "code": process.returncode,
+        "s": seconds,
+        "peak_gib": max(peaks["hwm"], usage.ru_maxrss) / GIB * 1024,
+        "tree_gib": peaks["tree"] / GIB * 1024,
+        "load": sum(loads) / max(len(loads), 1),
+        "cpu_s": usage.ru_utime + usage.ru_stime + sum(cpu_ticks.values()) / os.sysconf("SC_CLK_TCK"),
+    }
 
 
 def _cpu_ticks(pid: int) -> int:
@@ -145,25 +156,40 @@ def _cpu_ticks(pid: int) -> int:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return 0
-    fields = stat[stat.rindex(")") + 2:].split()
+    fields = stat[stat.rindex(")") + 2 :].split()
     return int(fields[11]) + int(fields[12])
 
 
 # --- the stages -----------------------------------------------------------------------------------------------
 
+
 def common_overrides(folder: Path, bbox: str, webdataset: bool) -> list[str]:
-    return ["experiment=demo", "aoi=bbox", f"aoi.bbox={bbox}", "aoi.name=bench", "tiling=utm",
-            f"tiling.chip_size_m={CHIP_M}", "foreign=utm", f"foreign.chip_size_m={UNIT_M}",
-            f"source.pixels_lonlat=[{PIXELS},{PIXELS}]", f"labels.pixels_lonlat=[{PIXELS},{PIXELS}]",
-            "split=blocks", "export=" + ("all" if webdataset else "geotiff"),
-            *(["export.formats=[geotiff,webdataset]"] if webdataset else []),
-            "download.progress=log", f"data_dir={folder / 'data'}", f"hydra.run.dir={folder / 'runs'}"]
+    return [
+        "experiment=demo",
+        "aoi=bbox",
+        f"aoi.bbox={bbox}",
+        "aoi.name=bench",
+        "tiling=utm",
+        f"tiling.chip_size_m={CHIP_M}",
+        "foreign=utm",
+        f"foreign.chip_size_m={UNIT_M}",
+        f"source.pixels_lonlat=[{PIXELS},{PIXELS}]",
+        f"labels.pixels_lonlat=[{PIXELS},{PIXELS}]",
+        "split=blocks",
+        "export=" + ("all" if webdataset else "geotiff"),
+        *(["export.formats=[geotiff,webdataset]"] if webdataset else []),
+        "download.progress=log",
+        f"data_dir={folder / 'data'}",
+        f"hydra.run.dir={folder / 'runs'}",
+    ]
 
 
 def stage_overrides(stage: str, state: dict) -> list[str]:
     tiles, units = state.get("tiles_file"), state.get("foreign_file")
     return {
-        "aoi": [], "tiling": [], "foreign": [],
+        "aoi": [],
+        "tiling": [],
+        "foreign": [],
         "intersect": [f"intersect.tiles_file={tiles}", f"intersect.foreign_file={units}"],
         "download": [f"download.tiles_file={tiles}"],
         "proportions": [f"proportions.tiles_file={tiles}"],
@@ -206,62 +232,115 @@ def run_stages(folder: Path, state: dict, stages: list[str], webdataset: bool, p
     logs.mkdir(exist_ok=True)
     rows = []
     for stage in stages:
-        command = [sys.executable, "-m", "geetiles", f"stages=[{stage}]",
-                   *common_overrides(folder, state["bbox"], webdataset), *stage_overrides(stage, state)]
+        command = [
+            sys.executable,
+            "-m",
+            "geetiles",
+            f"stages=[{stage}]",
+            *common_overrides(folder, state["bbox"], webdataset),
+            *stage_overrides(stage, state),
+        ]
         env = ENV
         if profiler == "py-spy" and stage != "download":
-            command = [_py_spy(), "record", "--subprocesses", "--format", "speedscope", "--rate", "50",
-                       "-o", str(logs / f"{stage}.speedscope.json"), "--", *command]
+            command = [
+                _py_spy(),
+                "record",
+                "--subprocesses",
+                "--format",
+                "speedscope",
+                "--rate",
+                "50",
+                "-o",
+                str(logs / f"{stage}.speedscope.json"),
+                "--",
+                *command,
+            ]
         elif profiler == "memray" and stage != "download":
             output = logs / f"{stage}.memray.bin"
             output.unlink(missing_ok=True)
             # main(), not `python -m geetiles`: its fast exit (os._exit) would end memray before it writes
-            command = [sys.executable, "-m", "memray", "run", "--aggregate", "-q", "-o", str(output),
-                       "-c", "from geetiles.cli.app import main; main()", *command[3:]]
+            command = [
+                sys.executable,
+                "-m",
+                "memray",
+                "run",
+                "--aggregate",
+                "-q",
+                "-o",
+                str(output),
+                "-c",
+                "from geetiles.cli.app import main; main()",
+                *command[3:],
+            ]
             env = {**ENV, "ARROW_DEFAULT_MEMORY_POOL": "system"}  # Arrow's own pool reserves what memray counts
         _remove_earlier_output(stage, state, folder / "trash")
         before = set(data.glob("*.geojson"))
         result = run_measured(command, folder, logs / f"{stage}.log", env)
         if result["code"] != 0:
-            raise SystemExit(f"stage {stage} failed ({result['code']}); its output (all of it in "
-                             f"{logs / f'{stage}.log'}):\n{(logs / f'{stage}.log').read_text()[-3000:]}")
+            raise SystemExit(
+                f"stage {stage} failed ({result['code']}); its output (all of it in "
+                f"{logs / f'{stage}.log'}):\n{(logs / f'{stage}.log').read_text()[-3000:]}"
+            )
         if stage in ("tiling", "foreign"):
             key = "tiles_file" if stage == "tiling" else "foreign_file"
             state[key] = new_tiles_file(data, before, state.get(key))
             write_text(folder / MARKER, json.dumps(state, indent=1))
         rows.append({"stage": stage, **result})
-        print(f"  {stage:12s} {result['s']:8.1f} s  cpu {result['cpu_s']:7.1f} s  peak {result['peak_gib']:5.2f} GiB  "
-              f"tree {result['tree_gib']:5.2f} GiB  load {result['load']:.1f}", flush=True)
+        print(
+            f"  {stage:12s} {result['s']:8.1f} s  cpu {result['cpu_s']:7.1f} s  peak {result['peak_gib']:5.2f} GiB  "
+            f"tree {result['tree_gib']:5.2f} GiB  load {result['load']:.1f}",
+            flush=True,
+        )
     return rows
 
 
 def table(rows: list[dict], chips: int) -> str:
-    lines = [f"{chips:,} chips ({PIXELS}x{PIXELS} px), {os.cpu_count()} cores",
-             f"{'stage':12s} {'s':>8s} {'cpu s':>8s} {'peak GiB':>9s} {'tree GiB':>9s} {'load':>5s}"]
-    lines += [f"{r['stage']:12s} {r['s']:8.1f} {r.get('cpu_s', 0):8.1f} {r['peak_gib']:9.2f} {r['tree_gib']:9.2f} "
-              f"{r['load']:5.1f}"
-              for r in rows]
+    lines = [
+        f"{chips:,} chips ({PIXELS}x{PIXELS} px), {os.cpu_count()} cores",
+        f"{'stage':12s} {'s':>8s} {'cpu s':>8s} {'peak GiB':>9s} {'tree GiB':>9s} {'load':>5s}",
+    ]
+    lines += [
+        f"{r['stage']:12s} {r['s']:8.1f} {r.get('cpu_s', 0):8.1f} {r['peak_gib']:9.2f} {r['tree_gib']:9.2f} "
+        f"{r['load']:5.1f}"
+        for r in rows
+    ]
     others = [r for r in rows if r["stage"] != "download"]
     if others:
-        lines.append(f"{'not download':12s} {sum(r['s'] for r in others):8.1f} "
-                     f"{sum(r.get('cpu_s', 0) for r in others):8.1f} "
-                     f"{max(r['peak_gib'] for r in others):9.2f} {max(r['tree_gib'] for r in others):9.2f}"
-                     "   (sum of s, max of GiB; goal <= 180 s, <= 4 GiB)")
+        lines.append(
+            f"{'not download':12s} {sum(r['s'] for r in others):8.1f} "
+            f"{sum(r.get('cpu_s', 0) for r in others):8.1f} "
+            f"{max(r['peak_gib'] for r in others):9.2f} {max(r['tree_gib'] for r in others):9.2f}"
+            "   (sum of s, max of GiB; goal <= 180 s, <= 4 GiB)"
+        )
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--chips", type=int, help="approximate chip count (default 1,000,000; with --from/--only: "
-                        "the folder's)")
+    parser.add_argument(
+        "--chips", type=int, help="approximate chip count (default 1,000,000; with --from/--only: the folder's)"
+    )
     parser.add_argument("--out", type=Path, help="the bench folder (default: a new temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep the bench folder")
-    parser.add_argument("--from", dest="start", choices=STAGES, default="aoi",
-                        help="start at this stage, on an earlier --out folder of this script (same chips)")
-    parser.add_argument("--only", choices=STAGES, action="append", help="run only this stage (repeatable; in pipeline order; overrides --from)")
+    parser.add_argument(
+        "--from",
+        dest="start",
+        choices=STAGES,
+        default="aoi",
+        help="start at this stage, on an earlier --out folder of this script (same chips)",
+    )
+    parser.add_argument(
+        "--only",
+        choices=STAGES,
+        action="append",
+        help="run only this stage (repeatable; in pipeline order; overrides --from)",
+    )
     parser.add_argument("--webdataset", action="store_true", help="export WebDataset shards too")
-    parser.add_argument("--profile", choices=["py-spy", "memray"],
-                        help="profile every stage but download (py-spy: time; memray: what is live at the peak)")
+    parser.add_argument(
+        "--profile",
+        choices=["py-spy", "memray"],
+        help="profile every stage but download (py-spy: time; memray: what is live at the peak)",
+    )
     args = parser.parse_args()
     if args.chips is not None and args.chips < 1:
         parser.error("--chips must be at least 1")
@@ -286,9 +365,12 @@ def main() -> None:
         args.chips = args.chips or 1_000_000
         state = {"chips": args.chips, "bbox": bbox_for(args.chips)}
         write_text(marker, json.dumps(state, indent=1))
-    stages = [s for s in STAGES if s in args.only] if args.only else STAGES[STAGES.index(args.start):]
-    print(f"{folder}: {args.chips:,} chips, bbox {state['bbox']}, stages {', '.join(stages)}; "
-          f"load {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
+    stages = [s for s in STAGES if s in args.only] if args.only else STAGES[STAGES.index(args.start) :]
+    print(
+        f"{folder}: {args.chips:,} chips, bbox {state['bbox']}, stages {', '.join(stages)}; "
+        f"load {' '.join(f'{x:.1f}' for x in os.getloadavg())}",
+        flush=True,
+    )
     rows = run_stages(folder, state, stages, args.webdataset, args.profile)  # a failure keeps the folder (logs/)
     print(table(rows, args.chips), flush=True)
     write_text(folder / "logs" / f"table-{time.strftime('%Y%m%d-%H%M%S')}.json", json.dumps(rows, indent=1))

@@ -22,14 +22,14 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 def snippet() -> str:
     """The python block of the README's TorchGeo section."""
     text = README.read_text(encoding="utf-8")
-    section = text[text.index("### TorchGeo\n"):]
-    section = section[:section.index("\n### ", 1)]
+    section = text[text.index("### TorchGeo\n") :]
+    section = section[: section.index("\n### ", 1)]
     return re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
 
 
 def run_snippet(root: str | Path) -> dict:
     """Execute the snippet with ``root`` set to ``root``; return its namespace (dataset, sampler, loader, batch)."""
-    code = re.sub(r'^root = .*$', f"root = {str(root)!r}", snippet(), count=1, flags=re.MULTILINE)
+    code = re.sub(r"^root = .*$", f"root = {str(root)!r}", snippet(), count=1, flags=re.MULTILINE)
     namespace: dict = {"__name__": "torchgeo_snippet"}
     exec(compile(code, "README.md#TorchGeo", "exec"), namespace)  # noqa: S102 (our own README)
     return namespace
@@ -47,8 +47,10 @@ def main() -> None:
         return
     started = time.perf_counter()
     namespace = run_snippet(args.dataset)
-    print(f"snippet (index, sampler, first batch): {time.perf_counter() - started:.2f} s; "
-          f"image {tuple(namespace['batch']['image'].shape)}, mask {tuple(namespace['batch']['mask'].shape)}")
+    print(
+        f"snippet (index, sampler, first batch): {time.perf_counter() - started:.2f} s; "
+        f"image {tuple(namespace['batch']['image'].shape)}, mask {tuple(namespace['batch']['mask'].shape)}"
+    )
     loader, samples = namespace["loader"], 0
     started = time.perf_counter()
     for count, batch in enumerate(loader):

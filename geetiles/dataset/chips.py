@@ -85,10 +85,19 @@ class ChipDataset:
             label = read_pixels(self.root / self.label_paths[index])[0]
         height, width = self._shape[index]
         valid = self.valid_frac[index]
-        return make_sample(read_pixels(self.root / self.image_paths[index]), label,
-                           self.proportions[index] if self.classes else None,
-                           None if math.isnan(valid) else valid, self._identifiers[index], self._splits[index],
-                           self._crs[index], self._transform[index], self._bounds[index], height, width)
+        return make_sample(
+            read_pixels(self.root / self.image_paths[index]),
+            label,
+            self.proportions[index] if self.classes else None,
+            None if math.isnan(valid) else valid,
+            self._identifiers[index],
+            self._splits[index],
+            self._crs[index],
+            self._transform[index],
+            self._bounds[index],
+            height,
+            width,
+        )
 
     def row(self, index: int) -> dict:
         """Chip ``index``'s whole index row, footprint as WKB (for what the sample leaves out)."""

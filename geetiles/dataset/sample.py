@@ -25,8 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SAMPLE_KEYS = ("image", "label", "proportions", "valid_frac", "identifier", "split", "crs", "transform_gdal",
-               "bounds")
+SAMPLE_KEYS = ("image", "label", "proportions", "valid_frac", "identifier", "split", "crs", "transform_gdal", "bounds")
 NO_LABEL = np.zeros((0, 0), dtype=np.uint8)
 
 
@@ -54,8 +53,9 @@ def class_table(classes: list[dict] | tuple[dict, ...] | None) -> list[ChipClass
     return list(table.values())
 
 
-def make_sample(image, label, proportions, valid_frac, identifier, split, crs, transform, bounds,
-                height: int, width: int) -> dict:
+def make_sample(
+    image, label, proportions, valid_frac, identifier, split, crs, transform, bounds, height: int, width: int
+) -> dict:
     """A sample with every key, in the types the module docstring states, whatever was missing."""
     if image is None:
         image = np.zeros((0, height, width), dtype=label.dtype if label is not None else np.uint8)
@@ -63,7 +63,8 @@ def make_sample(image, label, proportions, valid_frac, identifier, split, crs, t
         "image": image,
         "label": NO_LABEL if label is None else label,
         "proportions": np.asarray([math.nan if v is None else v for v in proportions], dtype=np.float32)
-        if proportions is not None else np.zeros(0, dtype=np.float32),
+        if proportions is not None
+        else np.zeros(0, dtype=np.float32),
         "valid_frac": math.nan if valid_frac is None else float(valid_frac),
         "identifier": str(identifier),
         "split": str(split),

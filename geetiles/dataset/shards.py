@@ -25,8 +25,7 @@ def shard_index(root: str | Path) -> tuple[Path, dict]:
     for folder in (root, root / "webdataset"):
         if (folder / SHARDS_JSON).is_file():
             return folder, json.loads((folder / SHARDS_JSON).read_text(encoding="utf-8"))
-    raise FileNotFoundError(f"no {SHARDS_JSON} in {root} or {root / 'webdataset'}: "
-                            "is it a finished webdataset export?")
+    raise FileNotFoundError(f"no {SHARDS_JSON} in {root} or {root / 'webdataset'}: is it a finished webdataset export?")
 
 
 def iterate_shards(root: str | Path, split: str | None, shuffle_buffer: int = 0, seed: int = 0) -> Iterator[dict]:
@@ -95,10 +94,19 @@ def as_sample(raw: dict, class_keys: list[int] | None) -> dict:
         proportions = [float(shares.get(str(key), 0.0) or 0.0) for key in class_keys]
     elif class_keys is not None and proportions is None:
         proportions = [None] * len(class_keys)
-    return make_sample(raw["image"], raw["label"], proportions, meta.get("valid_frac"),
-                       meta.get("identifier", raw["__key__"]),
-                       meta.get("split", ""), meta.get("crs"), meta.get("transform_gdal", meta.get("transform")),
-                       meta.get("bounds"), int(meta.get("height", 0)), int(meta.get("width", 0)))
+    return make_sample(
+        raw["image"],
+        raw["label"],
+        proportions,
+        meta.get("valid_frac"),
+        meta.get("identifier", raw["__key__"]),
+        meta.get("split", ""),
+        meta.get("crs"),
+        meta.get("transform_gdal", meta.get("transform")),
+        meta.get("bounds"),
+        int(meta.get("height", 0)),
+        int(meta.get("width", 0)),
+    )
 
 
 def read_shard(path: str | Path) -> Iterator[dict]:

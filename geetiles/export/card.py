@@ -66,19 +66,25 @@ def configs(splits: list[str], formats: list[str], features: list[dict] | None) 
     return out
 
 
-def card(inp: ExportInput, license_id: str, formats: list[str], folder: str,
-         features: list[dict] | None = None) -> str:
+def card(inp: ExportInput, license_id: str, formats: list[str], folder: str, features: list[dict] | None = None) -> str:
     config = inp.resolved_config or {}
     splits = inp.split_names()
     counts = {s: int((inp.splits == s).sum()) for s in splits}
-    header = {"license": license_id, "pretty_name": _one_line(inp.name),
-              "tags": ["geospatial", "earth-observation", "geetiles"],
-              "size_categories": [_size_category(len(inp.identifiers))],
-              **configs(splits, formats, features)}
+    header = {
+        "license": license_id,
+        "pretty_name": _one_line(inp.name),
+        "tags": ["geospatial", "earth-observation", "geetiles"],
+        "size_categories": [_size_category(len(inp.identifiers))],
+        **configs(splits, formats, features),
+    }
     front_matter = yaml.safe_dump(header, sort_keys=False, width=float("inf")).strip()
     lines = ["---", front_matter, "---", "", f"# {text(inp.name)}", ""]
-    lines += [f"{len(inp.identifiers)} chips made with geetiles from {code(inp.tiles_path.name)}: "
-              + ", ".join(f"{counts[s]} {text(s)}" for s in splits) + ".", ""]
+    lines += [
+        f"{len(inp.identifiers)} chips made with geetiles from {code(inp.tiles_path.name)}: "
+        + ", ".join(f"{counts[s]} {text(s)}" for s in splits)
+        + ".",
+        "",
+    ]
     lines += ["## How it was made", ""]
     lines += [f"- **Area of interest:** {_aoi(config.get('aoi') or {})}."]
     lines += [f"- **Tiling:** {_tiling(config.get('tiling') or {})}."]
@@ -90,41 +96,67 @@ def card(inp: ExportInput, license_id: str, formats: list[str], folder: str,
         lines += [f"- **Left out:** {len(inp.skipped)} chips whose files were missing or corrupt (`skipped.csv`)."]
     lines += ["", "## Files", ""]
     if "geotiff" in formats:
-        lines += ["- `chips.parquet`: the index (GeoParquet 1.1, EPSG:4326, bbox covering): one row per chip with its "
-                  "footprint, split, centre, grid, label proportions, foreign ids, file paths and SHA-256; "
-                  "`splits/{split}.parquet` the same rows per split.",
-                  "- `images/{id}.tif`" + (", `labels/{id}.tif`" if inp.labels else "")
-                  + ": Cloud-Optimised GeoTIFFs in their native dtype.",
-                  ("- `stac/collection.json`, `stac/items.parquet`: the dataset as a STAC Collection with one Item "
-                   "per chip (stac-geoparquet); `croissant.json`: its ML Commons Croissant 1.0 description.")]
+        lines += [
+            "- `chips.parquet`: the index (GeoParquet 1.1, EPSG:4326, bbox covering): one row per chip with its "
+            "footprint, split, centre, grid, label proportions, foreign ids, file paths and SHA-256; "
+            "`splits/{split}.parquet` the same rows per split.",
+            "- `images/{id}.tif`"
+            + (", `labels/{id}.tif`" if inp.labels else "")
+            + ": Cloud-Optimised GeoTIFFs in their native dtype.",
+            (
+                "- `stac/collection.json`, `stac/items.parquet`: the dataset as a STAC Collection with one Item "
+                "per chip (stac-geoparquet); `croissant.json`: its ML Commons Croissant 1.0 description."
+            ),
+        ]
     if "webdataset" in formats:
-        lines += ["- `webdataset/{split}/*.tar`: WebDataset shards (`image.npy`, `label.npy`, `json` per chip), "
-                  "listed with sizes and SHA-256 in `webdataset/shards.json`."]
-    lines += ["- `config.yaml`: the resolved configuration that made the dataset; `MANIFEST.sha256`: every file's SHA-256.", ""]
+        lines += [
+            "- `webdataset/{split}/*.tar`: WebDataset shards (`image.npy`, `label.npy`, `json` per chip), "
+            "listed with sizes and SHA-256 in `webdataset/shards.json`."
+        ]
+    lines += [
+        "- `config.yaml`: the resolved configuration that made the dataset; `MANIFEST.sha256`: every file's SHA-256.",
+        "",
+    ]
     if inp.labels is not None and inp.labels.classes:
         lines += ["## Classes", "", "| key | code | name | colour | share of valid pixels |", "|---|---|---|---|---|"]
         shares = _class_shares(inp)
         for entry in inp.labels.classes:
             key = str(entry.get("key", entry["code"]))
             share = shares.get(key)
-            lines.append(f"| {text(key)} | {text(entry['code'])} | {text(entry.get('name', ''))} | "
-                         f"{text(entry.get('color', ''))} | {'' if share is None else f'{share:.2%}'} |")
+            lines.append(
+                f"| {text(key)} | {text(entry['code'])} | {text(entry.get('name', ''))} | "
+                f"{text(entry.get('color', ''))} | {'' if share is None else f'{share:.2%}'} |"
+            )
         lines.append("")
     lines += ["## Loading", ""]
-    lines += _fenced_block("python", ["from geetiles.dataset import ChipDataset, iterate_shards", "",
-                                      f"chips = ChipDataset({folder!r}, split={splits[0]!r})  # this folder"
-                                      if "geotiff" in formats else
-                                      f"chips = iterate_shards({folder!r}, split={splits[0]!r})  # this folder",
-                                      "# each sample: image, label, proportions, valid_frac, identifier, split, crs, "
-                                      "transform_gdal, bounds"])
+    lines += _fenced_block(
+        "python",
+        [
+            "from geetiles.dataset import ChipDataset, iterate_shards",
+            "",
+            f"chips = ChipDataset({folder!r}, split={splits[0]!r})  # this folder"
+            if "geotiff" in formats
+            else f"chips = iterate_shards({folder!r}, split={splits[0]!r})  # this folder",
+            "# each sample: image, label, proportions, valid_frac, identifier, split, crs, transform_gdal, bounds",
+        ],
+    )
     lines += [""]
     if "webdataset" in formats:
-        lines += ["With Hugging Face `datasets` (the `default` config: the WebDataset shards, columns `image.npy`, "
-                  "`label.npy` and `json` with the dense `proportions` in `class_keys` order and `transform_gdal`):", ""]
-        lines += _fenced_block("python", ["import datasets, numpy as np", "",
-                                          f"train = datasets.load_dataset({folder!r}, split={splits[0]!r})",
-                                          "pixels = train.select_columns(['image.npy']).with_format('numpy', "
-                                          f"dtype=np.{inp.images.dtype if inp.images else 'uint8'})  # else int64"])
+        lines += [
+            "With Hugging Face `datasets` (the `default` config: the WebDataset shards, columns `image.npy`, "
+            "`label.npy` and `json` with the dense `proportions` in `class_keys` order and `transform_gdal`):",
+            "",
+        ]
+        lines += _fenced_block(
+            "python",
+            [
+                "import datasets, numpy as np",
+                "",
+                f"train = datasets.load_dataset({folder!r}, split={splits[0]!r})",
+                "pixels = train.select_columns(['image.npy']).with_format('numpy', "
+                f"dtype=np.{inp.images.dtype if inp.images else 'uint8'})  # else int64",
+            ],
+        )
         lines += [""]
     lines += _clients(config.get("tiling") or {})
     return "\n".join(lines)
@@ -132,14 +164,20 @@ def card(inp: ExportInput, license_id: str, formats: list[str], folder: str,
 
 def _clients(tiling: dict) -> list[str]:
     """Which tiling suits which client, and the warning a grid-tiled dataset needs for TorchGeo."""
-    lines = ["Which client suits which tiling: PyTorch through `geetiles.dataset` or Hugging Face `datasets` "
-             "takes any tiling (every chip has its own CRS and transform); TorchGeo's `RasterDataset` needs one "
-             "CRS and one resolution, which `tiling=utm` gives per UTM zone (chips of one zone, one pixel size).", ""]
+    lines = [
+        "Which client suits which tiling: PyTorch through `geetiles.dataset` or Hugging Face `datasets` "
+        "takes any tiling (every chip has its own CRS and transform); TorchGeo's `RasterDataset` needs one "
+        "CRS and one resolution, which `tiling=utm` gives per UTM zone (chips of one zone, one pixel size).",
+        "",
+    ]
     if tiling.get("kind") == "grid":
-        lines += ["**Warning (TorchGeo):** this dataset is tiled by `grid`: its chips are in EPSG:4326 and their "
-                  "pixel sizes vary with latitude and chip. TorchGeo resamples every file to the first one's "
-                  "resolution, so its samplers silently cover only part of the chips; retile with `tiling=utm` "
-                  "for TorchGeo.", ""]
+        lines += [
+            "**Warning (TorchGeo):** this dataset is tiled by `grid`: its chips are in EPSG:4326 and their "
+            "pixel sizes vary with latitude and chip. TorchGeo resamples every file to the first one's "
+            "resolution, so its samplers silently cover only part of the chips; retile with `tiling=utm` "
+            "for TorchGeo.",
+            "",
+        ]
     return lines
 
 
@@ -166,13 +204,17 @@ def _source(info: DatasetInfo) -> str:
     role_config = _source_config(info)
     recipe = (role_config or {}).get("recipe") or {}
     bands = ", ".join(text(band) for band in info.bands[:6]) + ("…" if len(info.bands) > 6 else "")
-    parts = [f"{code(info.name)}, {len(info.bands)} band(s) {bands}, {text(info.dtype)}"
-             + ("" if info.nodata is None else f", nodata {text(_number(info.nodata))}")]
+    parts = [
+        f"{code(info.name)}, {len(info.bands)} band(s) {bands}, {text(info.dtype)}"
+        + ("" if info.nodata is None else f", nodata {text(_number(info.nodata))}")
+    ]
     if recipe.get("collection"):
         dates = " to ".join(str(d) for d in (recipe.get("start"), recipe.get("end")) if d)
-        parts.append(f"Earth Engine {code(recipe['collection'])}"
-                     + (f" ({text(dates)}, end exclusive)" if dates else "")
-                     + (f", {text(recipe['reducer'])}" if recipe.get("reducer") else ""))
+        parts.append(
+            f"Earth Engine {code(recipe['collection'])}"
+            + (f" ({text(dates)}, end exclusive)" if dates else "")
+            + (f", {text(recipe['reducer'])}" if recipe.get("reducer") else "")
+        )
     elif role_config and role_config.get("kind") == "demo":
         parts.append("SYNTHETIC offline demo data (procedural, not real imagery)")
     elif role_config and role_config.get("kind") == "local":
@@ -210,15 +252,18 @@ def _split(split: dict, inp: ExportInput, counts: dict) -> str:
     leakage = ""
     if report.exists():
         try:
-            distances = (json.loads(report.read_text()).get("leakage") or {})
+            distances = json.loads(report.read_text()).get("leakage") or {}
             first = next(iter(distances.values()), None) if isinstance(distances, dict) else None
             if isinstance(first, dict) and first.get("min_m") is not None:
                 leakage = f"; nearest train chip from val/test at least {first['min_m']:.0f} m"
         except (OSError, ValueError):
             pass
     buffer = split.get("buffer_m") or 0
-    return (f"{code(kind)}, asked train/val/test {text(asked)}, achieved by count {achieved}"
-            + (f", guard gap {buffer:g} m" if buffer else "") + leakage)
+    return (
+        f"{code(kind)}, asked train/val/test {text(asked)}, achieved by count {achieved}"
+        + (f", guard gap {buffer:g} m" if buffer else "")
+        + leakage
+    )
 
 
 def _class_shares(inp: ExportInput) -> dict[str, float]:
@@ -228,7 +273,7 @@ def _class_shares(inp: ExportInput) -> dict[str, float]:
     if not columns:
         return {}
     values = inp.frame[columns].to_numpy(dtype=float)
-    return {c[len(prefix):]: float(np.nanmean(values[:, i])) for i, c in enumerate(columns)}
+    return {c[len(prefix) :]: float(np.nanmean(values[:, i])) for i, c in enumerate(columns)}
 
 
 def write_card(inp: ExportInput, dest: Path, license_id: str, formats: list[str], folder: str) -> Path:

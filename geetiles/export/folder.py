@@ -64,7 +64,9 @@ def zip_folder(root: Path, zip_path: Path) -> Path:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
             archive.comment = zip_comment(DATASET)
             for path in sorted(p for p in root.rglob("*") if p.is_file()):
-                info = zipfile.ZipInfo(f"{root.name}/{path.relative_to(root).as_posix()}", date_time=(1980, 1, 1, 0, 0, 0))
+                info = zipfile.ZipInfo(
+                    f"{root.name}/{path.relative_to(root).as_posix()}", date_time=(1980, 1, 1, 0, 0, 0)
+                )
                 info.external_attr = 0o644 << 16
                 large = path.stat().st_size >= 2**31
                 with open(path, "rb") as source, archive.open(info, "w", force_zip64=large) as target:

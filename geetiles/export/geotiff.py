@@ -77,8 +77,9 @@ def write_chips(inp: ExportInput, dest: Path, workers: int | None = None, progre
                     progress.update(len(results[futures[future]][0]), 0, 0)
     rows = [row for start in sorted(results) for row in zip(*results[start])]
     crs, transform, width, height, image_sha, label_sha = (list(column) for column in zip(*rows)) if rows else ([],) * 6
-    return WrittenChips(crs, transform, np.asarray(width, dtype=np.int64), np.asarray(height, dtype=np.int64),
-                        image_sha, label_sha)
+    return WrittenChips(
+        crs, transform, np.asarray(width, dtype=np.int64), np.asarray(height, dtype=np.int64), image_sha, label_sha
+    )
 
 
 def _workers(workers: int | None, total: int) -> int:
@@ -104,14 +105,29 @@ def _write_batch(spec, identifiers: np.ndarray):
         name = f"{identifier}.tif"  # plain strings: pathlib cost more per chip than the writing
         image = read_chip(os.path.join(folders[0][0], name), all_bands=True)
         nodata = images.nodata if images.nodata is not None else image.nodata
-        image_sha = write_cog(os.path.join(folders[0][1], name), image.values, image.crs, image.transform,
-                              list(images.bands), nodata, atomic=False)
+        image_sha = write_cog(
+            os.path.join(folders[0][1], name),
+            image.values,
+            image.crs,
+            image.transform,
+            list(images.bands),
+            nodata,
+            atomic=False,
+        )
         label_sha = None
         if labels is not None:
             label = read_chip(os.path.join(folders[1][0], name), all_bands=True)
             label_nodata = labels.nodata if labels.nodata is not None else label.nodata
-            label_sha = write_cog(os.path.join(folders[1][1], name), label.values, label.crs, label.transform,
-                                  list(labels.bands), label_nodata, colormap=label_colors, atomic=False)
+            label_sha = write_cog(
+                os.path.join(folders[1][1], name),
+                label.values,
+                label.crs,
+                label.transform,
+                list(labels.bands),
+                label_nodata,
+                colormap=label_colors,
+                atomic=False,
+            )
         height, width = image.values.shape[-2:]
         for column, value in zip(out, (image.crs, image.transform, width, height, image_sha, label_sha)):
             column.append(value)

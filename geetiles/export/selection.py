@@ -38,19 +38,30 @@ def dataset_info(tiles_path: Path, name: str, role: str) -> DatasetInfo:
     check_name(f"export.{role}", name, "it names a chip folder beside the tiles file")
     folder = chips_folder(tiles_path, name)
     if not folder.is_dir():
-        raise UserInputError(f"{role} dataset folder {folder} does not exist: the download stage makes the chips "
-                             f"(python -m geetiles stages=[download] download.tiles_file={tiles_path} ..., or geet download "
-                             f"--tiles_file {tiles_path.name} --dataset_def {name}); set export.{role} to another dataset")
+        raise UserInputError(
+            f"{role} dataset folder {folder} does not exist: the download stage makes the chips "
+            f"(python -m geetiles stages=[download] download.tiles_file={tiles_path} ..., or geet download "
+            f"--tiles_file {tiles_path.name} --dataset_def {name}); set export.{role} to another dataset"
+        )
     record = read_download_record(folder) or {}
     recorded_tiles = record.get("tiles_file")
     if recorded_tiles and Path(recorded_tiles).name != tiles_path.name:
-        raise UserInputError(f"{role} dataset {folder} was downloaded for {Path(recorded_tiles).name}, not {tiles_path.name}; "
-                             "export the tiles file its chips belong to")
+        raise UserInputError(
+            f"{role} dataset {folder} was downloaded for {Path(recorded_tiles).name}, not {tiles_path.name}; "
+            "export the tiles file its chips belong to"
+        )
     bands, dtype, nodata = record.get("bands"), record.get("dtype"), record.get("nodata")
     if bands is None or dtype is None:
         bands, dtype, nodata = _from_a_chip(folder)
-    return DatasetInfo(name, folder, tuple(bands), str(dtype), None if nodata is None else float(nodata),
-                       tuple(record.get("classes") or ()), record)
+    return DatasetInfo(
+        name,
+        folder,
+        tuple(bands),
+        str(dtype),
+        None if nodata is None else float(nodata),
+        tuple(record.get("classes") or ()),
+        record,
+    )
 
 
 def _from_a_chip(folder: Path) -> tuple[list[str], str, float | None]:
@@ -61,9 +72,11 @@ def _from_a_chip(folder: Path) -> tuple[list[str], str, float | None]:
         try:
             header = read_header(path)
         except UnreadableChip as error:
-            raise UserInputError(f"{path} is not a readable chip ({error}); run `geet cleanup --basedir {folder}` "
-                                 "to remove unreadable chips, then download again") from None
-        names = [*header.descriptions, *[None] * (header.count - len(header.descriptions))][:header.count]
+            raise UserInputError(
+                f"{path} is not a readable chip ({error}); run `geet cleanup --basedir {folder}` "
+                "to remove unreadable chips, then download again"
+            ) from None
+        names = [*header.descriptions, *[None] * (header.count - len(header.descriptions))][: header.count]
         return [d or f"b{i + 1}" for i, d in enumerate(names)], header.dtype, header.nodata
     raise UserInputError(f"{folder} holds no chip (*.tif); download it first")
 
@@ -73,8 +86,10 @@ def split_of_chips(frame, column: str | None, explicit: bool) -> np.ndarray:
     if column is None or column not in frame.columns:
         if explicit:
             available = [c for c in frame.columns if "split" in c] or ["none"]
-            raise UserInputError(f"export.splits={column!r} is not a column of the tiles file (split columns: "
-                                 f"{', '.join(available)}); run the split stage first or set export.splits=null")
+            raise UserInputError(
+                f"export.splits={column!r} is not a column of the tiles file (split columns: "
+                f"{', '.join(available)}); run the split stage first or set export.splits=null"
+            )
         return np.full(len(frame), ALL, dtype=object)
     values = np.array(frame[column].astype(object).to_numpy(), dtype=object)
     missing = np.array([v is None or (isinstance(v, float) and v != v) for v in values])
@@ -90,9 +105,11 @@ def _check_split_names(splits: np.ndarray, column: str) -> None:
 
     count, bad = unsafe_identifiers(splits)
     if count:
-        raise UserInputError(f"column {column!r} of the tiles file has {count} split value(s) that break the rule for "
-                             f"names ({RULE}): {', '.join(shown(v) for v in bad)}; split values name files of the "
-                             "dataset: rerun the split stage, or set export.splits to another column")
+        raise UserInputError(
+            f"column {column!r} of the tiles file has {count} split value(s) that break the rule for "
+            f"names ({RULE}): {', '.join(shown(v) for v in bad)}; split values name files of the "
+            "dataset: rerun the split stage, or set export.splits to another column"
+        )
 
 
 def verify(info: DatasetInfo, identifiers: np.ndarray, workers: int | None = None) -> dict[str, str]:
@@ -107,12 +124,17 @@ def verify(info: DatasetInfo, identifiers: np.ndarray, workers: int | None = Non
         statuses, sums = _recorded(table, names)
     else:
         statuses = sums = None
-        log.info("%s has no download manifest (a folder of geetiles 0.1.7, or its manifest was lost): its chips are "
-                 "decoded to check them, not compared with checksums; running the download once records them "
-                 "(it adopts valid chips without fetching them)", info.folder)
+        log.info(
+            "%s has no download manifest (a folder of geetiles 0.1.7, or its manifest was lost): its chips are "
+            "decoded to check them, not compared with checksums; running the download once records them "
+            "(it adopts valid chips without fetching them)",
+            info.folder,
+        )
     batches = [(start, min(start + VERIFY_BATCH, len(names))) for start in range(0, len(names), VERIFY_BATCH)]
-    parts = [(info, names[a:b], None if statuses is None else statuses[a:b], None if sums is None else sums[a:b])
-             for a, b in batches]
+    parts = [
+        (info, names[a:b], None if statuses is None else statuses[a:b], None if sums is None else sums[a:b])
+        for a, b in batches
+    ]
     count = (workers or os.cpu_count() or 1) if len(names) >= VERIFY_PARALLEL_FROM else 1
     problems: dict[str, str] = {}
     if count <= 1 or len(parts) <= 1:
@@ -143,8 +165,9 @@ def _recorded(table, names: list[str]) -> tuple[list[str], list[str]]:
     return status_of.tolist(), sum_of.tolist()
 
 
-def _verify_batch(info: DatasetInfo, names: list[str], statuses: list[str] | None,
-                  sums: list[str] | None) -> dict[str, str]:
+def _verify_batch(
+    info: DatasetInfo, names: list[str], statuses: list[str] | None, sums: list[str] | None
+) -> dict[str, str]:
     """One batch (in a worker for many chips): each file read once, hashed (or decoded without a
     manifest) and compared."""
     from geetiles.names import is_safe_name
@@ -185,6 +208,8 @@ def _undecodable(data: bytes, info: DatasetInfo) -> str:
     except UnreadableChip:  # cut short, garbage: any decoding error
         return "corrupt (does not decode as a GeoTIFF)"
     if pixels.shape[0] != len(info.bands) or str(pixels.dtype) != info.dtype:
-        return (f"not like the folder's other chips ({pixels.shape[0]} bands of {pixels.dtype}, "
-                f"not {len(info.bands)} of {info.dtype})")
+        return (
+            f"not like the folder's other chips ({pixels.shape[0]} bands of {pixels.dtype}, "
+            f"not {len(info.bands)} of {info.dtype})"
+        )
     return ""

@@ -12,8 +12,8 @@ import logging
 import time
 from pathlib import Path
 
-from geetiles.config import ExportFormat, OnMissing, Stage
 from geetiles import layout
+from geetiles.config import ExportFormat, OnMissing, Stage
 from geetiles.errors import RunFailed, UserInputError
 from geetiles.tiles import existing_tiles_file
 
@@ -33,8 +33,10 @@ def check(experiment) -> None:
     if export.workers is not None and export.workers < 1:
         raise UserInputError(f"export.workers={export.workers} must be at least 1 (or null: one per core)")
     if export.zip and ExportFormat.geotiff not in export.formats and ExportFormat.webdataset not in export.formats:
-        raise UserInputError("export.zip=true packs the dataset folder, which only geotiff and webdataset write; "
-                             "legacy_zip is a zip already")
+        raise UserInputError(
+            "export.zip=true packs the dataset folder, which only geotiff and webdataset write; "
+            "legacy_zip is a zip already"
+        )
     for key in ("foreign_file", "readme_file"):
         value = getattr(export, key)
         if value and not Path(value).expanduser().is_file():
@@ -49,7 +51,9 @@ def check(experiment) -> None:
 
         images, labels = _names(config)
         if images is None:
-            raise UserInputError("the export needs an images dataset: set export.images=NAME (its chip folder) or source=...")
+            raise UserInputError(
+                "the export needs an images dataset: set export.images=NAME (its chip folder) or source=..."
+            )
         dataset_info(tiles_path, images, "images")
         if labels is not None:
             dataset_info(tiles_path, labels, "labels")
@@ -68,9 +72,13 @@ def run(experiment, context) -> None:
     if not export.formats:
         log.info("export.formats=[]: no dataset written")
         return
-    tiles_path = context.tiles_file or (existing_tiles_file(export.tiles_file, "export.tiles_file") if export.tiles_file else None)
+    tiles_path = context.tiles_file or (
+        existing_tiles_file(export.tiles_file, "export.tiles_file") if export.tiles_file else None
+    )
     if tiles_path is None:
-        raise UserInputError("the export stage needs a tiles file: run the tiling stage first or set export.tiles_file=...")
+        raise UserInputError(
+            "the export stage needs a tiles file: run the tiling stage first or set export.tiles_file=..."
+        )
     images, labels = _names(config)
     if images is None:
         log.info("no images dataset (source=none and no export.images): nothing to export")
@@ -79,15 +87,25 @@ def run(experiment, context) -> None:
     inp = build_input(experiment, tiles_path, images, labels)
     outputs = write_formats(experiment, inp)
     context.outputs.extend(outputs)
-    log.info("export: %d chips (%s) in %.1f s → %s", len(inp.identifiers),
-             ", ".join(f"{(inp.splits == s).sum()} {s}" for s in inp.split_names()), time.perf_counter() - started,
-             ", ".join(str(p) for p in outputs))
+    log.info(
+        "export: %d chips (%s) in %.1f s → %s",
+        len(inp.identifiers),
+        ", ".join(f"{(inp.splits == s).sum()} {s}" for s in inp.split_names()),
+        time.perf_counter() - started,
+        ", ".join(str(p) for p in outputs),
+    )
     if inp.skipped:
         folder = any(f in (ExportFormat.geotiff, ExportFormat.webdataset) for f in export.formats)
-        where = f"listed in {outputs[0] / 'skipped.csv'}" if folder else \
-            "; ".join(f"{k}: {v}" for k, v in list(inp.skipped.items())[:5]) + ("; ..." if len(inp.skipped) > 5 else "")
-        raise RunFailed(f"export: {len(inp.skipped)} chips were missing or corrupt and are left out (export.on_missing=skip; "
-                        f"{where}); download them again and rerun")
+        where = (
+            f"listed in {outputs[0] / 'skipped.csv'}"
+            if folder
+            else "; ".join(f"{k}: {v}" for k, v in list(inp.skipped.items())[:5])
+            + ("; ..." if len(inp.skipped) > 5 else "")
+        )
+        raise RunFailed(
+            f"export: {len(inp.skipped)} chips were missing or corrupt and are left out (export.on_missing=skip; "
+            f"{where}); download them again and rerun"
+        )
 
 
 def build_input(experiment, tiles_path: Path, images: str, labels: str | None):
@@ -123,10 +141,12 @@ def build_input(experiment, tiles_path: Path, images: str, labels: str | None):
             problems[identifier] = f"{problems[identifier]}; {reason}" if identifier in problems else reason
     if problems and export.on_missing is OnMissing.refuse:
         sample = "; ".join(f"{k}: {v}" for k, v in list(problems.items())[:3])
-        raise RunFailed(f"export refused: {len(problems)} of {len(identifiers)} chips are missing or corrupt ({sample}"
-                        f"{'; ...' if len(problems) > 3 else ''}); nothing written. Rerun the download (it checks and "
-                        "records the chips on disk and fetches only what is missing or corrupt), or set "
-                        "export.on_missing=skip to leave them out")
+        raise RunFailed(
+            f"export refused: {len(problems)} of {len(identifiers)} chips are missing or corrupt ({sample}"
+            f"{'; ...' if len(problems) > 3 else ''}); nothing written. Rerun the download (it checks and "
+            "records the chips on disk and fetches only what is missing or corrupt), or set "
+            "export.on_missing=skip to leave them out"
+        )
     if problems:
         good = ~np.isin(identifiers, list(problems))
         frame, splits, identifiers = frame[good].reset_index(drop=True), splits[good], identifiers[good]
@@ -134,8 +154,18 @@ def build_input(experiment, tiles_path: Path, images: str, labels: str | None):
     from geetiles.names import suggest
 
     name = export.name or suggest(f"{tiles_path.name.split('_')[0]}-{images}")  # export.name: checked at start
-    return ExportInput(tiles_path, frame, identifiers, splits.astype(str).astype(object), image_info, label_info, name,
-                       export.seed, redact(experiment.resolved), dict(problems))
+    return ExportInput(
+        tiles_path,
+        frame,
+        identifiers,
+        splits.astype(str).astype(object),
+        image_info,
+        label_info,
+        name,
+        export.seed,
+        redact(experiment.resolved),
+        dict(problems),
+    )
 
 
 def write_formats(experiment, inp) -> list[Path]:
@@ -193,8 +223,9 @@ def _write_folder(experiment, inp, dest: Path, formats: list) -> Path:
         if ExportFormat.webdataset in formats:
             from geetiles.export.webdataset import write_webdataset
 
-            summary = write_webdataset(inp, work / "webdataset", export.shard_size_mb, export.min_shards,
-                                       workers=export.workers)
+            summary = write_webdataset(
+                inp, work / "webdataset", export.shard_size_mb, export.min_shards, workers=export.workers
+            )
             for split in summary.get("splits", {}).values() if isinstance(summary.get("splits"), dict) else []:
                 for shard in split.get("shards", []) if isinstance(split, dict) else []:
                     if isinstance(shard, dict) and shard.get("file") and shard.get("sha256"):
@@ -263,11 +294,21 @@ def _check_dataset_destination(config, dest: Path) -> None:
 def _destination(config, tiles_path: Path, images: str) -> Path:
     """export.dest, or ``{tiles file without .geojson}_dataset``; never inside the chip folders, and
     never a folder (or zip) that geetiles did not make as a dataset."""
-    dest = Path(config.export.dest).expanduser().resolve() if config.export.dest else \
-        layout.default_dataset_folder(tiles_path).resolve()
+    dest = (
+        Path(config.export.dest).expanduser().resolve()
+        if config.export.dest
+        else layout.default_dataset_folder(tiles_path).resolve()
+    )
     chips_root = layout.chips_root(tiles_path).resolve()
-    if dest == chips_root or chips_root in dest.parents or dest in chips_root.parents or dest == tiles_path.parent.resolve():
-        raise UserInputError(f"export.dest={str(dest)!r} would overwrite the downloaded chips in {chips_root} (or hold "
-                             "them); give a folder of its own, e.g. the default {tiles file}_dataset")
+    if (
+        dest == chips_root
+        or chips_root in dest.parents
+        or dest in chips_root.parents
+        or dest == tiles_path.parent.resolve()
+    ):
+        raise UserInputError(
+            f"export.dest={str(dest)!r} would overwrite the downloaded chips in {chips_root} (or hold "
+            "them); give a folder of its own, e.g. the default {tiles file}_dataset"
+        )
     _check_dataset_destination(config, dest)
     return dest

@@ -34,8 +34,14 @@ class Counts:
     failed: dict[int, str] = field(default_factory=dict)  # row → reason
 
 
-def count_chips(folder: Path, identifiers: np.ndarray, geometries_wkb: np.ndarray, table: LabelTable,
-                workers: int | None = None, progress=None) -> Counts:
+def count_chips(
+    folder: Path,
+    identifiers: np.ndarray,
+    geometries_wkb: np.ndarray,
+    table: LabelTable,
+    workers: int | None = None,
+    progress=None,
+) -> Counts:
     """Count every chip's classes; ``geometries_wkb`` are lon/lat polygons in WKB."""
     total = len(identifiers)
     counts = Counts(np.zeros((total, len(table.keys))), np.zeros(total), np.zeros(total))
@@ -43,12 +49,19 @@ def count_chips(folder: Path, identifiers: np.ndarray, geometries_wkb: np.ndarra
     workers = _workers(workers, total)
     if workers <= 1:
         for start, stop in batches:
-            _merge(counts, start, _count_batch(folder, identifiers[start:stop], geometries_wkb[start:stop], table), progress)
+            _merge(
+                counts,
+                start,
+                _count_batch(folder, identifiers[start:stop], geometries_wkb[start:stop], table),
+                progress,
+            )
         return counts
     from geetiles.process_pool import process_pool
 
     with process_pool(workers) as pool:
-        futures = {pool.submit(_count_batch, folder, identifiers[a:b], geometries_wkb[a:b], table): a for a, b in batches}
+        futures = {
+            pool.submit(_count_batch, folder, identifiers[a:b], geometries_wkb[a:b], table): a for a, b in batches
+        }
         from concurrent.futures import as_completed
 
         for future in as_completed(futures):
@@ -89,8 +102,15 @@ def _count_batch(folder: Path, identifiers, geometries_wkb, table: LabelTable):
     return classes, inside, unknown, failed
 
 
-def _count_group(base: str, names: list[str], geometries: np.ndarray, rows: range, table: LabelTable,
-                 out: tuple[np.ndarray, np.ndarray, np.ndarray], failed: dict[int, str]) -> None:
+def _count_group(
+    base: str,
+    names: list[str],
+    geometries: np.ndarray,
+    rows: range,
+    table: LabelTable,
+    out: tuple[np.ndarray, np.ndarray, np.ndarray],
+    failed: dict[int, str],
+) -> None:
     """Read a group of chips, put their geometries into each raster's CRS in one call per CRS (a call
     per chip cost as much as the counting), then count."""
     from geetiles.proportions.coverage import count_classes

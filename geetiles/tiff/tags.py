@@ -72,19 +72,35 @@ def epsg_key(crs: str) -> tuple[int, bool] | None:
     return code, parsed.is_geographic
 
 
-def geotiff_tags(dtype: np.dtype, count: int, width: int, height: int, block: int, epsg: tuple[int, bool],
-                 transform: Sequence[float], band_names: Sequence[str], nodata: float | None,
-                 metadata: Mapping[str, str]) -> dict[int, tuple]:
+def geotiff_tags(
+    dtype: np.dtype,
+    count: int,
+    width: int,
+    height: int,
+    block: int,
+    epsg: tuple[int, bool],
+    transform: Sequence[float],
+    band_names: Sequence[str],
+    nodata: float | None,
+    metadata: Mapping[str, str],
+) -> dict[int, tuple]:
     """Tag -> (field type, values) of a tiled, Deflate, band-separate GeoTIFF; ``transform`` in affine
     order (dx, row rotation, x0, column rotation, dy, y0). The caller adds the tile tables."""
     code, geographic = epsg
     bits = dtype.itemsize * 8
     a, b, c, d, e, f = transform
     tags = {
-        WIDTH: (LONG, [width]), HEIGHT: (LONG, [height]), BITS: (SHORT, [bits] * count),
-        COMPRESSION: (SHORT, [DEFLATE]), PHOTOMETRIC: (SHORT, [MIN_IS_BLACK]), SAMPLES: (SHORT, [count]),
-        PLANAR: (SHORT, [SEPARATE]), TILE_WIDTH: (SHORT, [block]), TILE_HEIGHT: (SHORT, [block]),
-        SAMPLE_FORMAT: (SHORT, [SAMPLE_FORMATS[dtype.kind]] * count), GEOKEYS: (SHORT, _geokeys(code, geographic)),
+        WIDTH: (LONG, [width]),
+        HEIGHT: (LONG, [height]),
+        BITS: (SHORT, [bits] * count),
+        COMPRESSION: (SHORT, [DEFLATE]),
+        PHOTOMETRIC: (SHORT, [MIN_IS_BLACK]),
+        SAMPLES: (SHORT, [count]),
+        PLANAR: (SHORT, [SEPARATE]),
+        TILE_WIDTH: (SHORT, [block]),
+        TILE_HEIGHT: (SHORT, [block]),
+        SAMPLE_FORMAT: (SHORT, [SAMPLE_FORMATS[dtype.kind]] * count),
+        GEOKEYS: (SHORT, _geokeys(code, geographic)),
     }
     if count > 1:
         tags[EXTRA_SAMPLES] = (SHORT, [0] * (count - 1))
@@ -94,10 +110,14 @@ def geotiff_tags(dtype: np.dtype, count: int, width: int, height: int, block: in
     else:
         tags[TRANSFORMATION] = (DOUBLE, [a, b, 0.0, c, d, e, 0.0, f, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0])
     # GDAL escapes item values twice (its own XML escaping, then the XML document's)
-    items = "".join(f'<Item name="{escape(key, {chr(34): "&quot;"})}">{escape(escape(value))}</Item>'
-                    for key, value in metadata.items())
-    items += "".join(f'<Item name="DESCRIPTION" sample="{i}" role="description">{escape(escape(name))}</Item>'
-                     for i, name in enumerate(band_names))
+    items = "".join(
+        f'<Item name="{escape(key, {chr(34): "&quot;"})}">{escape(escape(value))}</Item>'
+        for key, value in metadata.items()
+    )
+    items += "".join(
+        f'<Item name="DESCRIPTION" sample="{i}" role="description">{escape(escape(name))}</Item>'
+        for i, name in enumerate(band_names)
+    )
     if items:
         tags[GDAL_METADATA] = (ASCII, f"<GDALMetadata>{items}</GDALMetadata>")
     if nodata is not None:

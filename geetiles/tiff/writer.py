@@ -74,8 +74,14 @@ Colormap = Mapping[int, Sequence[int]]
 # --- GeoTIFF (the download's chips) ----------------------------------------------------------------
 
 
-def encode_geotiff(array: np.ndarray, crs: str, transform: Sequence[float], band_names: Sequence[str],
-                   nodata: float | None, metadata: Mapping[str, str] | None = None) -> bytes:
+def encode_geotiff(
+    array: np.ndarray,
+    crs: str,
+    transform: Sequence[float],
+    band_names: Sequence[str],
+    nodata: float | None,
+    metadata: Mapping[str, str] | None = None,
+) -> bytes:
     """GeoTIFF bytes of a (bands, height, width) array. ``transform`` is in affine order (dx, row
     rotation, x0, column rotation, dy, y0), as ``PixelGrid`` holds it; ``metadata`` become
     dataset-level GDAL metadata items."""
@@ -85,8 +91,14 @@ def encode_geotiff(array: np.ndarray, crs: str, transform: Sequence[float], band
     return geotiff_with_rasterio(array, crs, transform, band_names, nodata, metadata)
 
 
-def fast_geotiff(array: np.ndarray, crs: str, transform: Sequence[float], band_names: Sequence[str],
-                 nodata: float | None, metadata: Mapping[str, str] | None = None) -> bytes | None:
+def fast_geotiff(
+    array: np.ndarray,
+    crs: str,
+    transform: Sequence[float],
+    band_names: Sequence[str],
+    nodata: float | None,
+    metadata: Mapping[str, str] | None = None,
+) -> bytes | None:
     """What :func:`encode_geotiff` writes, or None when only rasterio can write it."""
     epsg = epsg_key(crs) if isinstance(crs, str) else None
     if epsg is None or array.dtype.kind not in SAMPLE_FORMATS or array.dtype.byteorder == ">":
@@ -97,10 +109,15 @@ def fast_geotiff(array: np.ndarray, crs: str, transform: Sequence[float], band_n
     padded = np.zeros((count, down * block, across * block), dtype=array.dtype.newbyteorder("<"))
     padded[:, :height, :width] = array
     tiles = padded.reshape(count, down, block, across, block).transpose(0, 1, 3, 2, 4)
-    compressed = [zlib.compress(np.ascontiguousarray(tiles[b, r, c]).tobytes(), LEVEL)
-                  for b in range(count) for r in range(down) for c in range(across)]
-    tags = geotiff_tags(array.dtype, count, width, height, block, epsg, tuple(transform), list(band_names),
-                          nodata, dict(metadata or {}))
+    compressed = [
+        zlib.compress(np.ascontiguousarray(tiles[b, r, c]).tobytes(), LEVEL)
+        for b in range(count)
+        for r in range(down)
+        for c in range(across)
+    ]
+    tags = geotiff_tags(
+        array.dtype, count, width, height, block, epsg, tuple(transform), list(band_names), nodata, dict(metadata or {})
+    )
     tags[TILE_COUNTS] = (LONG, [len(c) for c in compressed])
     tags[TILE_OFFSETS] = (LONG, [0] * len(compressed))  # placeholders: the IFD's size depends on their count
     first = 8 + directory_size(tags)  # the tiles follow the IFD and its values
@@ -114,8 +131,14 @@ def geotiff_block(width: int, height: int) -> int:
     return min(GEOTIFF_BLOCK, max(16, -(-side // 16) * 16))
 
 
-def geotiff_with_rasterio(array: np.ndarray, crs: str, transform: Sequence[float], band_names: Sequence[str],
-                          nodata: float | None, metadata: Mapping[str, str] | None = None) -> bytes:
+def geotiff_with_rasterio(
+    array: np.ndarray,
+    crs: str,
+    transform: Sequence[float],
+    band_names: Sequence[str],
+    nodata: float | None,
+    metadata: Mapping[str, str] | None = None,
+) -> bytes:
     """The general path (any CRS GDAL knows); the reference the fast encoder is tested against."""
     import rasterio
     from affine import Affine
@@ -124,9 +147,20 @@ def geotiff_with_rasterio(array: np.ndarray, crs: str, transform: Sequence[float
     count, height, width = array.shape
     block = geotiff_block(width, height)
     profile = dict(
-        driver="GTiff", width=width, height=height, count=count, dtype=array.dtype, crs=crs,
-        transform=Affine(*transform), nodata=nodata, compress="deflate", zlevel=LEVEL, interleave="band",
-        tiled=True, blockxsize=block, blockysize=block,
+        driver="GTiff",
+        width=width,
+        height=height,
+        count=count,
+        dtype=array.dtype,
+        crs=crs,
+        transform=Affine(*transform),
+        nodata=nodata,
+        compress="deflate",
+        zlevel=LEVEL,
+        interleave="band",
+        tiled=True,
+        blockxsize=block,
+        blockysize=block,
     )
     with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True), MemoryFile() as memory:
         with memory.open(**profile) as dataset:
@@ -142,11 +176,13 @@ def geotiff_with_rasterio(array: np.ndarray, crs: str, transform: Sequence[float
 
 def _ghost_area() -> bytes:
     """GDAL's structural metadata, as its COG driver writes it after the header (padded to a word)."""
-    body = ("LAYOUT=IFDS_BEFORE_DATA\n"
-            "BLOCK_ORDER=ROW_MAJOR\n"
-            "BLOCK_LEADER=SIZE_AS_UINT4\n"
-            "BLOCK_TRAILER=LAST_4_BYTES_REPEATED\n"
-            "KNOWN_INCOMPATIBLE_EDITION=NO\n ")  # GDAL ends it with a space
+    body = (
+        "LAYOUT=IFDS_BEFORE_DATA\n"
+        "BLOCK_ORDER=ROW_MAJOR\n"
+        "BLOCK_LEADER=SIZE_AS_UINT4\n"
+        "BLOCK_TRAILER=LAST_4_BYTES_REPEATED\n"
+        "KNOWN_INCOMPATIBLE_EDITION=NO\n "
+    )  # GDAL ends it with a space
     text = f"GDAL_STRUCTURAL_METADATA_SIZE={len(body):06d} bytes\n{body}".encode("ascii")
     return text + b"\0" * ((8 + len(text)) % 2)
 
@@ -155,9 +191,15 @@ GHOST_AREA = _ghost_area()
 IFD_OFFSET = 8 + len(GHOST_AREA)
 
 
-def encode_cog(array: np.ndarray, crs: str, transform: Sequence[float], band_names: Sequence[str],
-               nodata: float | None, colormap: Colormap | None = None,
-               metadata: Mapping[str, str] | None = None) -> bytes | None:
+def encode_cog(
+    array: np.ndarray,
+    crs: str,
+    transform: Sequence[float],
+    band_names: Sequence[str],
+    nodata: float | None,
+    colormap: Colormap | None = None,
+    metadata: Mapping[str, str] | None = None,
+) -> bytes | None:
     """COG bytes of a (bands, height, width) array, or None when this encoder cannot express it.
 
     ``transform`` is in GDAL order (x0, dx, row rotation, y0, column rotation, dy); ``band_names``
@@ -179,22 +221,63 @@ def encode_cog(array: np.ndarray, crs: str, transform: Sequence[float], band_nam
     if rx == 0 and ry == 0:  # a tie point and a pixel scale: the IFD is the same for every chip of the kind
         count, height, width = array.shape
         prefix, tie_at, size_at = _cog_prefix(
-            array.dtype.str, count, width, height, block, epsg, struct.pack("<dd", dx, dy), tuple(band_names),
-            None if nodata is None else nodata_text(nodata), None if colormap is None else colormap_key(colormap),
-            predictor, tuple((metadata or {}).items()))
+            array.dtype.str,
+            count,
+            width,
+            height,
+            block,
+            epsg,
+            struct.pack("<dd", dx, dy),
+            tuple(band_names),
+            None if nodata is None else nodata_text(nodata),
+            None if colormap is None else colormap_key(colormap),
+            predictor,
+            tuple((metadata or {}).items()),
+        )
         head = bytearray(prefix)
         struct.pack_into("<dd", head, tie_at, x0, y0)
         struct.pack_into("<I", head, size_at, len(tile))
         return b"".join([head, struct.pack("<I", len(tile)), tile, tile[-4:]])
-    tags = _cog_tags(array.dtype, *array.shape, block, epsg, (dx, rx, x0, ry, dy, y0), list(band_names), nodata,
-                     None if colormap is None else colormap_key(colormap), predictor, dict(metadata or {}), len(tile))
-    return b"".join([b"II*\0" + struct.pack("<I", IFD_OFFSET), GHOST_AREA, directory(tags, IFD_OFFSET),
-                     struct.pack("<I", len(tile)), tile, tile[-4:]])
+    tags = _cog_tags(
+        array.dtype,
+        *array.shape,
+        block,
+        epsg,
+        (dx, rx, x0, ry, dy, y0),
+        list(band_names),
+        nodata,
+        None if colormap is None else colormap_key(colormap),
+        predictor,
+        dict(metadata or {}),
+        len(tile),
+    )
+    return b"".join(
+        [
+            b"II*\0" + struct.pack("<I", IFD_OFFSET),
+            GHOST_AREA,
+            directory(tags, IFD_OFFSET),
+            struct.pack("<I", len(tile)),
+            tile,
+            tile[-4:],
+        ]
+    )
 
 
-def _cog_tags(dtype: np.dtype, count: int, height: int, width: int, block: int, epsg: tuple[int, bool],
-              transform: Sequence[float], band_names: list[str], nodata: float | None, colors: tuple | None,
-              predictor: bool, metadata: dict[str, str], tile_size: int) -> dict[int, tuple]:
+def _cog_tags(
+    dtype: np.dtype,
+    count: int,
+    height: int,
+    width: int,
+    block: int,
+    epsg: tuple[int, bool],
+    transform: Sequence[float],
+    band_names: list[str],
+    nodata: float | None,
+    colors: tuple | None,
+    predictor: bool,
+    metadata: dict[str, str],
+    tile_size: int,
+) -> dict[int, tuple]:
     """The COG's tags (``transform`` in affine order), its one tile of ``tile_size`` bytes after the IFD,
     the IFD's values and the tile's 4-byte leader."""
     tags = geotiff_tags(dtype, count, width, height, block, epsg, transform, band_names, nodata, metadata)
@@ -211,15 +294,39 @@ def _cog_tags(dtype: np.dtype, count: int, height: int, width: int, block: int, 
 
 
 @lru_cache(maxsize=64)
-def _cog_prefix(dtype: str, count: int, width: int, height: int, block: int, epsg: tuple[int, bool],
-                scale: bytes, band_names: tuple[str, ...], nodata: str | None, colors: tuple | None,
-                predictor: bool, metadata: tuple[tuple[str, str], ...]) -> tuple[bytes, int, int]:
+def _cog_prefix(
+    dtype: str,
+    count: int,
+    width: int,
+    height: int,
+    block: int,
+    epsg: tuple[int, bool],
+    scale: bytes,
+    band_names: tuple[str, ...],
+    nodata: str | None,
+    colors: tuple | None,
+    predictor: bool,
+    metadata: tuple[tuple[str, str], ...],
+) -> tuple[bytes, int, int]:
     """The header, ghost area and IFD (with its values) of a north-up COG of this kind, with a zero tie
     point and tile size; and where the tie point's x (then y) and the tile size lie in those bytes.
     ``nodata`` is the tag's text, so values written alike (0 and 0.0) share one prefix."""
     dx, dy = struct.unpack("<dd", scale)
-    tags = _cog_tags(np.dtype(dtype), count, height, width, block, epsg, (dx, 0.0, 0.0, 0.0, dy, 0.0),
-                     list(band_names), None if nodata is None else float(nodata), colors, predictor, dict(metadata), 0)
+    tags = _cog_tags(
+        np.dtype(dtype),
+        count,
+        height,
+        width,
+        block,
+        epsg,
+        (dx, 0.0, 0.0, 0.0, dy, 0.0),
+        list(band_names),
+        None if nodata is None else float(nodata),
+        colors,
+        predictor,
+        dict(metadata),
+        0,
+    )
     if nodata is not None:
         tags[GDAL_NODATA] = (ASCII, nodata)  # the text itself: float() may not round-trip a large integer
     ifd, positions = directory_and_positions(tags, IFD_OFFSET)
@@ -228,9 +335,17 @@ def _cog_prefix(dtype: str, count: int, width: int, height: int, block: int, eps
     return prefix, tie_point_xy, IFD_OFFSET + positions[TILE_COUNTS]
 
 
-def write_cog(path: str | os.PathLike[str], array: np.ndarray, crs: str, transform: Sequence[float],
-              band_names: Sequence[str], nodata: float | None, colormap: Colormap | None = None,
-              metadata: Mapping[str, str] | None = None, atomic: bool = True) -> str:
+def write_cog(
+    path: str | os.PathLike[str],
+    array: np.ndarray,
+    crs: str,
+    transform: Sequence[float],
+    band_names: Sequence[str],
+    nodata: float | None,
+    colormap: Colormap | None = None,
+    metadata: Mapping[str, str] | None = None,
+    atomic: bool = True,
+) -> str:
     """Write ``array`` as a COG at ``path`` atomically; the SHA-256 hex digest of the file's bytes.
 
     Uses :func:`encode_cog`, or GDAL's COG driver (Deflate, overviews as GDAL decides) when that
@@ -258,21 +373,38 @@ def _write_file(path: str | os.PathLike[str], data: bytes) -> None:
     try:
         view = memoryview(data)
         while view:
-            view = view[os.write(descriptor, view):]
+            view = view[os.write(descriptor, view) :]
     finally:
         os.close(descriptor)
 
 
-def _write_with_gdal(path: Path, array: np.ndarray, crs: str, transform: Sequence[float],
-                     band_names: Sequence[str], nodata: float | None, colormap: Colormap | None,
-                     metadata: Mapping[str, str] | None) -> None:
+def _write_with_gdal(
+    path: Path,
+    array: np.ndarray,
+    crs: str,
+    transform: Sequence[float],
+    band_names: Sequence[str],
+    nodata: float | None,
+    colormap: Colormap | None,
+    metadata: Mapping[str, str] | None,
+) -> None:
     """The general path: GDAL's COG driver, for anything :func:`encode_cog` cannot express."""
     import rasterio
     from affine import Affine
 
     count, height, width = array.shape
-    profile = dict(driver="COG", width=width, height=height, count=count, dtype=array.dtype, crs=crs,
-                   transform=Affine.from_gdal(*transform), nodata=nodata, compress="deflate", level=LEVEL)
+    profile = dict(
+        driver="COG",
+        width=width,
+        height=height,
+        count=count,
+        dtype=array.dtype,
+        crs=crs,
+        transform=Affine.from_gdal(*transform),
+        nodata=nodata,
+        compress="deflate",
+        level=LEVEL,
+    )
     if USE_PREDICTOR and array.dtype.kind in "iu":
         profile["predictor"] = "STANDARD"  # the COG driver's name for the horizontal predictor
     with rasterio.open(path, "w", **profile) as dataset:

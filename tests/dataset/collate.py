@@ -22,8 +22,9 @@ def collate(samples: list[dict]) -> dict:
             assert first.dtype.kind in "biuf", f"{key}: dtype {first.dtype} is not numeric"
             for value in values:
                 assert isinstance(value, np.ndarray), f"{key}: {type(value).__name__} among arrays"
-                assert value.dtype == first.dtype and value.shape == first.shape, \
+                assert value.dtype == first.dtype and value.shape == first.shape, (
                     f"{key}: {value.dtype}{value.shape} != {first.dtype}{first.shape}"
+                )
             batch[key] = np.stack(values)
         elif isinstance(first, str):
             assert all(isinstance(value, str) for value in values), f"{key}: not all strings"

@@ -18,8 +18,13 @@ from tests.export.webdataset.synthetic import SIDE, SPLITS, make_input
 def test_the_collate_check_refuses_what_default_collate_refuses():
     good = {"image": np.zeros((2, 3), np.uint8), "name": "a", "x": 1.0}
     assert collate([good, dict(good)])["image"].shape == (2, 2, 3)
-    for bad in ({**good, "image": np.zeros((2, 4), np.uint8)}, {**good, "name": None}, {**good, "x": 1},
-                {"image": good["image"], "name": "b"}, {**good, "image": np.zeros((2, 3), np.int16)}):
+    for bad in (
+        {**good, "image": np.zeros((2, 4), np.uint8)},
+        {**good, "name": None},
+        {**good, "x": 1},
+        {"image": good["image"], "name": "b"},
+        {**good, "image": np.zeros((2, 3), np.int16)},
+    ):
         with pytest.raises(AssertionError):
             collate([good, bad])
 
@@ -44,8 +49,12 @@ def test_shard_samples_have_one_shape_and_collate(exported):
 def summary_ids(summary, dest):
     from geetiles.dataset.shards import read_shard
 
-    return [raw["__key__"] for entry in summary["splits"].values() for shard in entry["shards"]
-            for raw in read_shard(dest / shard["file"])]
+    return [
+        raw["__key__"]
+        for entry in summary["splits"].values()
+        for shard in entry["shards"]
+        for raw in read_shard(dest / shard["file"])
+    ]
 
 
 def test_a_dataset_without_labels_gives_empty_labels_and_proportions(tmp_path):
@@ -55,8 +64,9 @@ def test_a_dataset_without_labels_gives_empty_labels_and_proportions(tmp_path):
     write_webdataset(make_input(tmp_path / "chips", labels=False), dest, min_shards=2)
     samples = list(iterate_shards(dest, "val"))
     assert all(tuple(s) == SAMPLE_KEYS for s in samples)
-    assert all(s["label"].shape == (0, 0) and s["proportions"].shape == (0,) and math.isnan(s["valid_frac"])
-               for s in samples)
+    assert all(
+        s["label"].shape == (0, 0) and s["proportions"].shape == (0,) and math.isnan(s["valid_frac"]) for s in samples
+    )
     assert collate(samples)["label"].shape == (SPLITS["val"], 0, 0)
 
 
@@ -112,8 +122,10 @@ def test_both_loaders_return_the_same_sample_for_each_chip(both_formats):
             else:
                 assert mapped[key] == sample[key], key
         row = index[index["identifier"] == sample["identifier"]].iloc[0]
-        np.testing.assert_array_equal(sample["proportions"], np.asarray(
-            [row[f"demo-landcover_class_{c.key}"] for c in chips.classes], dtype=np.float32))
+        np.testing.assert_array_equal(
+            sample["proportions"],
+            np.asarray([row[f"demo-landcover_class_{c.key}"] for c in chips.classes], dtype=np.float32),
+        )
         np.testing.assert_array_equal(sample["transform_gdal"], row["transform"])
     collate(list(by_id.values()))
     collate(streamed)
@@ -135,6 +147,10 @@ def test_load_dataset_of_the_exported_folder_gives_pixels_and_the_index(both_for
         sample = mapped[record["json"]["identifier"]]
         np.testing.assert_array_equal(np.float32(record["json"]["proportions"]), sample["proportions"])
         assert record["json"]["transform_gdal"] == sample["transform_gdal"].tolist()
-    index = datasets.load_dataset("parquet", data_files={"train": str(both_formats / "splits" / "train.parquet")},
-                                  split="train", cache_dir=str(tmp_path / "cache"))  # the README's way to the index
+    index = datasets.load_dataset(
+        "parquet",
+        data_files={"train": str(both_formats / "splits" / "train.parquet")},
+        split="train",
+        cache_dir=str(tmp_path / "cache"),
+    )  # the README's way to the index
     assert sorted(index["identifier"]) == sorted(mapped)

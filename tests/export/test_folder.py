@@ -8,8 +8,16 @@ from geetiles.export.folder import MANIFEST, write_manifest
 
 
 def test_the_manifest_lists_every_file_part_by_part_with_its_digest(tmp_path):
-    files = ["images/b.tif", "images/a.tif", "images-x/z.tif", "splits/train.parquet", "splits.parquet", "Z",
-             "a.txt", "webdataset/deep/er/x.tar"]
+    files = [
+        "images/b.tif",
+        "images/a.tif",
+        "images-x/z.tif",
+        "splits/train.parquet",
+        "splits.parquet",
+        "Z",
+        "a.txt",
+        "webdataset/deep/er/x.tar",
+    ]
     for index, name in enumerate(files):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes(b"x" * index)

@@ -17,9 +17,18 @@ from tests.in_process import run_in_process
 
 
 def export(tiles, *extra):
-    return run_in_process(geetiles_cmd("stages=[export]", f"export.tiles_file={tiles}", "source=demo", "labels=demo",
-                                       "download.progress=none", f"hydra.run.dir={tiles.parent.parent / 'runs'}",
-                                       *extra), tiles.parent)
+    return run_in_process(
+        geetiles_cmd(
+            "stages=[export]",
+            f"export.tiles_file={tiles}",
+            "source=demo",
+            "labels=demo",
+            "download.progress=none",
+            f"hydra.run.dir={tiles.parent.parent / 'runs'}",
+            *extra,
+        ),
+        tiles.parent,
+    )
 
 
 def dest_of(tiles):
@@ -43,10 +52,17 @@ def test_the_folder_holds_cogs_an_index_checksums_and_a_card(dataset):
     assert set(index["split"]) <= {"train", "val", "test"}
     assert np.allclose(index["demo-landcover_class_10"], tiles["demo-landcover_class_10"])
     row = index.iloc[0]
-    with rasterio.open(dest / row["image_path"]) as image, rasterio.open(dataset.with_suffix("") / "demo-imagery" / f"{row['identifier']}.tif") as original:
+    with (
+        rasterio.open(dest / row["image_path"]) as image,
+        rasterio.open(dataset.with_suffix("") / "demo-imagery" / f"{row['identifier']}.tif") as original,
+    ):
         assert image.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
         assert image.dtypes == original.dtypes and image.descriptions == ("red", "green", "blue")
-        assert (image.read() == original.read()).all() and image.transform == original.transform and image.crs == original.crs
+        assert (
+            (image.read() == original.read()).all()
+            and image.transform == original.transform
+            and image.crs == original.crs
+        )
         assert image.nodata == original.nodata
     with rasterio.open(dest / row["label_path"]) as label:
         assert label.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG" and label.colormap(1)[10][:3] == (0, 100, 0)
@@ -98,8 +114,9 @@ def test_a_rerun_replaces_the_folder_and_the_zip_is_read_in_place(dataset):
     assert result.returncode == 0, result.stderr[-2000:]
     second = {p.relative_to(dest): p.read_bytes() for p in files_under(dest)}
     assert not (dest / "images" / "stale.tif").exists()
-    assert {k for k in first if k.name not in ("config.yaml", "MANIFEST.sha256")} == \
-        {k for k in second if k.name not in ("config.yaml", "MANIFEST.sha256")}
+    assert {k for k in first if k.name not in ("config.yaml", "MANIFEST.sha256")} == {
+        k for k in second if k.name not in ("config.yaml", "MANIFEST.sha256")
+    }
     assert all(first[k] == second[k] for k in first if str(k).startswith(("images", "labels")))
     archive = dest.with_suffix(".zip")
     with zipfile.ZipFile(archive) as z:
@@ -125,10 +142,14 @@ def test_a_corrupt_chip_refuses_the_export_and_writes_nothing(dataset):
     result = export(dataset, "export.on_missing=skip")
     assert result.returncode not in (0, 2), "left-out chips still fail the run"
     dest = dest_of(dataset)
-    assert len(gpd.read_parquet(dest / "chips.parquet")) == count - 1 and victim.stem in (dest / "skipped.csv").read_text()
+    assert (
+        len(gpd.read_parquet(dest / "chips.parquet")) == count - 1 and victim.stem in (dest / "skipped.csv").read_text()
+    )
 
 
-@pytest.mark.parametrize("problem", ["before download", "labels of another tiles file", "missing split column", "dest in chips"])
+@pytest.mark.parametrize(
+    "problem", ["before download", "labels of another tiles file", "missing split column", "dest in chips"]
+)
 def test_bad_input_is_one_line_and_writes_nothing(dataset, problem):
     extra = []
     if problem == "before download":
@@ -144,7 +165,11 @@ def test_bad_input_is_one_line_and_writes_nothing(dataset, problem):
     result = export(dataset, *extra)
     assert result.returncode == 2, result.stderr[-2000:]
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
-    expected = {"before download": "the download stage makes the chips", "labels of another tiles file": "was downloaded for",
-                "missing split column": "is not a column of the tiles file", "dest in chips": "would overwrite the downloaded chips"}
+    expected = {
+        "before download": "the download stage makes the chips",
+        "labels of another tiles file": "was downloaded for",
+        "missing split column": "is not a column of the tiles file",
+        "dest in chips": "would overwrite the downloaded chips",
+    }
     assert expected[problem] in result.stderr
     assert {p: p.read_bytes() for p in files_under(dataset.parent)} == before

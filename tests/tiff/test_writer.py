@@ -18,8 +18,13 @@ from geetiles.tiff.writer import encode_cog, encode_geotiff, geotiff_with_raster
 UTM = ("EPSG:32633", (500000.0, 10.0, 0.0, 5500000.0, 0.0, -10.0))
 GEOGRAPHIC = ("EPSG:4326", (6.0, 0.0001, 0.0, 49.8, 0.0, -0.0001))
 NODATA = {"uint8": 0, "int16": -9999, "uint16": 65535, "float32": float("nan")}
-GHOST_KEYS = ("LAYOUT=IFDS_BEFORE_DATA", "BLOCK_ORDER=ROW_MAJOR", "BLOCK_LEADER=SIZE_AS_UINT4",
-              "BLOCK_TRAILER=LAST_4_BYTES_REPEATED", "KNOWN_INCOMPATIBLE_EDITION=NO")
+GHOST_KEYS = (
+    "LAYOUT=IFDS_BEFORE_DATA",
+    "BLOCK_ORDER=ROW_MAJOR",
+    "BLOCK_LEADER=SIZE_AS_UINT4",
+    "BLOCK_TRAILER=LAST_4_BYTES_REPEATED",
+    "KNOWN_INCOMPATIBLE_EDITION=NO",
+)
 
 
 def chip(dtype, count, height, width, seed=0):
@@ -35,9 +40,15 @@ def read_back(path):
     """What GDAL reads, with every GDAL message it emits on the way (debug output on)."""
     with rasterio.Env(CPL_DEBUG=True), rasterio.open(path) as dataset:
         return dict(
-            pixels=dataset.read(), transform=dataset.transform.to_gdal(), crs=dataset.crs, nodata=dataset.nodata,
-            descriptions=dataset.descriptions, structure=dataset.tags(ns="IMAGE_STRUCTURE"),
-            blocks=dataset.block_shapes, overviews=dataset.overviews(1), tags=dataset.tags(),
+            pixels=dataset.read(),
+            transform=dataset.transform.to_gdal(),
+            crs=dataset.crs,
+            nodata=dataset.nodata,
+            descriptions=dataset.descriptions,
+            structure=dataset.tags(ns="IMAGE_STRUCTURE"),
+            blocks=dataset.block_shapes,
+            overviews=dataset.overviews(1),
+            tags=dataset.tags(),
             colorinterp=dataset.colorinterp,
             colormap=dataset.colormap(1) if dataset.colorinterp[0].name == "palette" else None,
         )
@@ -45,8 +56,12 @@ def read_back(path):
 
 def gdal_complaints(records):
     """GDAL warnings and errors (rasterio logs them at WARNING or above), and any CPLE other than debug."""
-    return [r.getMessage() for r in records if r.name.startswith("rasterio")  # not asyncio's (another test's server)
-            and (r.levelno >= logging.WARNING or ("CPLE_" in r.getMessage() and "CPLE_None" not in r.getMessage()))]
+    return [
+        r.getMessage()
+        for r in records
+        if r.name.startswith("rasterio")  # not asyncio's (another test's server)
+        and (r.levelno >= logging.WARNING or ("CPLE_" in r.getMessage() and "CPLE_None" not in r.getMessage()))
+    ]
 
 
 def cog_errors(path):
@@ -56,11 +71,11 @@ def cog_errors(path):
     if data[:4] != b"II*\0":
         return ["not a little-endian classic TIFF"]
     pattern_size = len("GDAL_STRUCTURAL_METADATA_SIZE=000000 bytes\n")
-    head = data[8:8 + pattern_size].decode("latin1")
+    head = data[8 : 8 + pattern_size].decode("latin1")
     if not head.startswith("GDAL_STRUCTURAL_METADATA_SIZE="):
         return ["no ghost area"]
-    size = int(head[len("GDAL_STRUCTURAL_METADATA_SIZE="):][:6])
-    ghost = data[8 + pattern_size:8 + pattern_size + size].decode("latin1")
+    size = int(head[len("GDAL_STRUCTURAL_METADATA_SIZE=") :][:6])
+    ghost = data[8 + pattern_size : 8 + pattern_size + size].decode("latin1")
     errors += [f"ghost area lacks {key}" for key in GHOST_KEYS if key not in ghost]
     expected_ifd = 8 + pattern_size + size
     expected_ifd += expected_ifd % 2
@@ -70,7 +85,8 @@ def cog_errors(path):
             errors.append(f"main IFD at {main}, expected {expected_ifd}")
         levels = [None, *range(len(dataset.overviews(1)))]
         shapes = [(dataset.width, dataset.height)] + [
-            (-(-dataset.width // f), -(-dataset.height // f)) for f in dataset.overviews(1)]
+            (-(-dataset.width // f), -(-dataset.height // f)) for f in dataset.overviews(1)
+        ]
         if max(dataset.width, dataset.height) > 512 and not dataset.overviews(1):
             errors.append("larger than 512 pixels without overviews")
         ifds = [int(dataset.get_tag_item("IFD_OFFSET", "TIFF", bidx=1, ovr=o)) for o in levels]
@@ -94,7 +110,7 @@ def cog_errors(path):
                         last = offset
                         if struct.unpack_from("<I", data, offset - 4)[0] != count:
                             errors.append(f"block ({x}, {y}) of level {level}: wrong leader")
-                        if data[offset + count - 4:offset + count] != data[offset + count:offset + count + 4]:
+                        if data[offset + count - 4 : offset + count] != data[offset + count : offset + count + 4]:
                             errors.append(f"block ({x}, {y}) of level {level}: wrong trailer")
             first_blocks.append(min(offsets))
         if first_blocks[-1] < ifds[-1]:
@@ -119,9 +135,9 @@ def structure_errors(data):
             nbytes = sizes[kind] * count
             if nbytes > 4:
                 ends.append(value + nbytes)
-                raw = data[value:value + nbytes]
+                raw = data[value : value + nbytes]
             else:
-                raw = data[ifd + 10 + 12 * i:ifd + 10 + 12 * i + nbytes]
+                raw = data[ifd + 10 + 12 * i : ifd + 10 + 12 * i + nbytes]
             if tag in (324, 325):
                 entries[tag] = struct.unpack(f"<{count}{'H' if kind == 3 else 'I'}", raw)
         tiles += [(o, c) for o, c in zip(entries[324], entries[325]) if o]
@@ -133,8 +149,13 @@ def structure_errors(data):
     return errors
 
 
-CASES = [(dtype, count, size, crs) for dtype in ("uint8", "int16", "uint16", "float32") for count in (1, 3, 12)
-         for size in ((37, 45), (100, 100), (256, 256)) for crs in (GEOGRAPHIC, UTM)]
+CASES = [
+    (dtype, count, size, crs)
+    for dtype in ("uint8", "int16", "uint16", "float32")
+    for count in (1, 3, 12)
+    for size in ((37, 45), (100, 100), (256, 256))
+    for crs in (GEOGRAPHIC, UTM)
+]
 
 
 @pytest.mark.parametrize("dtype, count, size, crs", CASES)
@@ -163,8 +184,19 @@ def test_fast_cog_reads_back_exactly_as_a_cog(tmp_path, caplog, dtype, count, si
 def test_ghost_area_is_byte_for_byte_what_gdal_writes(tmp_path):
     array = chip("uint8", 3, 100, 100)
     reference = tmp_path / "gdal.tif"
-    with rasterio.open(reference, "w", driver="COG", width=100, height=100, count=3, dtype="uint8", crs="EPSG:4326",
-                       transform=Affine.from_gdal(*GEOGRAPHIC[1]), compress="deflate", blocksize=112) as dataset:
+    with rasterio.open(
+        reference,
+        "w",
+        driver="COG",
+        width=100,
+        height=100,
+        count=3,
+        dtype="uint8",
+        crs="EPSG:4326",
+        transform=Affine.from_gdal(*GEOGRAPHIC[1]),
+        compress="deflate",
+        blocksize=112,
+    ) as dataset:
         dataset.write(array)
     gdal_bytes = reference.read_bytes()
     ours = encode_cog(array, *GEOGRAPHIC, ["r", "g", "b"], None)
@@ -192,27 +224,46 @@ def test_the_checks_see_what_gdal_and_the_validator_would_flag(tmp_path, caplog)
 def test_leader_and_trailer_frame_the_tile():
     data = encode_cog(chip("int16", 3, 50, 60), *UTM, ["a", "b", "c"], -9999)
     ifd = struct.unpack_from("<I", data, 4)[0]
-    entries = {struct.unpack_from("<H", data, ifd + 2 + 12 * i)[0]: struct.unpack_from("<I", data, ifd + 10 + 12 * i)[0]
-               for i in range(struct.unpack_from("<H", data, ifd)[0])}
+    entries = {
+        struct.unpack_from("<H", data, ifd + 2 + 12 * i)[0]: struct.unpack_from("<I", data, ifd + 10 + 12 * i)[0]
+        for i in range(struct.unpack_from("<H", data, ifd)[0])
+    }
     offset, count = entries[324], entries[325]
     assert ifd == 8 + len(writer.GHOST_AREA) == 192
     assert struct.unpack_from("<I", data, offset - 4)[0] == count
-    assert data[offset + count:] == data[offset + count - 4:offset + count] and len(data) == offset + count + 4
-    assert data[offset:offset + 1] == b"\x78"  # a zlib stream
+    assert data[offset + count :] == data[offset + count - 4 : offset + count] and len(data) == offset + count + 4
+    assert data[offset : offset + 1] == b"\x78"  # a zlib stream
 
 
 @pytest.mark.parametrize("dtype, nodata", [("uint8", 0), ("uint8", None), ("uint16", 255)])
 def test_colormap_round_trips_as_gdal_writes_it(tmp_path, caplog, dtype, nodata):
     labels = np.random.default_rng(3).integers(0, 5, (1, 64, 80)).astype(dtype)
-    colors = {0: (0, 0, 0), 1: (255, 0, 0, 255), 2: (0, 128, 255), 3: (12, 34, 56, 255), 4: (255, 255, 255),
-              255: (1, 2, 3)}
+    colors = {
+        0: (0, 0, 0),
+        1: (255, 0, 0, 255),
+        2: (0, 128, 255),
+        3: (12, 34, 56, 255),
+        4: (255, 255, 255),
+        255: (1, 2, 3),
+    }
     path, reference = tmp_path / "label.tif", tmp_path / "gdal.tif"
     with caplog.at_level(logging.DEBUG, logger="rasterio"):  # other tests may have quietened it (geet does)
         write_cog(path, labels, *UTM, ["class"], nodata, colormap=colors)
         back = read_back(path)
     assert gdal_complaints(caplog.records) == []
-    with rasterio.open(reference, "w", driver="COG", width=80, height=64, count=1, dtype=dtype, crs=UTM[0],
-                       transform=Affine.from_gdal(*UTM[1]), nodata=nodata, compress="deflate") as dataset:
+    with rasterio.open(
+        reference,
+        "w",
+        driver="COG",
+        width=80,
+        height=64,
+        count=1,
+        dtype=dtype,
+        crs=UTM[0],
+        transform=Affine.from_gdal(*UTM[1]),
+        nodata=nodata,
+        compress="deflate",
+    ) as dataset:
         dataset.write(labels)
         dataset.write_colormap(1, colors)
     with rasterio.open(reference) as dataset:
@@ -240,10 +291,12 @@ def test_big_chip_falls_back_to_gdal_and_is_still_a_cog(tmp_path, caplog):
 
 
 def test_crs_without_epsg_code_falls_back(tmp_path):
-    wkt = ('PROJCS["custom",GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],'
-           'PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]],PROJECTION["Sinusoidal"],'
-           'PARAMETER["longitude_of_center",0],PARAMETER["false_easting",0],PARAMETER["false_northing",0],'
-           'UNIT["metre",1]]')
+    wkt = (
+        'PROJCS["custom",GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],'
+        'PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]],PROJECTION["Sinusoidal"],'
+        'PARAMETER["longitude_of_center",0],PARAMETER["false_easting",0],PARAMETER["false_northing",0],'
+        'UNIT["metre",1]]'
+    )
     array = chip("uint8", 1, 20, 30)
     assert encode_cog(array, wkt, UTM[1], ["x"], 0) is None
     path = tmp_path / "custom.tif"
@@ -253,8 +306,15 @@ def test_crs_without_epsg_code_falls_back(tmp_path):
     assert np.array_equal(back["pixels"], array)
 
 
-@pytest.mark.parametrize("array", [chip("uint8", 1, 4, 4).astype(">u2"), chip("uint8", 1, 4, 4).astype("float16"),
-                                   chip("uint8", 1, 4, 4).astype(bool), chip("uint8", 1, 520, 16)])
+@pytest.mark.parametrize(
+    "array",
+    [
+        chip("uint8", 1, 4, 4).astype(">u2"),
+        chip("uint8", 1, 4, 4).astype("float16"),
+        chip("uint8", 1, 4, 4).astype(bool),
+        chip("uint8", 1, 520, 16),
+    ],
+)
 def test_inputs_the_fast_encoder_cannot_express(array):
     assert encode_cog(array, *UTM, ["x"], None) is None
 
@@ -319,8 +379,18 @@ GEOTIFF_CASES = [
 
 def read_blob(blob):
     with MemoryFile(blob) as memory, memory.open() as ds:
-        meta = (ds.crs, tuple(ds.transform)[:6], ds.descriptions, ds.nodata, ds.dtypes, ds.block_shapes,
-                ds.profile.get("compress"), ds.count, ds.width, ds.height)
+        meta = (
+            ds.crs,
+            tuple(ds.transform)[:6],
+            ds.descriptions,
+            ds.nodata,
+            ds.dtypes,
+            ds.block_shapes,
+            ds.profile.get("compress"),
+            ds.count,
+            ds.width,
+            ds.height,
+        )
         return meta, ds.read()
 
 
@@ -342,10 +412,12 @@ def test_fast_encoder_reads_back_as_rasterio_writes(dtype, count, height, width,
 
 def test_unsupported_crs_falls_back_to_rasterio():
     array = np.ones((1, 4, 4), dtype=np.uint8)
-    wkt = ('PROJCS["custom",GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],'
-           'PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]],PROJECTION["Sinusoidal"],'
-           'PARAMETER["longitude_of_center",0],PARAMETER["false_easting",0],PARAMETER["false_northing",0],'
-           'UNIT["metre",1]]')
+    wkt = (
+        'PROJCS["custom",GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],'
+        'PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]],PROJECTION["Sinusoidal"],'
+        'PARAMETER["longitude_of_center",0],PARAMETER["false_easting",0],PARAMETER["false_northing",0],'
+        'UNIT["metre",1]]'
+    )
     assert writer.fast_geotiff(array, wkt, (1.0, 0, 0.0, 0, -1.0, 4.0), ["b"], 0) is None
     meta, pixels = read_blob(encode_geotiff(array, wkt, (1.0, 0, 0.0, 0, -1.0, 4.0), ["b"], 0))
     assert "Sinusoidal" in meta[0].to_wkt() and np.array_equal(pixels, array)

@@ -40,5 +40,4 @@ from geetiles.export.webdataset.sample import check_keys
 from geetiles.export.webdataset.shards import shard_count
 from geetiles.export.webdataset.writer import SHARDS_JSON, write_webdataset
 
-__all__ = ["SHARDS_JSON", "ChipRows", "check_keys", "chip_centres", "shard_count",
-           "write_webdataset"]
+__all__ = ["SHARDS_JSON", "ChipRows", "check_keys", "chip_centres", "shard_count", "write_webdataset"]

@@ -58,12 +58,20 @@ class ChipRows:
         method = [self.method[i] for i in indices.tolist()]
         dense = nulls(self.proportions[indices].tolist()) if self.proportions is not None else None
         names = [key for key, _, _ in self.columns]
-        values = [column_values(series.iloc[indices], parse) if series is not None else [None] * len(indices)
-                  for _, series, parse in self.columns]
+        values = [
+            column_values(series.iloc[indices], parse) if series is not None else [None] * len(indices)
+            for _, series, parse in self.columns
+        ]
         out = []
         for at, identifier in enumerate(identifiers):
-            head = {"identifier": identifier, "split": splits[at], "bounds": bounds[at], "centre_lon": lon[at],
-                    "centre_lat": lat[at], "centre_method": method[at]}
+            head = {
+                "identifier": identifier,
+                "split": splits[at],
+                "bounds": bounds[at],
+                "centre_lon": lon[at],
+                "centre_lat": lat[at],
+                "centre_method": method[at],
+            }
             tail = {}
             if self.proportions is not None:
                 tail["proportions"], tail["class_keys"] = dense[at], self.class_keys
@@ -137,7 +145,8 @@ def chip_centres(geometry: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str
             rows = other[epsg == code]
             forward, back = _transformers(code)
             projected = shapely.transform(
-                geometry[rows], lambda xy, forward=forward: np.column_stack(forward.transform(xy[:, 0], xy[:, 1])))
+                geometry[rows], lambda xy, forward=forward: np.column_stack(forward.transform(xy[:, 0], xy[:, 1]))
+            )
             xy = shapely.get_coordinates(shapely.centroid(projected))
             lon[rows], lat[rows] = back.transform(xy[:, 0], xy[:, 1])
             method[rows] = f"centroid:EPSG:{code}"
@@ -147,8 +156,10 @@ def chip_centres(geometry: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str
 def _transformers(code: int):
     from pyproj import Transformer
 
-    return (Transformer.from_crs("EPSG:4326", f"EPSG:{code}", always_xy=True),
-            Transformer.from_crs(f"EPSG:{code}", "EPSG:4326", always_xy=True))
+    return (
+        Transformer.from_crs("EPSG:4326", f"EPSG:{code}", always_xy=True),
+        Transformer.from_crs(f"EPSG:{code}", "EPSG:4326", always_xy=True),
+    )
 
 
 # --- JSON values -----------------------------------------------------------------------------------
@@ -156,8 +167,10 @@ def _transformers(code: int):
 
 def nulls(values: list) -> list:
     """Nested lists of floats with NaN/inf as None."""
-    return [nulls(v) if isinstance(v, list) else (None if isinstance(v, float) and not math.isfinite(v) else v)
-            for v in values]
+    return [
+        nulls(v) if isinstance(v, list) else (None if isinstance(v, float) and not math.isfinite(v) else v)
+        for v in values
+    ]
 
 
 def column_values(series, parse_json: bool = False) -> list | None:
@@ -209,7 +222,7 @@ def jsonable(value) -> tuple[bool, object]:
         return True, out
     if isinstance(value, (list, tuple, np.ndarray)):
         out_list = []
-        for item in (value.tolist() if isinstance(value, np.ndarray) else value):
+        for item in value.tolist() if isinstance(value, np.ndarray) else value:
             ok, converted = jsonable(item)
             if not ok:
                 return False, None

@@ -21,15 +21,19 @@ def check_keys(identifiers: np.ndarray) -> None:
     dotted = [i for i in identifiers.tolist() if "." in i] if not count else []
     if count or dotted:
         named = ", ".join(shown(i) for i in (bad or dotted)[:3])
-        raise UserInputError(f"webdataset export: {count or len(dotted)} chip identifier(s) cannot be sample keys "
-                             f"({RULE}, and no '.', which ends a WebDataset key): {named}; export.formats without "
-                             "webdataset packages them, or give a tiles file made by the tiling stage")
+        raise UserInputError(
+            f"webdataset export: {count or len(dotted)} chip identifier(s) cannot be sample keys "
+            f"({RULE}, and no '.', which ends a WebDataset key): {named}; export.formats without "
+            "webdataset packages them, or give a tiles file made by the tiling stage"
+        )
     unique, counts = np.unique(identifiers, return_counts=True)
     if (counts > 1).any():
         repeated = unique[counts > 1]
-        raise UserInputError(f"webdataset export: {len(repeated)} chip identifier(s) repeat "
-                             f"({', '.join(shown(i) for i in repeated[:3].tolist())}); each is a sample's key, so "
-                             "identifiers must be unique: fix the tiles file or export without webdataset")
+        raise UserInputError(
+            f"webdataset export: {len(repeated)} chip identifier(s) repeat "
+            f"({', '.join(shown(i) for i in repeated[:3].tolist())}); each is a sample's key, so "
+            "identifiers must be unique: fix the tiles file or export without webdataset"
+        )
 
 
 def sample_members(spec, identifier: str, head: dict, tail: dict) -> list[tuple[str, bytes]]:
@@ -77,7 +81,7 @@ def npy(array: np.ndarray) -> bytes:
         buffer = io.BytesIO()
         np.lib.format.write_array(buffer, np.zeros(array.shape, array.dtype), allow_pickle=False)
         data = buffer.getvalue()
-        header = _NPY_HEADERS[key] = data[:len(data) - array.nbytes]
+        header = _NPY_HEADERS[key] = data[: len(data) - array.nbytes]
     return header + array.tobytes()
 
 

@@ -42,8 +42,9 @@ def shard_count(chips: int, sample_bytes: float, target_bytes: float, min_shards
     return min(by_size, chips)
 
 
-def plan_shards(spec, rows: ChipRows, dest: Path, name: str, splits: list[str], seed: int, target_bytes: float,
-                min_shards: int) -> list[tuple[str, Path, np.ndarray]]:
+def plan_shards(
+    spec, rows: ChipRows, dest: Path, name: str, splits: list[str], seed: int, target_bytes: float, min_shards: int
+) -> list[tuple[str, Path, np.ndarray]]:
     """(split, shard path, the rows of its chips in shard order) of every shard, splits in order."""
     tasks = []
     for split in splits:
@@ -67,8 +68,10 @@ def _estimate_sample_bytes(spec, rows: ChipRows, order: np.ndarray) -> float:
     if len(order) == 0:
         return 0.0
     picks = np.unique(np.linspace(0, len(order) - 1, min(_ESTIMATE_CHIPS, len(order))).astype(int))
-    sizes = [len(sample_bytes(identifier, sample_members(spec, identifier, head, tail)))
-             for identifier, head, tail in rows.rows(order[picks])]
+    sizes = [
+        len(sample_bytes(identifier, sample_members(spec, identifier, head, tail)))
+        for identifier, head, tail in rows.rows(order[picks])
+    ]
     return float(np.mean(sizes))
 
 
@@ -104,6 +107,7 @@ def worker_count(workers: int | None, chips: int, shards: int) -> int:
 def write_shards(spec, rows: ChipRows, tasks, workers: int, progress) -> list[dict]:
     """Write every shard: in this process, or in ``workers`` processes, a shard per task (the rows of
     at most two shards per worker in flight, so memory stays bounded)."""
+
     def update(chips: int) -> None:
         if progress is not None:
             progress.update(chips, 0, 0)

@@ -15,8 +15,15 @@ from geetiles.export.webdataset.shards import plain_name, plan_shards, worker_co
 
 SHARDS_JSON = "shards.json"
 
-def write_webdataset(inp: ExportInput, dest: Path, shard_size_mb: float = 256, min_shards: int = 8,
-                     progress=None, workers: int | None = None) -> dict:
+
+def write_webdataset(
+    inp: ExportInput,
+    dest: Path,
+    shard_size_mb: float = 256,
+    min_shards: int = 8,
+    progress=None,
+    workers: int | None = None,
+) -> dict:
     """Write the chips of ``inp`` as WebDataset tar shards under ``dest``; return the ``shards.json`` summary.
 
     ``progress`` (a ``geetiles.progress.Progress``) is told of chips as shards fill; ``workers``
@@ -44,13 +51,20 @@ def write_webdataset(inp: ExportInput, dest: Path, shard_size_mb: float = 256, m
     write_text(dest / SHARDS_JSON, json.dumps(summary, indent=1, ensure_ascii=False, allow_nan=False) + "\n")
     return summary
 
+
 def _summary(inp: ExportInput, dest: Path, tasks, results, shard_size_mb: float, min_shards: int) -> dict:
     splits: dict[str, dict] = {}
     sample = None
     for (split, path, _), result in zip(tasks, results):
         entry = splits.setdefault(split, {"samples": 0, "bytes": 0, "shards": []})
-        entry["shards"].append({"file": path.relative_to(dest).as_posix(), "samples": result["samples"],
-                                "bytes": result["bytes"], "sha256": result["sha256"]})
+        entry["shards"].append(
+            {
+                "file": path.relative_to(dest).as_posix(),
+                "samples": result["samples"],
+                "bytes": result["bytes"],
+                "sha256": result["sha256"],
+            }
+        )
         entry["samples"] += result["samples"]
         entry["bytes"] += result["bytes"]
         sample = sample or result["sample"]
@@ -58,8 +72,13 @@ def _summary(inp: ExportInput, dest: Path, tasks, results, shard_size_mb: float,
     def describe(info):
         if info is None:
             return None
-        return {"name": info.name, "bands": list(info.bands), "dtype": info.dtype,
-                "nodata": jsonable(info.nodata)[1], "classes": [jsonable(dict(c))[1] for c in info.classes]}
+        return {
+            "name": info.name,
+            "bands": list(info.bands),
+            "dtype": info.dtype,
+            "nodata": jsonable(info.nodata)[1],
+            "classes": [jsonable(dict(c))[1] for c in info.classes],
+        }
 
     members = {"__key__": "the chip identifier"}
     members.update(sample or {})
@@ -80,6 +99,7 @@ def _summary(inp: ExportInput, dest: Path, tasks, results, shard_size_mb: float,
         "classes": describe(inp.labels)["classes"] if inp.labels is not None else [],
         "class_keys": [c.key for c in class_table(inp.labels.classes)] if inp.labels is not None else [],
     }
+
 
 def _remove_stale(dest: Path, name: str, written: set[Path]) -> None:
     """Shards of an earlier export into ``dest`` that this one did not rewrite (fewer shards, a split gone)."""

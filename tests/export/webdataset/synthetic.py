@@ -25,8 +25,16 @@ CLASSES = ({"code": 10, "name": "tree", "color": "#00a000"}, {"code": 20, "name"
 
 def _write(path: Path, values: np.ndarray, crs: str, transform, **options) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    profile = dict(driver="GTiff", width=values.shape[2], height=values.shape[1], count=values.shape[0],
-                   dtype=values.dtype, crs=crs, transform=transform, **options)
+    profile = dict(
+        driver="GTiff",
+        width=values.shape[2],
+        height=values.shape[1],
+        count=values.shape[0],
+        dtype=values.dtype,
+        crs=crs,
+        transform=transform,
+        **options,
+    )
     with rasterio.open(path, "w", **profile) as out:
         out.write(values)
 
@@ -40,8 +48,12 @@ def make_input(root: Path, labels: bool = True, seed: int = 7) -> ExportInput:
     to_lonlat = Transformer.from_crs("EPSG:32631", "EPSG:4326", always_xy=True)
     rng = np.random.default_rng(0)
     identifiers, splits, geometries = [], [], []
-    layouts = [dict(compress="deflate", tiled=True, blockxsize=16, blockysize=16), dict(), dict(compress="deflate"),
-               dict(compress="lzw")]  # lzw: not the plain layout, read by GDAL
+    layouts = [
+        dict(compress="deflate", tiled=True, blockxsize=16, blockysize=16),
+        dict(),
+        dict(compress="deflate"),
+        dict(compress="lzw"),
+    ]  # lzw: not the plain layout, read by GDAL
     row = 0
     for split, count in SPLITS.items():
         for _ in range(count):
@@ -68,17 +80,27 @@ def make_input(root: Path, labels: bool = True, seed: int = 7) -> ExportInput:
     proportions[3] = None  # a chip whose proportions could not be counted
     valid = np.linspace(0.5, 1.0, count)
     valid[3] = np.nan
-    frame = gpd.GeoDataFrame({
-        "area_km2": np.full(count, 0.1), "identifier": identifiers, "split": splits,
-        "esa_proportions": proportions, "esa_valid_frac": valid,
-        "esa_class_10": np.full(count, 0.25), "esa_class_20": np.full(count, 0.75),
-        "foreignid_units": [f"u{i % 5}" for i in range(count)], "split_fold": np.arange(count) % 3,
-        "blob": [b"\x00"] * count,  # not JSON-able: left out
-    }, geometry=geometries, crs="EPSG:4326")
+    frame = gpd.GeoDataFrame(
+        {
+            "area_km2": np.full(count, 0.1),
+            "identifier": identifiers,
+            "split": splits,
+            "esa_proportions": proportions,
+            "esa_valid_frac": valid,
+            "esa_class_10": np.full(count, 0.25),
+            "esa_class_20": np.full(count, 0.75),
+            "foreignid_units": [f"u{i % 5}" for i in range(count)],
+            "split_fold": np.arange(count) % 3,
+            "blob": [b"\x00"] * count,  # not JSON-able: left out
+        },
+        geometry=geometries,
+        crs="EPSG:4326",
+    )
     images = DatasetInfo("s2", root / "images", ("B4", "B3", "B2"), "uint16", None, (), {})
     label_info = DatasetInfo("esa", root / "labels", ("label",), "uint8", 0, CLASSES, {}) if labels else None
-    return ExportInput(root / "tiles.geojson", frame, np.array(identifiers), np.array(splits), images, label_info,
-                       "demo set", seed, {})
+    return ExportInput(
+        root / "tiles.geojson", frame, np.array(identifiers), np.array(splits), images, label_info, "demo set", seed, {}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +143,9 @@ def read_with_webdataset(wds, dest: Path, summary: dict, split: str) -> list[dic
     dataset = wds.WebDataset(urls, shardshuffle=False, empty_check=False).decode(
         wds.handle_extension("npy", lambda data: np.load(io.BytesIO(data), allow_pickle=False)),
         wds.handle_extension("json", json.loads),
-        pre=[], post=[])  # npy and json decoders only: nothing else is decoded, nothing is unpickled
+        pre=[],
+        post=[],
+    )  # npy and json decoders only: nothing else is decoded, nothing is unpickled
     return list(dataset)
 
 

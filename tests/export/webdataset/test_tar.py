@@ -36,23 +36,33 @@ def test_a_shard_is_what_tarfile_writes_without_its_record_padding():
     import hashlib
     import io
 
-    samples = [("a1", [("image.npy", b"\x93NUMPY" + bytes(700)), ("json", b'{"x":1}')]),
-               ("k" * 128, [("label.npy", bytes(512)), ("json", b"{}")]),  # names over 100 bytes: a PAX header
-               ("b2", [("json", b"")])]
+    samples = [
+        ("a1", [("image.npy", b"\x93NUMPY" + bytes(700)), ("json", b'{"x":1}')]),
+        ("k" * 128, [("label.npy", bytes(512)), ("json", b"{}")]),  # names over 100 bytes: a PAX header
+        ("b2", [("json", b"")]),
+    ]
     data, size, sha256 = _shard(samples)
     reference = io.BytesIO()
     with tarfile.open(fileobj=reference, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for key, members in samples:
             for suffix, payload in members:
                 info = tarfile.TarInfo(f"{key}.{suffix}")
-                info.size, info.mtime, info.mode, info.uid, info.gid, info.uname, info.gname = \
-                    len(payload), 0, 0o644, 0, 0, "", ""
+                info.size, info.mtime, info.mode, info.uid, info.gid, info.uname, info.gname = (
+                    len(payload),
+                    0,
+                    0o644,
+                    0,
+                    0,
+                    "",
+                    "",
+                )
                 tar.addfile(info, io.BytesIO(payload))
     theirs = reference.getvalue()
     assert len(theirs) % tarfile.RECORDSIZE == 0 and len(data) % tarfile.BLOCKSIZE == 0
-    assert theirs[:len(data)] == data and not any(theirs[len(data):])
+    assert theirs[: len(data)] == data and not any(theirs[len(data) :])
     assert size == len(data) and sha256 == hashlib.sha256(data).hexdigest()
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        assert [(m.name, m.size) for m in tar.getmembers()] == \
-            [(f"{k}.{s}", len(p)) for k, members in samples for s, p in members]
+        assert [(m.name, m.size) for m in tar.getmembers()] == [
+            (f"{k}.{s}", len(p)) for k, members in samples for s, p in members
+        ]
         assert tar.extractfile(f"{'k' * 128}.label.npy").read() == bytes(512)

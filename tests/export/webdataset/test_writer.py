@@ -44,8 +44,18 @@ def test_webdataset_reads_every_chip_back_in_secure_mode(chips, exported, wds):
             assert sample["label.npy"].dtype == np.uint8 and sample["label.npy"].shape == (SIDE, SIDE)
             np.testing.assert_array_equal(sample["label.npy"], label)
             meta, row = sample["json"], frame.loc[key]
-            assert list(meta)[:10] == ["identifier", "split", "bounds", "centre_lon", "centre_lat", "centre_method",
-                                       "crs", "transform_gdal", "width", "height"]
+            assert list(meta)[:10] == [
+                "identifier",
+                "split",
+                "bounds",
+                "centre_lon",
+                "centre_lat",
+                "centre_method",
+                "crs",
+                "transform_gdal",
+                "width",
+                "height",
+            ]
             assert meta["identifier"] == key and meta["split"] == split
             assert meta["bounds"] == pytest.approx(list(row.geometry.bounds))
             assert meta["crs"] == crs and meta["transform_gdal"] == pytest.approx(list(transform))
