@@ -88,6 +88,7 @@ def main() -> None:
         "removed_node": None,
         "driver_node": None,
         "removed_at_files": None,
+        "gone_at_files": None,
         "exit": None,
         "error": "",
         "rss_kib_at_10": None,
@@ -120,6 +121,7 @@ def main() -> None:
                     summary["removed_at_files"] = files
                     summary["removed_at"] = time.time()
                     cluster.remove_node(worker, allow_graceful=False)
+                    summary["gone_at_files"] = chip_files(directory)  # its processes are dead from here on
                     removed = True
                 time.sleep(max(0.05, 5 * (time.monotonic() - began)))  # a folder of 200,000 files takes a while to list
 
