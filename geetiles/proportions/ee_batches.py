@@ -236,4 +236,3 @@ class Runner:
             done = 0 if failed is not None else len(rows)
             self.progress.update(done, len(rows) - done, self.retries_unreported)
             self.retries_unreported = 0
-
