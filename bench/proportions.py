@@ -77,7 +77,8 @@ def timed(fn, repeats: int) -> tuple[float, list[float]]:
 
 
 def luxembourg(work: Path) -> None:
-    from geetiles.proportions.stage import compute_file, mix_from_foreign
+    from geetiles.proportions.foreign_mix import mix_from_foreign
+    from geetiles.proportions.local import compute_file
 
     folder = work / "lux"
     folder.mkdir(parents=True, exist_ok=True)
@@ -142,7 +143,7 @@ def luxembourg(work: Path) -> None:
 
 
 def hundred_thousand(work: Path) -> None:
-    from geetiles.proportions.stage import compute_file
+    from geetiles.proportions.local import compute_file
 
     folder = work / "100k"
     folder.mkdir(parents=True, exist_ok=True)

@@ -23,33 +23,28 @@ import pyarrow as pa
 
 from geetiles.atomic import atomic_path, writing
 from geetiles.identifier_hash import hash64
+from geetiles.manifest_rows import (
+    FOLD_ROWS,
+    SCHEMA,
+    HashIndex,
+    add_attempts,
+    earlier_attempts,
+    empty_table,
+    journal_batches,
+    latest,
+    read_csv,
+    read_journal,
+)
 
 MANIFEST = "manifest.csv"
 FAILURES = "failures.csv"
 JOURNAL = ".manifest-journal.jsonl"
-COLUMNS = [
-    "identifier",
-    "status",
-    "attempts",
-    "bytes",
-    "checksum",
-    "error",
-    "file_size",
-    "file_mtime_ns",
-    "node",
-    "request",
-    "grid",
-    "updated_utc",
-    "requeued",
-]
-_INTEGER = ("attempts", "bytes", "file_size", "file_mtime_ns", "requeued")  # requeued: times its worker died with it
-_SCHEMA = pa.schema([(c, pa.int64() if c in _INTEGER else pa.string()) for c in COLUMNS])
 
 
 class Manifest:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.previous = _empty()  # rows of earlier runs (manifest.csv, then a killed run's journal)
+        self.previous = empty_table()  # rows of earlier runs (manifest.csv, then a killed run's journal)
         self._journal = None
         self._journal_start = 0  # journal bytes that belong to a killed earlier run
         self._load()
@@ -59,13 +54,13 @@ class Manifest:
         tables = []
         manifest = self.directory / MANIFEST
         if manifest.exists():
-            tables.append(_read_csv(manifest))
+            tables.append(read_csv(manifest))
         journal = self.directory / JOURNAL
         if journal.exists():
             self._journal_start = journal.stat().st_size
-            tables.append(_read_journal(journal, 0, self._journal_start))
+            tables.append(read_journal(journal, 0, self._journal_start))
         if tables:
-            self.previous = _latest(pa.concat_tables(tables))
+            self.previous = latest(pa.concat_tables(tables))
 
     def lookup(self, identifiers: np.ndarray) -> dict[str, np.ndarray]:
         """For each identifier, the latest earlier row's status, file size, mtime, request, grid and
@@ -75,7 +70,7 @@ class Manifest:
         import pyarrow.compute as pc
 
         if self._index is None:
-            self._index = _HashIndex(self.previous.column("identifier"))
+            self._index = HashIndex(self.previous.column("identifier"))
         position = self._index.find(identifiers)
         take = pa.array(np.maximum(position, 0))
         found = position >= 0
@@ -142,20 +137,20 @@ class Manifest:
         journal = self.directory / JOURNAL
         hashes = [
             hash64(batch.column("identifier").to_numpy(zero_copy_only=False).astype(str))
-            for batch in (_journal_batches(journal, self._journal_start, ["identifier"]) if journal.exists() else [])
+            for batch in (journal_batches(journal, self._journal_start, ["identifier"]) if journal.exists() else [])
         ]
         hashes = np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.uint64)
         if len(np.unique(hashes)) < len(hashes):  # one chip twice in one run (or a hash collision): fold in memory
-            this_table = pa.Table.from_batches(list(_journal_batches(journal, self._journal_start)), _SCHEMA)
-            rows = _latest(pa.concat_tables([self.previous, this_table]))
+            this_table = pa.Table.from_batches(list(journal_batches(journal, self._journal_start)), SCHEMA)
+            rows = latest(pa.concat_tables([self.previous, this_table]))
             earlier, run_batches, this_run = rows, [], pa.array([], pa.string())
         else:
             earlier = self.previous
-            run_batches = _journal_batches(journal, self._journal_start) if len(hashes) else []
+            run_batches = journal_batches(journal, self._journal_start) if len(hashes) else []
             this_run = pa.array([], pa.string())  # this run's identifiers, only when earlier rows need them
             if len(self.previous) and len(hashes):
                 this_run = pa.chunked_array(
-                    [b.column("identifier") for b in _journal_batches(journal, self._journal_start, ["identifier"])],
+                    [b.column("identifier") for b in journal_batches(journal, self._journal_start, ["identifier"])],
                     pa.string(),
                 ).combine_chunks()
         del hashes
@@ -165,7 +160,7 @@ class Manifest:
             atomic_path(self.directory / FAILURES) as failures_tmp,
         ):
             with (
-                _CsvOut(manifest_tmp, _SCHEMA, self.directory / MANIFEST) as manifest_out,
+                _CsvOut(manifest_tmp, SCHEMA, self.directory / MANIFEST) as manifest_out,
                 _CsvOut(failures_tmp, _FAILURE_SCHEMA, self.directory / FAILURES) as failures_out,
             ):
                 kept = earlier.filter(
@@ -174,24 +169,23 @@ class Manifest:
                 for batch in kept.to_batches(FOLD_ROWS):
                     manifest_out.write(batch)
                     failures_out.write(counter.failed(batch))
-                earlier_attempts = _earlier_attempts(this_run, self.previous)  # aligned with this run's rows
+                attempts_before = earlier_attempts(this_run, self.previous)  # aligned with this run's rows
                 offset = 0
                 for batch in run_batches:
-                    if earlier_attempts is not None:
-                        batch = _add_attempts(batch, earlier_attempts.slice(offset, batch.num_rows))
+                    if attempts_before is not None:
+                        batch = add_attempts(batch, attempts_before.slice(offset, batch.num_rows))
                     offset += batch.num_rows
                     manifest_out.write(batch)
                     failures_out.write(counter.failed(batch))
         if journal.exists():
             os.unlink(journal)
-        self.previous, self._index, self._journal_start = _empty(), None, 0
+        self.previous, self._index, self._journal_start = empty_table(), None, 0
         result = counter.result(identifiers)
         pa.default_memory_pool().release_unused()  # the fold's buffers: give them back, a long process goes on
         return result
 
 
-FOLD_ROWS = 65_536
-_FAILURE_SCHEMA = pa.schema([_SCHEMA.field("identifier"), _SCHEMA.field("attempts"), _SCHEMA.field("error")])
+_FAILURE_SCHEMA = pa.schema([SCHEMA.field("identifier"), SCHEMA.field("attempts"), SCHEMA.field("error")])
 
 
 class _FailureCounter:
@@ -219,32 +213,6 @@ class _FailureCounter:
                 asked |= pa.compute.is_in(ids, value_set=value_set).to_numpy(zero_copy_only=False)
             failed = failed.filter(pa.array(asked))
         return len(failed), failed.slice(0, 5).to_pylist()
-
-
-class _HashIndex:
-    """Rows of a string column by the 64-bit hash of their text, sorted, for vectorised lookups."""
-
-    def __init__(self, column: pa.ChunkedArray | pa.Array) -> None:
-        from geetiles.identifier_hash import hash64
-
-        step = FOLD_ROWS
-        parts = [
-            hash64(column.slice(i, step).to_numpy(zero_copy_only=False).astype(str))
-            for i in range(0, len(column), step)
-        ]
-        hashes = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
-        self.order = np.argsort(hashes, kind="stable")
-        self.sorted = hashes[self.order]
-
-    def find(self, identifiers: np.ndarray) -> np.ndarray:
-        """The row of each identifier's hash (the first row with it), -1 where none has it."""
-        from geetiles.identifier_hash import hash64
-
-        if not len(self.sorted):
-            return np.full(len(identifiers), -1, dtype=np.int64)
-        hashes = hash64(identifiers)
-        at = np.minimum(np.searchsorted(self.sorted, hashes), len(self.sorted) - 1)
-        return np.where(self.sorted[at] == hashes, self.order[at], -1).astype(np.int64)
 
 
 class _CsvOut:
@@ -278,54 +246,6 @@ class _CsvOut:
                 self.writer.write_batch(batch)
 
 
-def _earlier_attempts(this_run: pa.Array, previous: pa.Table) -> pa.Array | None:
-    """For each of this run's rows, the attempts of the chip's earlier row (0 if none); None when
-    there is no earlier row at all. One hash lookup for the whole run."""
-    import pyarrow.compute as pc
-
-    if not len(previous) or not len(this_run):
-        return None
-    position = pc.index_in(this_run, value_set=previous.column("identifier"))
-    earlier = pc.take(pc.fill_null(previous.column("attempts"), 0), pc.fill_null(position, 0))
-    return pc.if_else(pc.is_null(position), 0, earlier)
-
-
-def _add_attempts(batch: pa.RecordBatch, earlier: pa.Array) -> pa.RecordBatch:
-    """A chip redone in this run counts the attempts of its earlier rows too."""
-    import pyarrow.compute as pc
-
-    attempts = pc.add(pc.fill_null(batch.column("attempts"), 0), earlier)
-    return batch.set_column(COLUMNS.index("attempts"), "attempts", attempts)
-
-
-def _journal_batches(path: Path, start: int, columns: list[str] | None = None):
-    """This run's journal rows (from byte ``start``), parsed by Arrow a block at a time."""
-    from pyarrow import json as pa_json
-
-    options = pa_json.ParseOptions(explicit_schema=_SCHEMA, unexpected_field_behavior="ignore")
-    yielded = 0
-    with open(path, "rb") as f:
-        f.seek(start)
-        try:
-            # small blocks: Arrow's JSON reader keeps several blocks' parse buffers (8 MB blocks: +400 MB at 1 M rows)
-            # and the system allocator: Arrow's default (mimalloc) keeps what the reader freed, tens of MB at 200 k rows
-            reader = pa_json.open_json(
-                f,
-                read_options=pa_json.ReadOptions(block_size=256 << 10),
-                parse_options=options,
-                memory_pool=pa.system_memory_pool(),
-            )
-            for batch in reader:
-                table = _conform(pa.Table.from_batches([batch]))
-                yielded += len(table)
-                yield from (table.select(columns) if columns else table).to_batches()
-            return
-        except pa.ArrowInvalid:  # a cut line (a kill): the tolerant reader, after the rows already given
-            pass
-    table = _read_journal(path, start, None).slice(yielded)
-    yield from (table.select(columns) if columns else table).to_batches(FOLD_ROWS)
-
-
 def chip_row(
     identifier: str,
     status: str,
@@ -356,93 +276,3 @@ def chip_row(
     if stat is not None:
         row.update(file_size=stat.st_size, file_mtime_ns=stat.st_mtime_ns)
     return row
-
-
-def _empty() -> pa.Table:
-    return _SCHEMA.empty_table()
-
-
-def _conform(table: pa.Table) -> pa.Table:
-    """The manifest's columns in order and type; columns an older geetiles did not write are null."""
-    columns = []
-    for field in _SCHEMA:
-        if field.name in table.column_names:
-            column = table.column(field.name)
-            if column.type != field.type:
-                if pa.types.is_integer(field.type) and not pa.types.is_integer(column.type):
-                    column = pa.compute.cast(
-                        pa.compute.if_else(
-                            pa.compute.equal(pa.compute.cast(column, pa.string()), ""),
-                            None,
-                            pa.compute.cast(column, pa.string()),
-                        ),
-                        field.type,
-                    )
-                else:
-                    column = pa.compute.cast(column, field.type)
-        else:
-            column = pa.nulls(len(table), field.type)
-        columns.append(column)
-    return pa.Table.from_arrays(columns, schema=_SCHEMA)
-
-
-def _read_csv(path: Path) -> pa.Table:
-    from pyarrow import csv
-
-    options = csv.ConvertOptions(
-        column_types={c: pa.string() for c in COLUMNS if c not in _INTEGER},
-        strings_can_be_null=False,
-        quoted_strings_can_be_null=False,
-    )
-    return _conform(csv.read_csv(path, convert_options=options))
-
-
-def _read_journal(path: Path, start: int, end: int | None) -> pa.Table:
-    """The journal's rows from byte ``start`` to ``end`` (the file's end when None), tolerating a
-    line cut short by a kill (dropped: that chip is fetched again). This run's own rows are read
-    streaming by _journal_batches; this is for a killed run's rows and that reader's fallback."""
-    from pyarrow import json as pa_json
-
-    options = pa_json.ParseOptions(explicit_schema=_SCHEMA, unexpected_field_behavior="ignore")
-    with open(path, "rb") as f:
-        f.seek(start)
-        data = f.read() if end is None else f.read(end - start)
-    if not data.strip():
-        return _empty()
-    try:
-        return _conform(pa_json.read_json(pa.BufferReader(data), parse_options=options))
-    except pa.ArrowInvalid:  # a cut or blank line: keep the lines that parse
-        lines = [line for line in data.splitlines() if line.strip() and _parses(line)]
-        if not lines:
-            return _empty()
-        return _conform(pa_json.read_json(pa.BufferReader(b"\n".join(lines)), parse_options=options))
-
-
-def _parses(line: bytes) -> bool:
-    try:
-        json.loads(line)
-        return True
-    except ValueError:
-        return False
-
-
-def _latest(table: pa.Table) -> pa.Table:
-    """The last row of each identifier, with the attempts of all its rows added up; in Arrow (no
-    Python object per row), so a million rows cost tens of MB, not hundreds."""
-    import pyarrow.compute as pc
-
-    if len(table) == 0:
-        return table
-    position = pa.array(np.arange(len(table), dtype=np.int64))
-    order = pc.sort_indices(
-        table.append_column("__row", position), sort_keys=[("identifier", "ascending"), ("__row", "ascending")]
-    )
-    ids = table.column("identifier").take(order)
-    differs = pc.not_equal(ids.slice(1), ids.slice(0, len(ids) - 1)).to_numpy(zero_copy_only=False)
-    last = np.append(differs, True)
-    result = table.take(pc.filter(order, pa.array(last)))
-    if len(result) < len(table):
-        attempts = pc.fill_null(table.column("attempts"), 0).take(order).to_numpy(zero_copy_only=False)
-        starts = np.flatnonzero(np.insert(differs, 0, True))
-        result = result.set_column(COLUMNS.index("attempts"), "attempts", pa.array(np.add.reduceat(attempts, starts)))
-    return result

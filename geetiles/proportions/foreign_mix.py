@@ -8,9 +8,18 @@ speaks for half its area. geetiles 0.1.7 weighted by square degrees and ignored 
 
 from __future__ import annotations
 
+import logging
+import time
+from pathlib import Path
+
 import numpy as np
 
+from geetiles.errors import UserInputError
 from geetiles.overlap import NONE, argmax_per_group, overlap_pairs
+from geetiles.proportions.outcome import lonlat, require_identifiers
+from geetiles.tiles.updates import TilesUpdates, updating
+
+log = logging.getLogger(__name__)
 
 
 def unit_table(proportions: list, valid_frac: np.ndarray | None) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
@@ -52,3 +61,72 @@ def mix(
     reached = weight_sum > 0
     mixed[reached] /= weight_sum[reached, None]
     return mixed, reached, best
+
+
+def mix_from_foreign(
+    tiles_path: Path, foreign_path: Path, dataset: str, updates: TilesUpdates | None = None
+) -> tuple[str, str]:
+    """Write ``{dataset}_proportions_at_{name}`` and ``foreignid_{name}`` into the tiles file: each
+    chip's mix of its foreign units' proportions (area in m² × each unit's valid fraction)."""
+    with updating(updates) as pending:
+        return _mix_from_foreign(tiles_path, foreign_path, dataset, pending)
+
+
+def _mix_from_foreign(tiles_path: Path, foreign_path: Path, dataset: str, updates: TilesUpdates) -> tuple[str, str]:
+    from geetiles.names import foreign_name
+    from geetiles.proportions.columns import (
+        as_dicts,
+        proportions_column,
+        valid_frac_column,
+    )
+    from geetiles.tiles import load_tiles
+
+    name = foreign_name(foreign_path)
+    started = time.perf_counter()
+    units = lonlat(load_tiles(foreign_path))
+    source = proportions_column(dataset)
+    if source not in units.columns:
+        require_foreign_proportions(foreign_path, dataset)
+    require_identifiers(units, foreign_path)
+    chips = lonlat(updates.load(tiles_path))
+    valid_frac = (
+        units[valid_frac_column(dataset)].to_numpy(dtype=float) if valid_frac_column(dataset) in units.columns else None
+    )
+    keys, table, factor = unit_table(units[source].tolist(), valid_frac)
+    mixed, reached, best = mix(np.asarray(chips.geometry.values), np.asarray(units.geometry.values), table, factor)
+    column, id_column = f"{dataset}_proportions_at_{name}", f"foreignid_{name}"
+    chips[column] = as_dicts(mixed, keys)
+    ids = units["identifier"].astype(str).to_numpy()
+    chips[id_column] = np.where(best >= 0, ids[np.maximum(best, 0)], "-1")
+    computed = time.perf_counter()
+    updates.save(chips, tiles_path)
+    log.info(
+        "proportions from %s: %d chips × %d units in %.2f s (written in %.2f s): %d outside every unit or only in "
+        "units without valid labels → %s, %s",
+        foreign_path.name,
+        len(chips),
+        len(units),
+        computed - started,
+        time.perf_counter() - computed,
+        int((~reached).sum()),
+        column,
+        id_column,
+    )
+    return column, id_column
+
+
+def has_proportions(path: Path, dataset: str) -> bool:
+    from geetiles.proportions.columns import proportions_column
+    from geetiles.tiles import load_tiles
+
+    return proportions_column(dataset) in load_tiles(path).columns
+
+
+def require_foreign_proportions(foreign_path: Path, dataset: str) -> None:
+    from geetiles.proportions.columns import proportions_column
+
+    if not has_proportions(foreign_path, dataset):
+        raise UserInputError(
+            f"foreign tiles file {foreign_path.name} has no {proportions_column(dataset)} column yet; compute "
+            f"it first: geet lp.compute --tiles_file {foreign_path} --labels_dataset_def {dataset}"
+        )

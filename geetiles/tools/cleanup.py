@@ -11,7 +11,7 @@ to date through :class:`geetiles.manifest.Manifest`, the same code the download 
 removed chip that has a row gets a new latest row with status ``removed`` (and the reason as its
 error), folded in and written atomically, so the manifest no longer says ``done`` for it and
 ``failures.csv`` lists it. A rerun of the download re-requests it: a chip whose file is missing is
-always fetched (``DownloadEngine._resume_window``), and a ``removed`` row is never trusted
+always fetched (``geetiles.download.planning.Planner._resume_window``), and a ``removed`` row is never trusted
 (``Manifest.untouched`` trusts only ``done`` rows whose file has the recorded size and mtime).
 
 Do not run it while a download is writing into the same folder.

@@ -126,7 +126,7 @@ def test_the_command_refuses_0_1_7s_geojson_in_one_line(tmp_path):
 def test_a_dataset_name_known_only_when_the_source_opens_is_checked(tmp_path, name):
     """A user's dataset file may name its dataset (get_dataset_name()): the chip folder is built only
     from a name that follows the rule."""
-    from geetiles.download.engine import dataset_directory
+    from geetiles.download.planning import dataset_directory
 
     tiles = tmp_path / "t_partitions_aschips_0123456789abc.geojson"
     with pytest.raises(UserInputError, match="the dataset name .*letters, digits"):

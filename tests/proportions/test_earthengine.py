@@ -18,7 +18,8 @@ from geetiles.errors import UserInputError
 from geetiles.experiment import Experiment
 from geetiles.proportions.counting import Counts
 from geetiles.proportions.coverage import count_classes
-from geetiles.proportions.earthengine import MASKED_FILL, ROW, count_units, fill_value, histogram_counts
+from geetiles.proportions.earthengine import count_units
+from geetiles.proportions.ee_request import MASKED_FILL, ROW, fill_value, histogram_counts
 from geetiles.tiff import read_chip
 from tests.download.helpers import credentials_file
 from tests.fake_ee.fixtures import fake_ee  # noqa: F401

@@ -9,7 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 import shapely
 
-from geetiles.proportions.stage import compute_file, mix_from_foreign
+from geetiles.proportions.foreign_mix import mix_from_foreign
+from geetiles.proportions.local import compute_file
 from geetiles.tiles import load_tiles, twin_path
 from geetiles.tiling.ids import list_hash
 from tests.conftest import files_under, geet_cmd
