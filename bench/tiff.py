@@ -55,7 +55,8 @@ def write_layouts(folder: Path, arrays: list[np.ndarray]) -> dict[str, list[Path
     import rasterio
     from affine import Affine
 
-    from geetiles.tiff.writer import encode_geotiff, write_cog
+    from geetiles.tiff.cog import write_cog
+    from geetiles.tiff.writer import encode_geotiff
 
     layouts: dict[str, list[Path]] = {"download GeoTIFF": [], "GDAL GeoTIFF": [], "export COG": []}
     for i, array in enumerate(arrays):
@@ -109,8 +110,9 @@ def main() -> None:
     import rasterio
 
     from geetiles.tiff import read_chip, read_header
+    from geetiles.tiff.cog import _write_with_gdal, write_cog
     from geetiles.tiff.reader import _plain_chip
-    from geetiles.tiff.writer import _write_with_gdal, encode_geotiff, geotiff_with_rasterio, write_cog
+    from geetiles.tiff.writer import encode_geotiff, geotiff_with_rasterio
 
     try:
         import tifffile

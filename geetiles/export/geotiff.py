@@ -3,7 +3,7 @@ their native dtype (nodata, band descriptions and the label colour table kept), 
 ``chips.parquet`` (see ``export/index.py``).
 
 Chips are re-encoded, not copied: the downloads are tiled GeoTIFFs but not in GDAL's COG layout,
-and GDAL's COG driver costs several times what ``geetiles.tiff.writer`` does (``bench/tiff.py``),
+and GDAL's COG driver costs several times what ``geetiles.tiff.cog`` does (``bench/tiff.py``),
 so the writer writes the layout directly. Batches of chips go to worker processes for large
 datasets, as in the proportions stage. Each file is written in place, not through a temporary name:
 the whole dataset folder is built aside and swapped in only when complete
@@ -92,7 +92,7 @@ def _write_batch(spec, identifiers: np.ndarray):
     """One batch, in a worker: per chip (crs, transform, width, height, image sha256, label sha256)."""
     from geetiles.names import is_safe_name
     from geetiles.tiff import read_chip
-    from geetiles.tiff.writer import write_cog
+    from geetiles.tiff.cog import write_cog
 
     images, labels, label_colors, dest = spec
     folders = [(os.fspath(images.folder), os.fspath(dest / "images"))]

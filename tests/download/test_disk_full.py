@@ -163,10 +163,10 @@ def test_a_worker_reports_a_full_disk_as_such_not_as_a_failed_chip(tmp_path, mon
 @pytest.mark.slow  # on the session's Ray
 def test_the_export_on_a_full_disk_is_one_line_and_leaves_no_partial_dataset(tiles, monkeypatch, capsys):
     """Any stage's writes go through geetiles.atomic: the same line, the dataset folder being built removed."""
-    from geetiles.tiff import writer
+    from geetiles.tiff import cog
 
     run(tiles, tiles.parent, "download,proportions,split")
-    real = writer._write_file
+    real = cog._write_file
     count = {"n": 0}
 
     def write_file(path, data):
@@ -176,7 +176,7 @@ def test_the_export_on_a_full_disk_is_one_line_and_leaves_no_partial_dataset(til
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         real(path, data)
 
-    monkeypatch.setattr(writer, "_write_file", write_file)
+    monkeypatch.setattr(cog, "_write_file", write_file)
     with pytest.raises(SystemExit) as exited:
         run_reporting(lambda: run(tiles, tiles.parent, "export"))
     err = capsys.readouterr().err

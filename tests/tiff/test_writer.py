@@ -12,8 +12,9 @@ import rasterio
 from affine import Affine
 from rasterio.io import MemoryFile
 
-from geetiles.tiff import writer
-from geetiles.tiff.writer import encode_cog, encode_geotiff, geotiff_with_rasterio, write_cog
+from geetiles.tiff import cog, writer
+from geetiles.tiff.cog import encode_cog, write_cog
+from geetiles.tiff.writer import encode_geotiff, geotiff_with_rasterio
 
 UTM = ("EPSG:32633", (500000.0, 10.0, 0.0, 5500000.0, 0.0, -10.0))
 GEOGRAPHIC = ("EPSG:4326", (6.0, 0.0001, 0.0, 49.8, 0.0, -0.0001))
@@ -202,7 +203,7 @@ def test_ghost_area_is_byte_for_byte_what_gdal_writes(tmp_path):
     ours = encode_cog(array, *GEOGRAPHIC, ["r", "g", "b"], None)
     gdal_ifd = struct.unpack_from("<I", gdal_bytes, 4)[0]
     assert ours[:8] == gdal_bytes[:8] == b"II*\0" + struct.pack("<I", gdal_ifd)
-    assert ours[8:gdal_ifd] == gdal_bytes[8:gdal_ifd] == writer.GHOST_AREA
+    assert ours[8:gdal_ifd] == gdal_bytes[8:gdal_ifd] == cog.GHOST_AREA
     assert cog_errors(reference) == []  # the checker accepts GDAL's own output
 
 
@@ -229,7 +230,7 @@ def test_leader_and_trailer_frame_the_tile():
         for i in range(struct.unpack_from("<H", data, ifd)[0])
     }
     offset, count = entries[324], entries[325]
-    assert ifd == 8 + len(writer.GHOST_AREA) == 192
+    assert ifd == 8 + len(cog.GHOST_AREA) == 192
     assert struct.unpack_from("<I", data, offset - 4)[0] == count
     assert data[offset + count :] == data[offset + count - 4 : offset + count] and len(data) == offset + count + 4
     assert data[offset : offset + 1] == b"\x78"  # a zlib stream
@@ -350,7 +351,7 @@ def _fail_midway(path, *args, **kwargs):
 
 @pytest.mark.parametrize("size, function", [(100, "_write_file"), (1000, "_write_with_gdal")])
 def test_a_write_that_fails_midway_leaves_no_file(tmp_path, monkeypatch, size, function):
-    monkeypatch.setattr(writer, function, _fail_midway)
+    monkeypatch.setattr(cog, function, _fail_midway)
     path = tmp_path / "out" / "chip.tif"
     with pytest.raises(OSError, match="disk full"):
         write_cog(path, chip("uint8", 1, size, size), *UTM, ["a"], 0)
@@ -360,7 +361,7 @@ def test_a_write_that_fails_midway_leaves_no_file(tmp_path, monkeypatch, size, f
 def test_a_failed_rewrite_keeps_the_previous_file(tmp_path, monkeypatch):
     path = tmp_path / "chip.tif"
     digest = write_cog(path, chip("uint8", 3, 100, 100), *UTM, ["a", "b", "c"], 0)
-    monkeypatch.setattr(writer, "_write_file", _fail_midway)
+    monkeypatch.setattr(cog, "_write_file", _fail_midway)
     with pytest.raises(OSError):
         write_cog(path, chip("uint8", 3, 100, 100, seed=1), *UTM, ["a", "b", "c"], 0)
     assert hashlib.sha256(path.read_bytes()).hexdigest() == digest and list(tmp_path.iterdir()) == [path]
@@ -426,7 +427,7 @@ def test_unsupported_crs_falls_back_to_rasterio():
 def test_chips_of_one_kind_share_an_ifd_yet_each_has_its_own_tie_point_and_tile(tmp_path):
     """The IFD is built once per kind of chip and only the tie point and tile size are written per chip:
     each file must still read back with its own grid and pixels, and a rotated grid is built whole."""
-    writer._cog_prefix.cache_clear()
+    cog._cog_prefix.cache_clear()
     rng = np.random.default_rng(3)
     for index in range(6):
         array = chip("uint16", 3, 20, 20, seed=index) // (1 + 500 * index)  # tiles of different sizes
@@ -437,4 +438,4 @@ def test_chips_of_one_kind_share_an_ifd_yet_each_has_its_own_tie_point_and_tile(
         back = read_back(path)
         assert back["transform"] == pytest.approx(transform) and np.array_equal(back["pixels"], array)
         assert cog_errors(path) == []
-    assert writer._cog_prefix.cache_info().misses == 1 and writer._cog_prefix.cache_info().hits == 4
+    assert cog._cog_prefix.cache_info().misses == 1 and cog._cog_prefix.cache_info().hits == 4

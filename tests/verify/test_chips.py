@@ -53,7 +53,7 @@ def test_a_truncated_tiff_does_not_decode(dataset):
 
 def test_a_chip_of_another_size_and_dtype_than_the_index_says(dataset):
     from geetiles.tiff import read_chip
-    from geetiles.tiff.writer import write_cog
+    from geetiles.tiff.cog import write_cog
 
     chip = identifiers(dataset)[5]
     path = dataset / "images" / f"{chip}.tif"
@@ -71,7 +71,7 @@ def test_a_chip_of_another_size_and_dtype_than_the_index_says(dataset):
 
 def test_a_chip_moved_elsewhere_on_the_earth(dataset):
     from geetiles.tiff import read_chip
-    from geetiles.tiff.writer import write_cog
+    from geetiles.tiff.cog import write_cog
 
     chip = identifiers(dataset)[2]
     path = dataset / "labels" / f"{chip}.tif"
