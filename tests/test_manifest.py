@@ -65,37 +65,44 @@ def test_a_journaled_chip_is_trusted_only_while_its_file_is_unchanged(tmp_path):
     assert not rerun.untouched(known, 0, path.stat())
 
 
-def test_a_large_fold_streams_and_keeps_every_row_once(tmp_path):
+def test_a_large_fold_streams_and_keeps_every_row_once(tmp_path, monkeypatch):
     """Folding more rows than one slice: earlier rows not redone are kept, redone ones replaced (their
-    attempts added), the run's own rows all there, failures listed and counted."""
+    attempts added), the run's own rows all there, failures listed and counted. Slices of 4,096 rows
+    (65,536 in use) and a journal of a few of its 256 KiB read blocks: the same streaming, 10 times faster."""
+    import geetiles.manifest
+    import geetiles.manifest_rows
+
+    for module in (geetiles.manifest, geetiles.manifest_rows):
+        monkeypatch.setattr(module, "FOLD_ROWS", 4096)
     first = Manifest(tmp_path)
-    first.record([{"identifier": f"c{i:06d}", "status": "done", "attempts": 1} for i in range(150_000)])
+    first.record([{"identifier": f"c{i:06d}", "status": "done", "attempts": 1} for i in range(15_000)])
     first.finalize()
     second = Manifest(tmp_path)
     second.record(
         [
             {
                 "identifier": f"c{i:06d}",
-                "status": "failed" if i % 1000 == 0 else "done",
+                "status": "failed" if i % 100 == 0 else "done",
                 "attempts": 2,
-                "error": "HTTP 503" if i % 1000 == 0 else "",
+                "error": "HTTP 503" if i % 100 == 0 else "",
             }
-            for i in range(100_000, 250_000)
+            for i in range(10_000, 25_000)
         ]
     )
-    failed, examples = second.finalize(np.array([f"c{i:06d}" for i in range(200_000, 250_000)]))
+    assert (tmp_path / ".manifest-journal.jsonl").stat().st_size > 3 * (256 << 10)  # read in several blocks
+    failed, examples = second.finalize(np.array([f"c{i:06d}" for i in range(20_000, 25_000)]))
     with open(tmp_path / MANIFEST) as f:
         rows = list(csv.DictReader(f))
     by_id = {r["identifier"]: r for r in rows}
-    assert len(rows) == len(by_id) == 250_000
+    assert len(rows) == len(by_id) == 25_000
     assert (
         by_id["c000001"]["attempts"] == "1"
-        and by_id["c120001"]["attempts"] == "3"
-        and by_id["c220001"]["attempts"] == "2"
+        and by_id["c012001"]["attempts"] == "3"
+        and by_id["c022001"]["attempts"] == "2"
     )
-    assert by_id["c100000"]["status"] == "failed"
+    assert by_id["c010000"]["status"] == "failed"
     assert len((tmp_path / FAILURES).read_text().splitlines()) == 1 + 150
-    assert failed == 50 and len(examples) == 5 and examples[0]["identifier"] == "c200000"
+    assert failed == 50 and len(examples) == 5 and examples[0]["identifier"] == "c020000"
 
 
 def test_a_run_that_journals_a_chip_twice_keeps_its_last_row(tmp_path):

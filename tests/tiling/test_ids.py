@@ -25,7 +25,7 @@ def test_list_hash_of_the_reference_ids():
 
 def test_fast_ids_equal_numpy_str_on_random_chips():
     rng = np.random.default_rng(42)
-    n = 20_000
+    n = 8_000  # the three special ranges below, then 3,000 anywhere
     lon = rng.uniform(-180, 179.5, n)
     lat = rng.uniform(-89.5, 89, n)
     lon[:2000] = rng.uniform(-0.01, 0.01, 2000)  # near zero: scientific notation / zeros
