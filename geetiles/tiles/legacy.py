@@ -229,7 +229,7 @@ def original_area_km2(geometry):
     import numpy as np
     import shapely
 
-    from geetiles.tiling.grid import original_utm_epsg, utm_transformers
+    from geetiles.original_utm import original_utm_epsg, utm_transformers
 
     geometry = np.asarray(geometry, dtype=object)
     if len(geometry) == 0:

@@ -19,9 +19,10 @@ import numpy as np
 import pytest
 import shapely
 
+from geetiles.original_utm import original_utm_epsg
 from geetiles.tiles import load_tiles, tiles_file_path, twin_path, write_tiles
 from geetiles.tiles.gdal_text import gdal_coordinate, gdal_double
-from geetiles.tiling.grid import grid_chips, original_utm_epsg
+from geetiles.tiling.grid import grid_chips
 from geetiles.tiling.ids import list_hash
 from tests.conftest import geet_cmd
 from tests.in_process import run_in_process
