@@ -64,6 +64,20 @@ def marker_kind(folder: Path) -> str | None:
 # --- may this be replaced? ------------------------------------------------------------------------
 
 
+def output_folder(chosen: str | None, default: Path, tiles_path: Path, chips_root: Path, setting: str) -> Path:
+    """``chosen`` (a user's ``export.dest``/``report.dest``) or ``default``, resolved; refused when it is the
+    chip folders, inside them, holds them, or is the tiles file's own folder (replacing it would delete chips)."""
+    dest = Path(chosen).expanduser().resolve() if chosen else default.resolve()
+    chips_root = chips_root.resolve()
+    holds_chips = dest in chips_root.parents or dest == tiles_path.parent.resolve()
+    if dest == chips_root or chips_root in dest.parents or holds_chips:
+        raise UserInputError(
+            f"{setting}={str(dest)!r} would overwrite the downloaded chips in {chips_root} (or hold "
+            f"them); give a folder of its own, e.g. the default {{tiles file}}_{default.name.rsplit('_', 1)[-1]}"
+        )
+    return dest
+
+
 def check_folder(dest: Path, kind: str, setting: str | None = None) -> None:
     """Refuse (UserInputError, one line) unless ``dest`` is absent, an empty folder or a folder
     geetiles made of this kind. ``setting`` names the option that chooses the place, for the fix."""

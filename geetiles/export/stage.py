@@ -294,21 +294,9 @@ def _check_dataset_destination(config, dest: Path) -> None:
 def _destination(config, tiles_path: Path, images: str) -> Path:
     """export.dest, or ``{tiles file without .geojson}_dataset``; never inside the chip folders, and
     never a folder (or zip) that geetiles did not make as a dataset."""
-    dest = (
-        Path(config.export.dest).expanduser().resolve()
-        if config.export.dest
-        else layout.default_dataset_folder(tiles_path).resolve()
-    )
-    chips_root = layout.chips_root(tiles_path).resolve()
-    if (
-        dest == chips_root
-        or chips_root in dest.parents
-        or dest in chips_root.parents
-        or dest == tiles_path.parent.resolve()
-    ):
-        raise UserInputError(
-            f"export.dest={str(dest)!r} would overwrite the downloaded chips in {chips_root} (or hold "
-            "them); give a folder of its own, e.g. the default {tiles file}_dataset"
-        )
+    from geetiles.destinations import output_folder
+
+    default, chips_root = layout.default_dataset_folder(tiles_path), layout.chips_root(tiles_path)
+    dest = output_folder(config.export.dest, default, tiles_path, chips_root, "export.dest")
     _check_dataset_destination(config, dest)
     return dest

@@ -105,23 +105,9 @@ def write_report(experiment, context, tiles_path: Path, dest: Path):
 def destination(config, tiles_path: Path) -> Path:
     """report.dest, or ``{tiles file without .geojson}_report``; never the chip folders or what holds them,
     and never a folder that geetiles did not make as a report."""
-    from geetiles.destinations import REPORT, check_folder
+    from geetiles.destinations import REPORT, check_folder, output_folder
 
-    dest = (
-        Path(config.report.dest).expanduser().resolve()
-        if config.report.dest
-        else layout.default_report_folder(tiles_path).resolve()
-    )
-    chips_root = layout.chips_root(tiles_path).resolve()
-    if (
-        dest == chips_root
-        or chips_root in dest.parents
-        or dest in chips_root.parents
-        or dest == tiles_path.parent.resolve()
-    ):
-        raise UserInputError(
-            f"report.dest={str(dest)!r} would overwrite the downloaded chips in {chips_root} (or hold "
-            "them); give a folder of its own, e.g. the default {tiles file}_report"
-        )
+    default, chips_root = layout.default_report_folder(tiles_path), layout.chips_root(tiles_path)
+    dest = output_folder(config.report.dest, default, tiles_path, chips_root, "report.dest")
     check_folder(dest, REPORT, "report.dest")
     return dest
