@@ -126,6 +126,7 @@ def test_a_cluster_head_whose_gcs_dies_mid_run_ends_it_in_one_line(tmp_path, fak
         "1000000",
         "--kill-head-after",
         "20",
+        "--head-only",
         "download.max_in_flight=2",
         *FAST_RETRIES,
     ]

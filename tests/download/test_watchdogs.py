@@ -114,12 +114,12 @@ def test_a_cluster_address_that_never_answers_ends_the_run_within_the_start_time
         silent.listen(16)
         port = silent.getsockname()[1]
         started = time.monotonic()
-        result = _run_cli(tmp_path, *_demo_download(tiles, f"ray.address=127.0.0.1:{port}", "ray.start_timeout_s=3"))
+        result = _run_cli(tmp_path, *_demo_download(tiles, f"ray.address=127.0.0.1:{port}", "ray.start_timeout_s=1.5"))
         elapsed = time.monotonic() - started
     assert result.returncode == 1, result.stderr[-2000:]
     assert "Traceback" not in result.stderr
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("geetiles: error: ") and f"127.0.0.1:{port}" in last and "ray.start_timeout_s=3" in last
+    assert last.startswith("geetiles: error: ") and f"127.0.0.1:{port}" in last and "ray.start_timeout_s=1.5" in last
     assert elapsed < 40
     _rerun_in_process(tiles)
     assert len(list(dataset_dir(tiles, "demo-imagery").glob("*.tif"))) == len(load_tiles(tiles))
