@@ -53,6 +53,11 @@ def main() -> None:
         default=None,
         help="instead of removing the worker node, SIGKILL the head's GCS once this many chip files exist",
     )
+    parser.add_argument(
+        "--head-only",
+        action="store_true",
+        help="no worker node: the head's loss needs none, and it takes seconds to add",
+    )
     parser.add_argument("--source", default="sentinel2")
     parser.add_argument("overrides", nargs="*", help="more download settings (download.max_in_flight=8 ...)")
     args = parser.parse_intermixed_args()
@@ -96,9 +101,9 @@ def main() -> None:
         "messages": messages,
     }
     try:
-        worker = cluster.add_node(num_cpus=1, object_store_memory=150 * 2**20)
+        worker = None if args.head_only else cluster.add_node(num_cpus=1, object_store_memory=150 * 2**20)
         cluster.wait_for_nodes()
-        summary["removed_node"] = worker.node_id
+        summary["removed_node"] = worker and worker.node_id
         directory = tiles.with_suffix("") / ("sentinel2-rgb-median-2020" if args.source == "sentinel2" else args.source)
 
         def watch() -> None:
@@ -113,7 +118,7 @@ def main() -> None:
                         info.process.kill()  # the head's GCS gone: this process must end in one line, exit 1
                     print(json.dumps({"head_killed_at": time.time(), "files": files}), flush=True)
                     return
-                if not removed and files >= args.remove_after and ray.is_initialized():
+                if worker and not removed and files >= args.remove_after and ray.is_initialized():
                     summary["driver_node"] = ray.get_runtime_context().get_node_id()
                     if summary["driver_node"] == worker.node_id:
                         summary["error"] = "the driver joined the worker node; cannot remove it"

@@ -20,10 +20,13 @@ from pathlib import Path
 import pytest
 
 from geetiles import manifest as manifest_module
+from geetiles.cli.compose import compose
 from geetiles.cli.errors import run_reporting
 from geetiles.download.worker import ChipJob, DownloadWorker
+from geetiles.experiment import Experiment
 from geetiles.fetching.grid import PixelGrid
 from geetiles.manifest import FAILURES, JOURNAL, MANIFEST
+from geetiles.runner import run_experiment
 from geetiles.sources.demo import DemoSpec
 from tests.conftest import DEMO_RUN, RAY_ENV, geetiles_cmd, run_cli
 from tests.download.demo_run import (
@@ -203,7 +206,7 @@ def _fill(folder: Path, leave: int) -> Path:
 
 
 @pytest.mark.slow
-def test_a_real_full_disk_ends_the_command_with_one_line_and_a_rerun_completes(tmp_path):
+def test_a_real_full_disk_ends_the_command_with_one_line_and_a_rerun_completes(tmp_path, ray_session):
     """The command line on a tmpfs filled but for 60 KB: chips fill it mid-download (in Ray's workers)."""
     disk = tmp_path / "disk"
     if not _mount_tmpfs(disk, "4m"):
@@ -211,8 +214,8 @@ def test_a_real_full_disk_ends_the_command_with_one_line_and_a_rerun_completes(t
     try:
         data = disk / "data"
         common = [*DEMO_RUN, f"data_dir={data}"]
-        assert run_cli(geetiles_cmd(*common, "stages=[aoi,tiling]"), disk, env=RAY_ENV).returncode == 0
-        [tiles] = data.glob("t_partitions_aschips_*.geojson")
+        tiles = run(None, data, "aoi,tiling").tiles_file  # the setup, in-process: only the download is on trial
+        assert [tiles] == list(data.glob("t_partitions_aschips_*.geojson"))
         filler = _fill(disk, 60 << 10)
         result = run_cli(geetiles_cmd(*common, "stages=[download]", f"download.tiles_file={tiles}"), disk, env=RAY_ENV)
         assert result.returncode == 1, result.stderr[-2000:]
@@ -220,8 +223,8 @@ def test_a_real_full_disk_ends_the_command_with_one_line_and_a_rerun_completes(t
         kept = chips(tiles, "demo-imagery")
         assert 0 < len(kept) < 16 and temporaries(data) == []
         filler.unlink()
-        result = run_cli(geetiles_cmd(*common), disk, env=RAY_ENV)
-        assert result.returncode == 0, result.stderr[-2000:]
+        # the same whole pipeline again, in-process on the session's Ray (raises if it fails)
+        run_experiment(Experiment.from_config(compose(list(common)), command="test"))
         assert summary(tiles, "demo-imagery")["skipped"] == len(kept)
         assert_checksums_recorded(tiles)
         for kind, name in zip(("images", "labels"), DATASETS):

@@ -16,7 +16,7 @@ import pytest
 from geetiles.tiles import load_tiles
 from tests.conftest import RAY_ENV
 from tests.download.faults import assert_every_chip_once, manifest_rows
-from tests.download.helpers import FAST_RETRIES, credentials_file, dataset_dir, make_tiles
+from tests.download.helpers import FAST_RETRIES, credentials_file, dataset_dir, download, make_tiles
 from tests.download.ray_processes import download_workers, local_head
 from tests.fake_ee.fixtures import fake_ee  # noqa: F401
 
@@ -41,7 +41,11 @@ def geetiles_download(tiles, server, credentials, run_dir, *extra) -> list[str]:
 
 
 @pytest.mark.slow
-def test_the_local_ray_head_killed_mid_run_ends_it_in_one_line_and_a_rerun_completes(tmp_path, fake_ee):  # noqa: F811
+def test_the_local_ray_head_killed_mid_run_ends_it_in_one_line_and_a_rerun_completes(
+    tmp_path,
+    fake_ee,  # noqa: F811
+    ray_session,
+):
     tiles = make_tiles(tmp_path, (6.0, 49.6, 6.15, 49.75))  # 187 chips: about 19 s at 2 in flight and 200 ms
     credentials = credentials_file(tmp_path, fake_ee)
     fake_ee.latency_s = 0.2
@@ -93,15 +97,7 @@ def test_the_local_ray_head_killed_mid_run_ends_it_in_one_line_and_a_rerun_compl
 
     fake_ee.latency_s = 0.0
     fake_ee.reset_counters()
-    rerun = subprocess.run(
-        geetiles_download(tiles, fake_ee, credentials, tmp_path / "run2"),
-        cwd=ROOT,
-        env={**os.environ, **RAY_ENV},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    download(tiles, fake_ee, credentials)  # the same download, in-process on the session's Ray (raises if it fails)
     assert_every_chip_once(tiles, directory, check_pixels=False)
     assert fake_ee.compute_pixels_calls == 1 + len(chips) - len(journaled)  # no finished chip fetched twice
     assert max(fake_ee.calls_by_grid.values()) == 1
@@ -130,6 +126,7 @@ def test_a_cluster_head_whose_gcs_dies_mid_run_ends_it_in_one_line(tmp_path, fak
         "1000000",
         "--kill-head-after",
         "20",
+        "--head-only",
         "download.max_in_flight=2",
         *FAST_RETRIES,
     ]

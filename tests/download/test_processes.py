@@ -10,6 +10,7 @@ import time
 import pytest
 import rasterio
 
+from geetiles.cli.geet import main as geet
 from geetiles.download.grids import plan_grids
 from geetiles.tiles import load_tiles
 from tests.conftest import RAY_ENV
@@ -41,7 +42,7 @@ def geet_download(tiles, server, credentials, *extra):
 
 
 @pytest.mark.slow  # starts a process
-def test_killed_mid_run_then_resumed_completes_without_corrupt_files(tmp_path, fake_ee):  # noqa: F811
+def test_killed_mid_run_then_resumed_completes_without_corrupt_files(tmp_path, fake_ee, ray_session):  # noqa: F811
     tiles = make_tiles(tmp_path, (6.0, 49.6, 6.15, 49.7))
     credentials = credentials_file(tmp_path, fake_ee)
     fake_ee.latency_s = 0.2
@@ -67,15 +68,10 @@ def test_killed_mid_run_then_resumed_completes_without_corrupt_files(tmp_path, f
     assert fake_ee.max_in_flight <= 4  # the cap held while the driver bridged Ray's start-up, and after
     fake_ee.latency_s = 0.0
     fake_ee.reset_counters()
-    resumed = subprocess.run(
-        geet_download(tiles, fake_ee, credentials, "--skip_if_exists"),
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert resumed.returncode == 0, resumed.stderr
+    try:  # the same command, in-process on the session's Ray: only the killed run needs a process of its own
+        geet(geet_download(tiles, fake_ee, credentials, "--skip_if_exists")[3:])
+    except SystemExit as exit:
+        assert not exit.code, exit.code
     for identifier in chips["identifier"]:
         assert_chip_matches_server(directory / f"{identifier}.tif")
     assert not list(directory.glob(".*tmp*"))
