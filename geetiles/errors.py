@@ -100,13 +100,22 @@ def _file_being_written(error: BaseException) -> str | None:
 
 
 def last_words(line: str) -> None:
-    """Print the run's one error line on stderr, then send the process's later stderr to /dev/null:
-    Ray's C++ threads print their own complaints while the process ends (a worker that failed to
-    register, a lost GCS), and the user's last line must be ours."""
+    """Print the run's one error line on stderr as its last: file descriptor 2 goes to /dev/null first and
+    the line to a copy of the real stderr, so nothing Ray's C++ threads print while the process ends (a
+    worker that failed to register, a lost GCS) can come after it, not even in between."""
     import sys
 
-    print(line, file=sys.stderr, flush=True)
+    sys.stderr.flush()
+    try:
+        real = os.dup(2)
+    except OSError:  # no descriptor 2: print as usual
+        print(line, file=sys.stderr, flush=True)
+        return
     quiet_stderr()
+    try:
+        os.write(real, f"{line}\n".encode("utf-8", "backslashreplace"))
+    finally:
+        os.close(real)
 
 
 def quiet_stderr() -> None:

@@ -74,7 +74,7 @@ def _merge_option_lists(lines: list[str]) -> list[str]:
 
 
 def exit_with(error: UserInputError) -> NoReturn:
-    print(f"geetiles: error: {error}", file=sys.stderr)
+    _error_line(f"geetiles: error: {error}")
     raise SystemExit(EXIT_BAD_INPUT)
 
 
@@ -88,8 +88,20 @@ def exit_interrupted() -> NoReturn:
 
 def exit_failed(error: BaseException) -> NoReturn:
     """Some of the work failed (listed on disk); the rest is saved: exit status 1, one line."""
-    print(f"geetiles: error: {error}", file=sys.stderr)
+    _error_line(f"geetiles: error: {error}")
     raise SystemExit(getattr(error, "exit_code", 1))
+
+
+def _error_line(line: str) -> None:
+    """The error line; in a console command it is the last thing on stderr (``errors.last_words``), in a
+    library call of ``main()`` a plain print."""
+    from geetiles.cli.fast_exit import console_run
+    from geetiles.errors import last_words
+
+    if console_run():
+        last_words(line)
+    else:
+        print(line, file=sys.stderr)
 
 
 def run_reporting(call: Callable[[], Any], on_user_error: Callable[[], None] | None = None) -> Any:

@@ -16,8 +16,17 @@ from collections.abc import Callable
 
 from geetiles.errors import quiet_stderr
 
+_CONSOLE = {"active": False}
+
+
+def console_run() -> bool:
+    """Whether this process is a console command that ends right after ``main`` (so its error line may
+    silence stderr for good), not a library call of ``main()`` (tests, notebooks)."""
+    return _CONSOLE["active"]
+
 
 def run_then_exit(main: Callable[[], object]) -> None:
+    _CONSOLE["active"] = True
     try:
         main()
         code = 0
