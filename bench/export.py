@@ -25,7 +25,8 @@ import sys
 import time
 from pathlib import Path
 
-LUXEMBOURG = Path(__file__).resolve().parents[2] / "shared" / "data" / "luxembourg.wkt"
+from luxembourg import LUXEMBOURG, demo_download_split, luxembourg_grid  # noqa: E402  (bench/ is on sys.path)
+
 ENV = {
     **os.environ,
     "RAY_AUTH_MODE": "disabled",
@@ -41,45 +42,12 @@ def run(args: list[str], cwd: Path) -> None:
 
 
 def setup(work: Path) -> Path:
-    work.mkdir(parents=True, exist_ok=True)
-    if not list(work.glob("*_aschips_*.geojson")):
-        run(
-            [
-                "geet",
-                "grid",
-                "--aoi_wkt_file",
-                str(LUXEMBOURG),
-                "--chip_size_meters",
-                "1000",
-                "--aoi_name",
-                "lux",
-                "--dest_dir",
-                str(work),
-            ],
-            work,
-        )
-    [tiles] = sorted(work.glob("*_aschips_*.geojson"))
+    tiles = luxembourg_grid(work, run)
     if (
         not (tiles.with_suffix("") / "demo-imagery" / "manifest.csv").exists()
         or "split" not in tiles.read_text()[:3000]
     ):
-        run(
-            [
-                sys.executable,
-                "-m",
-                "geetiles",
-                "stages=[download,proportions,split]",
-                f"download.tiles_file={tiles}",
-                f"proportions.tiles_file={tiles}",
-                f"split.tiles_file={tiles}",
-                "source=demo",
-                "labels=demo",
-                "split=blocks",
-                "download.progress=none",
-                f"hydra.run.dir={work}/runs",
-            ],
-            work,
-        )
+        demo_download_split(tiles, work, run)
     return tiles
 
 

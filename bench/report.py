@@ -27,7 +27,8 @@ import sys
 import time
 from pathlib import Path
 
-LUXEMBOURG = Path(__file__).resolve().parents[2] / "shared" / "data" / "luxembourg.wkt"
+from luxembourg import LUXEMBOURG, demo_download_split, luxembourg_grid  # noqa: E402  (bench/ is on sys.path)
+
 ENV = {
     **os.environ,
     "RAY_AUTH_MODE": "disabled",
@@ -46,45 +47,12 @@ def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
 
 
 def setup_luxembourg(work: Path) -> Path:
-    work.mkdir(parents=True, exist_ok=True)
-    if not list(work.glob("lux_partitions_aschips_*.geojson")):
-        run(
-            [
-                "geet",
-                "grid",
-                "--aoi_wkt_file",
-                str(LUXEMBOURG),
-                "--chip_size_meters",
-                "1000",
-                "--aoi_name",
-                "lux",
-                "--dest_dir",
-                str(work),
-            ],
-            work,
-        )
-    [tiles] = sorted(work.glob("lux_partitions_aschips_*.geojson"))
+    tiles = luxembourg_grid(work, run)
     if (
         not (tiles.with_suffix("") / "demo-landcover" / "manifest.csv").exists()
         or not tiles.with_name(f"{tiles.stem}_splits_report.json").exists()
     ):
-        run(
-            [
-                sys.executable,
-                "-m",
-                "geetiles",
-                "stages=[download,proportions,split]",
-                f"download.tiles_file={tiles}",
-                f"proportions.tiles_file={tiles}",
-                f"split.tiles_file={tiles}",
-                "source=demo",
-                "labels=demo",
-                "split=blocks",
-                "download.progress=none",
-                f"hydra.run.dir={work}/runs",
-            ],
-            work,
-        )
+        demo_download_split(tiles, work, run)
     return tiles
 
 
