@@ -60,14 +60,15 @@ def coalesce_side(value, max_side: int = 32768) -> int | None:
 def chips_per_side(width: int, height: int, side: int, bytes_per_pixel: int, max_bytes: int) -> tuple[int, int]:
     """(kx, ky): chips across and down a full block of ``width`` x ``height`` px chips, within the
     side, the byte limit and MAX_CHIPS_PER_SIDE; (1, 1) or less means no block."""
-    kx = min(MAX_CHIPS_PER_SIDE, side // max(1, width))
-    ky = min(MAX_CHIPS_PER_SIDE, side // max(1, height))
-    while kx >= 1 and ky >= 1 and kx * width * ky * height * bytes_per_pixel > max_bytes:
-        if kx >= ky:
-            kx -= 1
-        else:
-            ky -= 1
-    return kx, ky
+    most_x = min(MAX_CHIPS_PER_SIDE, side // max(1, width))
+    most_y = min(MAX_CHIPS_PER_SIDE, side // max(1, height))
+    fit = max_bytes // max(1, width * height * bytes_per_pixel)  # chips a request may hold
+    best = (0, 0)
+    for kx in range(1, most_x + 1):  # the most chips, then the squarest block
+        for ky in range(1, min(most_y, fit // kx) + 1):
+            if (kx * ky, -abs(kx - ky)) > (best[0] * best[1], -abs(best[0] - best[1])):
+                best = (kx, ky)
+    return best
 
 
 def cell_keys(grids, side: int | None, bytes_per_pixel: int, max_bytes: int) -> list[str | None]:
