@@ -62,6 +62,15 @@ def test_the_setting_is_auto_off_or_a_side_and_anything_else_is_one_line():
         assert "download.coalesce" in str(caught.value) and "\n" not in str(caught.value)
 
 
+def test_a_bad_setting_is_refused_with_the_other_download_settings():
+    from geetiles.cli.compose import compose
+    from geetiles.download.settings_check import check_download_settings
+
+    with pytest.raises(UserInputError, match=r"download.coalesce='sometimes' is not auto, off or a block side"):
+        check_download_settings(compose(["download.coalesce=sometimes", "source=demo", "labels=none"]))
+    check_download_settings(compose(["download.coalesce=512", "source=demo", "labels=none"]))
+
+
 def test_a_full_square_of_aligned_chips_is_one_cell_in_one_block():
     grids = square(10)
     keys = cell_keys(table(grids), 1000, RGB, EE_BYTES)

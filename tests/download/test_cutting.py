@@ -134,3 +134,24 @@ def test_a_block_under_injected_errors_retries_as_one_request(tmp_path, fake_ee)
     assert all(r.status == "done" for r in results)
     assert sum(r.requests for r in results) == fake_ee.compute_pixels_calls
     assert sum(r.retries for r in results) == fake_ee.compute_pixels_calls - 1
+
+
+@pytest.mark.slow  # downloads on the session's Ray
+def test_a_coalesced_download_resumes_a_partly_done_cell_with_the_bytes_of_an_uncoalesced_one(tmp_path, ray_session):
+    """tiling=utm, demo imagery at 20 m (24 px chips): off, then coalesced stopped after 30 chips (cells
+    left partly done), then resumed: every chip once, in fewer requests than chips, same bytes as off."""
+    from tests.download.demo_run import run, summary
+
+    grid = ["tiling=utm", "tiling.chip_size_m=480", "source.pixels_lonlat=null", "source.meters_per_pixel=20"]
+    tiles = run(None, tmp_path, "aoi,tiling", *grid).tiles_file
+    for name, extra in (("off", ["download.coalesce=off"]), ("on", ["download.max_downloads=30"]), ("on", [])):
+        run(tiles, tmp_path, "download", *grid, "labels=none", f"source.name={name}", *extra)
+    off, on = summary(tiles, "off"), summary(tiles, "on")
+    total = off["total"]
+    assert total > 60 and off["requests"] == off["done"] == total
+    assert (on["skipped"], on["done"], on["failed"]) == (30, total - 30, 0)
+    assert on["requests"] < on["done"] / 4  # blocks, and the partly done cells only for what is missing
+    folder = tiles.with_suffix("")
+    names = sorted(p.name for p in (folder / "off").glob("*.tif"))
+    assert len(names) == total and names == sorted(p.name for p in (folder / "on").glob("*.tif"))
+    assert all((folder / "off" / n).read_bytes() == (folder / "on" / n).read_bytes() for n in names)

@@ -558,12 +558,19 @@ def main(argv: list[str] | None = None) -> None:
         "--latency-per-mpx", type=float, default=0.0, help="seconds more per million pixels a computePixels call asks"
     )
     parser.add_argument("--error-rate", type=float, default=0.0)
+    parser.add_argument(
+        "--projected-pixels", action="store_true", help="values of projected grids from x/y, not lon/lat (pixels.py)"
+    )
     parser.add_argument("--error-statuses", default="429,503", help="comma-separated HTTP statuses to inject")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-request-bytes", type=int, default=50_331_648)
     parser.add_argument("--max-side", type=int, default=32768)
     parser.add_argument("--token", default="test-token", help="'none' disables the Authorization check")
     args = parser.parse_args(argv)
+    if args.projected_pixels:
+        import os
+
+        os.environ["FAKE_EE_PROJECTED_PIXELS"] = "1"
     server = FakeEarthEngine(
         latency_s=args.latency,
         latency_per_mpx_s=args.latency_per_mpx,
