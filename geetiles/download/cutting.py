@@ -57,6 +57,12 @@ async def _fetch_block(worker, block: Block, tally: Tally) -> list[tuple[ChipJob
             " ".join(str(error).split())[:160],
         )
         return await _one_by_one(worker, block, tally)
+    # in a thread: encoding and writing a block's chips (compression and I/O release the GIL) must not
+    # hold the worker's event loop, which reads the other blocks' answers and talks to the driver
+    return await asyncio.to_thread(_write_all, worker, block, pixels, tally)
+
+
+def _write_all(worker, block: Block, pixels: Pixels, tally: Tally) -> list[tuple[ChipJob, ChipResult]]:
     return [
         (job, _counted(worker.write(job, cut(pixels, row, col, job), Tally()), tally, i))
         for i, (job, row, col) in enumerate(block.members)
