@@ -59,7 +59,11 @@ async def _fetch_block(worker, block: Block, tally: Tally) -> list[tuple[ChipJob
         return await _one_by_one(worker, block, tally)
     # in a thread: encoding and writing a block's chips (compression and I/O release the GIL) must not
     # hold the worker's event loop, which reads the other blocks' answers and talks to the driver
-    return await asyncio.to_thread(_write_all, worker, block, pixels, tally)
+    tally.in_request = True  # a hand-over leaves it be: its chips are being written
+    try:
+        return await asyncio.to_thread(_write_all, worker, block, pixels, tally)
+    finally:
+        tally.in_request = False
 
 
 def _write_all(worker, block: Block, pixels: Pixels, tally: Tally) -> list[tuple[ChipJob, ChipResult]]:

@@ -178,3 +178,21 @@ def test_a_cell_split_across_workers_is_fetched_by_each_in_its_own_blocks():
     jobs = jobs_of(grids, cell_keys(table(grids), 1000, RGB, EE_BYTES))
     first, second = bundle(jobs[:6]), bundle(jobs[6:])
     assert sum(len(u.members) if isinstance(u, Block) else 1 for u in first + second) == 16
+
+
+@pytest.mark.parametrize("tiling", ["grid", "majortom", "utm"])
+def test_only_utm_tilings_share_a_lattice(tmp_path, tiling):
+    """grid and Major TOM chips are lon/lat boxes with a pixel size each (Major TOM: rows with their own
+    column spacing), so none is coalesced; UTM chips at 10 m are, all of them."""
+    from geetiles.download.grids import plan_grids
+    from geetiles.tiles import load_tiles
+    from tests.download.helpers import make_tiles
+
+    tiles = make_tiles(tmp_path, (6.0, 49.6, 6.08, 49.66), f"tiling={tiling}", "tiling.chip_size_m=1000")
+    chips = load_tiles(tiles)
+    keys = cell_keys(plan_grids(chips, None, 10.0), 1024, RGB, EE_BYTES)
+    assert len(keys) > 20
+    if tiling == "utm":
+        assert None not in keys and len(set(keys)) < len(keys) / 4
+    else:
+        assert keys == [None] * len(keys)
