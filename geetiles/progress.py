@@ -15,7 +15,7 @@ class Progress:
         if mode == "auto":
             mode = "bar" if sys.stderr.isatty() else "log"
         self.mode, self.total, self.label, self.every_s = mode, total, label, every_s
-        self.done = self.failed = self.retries = 0
+        self.done = self.failed = self.retries = self.requests = 0
         self.unreachable_since = 0.0  # time.time() since when the endpoint refuses connections (0: it answers)
         self.started = self.last_log = time.monotonic()
         self.bar = None
@@ -24,14 +24,17 @@ class Progress:
 
             self.bar = tqdm(total=total, unit="chip", desc=label, dynamic_ncols=True, smoothing=0.1)
 
-    def update(self, done: int, failed: int, retries: int) -> None:
+    def update(self, done: int, failed: int, retries: int, requests: int = 0) -> None:
+        """``requests``: requests those chips cost (a coalesced download fetches several chips per request)."""
+        self.requests += requests
         self.done += done
         self.failed += failed
         self.retries += retries
         if self.bar is not None:
             self.bar.update(done + failed)
             if not self.unreachable_since:
-                self.bar.set_postfix(retries=self.retries, failed=self.failed, refresh=False)
+                counts = {"requests": self.requests} if self.requests else {}
+                self.bar.set_postfix(**counts, retries=self.retries, failed=self.failed, refresh=False)
         elif self.mode == "log" and time.monotonic() - self.last_log >= self.every_s:
             self.last_log = time.monotonic()
             log.info("%s", self.line())
@@ -72,9 +75,10 @@ class Progress:
             if self.unreachable_since
             else ""
         )
+        requests = f" in {self.requests} requests" if self.requests else ""
         return (
             f"{self.label}: {finished}/{self.total} ({100 * finished / max(1, self.total):.0f}%), "
-            f"{rate:.1f} chips/s, ETA {eta:.0f} s, {self.retries} retries, {self.failed} failed{outage}"
+            f"{rate:.1f} chips/s{requests}, ETA {eta:.0f} s, {self.retries} retries, {self.failed} failed{outage}"
         )
 
     def close(self) -> None:
