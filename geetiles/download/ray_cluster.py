@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 
 from geetiles.download.ray_token import warn_if_exposed
-from geetiles.errors import RunFailed, UserInputError, last_words
+from geetiles.errors import RunFailed, UserInputError
+from geetiles.run_ending import end_run
 
 log = logging.getLogger("geetiles.download")
 
@@ -265,6 +266,7 @@ class _Watchdog:
         self._done = threading.Event()
 
     def __enter__(self) -> _Watchdog:
+        self._driver = threading.get_ident()
         self._thread = threading.Thread(target=self._watch, name="ray-start-watchdog", daemon=True)
         self._thread.start()
         return self
@@ -286,8 +288,7 @@ class _Watchdog:
         except Exception as error:  # the journal on disk still holds every finished chip
             log.warning("could not write the manifest before ending: %s", error)
         finally:
-            last_words(f"geetiles: error: {self.message}")
-            os._exit(1)
+            end_run(self.message, self._driver)
 
 
 def _loopback_driver() -> None:
