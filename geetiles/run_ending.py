@@ -41,6 +41,7 @@ def end_run(message: str, driver: int | None) -> None:
     if not in_library_call() or driver is None:
         last_words(f"geetiles: error: {message}")
         os._exit(1)
+        return  # os._exit never returns, unless a test stands in for it
     raise_in_thread(driver, message)
 
 

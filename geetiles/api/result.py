@@ -110,16 +110,26 @@ class Result:
 
 def build_result(experiment: Experiment, context, summaries: dict[str, StageSummary]) -> Result:
     """The Result of a finished run, from what the stages put in the run context."""
-    tiles_file = Path(context.tiles_file) if context.tiles_file is not None else None
+    from geetiles.record import DOWNLOAD_RECORD
+
+    tiles_file = _tiles_file(experiment, context)
     outputs = [Path(p) for p in context.outputs]
-    chips_root = layout.chips_root(tiles_file) if tiles_file is not None else None
-    chip_folders = {p.name: p for p in outputs if chips_root is not None and p.parent == chips_root and p.is_dir()}
-    if not chip_folders and context.labels_dir is not None:
-        chip_folders[Path(context.labels_dir).name] = Path(context.labels_dir)
+    chip_folders = {p.name: p for p in outputs if p.is_dir() and (p / DOWNLOAD_RECORD).is_file()}
     dataset = next((p for p in outputs if p.is_dir() and (p / "chips.parquet").is_file()), None)
     report = next((p for p in outputs if p.is_dir() and (p / "index.html").is_file()), None)
     _add_record_details(summaries, chip_folders, tiles_file)
     return Result(experiment, tiles_file, chip_folders, dataset, report, outputs, summaries)
+
+
+def _tiles_file(experiment: Experiment, context) -> Path | None:
+    """The tiles file the run wrote, else the one its stages were given (``download.tiles_file``, ...)."""
+    if context.tiles_file is not None:
+        return Path(context.tiles_file)
+    for section in ("download", "proportions", "split", "export", "report"):
+        value = getattr(getattr(experiment.config, section, None), "tiles_file", None)
+        if value:
+            return layout.geojson_path(Path(value).expanduser().resolve())
+    return None
 
 
 def _add_record_details(summaries: dict[str, StageSummary], chip_folders: dict[str, Path], tiles: Path | None) -> None:

@@ -1,5 +1,5 @@
-"""``geetiles.run`` in this process, on the session's Ray: the demo experiment's outputs, records, stage
-summaries, tiles, dataset and inline report; a rerun resumes and logs each line once; failures raise."""
+"""``geetiles.run``'s refusals, in this process: one line as UserInputError, nothing written, no SystemExit.
+(The demo run itself, its Result and a resumed second run: test_notebook.py, in a real kernel.)"""
 
 from __future__ import annotations
 
@@ -14,12 +14,6 @@ from geetiles.errors import UserInputError
 from tests.conftest import DEMO_RUN
 from tests.in_process import as_a_fresh_process
 
-pytestmark = pytest.mark.slow  # Ray
-
-
-def demo(folder) -> list[str]:
-    return [*DEMO_RUN, f"data_dir={folder}"]
-
 
 def run_quietly(*args, **kwargs):
     """``geetiles.run`` as in a fresh interpreter (no logging set up): (its Result, what it printed)."""
@@ -29,40 +23,23 @@ def run_quietly(*args, **kwargs):
     return result, err.getvalue()
 
 
-def test_the_demo_through_the_api(tmp_path, ray_session):
-    experiment = geetiles.compose(demo(tmp_path / "data"))
-    result, printed = run_quietly(experiment)
-    assert list(result.summaries) == [stage.value for stage in experiment.config.stages]
-    assert result.summaries["report"].line.startswith("report: 16 chips")
-    assert {name: s["done"] for name, s in result.summaries["download"].details.items()} == {
-        "demo-imagery": 16,
-        "demo-landcover": 16,
-    }
-    assert set(result.chip_folders) == {"demo-imagery", "demo-landcover"}
-    assert all(len(list(folder.glob("*.tif"))) == 16 for folder in result.chip_folders.values())
-    tiles = result.tiles()
-    assert len(tiles) == 16 and {"identifier", "split", "geometry"} <= set(tiles.columns)
-    assert any(column.startswith("demo-landcover_class_") for column in tiles.columns)
-    train = result.dataset("train")
-    assert len(train) == (tiles["split"] == "train").sum() > 0 and train[0]["image"].shape[-2:] == (24, 24)
-    assert result.report.is_file() and result.dataset_folder.name.endswith("_dataset")
-    record = yaml.safe_load((result.chip_folders["demo-imagery"] / "manifest.geetiles.yaml").read_text())
-    assert record["command"] == experiment.command and record["config"]["data_dir"] == str(tmp_path / "data")
-    page = result._repr_html_()
-    assert page.count('src="data:image/png;base64,') == 2 and "http" not in page
-    assert "report: 16 chips" in page
-    assert printed.count("demo-imagery: 16 done") == 1 and "Traceback" not in printed
-
-    resume = [*demo(tmp_path / "data"), f"download.tiles_file={result.tiles_file}"]
-    again, printed = run_quietly(resume, stages=["download"])  # overrides and one stage; resumed
-    assert list(again.summaries) == ["download"]
-    assert {s["skipped"] for s in again.summaries["download"].details.values()} == {16}
-    assert printed.count("demo-imagery: 0 done, 16 skipped") == 1  # one handler: each line once
-
-
-def test_failures_raise_one_line_and_never_exit(tmp_path, ray_session):
+def test_failures_raise_one_line_and_never_exit(tmp_path):
     with pytest.raises(UserInputError, match="the download stage needs a tiles file"):
         run_quietly([*DEMO_RUN, f"data_dir={tmp_path}"], stages=["download"])
     with pytest.raises(UserInputError, match="unknown stage 'downlaod'"):
         geetiles.run(geetiles.compose(DEMO_RUN), stages=["downlaod"])
+    with pytest.raises(UserInputError, match="give a list of overrides"):
+        geetiles.run("experiment=demo")
     assert not list(tmp_path.iterdir())
+
+
+def test_an_experiments_stages_can_be_chosen_and_the_record_says_so(tmp_path):
+    experiment = geetiles.compose([*DEMO_RUN, f"data_dir={tmp_path}"])
+    result, printed = run_quietly(experiment, stages=["aoi", "tiling"])
+    assert list(result.summaries) == ["aoi", "tiling"] and result.summaries["tiling"].line.startswith("16 chips")
+    assert len(result.tiles()) == 16 and result.dataset_folder is None and result.chip_folders == {}
+    record = yaml.safe_load(result.tiles_file.with_suffix(".geetiles.yaml").read_text())
+    assert record["config"]["stages"] == ["aoi", "tiling"] and record["command"] == experiment.command
+    assert printed.count("16 chips (grid, 1000 m chips)") == 1
+    with pytest.raises(UserInputError, match="this run wrote no dataset; run it with the export stage"):
+        result.dataset("train")

@@ -1,0 +1,48 @@
+"""A real Jupyter kernel (ipykernel, started by jupyter_client) for the notebook tests: this interpreter,
+this checkout, Ray's test settings, loopback exempted from proxies; its working folder a test's own."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from tests.conftest import RAY_ENV
+
+# the kernel's child processes that are alive (not zombies): a Ray head left running would be one
+CHILDREN = """
+import os as _os
+def _children():
+    alive = []
+    for pid in filter(str.isdigit, _os.listdir("/proc")):
+        try:
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == _os.getpid() and fields[0] != "Z":
+            alive.append(open(f"/proc/{pid}/cmdline").read().replace("\\0", " ")[:120])
+    return alive
+"""
+
+
+def kernel_env() -> dict[str, str]:
+    env = {**os.environ, **RAY_ENV}
+    env.pop("HYDRA_FULL_ERROR", None)
+    for var in ("NO_PROXY", "no_proxy"):
+        env[var] = ",".join(filter(None, [env.get(var, ""), "127.0.0.1", "localhost"]))
+    return env
+
+
+def outputs_text(cell, name: str) -> str:
+    """Everything a cell wrote on one stream (``stdout`` or ``stderr``)."""
+    return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream" and o.name == name)
+
+
+def has_output(cell, mime: str) -> bool:
+    return any(mime in o.get("data", {}) for o in cell.outputs if o.output_type in ("display_data", "execute_result"))
+
+
+def html_of(cell) -> str:
+    return "".join(o["data"].get("text/html", "") for o in cell.outputs if o.output_type == "execute_result")
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "quickstart.ipynb"
