@@ -4,6 +4,7 @@ this checkout, Ray's test settings, loopback exempted from proxies; its working 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from tests.conftest import RAY_ENV
@@ -46,3 +47,29 @@ def html_of(cell) -> str:
 
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "quickstart.ipynb"
+
+
+def execute(client, code: str, timeout: float = 60.0) -> tuple[dict, str]:
+    """Run ``code`` in the kernel; (its execute reply's content, what it printed), once the kernel is idle."""
+    msg_id = client.execute(code)
+    return wait_idle(client, msg_id, timeout)
+
+
+def wait_idle(client, msg_id: str, timeout: float, seen: list[str] | None = None) -> tuple[dict, str]:
+    """Collect the request's output until the kernel reports idle for it; then its execute reply."""
+    printed = seen if seen is not None else []
+    deadline = time.monotonic() + timeout
+    while True:
+        message = client.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
+        if message["parent_header"].get("msg_id") != msg_id:
+            continue
+        kind, content = message["msg_type"], message["content"]
+        if kind == "stream":
+            printed.append(content["text"])
+        elif kind == "error":
+            printed.append(f"{content['ename']}: {content['evalue']}")
+        elif kind == "status" and content["execution_state"] == "idle":
+            break
+    reply = client.get_shell_msg(timeout=max(1.0, deadline - time.monotonic()))
+    assert reply["parent_header"]["msg_id"] == msg_id
+    return reply["content"], "".join(printed)

@@ -12,7 +12,7 @@ from jupyter_client import KernelManager
 from geetiles.download.grids import plan_grids
 from geetiles.manifest import JOURNAL
 from geetiles.tiles import load_tiles
-from tests.api.kernel import CHILDREN, kernel_env
+from tests.api.kernel import CHILDREN, execute, kernel_env, wait_idle
 from tests.download.demo_run import journaled
 from tests.download.faults import manifest_rows
 from tests.download.helpers import FAST_RETRIES, credentials_file, dataset_dir, make_tiles
@@ -21,32 +21,6 @@ from tests.fake_ee.fixtures import fake_ee  # noqa: F401
 pytestmark = pytest.mark.slow  # a kernel, Ray
 
 STOP_WITHIN_S = 10.0
-
-
-def execute(client, code: str, timeout: float = 60.0) -> tuple[dict, str]:
-    """Run ``code`` in the kernel; (its execute reply's content, what it printed), once the kernel is idle."""
-    msg_id = client.execute(code)
-    return wait_idle(client, msg_id, timeout)
-
-
-def wait_idle(client, msg_id: str, timeout: float, seen: list[str] | None = None) -> tuple[dict, str]:
-    """Collect the request's output until the kernel reports idle for it; then its execute reply."""
-    printed = seen if seen is not None else []
-    deadline = time.monotonic() + timeout
-    while True:
-        message = client.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
-        if message["parent_header"].get("msg_id") != msg_id:
-            continue
-        kind, content = message["msg_type"], message["content"]
-        if kind == "stream":
-            printed.append(content["text"])
-        elif kind == "error":
-            printed.append(f"{content['ename']}: {content['evalue']}")
-        elif kind == "status" and content["execution_state"] == "idle":
-            break
-    reply = client.get_shell_msg(timeout=max(1.0, deadline - time.monotonic()))
-    assert reply["parent_header"]["msg_id"] == msg_id
-    return reply["content"], "".join(printed)
 
 
 def test_an_interrupted_download_stops_in_seconds_and_resumes_in_the_same_kernel(tmp_path, fake_ee):  # noqa: F811
