@@ -4,7 +4,8 @@
 
 1. ``geetiles.run`` on the demo experiment (``experiment=demo``: Luxembourg, 1000 m chips, synthetic images
    and labels, every stage) against ``python -m geetiles experiment=demo``: each in a fresh interpreter
-   and a fresh data folder, wall time of the whole process (and of the ``geetiles.run`` call alone);
+   and a fresh data folder, twice (order A B B A), wall time of the whole process (and of the
+   ``geetiles.run`` call alone);
 2. in a real Jupyter kernel (ipykernel), a download from the fake Earth Engine interrupted by SIGINT
    (``KernelManager.interrupt_kernel``, Jupyter's stop button) once the workers are fetching: seconds from
    the interrupt to the kernel being idle again, three times in the same kernel (each rerun resumes), then
@@ -48,17 +49,24 @@ def timed(command: list[str], cwd: Path) -> tuple[float, str]:
 
 
 def demo_runs() -> None:
-    with tempfile.TemporaryDirectory() as api_dir, tempfile.TemporaryDirectory() as cli_dir:
-        api_s, said = timed([sys.executable, "-c", API, *DEMO, f"data_dir={api_dir}/data"], Path(api_dir))
-        call = said.split("RUN ", 1)[1].strip()
-        cli_s, _ = timed(
-            [sys.executable, "-m", "geetiles", *DEMO, f"data_dir={cli_dir}/data", f"hydra.run.dir={cli_dir}/run"],
-            Path(cli_dir),
-        )
-        chips = len(list(Path(api_dir, "data").glob("*/demo-imagery/*.tif")))
-    print(f"demo experiment ({chips} chips x 2 datasets, every stage), whole process:")
-    print(f"  geetiles.run:              {api_s:6.1f} s  (the call itself, with its stages: {call})")
-    print(f"  python -m geetiles:        {cli_s:6.1f} s")
+    """Each way twice, in the order API, CLI, CLI, API: neither gets all the warm caches or a quieter minute."""
+    seconds: dict[str, list[float]] = {"api": [], "cli": []}
+    calls, chips = [], 0
+    for way in ("api", "cli", "cli", "api"):
+        with tempfile.TemporaryDirectory() as folder:
+            if way == "api":
+                took, said = timed([sys.executable, "-c", API, *DEMO, f"data_dir={folder}/data"], Path(folder))
+                calls.append(said.split("RUN ", 1)[1].strip())
+            else:
+                command = [sys.executable, "-m", "geetiles", *DEMO, f"data_dir={folder}/data"]
+                took, _ = timed([*command, f"hydra.run.dir={folder}/run"], Path(folder))
+            chips = len(list(Path(folder, "data").glob("*/demo-imagery/*.tif")))
+            seconds[way].append(took)
+    print(f"demo experiment ({chips} chips x 2 datasets, every stage), whole process, runs in order A B B A:")
+    print(f"  geetiles.run:        {', '.join(f'{s:.1f} s' for s in seconds['api'])}")
+    for call in calls:
+        print(f"    the call itself, with its stages: {call}")
+    print(f"  python -m geetiles:  {', '.join(f'{s:.1f} s' for s in seconds['cli'])}")
 
 
 def interrupts(times: int = 3) -> None:
