@@ -143,9 +143,12 @@ class RayCluster:
         return max(1, int(ray.cluster_resources().get("CPU", 1)))
 
     def shutdown(self) -> None:
-        if self._owned:
-            import ray
-
+        """Leave the Ray this run connected to and stop the head it started. Also when an interrupt (a
+        kernel's stop button) landed between ``ray.init`` returning and the run owning it: a Ray joined
+        to the head this run launched is ours, and left connected it would be a dead Ray to the next run."""
+        ray = sys.modules.get("ray")
+        joined_ours = self._head is not None and ray is not None and ray.is_initialized()
+        if self._owned or joined_ours:
             ray.shutdown()
             self._owned = False
         self._kill_head()

@@ -9,9 +9,12 @@ from pathlib import Path
 
 from tests.conftest import RAY_ENV
 
-# the kernel's child processes that are alive (not zombies): a Ray head left running would be one
+# the kernel's child processes that are alive (not zombies): a Ray head left running would be one; and every
+# fork() of the kernel (which has threads: forking it is unsafe) from now on (a vfork + exec spawn runs no handler)
 CHILDREN = """
-import os as _os
+import os as _os, threading as _threading
+_forks = []
+_os.register_at_fork(before=lambda: _forks.append(_threading.active_count()))
 def _children():
     alive = []
     for pid in filter(str.isdigit, _os.listdir("/proc")):
