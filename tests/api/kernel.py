@@ -73,6 +73,7 @@ def wait_idle(client, msg_id: str, timeout: float, seen: list[str] | None = None
             printed.append(f"{content['ename']}: {content['evalue']}")
         elif kind == "status" and content["execution_state"] == "idle":
             break
-    reply = client.get_shell_msg(timeout=max(1.0, deadline - time.monotonic()))
-    assert reply["parent_header"]["msg_id"] == msg_id
-    return reply["content"], "".join(printed)
+    while True:  # wait_for_ready may have asked for kernel_info more than once: skip those replies
+        reply = client.get_shell_msg(timeout=max(1.0, deadline - time.monotonic()))
+        if reply["parent_header"].get("msg_id") == msg_id:
+            return reply["content"], "".join(printed)
