@@ -1,5 +1,5 @@
-"""Progress of a long stage (download, proportions, export): a bar on a terminal, a log line every few
-seconds elsewhere."""
+"""Progress of a long stage (download, proportions, export): a bar on a terminal or in a Jupyter notebook
+(``tqdm.auto``: a notebook widget there), a log line every few seconds elsewhere."""
 
 from __future__ import annotations
 
@@ -13,15 +13,14 @@ log = logging.getLogger("geetiles.download")
 class Progress:
     def __init__(self, total: int, mode: str, label: str, every_s: float = 10.0) -> None:
         if mode == "auto":
-            mode = "bar" if sys.stderr.isatty() else "log"
+            mode = "bar" if _isatty(sys.stderr) or in_jupyter() else "log"
         self.mode, self.total, self.label, self.every_s = mode, total, label, every_s
         self.done = self.failed = self.retries = self.requests = 0
         self.unreachable_since = 0.0  # time.time() since when the endpoint refuses connections (0: it answers)
         self.started = self.last_log = time.monotonic()
         self.bar = None
         if mode == "bar":
-            from tqdm import tqdm
-
+            tqdm = _auto_tqdm()
             self.bar = tqdm(total=total, unit="chip", desc=label, dynamic_ncols=True, smoothing=0.1)
 
     def update(self, done: int, failed: int, retries: int, requests: int = 0) -> None:
@@ -84,3 +83,34 @@ class Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def _isatty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # replaced or closed (a notebook's stream, a test's capture)
+        return False
+
+
+def in_jupyter() -> bool:
+    """Whether this process is a Jupyter kernel (IPython's kernel app is running), where a notebook bar
+    renders and terminal control characters do not."""
+    ipython = sys.modules.get("IPython")
+    if ipython is None or "ipykernel" not in sys.modules:
+        return False
+    try:
+        shell = ipython.get_ipython()
+    except Exception:
+        return False
+    return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
+
+
+def _auto_tqdm():
+    """``tqdm.auto``'s class: a notebook widget in Jupyter (given ipywidgets), today's line on a terminal.
+    Without ipywidgets it falls back to the text bar; its warning about that is not the run's business."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from tqdm.auto import tqdm
+    return tqdm
