@@ -25,9 +25,7 @@ class JobStream:
     cell and handed out cell by cell, whole cells per batch, so a worker gets each cell's chips
     still to fetch together and fetches them in blocks (a shuffled download is not coalesced)."""
 
-    def __init__(
-        self, chips, directory: Path, todo: np.ndarray, order: np.ndarray | None = None, cells=None
-    ) -> None:
+    def __init__(self, chips, directory: Path, todo: np.ndarray, order: np.ndarray | None = None, cells=None) -> None:
         self.chips, self.directory, self.todo, self.order = chips, directory, todo, order
         self.cells = cells if order is None else None
         self._count = int(todo.sum()) if order is None else len(order)
