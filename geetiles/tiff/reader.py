@@ -17,8 +17,10 @@ import numpy as np
 
 from geetiles.tiff.decode import decode
 from geetiles.tiff.header import TiffHeader, plain_header, plain_layout, read_ifd
+from geetiles.tiff.template import Templates
 
 HEAD_BYTES = 65536  # a header is read from the file's first bytes: the IFD and its values lie there
+TEMPLATES = Templates()  # the kinds of chip this process has read (see ``template.py``)
 
 
 class UnreadableChip(Exception):
@@ -174,13 +176,19 @@ def _read(path: str | os.PathLike[str], size: int = -1) -> bytes:
 def _plain_chip(data: bytes, bands: Sequence[int] | None) -> tuple[TiffHeader, np.ndarray] | None:
     """Header and pixels by the fast path, or None when the file is not plain (or is damaged)."""
     try:
+        template = TEMPLATES.find(data)
+        if template is not None:
+            header, layout = template.read(data)
+            return header, decode(data, layout, bands)
         ifd = read_ifd(data)
         if ifd is None:
             return None
         header, layout = plain_header(ifd, descriptive=False), plain_layout(ifd)
         if header is None or layout is None:
             return None
-        return header, decode(data, layout, bands)
+        pixels = decode(data, layout, bands)
+        TEMPLATES.learn(data, header, layout)  # only once its pixels decode
+        return header, pixels
     except Exception:  # a damaged file: GDAL decides
         return None
 
