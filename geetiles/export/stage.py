@@ -3,7 +3,8 @@
 Formats (``export.formats``, several in one run): ``geotiff`` (a folder of Cloud-Optimised GeoTIFFs
 with a GeoParquet index, a dataset card, the config and checksums), ``webdataset`` (tar shards per
 split, under the same folder) and ``legacy_zip`` (geetiles 0.1.7's zip of pickles, beside the tiles
-file). Before anything is written, every chip's files are checked against the download manifests.
+file). Every chip's files are checked against the download manifests: by the GeoTIFF writer as it reads
+them when that is the only format (one read of each file), else before anything is written.
 """
 
 from __future__ import annotations

@@ -175,6 +175,26 @@ def test_bad_input_is_one_line_and_writes_nothing(dataset, problem):
     assert {p: p.read_bytes() for p in files_under(dataset.parent)} == before
 
 
+def test_a_refusal_that_stops_at_the_first_bad_chip_still_counts_them_all(dataset, monkeypatch):
+    import geetiles.export.geotiff as geotiff
+    import geetiles.export.stage as stage
+
+    monkeypatch.setattr(geotiff, "BATCH", 2)  # the writer stops after the first bad chip's batch
+    real, checked = stage.verify_both, []
+    monkeypatch.setattr(stage, "verify_both", lambda *args: checked.append(args) or real(*args))
+    chips = dataset.with_suffix("") / "demo-landcover"
+    victims = sorted(chips.glob("*.tif"))[1::5]
+    for victim in victims:
+        victim.unlink()
+    count = len(gpd.read_parquet(dataset.with_suffix(".parquet")))
+    before = files_under(dataset.parent)
+    result = export(dataset)
+    assert result.returncode != 0 and f"{len(victims)} of {count} chips are missing or corrupt" in result.stderr
+    assert "demo-landcover: missing" in result.stderr and "Traceback" not in result.stderr
+    assert files_under(dataset.parent) == before
+    assert checked, "the writer stopped at the first bad chip and every chip was checked for the message"
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_chips_checked_while_writing_fail_as_the_check_before_writing(dataset, tmp_path, monkeypatch, workers):
     """One read of each chip: the writer's checks name the same chips with the same reasons, in the same
