@@ -195,7 +195,7 @@ def test_a_refusal_that_stops_at_the_first_bad_chip_still_counts_them_all(datase
     assert checked, "the writer stopped at the first bad chip and every chip was checked for the message"
 
 
-@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("workers", [1, pytest.param(2, marks=pytest.mark.slow)])  # 2: a process pool
 def test_chips_checked_while_writing_fail_as_the_check_before_writing(dataset, tmp_path, monkeypatch, workers):
     """One read of each chip: the writer's checks name the same chips with the same reasons, in the same
     order, as selection.verify; a chip that fails has no file written; writing can stop at the first."""
