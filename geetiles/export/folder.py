@@ -37,19 +37,22 @@ def write_manifest(root: Path, known: dict[str, str] | None = None) -> Path:
 
 def _files(root: Path) -> list[str]:
     """Every file under ``root`` but the manifests, as relative POSIX paths, in the order of their
-    ``Path`` (part by part). ``os.scandir`` knows a file from its directory entry: ``rglob`` and
-    ``is_file`` cost a ``stat`` and several path objects each, minutes for millions of chips."""
+    ``Path`` (part by part): each folder's entries sorted by name, a subfolder's files in its place, which
+    is that order and sorts plain strings (a key of parts per path cost seconds for millions of chips).
+    ``os.scandir`` knows a file from its directory entry: ``rglob`` and ``is_file`` cost a ``stat`` and
+    several path objects each, minutes for millions of chips."""
     found: list[str] = []
-    folders = [(os.fspath(root), "")]
-    while folders:
-        folder, prefix = folders.pop()
+
+    def walk(folder: str, prefix: str) -> None:
         with os.scandir(folder) as entries:
-            for entry in entries:
-                if entry.is_dir():
-                    folders.append((entry.path, f"{prefix}{entry.name}/"))
-                elif entry.is_file() and entry.name != MANIFEST:
-                    found.append(prefix + entry.name)
-    found.sort(key=lambda relative: relative.split("/"))
+            listed = sorted((entry.name, entry.is_dir(), entry.is_file(), entry.path) for entry in entries)
+        for name, is_dir, is_file, path in listed:
+            if is_dir:
+                walk(path, f"{prefix}{name}/")
+            elif is_file and name != MANIFEST:
+                found.append(prefix + name)
+
+    walk(os.fspath(root), "")
     return found
 
 

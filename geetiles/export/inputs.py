@@ -33,6 +33,17 @@ class DatasetInfo:
         return child_path(self.folder, identifier, ".tif")
 
 
+@dataclass(frozen=True)
+class RecordedChecks:
+    """Each chip's status and checksum in its download manifests (aligned with the identifiers), for a
+    writer that checks each chip as it reads it instead of a pass of its own before writing."""
+
+    image_status: list[str]
+    image_sum: list[str]
+    label_status: list[str] | None
+    label_sum: list[str] | None
+
+
 @dataclass
 class ExportInput:
     tiles_path: Path
@@ -45,6 +56,7 @@ class ExportInput:
     seed: int
     resolved_config: dict  # the run's resolved config (secrets redacted), for records and metadata
     skipped: dict[str, str] = field(default_factory=dict)  # identifier → why it is left out (missing, corrupt)
+    checks: RecordedChecks | None = None  # set: the chips are not checked yet, the geotiff writer checks them
 
     def split_names(self) -> list[str]:
         """The splits present, in train, val, test order (then any other)."""

@@ -170,31 +170,60 @@ def _verify_batch(
 ) -> dict[str, str]:
     """One batch (in a worker for many chips): each file read once, hashed (or decoded without a
     manifest) and compared."""
-    from geetiles.names import is_safe_name
-
-    base = os.fspath(info.folder)
     problems: dict[str, str] = {}
     for index, identifier in enumerate(names):
-        path = os.path.join(base, f"{identifier}.tif") if is_safe_name(identifier) else info.path(identifier)
-        try:
-            with open(path, "rb") as file:
-                data = file.read()
-        except FileNotFoundError:
-            problems[identifier] = f"{info.name}: missing"
-            continue
-        except OSError as error:
-            problems[identifier] = f"{info.name}: unreadable ({error})"
-            continue
-        if statuses is None:
-            reason = _undecodable(data, info)
-            if reason:
-                problems[identifier] = f"{info.name}: {reason}"
-            continue
-        status, expected = statuses[index] or "", sums[index] or ""
-        if status != "done" or not expected:
-            problems[identifier] = f"{info.name}: not in the download manifest as done ({status or 'absent'})"
-        elif hashlib.blake2b(data, digest_size=16).hexdigest() != expected:
-            problems[identifier] = f"{info.name}: corrupt (differs from the checksum the download recorded)"
+        data, reason = read_chip_bytes(info, identifier)
+        if data is not None:
+            if statuses is None:
+                reason = _undecodable(data, info)
+                reason = f"{info.name}: {reason}" if reason else ""
+            else:
+                reason = checksum_problem(info, data, statuses[index], sums[index])
+        if reason:
+            problems[identifier] = reason
+    return problems
+
+
+def read_chip_bytes(info: DatasetInfo, identifier: str) -> tuple[bytes | None, str]:
+    """A chip file's bytes, or None and why not (``{dataset}: missing``, ``... unreadable (...)``)."""
+    from geetiles.names import is_safe_name
+
+    if is_safe_name(identifier):  # plain strings: pathlib cost more per chip than the checking
+        path = os.path.join(os.fspath(info.folder), f"{identifier}.tif")
+    else:
+        path = info.path(identifier)  # raises, naming the rule
+    try:
+        with open(path, "rb") as file:
+            return file.read(), ""
+    except FileNotFoundError:
+        return None, f"{info.name}: missing"
+    except OSError as error:
+        return None, f"{info.name}: unreadable ({error})"
+
+
+def checksum_problem(info: DatasetInfo, data: bytes, status: str | None, expected: str | None) -> str:
+    """Why a chip's bytes are not the ones its download manifest recorded ('' when they are)."""
+    status, expected = status or "", expected or ""
+    if status != "done" or not expected:
+        return f"{info.name}: not in the download manifest as done ({status or 'absent'})"
+    if hashlib.blake2b(data, digest_size=16).hexdigest() != expected:
+        return f"{info.name}: corrupt (differs from the checksum the download recorded)"
+    return ""
+
+
+def recorded_checksums(info: DatasetInfo, identifiers: np.ndarray) -> tuple[list[str], list[str]] | None:
+    """Each chip's status and checksum in its download manifest, or None for a folder without one."""
+    from geetiles.manifest import Manifest
+
+    table = Manifest(info.folder).previous
+    return _recorded(table, [str(i) for i in identifiers.tolist()]) if len(table) else None
+
+
+def merge_problems(image_problems: dict[str, str], label_problems: dict[str, str]) -> dict[str, str]:
+    """One reason per chip, the image's first: each image problem in order, then the labels'."""
+    problems = dict(image_problems)
+    for identifier, reason in label_problems.items():
+        problems[identifier] = f"{problems[identifier]}; {reason}" if identifier in problems else reason
     return problems
 
 

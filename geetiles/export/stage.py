@@ -3,7 +3,8 @@
 Formats (``export.formats``, several in one run): ``geotiff`` (a folder of Cloud-Optimised GeoTIFFs
 with a GeoParquet index, a dataset card, the config and checksums), ``webdataset`` (tar shards per
 split, under the same folder) and ``legacy_zip`` (geetiles 0.1.7's zip of pickles, beside the tiles
-file). Before anything is written, every chip's files are checked against the download manifests.
+file). Every chip's files are checked against the download manifests: by the GeoTIFF writer as it reads
+them when that is the only format (one read of each file), else before anything is written.
 """
 
 from __future__ import annotations
@@ -108,7 +109,7 @@ def build_input(experiment, tiles_path: Path, images: str, labels: str | None):
     import numpy as np
 
     from geetiles.export.inputs import ExportInput
-    from geetiles.export.selection import dataset_info, split_of_chips, verify
+    from geetiles.export.selection import dataset_info, split_of_chips
     from geetiles.record import redact
     from geetiles.tiles import load_tiles
 
@@ -129,26 +130,12 @@ def build_input(experiment, tiles_path: Path, images: str, labels: str | None):
         from geetiles.export.webdataset import check_keys
 
         check_keys(identifiers)  # sample keys: no '.', no repeats (refused before anything is written)
-    problems = verify(image_info, identifiers, export.workers)
-    if label_info is not None:
-        for identifier, reason in verify(label_info, identifiers, export.workers).items():
-            problems[identifier] = f"{problems[identifier]}; {reason}" if identifier in problems else reason
-    if problems and export.on_missing is OnMissing.refuse:
-        sample = "; ".join(f"{k}: {v}" for k, v in list(problems.items())[:3])
-        raise RunFailed(
-            f"export refused: {len(problems)} of {len(identifiers)} chips are missing or corrupt ({sample}"
-            f"{'; ...' if len(problems) > 3 else ''}); nothing written. Rerun the download (it checks and "
-            "records the chips on disk and fetches only what is missing or corrupt), or set "
-            "export.on_missing=skip to leave them out"
-        )
-    if problems:
-        good = ~np.isin(identifiers, list(problems))
-        frame, splits, identifiers = frame[good].reset_index(drop=True), splits[good], identifiers[good]
-        log.warning("export: %d chips missing or corrupt are left out (export.on_missing=skip)", len(problems))
+    checks = _checks_while_writing(export, image_info, label_info, identifiers)
+    problems = {} if checks is not None else verify_both(image_info, label_info, identifiers, export.workers)
     from geetiles.names import suggest
 
     name = export.name or suggest(f"{tiles_path.name.split('_')[0]}-{images}")  # export.name: checked at start
-    return ExportInput(
+    inp = ExportInput(
         tiles_path,
         frame,
         identifiers,
@@ -158,8 +145,56 @@ def build_input(experiment, tiles_path: Path, images: str, labels: str | None):
         name,
         export.seed,
         redact(experiment.resolved),
-        dict(problems),
+        checks=checks,
     )
+    leave_out(inp, problems, export.on_missing)
+    return inp
+
+
+def verify_both(image_info, label_info, identifiers, workers) -> dict[str, str]:
+    """Every chip's image (and label) file checked against its download manifest: id → reasons."""
+    from geetiles.export.selection import merge_problems, verify
+
+    problems = verify(image_info, identifiers, workers)
+    return merge_problems(problems, verify(label_info, identifiers, workers) if label_info is not None else {})
+
+
+def _checks_while_writing(export, image_info, label_info, identifiers):
+    """The recorded checksums, when the geotiff writer may check each chip as it reads it (one read of
+    each file instead of two: reading two million small files is minutes on a busy disk): the geotiff
+    format alone (the others read the chips again) and a download manifest for each dataset."""
+    from geetiles.export.inputs import RecordedChecks
+    from geetiles.export.selection import recorded_checksums
+
+    if set(export.formats) != {ExportFormat.geotiff}:
+        return None
+    image = recorded_checksums(image_info, identifiers)
+    label = recorded_checksums(label_info, identifiers) if label_info is not None else None
+    if image is None or (label_info is not None and label is None):
+        return None
+    return RecordedChecks(*image, *(label or (None, None)))
+
+
+def leave_out(inp, problems: dict[str, str], on_missing) -> None:
+    """Refuse the export (RunFailed, nothing written) for chips missing or corrupt, or with
+    export.on_missing=skip take them out of ``inp``, which records them."""
+    import numpy as np
+
+    if not problems:
+        return
+    if on_missing is OnMissing.refuse:
+        sample = "; ".join(f"{k}: {v}" for k, v in list(problems.items())[:3])
+        raise RunFailed(
+            f"export refused: {len(problems)} of {len(inp.identifiers)} chips are missing or corrupt ({sample}"
+            f"{'; ...' if len(problems) > 3 else ''}); nothing written. Rerun the download (it checks and "
+            "records the chips on disk and fetches only what is missing or corrupt), or set "
+            "export.on_missing=skip to leave them out"
+        )
+    good = ~np.isin(inp.identifiers, list(problems))
+    inp.frame, inp.splits = inp.frame[good].reset_index(drop=True), inp.splits[good]
+    inp.identifiers = inp.identifiers[good]
+    inp.skipped = dict(problems)
+    log.warning("export: %d chips missing or corrupt are left out (export.on_missing=skip)", len(problems))
 
 
 def write_formats(experiment, inp) -> list[Path]:
@@ -199,6 +234,7 @@ def _write_folder(experiment, inp, dest: Path, formats: list) -> Path:
     from geetiles.progress import Progress
 
     export = experiment.config.export
+    refuse = export.on_missing is OnMissing.refuse
     known: dict[str, str] = {}
     with building(dest, DATASET, "export.dest") as work:
         if ExportFormat.geotiff in formats:
@@ -207,9 +243,16 @@ def _write_folder(experiment, inp, dest: Path, formats: list) -> Path:
 
             progress = Progress(len(inp.identifiers), experiment.config.download.progress, "export geotiff")
             try:
-                written = write_chips(inp, work, export.workers, progress)
+                written = write_chips(inp, work, export.workers, progress, stop_at_problem=refuse)
             finally:
                 progress.close()
+            if written.problems:  # found while writing (inp.checks): as the check before writing would
+                if refuse and written.stopped:  # stopped at the first: every chip checked for the message
+                    every = verify_both(inp.images, inp.labels, inp.identifiers, export.workers)
+                    leave_out(inp, every, export.on_missing)
+                leave_out(inp, written.problems, export.on_missing)
+                written = written.without(inp.identifiers)
+            inp.checks = None  # every chip written is checked now
             write_index(inp, written, work)
             known.update({f"images/{i}.tif": h for i, h in zip(inp.identifiers, written.image_sha256)})
             if inp.labels is not None:

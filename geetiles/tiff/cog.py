@@ -323,5 +323,6 @@ def _check(array: np.ndarray, band_names: Sequence[str], colormap: Colormap | No
         raise ValueError(f"expected a non-empty (bands, height, width) array, got shape {array.shape}")
     if band_names and len(band_names) != array.shape[0]:
         raise ValueError(f"{len(band_names)} band names for {array.shape[0]} bands")
-    if colormap is not None and (array.shape[0] != 1 or array.dtype.name not in COLORMAP_DTYPES):
+    kind = array.dtype  # COLORMAP_DTYPES by kind and size: ``.name`` costs microseconds a call
+    if colormap is not None and (array.shape[0] != 1 or kind.kind != "u" or kind.itemsize not in (1, 2)):
         raise ValueError(f"a colormap needs one uint8 or uint16 band, not {array.shape[0]} {array.dtype} bands")

@@ -17,8 +17,10 @@ import numpy as np
 
 from geetiles.tiff.decode import decode
 from geetiles.tiff.header import TiffHeader, plain_header, plain_layout, read_ifd
+from geetiles.tiff.template import Templates
 
 HEAD_BYTES = 65536  # a header is read from the file's first bytes: the IFD and its values lie there
+TEMPLATES = Templates()  # the kinds of chip this process has read (see ``template.py``)
 
 
 class UnreadableChip(Exception):
@@ -61,6 +63,16 @@ def read_chip(path: str | os.PathLike[str], all_bands: bool = False) -> ChipRast
         return _chip_with_rasterio(path, all_bands)
     header, values = plain
     return ChipRaster(values if all_bands else values[0], header.transform, header.crs, header.nodata)
+
+
+def chip_of_bytes(data: bytes, path: str | os.PathLike[str]) -> ChipRaster:
+    """Every band of a chip whose bytes ``data`` were read from ``path`` (which GDAL opens again only
+    when the fast path cannot decode them)."""
+    plain = _plain_chip(data, None)
+    if plain is None:
+        return _chip_with_rasterio(path, True)
+    header, values = plain
+    return ChipRaster(values, header.transform, header.crs, header.nodata)
 
 
 def read_pixels(path: str | os.PathLike[str], bands: Sequence[int] | None = None) -> np.ndarray:
@@ -174,13 +186,19 @@ def _read(path: str | os.PathLike[str], size: int = -1) -> bytes:
 def _plain_chip(data: bytes, bands: Sequence[int] | None) -> tuple[TiffHeader, np.ndarray] | None:
     """Header and pixels by the fast path, or None when the file is not plain (or is damaged)."""
     try:
+        template = TEMPLATES.find(data)
+        if template is not None:
+            header, layout = template.read(data)
+            return header, decode(data, layout, bands)
         ifd = read_ifd(data)
         if ifd is None:
             return None
         header, layout = plain_header(ifd, descriptive=False), plain_layout(ifd)
         if header is None or layout is None:
             return None
-        return header, decode(data, layout, bands)
+        pixels = decode(data, layout, bands)
+        TEMPLATES.learn(data, header, layout)  # only once its pixels decode
+        return header, pixels
     except Exception:  # a damaged file: GDAL decides
         return None
 

@@ -172,8 +172,22 @@ def directory_size(tags: dict[int, tuple]) -> int:
 
 
 def colormap_key(colormap: Mapping[int, Sequence[int]]) -> tuple:
-    """A hashable form of a colour table, so its TIFF table is built once per export."""
-    return tuple(sorted((int(value), tuple(int(c) for c in color[:3])) for value, color in colormap.items()))
+    """A hashable form of a colour table, so its TIFF table is built once per export. Made once per table
+    (an export passes the same one for every label chip: building it was a third of encoding a small chip)."""
+    items = tuple(colormap.items())
+    try:
+        return _colormap_key_of(items)
+    except TypeError:  # unhashable colours (lists): made each time
+        return _make_colormap_key(items)
+
+
+@lru_cache(maxsize=16)
+def _colormap_key_of(items: tuple) -> tuple:
+    return _make_colormap_key(items)
+
+
+def _make_colormap_key(items: tuple) -> tuple:
+    return tuple(sorted((int(value), tuple(int(c) for c in color[:3])) for value, color in items))
 
 
 @lru_cache(maxsize=64)

@@ -173,3 +173,62 @@ def test_bad_input_is_one_line_and_writes_nothing(dataset, problem):
     }
     assert expected[problem] in result.stderr
     assert {p: p.read_bytes() for p in files_under(dataset.parent)} == before
+
+
+def test_a_refusal_that_stops_at_the_first_bad_chip_still_counts_them_all(dataset, monkeypatch):
+    import geetiles.export.geotiff as geotiff
+    import geetiles.export.stage as stage
+
+    monkeypatch.setattr(geotiff, "BATCH", 2)  # the writer stops after the first bad chip's batch
+    real, checked = stage.verify_both, []
+    monkeypatch.setattr(stage, "verify_both", lambda *args: checked.append(args) or real(*args))
+    chips = dataset.with_suffix("") / "demo-landcover"
+    victims = sorted(chips.glob("*.tif"))[1::5]
+    for victim in victims:
+        victim.unlink()
+    count = len(gpd.read_parquet(dataset.with_suffix(".parquet")))
+    before = files_under(dataset.parent)
+    result = export(dataset)
+    assert result.returncode != 0 and f"{len(victims)} of {count} chips are missing or corrupt" in result.stderr
+    assert "demo-landcover: missing" in result.stderr and "Traceback" not in result.stderr
+    assert files_under(dataset.parent) == before
+    assert checked, "the writer stopped at the first bad chip and every chip was checked for the message"
+
+
+@pytest.mark.parametrize("workers", [1, pytest.param(2, marks=pytest.mark.slow)])  # 2: a process pool
+def test_chips_checked_while_writing_fail_as_the_check_before_writing(dataset, tmp_path, monkeypatch, workers):
+    """One read of each chip: the writer's checks name the same chips with the same reasons, in the same
+    order, as selection.verify; a chip that fails has no file written; writing can stop at the first."""
+    import geetiles.export.geotiff as geotiff
+    from geetiles.export.inputs import ExportInput, RecordedChecks
+    from geetiles.export.selection import dataset_info, recorded_checksums
+    from geetiles.export.stage import verify_both
+
+    images, labels = dataset_info(dataset, "demo-imagery", "images"), dataset_info(dataset, "demo-landcover", "labels")
+    identifiers = np.asarray(sorted(p.stem for p in images.folder.glob("*.tif")), dtype=object)
+    checks = RecordedChecks(*recorded_checksums(images, identifiers), *recorded_checksums(labels, identifiers))
+    (images.folder / f"{identifiers[1]}.tif").unlink()
+    for folder, victim in (
+        (labels.folder, identifiers[1]),
+        (labels.folder, identifiers[4]),
+        (images.folder, identifiers[6]),
+    ):
+        data = bytearray((folder / f"{victim}.tif").read_bytes())
+        data[-10] ^= 0xFF
+        (folder / f"{victim}.tif").write_bytes(bytes(data))
+    expected = verify_both(images, labels, identifiers, 1)
+    assert list(expected) == [identifiers[1], identifiers[6], identifiers[4]]
+    inp = ExportInput(dataset, None, identifiers, None, images, labels, "x", 0, {}, checks=checks)
+    monkeypatch.setattr(
+        geotiff, "BATCH", 2
+    )  # several batches, so a pool has work to share and writing has somewhere to stop
+    written = geotiff.write_chips(inp, tmp_path / "out", workers=workers)
+    assert written.problems == expected and list(written.problems) == list(expected)
+    assert not written.stopped and list(written.identifiers) == [i for i in identifiers if i not in expected]
+    assert sorted(p.stem for p in (tmp_path / "out" / "images").glob("*.tif")) == list(written.identifiers)
+    assert sorted(p.stem for p in (tmp_path / "out" / "labels").glob("*.tif")) == list(written.identifiers)
+    kept = written.identifiers[::2]
+    assert list(written.without(kept).image_sha256) == written.image_sha256[::2]
+    stopped = geotiff.write_chips(inp, tmp_path / "stopped", workers=1, stop_at_problem=True)
+    assert stopped.stopped and list(stopped.problems) == [identifiers[1]]
+    assert len(list((tmp_path / "stopped" / "images").glob("*.tif"))) == 1  # the batch of the first problem only
