@@ -44,11 +44,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench import fake_server  # noqa: E402
 from bench.worker_kill import ENV, WKT  # noqa: E402
 
 LATENCY_S, PER_MPX_S = 0.2, 0.5
@@ -56,21 +56,9 @@ PROJECTED = [True]  # --lonlat-pixels: the fake's pixels through pyproj (its own
 
 
 def start_server(error_rate: float = 0.0) -> tuple[subprocess.Popen, str]:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tests.fake_ee.server", "--latency", str(LATENCY_S), "--latency-per-mpx"]
-        + [str(PER_MPX_S), "--error-rate", str(error_rate), "--token", "none"]
-        + (["--projected-pixels"] if PROJECTED[0] else []),
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-        env=ENV,
-    )
-    return server, server.stdout.readline().strip()
-
-
-def stats(url: str) -> dict:
-    with urllib.request.urlopen(f"{url}/_stats", timeout=30) as response:  # loopback only
-        return json.loads(response.read())
+    """The fake with the cost model (200 ms + 500 ms per million pixels asked)."""
+    extra = ["--latency-per-mpx", str(PER_MPX_S)] + (["--projected-pixels"] if PROJECTED[0] else [])
+    return fake_server.start_server(LATENCY_S, error_rate, extra=extra, env=ENV)
 
 
 def utm_tiles(folder: Path) -> Path:
@@ -133,7 +121,7 @@ def download(tiles: Path, name: str, coalesce: str, pixels: list[str], error_rat
                 )
             output, _ = process.communicate()
             wall = time.monotonic() - started
-        served = stats(url)
+        served = fake_server.server_stats(url)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait()

@@ -25,10 +25,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from bench import fake_server  # noqa: E402
+from bench.fake_server import server_stats  # noqa: E402
+
 ENV = {
     **os.environ,
     "RAY_AUTH_MODE": "disabled",
@@ -41,26 +44,7 @@ SERVER_SEED = [0]  # --server-seed: which interleaving of injected errors the fa
 
 
 def start_server(latency: float, error_rate: float) -> tuple[subprocess.Popen, str]:
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.fake_ee.server",
-            "--latency",
-            str(latency),
-            "--error-rate",
-            str(error_rate),
-            "--token",
-            "none",
-            "--seed",
-            str(SERVER_SEED[0]),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-        env=ENV,
-    )
-    return server, server.stdout.readline().strip()
+    return fake_server.start_server(latency, error_rate, SERVER_SEED[0], env=ENV)
 
 
 def make_tiles(folder: Path, bbox: str, chip_m: int) -> Path:
@@ -83,11 +67,6 @@ def make_tiles(folder: Path, bbox: str, chip_m: int) -> Path:
         capture_output=True,
     )
     return next(folder.glob("bench_partitions_*.geojson"))
-
-
-def server_stats(url: str) -> dict:
-    with urllib.request.urlopen(f"{url}/_stats") as response:  # loopback only
-        return json.loads(response.read())
 
 
 def run_case(name: str, tiles: Path, latency: float, error_rate: float, extra: list[str]) -> dict:

@@ -26,11 +26,12 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench import fake_server  # noqa: E402
+from bench.fake_server import server_stats  # noqa: E402
 from tests.download.ray_processes import download_workers  # noqa: E402
 
 ENV = {
@@ -53,31 +54,7 @@ WKT = Path(
 
 
 def start_server(latency: float, error_rate: float = 0.0, seed: int = 0) -> tuple[subprocess.Popen, str]:
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.fake_ee.server",
-            "--latency",
-            str(latency),
-            "--error-rate",
-            str(error_rate),
-            "--token",
-            "none",
-            "--seed",
-            str(seed),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-        env=ENV,
-    )
-    return server, server.stdout.readline().strip()
-
-
-def server_stats(url: str) -> dict:
-    with urllib.request.urlopen(f"{url}/_stats", timeout=30) as response:  # loopback only
-        return json.loads(response.read())
+    return fake_server.start_server(latency, error_rate, seed, env=ENV)
 
 
 def luxembourg_tiles(folder: Path) -> Path:
