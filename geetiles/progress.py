@@ -1,5 +1,5 @@
-"""Progress of a long stage (download, proportions, export): a bar on a terminal, a log line every few
-seconds elsewhere."""
+"""Progress of a long stage (download, proportions, export): a bar on a terminal or in a Jupyter notebook
+(``tqdm.auto``: a notebook widget there), a log line every few seconds elsewhere."""
 
 from __future__ import annotations
 
@@ -13,25 +13,27 @@ log = logging.getLogger("geetiles.download")
 class Progress:
     def __init__(self, total: int, mode: str, label: str, every_s: float = 10.0) -> None:
         if mode == "auto":
-            mode = "bar" if sys.stderr.isatty() else "log"
+            mode = "bar" if _isatty(sys.stderr) or in_jupyter() else "log"
         self.mode, self.total, self.label, self.every_s = mode, total, label, every_s
-        self.done = self.failed = self.retries = 0
+        self.done = self.failed = self.retries = self.requests = 0
         self.unreachable_since = 0.0  # time.time() since when the endpoint refuses connections (0: it answers)
         self.started = self.last_log = time.monotonic()
         self.bar = None
         if mode == "bar":
-            from tqdm import tqdm
-
+            tqdm = _auto_tqdm()
             self.bar = tqdm(total=total, unit="chip", desc=label, dynamic_ncols=True, smoothing=0.1)
 
-    def update(self, done: int, failed: int, retries: int) -> None:
+    def update(self, done: int, failed: int, retries: int, requests: int = 0) -> None:
+        """``requests``: requests those chips cost (a coalesced download fetches several chips per request)."""
+        self.requests += requests
         self.done += done
         self.failed += failed
         self.retries += retries
         if self.bar is not None:
             self.bar.update(done + failed)
             if not self.unreachable_since:
-                self.bar.set_postfix(retries=self.retries, failed=self.failed, refresh=False)
+                counts = {"requests": self.requests} if self.requests else {}
+                self.bar.set_postfix(**counts, retries=self.retries, failed=self.failed, refresh=False)
         elif self.mode == "log" and time.monotonic() - self.last_log >= self.every_s:
             self.last_log = time.monotonic()
             log.info("%s", self.line())
@@ -72,11 +74,43 @@ class Progress:
             if self.unreachable_since
             else ""
         )
+        requests = f" in {self.requests} requests" if self.requests else ""
         return (
             f"{self.label}: {finished}/{self.total} ({100 * finished / max(1, self.total):.0f}%), "
-            f"{rate:.1f} chips/s, ETA {eta:.0f} s, {self.retries} retries, {self.failed} failed{outage}"
+            f"{rate:.1f} chips/s{requests}, ETA {eta:.0f} s, {self.retries} retries, {self.failed} failed{outage}"
         )
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def _isatty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # replaced or closed (a notebook's stream, a test's capture)
+        return False
+
+
+def in_jupyter() -> bool:
+    """Whether this process is a Jupyter kernel (IPython's kernel app is running), where a notebook bar
+    renders and terminal control characters do not."""
+    ipython = sys.modules.get("IPython")
+    if ipython is None or "ipykernel" not in sys.modules:
+        return False
+    try:
+        shell = ipython.get_ipython()
+    except Exception:
+        return False
+    return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
+
+
+def _auto_tqdm():
+    """``tqdm.auto``'s class: a notebook widget in Jupyter (given ipywidgets), today's line on a terminal.
+    Without ipywidgets it falls back to the text bar; its warning about that is not the run's business."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from tqdm.auto import tqdm
+    return tqdm

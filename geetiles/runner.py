@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,13 +47,16 @@ class RunContext:
     tiles_updates: TilesUpdates = field(default_factory=TilesUpdates)  # twins per stage, GeoJSON once
 
 
-def run_experiment(experiment: Experiment) -> RunContext:
+def run_experiment(
+    experiment: Experiment, watch_stage: Callable[[Stage], AbstractContextManager] | None = None
+) -> RunContext:
     """Run every configured stage, in order; the first error stops the run.
 
     The stages that add columns to tiles files write their twins; the GeoJSON of each is written once,
     after the last of them (before export and report read it), or when the run stops on an error
     (their columns are computed and kept). An interrupt leaves the twins ahead of their GeoJSON, which
-    loading handles (:mod:`geetiles.tiles.updates`)."""
+    loading handles (:mod:`geetiles.tiles.updates`). ``watch_stage(stage)`` wraps each stage's run (the
+    Python API times each stage and keeps what it logged)."""
     context = RunContext()
     stages = list(experiment.config.stages)
     modules = [importlib.import_module(STAGE_MODULES[stage]) for stage in stages]
@@ -62,8 +68,9 @@ def run_experiment(experiment: Experiment) -> RunContext:
     if WRITES_DATA_DIR.intersection(experiment.config.stages):  # an unusable data_dir fails now, in one line
         created = ensure_writable_folder(experiment.data_dir, "data_dir")
     try:
-        for index, module in enumerate(modules):
-            module.run(experiment, context)
+        for index, (stage, module) in enumerate(zip(stages, modules)):
+            with watch_stage(stage) if watch_stage is not None else contextlib.nullcontext():
+                module.run(experiment, context)
             if index == last_adding:
                 context.tiles_updates.flush()
     except Exception:

@@ -32,3 +32,16 @@ def test_an_outage_is_logged_when_it_begins_and_ends_and_named_in_every_progress
     assert messages[0] == f"ds: endpoint unreachable since {stamp}; waiting for it to answer again"
     assert messages[1].endswith(f"0 failed, endpoint unreachable since {stamp}")
     assert messages[2].startswith("ds: endpoint reachable again after ")
+
+
+def test_auto_is_a_bar_in_a_jupyter_kernel_and_log_lines_elsewhere(monkeypatch):
+    import geetiles.progress as progress_module
+
+    assert not progress_module.in_jupyter()  # pytest is no kernel
+    assert Progress(3, "auto", "ds").mode == "log"  # captured stderr is no terminal
+    monkeypatch.setattr(progress_module, "in_jupyter", lambda: True)
+    progress = Progress(3, "auto", "ds")
+    from tqdm.auto import tqdm
+
+    assert progress.mode == "bar" and isinstance(progress.bar, tqdm)
+    progress.close()

@@ -40,3 +40,6 @@ class DownloadConfig:
     stall_timeout_s: float = 600.0  # stop (keeping every finished chip) when no chip finishes for this long
     on_change: OnChange = OnChange.refetch  # chips on disk made with other settings: refetch them, or refuse
     progress: str = "auto"  # auto (bar on a terminal, log lines otherwise) | bar | log | none
+    # aligned chips (same CRS and pixel grid: tiling=utm) fetched several per request, cut apart on the client:
+    # auto (blocks up to 1024 px a side), off (one request per chip), or the largest block side in pixels
+    coalesce: str = "auto"

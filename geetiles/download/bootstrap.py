@@ -58,7 +58,7 @@ class Bootstrap:
         worker.configure(self.spec, self.nodata, True, self.seed, self.ledger.request)
         try:
             while not self._stop.is_set() and not self.ledger.disk_full:
-                jobs = self.queue.take(self.capacity - len(worker.active))
+                jobs = self.queue.take(self.capacity - worker.active_chips())
                 if jobs:
                     worker.fetcher.headers = await asyncio.to_thread(self.source.auth_headers)
                     worker.start(jobs)

@@ -14,6 +14,7 @@ and carry on through faults.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 import threading
@@ -65,7 +66,8 @@ class Dispatcher:
             download.stall_timeout_s,
         )
         self.stop_bootstrap(plan)
-        self.capacity = [slot.in_flight + download.batch_size for slot in workforce.slots]
+        per_request = plan.chips_per_request  # shares are in requests; a block holds several chips
+        self.capacity = [math.ceil((slot.in_flight + download.batch_size) * per_request) for slot in workforce.slots]
         for slot in workforce.live:
             self._exchange(slot.index)
         if dead:

@@ -43,6 +43,12 @@ class GridTable:
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
+    def subset(self, rows: np.ndarray) -> GridTable:
+        """The grids at positions ``rows``."""
+        return GridTable(
+            self.crs_names, self.crs_index[rows], self.transforms[rows], self.width[rows], self.height[rows]
+        )
+
 
 def plan_grids(chips, pixels_lonlat, meters_per_pixel) -> GridTable:
     """One pixel grid per row of ``chips`` (EPSG:4326 geometries): a GeoDataFrame, or anything with

@@ -12,13 +12,12 @@ saying what died and how to resume, and ends the process with exit status 1.
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import socket
 import threading
 import time
 
-from geetiles.errors import last_words
+from geetiles.run_ending import end_run
 
 log = logging.getLogger("geetiles.download")
 
@@ -29,11 +28,15 @@ CONNECT_TIMEOUT_S = 1.0
 
 
 class HeadWatch:
-    def __init__(self, what: str, address: tuple[str, int] | None, process=None, salvage=None) -> None:
+    def __init__(
+        self, what: str, address: tuple[str, int] | None, process=None, salvage=None, driver: int | None = None
+    ) -> None:
         """``what`` names the head in the final line; ``address`` is its GCS (host, port);
         ``process`` the local head's Popen (its exit is the earliest sign); ``salvage()`` saves the
-        run's work and returns what was kept, in words."""
+        run's work and returns what was kept, in words; ``driver`` is the thread running the stages
+        (a library call ends the run there: ``geetiles.run_ending``)."""
         self.what, self.address, self.process, self.salvage = what, address, process, salvage
+        self.driver = driver if driver is not None else threading.get_ident()
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._fired = False  # the head was found dead: the process is being ended
@@ -86,8 +89,7 @@ class HeadWatch:
             log.warning("could not write the manifest before ending: %s", error)
         finally:
             kept = kept or "the chips finished so far are kept"
-            last_words(f"geetiles: error: {why} mid-run; {kept}; rerun the same command to resume")
-            os._exit(1)
+            end_run(f"{why} mid-run; {kept}; rerun the same command to resume", self.driver)
 
 
 def _probe(address: tuple[str, int]) -> str:

@@ -13,15 +13,21 @@ from pathlib import Path
 
 import numpy as np
 
+from geetiles.download.blocks import cell_order
 from geetiles.download.worker import ChipJob
 
 
 class JobStream:
     """The chips of a ChipTable to fetch (``todo``: a flag per chip), in the table's order or in
-    ``order`` (positions; a shuffled download), built into ChipJobs a batch at a time."""
+    ``order`` (positions; a shuffled download), built into ChipJobs a batch at a time.
 
-    def __init__(self, chips, directory: Path, todo: np.ndarray, order: np.ndarray | None = None) -> None:
+    With ``cells`` (``blocks.cell_keys`` bound to the run's limits), chips are tagged with their
+    cell and handed out cell by cell, whole cells per batch, so a worker gets each cell's chips
+    still to fetch together and fetches them in blocks (a shuffled download is not coalesced)."""
+
+    def __init__(self, chips, directory: Path, todo: np.ndarray, order: np.ndarray | None = None, cells=None) -> None:
         self.chips, self.directory, self.todo, self.order = chips, directory, todo, order
+        self.cells = cells if order is None else None
         self._count = int(todo.sum()) if order is None else len(order)
 
     def __len__(self) -> int:
@@ -32,9 +38,35 @@ class JobStream:
             yield from self._shuffled(size)
             return
         for window in self.chips.windows():
-            rows = np.flatnonzero(self.todo[window.start : window.start + len(window)]).tolist()
-            for i in range(0, len(rows), size):
-                yield [window.job(row, self.directory) for row in rows[i : i + size]]
+            rows = np.flatnonzero(self.todo[window.start : window.start + len(window)])
+            if self.cells is None:
+                rows = rows.tolist()
+                for i in range(0, len(rows), size):
+                    yield [window.job(row, self.directory) for row in rows[i : i + size]]
+                continue
+            yield from self._by_cell(window, rows, size)
+
+    def _by_cell(self, window, rows: np.ndarray, size: int) -> Iterator[list[ChipJob]]:
+        keys = self.cells(window.grids.subset(rows))
+        batch: list[ChipJob] = []
+        for i in cell_order(keys):
+            if len(batch) >= size and (keys[i] is None or keys[i] != batch[-1].block):
+                yield batch
+                batch = []
+            batch.append(window.job(int(rows[i]), self.directory)._replace(block=keys[i]))
+        if batch:
+            yield batch
+
+    def chips_per_request(self) -> float:
+        """Chips a request fetches on average over the first window's chips to fetch (1 uncoalesced):
+        the driver sizes workers' shares and batches in chips by it, so they stay in requests."""
+        if self.cells is None or not self._count:
+            return 1.0
+        window = self.chips.first()
+        rows = np.flatnonzero(self.todo[window.start : window.start + len(window)])
+        keys = self.cells(window.grids.subset(rows))
+        requests = len({k for k in keys if k is not None}) + sum(k is None for k in keys)
+        return max(1.0, len(keys) / max(1, requests))
 
     def _shuffled(self, size: int) -> Iterator[list[ChipJob]]:
         """Any chip may come next: every window is held (about 130 bytes a chip; opt-in)."""

@@ -35,7 +35,7 @@ class DownloadSummary:
         return (
             f"{self.dataset}: {self.done} done, {self.skipped} skipped, {self.failed} failed, "
             f"{self.requeued} requeued, {self.retries} retries, {self.elapsed_s:.1f} s, {rate:.1f} tiles/s "
-            f"→ {self.directory}"
+            f"({self.done} chips in {self.requests} requests) → {self.directory}"
         )
 
 
@@ -133,7 +133,7 @@ class Ledger:
             self.summary.failed += failed
             self.summary.retries += retries
             self.summary.requests += requests
-            self.progress.update(done, failed, retries)
+            self.progress.update(done, failed, retries, requests)
         return resend
 
     def _journal(self, rows: list[dict]) -> None:

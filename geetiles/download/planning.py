@@ -52,6 +52,7 @@ class Plan:
     ledger: Ledger | None = None
     queue: JobQueue | None = None  # chips still to hand out, shared with the bootstrap
     bootstrap: Bootstrap | None = None
+    chips_per_request: float = 1.0  # >1 when aligned chips are coalesced: shares and batches scale by it
 
 
 def dataset_directory(tiles_path: Path, dataset_name: str) -> Path:
@@ -99,13 +100,15 @@ class Planner:
         if len(todo):
             _remember_request(directory, request)
         self._copy_definition(source, directory)
-        jobs = JobStream(chips, directory, todo, order)
         download = self.config.download
+        jobs = JobStream(chips, directory, todo, order, _cells(download, dtype, len(band_names)))
+        per_request = jobs.chips_per_request()
         workers = worker_count(
             download, self.config.ray.num_cpus or os.cpu_count() or 1
         )  # an estimate: Ray may still be starting
-        batch = max(1, min(download.batch_size, math.ceil(len(jobs) / (workers * 2))))
-        queue = JobQueue(jobs, batch)  # small windows for small runs, so every worker has a share
+        batch = max(1, min(download.batch_size, math.ceil(len(jobs) / per_request / (workers * 2))))
+        # small windows for small runs, so every worker has a share; counted in requests (blocks)
+        queue = JobQueue(jobs, math.ceil(batch * per_request))
         summary = DownloadSummary(source.name, directory, len(chips), 0, skipped, 0, 0, 0, 0.0)
         plan = Plan(
             source,
@@ -122,6 +125,8 @@ class Planner:
             request,
             None,
             queue,
+            None,
+            per_request,
         )
         plan.ledger = Ledger(
             manifest, summary, Progress(len(jobs), download.progress, source.name), request.fingerprint
@@ -134,7 +139,7 @@ class Planner:
                 queue,
                 download.seed - 1,
                 plan.ledger,
-                download.max_in_flight + download.batch_size,
+                math.ceil((download.max_in_flight + download.batch_size) * per_request),
             )
             plan.bootstrap.start()
         return plan
@@ -288,6 +293,20 @@ def _remember_request(directory: Path, request: Request) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         history = {**request.history, request.fingerprint: request.settings}
         write_text(directory / REQUESTS, yaml.safe_dump(history, sort_keys=False, allow_unicode=True))
+
+
+def _cells(download, dtype, band_count: int):
+    """The cell of each chip under ``download.coalesce`` and Earth Engine's limits (None: off)."""
+    from functools import partial
+
+    from geetiles.download.blocks import cell_keys, coalesce_side
+    from geetiles.sources.ee_sizing import bytes_per_pixel
+
+    side = coalesce_side(download.coalesce, download.max_pixels_per_side)
+    if side is None:
+        return None
+    per_pixel = bytes_per_pixel([np.dtype(dtype).itemsize] * max(1, band_count))
+    return partial(cell_keys, side=side, bytes_per_pixel=per_pixel, max_bytes=download.max_request_bytes)
 
 
 def _expected(grid, dtype, count: int, request: str = "") -> geotiff.Expected:

@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 
 from geetiles.download.ray_token import warn_if_exposed
-from geetiles.errors import RunFailed, UserInputError, last_words
+from geetiles.errors import RunFailed, UserInputError
+from geetiles.run_ending import end_run
 
 log = logging.getLogger("geetiles.download")
 
@@ -142,9 +143,12 @@ class RayCluster:
         return max(1, int(ray.cluster_resources().get("CPU", 1)))
 
     def shutdown(self) -> None:
-        if self._owned:
-            import ray
-
+        """Leave the Ray this run connected to and stop the head it started. Also when an interrupt (a
+        kernel's stop button) landed between ``ray.init`` returning and the run owning it: a Ray joined
+        to the head this run launched is ours, and left connected it would be a dead Ray to the next run."""
+        ray = sys.modules.get("ray")
+        joined_ours = self._head is not None and ray is not None and ray.is_initialized()
+        if self._owned or joined_ours:
             ray.shutdown()
             self._owned = False
         self._kill_head()
@@ -265,6 +269,7 @@ class _Watchdog:
         self._done = threading.Event()
 
     def __enter__(self) -> _Watchdog:
+        self._driver = threading.get_ident()
         self._thread = threading.Thread(target=self._watch, name="ray-start-watchdog", daemon=True)
         self._thread.start()
         return self
@@ -286,8 +291,7 @@ class _Watchdog:
         except Exception as error:  # the journal on disk still holds every finished chip
             log.warning("could not write the manifest before ending: %s", error)
         finally:
-            last_words(f"geetiles: error: {self.message}")
-            os._exit(1)
+            end_run(self.message, self._driver)
 
 
 def _loopback_driver() -> None:

@@ -37,6 +37,9 @@ def check_download_settings(config) -> None:
         raise UserInputError(
             f"download.max_downloads={config.download.max_downloads} cannot be negative; leave it unset for all chips"
         )
+    from geetiles.download.blocks import coalesce_side
+
+    coalesce_side(config.download.coalesce)  # one line for anything but auto, off or a side in pixels
     for role in ("source", "labels"):
         source = getattr(config, role)
         if source.dataset is not None or source.recipe is not None:

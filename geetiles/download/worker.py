@@ -14,6 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from geetiles.download import geotiff
+from geetiles.download.blocks import Block, bundle, chips_in, jobs_in
 from geetiles.errors import DiskFull
 from geetiles.fetching.grid import PixelGrid
 from geetiles.fetching.outcome import AuthenticationError, DeterministicError, RetriesExhausted, Tally
@@ -24,6 +25,7 @@ class ChipJob(NamedTuple):
     grid: PixelGrid
     path: str
     mask_wkb: bytes | None  # lon/lat polygon of an irregular chip; pixels outside become nodata
+    block: str | None = None  # its cell (blocks.cell_keys): chips of one cell are fetched in blocks
 
 
 class ChipResult(NamedTuple):
@@ -105,10 +107,16 @@ class DownloadWorker:
         return Placement(os.getpid(), socket.gethostname(), self.node)
 
     async def run_batch(self, jobs: list[ChipJob], headers: dict[str, str]) -> list[ChipResult]:
-        """Fetch ``jobs`` and return when all have finished (benchmarks; the engine uses exchange)."""
+        """Fetch ``jobs`` (in blocks where they are tagged with cells) and return their results, in their
+        order, when all have finished (tests and benchmarks; the engine uses exchange)."""
         self.fetcher.headers = headers
-        results = await asyncio.gather(*(self._one(job, Tally()) for job in jobs))
-        return [result._replace(node=self.node) for result in results]
+        self.start(jobs)
+        while self.active:
+            await asyncio.wait(list(self.active))
+            await asyncio.sleep(0)  # the done callbacks collect the results
+        finished, self.finished = self.finished, []
+        by_identifier = {job.identifier: result for job, result in finished}
+        return [by_identifier[job.identifier] for job in jobs]
 
     async def exchange(
         self,
@@ -142,8 +150,8 @@ class DownloadWorker:
         now = time.monotonic()
         return Exchange(
             [result for _, result in finished],
-            len(self.active),
-            sum(tally.backing_off(now) for _, tally in self.active.values()),
+            self.active_chips(),
+            sum(chips_in(unit) for unit, tally in self.active.values() if tally.backing_off(now)),
             self.unreachable_since(),
         )
 
@@ -154,13 +162,20 @@ class DownloadWorker:
 
     def start(self, jobs: list[ChipJob]) -> None:
         """Start fetching ``jobs`` (from inside the event loop); results gather in ``finished``."""
+        from geetiles.download.cutting import fetch_block
+
         if self.arrived is None:
             self.arrived = asyncio.Event()
-        for job in jobs:
+        for unit in bundle(jobs):  # a Block (several chips, one request) or a ChipJob
             tally = Tally()
-            task = asyncio.get_running_loop().create_task(self._one(job, tally))
-            self.active[task] = (job, tally)
+            work = fetch_block(self, unit, tally) if isinstance(unit, Block) else self._one(unit, tally)
+            task = asyncio.get_running_loop().create_task(work)
+            self.active[task] = (unit, tally)
             task.add_done_callback(self._collect)
+
+    def active_chips(self) -> int:
+        """Chips started and not finished (a block counts its chips)."""
+        return sum(chips_in(unit) for unit, _ in self.active.values())
 
     async def drop_waiting(self) -> list[str]:
         """The remote form of ``hand_back`` (the disk is full: chips not yet on the wire are dropped);
@@ -171,17 +186,18 @@ class DownloadWorker:
         """Cancel the chips with no request in flight (not started, queued for a request slot, or
         backing off) and return them, so another worker can take them over at once."""
         returned = []
-        for task, (job, tally) in list(self.active.items()):
+        for task, (unit, tally) in list(self.active.items()):
             # a task that has finished but whose result is not collected yet refuses the cancel
             if not tally.in_request and task.cancel():
-                returned.append(job)
+                returned.extend(jobs_in(unit))
         return returned
 
     def _collect(self, task: asyncio.Task) -> None:
-        job, _ = self.active.pop(task)
+        unit, _ = self.active.pop(task)
         if task.cancelled():  # handed back
             return
-        self.finished.append((job, task.result()._replace(node=self.node)))
+        pairs = task.result() if isinstance(unit, Block) else [(unit, task.result())]
+        self.finished.extend((job, result._replace(node=self.node)) for job, result in pairs)
         self.arrived.set()
 
     async def status(self) -> WorkerStatus:
@@ -189,8 +205,8 @@ class DownloadWorker:
         tallies = [tally for _, tally in self.active.values()]
         errors = [t.last_error for t in tallies if t.last_error]
         return WorkerStatus(
-            len(tallies),
-            sum(t.backing_off(now) for t in tallies),
+            self.active_chips(),
+            sum(chips_in(unit) for unit, tally in self.active.values() if tally.backing_off(now)),
             errors[-1] if errors else self.last_error,
             self.unreachable_since(),
         )
@@ -218,6 +234,11 @@ class DownloadWorker:
         except Exception as error:  # never lose a chip silently: report whatever went wrong
             message = f"{type(error).__name__}: {' '.join(str(error).split())[:300]}"
             return ChipResult(job.identifier, "failed", tally.requests, tally.retries, 0, "", message, None)
+        return self.write(job, pixels, tally)
+
+    def write(self, job: ChipJob, pixels, tally: Tally) -> ChipResult:
+        """Mask, encode and write (or return) one chip's pixels: the same for a chip fetched alone
+        and for one cut out of a block, so both give the same bytes."""
         array = pixels.array
         if job.mask_wkb is not None:
             array = mask_outside(array, job.grid, job.mask_wkb, self.nodata)

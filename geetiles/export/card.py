@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -158,12 +159,38 @@ def card(inp: ExportInput, license_id: str, formats: list[str], folder: str, fea
             ],
         )
         lines += [""]
-    lines += _clients(config.get("tiling") or {})
+    elif "geotiff" in formats:
+        lines += [_index_only(inp), ""]
+    lines += _clients(config.get("tiling") or {}, _zones(inp))
     return "\n".join(lines)
 
 
-def _clients(tiling: dict) -> list[str]:
-    """Which tiling suits which client, and the warning a grid-tiled dataset needs for TorchGeo."""
+def _index_only(inp: ExportInput) -> str:
+    """Why ``load_dataset`` of a folder without shards gives no pixels, and which export does."""
+    why = ""
+    if inp.images is not None and len(inp.images.bands) > 1:
+        why = (
+            " (its `Image` feature would decode the COGs with PIL, which cannot open these: several bands "
+            "written as MINISBLACK raise `UnidentifiedImageError`, and PIL has no mode for several 16-bit bands)"
+        )
+    return (
+        f"With Hugging Face `datasets`, `load_dataset` of this folder gives the index, file paths without pixels{why}. "
+        "Export with `export.formats=[geotiff,webdataset]` for pixels in `datasets`: the shards' `image.npy` and "
+        "`label.npy`."
+    )
+
+
+def _zones(inp: ExportInput) -> list[int]:
+    """The UTM zones' EPSG codes of a utm-tiled dataset's chips (the tiles' ``epsg`` column); [] otherwise."""
+    frame = inp.frame
+    if "epsg" not in getattr(frame, "columns", ()):
+        return []
+    return sorted(int(code) for code in frame["epsg"].dropna().unique())
+
+
+def _clients(tiling: dict, zones: Sequence[int] = ()) -> list[str]:
+    """Which tiling suits which client, and the warning a grid-tiled dataset, or one of several UTM zones,
+    needs for TorchGeo."""
     lines = [
         "Which client suits which tiling: PyTorch through `geetiles.dataset` or Hugging Face `datasets` "
         "takes any tiling (every chip has its own CRS and transform); TorchGeo's `RasterDataset` needs one "
@@ -176,6 +203,15 @@ def _clients(tiling: dict) -> list[str]:
             "pixel sizes vary with latitude and chip. TorchGeo resamples every file to the first one's "
             "resolution, so its samplers silently cover only part of the chips; retile with `tiling=utm` "
             "for TorchGeo.",
+            "",
+        ]
+    if len(zones) > 1:
+        lines += [
+            f"**Warning (TorchGeo):** this dataset's chips are in {len(zones)} UTM zones "
+            f"({', '.join(f'EPSG:{zone}' for zone in zones)}). TorchGeo reprojects every file to the first one's "
+            "CRS, resampling the other zones' chips; build one `RasterDataset` per zone from the index's `crs` "
+            'column: `index = pandas.read_parquet(f"{root}/chips.parquet")`, then '
+            f'`paths=[f"{{root}}/{{p}}" for p in index.image_path[index.crs == "EPSG:{zones[-1]}"]]`.',
             "",
         ]
     return lines

@@ -15,7 +15,7 @@ from pathlib import Path
 from geetiles import layout
 from geetiles.config import ExportFormat, OnMissing, Stage
 from geetiles.errors import RunFailed, UserInputError
-from geetiles.tiles import existing_tiles_file
+from geetiles.tiles import existing_tiles_file, stage_tiles_file
 
 log = logging.getLogger(__name__)
 
@@ -72,13 +72,7 @@ def run(experiment, context) -> None:
     if not export.formats:
         log.info("export.formats=[]: no dataset written")
         return
-    tiles_path = context.tiles_file or (
-        existing_tiles_file(export.tiles_file, "export.tiles_file") if export.tiles_file else None
-    )
-    if tiles_path is None:
-        raise UserInputError(
-            "the export stage needs a tiles file: run the tiling stage first or set export.tiles_file=..."
-        )
+    tiles_path = stage_tiles_file(context.tiles_file, export.tiles_file, "export")
     images, labels = _names(config)
     if images is None:
         log.info("no images dataset (source=none and no export.images): nothing to export")

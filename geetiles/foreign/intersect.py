@@ -19,7 +19,7 @@ from geetiles.config import Stage, TilingKind
 from geetiles.errors import UserInputError
 from geetiles.layout import column_output
 from geetiles.names import foreign_name
-from geetiles.tiles import existing_tiles_file
+from geetiles.tiles import existing_tiles_file, stage_tiles_file
 from geetiles.tiles.updates import TilesUpdates, updating
 
 log = logging.getLogger(__name__)
@@ -49,16 +49,7 @@ def run(experiment, context) -> None:
             )
         log.info("no foreign units: nothing to intersect")
         return
-    tiles_path = context.tiles_file or (
-        existing_tiles_file(config.intersect.tiles_file, "intersect.tiles_file", "the chips' tiles file")
-        if config.intersect.tiles_file
-        else None
-    )
-    if tiles_path is None:
-        raise UserInputError(
-            "the intersect stage needs the chips' tiles file: run the tiling stage first or set "
-            "intersect.tiles_file=..."
-        )
+    tiles_path = stage_tiles_file(context.tiles_file, config.intersect.tiles_file, "intersect", "the chips' tiles file")
     from geetiles.record import write_record
 
     column, matched = intersect_files(tiles_path, foreign_path, context.tiles_updates)

@@ -19,7 +19,7 @@ from geetiles.config import ProportionsEngine, SourceKind, Stage, TilingKind
 from geetiles.errors import RunFailed, UserInputError
 from geetiles.layout import chips_folder, column_output, failed_listing
 from geetiles.proportions.outcome import Outcome
-from geetiles.tiles import existing_tiles_file
+from geetiles.tiles import existing_tiles_file, stage_tiles_file
 
 log = logging.getLogger(__name__)
 
@@ -79,13 +79,7 @@ def run(experiment, context) -> None:
     if name is None:
         log.info("no labels: no proportions (e.g. labels=worldcover, or experiment=demo)")
         return
-    tiles_path = context.tiles_file or (
-        existing_tiles_file(settings.tiles_file, "proportions.tiles_file") if settings.tiles_file else None
-    )
-    if tiles_path is None:
-        raise UserInputError(
-            "the proportions stage needs a tiles file: run the tiling stage first or set proportions.tiles_file=..."
-        )
+    tiles_path = stage_tiles_file(context.tiles_file, settings.tiles_file, "proportions")
     from geetiles.proportions.earthengine import compute_on_earth_engine
     from geetiles.proportions.foreign_mix import has_proportions, mix_from_foreign, require_foreign_proportions
     from geetiles.proportions.local import compute_file

@@ -15,7 +15,7 @@ from pathlib import Path
 from geetiles import layout
 from geetiles.config import Stage
 from geetiles.errors import UserInputError
-from geetiles.tiles import existing_tiles_file
+from geetiles.tiles import existing_tiles_file, stage_tiles_file
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +57,7 @@ def run(experiment, context) -> None:
     if not report.enabled:
         log.info("report=none: no report written")
         return
-    tiles_path = context.tiles_file or (
-        existing_tiles_file(report.tiles_file, "report.tiles_file") if report.tiles_file else None
-    )
-    if tiles_path is None:
-        raise UserInputError(
-            "the report stage needs a tiles file: run the tiling stage first or set report.tiles_file=..."
-        )
+    tiles_path = stage_tiles_file(context.tiles_file, report.tiles_file, "report")
     tiles_path = Path(tiles_path)
     dest = destination(experiment.config, tiles_path)
     started = time.perf_counter()

@@ -18,7 +18,7 @@ from geetiles.config import SplitBy, SplitKind, Stage
 from geetiles.errors import UserInputError
 from geetiles.layout import column_output, splits_csv
 from geetiles.numbers import require_finite
-from geetiles.tiles import existing_tiles_file
+from geetiles.tiles import existing_tiles_file, stage_tiles_file
 from geetiles.tiles.updates import TilesUpdates, updating
 
 log = logging.getLogger(__name__)
@@ -84,13 +84,7 @@ def run(experiment, context) -> None:
     if split.kind is SplitKind.none:
         log.info("split=none: no train/val/test split (e.g. split=blocks split.block_size_m=10000 split.buffer_m=1000)")
         return
-    tiles_path = context.tiles_file or (
-        existing_tiles_file(split.tiles_file, "split.tiles_file") if split.tiles_file else None
-    )
-    if tiles_path is None:
-        raise UserInputError(
-            "the split stage needs a tiles file: run the tiling stage first or set split.tiles_file=..."
-        )
+    tiles_path = stage_tiles_file(context.tiles_file, split.tiles_file, "split")
     from geetiles.record import write_record
 
     outputs = split_file(tiles_path, split, context.tiles_updates)

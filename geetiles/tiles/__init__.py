@@ -20,6 +20,7 @@ from geetiles.tiles.names import (
     existing_tiles_file,
     is_json_column,
     parse_tiles_file_name,
+    stage_tiles_file,
     tiles_file_path,
 )
 from geetiles.tiles.twin import twin_in_sync
@@ -31,6 +32,7 @@ __all__ = [
     "check_identifier_column",
     "check_name",
     "existing_tiles_file",
+    "stage_tiles_file",
     "is_json_column",
     "load_tiles",
     "parse_tiles_file_name",

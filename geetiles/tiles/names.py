@@ -63,3 +63,14 @@ def existing_tiles_file(value: str, key: str, what: str = "a tiles file") -> Pat
     if not path.exists():
         raise UserInputError(f"{key}={value!r} does not exist; give {what} (.geojson)")
     return path
+
+
+def stage_tiles_file(from_run: Path | None, value: str | None, stage: str, what: str = "a tiles file") -> Path:
+    """The tiles file a stage works on: the one this run made, else the one its ``<stage>.tiles_file`` names,
+    else one line saying how to give it (every stage that reads chips resolves it the same way)."""
+    if from_run is not None:
+        return from_run
+    key = f"{stage}.tiles_file"
+    if value:
+        return existing_tiles_file(value, key, what)
+    raise UserInputError(f"the {stage} stage needs {what}: run the tiling stage first or set {key}=...")

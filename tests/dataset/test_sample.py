@@ -80,12 +80,26 @@ def torch_collate():
     return torch_data.default_collate
 
 
+@pytest.mark.slow  # importing a CUDA build of torch runs /sbin/ldconfig -p (cuda-pathfinder's find_library)
 def test_torch_default_collate_batches_shard_samples(exported):
     default_collate = torch_collate()
     dest, _ = exported
     batch = default_collate(list(iterate_shards(dest, "train"))[:8])
     assert tuple(batch["image"].shape) == (8, 3, SIDE, SIDE) and tuple(batch["transform_gdal"].shape) == (8, 6)
     assert len(batch["identifier"]) == 8
+
+
+@pytest.mark.slow  # importing a CUDA build of torch runs /sbin/ldconfig -p
+def test_torch_default_collate_batches_samples_without_labels(tmp_path):
+    from geetiles.export.webdataset import write_webdataset
+
+    default_collate = torch_collate()
+    dest = tmp_path / "wds"
+    write_webdataset(make_input(tmp_path / "chips", labels=False), dest, min_shards=2)
+    batch = default_collate(list(iterate_shards(dest, "val")))
+    assert tuple(batch["label"].shape) == (SPLITS["val"], 0, 0)
+    assert tuple(batch["proportions"].shape) == (SPLITS["val"], 0)
+    assert bool(batch["valid_frac"].isnan().all())
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +143,30 @@ def test_both_loaders_return_the_same_sample_for_each_chip(both_formats):
         np.testing.assert_array_equal(sample["transform_gdal"], row["transform"])
     collate(list(by_id.values()))
     collate(streamed)
+
+
+@pytest.mark.slow
+def test_torch_dataloader_batches_chip_dataset_samples(both_formats):
+    """PyTorch's DataLoader with its default collate over ChipDataset: every chip of the split once, in the
+    native dtypes (where torch is installed)."""
+    torch_collate()
+    import torch
+    from torch.utils.data import DataLoader
+
+    train = ChipDataset(both_formats, split="train")
+    side = train[0]["image"].shape[-1]
+    batches = list(DataLoader(train, batch_size=4))
+    assert sum(len(b["identifier"]) for b in batches) == len(train)
+    assert sorted(i for b in batches for i in b["identifier"]) == sorted(
+        train[i]["identifier"] for i in range(len(train))
+    )
+    first = batches[0]
+    assert tuple(first["image"].shape) == (4, 3, side, side) and first["image"].dtype == torch.uint8
+    assert tuple(first["label"].shape) == (4, side, side) and first["label"].dtype == torch.uint8
+    assert first["proportions"].dtype == torch.float32 and tuple(first["proportions"].shape) == (4, len(train.classes))
+    assert first["transform_gdal"].dtype == torch.float64 and tuple(first["transform_gdal"].shape) == (4, 6)
+    assert tuple(first["bounds"].shape) == (4, 4) and first["split"] == ["train"] * 4
+    np.testing.assert_array_equal(first["image"][0].numpy(), train[0]["image"])
 
 
 @pytest.mark.slow

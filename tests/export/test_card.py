@@ -126,3 +126,45 @@ def test_the_card_says_which_tiling_suits_which_client_and_warns_of_grid_chips_f
     grid, utm = "\n".join(_clients({"kind": "grid"})), "\n".join(_clients({"kind": "utm"}))
     assert "tiling=utm" in utm and "TorchGeo" in utm and "Warning" not in utm
     assert "Warning (TorchGeo)" in grid and "pixel sizes vary" in grid
+
+
+def test_the_card_warns_torchgeo_of_a_dataset_of_several_utm_zones():
+    from geetiles.export.card import _clients
+
+    two, one = "\n".join(_clients({"kind": "utm"}, [32631, 32632])), "\n".join(_clients({"kind": "utm"}, [32632]))
+    assert "Warning (TorchGeo)" in two and "2 UTM zones (EPSG:32631, EPSG:32632)" in two
+    assert 'index.crs == "EPSG:32632"' in two and "Warning" not in one
+
+
+def test_the_card_of_a_dataset_of_several_zones_names_them(hostile):
+    hostile.frame["epsg"] = [32632, 32631, 32632]
+    hostile.resolved_config["tiling"] = {"kind": "utm", "chip_size_m": 1000}
+    assert "2 UTM zones (EPSG:32631, EPSG:32632)" in card(hostile, "other", ["geotiff"], FOLDER)
+
+
+def test_without_shards_the_card_says_hugging_face_gets_no_pixels_and_which_export_does(hostile):
+    index_only = card(hostile, "other", ["geotiff"], FOLDER)
+    assert "file paths without pixels" in index_only and "UnidentifiedImageError" in index_only  # 3 bands
+    assert "export.formats=[geotiff,webdataset]" in index_only
+    assert "without pixels" not in card(hostile, "other", ["geotiff", "webdataset"], FOLDER)
+
+
+def test_pil_cannot_open_the_exports_multiband_cogs_but_reads_its_labels(tmp_path):
+    """What the card says of Hugging Face's ``Image`` feature (PIL): our 3-band images (MINISBLACK with extra
+    samples) are refused, so ``Image()`` columns over the COGs would fail; 1-band palette labels read exactly.
+    If this starts failing, PIL (or our writer) changed: the card could then declare ``Image()`` columns."""
+    image_module = pytest.importorskip("PIL.Image", reason="Pillow is not installed")
+    from geetiles.tiff.cog import write_cog
+
+    rng = np.random.default_rng(0)
+    transform = (500000.0, 10.0, 0.0, 5500000.0, 0.0, -10.0)
+    images = rng.integers(1, 255, (3, 64, 64), dtype=np.uint8)
+    write_cog(tmp_path / "image.tif", images, "EPSG:32632", transform, ["red", "green", "blue"], 0)
+    with pytest.raises(image_module.UnidentifiedImageError):
+        image_module.open(tmp_path / "image.tif")
+    labels = rng.choice(np.array([10, 40, 50], dtype=np.uint8), (64, 64))
+    colors = {10: (0, 100, 0, 255), 40: (240, 150, 255, 255), 50: (250, 0, 0, 255)}
+    write_cog(tmp_path / "label.tif", labels[None], "EPSG:32632", transform, ["Map"], 0, colormap=colors)
+    with image_module.open(tmp_path / "label.tif") as label:
+        assert label.mode == "P"
+        np.testing.assert_array_equal(np.asarray(label), labels)

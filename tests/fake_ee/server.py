@@ -79,6 +79,7 @@ class FakeEarthEngine:
         self,
         latency_s: float = 0.0,
         error_rate: float = 0.0,
+        latency_per_mpx_s: float = 0.0,
         error_statuses: Iterable[int] = (429, 503),
         seed: int = 0,
         max_request_bytes: int = 50_331_648,
@@ -87,6 +88,9 @@ class FakeEarthEngine:
     ) -> None:
         self._lock = threading.Lock()
         self._latency_s = float(latency_s)
+        # cost model: a computePixels answer takes latency_s + latency_per_mpx_s per million pixels asked
+        # (0 by default, so tests stay fast; benchmarks set it, so a bigger request is not free)
+        self._latency_per_mpx_s = float(latency_per_mpx_s)
         self._error_rate = float(error_rate)
         self._max_request_bytes = int(max_request_bytes)
         self.error_statuses = tuple(error_statuses)
@@ -122,6 +126,16 @@ class FakeEarthEngine:
     def latency_s(self, value: float) -> None:
         with self._lock:
             self._latency_s = float(value)
+
+    @property
+    def latency_per_mpx_s(self) -> float:
+        with self._lock:
+            return self._latency_per_mpx_s
+
+    @latency_per_mpx_s.setter
+    def latency_per_mpx_s(self, value: float) -> None:
+        with self._lock:
+            self._latency_per_mpx_s = float(value)
 
     @property
     def error_rate(self) -> float:
@@ -458,7 +472,7 @@ class FakeEarthEngine:
             body = await request.json()
         except ValueError:
             body = None
-        latency = self.latency_s
+        latency = self.latency_s + self.latency_per_mpx_s * _pixels_asked(body) / 1e6
         if latency > 0:
             await asyncio.sleep(latency)
         if self.silent_after is not None and self.compute_pixels_calls > self.silent_after:
@@ -502,6 +516,15 @@ class FakeEarthEngine:
             return self._random.choice(self.error_statuses)
 
 
+def _pixels_asked(body: Any) -> int:
+    """width x height of a computePixels request's grid (0 when it has none: refused later)."""
+    try:
+        dimensions = body["grid"]["dimensions"]
+        return max(0, int(dimensions.get("width", 0))) * max(0, int(dimensions.get("height", 0)))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return 0
+
+
 def _compute_json(expression: dict[str, Any]) -> str:
     """The value:compute answer, rendered in a worker thread (histograms cost CPU)."""
     return json.dumps({"result": evaluate(expression)}, separators=(",", ":"))
@@ -531,15 +554,26 @@ def main(argv: list[str] | None = None) -> None:
     """Foreground mode for benchmarks that want the server in its own process."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency", type=float, default=0.0, help="seconds slept per computePixels call")
+    parser.add_argument(
+        "--latency-per-mpx", type=float, default=0.0, help="seconds more per million pixels a computePixels call asks"
+    )
     parser.add_argument("--error-rate", type=float, default=0.0)
+    parser.add_argument(
+        "--projected-pixels", action="store_true", help="values of projected grids from x/y, not lon/lat (pixels.py)"
+    )
     parser.add_argument("--error-statuses", default="429,503", help="comma-separated HTTP statuses to inject")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-request-bytes", type=int, default=50_331_648)
     parser.add_argument("--max-side", type=int, default=32768)
     parser.add_argument("--token", default="test-token", help="'none' disables the Authorization check")
     args = parser.parse_args(argv)
+    if args.projected_pixels:
+        import os
+
+        os.environ["FAKE_EE_PROJECTED_PIXELS"] = "1"
     server = FakeEarthEngine(
         latency_s=args.latency,
+        latency_per_mpx_s=args.latency_per_mpx,
         error_rate=args.error_rate,
         error_statuses=tuple(int(s) for s in args.error_statuses.split(",") if s.strip()),
         seed=args.seed,
