@@ -58,6 +58,13 @@ def main() -> None:
         action="store_true",
         help="no worker node: the head's loss needs none, and it takes seconds to add",
     )
+    parser.add_argument(
+        "--salvage-wait-s",
+        type=float,
+        default=None,
+        help="after the head's loss, wait this long (not dispatch.SALVAGE_WAIT_S) for this machine's workers "
+        "to end before recording their files: a head's GCS killed leaves its raylet and workers running",
+    )
     parser.add_argument("--source", default="sentinel2")
     parser.add_argument("overrides", nargs="*", help="more download settings (download.max_in_flight=8 ...)")
     args = parser.parse_intermixed_args()
@@ -70,11 +77,14 @@ def main() -> None:
     from ray.cluster_utils import Cluster
 
     from geetiles.cli.compose import compose, quote
+    from geetiles.download import dispatch
     from geetiles.errors import RunFailed, UserInputError
     from geetiles.experiment import Experiment
     from geetiles.runner import run_experiment
     from geetiles.tiles import load_tiles
 
+    if args.salvage_wait_s is not None:
+        dispatch.SALVAGE_WAIT_S = args.salvage_wait_s
     messages: list[str] = []
 
     class Keep(logging.Handler):

@@ -36,18 +36,13 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow  # every test downloads, on the session's Ray
 
 
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory, ray_session) -> Path:
-    """The demo run up to the split (16 chips per dataset, with manifests): its tiles file."""
-    folder = tmp_path_factory.mktemp("adoption")
-    return run(None, folder, "aoi,tiling,download,proportions,split").tiles_file
-
-
 @pytest.fixture
-def tiles(pristine, tmp_path) -> Path:
-    """A copy of the pristine run for one test."""
-    shutil.copytree(pristine.parent, tmp_path / "data")
-    return tmp_path / "data" / pristine.name
+def tiles(demo_pipeline, tmp_path) -> Path:
+    """A copy of the shared demo run (tests/conftest.py, built once per session) up to the split (16 chips
+    per dataset, with manifests), without its dataset and report folders: its tiles file."""
+    shutil.copytree(demo_pipeline[0], tmp_path / "data", ignore=shutil.ignore_patterns("*_dataset", "*_report"))
+    [tiles] = (tmp_path / "data").glob("t_partitions_aschips_*.geojson")
+    return tiles
 
 
 def forget(tiles: Path, *names: str) -> None:

@@ -127,6 +127,8 @@ def test_a_cluster_head_whose_gcs_dies_mid_run_ends_it_in_one_line(tmp_path, fak
         "--kill-head-after",
         "20",
         "--head-only",
+        "--salvage-wait-s",  # its workers outlive the GCS: the salvage would wait its full 5 s for them
+        "1",
         "download.max_in_flight=2",
         *FAST_RETRIES,
     ]

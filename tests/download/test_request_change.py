@@ -3,8 +3,10 @@ and every chip is fetched again (download.on_change=refetch) or the run stops wi
 (download.on_change=refuse); an unchanged rerun sends no request."""
 
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import rasterio
@@ -23,9 +25,24 @@ from tests.fake_ee.fixtures import fake_ee  # noqa: F401
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+@pytest.fixture(scope="module")
+def first_download(tmp_path_factory, ray_session) -> tuple[Path, int]:
+    """The tiling and the first demo download every test here starts from, made once per module (each test
+    gets its own copy): every chip fetched, and an unchanged rerun fetches none. (tiles file, chips)."""
+    tiles = make_tiles(tmp_path_factory.mktemp("first"), (6.0, 49.6, 6.04, 49.63))
+    first = demo(tiles)
+    total = first["total"]
+    assert first["done"] == total > 0
+    assert demo(tiles)["skipped"] == total  # unchanged: nothing fetched
+    return tiles, total
+
+
 @pytest.fixture
-def tiles(tmp_path, ray_session):
-    return make_tiles(tmp_path, (6.0, 49.6, 6.04, 49.63))
+def tiles(first_download, tmp_path) -> Path:
+    """A copy of the first download's data folder: the tiles file, its chips and their manifest."""
+    source = first_download[0]
+    shutil.copytree(source.parent, tmp_path / "data")
+    return tmp_path / "data" / source.name
 
 
 def demo(tiles, *extra):
@@ -65,12 +82,9 @@ def snapshot(directory) -> dict:
     ],
     ids=["pixels_lonlat", "meters_per_pixel", "nodata"],
 )
-def test_a_changed_setting_refetches_every_chip_or_is_refused(tiles, change, caplog):
-    first = demo(tiles)
-    total = first["total"]
-    assert first["done"] == total > 0
+def test_a_changed_setting_refetches_every_chip_or_is_refused(first_download, tiles, change, caplog):
+    total = first_download[1]  # every chip fetched once, an unchanged rerun fetched none
     directory = dataset_dir(tiles, "demo-landcover")
-    assert demo(tiles)["skipped"] == total  # unchanged: nothing fetched
     before = snapshot(directory)
 
     with pytest.raises(
@@ -90,7 +104,6 @@ def test_a_changed_setting_refetches_every_chip_or_is_refused(tiles, change, cap
 
 
 def test_the_change_line_says_what_changed(tiles, caplog):
-    demo(tiles)
     caplog.set_level("WARNING", logger="geetiles.download")
     demo(tiles, "labels.pixels_lonlat=[16,16]")
     assert any("pixels_lonlat [32, 32] → [16, 16]" in r.getMessage() for r in caplog.records)
@@ -99,7 +112,6 @@ def test_the_change_line_says_what_changed(tiles, caplog):
 def test_chips_of_a_killed_run_with_other_settings_are_never_kept(tiles):
     """A run with the old settings was killed after writing chips it never journaled; the rerun
     with new settings must not adopt them (their files carry the old request's fingerprint)."""
-    demo(tiles)
     directory = dataset_dir(tiles, "demo-landcover")
     old = requests_of(directory)
     for name in ("manifest.csv", "failures.csv", "manifest.geetiles.yaml"):
@@ -110,7 +122,6 @@ def test_chips_of_a_killed_run_with_other_settings_are_never_kept(tiles):
 
 
 def test_files_of_geetiles_0_1_7_are_checked_and_adopted(tiles):
-    demo(tiles)
     directory = dataset_dir(tiles, "demo-landcover")
     for path in directory.glob("*.tif"):  # strip the fingerprint tag: a file as another tool wrote it
         with rasterio.open(path, "r+") as chip:
