@@ -36,8 +36,9 @@ ADOPT_TIMEOUT_S = 30.0  # a check of a dead worker's files not answered by then:
 
 
 class Dispatcher:
-    def __init__(self, ray, workforce: Workforce, plan, download, stop_bootstrap) -> None:
+    def __init__(self, ray, workforce: Workforce, plan, download, stop_bootstrap, start_timeout_s: float) -> None:
         self.ray, self.workforce, self.plan, self.download = ray, workforce, plan, download
+        self.start_timeout_s = start_timeout_s  # workers starting is Ray starting: ray.start_timeout_s bounds it
         self.stop_bootstrap = stop_bootstrap
         self.write_files = download.write_on.value == "worker"
         count = len(workforce.slots)
@@ -63,7 +64,7 @@ class Dispatcher:
             plan.request.fingerprint,
             download.max_in_flight,
             download.max_requests_per_s,
-            download.stall_timeout_s,
+            max(download.stall_timeout_s, self.start_timeout_s),
         )
         self.stop_bootstrap(plan)
         per_request = plan.chips_per_request  # shares are in requests; a block holds several chips

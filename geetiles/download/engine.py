@@ -62,7 +62,9 @@ class Engine:
                     workforce = Workforce(ray, worker_count(self.config.download, ray_cluster.cpus()))
                 plan = preparing.result()
             if len(plan.jobs):
-                self._dispatcher = Dispatcher(ray, workforce, plan, self.config.download, self._stop_bootstrap)
+                self._dispatcher = Dispatcher(
+                    ray, workforce, plan, self.config.download, self._stop_bootstrap, ray_config.start_timeout_s
+                )
                 self._dispatcher.run()
         finally:
             if head_watch is not None:  # before this run's own shutdown stops the head

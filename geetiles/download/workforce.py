@@ -94,7 +94,7 @@ class Workforce:
         ready, _ = self.ray.wait(refs, num_returns=len(refs), timeout=timeout_s)
         if len(ready) < len(refs):
             raise RunFailed(
-                f"waited {timeout_s:g} s (download.stall_timeout_s) for the download workers to start; "
+                f"waited {timeout_s:g} s (ray.start_timeout_s) for the download workers to start; "
                 "finished chips are kept, rerun the same command to resume"
             )
         dead = []
