@@ -20,7 +20,13 @@ Cases, each in one run of this script:
 - ``kill``: coalesced, the whole process group SIGKILLed once a quarter of the chips are on disk,
   then the same command again: every chip done exactly once, the same bytes as the 100px off run.
 
-Measured (2026-12-05, one run of every case, on the shared 2-core machine with load average 11 at the
+Measured on a quiet machine (2026-12-05, load average 1.4 at the start and 2.5 at the end, one run of
+every case): 100 px off 29.27 s, 98.1 chips/s, 2870 requests; auto 5.67 s, 506.1 chips/s, 131 requests:
+5.2x, 2870 files compared, 0 differ. 256 px: off 29.92 s; auto 12.62 s, 295 requests: 2.4x, 0 differ.
+errors30: every chip once, 178 requests, same bytes. kill: 732 chips on disk at the kill, the rerun
+skipped 734 and fetched 2136 in 64 requests, every file identical.
+
+Measured earlier (2026-12-05, one run of every case, on the shared 2-core machine with load average 11 at the
 start and 23 at the end, other sessions' tests running): 2870 chips (this repo's UTM tiling of
 Luxembourg; the issue counted 2614).
 - 100 px: off 32.6 s, 88.0 chips/s, 2870 requests; auto 18.9 s, 152.1 chips/s, 131 requests:
