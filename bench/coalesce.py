@@ -80,23 +80,9 @@ def utm_tiles(folder: Path) -> Path:
 
 
 def command(tiles: Path, url: str, name: str, coalesce: str, pixels: list[str], run_dir: Path) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "geetiles",
-        "stages=[download]",
-        f"download.tiles_file={tiles}",
-        "source=sentinel2",
-        f"source.name={name}",
-        *pixels,
-        "labels=none",
-        f"ee.url={url}",
-        "ee.credentials=none",
-        "ee.project=bench",
-        "download.progress=log",
-        f"download.coalesce={coalesce}",
-        f"hydra.run.dir={run_dir}",
-    ]
+    return fake_server.download_command(
+        tiles, url, run_dir, f"source.name={name}", *pixels, "download.progress=log", f"download.coalesce={coalesce}"
+    )
 
 
 def download(tiles: Path, name: str, coalesce: str, pixels: list[str], error_rate=0.0, kill_at=None) -> dict:

@@ -37,3 +37,22 @@ def server_stats(url: str) -> dict:
     """What the server answered so far (requests served, errors injected)."""
     with urllib.request.urlopen(f"{url}/_stats", timeout=30) as response:  # loopback only
         return json.loads(response.read())
+
+
+def download_command(tiles: Path, url: str, run_dir: Path, *extra: str) -> list[str]:
+    """``python -m geetiles`` downloading ``tiles``' chips (sentinel2, no labels) from the fake at ``url``;
+    ``extra`` overrides come last, so they win."""
+    return [
+        sys.executable,
+        "-m",
+        "geetiles",
+        "stages=[download]",
+        f"download.tiles_file={tiles}",
+        "source=sentinel2",
+        "labels=none",
+        f"ee.url={url}",
+        "ee.credentials=none",
+        "ee.project=bench",
+        f"hydra.run.dir={run_dir}",
+        *extra,
+    ]

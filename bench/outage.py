@@ -29,7 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.worker_kill import ENV  # noqa: E402
+from bench.worker_kill import ENV, download_command  # noqa: E402
 from tests.fake_ee.server import FakeEarthEngine  # noqa: E402
 
 DATASET = "sentinel2-rgb-median-2020"
@@ -62,22 +62,9 @@ def main() -> None:
         )
         tiles = next(folder.glob("out_partitions_*.geojson"))
         directory = tiles.with_suffix("") / DATASET
-        command = [
-            sys.executable,
-            "-m",
-            "geetiles",
-            "stages=[download]",
-            f"download.tiles_file={tiles}",
-            "source=sentinel2",
-            "source.pixels_lonlat=[100,100]",
-            "labels=none",
-            f"ee.url={server.url}",
-            "ee.credentials=none",
-            "ee.project=bench",
-            "download.progress=log",
-            "download.max_in_flight=8",
-            f"hydra.run.dir={folder}/run2",
-        ]
+        command = download_command(
+            tiles, server.url, folder / "run2", "download.max_in_flight=8"
+        )  # source.pixels_lonlat=[100,100], progress as log lines
         started = time.monotonic()
         process = subprocess.Popen(
             command, cwd=folder, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True

@@ -41,6 +41,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench import fake_server  # noqa: E402
 from bench.worker_kill import ENV, server_stats, start_server  # noqa: E402
 from tests.download.ray_processes import download_workers  # noqa: E402
 
@@ -97,19 +98,7 @@ def rss_kib(pid: int, field: str = "VmRSS") -> int:
 
 def run_kill_mode(tiles: Path, url: str, every_s: float, extra: list[str], log_path: Path) -> dict:
     """``python -m geetiles`` with a worker SIGKILLed every ``every_s``; RSS sampled from /proc."""
-    command = [
-        sys.executable,
-        "-m",
-        "geetiles",
-        "stages=[download]",
-        f"download.tiles_file={tiles}",
-        "source=sentinel2",
-        "labels=none",
-        f"ee.url={url}",
-        "ee.credentials=none",
-        f"hydra.run.dir={tiles.parent}/run",
-        *extra,
-    ]
+    command = fake_server.download_command(tiles, url, tiles.parent / "run", *extra)
     started = time.monotonic()
     measures = {"rss_kib_at_10": None, "rss_kib_at_100": None, "rss_kib_end": 0, "kills": 0}
     with open(log_path, "w") as log:

@@ -81,22 +81,9 @@ def luxembourg_tiles(folder: Path) -> Path:
 
 
 def download_command(tiles: Path, url: str, run_dir: Path, *extra: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "geetiles",
-        "stages=[download]",
-        f"download.tiles_file={tiles}",
-        "source=sentinel2",
-        "source.pixels_lonlat=[100,100]",
-        "labels=none",
-        f"ee.url={url}",
-        "ee.credentials=none",
-        "ee.project=bench",
-        "download.progress=log",
-        f"hydra.run.dir={run_dir}",
-        *extra,
-    ]
+    return fake_server.download_command(
+        tiles, url, run_dir, "source.pixels_lonlat=[100,100]", "download.progress=log", *extra
+    )
 
 
 def one_run(tiles: Path, latency: float, kill_after_s: float | None, extra: list[str]) -> dict:
