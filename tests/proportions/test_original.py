@@ -7,13 +7,12 @@ import json
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
-import rasterio
 import shapely
 
 from tests.conftest import geet_cmd
 from tests.in_process import run_in_process
+from tests.proportions.original_labels import write_original_label_chips
 
 ORIGINAL = Path(__file__).resolve().parents[1] / "data" / "original017" / "files"
 CASE = ORIGINAL / "proportions" / "tokyo"
@@ -44,26 +43,8 @@ def tokyo(tmp_path_factory) -> Path:
     shutil.copy(ORIGINAL / "grid" / "tokyo-1000" / f"{CHIPS}.geojson", folder)
     shutil.copy(ORIGINAL / "grid" / "tokyo-5000" / f"{GRID5K}.geojson", folder)
     shutil.copy(CASE / f"input_{RANDOM5K}.geojson", folder / f"{RANDOM5K}.geojson")
-    labels = np.load(CASE / "labels.npz")
     for stem in (CHIPS, GRID5K, RANDOM5K):
-        chips = folder / stem / LABELS
-        chips.mkdir(parents=True)
-        for identifier, values, transform in zip(
-            labels[f"{stem}__ids"], labels[f"{stem}__labels"], labels[f"{stem}__transforms"]
-        ):
-            with rasterio.open(
-                chips / f"{identifier}.tif",
-                "w",
-                driver="GTiff",
-                width=values.shape[1],
-                height=values.shape[0],
-                count=1,
-                dtype=values.dtype,
-                crs="EPSG:4326",
-                nodata=0,
-                transform=rasterio.Affine.from_gdal(*transform),
-            ) as out:
-                out.write(values, 1)
+        write_original_label_chips(folder, stem, LABELS)
     for stem in (CHIPS, GRID5K, RANDOM5K):
         result = run_in_process(
             geet_cmd("lp.compute", "--tiles_file", f"{stem}.geojson", "--labels_dataset_def", LABELS), folder

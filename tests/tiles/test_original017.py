@@ -10,12 +10,11 @@ import re
 import shlex
 from pathlib import Path
 
-import numpy as np
 import pytest
-import rasterio
 
 from tests.conftest import geet_cmd
 from tests.in_process import run_in_process
+from tests.proportions.original_labels import write_original_label_chips
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "original017"
 FILES = DATA / "files"
@@ -112,29 +111,6 @@ LP_COMPUTE = [
 ]
 
 
-def _labels(folder: Path, stem: str) -> None:
-    """The label chips 0.1.7 counted (labels.npz), as it laid them out."""
-    labels = np.load(TOKYO / "labels.npz")
-    chips = folder / stem / "esa-world-cover"
-    chips.mkdir(parents=True)
-    for identifier, values, transform in zip(
-        labels[f"{stem}__ids"], labels[f"{stem}__labels"], labels[f"{stem}__transforms"]
-    ):
-        with rasterio.open(
-            chips / f"{identifier}.tif",
-            "w",
-            driver="GTiff",
-            width=values.shape[1],
-            height=values.shape[0],
-            count=1,
-            dtype=values.dtype,
-            crs="EPSG:4326",
-            nodata=0,
-            transform=rasterio.Affine.from_gdal(*transform),
-        ) as out:
-            out.write(values, 1)
-
-
 @pytest.mark.parametrize("stem", LP_COMPUTE)
 def test_geet_lp_compute_writes_the_bytes_0_1_7_wrote_on_its_grids(tmp_path, stem):
     """Rectangular chips without nodata, where geetiles' shares equal 0.1.7's (the random pieces differ
@@ -142,7 +118,7 @@ def test_geet_lp_compute_writes_the_bytes_0_1_7_wrote_on_its_grids(tmp_path, ste
     folder = "tokyo-1000" if stem.endswith("0425f1f89eea7") else "tokyo-5000"
     tiles = tmp_path / f"{stem}.geojson"
     tiles.write_bytes((FILES / "grid" / folder / tiles.name).read_bytes())
-    _labels(tmp_path, stem)
+    write_original_label_chips(tmp_path, stem)
     result = run_in_process(
         geet_cmd(
             "lp.compute",
