@@ -15,6 +15,9 @@ def setup(tmp_path, fake_ee, ray_session):  # noqa: F811
     return make_tiles(tmp_path), fake_ee, credentials_file(tmp_path, fake_ee)
 
 
+SMALL_S2 = ["--dataset_def", "sentinel2-rgb-median-2020", "--pixels_lonlat", "[20,20]"]  # the quick chips
+
+
 def run(tiles, server, credentials, *options):
     geet(
         ["download", "--tiles_file", str(tiles), "--ee_url", server.url, "--ee_credentials", str(credentials), *options]
@@ -87,10 +90,7 @@ def test_aoi_filter_and_unknown_aoi(setup, capsys):
         tiles,
         server,
         credentials,
-        "--dataset_def",
-        "sentinel2-rgb-median-2020",
-        "--pixels_lonlat",
-        "[20,20]",
+        *SMALL_S2,
         "--skip_confirm",
         "--aoi",
         "Luxembourg",
@@ -102,10 +102,7 @@ def test_aoi_filter_and_unknown_aoi(setup, capsys):
             tiles,
             server,
             credentials,
-            "--dataset_def",
-            "sentinel2-rgb-median-2020",
-            "--pixels_lonlat",
-            "[20,20]",
+            *SMALL_S2,
             "--skip_confirm",
             "--aoi",
             "Atlantis",
@@ -117,7 +114,7 @@ def test_confirmation_is_asked_and_no_aborts(setup, monkeypatch, capsys):
     tiles, server, credentials = setup
     monkeypatch.setattr("builtins.input", lambda prompt: "n")
     with pytest.raises(SystemExit) as raised:
-        run(tiles, server, credentials, "--dataset_def", "sentinel2-rgb-median-2020", "--pixels_lonlat", "[20,20]")
+        run(tiles, server, credentials, *SMALL_S2)
     assert raised.value.code == 1 and "not confirmed" in capsys.readouterr().err
     assert server.compute_pixels_calls == 0 and not dataset_dir(tiles).exists()
     monkeypatch.setattr("builtins.input", lambda prompt: "y")
@@ -125,10 +122,7 @@ def test_confirmation_is_asked_and_no_aborts(setup, monkeypatch, capsys):
         tiles,
         server,
         credentials,
-        "--dataset_def",
-        "sentinel2-rgb-median-2020",
-        "--pixels_lonlat",
-        "[20,20]",
+        *SMALL_S2,
         "--max_downloads",
         "1",
     )
@@ -168,10 +162,7 @@ def test_failed_chips_make_the_exit_status_non_zero(setup, capsys):
             tiles,
             server,
             credentials,
-            "--dataset_def",
-            "sentinel2-rgb-median-2020",
-            "--pixels_lonlat",
-            "[20,20]",
+            *SMALL_S2,
             "--skip_confirm",
         )
     assert raised.value.code == 1
