@@ -12,10 +12,10 @@ import rasterio
 import yaml
 from rasterio.transform import from_bounds
 
-from geetiles.tiff import read_header
 from geetiles.tools.mosaic import build_mosaic, parse_channels
 from tests.conftest import geet_cmd
 from tests.in_process import run_in_process
+from tests.tiff.headers import assert_header_agrees_with_gdal
 
 UTM = "EPSG:32632"
 
@@ -214,20 +214,8 @@ def test_a_mosaic_written_into_the_chip_folder_is_not_a_chip(lonlat_chips, tmp_p
 
 
 def test_the_fast_header_reader_agrees_with_gdal(lonlat_chips):
-    from geetiles.tiff.reader import _header_with_rasterio as _rasterio_header
-
     for path in sorted(lonlat_chips.glob("*.tif")):
-        fast, gdal = read_header(path), _rasterio_header(path)
-        assert (fast.width, fast.height, fast.count, fast.dtype, fast.crs, fast.nodata, fast.block) == (
-            gdal.width,
-            gdal.height,
-            gdal.count,
-            gdal.dtype,
-            gdal.crs,
-            gdal.nodata,
-            gdal.block,
-        )
-        assert np.allclose(fast.transform, gdal.transform, rtol=0, atol=1e-12)
+        assert_header_agrees_with_gdal(path)
 
 
 def test_bad_input_is_one_line_and_exit_2(lonlat_chips, tmp_path):
