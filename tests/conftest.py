@@ -18,13 +18,6 @@ from tests.in_process import Ran, run_in_process
 RAY_FIXTURES = {"ray_session", "demo_pipeline"}
 
 
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """``-n auto``: one worker more than the cores. The slow tests wait on Ray and child processes about
-    half their time, so a third worker on 2 cores keeps them busy: the whole suite took 3 min 43 s with 3
-    workers (work stealing) against 4 min 41 s with 2, and 4 min 02 s with 4 (quiet 2-core machine)."""
-    return (os.cpu_count() or 1) + 1
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test on the session's Ray (directly or through a fixture that needs it) is slow, so
     ``-m "not slow"`` never starts Ray, whether or not its module remembered the mark."""

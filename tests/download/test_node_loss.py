@@ -28,7 +28,9 @@ IN_FLIGHT, RATE = 8, 40
 def test_removing_a_node_moves_its_chips_to_the_node_left_within_the_caps(tmp_path, fake_ee):  # noqa: F811
     tiles = make_tiles(tmp_path, (6.0, 49.6, 6.15, 49.7))  # 121 chips
     credentials = credentials_file(tmp_path, fake_ee)
-    fake_ee.latency_s = 0.15
+    # 0.3 s answers: the ~100 chips left take ~7 s on the node left, longer than a replacement takes to start
+    # on a busy machine (at 0.15 s the run could end before it was up, and nothing said 'replaced')
+    fake_ee.latency_s = 0.3
     command = [
         sys.executable,
         "-m",
