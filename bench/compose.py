@@ -1,0 +1,70 @@
+"""Composition benchmark: what one composition of the experiment costs, with the schema registered
+once per process (``geetiles.config.register``) and, as before, at every composition.
+
+    python bench/compose.py            # 30 compositions per case, each case in a fresh process
+    python bench/compose.py -n 100
+
+Each case runs in its own child process: one untimed composition (imports, the schema registered),
+then ``-n`` timed compositions of ``experiment=demo``, measured in process CPU time (what the tests'
+hundreds of compositions and a command line's two cost, whatever else the machine runs). Cases:
+``registered each time``: the schema's dataclasses turned into a config and stored before every
+composition (what ``geetiles.compose`` and the command line did); ``geetiles.compose``: the public
+function as it is (registered once). The composed configs are compared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+
+CHILD = r"""
+import json, sys, time
+from hydra import compose, initialize_config_module
+from hydra.core.global_hydra import GlobalHydra
+from omegaconf import OmegaConf
+case, runs = sys.argv[1], int(sys.argv[2])
+from hydra.core.config_store import ConfigStore
+from geetiles.config import ExperimentConfig
+from geetiles.cli.compose import compose as ours
+def one():
+    if case == "geetiles.compose":
+        return ours(["experiment=demo"])
+    ConfigStore.instance().store(name="experiment_schema", node=ExperimentConfig)
+    GlobalHydra.instance().clear()
+    with initialize_config_module(config_module="geetiles.conf", version_base="1.3"):
+        return compose(config_name="config", overrides=["experiment=demo"])
+first = OmegaConf.to_yaml(one())
+times = []
+for _ in range(runs):
+    start = time.process_time()
+    config = one()
+    times.append(time.process_time() - start)
+print(json.dumps({"times": times, "same": OmegaConf.to_yaml(config) == first, "yaml": first}))
+"""
+
+CASES = ("registered each time", "geetiles.compose")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-n", type=int, default=30, help="timed compositions per case")
+    runs = parser.parse_args().n
+    results = {}
+    for case in CASES:
+        out = subprocess.run([sys.executable, "-c", CHILD, case, str(runs)], capture_output=True, text=True, check=True)
+        results[case] = json.loads(out.stdout.strip().splitlines()[-1])
+    base = statistics.median(results[CASES[0]]["times"])
+    for case in CASES:
+        median = statistics.median(results[case]["times"])
+        print(f"{case:21s} median {median * 1000:6.1f} ms CPU per composition ({base / median:.2f}x faster)")
+    same = all(r["yaml"] == results[CASES[0]]["yaml"] and r["same"] for r in results.values())
+    print("composed configs identical across cases and runs:", same)
+    if not same:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
