@@ -160,7 +160,10 @@ class Dispatcher:
                 held[job.identifier] = job
         headers = self.plan.source.auth_headers() if jobs else None
         actor = self.workforce.slots[index].actor
-        self.pending[actor.exchange.remote(jobs, headers, EXCHANGE_WAIT_S, self.download.batch_size)] = (
+        call = actor.exchange.remote(
+            jobs, headers, EXCHANGE_WAIT_S, self.download.batch_size, download=self.workforce.download
+        )
+        self.pending[call] = (
             "exchange",
             index,
         )

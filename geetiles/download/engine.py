@@ -46,6 +46,7 @@ class Engine:
         ray_cluster.launch()  # a local head is spawned before this run starts any thread of its own
         bootstrap = ray_cluster.will_start_local()  # joining a running Ray is quick: nothing to bridge
         ray, workforce, plan, preparing, head_watch = None, None, None, None, None
+        ended_cleanly = False
         try:
             with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="prepare") as executor:
                 planner = Planner(self.config, self.tiles_path, self.source_config)
@@ -59,13 +60,15 @@ class Engine:
                             raise preparing.exception() from None
                         raise
                     head_watch = ray_cluster.watch_head(salvage=lambda: self._salvage(preparing, started))
-                    workforce = Workforce(ray, worker_count(self.config.download, ray_cluster.cpus()))
+                    count = worker_count(self.config.download, ray_cluster.cpus())
+                    workforce = Workforce(ray, count, ray_cluster.resting_workers)
                 plan = preparing.result()
             if len(plan.jobs):
                 self._dispatcher = Dispatcher(
                     ray, workforce, plan, self.config.download, self._stop_bootstrap, ray_config.start_timeout_s
                 )
                 self._dispatcher.run()
+            ended_cleanly = True
         finally:
             if head_watch is not None:  # before this run's own shutdown stops the head
                 head_watch.stop()
@@ -76,7 +79,9 @@ class Engine:
                     self._stop_bootstrap(plan)
             finally:
                 if workforce is not None:  # a Ray this run did not start (tests, notebooks) keeps running
-                    workforce.stop()
+                    # the labels' download after the images' on the same Ray configures these processes
+                    rest = self.shared_cluster is not None and ended_cleanly
+                    workforce.stop(rest_in=ray_cluster.resting_workers if rest else None)
                 if self.shared_cluster is None:
                     ray_cluster.shutdown()
                 if plan is not None:  # whatever happened, every chip that finished is in manifest.csv

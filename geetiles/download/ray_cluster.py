@@ -58,6 +58,7 @@ class RayCluster:
         self.start_timeout_s = start_timeout_s
         self._owned = False
         self._head: LocalHead | None = None
+        self.resting_workers: list = []  # (node, actor): download workers kept for the next download on this Ray
 
     def will_start_local(self) -> bool:
         """True when connect() is going to start a new local Ray (seconds), not join one."""
@@ -147,6 +148,12 @@ class RayCluster:
         kernel's stop button) landed between ``ray.init`` returning and the run owning it: a Ray joined
         to the head this run launched is ours, and left connected it would be a dead Ray to the next run."""
         ray = sys.modules.get("ray")
+        resting, self.resting_workers = self.resting_workers, []
+        for _, actor in resting if ray is not None and ray.is_initialized() else ():
+            try:  # a Ray this run joined (tests, notebooks) outlives it: its resting workers must not
+                ray.kill(actor, no_restart=True)
+            except Exception:  # already gone
+                pass
         joined_ours = self._head is not None and ray is not None and ray.is_initialized()
         if self._owned or joined_ours:
             ray.shutdown()

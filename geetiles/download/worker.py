@@ -88,9 +88,17 @@ class DownloadWorker:
         self.finished: list[tuple[ChipJob, ChipResult]] = []  # not yet taken (by exchange or the bootstrap)
         self.arrived: asyncio.Event | None = None  # set when a chip finishes
         self.last_error = ""
+        self.download = ""  # the download this worker serves (its driver's token): calls of another get nothing
 
     def configure(
-        self, spec, nodata: float | None, write_files: bool, seed: int = 0, request: str = "", burst: bool = True
+        self,
+        spec,
+        nodata: float | None,
+        write_files: bool,
+        seed: int = 0,
+        request: str = "",
+        burst: bool = True,
+        download: str = "",
     ) -> Placement:
         """``spec`` is the source's FetcherSpec (Earth Engine endpoint, demo field, ...); ``request``
         the fingerprint every chip file is tagged with; ``burst=False`` for a worker that replaces a
@@ -101,7 +109,7 @@ class DownloadWorker:
         self.fetcher = spec.create(seed)
         if not burst and hasattr(self.fetcher, "drain_burst"):
             self.fetcher.drain_burst()
-        self.request = request
+        self.request, self.download = request, download
         self.nodata = nodata
         self.write_files = write_files
         return Placement(os.getpid(), socket.gethostname(), self.node)
@@ -125,16 +133,23 @@ class DownloadWorker:
         wait_s: float = 1.0,
         enough: int = 64,
         linger_s: float = 0.2,
+        download: str = "",
     ) -> Exchange:
         """Start ``jobs``; return the chips finished since the last call once ``enough`` have finished
         (or all), or ``linger_s`` after the first of them, or after ``wait_s`` with none (so the driver
-        hears from every worker at least that often)."""
+        hears from every worker at least that often). A call of a download this worker no longer
+        serves (``download``: the token ``configure`` was given; Ray may start a call after a later
+        one) returns nothing: the chips finished now are the next download's."""
+        if download != self.download:
+            return Exchange([], 0, 0)
         loop = asyncio.get_running_loop()
         if headers is not None:
             self.fetcher.headers = headers
         self.start(jobs)
         deadline, first = loop.time() + wait_s, None
         while not (self.finished and (len(self.finished) >= enough or not self.active)):
+            if download != self.download:
+                break
             now = loop.time()
             if self.finished and first is None:
                 first = now
@@ -146,6 +161,8 @@ class DownloadWorker:
                 await asyncio.wait_for(self.arrived.wait(), until - now)
             except TimeoutError:
                 pass
+        if download != self.download:  # the worker rested meanwhile
+            return Exchange([], 0, 0)
         finished, self.finished = self.finished, []
         now = time.monotonic()
         return Exchange(
@@ -214,6 +231,19 @@ class DownloadWorker:
     async def close(self) -> None:
         if self.fetcher is not None:
             await self.fetcher.close()
+
+    async def rest(self) -> bool:
+        """Between two downloads on one Ray (a run's images, then its labels): close the run's
+        connections and forget it, so the next download configures this process instead of starting
+        one. False while chips are still in progress: the driver then ends this worker."""
+        if self.active:
+            return False
+        self.download = ""
+        if self.arrived is not None:  # calls left waiting end now, with nothing
+            self.arrived.set()
+        await self.close()
+        self.fetcher, self.request, self.finished, self.last_error = None, "", [], ""
+        return True
 
     async def _one(self, job: ChipJob, tally: Tally) -> ChipResult:
         try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import socket
 import time
+import uuid
 from dataclasses import dataclass
 
 from geetiles.download.limits import shares
@@ -25,6 +26,7 @@ log = logging.getLogger("geetiles.download")
 PLACE_TIMEOUT_S = 30.0  # a replacement that has not answered its configure call by then is given up
 REPLACE_TRIES = 5  # consecutive failed replacements before a slot is left empty
 RETRY_DELAYS_S = (0.0, 1.0, 2.0, 4.0, 8.0)  # before each replacement attempt of a slot (the first: at once)
+REST_TIMEOUT_S = 5.0  # a worker asked to rest between two downloads that has not answered by then is ended
 REFUSED_PROBE_S = 0.5  # a node whose raylet refuses a connection within this is dead, whatever Ray says yet
 
 
@@ -55,19 +57,29 @@ class Slot:
 
 
 class Workforce:
-    def __init__(self, ray, count: int) -> None:
+    def __init__(self, ray, count: int, resting: list | None = None) -> None:
         """Create ``count`` actors at once, round-robin over the live nodes (their processes start
-        while the driver prepares), to be configured once the run's endpoint is known."""
+        while the driver prepares), to be configured once the run's endpoint is known. ``resting``:
+        (node, actor) pairs left by an earlier download on this Ray (``stop``), used first on their node."""
         self.ray = ray
         self.actor_class = ray.remote(DownloadWorker)
         self._configure_args: tuple = ()
+        self.download = uuid.uuid4().hex  # this download's token: a worker kept for the next one ignores its calls
         nodes = sorted(node["NodeID"] for node in self._live_nodes())
-        log.info("%d download workers on %d Ray node(s)", count, len(nodes))
         self.slots = [Slot(index) for index in range(count)]
+        kept = 0
         for slot in self.slots:
             # hard affinity: soft affinity fell back to the head node while a new node was still starting its workers
             slot.node = nodes[slot.index % len(nodes)]
-            slot.actor = self._create(slot.node)
+            slot.actor = _take_resting(resting, slot.node)
+            kept += slot.actor is not None
+            slot.actor = slot.actor or self._create(slot.node)
+        log.info(
+            "%d download workers on %d Ray node(s)%s",
+            count,
+            len(nodes),
+            f" ({kept} kept from the previous download)" if kept else "",
+        )
 
     def configure(
         self,
@@ -89,7 +101,9 @@ class Workforce:
         ):
             slot.in_flight, slot.rate, slot.seed = in_flight, rate, seed + slot.index
             refs.append(
-                slot.actor.configure.remote(spec.share(in_flight, rate), nodata, write_files, slot.seed, request)
+                slot.actor.configure.remote(
+                    spec.share(in_flight, rate), nodata, write_files, slot.seed, request, download=self.download
+                )
             )
         ready, _ = self.ray.wait(refs, num_returns=len(refs), timeout=timeout_s)
         if len(ready) < len(refs):
@@ -142,6 +156,7 @@ class Workforce:
             slot.seed + 1000 * slot.generation,
             request,
             False,
+            self.download,
         )
         return slot.configuring
 
@@ -166,8 +181,18 @@ class Workforce:
         """Replacements asked more than PLACE_TIMEOUT_S ago that have not answered."""
         return [s for s in self.slots if s.configuring is not None and now - s.asked_at > PLACE_TIMEOUT_S]
 
-    def stop(self) -> None:
-        """End every worker (a Ray this run did not start, in tests or notebooks, keeps running)."""
+    def stop(self, rest_in: list | None = None) -> None:
+        """End every worker (a Ray this run did not start, in tests or notebooks, keeps running). With
+        ``rest_in`` (a run that ended cleanly, on a Ray that serves another download next), the live
+        workers are asked to rest, and those that answer within REST_TIMEOUT_S go there instead."""
+        if rest_in is not None:
+            resting = [s for s in self.slots if s.live and s.actor is not None and s.configuring is None]
+            answers = [slot.actor.rest.remote() for slot in resting]
+            ready, _ = self.ray.wait(answers, num_returns=len(answers), timeout=REST_TIMEOUT_S) if answers else ([], [])
+            for slot, answer in zip(resting, answers):
+                if answer in ready and self._rested(answer):
+                    rest_in.append((slot.node, slot.actor))
+                    slot.actor, slot.live = None, False
         for slot in self.slots:
             self._kill(slot.actor)
             slot.actor, slot.live = None, False
@@ -180,6 +205,12 @@ class Workforce:
             max_concurrency=1000,
             scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=node, soft=False),
         ).remote()
+
+    def _rested(self, answer) -> bool:
+        try:
+            return self.ray.get(answer) is True
+        except self.ray.exceptions.RayError:  # it died meanwhile
+            return False
 
     def _kill(self, actor) -> None:
         if actor is not None:
@@ -206,6 +237,15 @@ class Workforce:
             if not _refuses(node):
                 return node["NodeID"]
         return None
+
+
+def _take_resting(resting: list | None, node: str):
+    """A resting worker on ``node`` (removed from ``resting``), or None."""
+    for index, (where, actor) in enumerate(resting or ()):
+        if where == node:
+            del resting[index]
+            return actor
+    return None
 
 
 def no_node_left(error: str) -> RunFailed:
