@@ -79,8 +79,9 @@ class Engine:
                     self._stop_bootstrap(plan)
             finally:
                 if workforce is not None:  # a Ray this run did not start (tests, notebooks) keeps running
-                    # the labels' download after the images' on the same Ray configures these processes
-                    rest = self.shared_cluster is not None and ended_cleanly
+                    # the labels' download after the images' (or this process's next run, on a Ray it
+                    # had before the run) configures these processes instead of starting new ones
+                    rest = ended_cleanly and (self.shared_cluster is not None or ray_cluster.joined)
                     workforce.stop(rest_in=ray_cluster.resting_workers if rest else None)
                 if self.shared_cluster is None:
                     ray_cluster.shutdown()

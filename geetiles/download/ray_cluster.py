@@ -50,6 +50,9 @@ def check_address(address: str) -> None:
         raise UserInputError(f"ray.address={address!r} has no valid port (1-65535)")
 
 
+JOINED_RAY_RESTING: list = []  # (node, actor): the download workers this process left on a Ray it had joined
+
+
 class RayCluster:
     def __init__(self, address: str, num_cpus: int | None, start_timeout_s: float = 60.0) -> None:
         check_address(address)
@@ -59,6 +62,7 @@ class RayCluster:
         self._owned = False
         self._head: LocalHead | None = None
         self.resting_workers: list = []  # (node, actor): download workers kept for the next download on this Ray
+        self.joined = False  # this process had Ray before the run (a notebook's, the tests'): it outlives the run
 
     def will_start_local(self) -> bool:
         """True when connect() is going to start a new local Ray (seconds), not join one."""
@@ -78,6 +82,8 @@ class RayCluster:
         import ray
 
         if ray.is_initialized():
+            self.joined = True
+            self.resting_workers = JOINED_RAY_RESTING  # kept for this process's next run on that Ray
             return ray
         for key, value in QUIET_DEFAULTS.items():
             os.environ.setdefault(key, value)
@@ -148,9 +154,9 @@ class RayCluster:
         kernel's stop button) landed between ``ray.init`` returning and the run owning it: a Ray joined
         to the head this run launched is ours, and left connected it would be a dead Ray to the next run."""
         ray = sys.modules.get("ray")
-        resting, self.resting_workers = self.resting_workers, []
+        resting, self.resting_workers = ([], self.resting_workers) if self.joined else (self.resting_workers, [])
         for _, actor in resting if ray is not None and ray.is_initialized() else ():
-            try:  # a Ray this run joined (tests, notebooks) outlives it: its resting workers must not
+            try:  # workers on a Ray that ends (ours) or is left (a cluster's) end too
                 ray.kill(actor, no_restart=True)
             except Exception:  # already gone
                 pass

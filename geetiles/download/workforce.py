@@ -74,6 +74,10 @@ class Workforce:
             slot.actor = _take_resting(resting, slot.node)
             kept += slot.actor is not None
             slot.actor = slot.actor or self._create(slot.node)
+        for _, actor in resting or ():  # not needed (fewer workers now, or a node gone): never left idle
+            self._kill(actor)
+        if resting:
+            resting.clear()
         log.info(
             "%d download workers on %d Ray node(s)%s",
             count,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import time
 from types import SimpleNamespace
@@ -79,12 +80,18 @@ def test_a_worker_killed_mid_run_is_replaced_and_every_chip_arrives_once(
     assert spy.duplicates() == []  # each chip journaled exactly once
     record = yaml.safe_load((directory / "manifest.geetiles.yaml").read_text())["summary"]
     assert record["failed"] == 0 and record["done"] == len(rows)
-    assert record["requeued"] > 0  # the dead worker held chips; they went back to the queue
     assert sum(int(r["requeued"]) for r in rows) == record["requeued"]
     assert all(int(r["attempts"]) <= 3 for r in rows)
     messages = [r.getMessage() for r in caplog.records]
     assert any("died" in m and "replacing it" in m for m in messages), messages
-    assert any("back in the queue" in m and "finished files adopted" in m for m in messages), messages
+    # the dead worker held chips: each went back to the queue or, its file already written (a busy
+    # machine lets a worker finish its chips before it reports them), was adopted
+    taken_back = [m for m in messages if "back in the queue" in m and "finished files adopted" in m]
+    assert len(taken_back) == 1, messages
+    held, back, adopted = (
+        int(n) for n in re.findall(r"(\d+) chips: (\d+) back in the queue, (\d+) finished", taken_back[0])[0]
+    )
+    assert held > 0 and back + adopted == held and back == record["requeued"]
     replaced = [m for m in messages if "replaced on node" in m]
     assert replaced and float(replaced[0].rsplit(" in ", 1)[1].split()[0]) < 10  # a new worker within 10 s
     assert fake_ee.max_in_flight <= IN_FLIGHT

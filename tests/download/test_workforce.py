@@ -1,5 +1,5 @@
-"""Download workers between two downloads on one Ray: the labels' download configures the processes the
-images' download ended with, and nothing of them outlives the stage."""
+"""Download workers between two downloads on one Ray: the next download configures the processes the one
+before ended with, and a call of the earlier download never takes the next one's chips."""
 
 from __future__ import annotations
 
@@ -53,15 +53,25 @@ def test_a_call_of_a_download_the_worker_no_longer_serves_gets_nothing_and_start
 
 
 @pytest.mark.slow
-def test_the_labels_download_reuses_the_images_workers_and_the_stage_ends_them(tmp_path, ray_session, caplog) -> None:
+def test_downloads_on_a_ray_the_process_had_configure_the_workers_left_by_the_one_before(
+    tmp_path, ray_session, caplog
+) -> None:
+    """On the session's Ray (a notebook's, in a user's hands): the labels' download takes the images'
+    workers, and the next run takes the same processes again; no idle worker piles up."""
     caplog.set_level(logging.INFO, logger="geetiles.download")
-    demo_run.run(None, tmp_path, "aoi,tiling,download")
+    demo_run.run(None, tmp_path / "first", "aoi,tiling,download")
+    after_first = download_workers()
     lines = [r.getMessage() for r in caplog.records if "download workers on" in r.getMessage()]
-    assert len(lines) == 2, lines
-    assert "kept from the previous download" not in lines[0]
-    assert "(2 kept from the previous download)" in lines[1], lines
-    tiles = next(tmp_path.glob("*.geojson"))
-    for name in demo_run.DATASETS:
-        assert demo_run.summary(tiles, name)["done"] == 16
-        assert len(demo_run.chips(tiles, name)) == 16
-    assert download_workers() == []  # the resting ones were ended with the stage, on a Ray that lives on
+    assert len(lines) == 2 and "(2 kept from the previous download)" in lines[1], lines
+    assert len(after_first) == 2  # resting, for this process's next run
+
+    caplog.clear()
+    demo_run.run(None, tmp_path / "second", "aoi,tiling,download")
+    lines = [r.getMessage() for r in caplog.records if "download workers on" in r.getMessage()]
+    assert len(lines) == 2 and all("(2 kept from the previous download)" in line for line in lines), lines
+    assert download_workers() == after_first  # the very same processes
+    for folder in ("first", "second"):
+        tiles = next((tmp_path / folder).glob("*.geojson"))
+        for name in demo_run.DATASETS:
+            assert demo_run.summary(tiles, name)["done"] == 16
+            assert len(demo_run.chips(tiles, name)) == 16
