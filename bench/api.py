@@ -72,7 +72,7 @@ def demo_runs() -> None:
 def interrupts(times: int = 3) -> None:
     from jupyter_client import KernelManager
 
-    from tests.api.kernel import execute, kernel_env, wait_idle
+    from tests.api.kernel import execute, interrupted_download, kernel_env, wait_idle
     from tests.download.demo_run import journaled
     from tests.download.helpers import credentials_file, dataset_dir, make_tiles
     from tests.fake_ee.server import FakeEarthEngine
@@ -80,17 +80,7 @@ def interrupts(times: int = 3) -> None:
     with tempfile.TemporaryDirectory() as folder, FakeEarthEngine(latency_s=0.3) as server:
         work = Path(folder)
         tiles = make_tiles(work, (6.0, 49.6, 6.3, 49.8))
-        overrides = [
-            "stages=[download]",
-            f"download.tiles_file={tiles}",
-            "source=sentinel2",
-            "source.pixels_lonlat=[50,50]",
-            "labels=none",
-            f"ee.url={server.url}",
-            f"ee.credentials={credentials_file(work, server)}",
-            "download.max_in_flight=4",
-            "download.progress=none",
-        ]
+        overrides = interrupted_download(tiles, server.url, credentials_file(work, server), "download.progress=none")
         run = f"import geetiles\nresult = geetiles.run({overrides!r})"
         manager = KernelManager(kernel_name="python3")
         manager.start_kernel(env=kernel_env(), cwd=folder)

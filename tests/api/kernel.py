@@ -77,3 +77,19 @@ def wait_idle(client, msg_id: str, timeout: float, seen: list[str] | None = None
         reply = client.get_shell_msg(timeout=max(1.0, deadline - time.monotonic()))
         if reply["parent_header"].get("msg_id") == msg_id:
             return reply["content"], "".join(printed)
+
+
+def interrupted_download(tiles: Path, url: str, credentials: Path, *extra: str) -> list[str]:
+    """The overrides of the download a kernel interrupt stops (the test's and ``bench/api.py``'s): one
+    dataset of 50 x 50-pixel chips from the fake Earth Engine at ``url``, 4 requests in flight."""
+    return [
+        "stages=[download]",
+        f"download.tiles_file={tiles}",
+        "source=sentinel2",
+        "source.pixels_lonlat=[50,50]",
+        "labels=none",
+        f"ee.url={url}",
+        f"ee.credentials={credentials}",
+        "download.max_in_flight=4",
+        *extra,
+    ]

@@ -12,7 +12,7 @@ from jupyter_client import KernelManager
 from geetiles.download.grids import plan_grids
 from geetiles.manifest import JOURNAL
 from geetiles.tiles import load_tiles
-from tests.api.kernel import CHILDREN, execute, kernel_env, wait_idle
+from tests.api.kernel import CHILDREN, execute, interrupted_download, kernel_env, wait_idle
 from tests.download.demo_run import journaled
 from tests.download.faults import manifest_rows
 from tests.download.helpers import FAST_RETRIES, credentials_file, dataset_dir, make_tiles
@@ -27,17 +27,7 @@ def test_an_interrupted_download_stops_in_seconds_and_resumes_in_the_same_kernel
     tiles = make_tiles(tmp_path, (6.0, 49.6, 6.15, 49.7))
     chips = load_tiles(tiles)
     directory = dataset_dir(tiles)
-    overrides = [
-        "stages=[download]",
-        f"download.tiles_file={tiles}",
-        "source=sentinel2",
-        "source.pixels_lonlat=[50,50]",
-        "labels=none",
-        f"ee.url={fake_ee.url}",
-        f"ee.credentials={credentials_file(tmp_path, fake_ee)}",
-        "download.max_in_flight=4",
-        *FAST_RETRIES,
-    ]
+    overrides = interrupted_download(tiles, fake_ee.url, credentials_file(tmp_path, fake_ee), *FAST_RETRIES)
     run = f"import geetiles\nresult = geetiles.run({overrides!r})"
     fake_ee.latency_s = 0.3
     manager = KernelManager(kernel_name="python3")
