@@ -10,7 +10,7 @@ import contextlib
 import ctypes
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from geetiles.errors import RunFailed, last_words
 
@@ -39,10 +39,20 @@ def end_run(message: str, driver: int | None) -> None:
     last line and exit status 1; in a library call, as a RunFailed raised in thread ``driver`` (the thread
     that runs the stages) once it next runs Python code."""
     if not in_library_call() or driver is None:
-        last_words(f"geetiles: error: {message}")
-        os._exit(1)
+        end_process(message)
         return  # os._exit never returns, unless a test stands in for it
     raise_in_thread(driver, message)
+
+
+def end_process(message: str, then: Callable[[], object] | None = None) -> None:
+    """Print ``message`` as the console command's last line, run ``then`` (e.g. stopping Ray's head, which
+    may make Ray's C++ client end the process at once: the line is out before), exit with status 1."""
+    last_words(f"geetiles: error: {message}")
+    try:
+        if then is not None:
+            then()
+    finally:
+        os._exit(1)
 
 
 def raise_in_thread(thread_id: int, message: str) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import math
+import threading
 import time
 from pathlib import Path
 
@@ -34,6 +35,9 @@ class Engine:
         self.source_config = source_config if source_config is not None else experiment.config.source
         self.shared_cluster = ray_cluster  # the caller's Ray (started once for several datasets) or None
         self._dispatcher = None  # the dispatch loop, once running (a salvage adopts what its workers held)
+        # a salvage (from a watch thread, the process ends after it) and the run's own ending never write
+        # the manifest at once: they share its temporary file
+        self._ending = threading.Lock()
 
     def run(self) -> DownloadSummary:
         from geetiles.download.dispatch import Dispatcher
@@ -86,10 +90,11 @@ class Engine:
                 if self.shared_cluster is None:
                     ray_cluster.shutdown()
                 if plan is not None:  # whatever happened, every chip that finished is in manifest.csv
-                    plan.summary.elapsed_s = time.monotonic() - started
-                    plan.ledger.progress.close()
-                    failed, examples = plan.manifest.finalize(plan.chips.identifiers())
-                    self._record(plan.directory, plan.summary, plan)
+                    with self._ending:
+                        plan.summary.elapsed_s = time.monotonic() - started
+                        plan.ledger.progress.close()
+                        failed, examples = plan.manifest.finalize(plan.chips.identifiers())
+                        self._record(plan.directory, plan.summary, plan)
         summary = plan.summary
         log.info("%s", summary.line())
         if plan.ledger.disk_full:  # what finished is journaled (or on disk, adopted by the next run)
@@ -114,12 +119,13 @@ class Engine:
         finally:
             if self._dispatcher is not None:
                 self._dispatcher.salvage()
-            locked = plan.ledger.lock.acquire(timeout=5.0)  # no chip journaled while the journal is folded
-            plan.summary.elapsed_s = time.monotonic() - started
-            plan.manifest.finalize(plan.chips.identifiers())
-            self._record(plan.directory, plan.summary, plan)
-            if locked:
-                plan.ledger.lock.release()
+            with self._ending:
+                locked = plan.ledger.lock.acquire(timeout=5.0)  # no chip journaled while the journal is folded
+                plan.summary.elapsed_s = time.monotonic() - started
+                plan.manifest.finalize(plan.chips.identifiers())
+                self._record(plan.directory, plan.summary, plan)
+                if locked:
+                    plan.ledger.lock.release()
         return (
             f"{plan.summary.done} chips finished in this run (and {plan.summary.skipped} before) are kept "
             f"in {plan.directory / MANIFEST}"

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from geetiles.download.ray_token import warn_if_exposed
 from geetiles.errors import RunFailed, UserInputError
-from geetiles.run_ending import end_run
+from geetiles.run_ending import end_process, end_run, in_library_call
 
 log = logging.getLogger("geetiles.download")
 
@@ -268,11 +268,12 @@ class LocalHead:
 
 
 class _Watchdog:
-    """Bounds a call that cannot be interrupted (``ray.init`` blocked in C++). Past the deadline it
-    runs ``on_expiry`` (stopping the local head, which may make the call fail and return, so the
-    run ends as any failed run); if the call still has not returned after a grace period, it runs
-    ``salvage`` (the engine stops its own fetching and writes the manifest), prints ``message`` and
-    ends the process with exit status 1. Either way every finished chip is kept and recorded."""
+    """Bounds a call that cannot be interrupted (``ray.init`` blocked in C++). Past the deadline, in a
+    console command, it runs ``salvage`` (the engine stops its own fetching and writes the manifest),
+    prints ``message``, runs ``on_expiry`` (stopping the local head) and ends the process with exit
+    status 1. In a library call it runs ``on_expiry`` first, which may make the call fail and return,
+    so the run ends as any failed run; if the call has not returned after a grace period, it salvages
+    and raises ``message`` in the driver thread. Either way every finished chip is kept and recorded."""
 
     GRACE_S = 5.0
 
@@ -294,17 +295,25 @@ class _Watchdog:
         if self._done.wait(max(0.0, self.deadline - time.monotonic())):
             return
         self.expired = True
+        if not in_library_call():
+            # a console command: Ray's C++ client ends the process at once (status 1, nothing saved, its
+            # own line last) if the raylet goes while it registers, so save and say first, then stop the head
+            self._save()
+            end_process(self.message, then=self.on_expiry)
+            return  # os._exit never returns, unless a test stands in for it
         if self.on_expiry is not None:
             self.on_expiry()
         if self._done.wait(self.GRACE_S):
             return
+        self._save()
+        end_run(self.message, self._driver)
+
+    def _save(self) -> None:
         try:
             if self.salvage is not None:
                 self.salvage()
         except Exception as error:  # the journal on disk still holds every finished chip
             log.warning("could not write the manifest before ending: %s", error)
-        finally:
-            end_run(self.message, self._driver)
 
 
 def _loopback_driver() -> None:

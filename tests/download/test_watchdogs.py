@@ -77,19 +77,10 @@ def test_a_stall_while_backing_off_says_it_is_waiting_to_retry(setup, caplog):
     assert any("waiting:" in r.getMessage() and "waiting to retry" in r.getMessage() for r in caplog.records)
 
 
-# ``python -m geetiles`` with the start watchdog's grace (after the deadline, for a blocked ``ray.init`` to
-# return before the salvage ends the process) cut from 5 s to 1 s: these tests check that the run ends, and
-# how, not how long that grace is
-GEETILES_SHORT_GRACE = (
-    "import runpy, geetiles.download.ray_cluster as c; c._Watchdog.GRACE_S = 1.0; "
-    "runpy.run_module('geetiles', run_name='__main__', alter_sys=True)"
-)
-
-
 def _run_cli(tmp_path, *args, timeout=120):
     env = {**os.environ, **RAY_ENV}
     return subprocess.run(
-        [sys.executable, "-c", GEETILES_SHORT_GRACE, *args, f"hydra.run.dir={tmp_path}/run"],
+        [sys.executable, "-m", "geetiles", *args, f"hydra.run.dir={tmp_path}/run"],
         cwd=ROOT,
         env=env,
         capture_output=True,
