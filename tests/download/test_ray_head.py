@@ -44,8 +44,15 @@ SCRIPT = textwrap.dedent("""
             except OSError:
                 continue
             entries.append([os.path.relpath(path, folder), info.st_mode, info.st_uid])
+    daemons = []  # the command lines of the head's session: itself and the daemons it started
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.getsid(int(pid)) == cluster._head.process.pid:
+                daemons.append(open(f"/proc/{pid}/cmdline").read().replace(chr(0), " "))
+        except OSError:
+            continue
     cluster.shutdown()
-    print(json.dumps({"driver": os.getpid(), "folder": str(folder), "entries": entries,
+    print(json.dumps({"driver": os.getpid(), "folder": str(folder), "entries": entries, "daemons": daemons,
                       "worker_umask": worker_umask, "left": os.path.exists(folder)}))
 """)
 
@@ -84,6 +91,10 @@ def test_a_local_head_keeps_its_files_and_token_private(tmp_path):
     assert all(uid == os.getuid() for _, uid in entries.values())
     assert seen["worker_umask"] == 0o022  # chips written by download workers get the user's modes
     assert not seen["left"]  # removed after a clean shutdown
+    daemons = " ".join(seen["daemons"])
+    assert "gcs_server" in daemons and "raylet" in daemons  # the head's session was seen
+    # nothing reads Ray's logs (log_to_driver=False) and one local node never scales: neither daemon runs
+    assert "log_monitor.py" not in daemons and "autoscaler/_private/monitor.py" not in daemons
 
     token = home / ".ray" / "auth_token"
     assert stat.S_IMODE(token.stat().st_mode) == 0o600 and stat.S_IMODE(token.parent.stat().st_mode) == 0o700
