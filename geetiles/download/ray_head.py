@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -104,7 +105,19 @@ def main() -> None:
     from ray.scripts.scripts import main as ray_main
 
     sys.argv = ["ray", *ray_start_arguments(args.port, args.temp_dir, args.num_cpus, args.object_store_bytes)]
-    ray_main()
+    try:
+        ray_main()  # returns by SystemExit once Ray's SIGTERM handler has stopped its daemons
+    finally:
+        remove_if_orphaned(args.parent, args.temp_dir)
+
+
+def remove_if_orphaned(parent: int, temp_dir: str) -> None:
+    """The head's folder (``geetiles-ray-*``: head.log and Ray's temp dir), when the driver that made it
+    is gone (killed: it can neither remove the folder nor name its log in an error). A driver that is
+    alive removes it itself, or keeps it for the log its error message names."""
+    folder = os.path.dirname(os.path.abspath(temp_dir))
+    if os.getppid() != parent and os.path.basename(folder).startswith("geetiles-ray-"):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

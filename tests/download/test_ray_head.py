@@ -99,3 +99,19 @@ def test_a_local_head_keeps_its_files_and_token_private(tmp_path):
     token = home / ".ray" / "auth_token"
     assert stat.S_IMODE(token.stat().st_mode) == 0o600 and stat.S_IMODE(token.parent.stat().st_mode) == 0o700
     assert len(token.read_text()) == 64
+
+
+def test_an_orphaned_head_removes_only_its_own_folder(tmp_path):
+    from geetiles.download.ray_head import remove_if_orphaned
+
+    ours = tmp_path / "geetiles-ray-abc"
+    (ours / "ray").mkdir(parents=True)
+    (ours / "head.log").write_text("log")
+    remove_if_orphaned(os.getppid(), str(ours / "ray"))  # the driver is alive: it keeps or removes the folder
+    assert (ours / "head.log").exists()
+    not_ours = tmp_path / "elsewhere"
+    (not_ours / "ray").mkdir(parents=True)
+    remove_if_orphaned(-1, str(not_ours / "ray"))  # a folder geetiles did not make is never removed
+    assert (not_ours / "ray").is_dir()
+    remove_if_orphaned(-1, str(ours / "ray"))  # the driver is gone
+    assert not ours.exists()
