@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -21,6 +20,7 @@ import threading
 import time
 from pathlib import Path
 
+from geetiles.download.ray_head import remove_head_folder
 from geetiles.download.ray_token import warn_if_exposed
 from geetiles.errors import RunFailed, UserInputError
 from geetiles.run_ending import end_process, end_run, in_library_call
@@ -130,7 +130,15 @@ class RayCluster:
         from geetiles.download.head_watch import HeadWatch
 
         if self._head is not None:
-            return HeadWatch("the local Ray head", ("127.0.0.1", self._head.port), self._head.process, salvage).start()
+            head = self._head
+
+            def salvage_then_stop():  # the lost head's daemons and folder go too: no message names its logs
+                try:
+                    return salvage()
+                finally:
+                    self._kill_head()
+
+            return HeadWatch("the local Ray head", ("127.0.0.1", head.port), head.process, salvage_then_stop).start()
         address = self.address.removeprefix("ray://")
         try:
             if address == "auto":
@@ -264,7 +272,7 @@ class LocalHead:
         except subprocess.TimeoutExpired:
             pass
         if not keep_logs:
-            shutil.rmtree(self.temp_dir, ignore_errors=True)
+            remove_head_folder(self.temp_dir)
 
 
 class _Watchdog:

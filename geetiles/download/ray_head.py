@@ -30,11 +30,16 @@ import time
 from geetiles.download.ray_token import ensure_token
 
 PR_SET_PDEATHSIG = 1
+REMOVE_ATTEMPTS, REMOVE_PAUSE_S = 10, 0.5  # an orphaned head's folder: removed within about 5 s
+ORPHAN_GRACE_S = 10.0  # for Ray's own SIGTERM handler to stop its daemons, before the watch does
 USER_UMASK_ENV = "GEETILES_USER_UMASK"
 
 
-def die_with_parent(parent: int) -> None:
-    """SIGTERM to this process when ``parent`` dies; also polled, for kernels without prctl."""
+def die_with_parent(parent: int, temp_dir: str) -> None:
+    """SIGTERM to this process when ``parent`` dies; also polled, for kernels without prctl. Ray's
+    SIGTERM handler is Python code: while Ray's start-up blocks in C++ (joining a GCS that the
+    driver's death took down), it never runs, so past ``ORPHAN_GRACE_S`` the watch ends the head's
+    process group and removes its folder itself."""
     try:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
     except (OSError, AttributeError):
@@ -46,8 +51,26 @@ def die_with_parent(parent: int) -> None:
         while os.getppid() == parent:
             time.sleep(1.0)
         os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(ORPHAN_GRACE_S)  # still running: Ray's handler could not run
+        end_orphan(parent, temp_dir)
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def end_orphan(parent: int, temp_dir: str) -> None:
+    """SIGKILL to every other process of this head's group (Ray's daemons), its folder removed, exit 1.
+    Only a head that leads its group (as ``LocalHead`` starts it, a session of its own) signals it."""
+    group = os.getpgid(0)
+    for pid in filter(str.isdigit, os.listdir("/proc")) if group == os.getpid() else ():
+        try:
+            if int(pid) != os.getpid() and os.getpgid(int(pid)) == group:
+                os.kill(int(pid), signal.SIGKILL)
+        except OSError:  # gone meanwhile, or not ours to signal
+            continue
+    try:
+        remove_if_orphaned(parent, temp_dir)
+    finally:
+        os._exit(1)
 
 
 def private_files() -> None:
@@ -99,7 +122,8 @@ def main() -> None:
     parser.add_argument("--num-cpus", type=int, default=None)
     parser.add_argument("--object-store-bytes", type=int, default=256 * 2**20)
     args = parser.parse_args()
-    die_with_parent(args.parent)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)  # until Ray installs its own, once its node starts
+    die_with_parent(args.parent, args.temp_dir)
     private_files()
     ensure_token()
     from ray.scripts.scripts import main as ray_main
@@ -108,7 +132,14 @@ def main() -> None:
     try:
         ray_main()  # returns by SystemExit once Ray's SIGTERM handler has stopped its daemons
     finally:
-        remove_if_orphaned(args.parent, args.temp_dir)
+        if os.getppid() != args.parent:  # the driver is gone: whatever Ray started goes, and its folder
+            end_orphan(args.parent, args.temp_dir)
+
+
+def _exit_on_sigterm(signum, frame) -> None:
+    """SIGTERM before Ray's node is up: leave through ``main``'s ``finally`` (the default action would
+    end the process on the spot, leaving Ray's first daemons and the head's folder behind)."""
+    raise SystemExit(1)
 
 
 def remove_if_orphaned(parent: int, temp_dir: str) -> None:
@@ -117,7 +148,17 @@ def remove_if_orphaned(parent: int, temp_dir: str) -> None:
     alive removes it itself, or keeps it for the log its error message names."""
     folder = os.path.dirname(os.path.abspath(temp_dir))
     if os.getppid() != parent and os.path.basename(folder).startswith("geetiles-ray-"):
+        remove_head_folder(folder)
+
+
+def remove_head_folder(folder: str | os.PathLike[str]) -> None:
+    """Remove a stopped head's folder, again while something still writes in it: Ray's workers are not
+    in the head's process group and end a moment after their raylet (bounded: about 5 s)."""
+    for _ in range(REMOVE_ATTEMPTS):
         shutil.rmtree(folder, ignore_errors=True)
+        if not os.path.exists(folder):
+            return
+        time.sleep(REMOVE_PAUSE_S)
 
 
 if __name__ == "__main__":

@@ -54,3 +54,11 @@ def local_head(root: int) -> int | None:
     """The pid (and process group) of the local Ray head a geetiles driver ``root`` spawned."""
     heads = descendants(root, "geetiles.download.ray_head")
     return heads[0] if heads else None
+
+
+def head_folder(head: int) -> Path:
+    """The ``geetiles-ray-*`` folder (head.log, Ray's temp dir) of the local head ``head``, from its command line."""
+    arguments = Path(f"/proc/{head}/cmdline").read_bytes().decode().split("\0")
+    folder = Path(arguments[arguments.index("--temp-dir") + 1]).parent
+    assert folder.name.startswith("geetiles-ray-") and folder.is_dir(), folder
+    return folder

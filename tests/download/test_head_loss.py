@@ -17,7 +17,7 @@ from geetiles.tiles import load_tiles
 from tests.conftest import RAY_ENV
 from tests.download.faults import assert_every_chip_once, manifest_rows
 from tests.download.helpers import FAST_RETRIES, credentials_file, dataset_dir, download, make_tiles
-from tests.download.ray_processes import download_workers, local_head
+from tests.download.ray_processes import download_workers, head_folder, local_head
 from tests.fake_ee.fixtures import fake_ee  # noqa: F401
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -71,6 +71,7 @@ def test_the_local_ray_head_killed_mid_run_ends_it_in_one_line_and_a_rerun_compl
                 break
             time.sleep(0.05)
         assert head and process.poll() is None, "the run ended before its Ray head could be killed"
+        folder = head_folder(head)
         os.killpg(head, signal.SIGKILL)  # the head and every daemon it forked: GCS, raylet, agents
         killed = time.monotonic()
         _, stderr = process.communicate(timeout=60)
@@ -87,6 +88,7 @@ def test_the_local_ray_head_killed_mid_run_ends_it_in_one_line_and_a_rerun_compl
     line = errors[0]
     assert "the local Ray head ended (killed by SIGKILL) mid-run" in line
     assert "are kept in" in line and "rerun the same command to resume" in line
+    assert not folder.exists()  # the lost head's folder in /tmp went with it (no message names its logs)
 
     time.sleep(2)  # a worker that outlived its raylet for a moment has ended by now
     on_disk = {p.stem for p in directory.glob("*.tif")}

@@ -15,6 +15,7 @@ from geetiles.download.grids import plan_grids
 from geetiles.tiles import load_tiles
 from tests.conftest import RAY_ENV
 from tests.download.helpers import assert_chip_matches_server, credentials_file, dataset_dir, make_tiles
+from tests.download.ray_processes import head_folder, local_head
 from tests.fake_ee.fixtures import fake_ee  # noqa: F401
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -59,14 +60,14 @@ def test_killed_mid_run_then_resumed_completes_without_corrupt_files(tmp_path, f
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and len(list(directory.glob("*.tif"))) < 10:
         time.sleep(0.05)
-    head_folder = _head_folder(process.pid)
+    folder = head_folder(local_head(process.pid))
     os.killpg(process.pid, signal.SIGKILL)  # the driver and its Ray, at once, mid-write
     process.wait()
     survivors = _settled_files(directory)  # Ray's workers (another process group) die a moment later
     gone_by = time.monotonic() + 30
-    while os.path.exists(head_folder) and time.monotonic() < gone_by:
+    while folder.exists() and time.monotonic() < gone_by:
         time.sleep(0.1)
-    assert not os.path.exists(head_folder)  # the orphaned head removed its folder in /tmp
+    assert not folder.exists()  # the orphaned head removed its folder in /tmp
     chips = load_tiles(tiles)
     assert 10 <= len(survivors) < len(chips)
 
@@ -85,21 +86,6 @@ def test_killed_mid_run_then_resumed_completes_without_corrupt_files(tmp_path, f
         i for i, g in grids.items() if fake_ee.calls_by_grid[(g.crs, g.transform[2], g.transform[5], g.width, g.height)]
     }
     assert asked_again == set(chips["identifier"]) - survivors  # no valid chip was requested twice
-
-
-def _head_folder(driver: int) -> str:
-    """The ``geetiles-ray-*`` folder of the local head that ``driver`` started (from the head's command line)."""
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/stat") as stat, open(f"/proc/{pid}/cmdline") as cmdline:
-                parent, arguments = int(stat.read().rsplit(")", 1)[1].split()[1]), cmdline.read().split("\0")
-        except OSError:
-            continue
-        if parent == driver and "geetiles.download.ray_head" in arguments:
-            folder = os.path.dirname(arguments[arguments.index("--temp-dir") + 1])
-            assert os.path.basename(folder).startswith("geetiles-ray-") and os.path.isdir(folder)
-            return folder
-    raise AssertionError(f"no local head started by process {driver}")
 
 
 def _settled_files(directory, quiet_s: float = 3.0, limit_s: float = 30.0) -> set[str]:

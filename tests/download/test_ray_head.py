@@ -12,6 +12,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -115,3 +116,61 @@ def test_an_orphaned_head_removes_only_its_own_folder(tmp_path):
     assert (not_ours / "ray").is_dir()
     remove_if_orphaned(-1, str(ours / "ray"))  # the driver is gone
     assert not ours.exists()
+
+
+# A stand-in for a head whose main thread is blocked in C code (Ray's start-up joining a GCS that is
+# gone): its Python SIGTERM handler can never run. It starts one daemon in its process group and
+# prints the daemon's pid, then blocks on a mutex it already holds.
+BLOCKED_HEAD = textwrap.dedent("""
+    import ctypes, os, signal, subprocess, sys
+    import geetiles.download.ray_head as ray_head
+    ray_head.ORPHAN_GRACE_S = 1.0
+    parent, temp_dir = int(sys.argv[1]), sys.argv[2]
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # as Ray's: Python code, never reached here
+    ray_head.die_with_parent(parent, temp_dir)
+    daemon = subprocess.Popen(["sleep", "600"])
+    print(daemon.pid, flush=True)
+    mutex = ctypes.create_string_buffer(64)
+    libc = ctypes.CDLL(None)
+    libc.pthread_mutex_init(mutex, None)
+    libc.pthread_mutex_lock(mutex)
+    libc.pthread_mutex_lock(mutex)  # blocks for good: no signal interrupts it
+""")
+DRIVER = textwrap.dedent("""
+    import subprocess, sys, time
+    head = subprocess.Popen([sys.executable, "-c", sys.argv[1], str(__import__("os").getpid()), sys.argv[2]],
+                            stdout=subprocess.PIPE, text=True, start_new_session=True)
+    print(head.pid, head.stdout.readline().strip(), flush=True)
+    time.sleep(600)
+""")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.slow  # starts processes
+def test_an_orphaned_head_blocked_in_c_code_ends_its_daemons_and_removes_its_folder(tmp_path):
+    folder = tmp_path / "geetiles-ray-blocked"
+    (folder / "ray").mkdir(parents=True)
+    (folder / "head.log").write_text("log")
+    driver = subprocess.Popen(
+        [sys.executable, "-c", DRIVER, BLOCKED_HEAD, str(folder / "ray")], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    head, daemon = map(int, driver.stdout.readline().split())
+    assert _alive(head) and _alive(daemon)
+    driver.kill()  # as kill -9: the head gets SIGTERM from the kernel and cannot act on it
+    driver.wait()
+    deadline = time.monotonic() + 30
+    while (_alive(head) or _alive(daemon) or folder.exists()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    try:
+        assert not _alive(head) and not _alive(daemon) and not folder.exists()
+    finally:
+        for pid in (head, daemon):
+            if _alive(pid):
+                os.kill(pid, 9)

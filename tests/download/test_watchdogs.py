@@ -147,8 +147,10 @@ def test_a_local_ray_that_does_not_start_in_time_keeps_the_chips_fetched_meanwhi
     assert kept == {p.stem for p in directory.glob("*.tif")}  # every chip on disk is journaled, none half-written
     log = re.search(r"(/\S+/geetiles-ray-[^/]+)/head\.log", last)
     assert log and os.path.isfile(log.group(0))  # Ray's logs are kept for the user, and named
-    shutil.rmtree(log.group(1))
-    _rerun_in_process(tiles)
+    try:
+        _rerun_in_process(tiles)
+    finally:  # once the stopped head's last daemons are surely gone (they may still write for a moment)
+        shutil.rmtree(log.group(1))
     assert done_in_manifest(directory) == set(load_tiles(tiles)["identifier"])
 
 
