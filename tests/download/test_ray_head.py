@@ -119,22 +119,27 @@ def test_an_orphaned_head_removes_only_its_own_folder(tmp_path):
 
 
 # A stand-in for a head whose main thread is blocked in C code (Ray's start-up joining a GCS that is
-# gone): its Python SIGTERM handler can never run. It starts one daemon in its process group and
-# prints the daemon's pid, then blocks on a mutex it already holds.
+# gone): its Python SIGTERM handler can never run. As ray_head.main, it handles SIGTERM in Python and
+# ends an orphaned head's group in a finally; it starts one daemon in its process group, prints the
+# daemon's pid, then blocks on a mutex it already holds.
 BLOCKED_HEAD = textwrap.dedent("""
     import ctypes, os, signal, subprocess, sys
     import geetiles.download.ray_head as ray_head
     ray_head.ORPHAN_GRACE_S = 1.0
     parent, temp_dir = int(sys.argv[1]), sys.argv[2]
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # as Ray's: Python code, never reached here
+    signal.signal(signal.SIGTERM, ray_head._exit_on_sigterm)
     ray_head.die_with_parent(parent, temp_dir)
-    daemon = subprocess.Popen(["sleep", "600"])
-    print(daemon.pid, flush=True)
-    mutex = ctypes.create_string_buffer(64)
-    libc = ctypes.CDLL(None)
-    libc.pthread_mutex_init(mutex, None)
-    libc.pthread_mutex_lock(mutex)
-    libc.pthread_mutex_lock(mutex)  # blocks for good: no signal interrupts it
+    try:
+        daemon = subprocess.Popen(["sleep", "600"])
+        mutex = ctypes.create_string_buffer(64)
+        libc = ctypes.CDLL(None)
+        libc.pthread_mutex_init(mutex, None)
+        libc.pthread_mutex_lock(mutex)
+        print(daemon.pid, flush=True)
+        libc.pthread_mutex_lock(mutex)  # blocks for good: no signal interrupts it
+    finally:
+        if os.getppid() != parent:
+            ray_head.end_orphan(parent, temp_dir)
 """)
 DRIVER = textwrap.dedent("""
     import subprocess, sys, time
