@@ -8,6 +8,7 @@ by ``connect()`` later; see ``ray_head.py`` for why it is a process of its own.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -20,7 +21,7 @@ import threading
 import time
 from pathlib import Path
 
-from geetiles.download.ray_head import remove_head_folder
+from geetiles.download.ray_head import KEEP_LOGS, remove_head_folder
 from geetiles.download.ray_token import warn_if_exposed
 from geetiles.errors import RunFailed, UserInputError
 from geetiles.run_ending import end_process, end_run, in_library_call
@@ -63,6 +64,10 @@ class RayCluster:
         self._head: LocalHead | None = None
         self.resting_workers: list = []  # (node, actor): download workers kept for the next download on this Ray
         self.joined = False  # this process had Ray before the run (a notebook's, the tests'): it outlives the run
+        self._start_watch: _Watchdog | None = None  # once expired, the error names the head's log: it is kept
+        # one stop of the head at a time: a watch thread ending the process waits for the driver's stop in
+        # progress (else the head outlives the driver, and as an orphan removes the log the error names)
+        self._stopping = threading.RLock()
 
     def will_start_local(self) -> bool:
         """True when connect() is going to start a new local Ray (seconds), not join one."""
@@ -108,7 +113,9 @@ class RayCluster:
             )
             init = dict(address=self.address)
         late = f"{what} did not start within ray.start_timeout_s={self.start_timeout_s:g} s; {hint}"
-        with _Watchdog(deadline, late, on_expiry=lambda: self._kill_head(keep_logs=True), salvage=salvage) as watchdog:
+        stop_head = lambda: self._kill_head(keep_logs=True)  # noqa: E731
+        self._start_watch = _Watchdog(deadline, late, on_expiry=stop_head, salvage=salvage)
+        with self._start_watch as watchdog:
             try:
                 ray.init(log_to_driver=False, configure_logging=False, **init)
             except (ConnectionError, RuntimeError, ValueError, TimeoutError) as error:
@@ -175,9 +182,11 @@ class RayCluster:
         self._kill_head()
 
     def _kill_head(self, keep_logs: bool = False) -> None:
-        head, self._head = self._head, None
-        if head is not None:
-            head.stop(keep_logs)
+        with self._stopping:
+            head, self._head = self._head, None
+            if head is not None:
+                late = self._start_watch is not None and self._start_watch.expired  # whoever stops it, once late
+                head.stop(keep_logs or late)
 
 
 class LocalHead:
@@ -257,6 +266,9 @@ class LocalHead:
         about 2-3 s. On a failure (``keep_logs``) the head gets SIGTERM first, so its daemons flush
         the logs an error message points at. Ray's workers are not in the group: they end when their
         raylet does."""
+        if keep_logs:
+            with contextlib.suppress(OSError):
+                (self.temp_dir / KEEP_LOGS).touch()
         if self.process.poll() is None and keep_logs:
             self.process.terminate()
             try:

@@ -31,6 +31,9 @@ from geetiles.download.ray_token import ensure_token
 
 PR_SET_PDEATHSIG = 1
 REMOVE_ATTEMPTS, REMOVE_PAUSE_S = 10, 0.5  # an orphaned head's folder: removed within about 5 s
+# written by a driver that stops its head to keep its logs: the error it prints names them, and the
+# driver may not outlive the stop (Ray's C++ client can end it at once), so the head must not remove them
+KEEP_LOGS = "keep-logs"
 ORPHAN_GRACE_S = 10.0  # for Ray's own SIGTERM handler to stop its daemons, before the watch does
 USER_UMASK_ENV = "GEETILES_USER_UMASK"
 
@@ -145,8 +148,10 @@ def _exit_on_sigterm(signum, frame) -> None:
 def remove_if_orphaned(parent: int, temp_dir: str) -> None:
     """The head's folder (``geetiles-ray-*``: head.log and Ray's temp dir), when the driver that made it
     is gone (killed: it can neither remove the folder nor name its log in an error). A driver that is
-    alive removes it itself, or keeps it for the log its error message names."""
+    alive removes it itself, or keeps it for the log its error message names (``KEEP_LOGS`` in it)."""
     folder = os.path.dirname(os.path.abspath(temp_dir))
+    if os.path.exists(os.path.join(folder, KEEP_LOGS)):  # the driver's last error names the log
+        return
     if os.getppid() != parent and os.path.basename(folder).startswith("geetiles-ray-"):
         remove_head_folder(folder)
 

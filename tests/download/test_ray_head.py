@@ -103,7 +103,7 @@ def test_a_local_head_keeps_its_files_and_token_private(tmp_path):
 
 
 def test_an_orphaned_head_removes_only_its_own_folder(tmp_path):
-    from geetiles.download.ray_head import remove_if_orphaned
+    from geetiles.download.ray_head import KEEP_LOGS, remove_if_orphaned
 
     ours = tmp_path / "geetiles-ray-abc"
     (ours / "ray").mkdir(parents=True)
@@ -114,6 +114,10 @@ def test_an_orphaned_head_removes_only_its_own_folder(tmp_path):
     (not_ours / "ray").mkdir(parents=True)
     remove_if_orphaned(-1, str(not_ours / "ray"))  # a folder geetiles did not make is never removed
     assert (not_ours / "ray").is_dir()
+    (ours / KEEP_LOGS).touch()  # the driver kept the logs its error names, and may be gone before the head
+    remove_if_orphaned(-1, str(ours / "ray"))
+    assert (ours / "head.log").exists()
+    (ours / KEEP_LOGS).unlink()
     remove_if_orphaned(-1, str(ours / "ray"))  # the driver is gone
     assert not ours.exists()
 
