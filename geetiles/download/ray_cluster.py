@@ -113,8 +113,9 @@ class RayCluster:
             )
             init = dict(address=self.address)
         late = f"{what} did not start within ray.start_timeout_s={self.start_timeout_s:g} s; {hint}"
-        stop_head = lambda: self._kill_head(keep_logs=True)  # noqa: E731
-        self._start_watch = _Watchdog(deadline, late, on_expiry=stop_head, salvage=salvage)
+        self._start_watch = _Watchdog(
+            deadline, late, on_expiry=lambda: self._kill_head(keep_logs=True), salvage=salvage
+        )
         with self._start_watch as watchdog:
             try:
                 ray.init(log_to_driver=False, configure_logging=False, **init)

@@ -56,6 +56,15 @@ def local_head(root: int) -> int | None:
     return heads[0] if heads else None
 
 
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, ended but not yet waited for, does not)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[-1].split()
+    except OSError:
+        return False
+    return bool(fields) and fields[0] != b"Z"
+
+
 def head_folder(head: int) -> Path:
     """The ``geetiles-ray-*`` folder (head.log, Ray's temp dir) of the local head ``head``, from its command line."""
     arguments = Path(f"/proc/{head}/cmdline").read_bytes().decode().split("\0")

@@ -16,6 +16,8 @@ import time
 
 import pytest
 
+from tests.download.ray_processes import alive
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # Started as the engine starts it (RayCluster.launch, then connect), with a download worker as the
@@ -114,6 +116,9 @@ def test_an_orphaned_head_removes_only_its_own_folder(tmp_path):
     (not_ours / "ray").mkdir(parents=True)
     remove_if_orphaned(-1, str(not_ours / "ray"))  # a folder geetiles did not make is never removed
     assert (not_ours / "ray").is_dir()
+    remove_if_orphaned(-1, str(ours / ".." / "elsewhere" / "ray"))  # nor one reached through ..
+    remove_if_orphaned(-1, str(not_ours / "geetiles-ray-x" / ".." / "ray"))
+    assert (not_ours / "ray").is_dir() and (ours / "head.log").exists()
     (ours / KEEP_LOGS).touch()  # the driver kept the logs its error names, and may be gone before the head
     remove_if_orphaned(-1, str(ours / "ray"))
     assert (ours / "head.log").exists()
@@ -154,14 +159,6 @@ DRIVER = textwrap.dedent("""
 """)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 @pytest.mark.slow  # starts processes
 def test_an_orphaned_head_blocked_in_c_code_ends_its_daemons_and_removes_its_folder(tmp_path):
     folder = tmp_path / "geetiles-ray-blocked"
@@ -171,15 +168,15 @@ def test_an_orphaned_head_blocked_in_c_code_ends_its_daemons_and_removes_its_fol
         [sys.executable, "-c", DRIVER, BLOCKED_HEAD, str(folder / "ray")], cwd=ROOT, stdout=subprocess.PIPE, text=True
     )
     head, daemon = map(int, driver.stdout.readline().split())
-    assert _alive(head) and _alive(daemon)
+    assert alive(head) and alive(daemon)
     driver.kill()  # as kill -9: the head gets SIGTERM from the kernel and cannot act on it
     driver.wait()
     deadline = time.monotonic() + 30
-    while (_alive(head) or _alive(daemon) or folder.exists()) and time.monotonic() < deadline:
+    while (alive(head) or alive(daemon) or folder.exists()) and time.monotonic() < deadline:
         time.sleep(0.1)
     try:
-        assert not _alive(head) and not _alive(daemon) and not folder.exists()
+        assert not alive(head) and not alive(daemon) and not folder.exists()
     finally:
         for pid in (head, daemon):
-            if _alive(pid):
+            if alive(pid):
                 os.kill(pid, 9)
