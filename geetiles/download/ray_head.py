@@ -36,24 +36,27 @@ REMOVE_ATTEMPTS, REMOVE_PAUSE_S = 10, 0.5  # an orphaned head's folder: removed 
 KEEP_LOGS = "keep-logs"
 ORPHAN_GRACE_S = 10.0  # for Ray's own SIGTERM handler to stop its daemons, before the watch does
 USER_UMASK_ENV = "GEETILES_USER_UMASK"
+_ENDING = threading.Lock()
 
 
 def die_with_parent(parent: int, temp_dir: str) -> None:
-    """SIGTERM to this process when ``parent`` dies; also polled, for kernels without prctl. Ray's
-    SIGTERM handler is Python code: while Ray's start-up blocks in C++ (joining a GCS that the
+    """SIGTERM to this process when ``parent`` dies (the kernel's, or the watch's where prctl failed).
+    Ray's SIGTERM handler is Python code: while Ray's start-up blocks in C++ (joining a GCS that the
     driver's death took down), it never runs, so past ``ORPHAN_GRACE_S`` the watch ends the head's
     process group and removes its folder itself."""
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        signalled_by_kernel = ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) == 0
     except (OSError, AttributeError):
-        pass
+        signalled_by_kernel = False
     if os.getppid() != parent:  # the driver died before the prctl took effect
+        remove_if_orphaned(parent, temp_dir)
         sys.exit(1)
 
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(1.0)
-        os.kill(os.getpid(), signal.SIGTERM)
+        if not signalled_by_kernel:  # a second SIGTERM could cut short the orphan's own ending
+            os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(ORPHAN_GRACE_S)  # still running: Ray's handler could not run
         end_orphan(parent, temp_dir)
 
@@ -62,7 +65,9 @@ def die_with_parent(parent: int, temp_dir: str) -> None:
 
 def end_orphan(parent: int, temp_dir: str) -> None:
     """SIGKILL to every other process of this head's group (Ray's daemons), its folder removed, exit 1.
-    Only a head that leads its group (as ``LocalHead`` starts it, a session of its own) signals it."""
+    Only a head that leads its group (as ``LocalHead`` starts it, a session of its own) signals it.
+    One caller at a time (main's ``finally`` and the watch may both come): the other waits for the exit."""
+    _ENDING.acquire()
     group = os.getpgid(0)
     for pid in filter(str.isdigit, os.listdir("/proc")) if group == os.getpid() else ():
         try:
@@ -135,8 +140,16 @@ def main() -> None:
     try:
         ray_main()  # returns by SystemExit once Ray's SIGTERM handler has stopped its daemons
     finally:
-        if os.getppid() != args.parent:  # the driver is gone: whatever Ray started goes, and its folder
-            end_orphan(args.parent, args.temp_dir)
+        leave(args.parent, args.temp_dir)
+
+
+def leave(parent: int, temp_dir: str) -> None:
+    """The head's last step: an orphan (the driver is gone) ends whatever Ray started and removes its
+    folder. Deaf to SIGTERM from here on: a second one (Ray's handler raises SystemExit too) would cut
+    the removal short and leave the folder in /tmp."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if os.getppid() != parent:
+        end_orphan(parent, temp_dir)
 
 
 def _exit_on_sigterm(signum, frame) -> None:

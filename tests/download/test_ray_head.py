@@ -127,6 +127,37 @@ def test_an_orphaned_head_removes_only_its_own_folder(tmp_path):
     assert not ours.exists()
 
 
+# An orphaned head leaving ray_head.main: Ray's handler already raised SystemExit, and a second SIGTERM
+# lands while the folder is being removed (Ray's workers, outside the group, still write in it).
+SECOND_SIGTERM = textwrap.dedent("""
+    import os, signal, sys, time
+    import geetiles.download.ray_head as ray_head
+    temp_dir = sys.argv[1]
+    signal.signal(signal.SIGTERM, ray_head._exit_on_sigterm)
+    remove = ray_head.remove_head_folder
+
+    def remove_while_signalled(folder):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.2)  # the handler runs here, unless SIGTERM is ignored by now
+        remove(folder)
+
+    ray_head.remove_head_folder = remove_while_signalled
+    try:
+        raise SystemExit(0)
+    finally:
+        ray_head.leave(-1, temp_dir)  # -1: not this process's parent, i.e. the driver is gone
+""")
+
+
+@pytest.mark.slow  # starts a process
+def test_a_second_sigterm_does_not_cut_short_an_orphans_folder_removal(tmp_path):
+    folder = tmp_path / "geetiles-ray-twice"
+    (folder / "ray").mkdir(parents=True)
+    (folder / "head.log").write_text("log")
+    ended = subprocess.run([sys.executable, "-c", SECOND_SIGTERM, str(folder / "ray")], cwd=ROOT, timeout=60)
+    assert ended.returncode == 1 and not folder.exists()
+
+
 # A stand-in for a head whose main thread is blocked in C code (Ray's start-up joining a GCS that is
 # gone): its Python SIGTERM handler can never run. As ray_head.main, it handles SIGTERM in Python and
 # ends an orphaned head's group in a finally; it starts one daemon in its process group, prints the
@@ -147,8 +178,7 @@ BLOCKED_HEAD = textwrap.dedent("""
         print(daemon.pid, flush=True)
         libc.pthread_mutex_lock(mutex)  # blocks for good: no signal interrupts it
     finally:
-        if os.getppid() != parent:
-            ray_head.end_orphan(parent, temp_dir)
+        ray_head.leave(parent, temp_dir)
 """)
 DRIVER = textwrap.dedent("""
     import subprocess, sys, time
