@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import rasterio
 
-from geetiles.cli.compose import compose, quote
 from geetiles.experiment import Experiment
 from geetiles.runner import run_experiment
+from tests.composing import compose_with
 from tests.fake_ee.pixels import pixel_values
 
 FAST_RETRIES = ["download.backoff_initial_s=0.01", "download.backoff_max_s=0.05", "download.progress=none"]
@@ -47,31 +47,17 @@ def _private_key_pem() -> str:
 
 
 def make_tiles(folder: Path, bbox=(6.0, 49.6, 6.08, 49.66), *extra: str) -> Path:
-    cfg = compose(
-        [
-            "aoi=bbox",
-            f"aoi.bbox=[{','.join(map(str, bbox))}]",
-            "aoi.name=t",
-            f"data_dir={quote(folder)}",
-            "stages=[tiling]",
-            *extra,
-        ]
+    cfg = compose_with(
+        ["aoi=bbox", f"aoi.bbox=[{','.join(map(str, bbox))}]", "aoi.name=t", "stages=[tiling]", *extra],
+        {"data_dir": str(folder)},
     )
     return run_experiment(Experiment.from_config(cfg, command="test")).tiles_file
 
 
 def download(tiles: Path, server, credentials: Path | str, *extra: str):
-    cfg = compose(
-        [
-            "stages=[download]",
-            f"download.tiles_file={quote(tiles)}",
-            "source=sentinel2",
-            "labels=none",
-            f"ee.url={server.url}",
-            f"ee.credentials={quote(credentials)}",
-            *FAST_RETRIES,
-            *extra,
-        ]
+    cfg = compose_with(
+        ["stages=[download]", "source=sentinel2", "labels=none", *FAST_RETRIES, *extra],
+        {"download.tiles_file": str(tiles), "ee.url": server.url, "ee.credentials": str(credentials)},
     )
     return run_experiment(Experiment.from_config(cfg, command="test"))
 

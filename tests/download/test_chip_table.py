@@ -7,13 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from geetiles.cli.compose import compose, quote
 from geetiles.config import DownloadConfig
 from geetiles.download.chip_table import ChipTable, ChipWindow
 from geetiles.errors import UserInputError
 from geetiles.experiment import Experiment
 from geetiles.names import UnsafePathError
 from geetiles.runner import run_experiment
+from tests.composing import compose_with
 from tests.conftest import geetiles_cmd, run_cli
 from tests.hostile import (
     PLAIN,
@@ -26,17 +26,16 @@ from tests.hostile import (
 
 
 def _download(tiles, *extra):
-    cfg = compose(
+    cfg = compose_with(
         [
             "experiment=demo",
             "stages=[download]",
-            f"download.tiles_file={quote(tiles)}",
             "labels=none",
             "source.pixels_lonlat=[16,16]",
-            f"data_dir={quote(tiles.parent)}",
             "download.progress=none",
             *extra,
-        ]
+        ],
+        {"download.tiles_file": str(tiles), "data_dir": str(tiles.parent)},
     )
     return run_experiment(Experiment.from_config(cfg, command="test"))
 

@@ -12,12 +12,13 @@ import pytest
 import rasterio
 import yaml
 
-from geetiles.cli.compose import compose, quote
+from geetiles.cli.compose import quote
 from geetiles.download import geotiff
 from geetiles.errors import UserInputError
 from geetiles.experiment import Experiment
 from geetiles.runner import run_experiment
 from geetiles.tiles import load_tiles
+from tests.composing import compose_with
 from tests.conftest import RAY_ENV
 from tests.download.helpers import FAST_RETRIES, credentials_file, dataset_dir, download, make_tiles
 from tests.fake_ee.fixtures import fake_ee  # noqa: F401
@@ -46,16 +47,9 @@ def tiles(first_download, tmp_path) -> Path:
 
 
 def demo(tiles, *extra):
-    cfg = compose(
-        [
-            "stages=[download]",
-            f"download.tiles_file={quote(tiles)}",
-            "source=none",
-            "labels=demo",
-            "labels.pixels_lonlat=[32,32]",
-            *FAST_RETRIES,
-            *extra,
-        ]
+    cfg = compose_with(
+        ["stages=[download]", "source=none", "labels=demo", "labels.pixels_lonlat=[32,32]", *FAST_RETRIES, *extra],
+        {"download.tiles_file": str(tiles)},
     )
     run_experiment(Experiment.from_config(cfg, command="test"))
     return summary(dataset_dir(tiles, "demo-landcover"))

@@ -13,6 +13,7 @@ from geetiles.errors import UserInputError
 from geetiles.experiment import Experiment
 from geetiles.names import UnsafePathError
 from geetiles.runner import run_experiment
+from tests.composing import compose_with
 from tests.hostile import (
     PLAIN,
     TRAVERSAL,
@@ -24,18 +25,17 @@ from tests.hostile import (
 
 
 def _export(tiles, fmt: str, *extra: str):
-    cfg = compose(
+    cfg = compose_with(
         [
             "stages=[export]",
-            f"export.tiles_file={quote(tiles)}",
             "export.images=img",
             "source=none",
             "labels=none",
             f"export.formats=[{fmt}]",
-            f"data_dir={quote(tiles.parent)}",
             "download.progress=none",
             *extra,
-        ]
+        ],
+        {"export.tiles_file": str(tiles), "data_dir": str(tiles.parent)},
     )
     return run_experiment(Experiment.from_config(cfg, command="test"))
 

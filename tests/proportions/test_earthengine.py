@@ -13,7 +13,7 @@ from affine import Affine
 from shapely.geometry import MultiPolygon, Polygon
 
 from geetiles.classes import LabelTable
-from geetiles.cli.compose import compose, quote
+from geetiles.cli.compose import quote
 from geetiles.errors import UserInputError
 from geetiles.experiment import Experiment
 from geetiles.proportions.counting import Counts
@@ -21,6 +21,7 @@ from geetiles.proportions.coverage import count_classes
 from geetiles.proportions.earthengine import count_units
 from geetiles.proportions.ee_request import MASKED_FILL, ROW, fill_value, histogram_counts
 from geetiles.tiff import read_chip
+from tests.composing import compose_with
 from tests.download.helpers import credentials_file
 from tests.fake_ee.fixtures import fake_ee  # noqa: F401
 from tests.fake_ee.pixels import pixel_values
@@ -54,16 +55,9 @@ def setup(tmp_path, fake_ee):  # noqa: F811
 
 def experiment(setup, *extra: str) -> Experiment:
     folder, server, key = setup
-    cfg = compose(
-        [
-            "labels=worldcover",
-            "proportions=earthengine",
-            f"data_dir={quote(folder)}",
-            f"ee.url={server.url}",
-            f"ee.credentials={quote(key)}",
-            *FAST,
-            *extra,
-        ]
+    cfg = compose_with(
+        ["labels=worldcover", "proportions=earthengine", *FAST, *extra],
+        {"data_dir": str(folder), "ee.url": server.url, "ee.credentials": str(key)},
     )
     return Experiment.from_config(cfg, command="test")
 

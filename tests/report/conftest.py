@@ -197,19 +197,13 @@ def _split_report(tiles: Path, frame) -> None:
 
 def experiment(tiles: Path, *overrides: str):
     """The Experiment of ``python -m geetiles stages=[report] report.tiles_file=... <overrides>``."""
-    from geetiles.cli.compose import compose
     from geetiles.experiment import Experiment
+    from tests.composing import compose_with
 
     return Experiment.from_config(
-        compose(
-            [
-                "stages=[report]",
-                f"report.tiles_file={tiles}",
-                "source=none",
-                "labels=none",
-                f"data_dir={tiles.parent}",
-                *overrides,
-            ]
+        compose_with(
+            ["stages=[report]", "source=none", "labels=none", *overrides],
+            {"report.tiles_file": str(tiles), "data_dir": str(tiles.parent)},
         ),
         command="test",
     )
