@@ -55,8 +55,7 @@ class Engine:
             with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="prepare") as executor:
                 planner = Planner(self.config, self.tiles_path, self.source_config)
                 preparing = executor.submit(planner.prepare, bootstrap)
-                concurrent.futures.wait([preparing], timeout=0.05)  # bad input often fails at once
-                if not (preparing.done() and preparing.exception() is not None):
+                if not self._needs_no_ray(preparing, ray_cluster):
                     try:
                         ray = ray_cluster.connect(salvage=lambda: self._salvage(preparing, started))
                     except RunFailed:
@@ -106,6 +105,19 @@ class Engine:
                 f"see {plan.directory / 'failures.csv'}; rerun to retry them"
             )
         return summary
+
+    def _needs_no_ray(self, preparing: concurrent.futures.Future, ray_cluster: RayCluster) -> bool:
+        """The preparation failed (the user's error comes first), or found nothing left to fetch while
+        the local head was still starting: this run leaves Ray alone. A rerun over finished chips
+        waited for a head it never used (``bench/rerun.py``). A head that is up first is joined as
+        before: a long preparation is not waited for."""
+        concurrent.futures.wait([preparing], timeout=0.05)  # bad input often fails at once
+        deadline = time.monotonic() + self.config.ray.start_timeout_s
+        while not preparing.done() and ray_cluster.head_starting() and time.monotonic() < deadline:
+            concurrent.futures.wait([preparing], timeout=0.05)
+        if not preparing.done():
+            return False
+        return preparing.exception() is not None or not len(preparing.result().jobs)
 
     def _salvage(self, preparing: concurrent.futures.Future, started: float) -> str:
         """The process is about to end (Ray's client hangs, or Ray's head died): stop fetching, record

@@ -80,6 +80,11 @@ class RayCluster:
             _loopback_driver()
             self._head = LocalHead.spawn(self.num_cpus)
 
+    def head_starting(self) -> bool:
+        """A local head that ``launch()`` spawned is still starting: neither listening nor exited."""
+        head = self._head
+        return head is not None and not self._owned and head.process.poll() is None and not head.listening()
+
     def connect(self, salvage=None):
         """Start or join Ray (unless this process already has it); return the ``ray`` module.
         Raises RunFailed, with what to try, when Ray is not up within ``start_timeout_s``; if Ray's
@@ -240,11 +245,8 @@ class LocalHead:
                     f"the local Ray exited while starting (exit {self.process.returncode}): "
                     f"{self.last_error()}; full log: {self.log_path}"
                 )
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return address
-            except OSError:
-                pass
+            if self.listening():
+                return address
             if time.monotonic() >= deadline:
                 self.stop(keep_logs=True)
                 raise RunFailed(
@@ -252,6 +254,13 @@ class LocalHead:
                     f"may be short of memory or /tmp space (log: {self.log_path}), or raise ray.start_timeout_s"
                 )
             time.sleep(0.05)
+
+    def listening(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                return True
+        except OSError:
+            return False
 
     def last_error(self) -> str:
         try:

@@ -1,0 +1,51 @@
+"""A rerun over finished chips leaves Ray alone; a rerun with a chip to fetch still starts it."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import DEMO_RUN, RAY_ENV
+from tests.download import demo_run
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# the demo download in a fresh process (no Ray yet: the engine launches a local head), then whether
+# the driver ever loaded Ray
+RERUN = """
+import sys
+import geetiles
+geetiles.run(sys.argv[1:])
+print("RAY_LOADED", "ray" in sys.modules)
+"""
+
+
+def rerun(tiles) -> str:
+    stages = "stages=[download]", f"download.tiles_file={tiles}", f"data_dir={tiles.parent}", "download.progress=none"
+    done = subprocess.run(
+        [sys.executable, "-c", RERUN, *DEMO_RUN, *stages],
+        cwd=ROOT,
+        env={**os.environ, **RAY_ENV},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.split("RAY_LOADED", 1)[1].strip()
+
+
+@pytest.mark.slow  # starts processes, and a local Ray in one of them
+def test_a_rerun_over_finished_chips_never_loads_ray_and_one_with_a_missing_chip_does(tmp_path, ray_session):
+    demo_run.run(None, tmp_path, "tiling")
+    (tiles,) = tmp_path.glob("*.geojson")
+    demo_run.download(tiles)  # in this process, on the session's Ray
+    assert rerun(tiles) == "False"
+    for name in demo_run.DATASETS:
+        assert demo_run.summary(tiles, name)["done"] == 0 and demo_run.summary(tiles, name)["skipped"] == 16
+
+    images = tiles.with_suffix("") / demo_run.DATASETS[0]
+    missing = sorted(images.glob("*.tif"))[0]
+    missing.unlink()
+    assert rerun(tiles) == "True"
+    assert missing.is_file()
+    assert demo_run.summary(tiles, demo_run.DATASETS[0])["done"] == 1
