@@ -65,3 +65,10 @@ def test_config_reference_names_every_key():
     schema |= {f.name for f in fields(ExperimentConfig) if f.name not in groups}  # foreign: keys as tiling
     assert schema <= documented, schema - documented
     assert documented <= schema, documented - schema
+
+
+def test_layout_names_every_bench_script():
+    layout = README.split("## Layout\n", 1)[1].split("\n## ", 1)[0]
+    listed = set(re.findall(r"\b(\w+)\.py\b", layout.split("\nbench/", 1)[1].split("\nexamples/", 1)[0]))
+    scripts = {path.stem for path in (ROOT / "bench").glob("*.py")} - {"__init__"}
+    assert scripts - listed == set() and listed - scripts == set()
