@@ -1,4 +1,6 @@
-"""A rerun over finished chips leaves Ray alone; a rerun with a chip to fetch still starts it."""
+"""A rerun over finished chips leaves Ray alone. (A run with chips to fetch whose plan is ready before
+its local head is up, the other side of the race, is every console download test: their tiles files
+are small.)"""
 
 import os
 import subprocess
@@ -34,18 +36,11 @@ def rerun(tiles) -> str:
     return done.stdout.split("RAY_LOADED", 1)[1].strip()
 
 
-@pytest.mark.slow  # starts processes, and a local Ray in one of them
-def test_a_rerun_over_finished_chips_never_loads_ray_and_one_with_a_missing_chip_does(tmp_path, ray_session):
+@pytest.mark.slow  # starts a process
+def test_a_rerun_over_finished_chips_never_loads_ray(tmp_path, ray_session):
     demo_run.run(None, tmp_path, "tiling")
     (tiles,) = tmp_path.glob("*.geojson")
     demo_run.download(tiles)  # in this process, on the session's Ray
     assert rerun(tiles) == "False"
     for name in demo_run.DATASETS:
         assert demo_run.summary(tiles, name)["done"] == 0 and demo_run.summary(tiles, name)["skipped"] == 16
-
-    images = tiles.with_suffix("") / demo_run.DATASETS[0]
-    missing = sorted(images.glob("*.tif"))[0]
-    missing.unlink()
-    assert rerun(tiles) == "True"
-    assert missing.is_file()
-    assert demo_run.summary(tiles, demo_run.DATASETS[0])["done"] == 1
