@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from .expressions import Band
 from .pixels import Affine6, pixel_values
+from .values import Band
 
 NPY_FORMATS = frozenset({"NUMPY_NDARRAY", "NPY"})
 GEOTIFF_FORMATS = frozenset({"GEO_TIFF"})
