@@ -48,8 +48,7 @@ def die_with_parent(parent: int, temp_dir: str) -> None:
         signalled_by_kernel = ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) == 0
     except (OSError, AttributeError):
         signalled_by_kernel = False
-    if os.getppid() != parent:  # the driver died before the prctl took effect
-        remove_if_orphaned(parent, temp_dir)
+    if os.getppid() != parent:  # the driver died before the prctl took effect (main's leave() cleans up)
         sys.exit(1)
 
     def watch() -> None:
@@ -131,13 +130,13 @@ def main() -> None:
     parser.add_argument("--object-store-bytes", type=int, default=256 * 2**20)
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, _exit_on_sigterm)  # until Ray installs its own, once its node starts
-    die_with_parent(args.parent, args.temp_dir)
-    private_files()
-    ensure_token()
-    from ray.scripts.scripts import main as ray_main
+    try:  # however the head ends from here on (Ray's import alone takes a second), it leaves through leave()
+        die_with_parent(args.parent, args.temp_dir)
+        private_files()
+        ensure_token()
+        from ray.scripts.scripts import main as ray_main
 
-    sys.argv = ["ray", *ray_start_arguments(args.port, args.temp_dir, args.num_cpus, args.object_store_bytes)]
-    try:
+        sys.argv = ["ray", *ray_start_arguments(args.port, args.temp_dir, args.num_cpus, args.object_store_bytes)]
         ray_main()  # returns by SystemExit once Ray's SIGTERM handler has stopped its daemons
     finally:
         leave(args.parent, args.temp_dir)

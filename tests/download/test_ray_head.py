@@ -189,6 +189,49 @@ DRIVER = textwrap.dedent("""
 """)
 
 
+# ray_head.main itself, with Ray's import made to last: the driver dies while the head imports Ray (about a
+# second in the real head), before Ray is even loaded. The fake Ray prints 0 where the blocked head
+# prints its daemon's pid, for DRIVER.
+SLOW_IMPORT_HEAD = textwrap.dedent("""
+    import sys, time, types
+    def slow_import(name):
+        print(0, flush=True)
+        time.sleep(600)
+    fake = types.ModuleType("ray.scripts.scripts")
+    fake.__getattr__ = slow_import
+    for name in ("ray", "ray.scripts"):
+        sys.modules[name] = types.ModuleType(name)
+    sys.modules["ray.scripts.scripts"] = fake
+    import geetiles.download.ray_head as ray_head
+    sys.argv = ["ray_head", "--port", "1", "--parent", sys.argv[1], "--temp-dir", sys.argv[2]]
+    ray_head.main()
+""")
+
+
+@pytest.mark.slow  # starts processes
+def test_a_head_whose_driver_dies_while_it_imports_ray_removes_its_folder(tmp_path):
+    folder = tmp_path / "geetiles-ray-importing"
+    (folder / "ray").mkdir(parents=True)
+    (folder / "head.log").write_text("log")
+    driver = subprocess.Popen(
+        [sys.executable, "-c", DRIVER, SLOW_IMPORT_HEAD, str(folder / "ray")],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    head = int(driver.stdout.readline().split()[0])
+    driver.kill()
+    driver.wait()
+    deadline = time.monotonic() + 30
+    while (alive(head) or folder.exists()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    try:
+        assert not alive(head) and not folder.exists()
+    finally:
+        if alive(head):
+            os.kill(head, 9)
+
+
 @pytest.mark.slow  # starts processes
 def test_an_orphaned_head_blocked_in_c_code_ends_its_daemons_and_removes_its_folder(tmp_path):
     folder = tmp_path / "geetiles-ray-blocked"
