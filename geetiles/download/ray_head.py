@@ -34,6 +34,7 @@ REMOVE_ATTEMPTS, REMOVE_PAUSE_S = 10, 0.5  # an orphaned head's folder: removed 
 # written by a driver that stops its head to keep its logs: the error it prints names them, and the
 # driver may not outlive the stop (Ray's C++ client can end it at once), so the head must not remove them
 KEEP_LOGS = "keep-logs"
+DYING_BOUND_S = 5.0  # a killed driver's threads end within milliseconds
 ORPHAN_GRACE_S = 10.0  # for Ray's own SIGTERM handler to stop its daemons, before the watch does
 USER_UMASK_ENV = "GEETILES_USER_UMASK"
 _ENDING = threading.Lock()
@@ -147,8 +148,27 @@ def leave(parent: int, temp_dir: str) -> None:
     folder. Deaf to SIGTERM from here on: a second one (Ray's handler raises SystemExit too) would cut
     the removal short and leave the folder in /tmp."""
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    wait_while_dying(parent)
     if os.getppid() != parent:
         end_orphan(parent, temp_dir)
+
+
+def wait_while_dying(parent: int, bound_s: float = DYING_BOUND_S) -> None:
+    """A driver killed while it ran several threads ends thread by thread. The kernel's SIGTERM comes
+    when the thread that spawned the head (the main one) ends, and the head's parent is still the
+    driver, a zombie leader, until its last thread is gone: wait for that (the suite caught a killed
+    run's head leaving its folder so, 2 runs in 6)."""
+    deadline = time.monotonic() + bound_s
+    while os.getppid() == parent and _zombie(parent) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except (OSError, IndexError):
+        return False
 
 
 def _exit_on_sigterm(signum, frame) -> None:

@@ -232,6 +232,41 @@ def test_a_head_whose_driver_dies_while_it_imports_ray_removes_its_folder(tmp_pa
             os.kill(head, 9)
 
 
+# A driver killed with threads running ends thread by thread: its main thread, which spawned the head,
+# ends first (the kernel's SIGTERM to the head comes then), the process a moment later.
+DRIVER_ENDING_THREAD_BY_THREAD = textwrap.dedent("""
+    import ctypes, os, subprocess, sys, threading, time
+    head = subprocess.Popen([sys.executable, "-c", sys.argv[1], str(os.getpid()), sys.argv[2]],
+                            stdout=subprocess.PIPE, text=True, start_new_session=True)
+    print(head.pid, head.stdout.readline().strip(), flush=True)
+    threading.Thread(target=lambda: (time.sleep(1.0), os._exit(0))).start()
+    ctypes.CDLL(None).pthread_exit(None)
+""")
+
+
+@pytest.mark.slow  # starts processes
+def test_a_head_whose_driver_ends_thread_by_thread_removes_its_folder(tmp_path):
+    folder = tmp_path / "geetiles-ray-threads"
+    (folder / "ray").mkdir(parents=True)
+    (folder / "head.log").write_text("log")
+    driver = subprocess.Popen(
+        [sys.executable, "-c", DRIVER_ENDING_THREAD_BY_THREAD, SLOW_IMPORT_HEAD, str(folder / "ray")],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    head = int(driver.stdout.readline().split()[0])
+    driver.wait(30)
+    deadline = time.monotonic() + 30
+    while (alive(head) or folder.exists()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    try:
+        assert not alive(head) and not folder.exists()
+    finally:
+        if alive(head):
+            os.kill(head, 9)
+
+
 @pytest.mark.slow  # starts processes
 def test_an_orphaned_head_blocked_in_c_code_ends_its_daemons_and_removes_its_folder(tmp_path):
     folder = tmp_path / "geetiles-ray-blocked"
