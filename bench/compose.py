@@ -9,7 +9,8 @@ then ``-n`` timed compositions of ``experiment=demo``, measured in process CPU t
 hundreds of compositions and a command line's two cost, whatever else the machine runs). Cases:
 ``registered each time``: the schema's dataclasses turned into a config and stored before every
 composition (what ``geetiles.compose`` and the command line did); ``geetiles.compose``: the public
-function as it is (registered once). The composed configs are compared.
+function as it is (registered once); ``tests' copy``: what a stage test pays instead
+(``tests/composing.py``: a copy of the composition it made once). The composed configs are compared.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import json
 import statistics
 import subprocess
 import sys
+from pathlib import Path
 
 CHILD = r"""
 import json, sys, time
@@ -32,6 +34,9 @@ from geetiles.cli.compose import compose as ours
 def one():
     if case == "geetiles.compose":
         return ours(["experiment=demo"])
+    if case == "tests' copy":
+        from tests.composing import compose_with
+        return compose_with(["experiment=demo"], {})
     ConfigStore.instance().store(name="experiment_schema", node=ExperimentConfig)
     GlobalHydra.instance().clear()
     with initialize_config_module(config_module="geetiles.conf", version_base="1.3"):
@@ -45,7 +50,8 @@ for _ in range(runs):
 print(json.dumps({"times": times, "same": OmegaConf.to_yaml(config) == first, "yaml": first}))
 """
 
-CASES = ("registered each time", "geetiles.compose")
+CASES = ("registered each time", "geetiles.compose", "tests' copy")
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
@@ -54,7 +60,9 @@ def main() -> None:
     runs = parser.parse_args().n
     results = {}
     for case in CASES:
-        out = subprocess.run([sys.executable, "-c", CHILD, case, str(runs)], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", CHILD, case, str(runs)], cwd=ROOT, capture_output=True, text=True, check=True
+        )
         results[case] = json.loads(out.stdout.strip().splitlines()[-1])
     base = statistics.median(results[CASES[0]]["times"])
     for case in CASES:

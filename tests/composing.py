@@ -2,10 +2,11 @@
 of overrides once per test process, and the values a test makes up as it goes (temporary paths, the
 fake server's URL) are set on a copy, as Hydra sets ``key=value`` on a key the tree already has.
 
-A composition costs ~0.13 CPU-s and a copy ~0.006, and stage tests composed hundreds of times with
-nothing but paths changing. Tests of the composition itself (``tests/cli``, ``tests/api/test_compose.py``,
-``tests/test_experiment.py``) and every ``geet`` command line still go through Hydra whole;
-``tests/test_composing.py`` checks both ways give the same tree."""
+A composition of ``experiment=demo`` costs 121 ms of CPU and a copy of one 4.6 ms (``bench/compose.py``,
+2026-12-05), and stage tests composed hundreds of times with nothing but paths changing. Tests of the
+composition itself (``tests/cli``, ``tests/api/test_compose.py``, ``tests/test_experiment.py``) and
+every ``geet`` command line still go through Hydra whole; ``tests/test_composing.py`` checks both ways
+give the same tree."""
 
 from __future__ import annotations
 
