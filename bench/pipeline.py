@@ -2,7 +2,7 @@
 
     python bench/pipeline.py                      # ~1,000,000 chips (the download takes a while)
     python bench/pipeline.py --chips 10000        # a quick check
-    python bench/pipeline.py --out DIR --keep     # keep the data folder (DIR must not exist, or be one of ours)
+    python bench/pipeline.py --out DIR            # the data folder in DIR, kept (DIR must not exist, or be ours)
     python bench/pipeline.py --out DIR --from proportions   # re-measure the stages from one on, same data
     python bench/pipeline.py --out DIR --only export --profile py-spy   # profile one stage (or memray)
 
@@ -320,8 +320,8 @@ def main() -> None:
     parser.add_argument(
         "--chips", type=int, help="approximate chip count (default 1,000,000; with --from/--only: the folder's)"
     )
-    parser.add_argument("--out", type=Path, help="the bench folder (default: a new temporary folder)")
-    parser.add_argument("--keep", action="store_true", help="keep the bench folder")
+    parser.add_argument("--out", type=Path, help="the bench folder, kept (default: a new temporary folder)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary bench folder too")
     parser.add_argument(
         "--from",
         dest="start",
