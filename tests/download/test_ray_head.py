@@ -104,12 +104,38 @@ def test_a_local_head_keeps_its_files_and_token_private(tmp_path):
     assert len(token.read_text()) == 64
 
 
+def fake_head_folder(tmp_path, name: str):
+    """A head's folder as LocalHead makes it: ``geetiles-ray-*`` with head.log and Ray's temp dir."""
+    folder = tmp_path / f"geetiles-ray-{name}"
+    (folder / "ray").mkdir(parents=True)
+    (folder / "head.log").write_text("log")
+    return folder
+
+
+def start_driver(driver: str, head: str, folder) -> tuple[subprocess.Popen, list[int]]:
+    """A stand-in driver running a stand-in head; the pids the driver prints (the head's first)."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", driver, head, str(folder / "ray")], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    return process, list(map(int, process.stdout.readline().split()))
+
+
+def assert_gone(folder, *pids: int) -> None:
+    """Within 30 s, every process ended and the folder removed; any process left is killed after."""
+    deadline = time.monotonic() + 30
+    while (any(map(alive, pids)) or folder.exists()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    try:
+        assert not any(map(alive, pids)) and not folder.exists()
+    finally:
+        for pid in filter(alive, pids):
+            os.kill(pid, 9)
+
+
 def test_an_orphaned_head_removes_only_its_own_folder(tmp_path):
     from geetiles.download.ray_head import KEEP_LOGS, remove_if_orphaned
 
-    ours = tmp_path / "geetiles-ray-abc"
-    (ours / "ray").mkdir(parents=True)
-    (ours / "head.log").write_text("log")
+    ours = fake_head_folder(tmp_path, "abc")
     remove_if_orphaned(os.getppid(), str(ours / "ray"))  # the driver is alive: it keeps or removes the folder
     assert (ours / "head.log").exists()
     not_ours = tmp_path / "elsewhere"
@@ -151,9 +177,7 @@ SECOND_SIGTERM = textwrap.dedent("""
 
 @pytest.mark.slow  # starts a process
 def test_a_second_sigterm_does_not_cut_short_an_orphans_folder_removal(tmp_path):
-    folder = tmp_path / "geetiles-ray-twice"
-    (folder / "ray").mkdir(parents=True)
-    (folder / "head.log").write_text("log")
+    folder = fake_head_folder(tmp_path, "twice")
     ended = subprocess.run([sys.executable, "-c", SECOND_SIGTERM, str(folder / "ray")], cwd=ROOT, timeout=60)
     assert ended.returncode == 1 and not folder.exists()
 
@@ -210,26 +234,11 @@ SLOW_IMPORT_HEAD = textwrap.dedent("""
 
 @pytest.mark.slow  # starts processes
 def test_a_head_whose_driver_dies_while_it_imports_ray_removes_its_folder(tmp_path):
-    folder = tmp_path / "geetiles-ray-importing"
-    (folder / "ray").mkdir(parents=True)
-    (folder / "head.log").write_text("log")
-    driver = subprocess.Popen(
-        [sys.executable, "-c", DRIVER, SLOW_IMPORT_HEAD, str(folder / "ray")],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    head = int(driver.stdout.readline().split()[0])
+    folder = fake_head_folder(tmp_path, "importing")
+    driver, (head, _) = start_driver(DRIVER, SLOW_IMPORT_HEAD, folder)
     driver.kill()
     driver.wait()
-    deadline = time.monotonic() + 30
-    while (alive(head) or folder.exists()) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    try:
-        assert not alive(head) and not folder.exists()
-    finally:
-        if alive(head):
-            os.kill(head, 9)
+    assert_gone(folder, head)
 
 
 # A driver killed with threads running ends thread by thread: its main thread, which spawned the head,
@@ -246,45 +255,17 @@ DRIVER_ENDING_THREAD_BY_THREAD = textwrap.dedent("""
 
 @pytest.mark.slow  # starts processes
 def test_a_head_whose_driver_ends_thread_by_thread_removes_its_folder(tmp_path):
-    folder = tmp_path / "geetiles-ray-threads"
-    (folder / "ray").mkdir(parents=True)
-    (folder / "head.log").write_text("log")
-    driver = subprocess.Popen(
-        [sys.executable, "-c", DRIVER_ENDING_THREAD_BY_THREAD, SLOW_IMPORT_HEAD, str(folder / "ray")],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    head = int(driver.stdout.readline().split()[0])
+    folder = fake_head_folder(tmp_path, "threads")
+    driver, (head, _) = start_driver(DRIVER_ENDING_THREAD_BY_THREAD, SLOW_IMPORT_HEAD, folder)
     driver.wait(30)
-    deadline = time.monotonic() + 30
-    while (alive(head) or folder.exists()) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    try:
-        assert not alive(head) and not folder.exists()
-    finally:
-        if alive(head):
-            os.kill(head, 9)
+    assert_gone(folder, head)
 
 
 @pytest.mark.slow  # starts processes
 def test_an_orphaned_head_blocked_in_c_code_ends_its_daemons_and_removes_its_folder(tmp_path):
-    folder = tmp_path / "geetiles-ray-blocked"
-    (folder / "ray").mkdir(parents=True)
-    (folder / "head.log").write_text("log")
-    driver = subprocess.Popen(
-        [sys.executable, "-c", DRIVER, BLOCKED_HEAD, str(folder / "ray")], cwd=ROOT, stdout=subprocess.PIPE, text=True
-    )
-    head, daemon = map(int, driver.stdout.readline().split())
+    folder = fake_head_folder(tmp_path, "blocked")
+    driver, (head, daemon) = start_driver(DRIVER, BLOCKED_HEAD, folder)
     assert alive(head) and alive(daemon)
     driver.kill()  # as kill -9: the head gets SIGTERM from the kernel and cannot act on it
     driver.wait()
-    deadline = time.monotonic() + 30
-    while (alive(head) or alive(daemon) or folder.exists()) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    try:
-        assert not alive(head) and not alive(daemon) and not folder.exists()
-    finally:
-        for pid in (head, daemon):
-            if alive(pid):
-                os.kill(pid, 9)
+    assert_gone(folder, head, daemon)
