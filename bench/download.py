@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench import fake_server  # noqa: E402
 from bench.fake_server import server_stats  # noqa: E402
+from tests.fake_ee.helpers import RGB_EXPRESSION  # noqa: E402
 
 ENV = {
     **os.environ,
@@ -172,19 +173,7 @@ def worker_cpu(chips: int = 3000) -> dict:
     from geetiles.sources.ee_rest import Endpoint
 
     server, url = start_server(0.0, 0.0)
-    expression = json.dumps(
-        {
-            "result": "0",
-            "values": {
-                "0": {
-                    "functionInvocationValue": {
-                        "functionName": "Image.load",
-                        "arguments": {"id": {"constantValue": "FAKE/RGB"}},
-                    }
-                }
-            },
-        }
-    )
+    expression = json.dumps(RGB_EXPRESSION)
     try:
         with tempfile.TemporaryDirectory() as folder:
             endpoint = Endpoint(url, "bench", expression, 40, 1e6, RetryPolicy(), 60, 50_331_648, 32768, [1, 1, 1])

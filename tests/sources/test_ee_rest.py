@@ -5,6 +5,7 @@ import pytest
 
 from geetiles.sources.ee_rest import decode_npy, error_message, read_npy
 from tests.fake_ee.fixtures import fake_ee  # noqa: F401
+from tests.fake_ee.helpers import RGB_EXPRESSION
 
 
 @pytest.mark.parametrize(
@@ -49,19 +50,7 @@ def _endpoint(url: str, max_attempts: int):
     from geetiles.fetching.pacing import RetryPolicy
     from geetiles.sources.ee_rest import Endpoint
 
-    expression = json.dumps(
-        {
-            "result": "0",
-            "values": {
-                "0": {
-                    "functionInvocationValue": {
-                        "functionName": "Image.load",
-                        "arguments": {"id": {"constantValue": "FAKE/RGB"}},
-                    }
-                }
-            },
-        }
-    )
+    expression = json.dumps(RGB_EXPRESSION)
     return Endpoint(
         url,
         "test-project",
