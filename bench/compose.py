@@ -5,11 +5,13 @@ once per process (``geetiles.config.register``) and, as before, at every composi
     python bench/compose.py -n 100
 
 Each case runs in its own child process: one untimed composition (imports, the schema registered),
-then ``-n`` timed compositions of ``experiment=demo``, measured in process CPU time (what the tests'
-hundreds of compositions and a command line's two cost, whatever else the machine runs). Cases:
-``registered each time``: the schema's dataclasses turned into a config and stored before every
-composition (what ``geetiles.compose`` and the command line did); ``geetiles.compose``: the public
-function as it is (registered once); ``tests' copy``: what a stage test pays instead
+then ``-n`` timed compositions of ``experiment=demo data_dir=outputs/data`` (a choice and a value),
+measured in process CPU time (what the tests' hundreds of compositions and a command line's two cost,
+whatever else the machine runs). Cases: ``registered each time``: the schema's dataclasses turned into
+a config and stored before every composition (what ``geetiles.compose`` and the command line did);
+``Hydra, registered once``: Hydra's composition as ``geetiles.compose`` made it before its memo;
+``memo``: ``geetiles.cli.compose.compose`` as it is, which copies the composition it made once for
+the same choices and sets the values (``composition_memo``); ``tests' copy``: what a stage test pays
 (``tests/composing.py``: a copy of the composition it made once). The composed configs are compared.
 """
 
@@ -29,18 +31,22 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 case, runs = sys.argv[1], int(sys.argv[2])
 from hydra.core.config_store import ConfigStore
-from geetiles.config import ExperimentConfig
-from geetiles.cli.compose import compose as ours
+from geetiles.config import ExperimentConfig, register
+from geetiles.cli.compose import compose as ours, _hydra_compose
+OVERRIDES = ["experiment=demo", "data_dir=outputs/data"]
 def one():
-    if case == "geetiles.compose":
-        return ours(["experiment=demo"])
+    if case == "memo":
+        return ours(OVERRIDES)
+    if case == "Hydra, registered once":
+        register()  # once: later calls find the schema stored
+        return _hydra_compose(OVERRIDES, None)
     if case == "tests' copy":
         from tests.composing import compose_with
-        return compose_with(["experiment=demo"], {})
+        return compose_with(["experiment=demo"], {"data_dir": "outputs/data"})
     ConfigStore.instance().store(name="experiment_schema", node=ExperimentConfig)
     GlobalHydra.instance().clear()
     with initialize_config_module(config_module="geetiles.conf", version_base="1.3"):
-        return compose(config_name="config", overrides=["experiment=demo"])
+        return compose(config_name="config", overrides=OVERRIDES)
 first = OmegaConf.to_yaml(one())
 times = []
 for _ in range(runs):
@@ -50,7 +56,7 @@ for _ in range(runs):
 print(json.dumps({"times": times, "same": OmegaConf.to_yaml(config) == first, "yaml": first}))
 """
 
-CASES = ("registered each time", "geetiles.compose", "tests' copy")
+CASES = ("registered each time", "Hydra, registered once", "memo", "tests' copy")
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -67,7 +73,7 @@ def main() -> None:
     base = statistics.median(results[CASES[0]]["times"])
     for case in CASES:
         median = statistics.median(results[case]["times"])
-        print(f"{case:21s} median {median * 1000:6.1f} ms CPU per composition ({base / median:.2f}x faster)")
+        print(f"{case:22s} median {median * 1000:6.1f} ms CPU per composition ({base / median:.2f}x faster)")
     same = all(r["yaml"] == results[CASES[0]]["yaml"] and r["same"] for r in results.values())
     print("composed configs identical across cases and runs:", same)
     if not same:

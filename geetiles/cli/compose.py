@@ -1,6 +1,7 @@
 """Compose the same config tree as ``python -m geetiles`` from code, for ``geet``, ``geetiles.compose`` and tests.
 
-Every call is Hydra's own composition, from the package's config files: nothing is cached on disk.
+Every composition is Hydra's own, from the package's config files; within a process, a repeat that
+differs only in plain values is a copy (``composition_memo``). Nothing is cached on disk.
 (A composition cache of pickles in ``~/.cache/geetiles`` used to save ~0.16 s of ``geet grid``'s
 start-up; any pickle planted there ran as the user at the next start. Without it ``geet grid`` on
 Luxembourg takes ~0.45 s, well under its 1.2 s budget: ``bench/grid_startup.py``.)
@@ -9,32 +10,71 @@ Luxembourg takes ~0.45 s, well under its 1.2 s budget: ``bench/grid_startup.py``
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+from geetiles.cli.composition_memo import CompositionMemo
 
 if TYPE_CHECKING:
     from omegaconf import DictConfig
 
 CONFIG_MODULE = "geetiles.conf"
+_MEMO = CompositionMemo()
 
 
 def compose(overrides: list[str], config_dir: str | os.PathLike[str] | None = None) -> DictConfig:
     """The experiment config that ``python -m geetiles [--config-dir DIR] <overrides>`` would run (no run
     directory). ``config_dir`` joins the search path where ``--config-dir`` puts it: before the package's
-    files, so its config groups and files are found first. Hydra's global state is cleared afterwards."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_module
-    from hydra.core.global_hydra import GlobalHydra
-
+    files, so its config groups and files are found first. Hydra's global state is cleared afterwards.
+    Within a process, a composition that differs from an earlier one only in plain values is a copy of
+    it with those values set (``composition_memo``)."""
     from geetiles.config import register
 
     register()
+    folders = [Path(__file__).resolve().parents[1] / "conf"]
+    if config_dir is not None:
+        absolute = os.path.abspath(os.fspath(config_dir))
+        if not os.path.isdir(absolute):  # Hydra's own error, not a memo's
+            return _hydra_compose(overrides, config_dir)
+        folders.insert(0, Path(absolute))
+    return _MEMO.compose(
+        overrides,
+        folders,
+        compose=lambda chosen: _hydra_compose(chosen, config_dir),
+        list_groups=lambda: _top_groups(config_dir),
+    )
+
+
+def _hydra_compose(overrides: list[str], config_dir: str | os.PathLike[str] | None) -> DictConfig:
+    from hydra import compose as hydra_compose
+
+    with _initialized(config_dir):
+        return hydra_compose(config_name="config", overrides=overrides)
+
+
+def _top_groups(config_dir: str | os.PathLike[str] | None) -> frozenset[str]:
+    """The config groups at the top of the search path (``aoi``, ``tiling``, ..., ``hydra``)."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    with _initialized(config_dir):
+        return frozenset(GlobalHydra.instance().config_loader().list_groups(""))
+
+
+@contextmanager
+def _initialized(config_dir: str | os.PathLike[str] | None) -> Iterator[None]:
+    from hydra import initialize_config_module
+    from hydra.core.global_hydra import GlobalHydra
+
     GlobalHydra.instance().clear()
     if config_dir is None:
         with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
-            return hydra_compose(config_name="config", overrides=overrides)
+            yield
+        return
     try:
         _initialize_with_config_dir(config_dir)
-        return hydra_compose(config_name="config", overrides=overrides)
+        yield
     finally:
         GlobalHydra.instance().clear()
 
