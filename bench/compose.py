@@ -10,8 +10,9 @@ measured in process CPU time (what the tests' hundreds of compositions and a com
 whatever else the machine runs). Cases: ``registered each time``: the schema's dataclasses turned into
 a config and stored before every composition (what ``geetiles.compose`` and the command line did);
 ``Hydra, registered once``: Hydra's composition as ``geetiles.compose`` made it before its memo;
-``memo``: ``geetiles.cli.compose.compose`` as it is, which copies the composition it made once for
-the same choices and sets the values (``composition_memo``); ``tests' copy``: what a stage test pays
+``memo``: ``geetiles.cli.compose.compose`` as it is (what every composition of a process that ran
+``geet``, ``python -m geetiles`` or ``geetiles.compose`` once pays), which copies the composition it
+made once for the same choices and sets the values (``composition_memo``); ``tests' copy``: what a stage test pays
 (``tests/composing.py``: a copy of the composition it made once). The composed configs are compared.
 """
 
@@ -32,14 +33,16 @@ from omegaconf import OmegaConf
 case, runs = sys.argv[1], int(sys.argv[2])
 from hydra.core.config_store import ConfigStore
 from geetiles.config import ExperimentConfig, register
-from geetiles.cli.compose import compose as ours, _hydra_compose
+from geetiles.cli.compose import compose as ours
 OVERRIDES = ["experiment=demo", "data_dir=outputs/data"]
 def one():
     if case == "memo":
         return ours(OVERRIDES)
-    if case == "Hydra, registered once":
+    if case == "Hydra, registered once":  # no memo: this process never calls ours
         register()  # once: later calls find the schema stored
-        return _hydra_compose(OVERRIDES, None)
+        GlobalHydra.instance().clear()
+        with initialize_config_module(config_module="geetiles.conf", version_base="1.3"):
+            return compose(config_name="config", overrides=OVERRIDES)
     if case == "tests' copy":
         from tests.composing import compose_with
         return compose_with(["experiment=demo"], {"data_dir": "outputs/data"})

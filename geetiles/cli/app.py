@@ -12,7 +12,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
-from geetiles.cli import run_mode
+from geetiles.cli import composition_memo, run_mode
 from geetiles.cli.errors import run_reporting
 from geetiles.config import register
 
@@ -79,6 +79,7 @@ def main() -> None:
     """Entry point; errors in the user's input end with one line and exit status 2."""
     register()
     run_mode.install()
+    composition_memo.install()
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra re-raises; we decide what the user sees
     run_reporting(_hydra_task)
 

@@ -10,18 +10,14 @@ Luxembourg takes ~0.45 s, well under its 1.2 s budget: ``bench/grid_startup.py``
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from geetiles.cli.composition_memo import CompositionMemo
+from geetiles.cli import composition_memo
 
 if TYPE_CHECKING:
     from omegaconf import DictConfig
 
 CONFIG_MODULE = "geetiles.conf"
-_MEMO = CompositionMemo()
 
 
 def compose(overrides: list[str], config_dir: str | os.PathLike[str] | None = None) -> DictConfig:
@@ -30,51 +26,21 @@ def compose(overrides: list[str], config_dir: str | os.PathLike[str] | None = No
     files, so its config groups and files are found first. Hydra's global state is cleared afterwards.
     Within a process, a composition that differs from an earlier one only in plain values is a copy of
     it with those values set (``composition_memo``)."""
-    from geetiles.config import register
-
-    register()
-    folders = [Path(__file__).resolve().parents[1] / "conf"]
-    if config_dir is not None:
-        absolute = os.path.abspath(os.fspath(config_dir))
-        if not os.path.isdir(absolute):  # Hydra's own error, not a memo's
-            return _hydra_compose(overrides, config_dir)
-        folders.insert(0, Path(absolute))
-    return _MEMO.compose(
-        overrides,
-        folders,
-        compose=lambda chosen: _hydra_compose(chosen, config_dir),
-        list_groups=lambda: _top_groups(config_dir),
-    )
-
-
-def _hydra_compose(overrides: list[str], config_dir: str | os.PathLike[str] | None) -> DictConfig:
     from hydra import compose as hydra_compose
-
-    with _initialized(config_dir):
-        return hydra_compose(config_name="config", overrides=overrides)
-
-
-def _top_groups(config_dir: str | os.PathLike[str] | None) -> frozenset[str]:
-    """The config groups at the top of the search path (``aoi``, ``tiling``, ..., ``hydra``)."""
-    from hydra.core.global_hydra import GlobalHydra
-
-    with _initialized(config_dir):
-        return frozenset(GlobalHydra.instance().config_loader().list_groups(""))
-
-
-@contextmanager
-def _initialized(config_dir: str | os.PathLike[str] | None) -> Iterator[None]:
     from hydra import initialize_config_module
     from hydra.core.global_hydra import GlobalHydra
 
+    from geetiles.config import register
+
+    register()
+    composition_memo.install()
     GlobalHydra.instance().clear()
     if config_dir is None:
         with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
-            yield
-        return
+            return hydra_compose(config_name="config", overrides=overrides)
     try:
         _initialize_with_config_dir(config_dir)
-        yield
+        return hydra_compose(config_name="config", overrides=overrides)
     finally:
         GlobalHydra.instance().clear()
 

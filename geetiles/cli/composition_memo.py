@@ -1,91 +1,93 @@
-"""Compositions remembered within one process, for ``geetiles.compose`` in a notebook and ``geet`` run
-in-process: the same experiment composed again with other paths or values costs Hydra ~120 ms of CPU
-each time, a copy of the one composed before with the values set ~7 ms (``bench/compose.py``).
+"""Compositions remembered within one process: every ``python -m geetiles`` and ``geet`` line the tests
+run in-process, ``geetiles.compose`` in a notebook. The same experiment composed again with other
+paths or values costs Hydra ~120 ms of CPU each time; a copy of the one composed before, with the
+values set, ~7 ms (``bench/compose.py``).
 
-What is kept is Hydra's composition for one choice of config files (``tiling=utm``, ``experiment=demo``).
-The plain ``key=value`` overrides are Hydra's last step, applied to the composed tree in their order by
-Hydra's own code (``apply_value_overrides``): they are applied to a copy. Anything else (``+``, ``++``,
-``~``, sweeps, ``@package``, ``hydra.*``, nested groups) composes in full every time, as does any call
-after a config file changed (the package's, or ``--config-dir``'s: their names, sizes and times are
-compared on every call) or a schema was added to Hydra's ConfigStore.
+Hydra composes in two steps (``ConfigLoaderImpl._load_configuration_impl``): the config files the
+choices name (``tiling=utm``, ``experiment=demo``) are merged, the expensive part; then the plain
+``key=value`` overrides are set in order, and the ``hydra`` node records the command line. This keeps
+the first step's tree per choice of config files and redoes the second with Hydra's own functions.
+Anything else (``+``, ``++``, ``~``, sweeps, ``@package``, ``hydra.searchpath``, ``hydra.runtime.*``,
+``hydra.overrides.*``, nested groups, a group given a dict, a config that extends its search path)
+composes in full every time, as does any call after a
+config file changed (the search path's folders are compared by names, sizes, times and inodes on every
+call) or a schema was added to Hydra's ConfigStore.
+
+``_load_configuration_impl``, ``_apply_overrides_to_config`` and ``get_overrides_dirname`` are Hydra's
+private API: this module is the one place that touches them (``install`` wraps the first, idempotent).
 """
 
 from __future__ import annotations
 
 import copy
+import importlib.util
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from hydra.core.override_parser.types import Override
     from omegaconf import DictConfig
 
-KEPT = 16  # compositions kept (one per choice of config files), the least recently used dropped first
-MAX_CONFIG_FILES = 2000  # a --config-dir with more entries than this is not worth checking each call
+KEPT = 32  # compositions kept (one per choice of config files), the least recently used dropped first
+# hydra.* values that Hydra reads while composing, or writes after the values are set: composed in full
+HYDRA_KEPT_OUT = ("hydra.searchpath", "hydra.runtime", "hydra.overrides")
+MAX_CONFIG_FILES = 2000  # a search path holding more entries than this is not worth checking each call
+_LOCK = threading.Lock()
+_TREES: OrderedDict[tuple, DictConfig | None] = OrderedDict()  # None: composes in full (its search path grows)
 
 
-class CompositionMemo:
-    """Composed trees per (config folders' state, config-file choices); thread-safe."""
+def install() -> None:
+    """Route Hydra's compositions in this process through the memo (idempotent)."""
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._groups: OrderedDict[tuple, frozenset[str]] = OrderedDict()
-        self._trees: OrderedDict[tuple, DictConfig] = OrderedDict()
+    original = getattr(
+        ConfigLoaderImpl._load_configuration_impl, "__wrapped__", ConfigLoaderImpl._load_configuration_impl
+    )
 
-    def compose(
-        self,
-        overrides: list[str],
-        folders: list[Path],
-        compose: Callable[[list[str]], DictConfig],
-        list_groups: Callable[[], frozenset[str]],
-    ) -> DictConfig:
-        """What ``compose(overrides)`` returns (Hydra's composition from the config ``folders``), from a
-        kept composition when only plain values differ. ``list_groups()`` names the top-level config
-        groups, which tell a choice of config file from a value."""
-        state = folders_state(folders)
-        if state is None:
-            return compose(overrides)
-        with self._lock:
-            groups = _kept(self._groups, state)
-            if groups is None:
-                groups = list_groups()
-                state = folders_state(folders)  # Hydra's first start adds its plugins' schemas to the store
-                if state is None:
-                    return compose(overrides)
-                _keep(self._groups, state, groups)
-            split = split_overrides(overrides, groups)
-            if split is None:
+    def load_configuration_impl(self, config_name, overrides, run_mode, from_shell=True, validate_sweep_overrides=True):
+        def compose(chosen: list[str]) -> DictConfig:
+            return original(self, config_name, chosen, run_mode, from_shell, validate_sweep_overrides)
+
+        key = (config_name, run_mode, from_shell, validate_sweep_overrides)
+        return remembered(overrides, self.repository, key, compose)
+
+    load_configuration_impl.__wrapped__ = original
+    ConfigLoaderImpl._load_configuration_impl = load_configuration_impl
+
+
+def remembered(overrides: list[str], repository: Any, key: tuple, compose) -> DictConfig:
+    """``compose(overrides)``, from a kept composition of the same choices when the rest are plain values."""
+    state = search_path_state(repository.get_sources())
+    if state is None:
+        return compose(overrides)
+    split = split_overrides(overrides, repository.group_exists)
+    if split is None:
+        return compose(overrides)
+    choices, values, parsed = split
+    with _LOCK:
+        tree = _kept((state, key, choices))
+        if (state, key, choices) not in _TREES:
+            tree = compose(list(choices))
+            grows = bool(tree.hydra.get("searchpath"))  # folders this state does not cover
+            # Hydra's first start adds its plugins' schemas to the store: keep under the state after it
+            state = search_path_state(repository.get_sources())
+            if state is None:
                 return compose(overrides)
-            choices, values = split
-            tree = _kept(self._trees, (state, choices))
-            if tree is None:
-                tree = _keep(self._trees, (state, choices), compose(list(choices)))
-            return _with_values(tree, values)
+            _keep((state, key, choices), None if grows else tree)
+            if grows:
+                return compose(overrides)
+        elif tree is None:
+            return compose(overrides)
+        return with_values(tree, values, parsed)
 
 
-def _kept(kept: OrderedDict, key: tuple):
-    if key in kept:
-        kept.move_to_end(key)
-        return kept[key]
-    return None
-
-
-def _keep(kept: OrderedDict, key: tuple, value):
-    kept[key] = value
-    while len(kept) > KEPT:
-        kept.popitem(last=False)
-    return value
-
-
-def split_overrides(overrides: list[str], groups: frozenset[str]) -> tuple[tuple[str, ...], list[Override]] | None:
-    """(the config-file choices, as written; the plain values, parsed), or None when an override is
-    neither (``+``/``~``, a sweep, a package, ``hydra.*``, a nested group, a group given a dict) or does
-    not parse. A choice is what Hydra's defaults list takes (``defaults_list.Overrides``): a top-level
-    group given a name or a list of names."""
+def split_overrides(overrides: list[str], is_group) -> tuple[tuple[str, ...], list[Override], list[Override]] | None:
+    """(the config-file choices, as written; the plain values; every override, parsed), or None when
+    an override is neither or does not parse. A choice is what Hydra's defaults list takes
+    (``defaults_list.Overrides``): a config group given a name or a list of names."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
 
@@ -99,60 +101,96 @@ def split_overrides(overrides: list[str], groups: frozenset[str]) -> tuple[tuple
         plain = not (override.is_add() or override.is_force_add() or override.is_delete())
         if not plain or override.is_sweep_override() or override.package is not None or "/" in key:
             return None
-        if key == "hydra" or key.startswith("hydra.") or key.split(".")[0] == "hydra":
+        if key == "hydra" or key.startswith(HYDRA_KEPT_OUT):
             return None
-        if key in groups:
+        if is_group(key):
             if isinstance(override.value(), dict):  # Hydra sets a group's dict as a value, in order
                 return None
             choices.append(override.input_line)
         else:
             values.append(override)
-    return tuple(choices), values
+    return tuple(choices), values, parsed
 
 
-def apply_value_overrides(tree: DictConfig, values: list[Override]) -> None:
-    """Hydra's own last step of a composition (``ConfigLoaderImpl._apply_overrides_to_config``, a private
-    API, used here only): ``key=value`` overrides set in order, with Hydra's errors."""
-    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+def with_values(tree: DictConfig, values: list[Override], parsed: list[Override]) -> DictConfig:
+    """A copy of ``tree`` (composed from the choices alone) as Hydra composes it from every override:
+    the values set in order, then what the ``hydra`` node records of the command line, as
+    ``_load_configuration_impl`` writes it after its own ``_apply_overrides_to_config``."""
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl, get_overrides_dirname
+    from omegaconf import open_dict
 
-    ConfigLoaderImpl._apply_overrides_to_config(values, tree)
+    composed = copy.deepcopy(tree)
+    ConfigLoaderImpl._apply_overrides_to_config(values, composed)
+    hydra = composed.hydra
+    application = [override for override in parsed if not override.is_hydra_override()]
+    hydra.overrides.hydra = [override.input_line for override in parsed if override.is_hydra_override()]
+    hydra.overrides.task = [override.input_line for override in application]
+    with open_dict(hydra):
+        for key in hydra.job.env_copy:
+            hydra.job.env_set[key] = os.environ[key]
+    hydra.runtime.cwd = os.getcwd()
+    names = hydra.job.config.override_dirname
+    hydra.job.override_dirname = get_overrides_dirname(
+        overrides=application, kv_sep=names.kv_sep, item_sep=names.item_sep, exclude_keys=names.exclude_keys
+    )
+    return composed
 
 
-def folders_state(folders: list[Path]) -> tuple | None:
-    """Every config file's relative path, size, times and inode under ``folders`` (and every folder's
-    name: a config group; the change time catches an edit of the same size whose modification time was
-    put back), and the schemas in Hydra's ConfigStore: what a composition reads.
-    None when a folder holds too much to check on every call."""
+def search_path_state(sources: list) -> tuple | None:
+    """What a composition reads: every config file's relative path, size, times and inode in the search
+    path's folders (and every folder's name: a config group; the change time catches an edit of the
+    same size whose modification time was put back), and the schemas in Hydra's ConfigStore. None when
+    a source is neither a package nor a folder, or holds too much to check on every call."""
     from hydra.core.config_store import ConfigStore
 
     state: list = [tuple(sorted(_store_names(ConfigStore.instance().repo)))]
     seen = 0
-    for folder in folders:
-        entries = []
-        for root, dirs, files in os.walk(folder):
-            dirs[:] = sorted(name for name in dirs if name != "__pycache__")
-            seen += len(dirs) + len(files)
-            if seen > MAX_CONFIG_FILES:
+    for source in sources:
+        folders = _source_folders(source.scheme(), source.path)
+        if folders is None:
+            return None
+        for folder in folders:
+            entries, seen = _folder_entries(folder, seen)
+            if entries is None:
                 return None
-            entries.extend(os.path.relpath(os.path.join(root, name), folder) + "/" for name in dirs)
-            for name in sorted(files):
-                if not name.endswith(".yaml"):
-                    continue
-                try:
-                    info = os.stat(os.path.join(root, name))
-                except OSError:
-                    continue
-                entries.append(
-                    (
-                        os.path.relpath(os.path.join(root, name), folder),
-                        info.st_size,
-                        info.st_mtime_ns,
-                        info.st_ctime_ns,
-                        info.st_ino,
-                    )
-                )
-        state.append((str(folder), tuple(entries)))
+            state.append((source.scheme(), source.path, str(folder), entries))
     return tuple(state)
+
+
+def _source_folders(scheme: str, path: str) -> list[Path] | None:
+    if scheme == "structured":
+        return [] if not path else None  # a module's schemas would register on import: not followed
+    if scheme == "file":
+        return [Path(path)]
+    if scheme == "pkg":
+        try:
+            spec = importlib.util.find_spec(path) if path else None
+        except (ImportError, ValueError):
+            return None
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        return [Path(location) for location in spec.submodule_search_locations]
+    return None
+
+
+def _folder_entries(folder: Path, seen: int) -> tuple[tuple | None, int]:
+    entries: list = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(name for name in dirs if name != "__pycache__")
+        seen += len(dirs) + len(files)
+        if seen > MAX_CONFIG_FILES:
+            return None, seen
+        entries.extend(os.path.relpath(os.path.join(root, name), folder) + "/" for name in dirs)
+        for name in sorted(files):
+            if not name.endswith(".yaml"):
+                continue
+            try:
+                info = os.stat(os.path.join(root, name))
+            except OSError:
+                continue
+            relative = os.path.relpath(os.path.join(root, name), folder)
+            entries.append((relative, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino))
+    return tuple(entries), seen
 
 
 def _store_names(node: dict, prefix: str = "") -> list[str]:
@@ -164,7 +202,20 @@ def _store_names(node: dict, prefix: str = "") -> list[str]:
     return names
 
 
-def _with_values(tree: DictConfig, values: list[Override]) -> DictConfig:
-    composed = copy.deepcopy(tree)
-    apply_value_overrides(composed, values)
-    return composed
+def _kept(key: tuple):
+    if key in _TREES:
+        _TREES.move_to_end(key)
+        return _TREES[key]
+    return None
+
+
+def _keep(key: tuple, tree) -> None:
+    _TREES[key] = tree
+    while len(_TREES) > KEPT:
+        _TREES.popitem(last=False)
+
+
+def forget() -> None:
+    """Drop every kept composition (tests; a process that wants Hydra's composition afresh)."""
+    with _LOCK:
+        _TREES.clear()

@@ -1,41 +1,84 @@
-"""A composition from the memo is Hydra's own: the same tree, the same errors, afresh after any change
-to the config files or the schemas, and never shared with the caller."""
+"""A composition from the memo is Hydra's own: the same tree (its ``hydra`` node included), the same
+errors, afresh after any change to the config files or the schemas, and never shared with the caller."""
 
 from __future__ import annotations
 
+import functools
 import os
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from hydra import initialize_config_dir, initialize_config_module
+from hydra._internal.config_loader_impl import ConfigLoaderImpl
 from hydra.core.config_store import ConfigStore
+from hydra.core.global_hydra import GlobalHydra
+from hydra.types import RunMode
 from omegaconf import OmegaConf
 
-from geetiles.cli import compose as compose_module
-from geetiles.cli.compose import _hydra_compose, _top_groups, quote
-from geetiles.cli.composition_memo import CompositionMemo, apply_value_overrides, split_overrides
+from geetiles.cli import composition_memo
+from geetiles.cli.compose import compose, quote
 from geetiles.config import register
 
-PACKAGE_CONF = Path(compose_module.__file__).resolve().parents[1] / "conf"
 AWKWARD = "/tmp/dir with spaces, commas=and 'quotes'/t.geojson"
+KEY = ("config", RunMode.RUN, True, True)
 
 
-class CountingMemo:
-    """A fresh memo over the package's config files, counting Hydra's compositions."""
+@pytest.fixture(autouse=True)
+def fresh_memo():
+    register()
+    composition_memo.install()
+    composition_memo.forget()
+    yield
+    composition_memo.forget()
+
+
+@contextmanager
+def hydra_started(config_dir: Path | None = None):
+    GlobalHydra.instance().clear()
+    if config_dir is None:
+        with initialize_config_module(config_module="geetiles.conf", version_base="1.3"):
+            yield GlobalHydra.instance().hydra
+    else:
+        with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
+            yield GlobalHydra.instance().hydra
+
+
+@functools.cache
+def hydras(overrides: tuple[str, ...]):
+    """Hydra's own composition (no memo) of the package's configs, made once per test session."""
+    return composed(list(overrides), memo=False)
+
+
+def composed(overrides: list[str], memo: bool = True, config_dir: Path | None = None):
+    """The whole tree (``hydra`` node included) as ``python -m geetiles <overrides>`` composes it."""
+    original = ConfigLoaderImpl._load_configuration_impl
+    if not memo:
+        ConfigLoaderImpl._load_configuration_impl = original.__wrapped__
+    try:
+        with hydra_started(config_dir) as hydra:
+            return hydra.compose_config("config", overrides, run_mode=RunMode.RUN, from_shell=True)
+    finally:
+        ConfigLoaderImpl._load_configuration_impl = original
+
+
+class Counting:
+    """The memo over a real search path, counting Hydra's own compositions."""
 
     def __init__(self, config_dir: Path | None = None) -> None:
-        register()
-        self.memo, self.config_dir, self.hydra_calls = CompositionMemo(), config_dir, []
+        self.config_dir, self.hydra_calls = config_dir, []
 
     def __call__(self, overrides: list[str]):
-        folders = [PACKAGE_CONF] if self.config_dir is None else [self.config_dir, PACKAGE_CONF]
-        return self.memo.compose(
-            overrides, folders, compose=self._hydra, list_groups=lambda: _top_groups(self.config_dir)
-        )
+        with hydra_started(self.config_dir) as hydra:
+            loader = hydra.config_loader
+            original = ConfigLoaderImpl._load_configuration_impl.__wrapped__
 
-    def _hydra(self, overrides: list[str]):
-        self.hydra_calls.append(list(overrides))
-        return _hydra_compose(overrides, self.config_dir)
+            def hydra_compose(chosen: list[str]):
+                self.hydra_calls.append(list(chosen))
+                return original(loader, "config", chosen, RunMode.RUN, True, True)
+
+            return composition_memo.remembered(overrides, loader.repository, KEY, hydra_compose)
 
 
 def same_tree(ours, theirs) -> None:
@@ -46,8 +89,6 @@ def same_tree(ours, theirs) -> None:
 
 
 OVERRIDE_SETS = [
-    [],
-    ["experiment=demo"],
     ["experiment=demo", "tiling.chip_size_m=2000", "aoi=bbox", "aoi.bbox=[6.0,49.6,6.06,49.64]", "aoi.name=t"],
     ["tiling=utm", f"download.tiles_file={quote(AWKWARD)}", "data_dir=/tmp/x", "report.tiles_file=null"],
     [
@@ -58,54 +99,50 @@ OVERRIDE_SETS = [
         "report.tiles_file='${data_dir}'",
     ],
     ["aoi.name=first", "aoi.name=second", "experiment=demo"],  # values in their order, choices anywhere
+    ["experiment=demo", "hydra.run.dir=run", "hydra.mode=RUN", "hydra.job.chdir=true"],  # as a run has them
+    [  # no choice at all; what the hydra node records, read after the values are set
+        "hydra.job.config.override_dirname.exclude_keys=[data_dir]",
+        "data_dir=/x",
+        "hydra.job.env_copy=[HOME]",
+        "aoi.name=y",
+    ],
 ]
 
 
 @pytest.mark.parametrize("overrides", OVERRIDE_SETS, ids=range(len(OVERRIDE_SETS)))
-def test_a_memo_composition_equals_hydras_once_composed_and_again(overrides):
-    memo = CountingMemo()
-    first, second, theirs = memo(overrides), memo(overrides), _hydra_compose(overrides, None)
-    for ours in (first, second):
-        same_tree(ours, theirs)
+def test_a_memo_composition_equals_hydras_hydra_node_included_once_composed_and_again(overrides):
+    theirs = hydras(tuple(overrides))
+    for _ in range(2):  # the second from the kept tree
+        same_tree(composed(overrides), theirs)
 
 
 def test_only_plain_values_reuse_a_composition_and_a_caller_cannot_change_the_kept_one():
-    memo = CountingMemo()
+    memo = Counting()
     a = memo(["experiment=demo", "data_dir=/tmp/a"])
     a.aoi.name = "changed by the caller"
     b = memo(["data_dir=/tmp/b", "experiment=demo", "tiling.chip_size_m=1234"])
     assert memo.hydra_calls == [["experiment=demo"]]
     assert (a.data_dir, b.data_dir, b.tiling.chip_size_m) == ("/tmp/a", "/tmp/b", 1234)
-    assert b.aoi.name == _hydra_compose(["experiment=demo"], None).aoi.name
+    assert b.aoi.name == hydras(("experiment=demo",)).aoi.name
+    assert list(b.hydra.overrides.task) == ["data_dir=/tmp/b", "experiment=demo", "tiling.chip_size_m=1234"]
     memo(["experiment=demo", "tiling=utm"])  # another choice of config files: composed
     assert memo.hydra_calls[-1] == ["experiment=demo", "tiling=utm"]
 
 
-@pytest.mark.parametrize(
-    "overrides",
-    [
-        ["+extra_key=1"],
-        ["++data_dir=/tmp/forced"],
-        ["~report"],
-        ["hydra.job.name=other"],
-        ["hydra/job_logging=disabled"],
-        ["tiling@foreign=grid"],
-        ["aoi.name=x", "aoi={name: y}"],  # a dict given to a group is a value, set in its order
-    ],
-)
-def test_anything_but_choices_and_plain_values_is_composed_in_full_every_time(overrides):
-    memo = CountingMemo()
-    try:
-        theirs = _hydra_compose(overrides, None)
-    except Exception as error:
-        for _ in range(2):
-            with pytest.raises(type(error)) as ours:
-                memo(overrides)
-            assert str(ours.value) == str(error)
-    else:
-        for _ in range(2):
-            same_tree(memo(overrides), theirs)
-    assert memo.hydra_calls == [overrides, overrides]
+def test_the_run_records_of_the_hydra_node_follow_the_call_not_the_kept_tree(tmp_path, monkeypatch):
+    composed(["experiment=demo"])
+    monkeypatch.chdir(tmp_path)
+    ours = composed(["experiment=demo", "aoi.name=b", "data_dir=/tmp/z"])
+    assert ours.hydra.runtime.cwd == str(tmp_path)
+    assert ours.hydra.job.override_dirname == "aoi.name=b,data_dir=/tmp/z,experiment=demo"
+    same_tree(ours, composed(["experiment=demo", "aoi.name=b", "data_dir=/tmp/z"], memo=False))
+
+
+def test_anything_but_choices_and_plain_values_is_composed_in_full_every_time():
+    memo = Counting()
+    for _ in range(2):
+        memo(["+extra_key=1", "data_dir=/tmp/a"])
+    assert memo.hydra_calls == [["+extra_key=1", "data_dir=/tmp/a"]] * 2
 
 
 @pytest.mark.parametrize(
@@ -114,40 +151,39 @@ def test_anything_but_choices_and_plain_values_is_composed_in_full_every_time(ov
         ["aoi.path=/tmp/x.wkt"],  # no such key
         ["experiment=demo", "tiling.chip_size_m=not-a-number"],  # a typed key
         ["tiling=no_such_tiling", "data_dir=/tmp/x"],  # no such config file
-        ["tiling.chip_size_m=1,2"],  # a sweep where one run is composed
-        ["aoi.name=[unclosed"],  # does not parse
     ],
 )
 def test_bad_overrides_raise_hydras_own_error_from_the_memo_too(overrides):
-    memo = CountingMemo()
     with pytest.raises(Exception) as theirs:
-        _hydra_compose(overrides, None)
+        composed(overrides, memo=False)
     for _ in range(2):  # the second time from a kept composition, where there is one
         with pytest.raises(type(theirs.value)) as ours:
-            memo(overrides)
+            composed(overrides)
         assert str(ours.value) == str(theirs.value)
 
 
 def test_a_changed_config_file_or_folder_is_read_again(tmp_path):
     config_dir = tmp_path / "my configs"
     (config_dir / "experiment").mkdir(parents=True)
+    (config_dir / "config.yaml").write_text("defaults:\n  - experiment: mine\n  - _self_\nname: x\n")
     experiment = config_dir / "experiment" / "mine.yaml"
-    experiment.write_text("# @package _global_\naoi:\n  name: one\n")
-    memo = CountingMemo(config_dir)
-    assert memo(["experiment=mine", "data_dir=/tmp/a"]).aoi.name == "one"
+    experiment.write_text("# @package _global_\nvalue: one\n")
+    memo = Counting(config_dir)
+    assert memo(["name=a"]).value == "one"
     before = experiment.stat()
     time.sleep(0.01)
-    experiment.write_text("# @package _global_\naoi:\n  name: two\n")  # in place, the same size ...
+    experiment.write_text("# @package _global_\nvalue: two\n")  # in place, the same size ...
     os.utime(experiment, ns=(before.st_atime_ns, before.st_mtime_ns))  # ... and the same modification time
-    assert memo(["experiment=mine", "data_dir=/tmp/b"]).aoi.name == "two"
-    (config_dir / "tiling").mkdir()  # a new config group of the user's
-    (config_dir / "tiling" / "mine.yaml").write_text("defaults:\n  - grid\n  - _self_\nchip_size_m: 777\n")
-    assert memo(["tiling=mine"]).tiling.chip_size_m == 777
-    assert len(memo.hydra_calls) == 3
+    assert memo(["name=b"]).value == "two"
+    (config_dir / "extra").mkdir()  # a new config group: composed again
+    (config_dir / "extra" / "more.yaml").write_text("n: 7\n")
+    memo(["name=c"])
+    memo(["name=d"])  # nothing changed since: from the kept tree
+    assert memo.hydra_calls == [[], [], []]
 
 
 def test_a_schema_added_to_hydras_store_is_composed_afresh():
-    memo = CountingMemo()
+    memo = Counting()
     memo(["experiment=demo"])
     ConfigStore.instance().store(group="memo_test_group", name="extra", node={"x": 1})
     try:
@@ -158,57 +194,71 @@ def test_a_schema_added_to_hydras_store_is_composed_afresh():
 
 
 def test_the_memo_keeps_a_bounded_number_of_compositions(monkeypatch):
-    monkeypatch.setattr("geetiles.cli.composition_memo.KEPT", 3)
-    memo = CountingMemo()
-    names = sorted(path.stem for path in (PACKAGE_CONF / "tiling").glob("*.yaml"))
-    for name in names:
+    monkeypatch.setattr(composition_memo, "KEPT", 1)
+    memo = Counting()
+    for name in ("grid", "utm"):
         memo([f"tiling={name}"])
-    assert len(names) > 3 and len(memo.memo._trees) == 3
-    memo([f"tiling={names[-1]}"])  # the most recent is kept
-    memo([f"tiling={names[0]}"])  # the oldest was dropped
-    assert len(memo.hydra_calls) == len(names) + 1
+    assert len(composition_memo._TREES) == 1
+    memo(["tiling=utm"])  # the most recent is kept
+    memo(["tiling=grid"])  # the oldest was dropped
+    assert len(memo.hydra_calls) == 3
 
 
-def test_a_config_dir_too_large_to_check_is_composed_in_full_each_time(tmp_path, monkeypatch):
-    monkeypatch.setattr("geetiles.cli.composition_memo.MAX_CONFIG_FILES", 3)
-    for index in range(4):
-        (tmp_path / f"note{index}.txt").write_text("not a config")
-    memo = CountingMemo(tmp_path)
+def test_a_search_path_too_large_to_check_is_composed_in_full_each_time(monkeypatch):
+    monkeypatch.setattr(composition_memo, "MAX_CONFIG_FILES", 3)
+    memo = Counting()
     memo(["data_dir=/tmp/a"])
     memo(["data_dir=/tmp/b"])
-    assert len(memo.hydra_calls) == 2
+    assert memo.hydra_calls == [["data_dir=/tmp/a"], ["data_dir=/tmp/b"]]
 
 
 def test_split_tells_choices_from_values_and_refuses_the_rest():
-    groups = frozenset({"aoi", "tiling", "hydra"})
-    choices, values = split_overrides(["tiling=utm", "tiling.chip_size_m=5", "data_dir=x"], groups)
-    assert choices == ("tiling=utm",) and [v.key_or_group for v in values] == ["tiling.chip_size_m", "data_dir"]
-    refused_sets = (["+a=1"], ["~aoi"], ["a=1,2"], ["hydra.run.dir=x"], ["aoi/sub=x"], ["aoi@tiling=x"], ["a=[1"])
-    for refused in (*refused_sets, ["aoi.name=x", "aoi={name: y}"]):
-        assert split_overrides(refused, groups) is None, refused
-
-
-def test_the_private_hydra_step_sets_values_in_order_with_hydras_errors():
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    from hydra.errors import ConfigCompositionException
-
-    tree = _hydra_compose([], None)
-    parse = OverridesParser.create().parse_overrides
-    apply_value_overrides(tree, parse(["aoi.name=a", "aoi.name=b", "tiling.chip_size_m=9"]))
-    assert (tree.aoi.name, tree.tiling.chip_size_m) == ("b", 9)
-    with pytest.raises(ConfigCompositionException, match=r"Could not override 'aoi\.nope'"):
-        apply_value_overrides(tree, parse(["aoi.nope=1"]))
-
-
-def test_the_command_lines_compose_through_one_memo(monkeypatch):
-    """geet and geetiles.compose share the process's memo: the same choices twice compose once."""
-    calls = []
-    monkeypatch.setattr(compose_module, "_MEMO", CompositionMemo())
-    monkeypatch.setattr(
-        compose_module,
-        "_hydra_compose",
-        lambda overrides, config_dir: calls.append(overrides) or _hydra_compose(overrides, config_dir),
+    groups = {"aoi", "tiling", "hydra"}
+    choices, values, parsed = composition_memo.split_overrides(
+        ["tiling=utm", "tiling.chip_size_m=5", "data_dir=x"], groups.__contains__
     )
-    compose_module.compose(["experiment=demo", "data_dir=/tmp/a"])
-    compose_module.compose(["experiment=demo", "data_dir=/tmp/b"])
-    assert calls == [["experiment=demo"]]
+    assert choices == ("tiling=utm",) and [v.key_or_group for v in values] == ["tiling.chip_size_m", "data_dir"]
+    assert len(parsed) == 3
+    assert (
+        composition_memo.split_overrides(["hydra.run.dir=x"], groups.__contains__)[1][0].key_or_group == "hydra.run.dir"
+    )
+    refused_sets = [
+        ["+extra_key=1"],
+        ["++data_dir=/tmp/forced"],
+        ["~report"],
+        ["tiling.chip_size_m=1,2"],  # a sweep
+        ["aoi.name=[unclosed"],  # does not parse (Hydra's composition words the error)
+        ["hydra.searchpath=[pkg://geetiles.conf]"],
+        ["hydra.runtime.cwd=/elsewhere"],
+        ["hydra.overrides.task=[]"],
+        ["hydra/job_logging=disabled"],
+        ["aoi/sub=x"],
+        ["tiling@foreign=grid"],
+        ["aoi.name=x", "aoi={name: y}"],  # a dict given to a group is a value, set in its order
+    ]
+    for refused in refused_sets:
+        assert composition_memo.split_overrides(refused, groups.__contains__) is None, refused
+
+
+def test_every_composition_of_the_process_goes_through_one_memo():
+    """geet's and geetiles.compose's compositions and python -m geetiles' run share the memo."""
+    first = compose(["experiment=demo", "data_dir=/tmp/a"])
+    assert len(composition_memo._TREES) == 1
+    second = compose(["experiment=demo", "data_dir=/tmp/b"])
+    run = composed(["experiment=demo", "data_dir=/tmp/c"])
+    assert len(composition_memo._TREES) == 2  # the run composes with from_shell=True: its own key
+    assert (first.data_dir, second.data_dir, run.data_dir) == ("/tmp/a", "/tmp/b", "/tmp/c")
+    assert "hydra" not in second and "hydra" in run
+    install_again = ConfigLoaderImpl._load_configuration_impl
+    composition_memo.install()
+    assert ConfigLoaderImpl._load_configuration_impl.__wrapped__ is install_again.__wrapped__
+
+
+def test_environment_copied_into_the_job_is_read_at_each_call(tmp_path, monkeypatch):
+    (tmp_path / "config.yaml").write_text("hydra:\n  job:\n    env_copy: [GEETILES_MEMO_TEST]\nname: x\n")
+    monkeypatch.setenv("GEETILES_MEMO_TEST", "first")
+    composed(["name=a"], config_dir=tmp_path)
+    monkeypatch.setenv("GEETILES_MEMO_TEST", "second")
+    ours = composed(["name=b"], config_dir=tmp_path)
+    assert ours.hydra.job.env_set.GEETILES_MEMO_TEST == "second"
+    same_tree(ours, composed(["name=b"], memo=False, config_dir=tmp_path))
