@@ -4,6 +4,8 @@ with GEOS."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 import shapely
@@ -29,6 +31,27 @@ def brute_distance(geoms: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
     return float(shapely.distance(geoms[a][:, None], geoms[b][None, :]).min())
 
 
+def square_distance(centres: np.ndarray, side: float, a: np.ndarray, b: np.ndarray) -> float:
+    """brute_distance for axis-aligned squares of one side, in closed form: the gap along x and y."""
+    if len(a) == 0 or len(b) == 0:
+        return np.inf
+    gaps = np.maximum(np.abs(centres[a][:, None, :] - centres[b][None, :, :]) - side, 0.0)
+    return float(np.hypot(gaps[..., 0], gaps[..., 1]).min())
+
+
+def test_the_closed_form_equals_geos_on_squares():
+    centres = jittered_grid(12, 9)
+    geoms, everyone = squares(centres, 90.0), np.arange(len(centres))
+    for chip in (0, 17, 60):
+        others = np.delete(everyone, chip)
+        assert square_distance(centres, 90.0, np.array([chip]), others) == pytest.approx(
+            brute_distance(geoms, np.array([chip]), others), abs=1e-9
+        )
+    assert square_distance(centres, 90.0, everyone[:50], everyone[60:]) == pytest.approx(
+        brute_distance(geoms, everyone[:50], everyone[60:]), abs=1e-9
+    )
+
+
 @pytest.mark.parametrize("strategy", ["random", "bands", "blocks", "checkerboard", "groups"])
 @pytest.mark.parametrize("buffer_m", [0.0, 150.0, 420.0])
 def test_guard_gap_holds_geometrically(strategy, buffer_m):
@@ -44,15 +67,16 @@ def test_guard_gap_holds_geometrically(strategy, buffer_m):
     }[strategy]()
     out = guard_gap(geoms, codes, buffer_m)
     train, val, test = (np.flatnonzero(out == k) for k in (TRAIN, VAL, TEST))
-    assert brute_distance(geoms, np.r_[val, test], train) > buffer_m
-    assert brute_distance(geoms, test, val) > buffer_m
+    distance = functools.partial(square_distance, centres, 90.0)  # GEOS's distance, in closed form
+    assert distance(np.r_[val, test], train) > buffer_m
+    assert distance(test, val) > buffer_m
     # priority train > val > test: train never moves, and only chips that had to go became gap
     assert np.array_equal(out[codes == TRAIN], codes[codes == TRAIN])
     assert np.all((out == codes) | (out == GAP))
     for chip in np.flatnonzero((out == GAP) & (codes == VAL)):
-        assert brute_distance(geoms, np.array([chip]), train) <= buffer_m
+        assert distance(np.array([chip]), train) <= buffer_m
     for chip in np.flatnonzero((out == GAP) & (codes == TEST)):
-        assert brute_distance(geoms, np.array([chip]), np.r_[train, val]) <= buffer_m
+        assert distance(np.array([chip]), np.r_[train, val]) <= buffer_m
 
 
 def test_guard_gap_on_rotated_irregular_chips():
