@@ -26,9 +26,14 @@ KEY = ("config", RunMode.RUN, True, True)
 
 
 @pytest.fixture(autouse=True)
-def fresh_memo():
+def installed():
     register()
     composition_memo.install()
+
+
+@pytest.fixture
+def fresh_memo():
+    """For the tests that count Hydra's compositions: nothing kept from an earlier test."""
     composition_memo.forget()
     yield
     composition_memo.forget()
@@ -116,7 +121,7 @@ def test_a_memo_composition_equals_hydras_hydra_node_included_once_composed_and_
         same_tree(composed(overrides), theirs)
 
 
-def test_only_plain_values_reuse_a_composition_and_a_caller_cannot_change_the_kept_one():
+def test_only_plain_values_reuse_a_composition_and_a_caller_cannot_change_the_kept_one(fresh_memo):
     memo = Counting()
     a = memo(["experiment=demo", "data_dir=/tmp/a"])
     a.aoi.name = "changed by the caller"
@@ -138,7 +143,7 @@ def test_the_run_records_of_the_hydra_node_follow_the_call_not_the_kept_tree(tmp
     same_tree(ours, composed(["experiment=demo", "aoi.name=b", "data_dir=/tmp/z"], memo=False))
 
 
-def test_anything_but_choices_and_plain_values_is_composed_in_full_every_time():
+def test_anything_but_choices_and_plain_values_is_composed_in_full_every_time(fresh_memo):
     memo = Counting()
     for _ in range(2):
         memo(["+extra_key=1", "data_dir=/tmp/a"])
@@ -162,7 +167,7 @@ def test_bad_overrides_raise_hydras_own_error_from_the_memo_too(overrides):
         assert str(ours.value) == str(theirs.value)
 
 
-def test_a_changed_config_file_or_folder_is_read_again(tmp_path):
+def test_a_changed_config_file_or_folder_is_read_again(fresh_memo, tmp_path):
     config_dir = tmp_path / "my configs"
     (config_dir / "experiment").mkdir(parents=True)
     (config_dir / "config.yaml").write_text("defaults:\n  - experiment: mine\n  - _self_\nname: x\n")
@@ -182,7 +187,7 @@ def test_a_changed_config_file_or_folder_is_read_again(tmp_path):
     assert memo.hydra_calls == [[], [], []]
 
 
-def test_a_schema_added_to_hydras_store_is_composed_afresh():
+def test_a_schema_added_to_hydras_store_is_composed_afresh(fresh_memo):
     memo = Counting()
     memo(["experiment=demo"])
     ConfigStore.instance().store(group="memo_test_group", name="extra", node={"x": 1})
@@ -193,7 +198,7 @@ def test_a_schema_added_to_hydras_store_is_composed_afresh():
     assert len(memo.hydra_calls) == 2
 
 
-def test_the_memo_keeps_a_bounded_number_of_compositions(monkeypatch):
+def test_the_memo_keeps_a_bounded_number_of_compositions(fresh_memo, monkeypatch):
     monkeypatch.setattr(composition_memo, "KEPT", 1)
     memo = Counting()
     for name in ("grid", "utm"):
@@ -204,7 +209,7 @@ def test_the_memo_keeps_a_bounded_number_of_compositions(monkeypatch):
     assert len(memo.hydra_calls) == 3
 
 
-def test_a_search_path_too_large_to_check_is_composed_in_full_each_time(monkeypatch):
+def test_a_search_path_too_large_to_check_is_composed_in_full_each_time(fresh_memo, monkeypatch):
     monkeypatch.setattr(composition_memo, "MAX_CONFIG_FILES", 3)
     memo = Counting()
     memo(["data_dir=/tmp/a"])
@@ -240,7 +245,7 @@ def test_split_tells_choices_from_values_and_refuses_the_rest():
         assert composition_memo.split_overrides(refused, groups.__contains__) is None, refused
 
 
-def test_every_composition_of_the_process_goes_through_one_memo():
+def test_every_composition_of_the_process_goes_through_one_memo(fresh_memo):
     """geet's and geetiles.compose's compositions and python -m geetiles' run share the memo."""
     first = compose(["experiment=demo", "data_dir=/tmp/a"])
     assert len(composition_memo._TREES) == 1

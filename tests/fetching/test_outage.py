@@ -10,8 +10,10 @@ import time
 import aiohttp
 import pytest
 
+from geetiles.fetching import outage
 from geetiles.fetching.outage import CircuitBreaker, connection_failure
 from geetiles.fetching.pacing import RateLimiter
+from tests.fetching.virtual_time import run_virtual
 
 
 def test_connection_failures_are_told_from_answers_and_timeouts():
@@ -28,37 +30,37 @@ def test_connection_failures_are_told_from_answers_and_timeouts():
     assert not connection_failure(ValueError("bad"))
 
 
-def test_one_probe_at_a_time_at_growing_intervals_then_everyone_goes():
+def test_one_probe_at_a_time_at_growing_intervals_then_everyone_goes(monkeypatch):
+    """On virtual time (tests/fetching/virtual_time.py): the probes' spacing is exact, whatever the load."""
+
     async def scenario():
+        now = asyncio.get_running_loop().time
         breaker = CircuitBreaker(first_interval_s=0.1, max_interval_s=0.4)
         assert await breaker.admit() is False  # up: straight through
         breaker.unreachable(probe=False)
         assert breaker.down and breaker.down_since and breaker.down_since <= time.time()
         probes: list[float] = []
-        started = time.monotonic()
+        started = now()
 
         async def chip(fail_until: float) -> None:
             while True:
                 probe = await breaker.admit()
                 if not probe:
                     return  # the endpoint is up again
-                probes.append(time.monotonic() - started)
-                if time.monotonic() - started < fail_until:
+                probes.append(now() - started)
+                if now() - started < fail_until:
                     breaker.unreachable(probe=True)
                 else:
                     breaker.answered(probe=True)
 
         await asyncio.wait_for(asyncio.gather(*(chip(1.0) for _ in range(20))), 10)
-        return breaker, probes, time.monotonic() - started
+        return breaker, probes, now() - started
 
-    breaker, probes, elapsed = asyncio.run(scenario())
+    breaker, probes, elapsed = run_virtual(scenario(), [outage], monkeypatch)
     assert not breaker.down and breaker.failures == 0
-    gaps = [b - a for a, b in zip(probes, probes[1:])]
-    assert probes[0] < 0.05  # the first probe goes at once
-    assert len(probes) <= 6  # one at a time: 0, 0.1, 0.3, 0.7, 1.1 (+0.4), not 20 per round
-    for gap, expected in zip(gaps, [0.1, 0.2, 0.4, 0.4, 0.4]):
-        assert expected * 0.9 <= gap <= expected + 0.25, gaps
-    assert 1.0 <= elapsed < 2.5
+    # one at a time, at once and then 0.1, 0.2, 0.4 (the cap), 0.4 s apart; not 20 per round
+    assert probes == pytest.approx([0.0, 0.1, 0.3, 0.7, 1.1], abs=1e-6)
+    assert elapsed == pytest.approx(1.1, abs=1e-6)  # everyone went with the answer to the last probe
 
 
 def test_a_cancelled_probe_lets_the_next_one_go():
@@ -73,13 +75,12 @@ def test_a_cancelled_probe_lets_the_next_one_go():
 
 
 @pytest.mark.parametrize("burst", [True, False])
-def test_a_replacement_rate_limiter_starts_without_its_burst(burst):
+def test_a_replacement_rate_limiter_starts_without_its_burst(burst, clock):
     async def run():
-        limiter = RateLimiter(50.0, burst=burst)
-        start = time.monotonic()
+        limiter, start = RateLimiter(50.0, burst=burst), clock.now
         for _ in range(25):
             await limiter.acquire()
-        return time.monotonic() - start
+        return clock.now - start
 
     elapsed = asyncio.run(run())
-    assert (elapsed < 0.1) if burst else (0.4 < elapsed < 0.8)  # 25 at once, or 25 at 50 per second
+    assert elapsed == (0.0 if burst else pytest.approx(25 / 50, abs=1e-4))  # 25 at once, or 25 at 50 per second

@@ -5,39 +5,13 @@ import time
 import pytest
 
 from geetiles.download.limits import shares
-from geetiles.fetching import pacing
 from geetiles.fetching.pacing import RateLimiter, RetryPolicy
+from tests.fetching.virtual_time import VirtualClock
 
 
 def test_shares_add_up_to_the_global_cap():
     assert shares(40, 3, True) == [14, 13, 13]
     assert sum(shares(100.0, 3, False)) == 100.0
-
-
-class VirtualClock:
-    """The limiter's clock and sleep, in virtual time: a sleep advances the clock by its duration (at least a
-    microsecond, as a real timer's resolution does), so the limiter's timing is measured without depending on
-    how busy the machine is."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += max(seconds, 1e-6)
-        await asyncio.sleep(0)  # still yield to the event loop, as a real sleep does
-
-
-@pytest.fixture
-def clock(monkeypatch) -> VirtualClock:
-    clock = VirtualClock()
-    monkeypatch.setattr(pacing, "time", clock)
-    monkeypatch.setattr(pacing, "asyncio", type("asyncio", (), {"Lock": asyncio.Lock, "sleep": clock.sleep}))
-    return clock
 
 
 def acquire_times(limiter_args: dict, count: int, clock: VirtualClock) -> list[float]:
