@@ -35,9 +35,9 @@ def test_grid_writes_the_originals_file_and_creates_dest_dir(workdir, luxembourg
     assert not (workdir / "outputs").exists()  # geet writes only where it is told
 
 
-@pytest.mark.slow  # in child processes: one line on the real stderr and exit status 2, through the console script
-def test_grid_bad_options_are_one_line_exit_2(workdir, luxembourg_wkt):
-    cases = [
+def bad_grid_options(luxembourg_wkt) -> list[tuple[list[str], str]]:
+    """geet grid option lines that are refused, each with a fragment of its one-line message."""
+    return [
         (
             [
                 "grid",
@@ -97,8 +97,21 @@ def test_grid_bad_options_are_one_line_exit_2(workdir, luxembourg_wkt):
         (["grid", "--chip_size_meters", "1000"], "required"),
         (["nosuchcommand"], "invalid choice"),
     ]
-    for args, fragment in cases:
+
+
+@pytest.mark.slow  # in child processes: one line on the real stderr and exit status 2, through the console script
+def test_grid_bad_options_are_one_line_exit_2_through_the_console_script(workdir, luxembourg_wkt):
+    cases = bad_grid_options(luxembourg_wkt)
+    for args, fragment in (cases[0], cases[-1]):  # refused by geet's checks, and by argparse
         result = run_cli(geet_cmd(*args), workdir)
+        assert result.returncode == 2, args
+        assert len(result.stderr.strip().splitlines()) == 1 and fragment in result.stderr, result.stderr
+        assert not (workdir / "d").exists()
+
+
+def test_grid_bad_options_are_one_line_exit_2(workdir, luxembourg_wkt):
+    for args, fragment in bad_grid_options(luxembourg_wkt):
+        result = run_in_process(geet_cmd(*args), workdir)
         assert result.returncode == 2, args
         assert len(result.stderr.strip().splitlines()) == 1 and fragment in result.stderr, result.stderr
         assert not (workdir / "d").exists()

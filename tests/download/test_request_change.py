@@ -4,8 +4,6 @@ and every chip is fetched again (download.on_change=refetch) or the run stops wi
 
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,9 +17,10 @@ from geetiles.experiment import Experiment
 from geetiles.runner import run_experiment
 from geetiles.tiles import load_tiles
 from tests.composing import compose_with
-from tests.conftest import RAY_ENV
+from tests.conftest import geetiles_cmd
 from tests.download.helpers import FAST_RETRIES, credentials_file, dataset_dir, download, make_tiles
 from tests.fake_ee.fixtures import fake_ee  # noqa: F401
+from tests.in_process import run_in_process
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -155,14 +154,9 @@ def test_earth_engine_recipe_and_definition_file_changes_refetch(tmp_path, fake_
 
 
 def _cli(tmp_path, *args):
-    return subprocess.run(
-        [sys.executable, "-m", "geetiles", *args, f"hydra.run.dir={tmp_path}/run"],
-        cwd=ROOT,
-        env={**os.environ, **RAY_ENV},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    """``python -m geetiles ARGS`` in this process (what is refused here is refused before any process
+    or Ray starts: the suite fails a test outside the slow set that starts one)."""
+    return run_in_process(geetiles_cmd(*args, f"hydra.run.dir={tmp_path}/run"), tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -177,7 +171,6 @@ def _cli(tmp_path, *args):
         "ray.start_timeout_s=0",
     ],
 )
-@pytest.mark.slow  # starts a process
 def test_settings_that_cannot_work_are_refused_before_the_tiling(tmp_path, setting):
     result = _cli(
         tmp_path,
@@ -196,7 +189,6 @@ def test_settings_that_cannot_work_are_refused_before_the_tiling(tmp_path, setti
     assert not list(tmp_path.glob("t_partitions_*"))
 
 
-@pytest.mark.slow  # starts a process
 def test_an_empty_or_unreadable_tiles_file_is_refused_before_ray(tmp_path):
     empty = tmp_path / "t_partitions_aschips_0000000000000.geojson"
     empty.write_text('{"type": "FeatureCollection", "features": []}')

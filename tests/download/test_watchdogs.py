@@ -19,9 +19,10 @@ from geetiles.errors import RunFailed
 from geetiles.experiment import Experiment
 from geetiles.runner import run_experiment
 from geetiles.tiles import load_tiles
-from tests.conftest import RAY_ENV
+from tests.conftest import RAY_ENV, geetiles_cmd
 from tests.download.helpers import credentials_file, dataset_dir, download, make_tiles
 from tests.fake_ee.fixtures import fake_ee  # noqa: F401
+from tests.in_process import run_in_process
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -89,6 +90,10 @@ def _run_cli(tmp_path, *args, timeout=120):
     )
 
 
+def _run_in_process(tmp_path, *args):
+    return run_in_process(geetiles_cmd(*args, f"hydra.run.dir={tmp_path}/run"), tmp_path)
+
+
 def _rerun_in_process(tiles) -> None:
     """The same demo download again, in this process on the session's Ray (raises if it fails)."""
     run_experiment(Experiment.from_config(compose(_demo_download(tiles)), command="test"))
@@ -154,10 +159,11 @@ def test_a_local_ray_that_does_not_start_in_time_keeps_the_chips_fetched_meanwhi
     assert done_in_manifest(directory) == set(load_tiles(tiles)["identifier"])
 
 
-@pytest.mark.slow  # starts a process
 def test_bad_ray_addresses_are_refused_before_anything_runs(tmp_path):
+    """In this process: refused before any process or Ray starts (the suite fails a test outside the slow
+    set that starts one)."""
     for address in ("localhost", "http://x:1", "ray://", "host:99999"):
-        result = _run_cli(
+        result = _run_in_process(
             tmp_path,
             "stages=[aoi,tiling,download]",
             "aoi=bbox",
@@ -167,7 +173,6 @@ def test_bad_ray_addresses_are_refused_before_anything_runs(tmp_path):
             "source=demo",
             "labels=none",
             f"ray.address={address}",
-            timeout=60,
         )
         assert result.returncode == 2, (address, result.stderr[-1000:])
         assert result.stderr.strip().splitlines()[-1].startswith("geetiles: error: ray.address=")
