@@ -167,7 +167,8 @@ def worker_cpu(chips: int = 3000) -> dict:
     one DownloadWorker in this process, the server in another, 0 ms latency, process CPU time."""
     import asyncio
 
-    from geetiles.download.worker import ChipJob, DownloadWorker
+    from geetiles.download.messages import ChipJob
+    from geetiles.download.worker import DownloadWorker
     from geetiles.fetching.grid import PixelGrid
     from geetiles.fetching.pacing import RetryPolicy
     from geetiles.sources.ee_rest import Endpoint

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 from geetiles.download import geotiff
-from geetiles.download.worker import ChipJob
+from geetiles.download.messages import ChipJob
 from geetiles.manifest import chip_row
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import shapely
 
 from geetiles.download.grids import GridTable, irregular, plan_grids
-from geetiles.download.worker import ChipJob
+from geetiles.download.messages import ChipJob
 from geetiles.errors import UserInputError
 from geetiles.identifier_hash import hash64
 from geetiles.names import check_identifiers, child_path

@@ -23,7 +23,7 @@ import logging
 import numpy as np
 
 from geetiles.download.blocks import Block
-from geetiles.download.worker import ChipJob, ChipResult
+from geetiles.download.messages import ChipJob, ChipResult
 from geetiles.fetching.grid import Pixels
 from geetiles.fetching.outcome import AuthenticationError, Tally
 

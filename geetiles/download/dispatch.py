@@ -21,7 +21,7 @@ import threading
 import time
 
 from geetiles.download.adoption import adoptable_rows
-from geetiles.download.worker import ChipJob, Exchange
+from geetiles.download.messages import ChipJob, Exchange
 from geetiles.download.workforce import Slot, Workforce, no_node_left
 from geetiles.errors import RunFailed, UserInputError
 

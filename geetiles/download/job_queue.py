@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from geetiles.download.blocks import cell_order
-from geetiles.download.worker import ChipJob
+from geetiles.download.messages import ChipJob
 
 
 class JobStream:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from geetiles.download import geotiff
-from geetiles.download.worker import ChipJob, ChipResult
+from geetiles.download.messages import ChipJob, ChipResult
 from geetiles.errors import DiskFull
 from geetiles.manifest import Manifest, chip_row
 from geetiles.progress import Progress

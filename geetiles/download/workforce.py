@@ -18,7 +18,8 @@ import uuid
 from dataclasses import dataclass
 
 from geetiles.download.limits import shares
-from geetiles.download.worker import DownloadWorker, Placement
+from geetiles.download.messages import Placement
+from geetiles.download.worker import DownloadWorker
 from geetiles.errors import RunFailed
 
 log = logging.getLogger("geetiles.download")

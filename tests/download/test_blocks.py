@@ -17,7 +17,7 @@ from geetiles.download.blocks import (
     rectangles,
 )
 from geetiles.download.grids import GridTable
-from geetiles.download.worker import ChipJob
+from geetiles.download.messages import ChipJob
 from geetiles.errors import UserInputError
 from geetiles.fetching.grid import PixelGrid
 

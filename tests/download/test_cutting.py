@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from geetiles.download.blocks import cell_keys
-from geetiles.download.worker import ChipJob, DownloadWorker
+from geetiles.download.messages import ChipJob
+from geetiles.download.worker import DownloadWorker
 from geetiles.fetching.grid import PixelGrid
 from geetiles.fetching.pacing import RetryPolicy
 from geetiles.sources.demo import DemoSpec

@@ -22,7 +22,8 @@ import pytest
 from geetiles import manifest as manifest_module
 from geetiles.cli.compose import compose
 from geetiles.cli.errors import run_reporting
-from geetiles.download.worker import ChipJob, DownloadWorker
+from geetiles.download.messages import ChipJob
+from geetiles.download.worker import DownloadWorker
 from geetiles.experiment import Experiment
 from geetiles.fetching.grid import PixelGrid
 from geetiles.manifest import FAILURES, JOURNAL, MANIFEST

@@ -13,7 +13,8 @@ import numpy as np
 from geetiles.download.bootstrap import Bootstrap
 from geetiles.download.job_queue import JobQueue
 from geetiles.download.ledger import DownloadSummary, Ledger
-from geetiles.download.worker import ChipJob, ChipResult, DownloadWorker
+from geetiles.download.messages import ChipJob, ChipResult
+from geetiles.download.worker import DownloadWorker
 from geetiles.fetching.grid import PixelGrid, Pixels
 from geetiles.fetching.outcome import RetriesExhausted
 from geetiles.manifest import Manifest

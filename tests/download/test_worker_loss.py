@@ -20,7 +20,7 @@ from geetiles.download.adoption import adoptable_rows
 from geetiles.download.dispatch import Dispatcher
 from geetiles.download.job_queue import JobQueue
 from geetiles.download.ledger import DownloadSummary, Ledger
-from geetiles.download.worker import ChipJob
+from geetiles.download.messages import ChipJob
 from geetiles.fetching.grid import PixelGrid
 from geetiles.manifest import Manifest
 from geetiles.progress import Progress
@@ -139,7 +139,7 @@ def test_a_dead_workers_finished_file_is_adopted_and_the_rest_requeued_in_front(
 
 
 def test_requeued_chips_carry_their_count_to_their_row(tmp_path):
-    from geetiles.download.worker import ChipResult
+    from geetiles.download.messages import ChipResult
 
     manifest = Manifest(tmp_path)
     summary = DownloadSummary("d", tmp_path, 2, 0, 0, 0, 0, 0, 0.0)
