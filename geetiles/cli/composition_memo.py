@@ -1,7 +1,7 @@
 """Compositions remembered within one process: every ``python -m geetiles`` and ``geet`` line the tests
 run in-process, ``geetiles.compose`` in a notebook. The same experiment composed again with other
 paths or values costs Hydra ~120 ms of CPU each time; a copy of the one composed before, with the
-values set, ~7 ms (``bench/compose.py``).
+values set, ~13 ms (``bench/compose.py``). A process's first composition pays the copy on top.
 
 Hydra composes in two steps (``ConfigLoaderImpl._load_configuration_impl``): the config files the
 choices name (``tiling=utm``, ``experiment=demo``) are merged, the expensive part; then the plain
@@ -9,9 +9,9 @@ choices name (``tiling=utm``, ``experiment=demo``) are merged, the expensive par
 the first step's tree per choice of config files and redoes the second with Hydra's own functions.
 Anything else (``+``, ``++``, ``~``, sweeps, ``@package``, ``hydra.searchpath``, ``hydra.runtime.*``,
 ``hydra.overrides.*``, nested groups, a group given a dict, a config that extends its search path)
-composes in full every time, as does any call after a
-config file changed (the search path's folders are compared by names, sizes, times and inodes on every
-call) or a schema was added to Hydra's ConfigStore.
+composes in full every time, as does any call after a config file changed (the search path's folders
+are compared by names, sizes, times and inodes on every call) or a schema was added to Hydra's
+ConfigStore.
 
 ``_load_configuration_impl``, ``_apply_overrides_to_config`` and ``get_overrides_dirname`` are Hydra's
 private API: this module is the one place that touches them (``install`` wraps the first, idempotent).
