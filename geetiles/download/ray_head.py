@@ -23,6 +23,7 @@ import ctypes
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -61,6 +62,43 @@ def die_with_parent(parent: int, temp_dir: str) -> None:
         end_orphan(parent, temp_dir)
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+    watch_from_outside(parent, temp_dir)
+
+
+# /bin/sh, no Python: $1 driver, $2 head, $3 folder ('' when not ours to remove), $4 grace (s), $5 KEEP_LOGS
+OUTSIDE_WATCH = r"""
+while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done
+kill -0 "$2" 2>/dev/null || exit 0
+sleep "$4"
+kill -0 "$2" 2>/dev/null || exit 0
+kill -KILL -"$2" 2>/dev/null || kill -KILL "$2" 2>/dev/null  # dash: no --
+[ -n "$3" ] || exit 0
+for attempt in 1 2 3 4 5 6 7 8 9 10; do
+    [ -e "$3/$5" ] && exit 0
+    rm -rf -- "$3"
+    [ -e "$3" ] || exit 0
+    sleep 1
+done
+"""
+
+
+def watch_from_outside(parent: int, temp_dir: str) -> None:
+    """A watcher in a process (and session) of its own, in /bin/sh: when the driver is gone and this head
+    still runs ``ORPHAN_GRACE_S`` later, it kills the head's group and removes its folder. The watch
+    thread cannot do that while the main thread is blocked in C code that keeps the GIL (Ray's start-up
+    joining a GCS that died with the driver: CI caught a head stuck so, its folder left in /tmp). It ends
+    by itself once the head has ended; a head whose driver lives never hears from it."""
+    folder = os.path.dirname(os.path.abspath(temp_dir))
+    ours = os.path.basename(folder).startswith("geetiles-ray-")
+    arguments = [str(parent), str(os.getpid()), folder if ours else "", f"{ORPHAN_GRACE_S:g}", KEEP_LOGS]
+    subprocess.Popen(
+        ["/bin/sh", "-c", OUTSIDE_WATCH, "geetiles-head-watch", *arguments],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        close_fds=True,
+        start_new_session=True,
+    )
 
 
 def end_orphan(parent: int, temp_dir: str) -> None:

@@ -112,10 +112,13 @@ def fake_head_folder(tmp_path, name: str):
     return folder
 
 
-def start_driver(driver: str, head: str, folder) -> tuple[subprocess.Popen, list[int]]:
+def start_driver(driver: str, head: str, folder, *head_args: str) -> tuple[subprocess.Popen, list[int]]:
     """A stand-in driver running a stand-in head; the pids the driver prints (the head's first)."""
     process = subprocess.Popen(
-        [sys.executable, "-c", driver, head, str(folder / "ray")], cwd=ROOT, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", driver, head, str(folder / "ray"), *head_args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     return process, list(map(int, process.stdout.readline().split()))
 
@@ -185,18 +188,19 @@ def test_a_second_sigterm_does_not_cut_short_an_orphans_folder_removal(tmp_path)
 # A stand-in for a head whose main thread is blocked in C code (Ray's start-up joining a GCS that is
 # gone): its Python SIGTERM handler can never run. As ray_head.main, it handles SIGTERM in Python and
 # ends an orphaned head's group in a finally; it starts one daemon in its process group, prints the
-# daemon's pid, then blocks on a mutex it already holds.
+# daemon's pid, then blocks on a mutex it already holds: through ctypes.CDLL, which lets other threads
+# run, or ctypes.PyDLL, which keeps the GIL, as Ray's GCS client was seen to (no Python thread runs).
 BLOCKED_HEAD = textwrap.dedent("""
     import ctypes, os, signal, subprocess, sys
     import geetiles.download.ray_head as ray_head
     ray_head.ORPHAN_GRACE_S = 1.0
-    parent, temp_dir = int(sys.argv[1]), sys.argv[2]
+    parent, temp_dir, library = int(sys.argv[1]), sys.argv[2], getattr(ctypes, sys.argv[3])
     signal.signal(signal.SIGTERM, ray_head._exit_on_sigterm)
     ray_head.die_with_parent(parent, temp_dir)
     try:
         daemon = subprocess.Popen(["sleep", "600"])
         mutex = ctypes.create_string_buffer(64)
-        libc = ctypes.CDLL(None)
+        libc = library(None)
         libc.pthread_mutex_init(mutex, None)
         libc.pthread_mutex_lock(mutex)
         print(daemon.pid, flush=True)
@@ -206,7 +210,7 @@ BLOCKED_HEAD = textwrap.dedent("""
 """)
 DRIVER = textwrap.dedent("""
     import subprocess, sys, time
-    head = subprocess.Popen([sys.executable, "-c", sys.argv[1], str(__import__("os").getpid()), sys.argv[2]],
+    head = subprocess.Popen([sys.executable, "-c", sys.argv[1], str(__import__("os").getpid()), *sys.argv[2:]],
                             stdout=subprocess.PIPE, text=True, start_new_session=True)
     print(head.pid, head.stdout.readline().strip(), flush=True)
     time.sleep(600)
@@ -262,9 +266,10 @@ def test_a_head_whose_driver_ends_thread_by_thread_removes_its_folder(tmp_path):
 
 
 @pytest.mark.slow  # starts processes
-def test_an_orphaned_head_blocked_in_c_code_ends_its_daemons_and_removes_its_folder(tmp_path):
+@pytest.mark.parametrize("library", ["CDLL", "PyDLL"])
+def test_an_orphaned_head_blocked_in_c_code_ends_its_daemons_and_removes_its_folder(tmp_path, library):
     folder = fake_head_folder(tmp_path, "blocked")
-    driver, (head, daemon) = start_driver(DRIVER, BLOCKED_HEAD, folder)
+    driver, (head, daemon) = start_driver(DRIVER, BLOCKED_HEAD, folder, library)
     assert alive(head) and alive(daemon)
     driver.kill()  # as kill -9: the head gets SIGTERM from the kernel and cannot act on it
     driver.wait()
