@@ -12,8 +12,8 @@ a config and stored before every composition (what ``geetiles.compose`` and the 
 ``Hydra, registered once``: Hydra's composition as ``geetiles.compose`` made it before its memo;
 ``memo``: ``geetiles.cli.compose.compose`` as it is (what every composition of a process that ran
 ``geet``, ``python -m geetiles`` or ``geetiles.compose`` once pays), which copies the composition it
-made once for the same choices and sets the values (``composition_memo``); ``tests' copy``: what a stage test pays
-(``tests/composing.py``: a copy of the composition it made once). The composed configs are compared.
+made once for the same choices and sets the values (``composition_memo``). The composed configs are
+compared.
 """
 
 from __future__ import annotations
@@ -43,9 +43,6 @@ def one():
         GlobalHydra.instance().clear()
         with initialize_config_module(config_module="geetiles.conf", version_base="1.3"):
             return compose(config_name="config", overrides=OVERRIDES)
-    if case == "tests' copy":
-        from tests.composing import compose_with
-        return compose_with(["experiment=demo"], {"data_dir": "outputs/data"})
     ConfigStore.instance().store(name="experiment_schema", node=ExperimentConfig)
     GlobalHydra.instance().clear()
     with initialize_config_module(config_module="geetiles.conf", version_base="1.3"):
@@ -59,7 +56,7 @@ for _ in range(runs):
 print(json.dumps({"times": times, "same": OmegaConf.to_yaml(config) == first, "yaml": first}))
 """
 
-CASES = ("registered each time", "Hydra, registered once", "memo", "tests' copy")
+CASES = ("registered each time", "Hydra, registered once", "memo")
 ROOT = Path(__file__).resolve().parents[1]
 
 

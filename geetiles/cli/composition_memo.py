@@ -68,20 +68,18 @@ def remembered(overrides: list[str], repository: Any, key: tuple, compose) -> Di
         return compose(overrides)
     choices, values, parsed = split
     with _LOCK:
-        tree = _kept((state, key, choices))
-        if (state, key, choices) not in _TREES:
+        if (state, key, choices) in _TREES:
+            tree = _kept((state, key, choices))
+        else:
             tree = compose(list(choices))
-            grows = bool(tree.hydra.get("searchpath"))  # folders this state does not cover
+            if tree.hydra.get("searchpath"):  # folders this state does not cover: composed in full from now on
+                tree = None
             # Hydra's first start adds its plugins' schemas to the store: keep under the state after it
             state = search_path_state(repository.get_sources())
             if state is None:
                 return compose(overrides)
-            _keep((state, key, choices), None if grows else tree)
-            if grows:
-                return compose(overrides)
-        elif tree is None:
-            return compose(overrides)
-        return with_values(tree, values, parsed)
+            _keep((state, key, choices), tree)
+        return compose(overrides) if tree is None else with_values(tree, values, parsed)
 
 
 def split_overrides(overrides: list[str], is_group) -> tuple[tuple[str, ...], list[Override], list[Override]] | None:
@@ -203,10 +201,8 @@ def _store_names(node: dict, prefix: str = "") -> list[str]:
 
 
 def _kept(key: tuple):
-    if key in _TREES:
-        _TREES.move_to_end(key)
-        return _TREES[key]
-    return None
+    _TREES.move_to_end(key)
+    return _TREES[key]
 
 
 def _keep(key: tuple, tree) -> None:

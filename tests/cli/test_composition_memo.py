@@ -267,3 +267,19 @@ def test_environment_copied_into_the_job_is_read_at_each_call(tmp_path, monkeypa
     ours = composed(["name=b"], config_dir=tmp_path)
     assert ours.hydra.job.env_set.GEETILES_MEMO_TEST == "second"
     same_tree(ours, composed(["name=b"], memo=False, config_dir=tmp_path))
+
+
+def test_a_config_that_extends_its_search_path_is_composed_in_full_every_time(fresh_memo, tmp_path):
+    """Its extra folder is not among those the memo watches: a kept tree could go stale unseen."""
+    extra, config_dir = tmp_path / "extra", tmp_path / "configs"
+    (extra / "more").mkdir(parents=True)
+    (extra / "more" / "x.yaml").write_text("n: 1\n")
+    config_dir.mkdir()
+    (config_dir / "config.yaml").write_text(
+        f"defaults:\n  - more: x\n  - _self_\nhydra:\n  searchpath: ['file://{extra}']\nname: a\n"
+    )
+    memo = Counting(config_dir)
+    assert memo(["name=b"]).more.n == 1
+    (extra / "more" / "x.yaml").write_text("n: 2\n")
+    assert memo(["name=c"]).more.n == 2
+    assert memo.hydra_calls == [[], ["name=b"], ["name=c"]]  # the choices once (then never kept), each call in full
