@@ -13,7 +13,8 @@ readable by its owner only (``ray_token``).
 
 It runs ``ray start --head --block`` bound to 127.0.0.1, and ends (taking Ray's daemons with it,
 through Ray's own SIGTERM handler) when the driver ends, however the driver ends: Linux delivers
-SIGTERM to it on the driver's death (PR_SET_PDEATHSIG), and it polls its parent as a fallback.
+SIGTERM to it on the driver's death (PR_SET_PDEATHSIG), it polls its parent as a fallback, and a
+``/bin/sh`` watcher ends it when its Python can no longer run (``watch_from_outside``).
 """
 
 from __future__ import annotations
