@@ -274,3 +274,17 @@ def test_an_orphaned_head_blocked_in_c_code_ends_its_daemons_and_removes_its_fol
     driver.kill()  # as kill -9: the head gets SIGTERM from the kernel and cannot act on it
     driver.wait()
     assert_gone(folder, head, daemon)
+
+
+def test_the_outside_watcher_is_told_to_remove_only_a_folder_geetiles_made(tmp_path, monkeypatch):
+    import geetiles.download.ray_head as ray_head
+
+    started = []
+    monkeypatch.setattr(ray_head.subprocess, "Popen", lambda command, **options: started.append(command))
+    ours = fake_head_folder(tmp_path, "abc")
+    not_ours = tmp_path / "elsewhere"
+    for temp_dir in (ours / "ray", not_ours / "ray", ours / ".." / "elsewhere" / "ray"):
+        ray_head.watch_from_outside(os.getppid(), str(temp_dir))
+    folders = [command[-3] for command in started]  # $3 of OUTSIDE_WATCH
+    assert folders == [str(ours), "", ""]
+    assert all(command[:2] == ["/bin/sh", "-c"] and command[-1] == ray_head.KEEP_LOGS for command in started)
