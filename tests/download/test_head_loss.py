@@ -17,7 +17,7 @@ from geetiles.tiles import load_tiles
 from tests.conftest import RAY_ENV
 from tests.download.faults import assert_every_chip_once, manifest_rows
 from tests.download.helpers import FAST_RETRIES, credentials_file, dataset_dir, download, make_tiles
-from tests.download.ray_processes import download_workers, head_folder, local_head
+from tests.download.ray_processes import alive, download_workers, head_folder, local_head
 from tests.fake_ee.fixtures import fake_ee  # noqa: F401
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -61,17 +61,18 @@ def test_the_local_ray_head_killed_mid_run_ends_it_in_one_line_and_a_rerun_compl
     )
     try:
         deadline = time.monotonic() + 90
-        head, files_then = None, None
+        head, files_then, workers = None, None, []
         while time.monotonic() < deadline and process.poll() is None:  # the workers have taken over, chips are coming
             head = head or local_head(process.pid)
             files = len(list(directory.glob("*.tif")))
-            if files_then is None and head and download_workers(process.pid):
+            if files_then is None and head and (workers := download_workers(process.pid)):
                 files_then = files
             if files_then is not None and files >= files_then + 30:
                 break
             time.sleep(0.05)
         assert head and process.poll() is None, "the run ended before its Ray head could be killed"
         folder = head_folder(head)
+        workers = download_workers(process.pid) or workers  # every worker then, to see each end
         os.killpg(head, signal.SIGKILL)  # the head and every daemon it forked: GCS, raylet, agents
         killed = time.monotonic()
         _, stderr = process.communicate(timeout=60)
@@ -90,7 +91,10 @@ def test_the_local_ray_head_killed_mid_run_ends_it_in_one_line_and_a_rerun_compl
     assert "are kept in" in line and "rerun the same command to resume" in line
     assert not folder.exists()  # the lost head's folder in /tmp went with it (no message names its logs)
 
-    time.sleep(2)  # a worker that outlived its raylet for a moment has ended by now
+    gone_by = time.monotonic() + 10  # a worker may outlive its raylet for a moment: its last chip lands first
+    while any(alive(pid) for pid in workers) and time.monotonic() < gone_by:
+        time.sleep(0.05)
+    assert not any(alive(pid) for pid in workers)
     on_disk = {p.stem for p in directory.glob("*.tif")}
     journaled = {r["identifier"] for r in manifest_rows(directory) if r["status"] == "done"}
     chips = load_tiles(tiles)
