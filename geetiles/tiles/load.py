@@ -9,7 +9,7 @@ from pathlib import Path
 from geetiles.errors import UserInputError
 from geetiles.layout import geojson_path, twin_path
 from geetiles.tiles.names import is_json_column
-from geetiles.tiles.twin import TWIN_ONLY_KEY, twin_in_sync
+from geetiles.tiles.twin import TWIN_ONLY_KEY, text_objects, twin_in_sync
 
 LEGACY_LAYOUT_ATTR = "geetiles_legacy_layout"  # GeoDataFrame.attrs flag: write in 0.1.7's layout
 TWIN_ONLY_ATTR = "geetiles_twin_only"  # GeoDataFrame.attrs: columns kept out of the GeoJSON (wide class shares)
@@ -95,5 +95,5 @@ def _with_objects(frame):
     for column in (c for c in frame.columns if is_json_column(str(c))):
         values = frame[column].tolist()
         if any(isinstance(v, str) for v in values):
-            frame[column] = [json.loads(v) if isinstance(v, str) and v.startswith("{") else v for v in values]
+            frame[column] = text_objects(values)
     return frame
