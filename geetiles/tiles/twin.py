@@ -66,10 +66,26 @@ def text_objects(values: list) -> list:
     return [parsed(value) for value in values]
 
 
-def write_frame_twin(gdf, path: Path, stat: os.stat_result, twin_only=(), geojson_behind: bool = False) -> None:
-    """The twin of a GeoDataFrame (geopandas' GeoParquet writer), JSON-object columns as text."""
+def write_frame_twin(gdf, path: Path, stat: os.stat_result, twin_only=(), geojson_behind: bool = False, table=None):
+    """The twin of a GeoDataFrame (geopandas' GeoParquet writer), JSON-object columns as text. ``table``:
+    the Arrow table this function returned for the same frame before (a run's flush rewrites the twin it
+    saved, now in sync with the GeoJSON: building the table is most of a twin's cost). Returns the table,
+    without the sync metadata."""
     import pyarrow.parquet as pq
 
+    if table is None:
+        table = frame_table(gdf)
+    metadata = {
+        **(table.schema.metadata or {}),
+        **_sync_metadata(stat, twin_only, geojson_behind),
+    }
+    with atomic_path(path) as tmp:
+        pq.write_table(table.replace_schema_metadata(metadata), tmp)
+    return table
+
+
+def frame_table(gdf):
+    """A GeoDataFrame as the twin's Arrow table (GeoParquet metadata, JSON-object columns as text)."""
     from geetiles.geoarrow import geoparquet_table
     from geetiles.tiles.names import is_json_column
 
@@ -78,14 +94,7 @@ def write_frame_twin(gdf, path: Path, stat: os.stat_result, twin_only=(), geojso
         gdf = gdf.copy(deep=False)
         for column in objects:
             gdf[column] = json_texts(gdf[column].tolist())
-    table = geoparquet_table(gdf)
-    metadata = {
-        **(table.schema.metadata or {}),
-        **_sync_metadata(stat, twin_only, geojson_behind),
-    }
-    table = table.replace_schema_metadata(metadata)
-    with atomic_path(path) as tmp:
-        pq.write_table(table, tmp)
+    return geoparquet_table(gdf)
 
 
 def write_arrow_twin(

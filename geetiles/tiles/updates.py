@@ -34,6 +34,7 @@ class TilesUpdates:
         self.lock_wait_s = lock_wait_s
         self._locks: dict[Path, TilesLock] = {}
         self._frames: dict[Path, object] = {}
+        self._tables: dict[Path, tuple[object, object]] = {}  # (frame saved, its twin's table) for the flush
         self._stale: set[Path] = set()  # loaded with a GeoJSON behind its twin: flushed even if unchanged
         self.geojson_writes = 0  # GeoJSON files written by flush (the runner's count, for tests and logs)
 
@@ -60,7 +61,7 @@ class TilesUpdates:
     def save(self, frame, tiles_path, twin_only=()) -> None:
         """Write ``frame``'s twin now and its GeoJSON at :meth:`flush`. A frame in 0.1.7's layout gets
         0.1.7's ``area_km2`` (it recomputed the column on every load, so its rewrites carry it)."""
-        from geetiles.tiles.write import write_tiles
+        from geetiles.tiles.write import write_tiles_and_twin
 
         path = Path(tiles_path).resolve()
         self._lock(path)
@@ -71,17 +72,21 @@ class TilesUpdates:
             from geetiles.tiles.legacy import original_area_km2
 
             frame["area_km2"] = original_area_km2(in_lonlat(frame).geometry.values)
-        write_tiles(frame, path, geojson=False)
+        table = write_tiles_and_twin(frame, path, geojson=False)
         self._frames[path] = frame
+        self._tables[path] = (frame, table)
 
     def flush(self) -> list[Path]:
-        """Write the GeoJSON (and an in-sync twin) of every file saved or found stale; release the locks."""
-        from geetiles.tiles.write import write_tiles
+        """Write the GeoJSON (and an in-sync twin) of every file saved or found stale; release the locks.
+        The twin of a frame saved here is written again from the table its save built (the frame is the
+        same object: stages change copies of it, see :meth:`load`)."""
+        from geetiles.tiles.write import write_tiles_and_twin
 
         written = []
         try:
             for path, frame in list(self._frames.items()):
-                write_tiles(frame, path)
+                saved, table = self._tables.get(path, (None, None))
+                write_tiles_and_twin(frame, path, twin_table=table if saved is frame else None)
                 self.geojson_writes += 1
                 written.append(path)
                 del self._frames[path]
@@ -93,6 +98,7 @@ class TilesUpdates:
         """Release every lock; what :meth:`flush` did not write stays in the twins, ahead of their GeoJSON
         (a run stopped by an interrupt)."""
         self._frames.clear()
+        self._tables.clear()
         self._stale.clear()
         for lock in self._locks.values():
             lock.release()

@@ -52,6 +52,43 @@ def test_stages_write_the_twin_and_the_geojson_is_written_once_at_flush(tmp_path
     assert not (tmp_path / "x_partitions_aschips_0000000000000.lock").exists()  # released and removed
 
 
+def test_the_flush_rewrites_the_saved_twin_in_sync_without_building_it_again(tmp_path, monkeypatch):
+    import pyarrow.parquet as pq
+
+    from geetiles.tiles import twin
+
+    path = _tiles(tmp_path)
+    built = []
+    monkeypatch.setattr(twin, "frame_table", lambda frame, build=twin.frame_table: built.append(1) or build(frame))
+    updates = TilesUpdates()
+    _add(updates, path, "demo_proportions", [{"10": 0.25, "20": 0.75}, {}, None, {"80": 1.0}])
+    _add(updates, path, "split", "train")
+    assert len(built) == 2  # one table per save
+    updates.flush()
+    assert len(built) == 2  # the flush wrote the last one again
+    assert not geojson_behind(path) and twin.twin_in_sync(twin_path(path), path)
+    flushed = pq.read_table(twin_path(path))
+    frame = load_tiles(path)  # the same frame, written whole the plain way
+    write_tiles(frame, tmp_path / "y_partitions_aschips_0000000000000.geojson")
+    plain = pq.read_table(tmp_path / "y_partitions_aschips_0000000000000.parquet")
+    assert flushed.equals(plain)  # the same columns and values
+    assert flushed.schema.metadata[b"geo"] == plain.schema.metadata[b"geo"]
+    assert gpd.read_file(path)["split"].tolist() == ["train"] * 4
+
+
+def test_a_frame_changed_after_its_save_gets_a_twin_built_from_it(tmp_path, monkeypatch):
+    from geetiles.tiles import twin
+
+    path = _tiles(tmp_path)
+    updates = TilesUpdates()
+    _add(updates, path, "a", "1")
+    updates._frames[path.resolve()] = updates.load(path).assign(a="2")  # another frame than the one saved
+    built = []
+    monkeypatch.setattr(twin, "frame_table", lambda frame, build=twin.frame_table: built.append(1) or build(frame))
+    updates.flush()
+    assert built == [1] and load_tiles(path)["a"].tolist() == ["2"] * 4
+
+
 @pytest.mark.slow
 def test_a_run_killed_between_two_stages_loses_nothing_and_the_next_run_writes_the_geojson(
     tmp_path,
