@@ -35,11 +35,9 @@ def shares(classes: np.ndarray) -> np.ndarray:
 
 def as_dicts(table: np.ndarray, keys: tuple[str, ...], failed=()) -> list[dict | None]:
     """One ``{key: share}`` per row, classes present only; None for the ``failed`` rows."""
-    keys_array = np.asarray(keys, dtype=object)
-    out: list[dict | None] = []
-    for row in table:
-        present = np.flatnonzero(row > 0)
-        out.append(dict(zip(keys_array[present].tolist(), row[present].tolist())))
+    keys = list(keys)
+    rows = np.asarray(table).tolist()  # Python lists once, not numpy calls per row (a million rows)
+    out: list[dict | None] = [{key: share for key, share in zip(keys, row) if share > 0} for row in rows]
     for row in failed:
         out[row] = None
     return out
