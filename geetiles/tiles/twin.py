@@ -33,7 +33,8 @@ def json_texts(values: list) -> list[str | None]:
     """A JSON-object column's values as the twin stores them: text (dicts as compact JSON), None for
     missing. orjson writes a million chips' proportions several times faster than ``json``
     (``bench/json_columns.py``); what it would write otherwise or not at all (NaN, which it writes as
-    null; numpy scalars; integers past 64 bits) goes through ``json`` as before."""
+    null; numpy scalars; integers past 64 bits; keys that are not plain strings) goes through ``json`` as
+    before, and so does any text with a null in it (a None value: json's text, to be safe)."""
     import orjson
 
     def text(value) -> str | None:
