@@ -39,7 +39,7 @@ def load_tiles(path: str | os.PathLike[str]):
                 f"cannot read tiles file {str(path)!r} ({error}); is it a GeoJSON tiles file?"
             ) from None
         _check_identifiers(frame, path)
-        frame = _with_objects(frame)
+        frame = _with_objects(frame, path)
     if is_legacy_file(geojson_path(path)):
         frame.attrs[LEGACY_LAYOUT_ATTR] = True
     return frame
@@ -83,17 +83,24 @@ def _from_twin(path: Path):
 
     frame = gpd.read_parquet(path)
     _check_identifiers(frame, geojson_path(path))
-    frame = _with_objects(frame)
+    frame = _with_objects(frame, path)
     hidden = (pq.read_schema(path).metadata or {}).get(TWIN_ONLY_KEY)
     if hidden:
         frame.attrs[TWIN_ONLY_ATTR] = [c for c in json.loads(hidden) if c in frame.columns]
     return frame
 
 
-def _with_objects(frame):
-    """JSON-object columns as dicts (the twin holds them as text; GDAL may give text too)."""
+def _with_objects(frame, path: Path):
+    """JSON-object columns as dicts (the twin holds them as text; GDAL may give text too). Text that is
+    not JSON (a file edited by hand, or not written by geetiles) refuses the file in one line."""
     for column in (c for c in frame.columns if is_json_column(str(c))):
         values = frame[column].tolist()
         if any(isinstance(v, str) for v in values):
-            frame[column] = text_objects(values)
+            try:
+                frame[column] = text_objects(values)
+            except (ValueError, RecursionError) as error:  # decode errors; json's on nesting too deep
+                raise UserInputError(
+                    f"tiles file {path.name!r}: column {column!r} holds text that is not a JSON object ({error}); "
+                    f"fix that value, or drop the column and run the stage that makes it again"
+                ) from None
     return frame

@@ -65,3 +65,40 @@ def test_a_tiles_file_round_trips_its_proportions_through_the_twin(tmp_path):
     assert loaded[:3] == shares[:3] and loaded[10:] == shares[10:]
     assert loaded[3] == {} and math.isnan(loaded[9]["10"])
     assert loaded[7] is None or math.isnan(loaded[7])  # missing, as pandas gives it back (NaN, as before)
+
+
+@pytest.mark.parametrize("broken", ["{not json", '{"10": 0.5', '{"10":' + "[" * 100_000], ids=["text", "cut", "deep"])
+def test_a_twin_whose_object_text_is_not_json_is_refused_in_one_line_and_nothing_is_written(tmp_path, broken):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from geetiles.errors import UserInputError
+    from geetiles.split.stage import split_file
+    from tests.hostile import snapshot
+
+    frame = gpd.GeoDataFrame(
+        {"identifier": ["c0", "c1"], "demo_proportions": [{"10": 1.0}, {"20": 1.0}]},
+        geometry=[shapely.box(0, 0, 0.01, 0.01), shapely.box(1, 0, 1.01, 0.01)],
+        crs="EPSG:4326",
+    )
+    path = tmp_path / "t_partitions_aschips_0123456789abc.geojson"
+    write_tiles(frame, path)
+    twin = pq.read_table(twin_path(path))  # the twin stays in sync: only the GeoJSON's size and time count
+    column = twin.schema.get_field_index("demo_proportions")
+    texts = pa.array(['{"10":1.0}', broken], type=twin.schema.field(column).type)
+    pq.write_table(twin.set_column(column, twin.schema.field(column), texts), twin_path(path))
+    before = snapshot(tmp_path)
+    for load in (lambda: load_tiles(path), lambda: split_file(path, _random_split())):
+        with pytest.raises(UserInputError) as refused:
+            load()
+        message = str(refused.value)
+        assert "\n" not in message and len(message) < 600
+        assert "'demo_proportions'" in message and "t_partitions_aschips_0123456789abc.parquet" in message
+    assert snapshot(tmp_path) == before
+
+
+def _random_split():
+    from geetiles.cli.compose import compose
+    from geetiles.experiment import Experiment
+
+    return Experiment.from_config(compose(["split=random"]), command="test").config.split
