@@ -57,9 +57,8 @@ def run_demo(tmp_path, tiles, index: int, timeout: float) -> subprocess.Complete
 @pytest.mark.slow  # starts a process
 def test_the_driver_never_forks_while_ray_starts_and_chips_render(tmp_path):
     # 10 km chips of 500 x 500 pixels: the demo source renders them (matrix products) in the driver
-    # while Ray starts, the conditions that used to hang 6 runs in 19
-    # The command shape under a hard limit. Every fork is listed, so one run shows whether the driver
-    # forks; the hang it caused came 6 runs in 19, and bench/hangs.py repeats the command 200 times for that.
+    # while Ray starts, the conditions that used to hang 6 runs in 19. Every fork is listed, so one run
+    # under a hard limit shows whether the driver forks; bench/hangs.py repeats the command 200 times.
     tiles = make_tiles(tmp_path, (6.0, 49.6, 6.3, 49.9), "tiling.chip_size_m=10000")
     result = run_demo(tmp_path, tiles, 0, timeout=120)
     assert "FORKS_DURING_RUN [] EXIT 0" in result.stdout, result.stdout + result.stderr[-3000:]
