@@ -113,7 +113,7 @@ def _count_group(
 ) -> None:
     """Read a group of chips, put their geometries into each raster's CRS in one call per CRS (a call
     per chip cost as much as the counting), then count."""
-    from geetiles.proportions.coverage import count_classes
+    from geetiles.proportions.coverage import count_classes, rectangles
     from geetiles.tiff import UnreadableChip, read_chip
 
     rasters = {}
@@ -130,13 +130,14 @@ def _count_group(
     placed = {}
     for crs, chosen in by_crs.items():
         try:
-            placed.update(zip(chosen, _in_crs(geometries[chosen], crs).tolist()))
+            moved = _in_crs(geometries[chosen], crs)
+            placed.update(zip(chosen, zip(moved.tolist(), rectangles(moved))))
         except Exception as error:  # a CRS pyproj cannot use: every chip in it is reported
             failed.update({row: f"{type(error).__name__}: {error}" for row in chosen})
     classes, inside, unknown = out
-    for row, geometry in placed.items():
+    for row, (geometry, rectangle) in placed.items():
         try:
-            counted = count_classes(rasters[row], geometry, table)
+            counted = count_classes(rasters[row], geometry, table, rectangle)
         except Exception as error:  # one broken chip must not stop the others; it is reported
             failed[row] = f"{type(error).__name__}: {error}"
             continue

@@ -149,3 +149,29 @@ def test_a_chip_in_another_crs_is_counted_in_its_own_crs(tmp_path):
     corners = [to_lonlat.transform(cx, cy) for cx, cy in [(x, y), (x + 1000, y), (x + 1000, y + 1000), (x, y + 1000)]]
     shares, valid = shares_of(chip, _in_crs(shapely.Polygon(corners), "EPSG:32632"))
     assert shares == pytest.approx({"1": 0.8, "2": 0.2}, abs=1e-9) and valid == pytest.approx(1.0, abs=1e-9)
+
+
+def test_rectangles_are_found_for_a_group_in_one_call_and_agree_with_the_count_per_chip():
+    from geetiles.proportions.coverage import rectangles
+
+    square = shapely.box(0, 0, 1, 1)
+    shapes = np.array(
+        [
+            square,
+            shapely.affinity.rotate(square, 30),  # 4 corners, not axis-aligned
+            shapely.Polygon([(0, 0), (1, 0), (1.2, 1), (0.2, 1)]),  # a parallelogram: its box is larger
+            square.difference(shapely.box(0.4, 0.4, 0.6, 0.6)),  # a hole
+            shapely.Polygon([(0, 0), (1, 0), (0, 1)]),
+            shapely.MultiPolygon([square, shapely.box(2, 0, 3, 1)]),
+            shapely.Polygon(),
+            None,
+        ],
+        dtype=object,
+    )
+    found = rectangles(shapes)
+    assert found[0] == (0.0, 0.0, 1.0, 1.0) and found[1:] == [None] * 7
+    values = np.random.default_rng(3).integers(0, 4, (20, 20)).astype(np.uint8)
+    chip = raster(values)
+    for geometry, rectangle in zip(shapes[:5], found[:5]):
+        alone, grouped = count_classes(chip, geometry, TABLE), count_classes(chip, geometry, TABLE, rectangle)
+        assert np.array_equal(alone.classes, grouped.classes) and alone.inside == grouped.inside
