@@ -46,16 +46,23 @@ def overlap_pairs(chips: np.ndarray, units: np.ndarray, chunk: int = 200_000):
         areas = np.full(len(chip_rows), np.nan)
         if (~single).any():
             shared_chips, shared_units = chip_rows[~single], unit_rows[~single]
-            rectangle = _is_rectangle(part)[shared_chips]
+            rectangle = is_rectangle(part)[shared_chips]
             areas[~single] = area_m2(_overlaps(part[shared_chips], units[shared_units], rectangle))
         yield start + chip_rows, unit_rows, areas
 
 
-def _is_rectangle(chips: np.ndarray) -> np.ndarray:
-    """Polygons that are exactly their lon/lat bounding box (four corners, no hole)."""
+def is_rectangle(chips: np.ndarray, tolerance: float = 0.0) -> np.ndarray:
+    """Polygons that are their bounding box (four corners, no hole), one call per property for them
+    all. ``tolerance`` 0: exactly (clipping by the box must give what an intersection gives); else
+    their area within that share of the box's (the proportions: a chip moved into its raster's CRS)."""
     simple = (shapely.get_type_id(chips) == 3) & (shapely.get_num_coordinates(chips) == 5)
     simple &= shapely.get_num_interior_rings(chips) == 0
-    return simple & (shapely.area(chips) == shapely.area(shapely.envelope(chips)))
+    if tolerance == 0:
+        return simple & (shapely.area(chips) == shapely.area(shapely.envelope(chips)))
+    bounds = shapely.bounds(chips)
+    box_area = (bounds[:, 2] - bounds[:, 0]) * (bounds[:, 3] - bounds[:, 1])
+    with np.errstate(invalid="ignore"):
+        return simple & (np.abs(shapely.area(chips) - box_area) <= tolerance * box_area)
 
 
 def _overlaps(chips: np.ndarray, units: np.ndarray, rectangle: np.ndarray) -> np.ndarray:

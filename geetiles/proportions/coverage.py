@@ -19,6 +19,7 @@ from geetiles.classes import UNKNOWN, LabelTable
 from geetiles.tiff import ChipRaster
 
 _ALIGNED_TOLERANCE_PX = 1e-6  # a rectangle within this of the raster's edges covers it exactly
+_RECTANGLE_AREA_TOLERANCE = 1e-9  # of its box's area: a rectangle, not a skewed quadrilateral
 
 
 @dataclass
@@ -56,15 +57,10 @@ def rectangles(geometries: np.ndarray) -> list[tuple[float, float, float, float]
     """Per geometry, its bounds when it is an axis-aligned rectangle (a polygon without holes, with 4
     corners, as large as its bounding box), else None: one call per property for a whole group of chips,
     not five per chip."""
-    types = shapely.get_type_id(geometries)
-    corners = shapely.get_num_coordinates(geometries)
-    holes = shapely.get_num_interior_rings(geometries)
-    bounds = shapely.bounds(geometries)
-    box_area = (bounds[:, 2] - bounds[:, 0]) * (bounds[:, 3] - bounds[:, 1])
-    with np.errstate(invalid="ignore"):
-        flat = np.abs(shapely.area(geometries) - box_area) <= 1e-9 * box_area  # not a skewed quadrilateral
-    plain = (types == 3) & (corners == 5) & (holes == 0) & flat
-    return [tuple(b) if ok else None for ok, b in zip(plain.tolist(), bounds.tolist())]
+    from geetiles.overlap import is_rectangle
+
+    plain = is_rectangle(geometries, tolerance=_RECTANGLE_AREA_TOLERANCE)
+    return [tuple(b) if ok else None for ok, b in zip(plain.tolist(), shapely.bounds(geometries).tolist())]
 
 
 def _rectangle_covers(rectangle: tuple[float, float, float, float], raster: ChipRaster) -> bool:
