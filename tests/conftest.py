@@ -13,9 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.in_process import Ran, run_in_process
+pytest.register_assert_rewrite("tests.scheduling")  # imported here before pytest_plugins loads it
 
-RAY_FIXTURES = {"ray_session", "demo_pipeline"}
+from tests.in_process import Ran, run_in_process  # noqa: E402
+from tests.scheduling import RAY_FIXTURES  # noqa: E402
+
+pytest_plugins = ["tests.scheduling"]  # which worker runs what, and when pytest's old folders go
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -23,6 +23,7 @@ pytestmark = pytest.mark.slow  # a kernel, Ray
 STOP_WITHIN_S = 10.0
 
 
+@pytest.mark.long
 def test_an_interrupted_download_stops_in_seconds_and_resumes_in_the_same_kernel(tmp_path, fake_ee):  # noqa: F811
     tiles = make_tiles(tmp_path, (6.0, 49.6, 6.15, 49.7))
     chips = load_tiles(tiles)

@@ -24,6 +24,7 @@ assert _forks == [], _forks  # Ray started twice from a kernel full of threads, 
 """
 
 
+@pytest.mark.long
 def test_the_quickstart_notebook_runs_and_a_second_run_in_its_kernel_resumes(tmp_path):
     notebook = nbformat.read(EXAMPLE, as_version=4)
     client = NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": tmp_path}})

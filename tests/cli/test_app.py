@@ -93,6 +93,7 @@ def test_default_experiment_is_the_originals_example_and_needs_earth_engine(work
     assert record["config"]["source"]["pixels_lonlat"] == [100, 100]
 
 
+@pytest.mark.long
 @pytest.mark.slow  # the README's command as typed, in a child process that starts its own Ray
 def test_quickstart_runs_the_example_offline_with_demo_sources(workdir):
     import re
@@ -172,6 +173,7 @@ def test_typo_inside_a_users_experiment_file_fails_at_start(workdir):
     assert files_under(workdir / "outputs") == []
 
 
+@pytest.mark.long
 def test_readme_experiment_example_runs_verbatim(workdir, ray_session):
     import re
     from pathlib import Path

@@ -140,6 +140,7 @@ def test_a_damaged_chip_in_a_folder_without_manifest_refuses_the_export(tiles):
     export(tiles)
 
 
+@pytest.mark.long
 def test_after_a_kill_9_mid_download_the_rerun_fetches_only_the_rest_and_the_export_succeeds(tmp_path, ray_session):
     """A real download process killed with SIGKILL while it writes chips (larger chips, so it is caught
     midway): chips journaled with their checksums are trusted, chips written but not journaled are

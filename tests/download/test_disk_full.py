@@ -206,6 +206,7 @@ def _fill(folder: Path, leave: int) -> Path:
     return filler
 
 
+@pytest.mark.long
 @pytest.mark.slow
 def test_a_real_full_disk_ends_the_command_with_one_line_and_a_rerun_completes(tmp_path, ray_session):
     """The command line on a tmpfs filled but for 60 KB: chips fill it mid-download (in Ray's workers)."""

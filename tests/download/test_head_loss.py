@@ -40,6 +40,7 @@ def geetiles_download(tiles, server, credentials, run_dir, *extra) -> list[str]:
     ]
 
 
+@pytest.mark.long
 @pytest.mark.slow
 def test_the_local_ray_head_killed_mid_run_ends_it_in_one_line_and_a_rerun_completes(
     tmp_path,
@@ -109,6 +110,7 @@ def test_the_local_ray_head_killed_mid_run_ends_it_in_one_line_and_a_rerun_compl
     assert max(fake_ee.calls_by_grid.values()) == 1
 
 
+@pytest.mark.long
 @pytest.mark.slow
 def test_a_cluster_head_whose_gcs_dies_mid_run_ends_it_in_one_line(tmp_path, fake_ee):  # noqa: F811
     """A cluster's head (here: the GCS of a cluster_utils head node, SIGKILLed) stops answering: the

@@ -54,6 +54,7 @@ def run_demo(tmp_path, tiles, index: int, timeout: float) -> subprocess.Complete
     )
 
 
+@pytest.mark.long
 @pytest.mark.slow  # starts a process
 def test_the_driver_never_forks_while_ray_starts_and_chips_render(tmp_path):
     # 10 km chips of 500 x 500 pixels: the demo source renders them (matrix products) in the driver

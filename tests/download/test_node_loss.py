@@ -24,6 +24,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 IN_FLIGHT, RATE = 8, 40
 
 
+@pytest.mark.long
 @pytest.mark.slow
 def test_removing_a_node_moves_its_chips_to_the_node_left_within_the_caps(tmp_path, fake_ee):  # noqa: F811
     tiles = make_tiles(tmp_path, (6.0, 49.6, 6.15, 49.7))  # 121 chips

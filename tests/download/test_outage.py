@@ -35,6 +35,7 @@ def setup(tmp_path, fake_ee, ray_session):  # noqa: F811
     return tmp_path, fake_ee, credentials_file(tmp_path, fake_ee)
 
 
+@pytest.mark.long
 @pytest.mark.slow
 def test_an_outage_far_longer_than_the_retries_would_survive_is_waited_out(setup, monkeypatch, caplog):
     folder, server, credentials = setup
@@ -75,6 +76,7 @@ def test_an_outage_far_longer_than_the_retries_would_survive_is_waited_out(setup
     assert max_in_any_window(server.request_times) <= rate_bound(RATE)
 
 
+@pytest.mark.long
 @pytest.mark.slow
 def test_an_outage_that_outlasts_the_stall_timeout_ends_the_run_cleanly_and_a_rerun_completes(setup):
     folder, server, credentials = setup

@@ -42,6 +42,7 @@ def geet_download(tiles, server, credentials, *extra):
     ]
 
 
+@pytest.mark.long
 @pytest.mark.slow  # starts a process
 def test_killed_mid_run_then_resumed_completes_without_corrupt_files(tmp_path, fake_ee, ray_session):  # noqa: F811
     tiles = make_tiles(tmp_path, (6.0, 49.6, 6.15, 49.7))
@@ -99,6 +100,7 @@ def _settled_files(directory, quiet_s: float = 3.0, limit_s: float = 30.0) -> se
     return files
 
 
+@pytest.mark.long
 @pytest.mark.slow  # starts a process
 def test_two_node_cluster(tmp_path, fake_ee):  # noqa: F811
     tiles = make_tiles(tmp_path)

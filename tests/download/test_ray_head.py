@@ -60,6 +60,7 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.long
 @pytest.mark.slow
 def test_a_local_head_keeps_its_files_and_token_private(tmp_path):
     home = tmp_path / "home"

@@ -74,6 +74,7 @@ def is_loopback(address: str) -> bool:
     return address.startswith("127.") or address == "::1" or address.startswith("::ffff:127.")
 
 
+@pytest.mark.long
 @pytest.mark.slow  # starts a process
 def test_a_local_run_listens_on_loopback_only_with_token_authentication(tmp_path):
     tiles = make_tiles(tmp_path, (6.0, 49.6, 6.2, 49.8))  # ~300 chips: Ray's servers are sampled for seconds

@@ -37,6 +37,7 @@ def done_in_manifest(directory) -> set[str]:
         return {row["identifier"] for row in csv.DictReader(f) if row["status"] == "done"}
 
 
+@pytest.mark.long
 def test_a_server_that_stops_answering_ends_the_run_and_a_rerun_completes(setup):
     folder, server, credentials = setup
     tiles = make_tiles(folder)
@@ -59,6 +60,7 @@ def test_a_server_that_stops_answering_ends_the_run_and_a_rerun_completes(setup)
     assert server.compute_pixels_calls == 1 + len(chips) - 5  # the kept chips were not asked again
 
 
+@pytest.mark.long
 def test_a_stall_while_backing_off_says_it_is_waiting_to_retry(setup, caplog):
     folder, server, credentials = setup
     tiles = make_tiles(folder, (6.0, 49.6, 6.02, 49.62))
@@ -111,6 +113,7 @@ def _demo_download(tiles, *extra):
     ]
 
 
+@pytest.mark.long
 @pytest.mark.slow  # starts a process
 def test_a_cluster_address_that_never_answers_ends_the_run_within_the_start_timeout(tmp_path, ray_session):
     tiles = make_tiles(tmp_path)

@@ -39,6 +39,7 @@ from tests.fake_ee.fixtures import fake_ee  # noqa: F401
 IN_FLIGHT, RATE = 8, 40
 
 
+@pytest.mark.long
 @pytest.mark.slow
 def test_a_worker_killed_mid_run_is_replaced_and_every_chip_arrives_once(
     tmp_path,

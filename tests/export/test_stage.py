@@ -193,6 +193,7 @@ def larger_run(tmp_path_factory, ray_session) -> Path:
     return tiles
 
 
+@pytest.mark.long
 @pytest.mark.slow
 def test_kill_9_during_an_export_leaves_no_worker_and_the_next_export_cleans_up(larger_run):
     tiles = larger_run
