@@ -32,6 +32,7 @@ def runs_slow_tests(config: pytest.Config) -> bool:
     return "not slow" not in (config.option.markexpr or "")
 
 
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: without xdist (-p no:xdist), never called
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """``-n auto``: a worker per core, and one more while slow tests wait (the fast set alone computes
     all the time, and a worker more only adds its start-up)."""
