@@ -41,7 +41,7 @@ def run_once(arguments: list[str]) -> dict:
     busy0, idle0 = cpu_jiffies()
     started = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *arguments],
+        [sys.executable, "-m", "pytest", "-q", *arguments],
         cwd=ROOT,
         env=ENV,
         capture_output=True,

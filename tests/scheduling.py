@@ -112,6 +112,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     except ImportError:  # another pytest: its own clean-up at the end still runs
         return
     keep = 0 if config.getini("tmp_path_retention_policy") == "none" else int(config.getini("tmp_path_retention_count"))
+    if keep < 1:  # pytest then removes this session's own (unlocked) folder at its end: never before
+        return
     root = factory.getbasetemp().parent
     _early_cleanup = threading.Thread(
         target=cleanup_numbered_dir,

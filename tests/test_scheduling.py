@@ -109,3 +109,28 @@ def test_auto_adds_a_worker_only_while_slow_tests_wait():
     whole, fast = (SimpleNamespace(option=SimpleNamespace(markexpr=m)) for m in ("", "not slow"))
     assert pytest_xdist_auto_num_workers(whole) == cores() + 1
     assert pytest_xdist_auto_num_workers(fast) == cores()
+
+
+@pytest.mark.parametrize(
+    "policy, left", [("all", ["other", "pytest-2", "pytest-3", "pytest-4", "pytest-5"]), ("none", None)]
+)
+def test_the_early_clean_up_removes_only_what_pytest_would_remove_at_the_end(tmp_path, policy, left):
+    from tests import scheduling
+
+    root = tmp_path / "pytest-of-someone"
+    for number in range(6):
+        (root / f"pytest-{number}").mkdir(parents=True)
+        (root / f"pytest-{number}" / "chip.tif").write_bytes(b"x")
+    (root / "pytest-2" / ".lock").write_text("4242")  # a session still using it (pytest's lock, fresh)
+    (root / "other").mkdir()  # not pytest's
+    before = sorted(path.name for path in root.iterdir())
+    settings = {"tmp_path_retention_policy": policy, "tmp_path_retention_count": "3"}
+    config = SimpleNamespace(
+        _tmp_path_factory=SimpleNamespace(getbasetemp=lambda: root / "pytest-5"),
+        option=SimpleNamespace(basetemp=None),
+        getini=settings.__getitem__,
+    )
+    scheduling.pytest_sessionstart(SimpleNamespace(config=config))
+    scheduling.pytest_sessionfinish()
+    assert sorted(path.name for path in root.iterdir()) == (left or before)
+    assert (root / "pytest-5" / "chip.tif").exists()  # this session's own folder, whatever the policy
