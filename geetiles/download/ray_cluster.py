@@ -241,6 +241,7 @@ class LocalHead:
         address = f"127.0.0.1:{self.port}"
         while True:
             if self.process.poll() is not None:
+                self.stop(keep_logs=True)  # the message names the log: kept, and any daemon left ended
                 raise RunFailed(
                     f"the local Ray exited while starting (exit {self.process.returncode}): "
                     f"{self.last_error()}; full log: {self.log_path}"
@@ -274,7 +275,8 @@ class LocalHead:
         """End the head and Ray's daemons. After a run (the driver has left Ray) nothing in them is
         worth keeping, so the whole process group is killed at once: Ray's own graceful stop takes
         about 2-3 s. On a failure (``keep_logs``) the head gets SIGTERM first, so its daemons flush
-        the logs an error message points at. Ray's workers are not in the group: they end when their
+        the logs an error message points at, and they stay when the run ends (``KEEP_LOGS``: a later
+        stop, the run's own, removes nothing). Ray's workers are not in the group: they end when their
         raylet does."""
         if keep_logs:
             with contextlib.suppress(OSError):
@@ -293,7 +295,7 @@ class LocalHead:
             self.process.wait(5)
         except subprocess.TimeoutExpired:
             pass
-        if not keep_logs:
+        if not keep_logs and not (self.temp_dir / KEEP_LOGS).exists():
             remove_head_folder(self.temp_dir)
 
 
