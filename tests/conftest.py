@@ -13,20 +13,10 @@ from pathlib import Path
 
 import pytest
 
-pytest.register_assert_rewrite("tests.scheduling")  # imported here before pytest_plugins loads it
+from tests.in_process import Ran, run_in_process
 
-from tests.in_process import Ran, run_in_process  # noqa: E402
-from tests.scheduling import RAY_FIXTURES  # noqa: E402
-
-pytest_plugins = ["tests.scheduling"]  # which worker runs what, and when pytest's old folders go
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test on the session's Ray (directly or through a fixture that needs it) is slow, so
-    ``-m "not slow"`` never starts Ray, whether or not its module remembered the mark."""
-    for item in items:
-        if RAY_FIXTURES & set(getattr(item, "fixturenames", ())) and not item.get_closest_marker("slow"):
-            item.add_marker(pytest.mark.slow)
+# which tests are slow (every test on the session's Ray is), which worker runs what, when pytest's old folders go
+pytest_plugins = ["tests.scheduling"]
 
 
 @pytest.fixture(autouse=True)

@@ -1,5 +1,7 @@
-"""How the suite is spread over pytest-xdist's workers (a plugin of the root ``conftest.py``), for its
-3-minute bound on 2 cores: measured with ``bench/suite.py``.
+"""Which tests are slow and how the suite is spread over pytest-xdist's workers (a plugin of the root
+``conftest.py``), for its 3-minute bound on 2 cores: measured with ``bench/suite.py``.
+
+- Every test on the session's Ray is slow, so the fast set never starts Ray.
 
 - Every worker starts with its part of the long and slow tests (processes, Ray). They wait more than
   they compute (a fault test waits for a timeout, a head for its daemons), so with one worker more than
@@ -90,12 +92,27 @@ def _pieces(items: list[pytest.Item], count: int) -> list[list[pytest.Item]]:
     return [items[start : start + size] for start, size in zip(starts, sizes)]
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """In an xdist worker (each collects the same list), the order its work stealing hands out (after the
-    root conftest has marked the slow tests); in one process, the long tests, then the other slow ones."""
+def mark_slow(items: list[pytest.Item]) -> None:
+    """Every test on the session's Ray (directly or through a fixture that needs it) is slow, so
+    ``-m "not slow"`` never starts Ray, whether or not its module remembered the mark."""
+    for item in items:
+        if on_session_ray(item) and not item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.slow)
+
+
+def arrange(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In an xdist worker (each collects the same list), the order its work stealing hands out; in one
+    process, the long tests, then the other slow ones."""
     workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
     items[:] = spread(items, workers) if workers > 1 else sorted(items, key=kind)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]):
+    """The slow marks before any other plugin (``-m`` deselects by them), the order after them all."""
+    mark_slow(items)
+    yield
+    arrange(config, items)
 
 
 @pytest.hookimpl(trylast=True)

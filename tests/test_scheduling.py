@@ -88,13 +88,25 @@ def test_each_worker_opens_with_its_long_tests_and_the_last_one_runs_no_test_on_
 
 
 def test_one_process_runs_the_long_tests_then_the_slow_ones_then_the_rest():
-    from tests.scheduling import pytest_collection_modifyitems
+    from tests.scheduling import arrange
 
     items = suite(12)
     ordered = list(items)
-    pytest_collection_modifyitems(SimpleNamespace(), ordered)
+    arrange(SimpleNamespace(), ordered)
     assert [kind(item) for item in ordered] == sorted(kind(item) for item in items)
     assert sorted(map(repr, ordered)) == sorted(map(repr, items))
+
+
+def test_a_test_on_the_session_ray_is_marked_slow_whatever_its_module_says():
+    from tests.scheduling import mark_slow
+
+    unmarked, marked = FakeItem("a", (), ("ray_session",)), FakeItem("b", ("slow",), ("demo_pipeline",))
+    plain = FakeItem("c")
+    added = []
+    for item in (unmarked, marked, plain):
+        item.add_marker = lambda mark, item=item: (added.append(item.nodeid), item.marks.add(mark.name))
+    mark_slow([unmarked, marked, plain])
+    assert added == ["a"] and kind(unmarked) == 1 and kind(plain) == 2
 
 
 def test_chunk_sizes_cover_every_test_once():
