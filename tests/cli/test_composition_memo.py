@@ -134,6 +134,22 @@ def test_only_plain_values_reuse_a_composition_and_a_caller_cannot_change_the_ke
     assert memo.hydra_calls[-1] == ["experiment=demo", "tiling=utm"]
 
 
+def test_a_tree_pickle_cannot_hold_is_composed_in_full_every_time(fresh_memo, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise TypeError("cannot pickle this")
+
+    monkeypatch.setattr(composition_memo.pickle, "dumps", refuse)
+    memo = Counting()
+    first = memo(["experiment=demo", "data_dir=/tmp/a"])
+    second = memo(["experiment=demo", "data_dir=/tmp/b"])
+    assert memo.hydra_calls == [
+        ["experiment=demo"],
+        ["experiment=demo", "data_dir=/tmp/a"],
+        ["experiment=demo", "data_dir=/tmp/b"],
+    ]
+    assert (first.data_dir, second.data_dir) == ("/tmp/a", "/tmp/b")
+
+
 def test_the_run_records_of_the_hydra_node_follow_the_call_not_the_kept_tree(tmp_path, monkeypatch):
     composed(["experiment=demo"])
     monkeypatch.chdir(tmp_path)
