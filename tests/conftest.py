@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing.process
 import os
 import subprocess
@@ -17,6 +18,17 @@ from tests.in_process import Ran, run_in_process
 
 # which tests are slow (every test on the session's Ray is), which worker runs what, when pytest's old folders go
 pytest_plugins = ["tests.scheduling"]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Once collected, the session's long-lived objects (modules, Hydra's config store, fixtures kept
+    for the session) leave the garbage collector's sight, and the young generation is collected ten
+    times less often: a worker of the fast set spent ~3 of its ~57 CPU-s in the collector, and ~1.2
+    after this (measured with ``gc.callbacks``). Only the test processes: what the tests start keeps
+    Python's defaults."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 20)
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ import pickle
 
 import pytest
 
-from geetiles.cli import geet
+from geetiles.cli import composition_memo, geet
 from geetiles.cli.compose import compose, quote
 
 AWKWARD = [
@@ -41,6 +41,11 @@ class _Payload:
         return (open, (self.marker, "w"))
 
 
+def _kept(made: set[bytes], data: bytes) -> bytes:
+    made.add(bytes(data))
+    return data
+
+
 def test_geet_grid_loads_no_pickle_and_writes_no_cache(tmp_path, monkeypatch):
     marker = tmp_path / "pwned"
     places = [tmp_path / "explicit", tmp_path / "xdg" / "geetiles", tmp_path / "home" / ".cache" / "geetiles"]
@@ -51,10 +56,19 @@ def test_geet_grid_loads_no_pickle_and_writes_no_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("GEETILES_CACHE_DIR", str(places[0]))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    loaded = []
-    real_load, real_loads = pickle.load, pickle.loads
+    # the composition memo keeps its trees pickled in memory: bytes made in this test are no cache
+    composition_memo.forget()  # trees kept by an earlier test were made before the spy
+    made, loaded = set(), []
+    real_load, real_loads, real_dumps = pickle.load, pickle.loads, pickle.dumps
+    monkeypatch.setattr(pickle, "dumps", lambda *a, **k: _kept(made, real_dumps(*a, **k)))
     monkeypatch.setattr(pickle, "load", lambda *a, **k: loaded.append(a) or real_load(*a, **k))
-    monkeypatch.setattr(pickle, "loads", lambda *a, **k: loaded.append(a) or real_loads(*a, **k))
+
+    def loads(data, *args, **kwargs):
+        if bytes(data) not in made:
+            loaded.append(data)
+        return real_loads(data, *args, **kwargs)
+
+    monkeypatch.setattr(pickle, "loads", loads)
     wkt = tmp_path / "small.wkt"
     wkt.write_text("POLYGON ((6.0 49.6, 6.05 49.6, 6.05 49.65, 6.0 49.65, 6.0 49.6))")
     before = {place: sorted(os.listdir(place)) for place in places}
