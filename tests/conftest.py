@@ -16,8 +16,9 @@ import pytest
 
 from tests.in_process import Ran, run_in_process
 
-# which tests are slow (every test on the session's Ray is), which worker runs what, when pytest's old folders go
-pytest_plugins = ["tests.scheduling"]
+# which tests are slow (every test on the session's Ray is), which worker runs what, when pytest's old folders go;
+# where the temporary files go (a RAM disk when there is a roomy one)
+pytest_plugins = ["tests.scheduling", "tests.scratch"]
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
