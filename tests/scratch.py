@@ -13,6 +13,8 @@ temporary folder is made, ``TMPDIR`` points at ``/dev/shm`` for the session and 
   less than ``MIN_AVAILABLE`` of memory available (a container's 64 MB ``/dev/shm`` stays unused).
 
 pytest keeps the last three runs' folders there, as on disk (about 1 GB after three whole-suite runs).
+Ray's session folders of the session's Ray (``ray_session``) follow ``TMPDIR`` and, as under ``/tmp``
+before, Ray leaves them behind: about 0.5 MB each, two a whole-suite run, gone at the next restart.
 Local Ray heads keep their own folders in ``/tmp`` (``geetiles/download/ray_cluster.py``: short socket
 paths), whatever ``TMPDIR`` says.
 """
