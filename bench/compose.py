@@ -13,7 +13,9 @@ a config and stored before every composition (what ``geetiles.compose`` and the 
 ``memo``: ``geetiles.cli.compose.compose`` as it is (what every composition of a process that ran
 ``geet``, ``python -m geetiles`` or ``geetiles.compose`` once pays), which copies the composition it
 made once for the same choices and sets the values (``composition_memo``). The composed configs are
-compared.
+compared. Last, what the memo pays to hand out a kept tree: ``copy.deepcopy`` of the composed tree
+against ``pickle.loads`` of its pickle (what it keeps), for the tree the memo keeps (``hydra`` node
+included), the two copies compared.
 """
 
 from __future__ import annotations
@@ -56,6 +58,25 @@ for _ in range(runs):
 print(json.dumps({"times": times, "same": OmegaConf.to_yaml(config) == first, "yaml": first}))
 """
 
+COPY = r"""
+import copy, json, pickle, sys, time
+from omegaconf import OmegaConf
+from geetiles.cli import composition_memo
+from geetiles.cli.compose import compose
+runs = int(sys.argv[1])
+compose(["experiment=demo", "data_dir=outputs/data"])
+[kept] = [tree for tree in composition_memo._TREES.values() if tree is not None]  # hydra node included
+tree = pickle.loads(kept)
+def timed(make):
+    times = []
+    for _ in range(runs):
+        start = time.process_time()
+        made = make()
+        times.append(time.process_time() - start)
+    return times, OmegaConf.to_yaml(made) == OmegaConf.to_yaml(tree)
+print(json.dumps({"deepcopy": timed(lambda: copy.deepcopy(tree)), "pickle": timed(lambda: pickle.loads(kept))}))
+"""
+
 CASES = ("registered each time", "Hydra, registered once", "memo")
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -76,6 +97,11 @@ def main() -> None:
         print(f"{case:22s} median {median * 1000:6.1f} ms CPU per composition ({base / median:.2f}x faster)")
     same = all(r["yaml"] == results[CASES[0]]["yaml"] and r["same"] for r in results.values())
     print("composed configs identical across cases and runs:", same)
+    out = subprocess.run([sys.executable, "-c", COPY, str(runs)], cwd=ROOT, capture_output=True, text=True, check=True)
+    copies = json.loads(out.stdout.strip().splitlines()[-1])
+    deep, pickled = (statistics.median(copies[way][0]) * 1000 for way in ("deepcopy", "pickle"))
+    print(f"a kept tree handed out: copy.deepcopy {deep:.1f} ms, pickle.loads {pickled:.1f} ms ({deep / pickled:.1f}x)")
+    same = same and copies["deepcopy"][1] and copies["pickle"][1]
     if not same:
         sys.exit(1)
 

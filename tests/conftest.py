@@ -24,9 +24,8 @@ pytest_plugins = ["tests.scheduling", "tests.scratch"]
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Once collected, the session's long-lived objects (modules, Hydra's config store, fixtures kept
     for the session) leave the garbage collector's sight, and the young generation is collected ten
-    times less often: a worker of the fast set spent ~3 of its ~57 CPU-s in the collector, and ~1.2
-    after this (measured with ``gc.callbacks``). Only the test processes: what the tests start keeps
-    Python's defaults."""
+    times less often: the collector's passes over objects that live for the whole session are CPU the
+    tests do not need. Only the test processes: what the tests start keeps Python's defaults."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(10_000, 20, 20)

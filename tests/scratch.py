@@ -1,9 +1,9 @@
 """Where the tests' temporary files go: a RAM disk (``/dev/shm``) when there is a roomy one.
 
 The suite writes tens of thousands of small files (chips, manifests, COGs, records). On this machine's
-ext4 disk, creating a file cost 20-280 µs of CPU depending on what the disk went through before (it is
-slowest after mass deletions), against 8 µs on tmpfs; the fast set measured 57.5 and 57.6 s on the disk
-against 53.9 and 55.3 s on ``/dev/shm``, run alternately (``bench/suite.py --fast``). So, before any
+ext4 disk, creating and writing a small file costs 33-38 µs of CPU when the disk is quiet and 470-490 µs
+after mass deletions, against 17 µs on tmpfs (``bench/files.py``); the fast set measured 57.5 and 57.6 s
+on the disk against 53.9 and 55.3 s on ``/dev/shm``, run alternately (``bench/suite.py --fast``). So, before any
 temporary folder is made, ``TMPDIR`` points at ``/dev/shm`` for the session and every process it starts
 (pytest's ``tmp_path``, Ray's session folders, the commands the tests run), unless:
 

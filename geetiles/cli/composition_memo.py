@@ -1,8 +1,8 @@
 """Compositions remembered within one process: every ``python -m geetiles`` and ``geet`` line the tests
 run in-process, ``geetiles.compose`` in a notebook. The same experiment composed again with other
 paths or values costs Hydra ~120 ms of CPU each time; a copy of the one composed before, with the
-values set, ~5 ms (``bench/compose.py``). The tree is kept pickled: unpickling it costs a fifth of
-``copy.deepcopy`` (1.7 against 8.7 ms here), and a kept tree can never be changed by a caller. The
+values set, ~5 ms (``bench/compose.py``). The tree is kept pickled: unpickling it costs a sixth of
+``copy.deepcopy`` (1.4 against 8.5 ms, ``bench/compose.py``), and a kept tree can never be changed by a caller. The
 bytes live in this process's memory only, never on disk, so nothing else can hand it a pickle. A
 process's first composition pays the pickling on top.
 
