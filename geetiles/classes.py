@@ -130,3 +130,20 @@ def label_table(folder: Path, definition: str | None) -> LabelTable:
 
 def _nodata(value) -> float | None:
     return None if value is None else float(value)
+
+
+def colormap_of(classes, dtype: str) -> dict[int, tuple[int, int, int, int]] | None:
+    """The label colour table a chip file carries: each class code's colour, for code tables of
+    uint8/uint16 labels (TIFF palettes hold no other). Shared by the download, which writes it into
+    every label chip, and the export, whose COGs must carry the same to be the download's bytes."""
+    kind = np.dtype(dtype)
+    if not classes or kind.kind != "u" or kind.itemsize > 2:
+        return None
+    if any("min" in c or "max" in c for c in classes):  # range maps: the pixels hold raw values, not classes
+        return None
+    table = {}
+    for entry in classes:
+        color = str(entry.get("color", "#000000")).lstrip("#")
+        if len(color) == 6:
+            table[int(entry["code"])] = (int(color[0:2], 16), int(color[2:4], 16), int(color[4:6], 16), 255)
+    return table or None

@@ -25,11 +25,12 @@ POLL_S = 0.05
 
 
 class Bootstrap:
-    def __init__(self, spec, nodata, source, queue: JobQueue, seed: int, ledger, capacity: int) -> None:
+    def __init__(self, spec, nodata, source, queue: JobQueue, seed: int, ledger, capacity: int, colormap=None) -> None:
         """``spec``: the source's FetcherSpec with the whole global budget; ``source`` gives auth headers;
         ``ledger`` accounts for finished chips (and knows the request fingerprint files are tagged with);
         ``capacity``: chips kept started at once (the rest wait in ``queue``)."""
         self.spec, self.nodata, self.source, self.seed = spec, nodata, source, seed
+        self.colormap = colormap  # label chips: their classes' colour table
         self.queue, self.ledger = queue, ledger
         self.capacity = capacity
         self.error: BaseException | None = None
@@ -55,7 +56,7 @@ class Bootstrap:
 
     async def _run(self) -> None:
         worker = DownloadWorker()
-        worker.configure(self.spec, self.nodata, True, self.seed, self.ledger.request)
+        worker.configure(self.spec, self.nodata, True, self.seed, self.ledger.request, colormap=self.colormap)
         try:
             while not self._stop.is_set() and not self.ledger.disk_full:
                 jobs = self.queue.take(self.capacity - worker.active_chips())

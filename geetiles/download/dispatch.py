@@ -65,6 +65,7 @@ class Dispatcher:
             download.max_in_flight,
             download.max_requests_per_s,
             max(download.stall_timeout_s, self.start_timeout_s),
+            plan.colormap,
         )
         self.stop_bootstrap(plan)
         per_request = plan.chips_per_request  # shares are in requests; a block holds several chips

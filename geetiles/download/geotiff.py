@@ -18,18 +18,36 @@ from pathlib import Path
 import numpy as np
 
 from geetiles.atomic import atomic_path
+from geetiles.tiff.writer import Colormap
 
 REQUEST_TAG = "geetiles_request"  # dataset-level metadata item: the request fingerprint that made the chip
 
 
 def encode(
-    array: np.ndarray, crs: str, transform: tuple, band_names: list[str], nodata: float | None, request: str = ""
+    array: np.ndarray,
+    crs: str,
+    transform: tuple,
+    band_names: list[str],
+    nodata: float | None,
+    request: str = "",
+    colormap: Colormap | None = None,
 ) -> bytes:
-    """GeoTIFF bytes for a (bands, height, width) array on the given grid (``transform`` in affine
-    order), tagged with ``request``."""
+    """Chip bytes for a (bands, height, width) array on the given grid (``transform`` in affine
+    order), tagged with ``request``; label chips carry their classes' ``colormap``.
+
+    Written as the export's Cloud-Optimised GeoTIFF (``geetiles.tiff.cog``) wherever that encoder can
+    express the chip (one tile of at most 512 pixels a side, an EPSG CRS), so the export finds the
+    chip already in its own form and links the file instead of decoding and re-encoding it (see
+    ``export/geotiff.py``); a larger chip as a tiled GeoTIFF (``geetiles.tiff.writer``)."""
+    from geetiles.tiff.cog import encode_cog
     from geetiles.tiff.writer import encode_geotiff
 
-    return encode_geotiff(array, crs, transform, band_names, nodata, {REQUEST_TAG: request} if request else None)
+    metadata = {REQUEST_TAG: request} if request else None
+    a, b, c, d, e, f = transform  # affine order; the COG encoder takes GDAL's
+    data = encode_cog(array, crs, (c, a, b, f, d, e), band_names, nodata, colormap, metadata)
+    if data is not None:
+        return data
+    return encode_geotiff(array, crs, transform, band_names, nodata, metadata)
 
 
 def checksum(data: bytes) -> str:

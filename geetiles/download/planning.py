@@ -54,6 +54,13 @@ class Plan:
     bootstrap: Bootstrap | None = None
     chips_per_request: float = 1.0  # >1 when aligned chips are coalesced: shares and batches scale by it
 
+    @property
+    def colormap(self):
+        """The colour table label chips carry (the export's COGs carry the same), None for imagery."""
+        from geetiles.classes import colormap_of
+
+        return colormap_of(self.source.classes(), self.dtype)
+
 
 def dataset_directory(tiles_path: Path, dataset_name: str) -> Path:
     """``{tiles file without .geojson}/{dataset}``, as geetiles 0.1.7 lays chips out."""
@@ -140,6 +147,7 @@ class Planner:
                 download.seed - 1,
                 plan.ledger,
                 math.ceil((download.max_in_flight + download.batch_size) * per_request),
+                plan.colormap,
             )
             plan.bootstrap.start()
         return plan

@@ -35,6 +35,7 @@ class DownloadWorker:
 
         self.fetcher = None
         self.nodata: float | None = None
+        self.colormap = None  # label chips: their classes' colour table
         self.write_files = True
         self.request = ""
         self.node = _node_id()
@@ -53,10 +54,12 @@ class DownloadWorker:
         request: str = "",
         burst: bool = True,
         download: str = "",
+        colormap=None,
     ) -> Placement:
         """``spec`` is the source's FetcherSpec (Earth Engine endpoint, demo field, ...); ``request``
         the fingerprint every chip file is tagged with; ``burst=False`` for a worker that replaces a
-        dead one: its rate limit starts with no burst in hand."""
+        dead one: its rate limit starts with no burst in hand; ``colormap``: the label classes' colour
+        table every chip carries (None for imagery)."""
         import os
         import socket
 
@@ -64,7 +67,7 @@ class DownloadWorker:
         if not burst and hasattr(self.fetcher, "drain_burst"):
             self.fetcher.drain_burst()
         self.request, self.download = request, download
-        self.nodata = nodata
+        self.nodata, self.colormap = nodata, colormap
         self.write_files = write_files
         return Placement(os.getpid(), socket.gethostname(), self.node)
 
@@ -225,7 +228,10 @@ class DownloadWorker:
         if job.mask_wkb is not None:
             array = mask_outside(array, job.grid, job.mask_wkb, self.nodata)
         try:
-            data = geotiff.encode(array, job.grid.crs, job.grid.transform, pixels.band_names, self.nodata, self.request)
+            grid = job.grid
+            data = geotiff.encode(
+                array, grid.crs, grid.transform, pixels.band_names, self.nodata, self.request, self.colormap
+            )
             if self.write_files:
                 geotiff.write_bytes(job.path, data)
         except DiskFull as error:  # not the chip's fault: the driver stops the run with one line

@@ -96,10 +96,11 @@ class Workforce:
         max_in_flight: int,
         max_requests_per_s: float,
         timeout_s: float,
+        colormap=None,
     ) -> list[int]:
         """Give every slot its share of the caps and configure its worker (waiting at most
         ``timeout_s``); return the slots whose worker died meanwhile (to be replaced)."""
-        self._configure_args = (spec, nodata, write_files, request)
+        self._configure_args = (spec, nodata, write_files, request, colormap)
         refs = []
         for slot, in_flight, rate in zip(
             self.slots, shares(max_in_flight, len(self.slots), True), shares(max_requests_per_s, len(self.slots), False)
@@ -107,7 +108,13 @@ class Workforce:
             slot.in_flight, slot.rate, slot.seed = in_flight, rate, seed + slot.index
             refs.append(
                 slot.actor.configure.remote(
-                    spec.share(in_flight, rate), nodata, write_files, slot.seed, request, download=self.download
+                    spec.share(in_flight, rate),
+                    nodata,
+                    write_files,
+                    slot.seed,
+                    request,
+                    download=self.download,
+                    colormap=colormap,
                 )
             )
         ready, _ = self.ray.wait(refs, num_returns=len(refs), timeout=timeout_s)
@@ -151,7 +158,7 @@ class Workforce:
         node = self._choose_node(avoid=slot.lost_node)
         if node is None:
             return None
-        spec, nodata, write_files, request = self._configure_args
+        spec, nodata, write_files, request, colormap = self._configure_args
         slot.generation += 1
         slot.node, slot.actor, slot.asked_at, slot.retry_at = node, self._create(node), now, None
         slot.configuring = slot.actor.configure.remote(
@@ -162,6 +169,7 @@ class Workforce:
             request,
             False,
             self.download,
+            colormap,
         )
         return slot.configuring
 

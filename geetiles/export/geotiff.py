@@ -1,13 +1,18 @@
 """The ``geotiff`` format: ``images/{id}.tif`` and ``labels/{id}.tif`` as Cloud-Optimised GeoTIFFs in
-their native dtype (nodata, band descriptions and the label colour table kept), indexed by
-``chips.parquet`` (see ``export/index.py``).
+their native dtype (nodata, band descriptions, the label colour table and the download's request tag
+kept), indexed by ``chips.parquet`` (see ``export/index.py``).
 
-Chips are re-encoded, not copied: the downloads are tiled GeoTIFFs but not in GDAL's COG layout,
-and GDAL's COG driver costs several times what ``geetiles.tiff.cog`` does (``bench/tiff.py``),
-so the writer writes the layout directly. Batches of chips go to worker processes for large
-datasets, as in the proportions stage. Each file is written in place, not through a temporary name:
-the whole dataset folder is built aside and swapped in only when complete
-(``geetiles.destinations.building``), and a rename per file was a third of a small chip's cost.
+The download writes its chips as these COGs already, so a chip whose file is judged to be exactly
+what this writer would write (``geetiles.tiff.cog_reuse``) is hard-linked into the dataset: the
+dataset's file and the download's are then one file on disk, and neither stage ever rewrites a file
+in place (the download replaces a chip by renaming a new file over it, which leaves the dataset's
+alone). Where links cannot be made (another file system, a policy against them) the bytes are
+written. Any other chip (an older download's band-separate GeoTIFF, 0.1.7's, a chip too large for one
+tile) is decoded and re-encoded: GDAL's COG driver costs several times what ``geetiles.tiff.cog``
+does (``bench/tiff.py``). Batches of chips go to worker processes for large datasets, as in the
+proportions stage. Each file is written in place, not through a temporary name: the whole dataset
+folder is built aside and swapped in only when complete (``geetiles.destinations.building``).
+``bench/pipeline.py`` measures the stage at a million chips.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from geetiles.export.selection import merge_problems
 
 BATCH = 500
 PARALLEL_FROM = 2000  # fewer chips are written faster in one process than after starting workers
+READ_SIZE = 1 << 20
 
 
 @dataclass
@@ -58,17 +64,10 @@ class WrittenChips:
 
 
 def colormap(info: DatasetInfo | None) -> dict[int, tuple[int, int, int, int]] | None:
-    """The label colour table: each class code's colour (code tables of integer labels only)."""
-    if info is None or not info.classes or np.dtype(info.dtype).kind not in "u" or np.dtype(info.dtype).itemsize > 2:
-        return None
-    if any("min" in c or "max" in c for c in info.classes):  # range maps: the pixels hold raw values, not classes
-        return None
-    table = {}
-    for entry in info.classes:
-        color = str(entry.get("color", "#000000")).lstrip("#")
-        if len(color) == 6:
-            table[int(entry["code"])] = (int(color[0:2], 16), int(color[2:4], 16), int(color[4:6], 16), 255)
-    return table or None
+    """The label colour table of a dataset (see ``geetiles.classes.colormap_of``)."""
+    from geetiles.classes import colormap_of
+
+    return None if info is None else colormap_of(info.classes, info.dtype)
 
 
 def write_chips(
@@ -147,72 +146,152 @@ def _write_batch(spec, identifiers: np.ndarray, checks=None):
     """One batch, in a worker: per chip written (crs, transform, width, height, image sha256, label
     sha256), then the image and label problems found by ``checks`` (statuses and checksums of the
     image, and of the label or None) and the identifiers written."""
-    from geetiles.export.selection import checksum_problem, read_chip_bytes
+    from geetiles.export.selection import checksum_problem
     from geetiles.names import is_safe_name
-    from geetiles.tiff import read_chip
-    from geetiles.tiff.cog import write_cog
-    from geetiles.tiff.reader import chip_of_bytes
 
     images, labels, label_colors, dest = spec
-    folders = [(os.fspath(images.folder), os.fspath(dest / "images"))]
-    if labels is not None:
-        folders.append((os.fspath(labels.folder), os.fspath(dest / "labels")))
-    out: tuple[list, ...] = ([], [], [], [], [], [])
-    image_problems: dict[str, str] = {}
-    label_problems: dict[str, str] = {}
-    written: list[str] = []
-    for index, identifier in enumerate(identifiers.tolist()):
+    for identifier in identifiers.tolist():  # every name checked before any folder is opened
         if not is_safe_name(identifier):
             images.path(identifier)  # raises, naming the rule, as before
-        name = f"{identifier}.tif"  # plain strings: pathlib cost more per chip than the writing
-        image_path = os.path.join(folders[0][0], name)
-        label_path = os.path.join(folders[1][0], name) if labels is not None else None
-        if checks is None:
-            image = read_chip(image_path, all_bands=True)
-            label = read_chip(label_path, all_bands=True) if labels is not None else None
-        else:  # each file read once: checked against its manifest, then decoded from the same bytes
-            image_status, image_sum, label_checks = checks
-            data, reason = read_chip_bytes(images, identifier)
-            reason = reason or checksum_problem(images, data, image_status[index], image_sum[index])
-            if reason:
-                image_problems[identifier] = reason
-            label_data = None
-            if labels is not None:
-                label_data, label_reason = read_chip_bytes(labels, identifier)
-                label_reason = label_reason or checksum_problem(
-                    labels, label_data, label_checks[0][index], label_checks[1][index]
-                )
-                if label_reason:
-                    label_problems[identifier] = label_reason
-            if identifier in image_problems or identifier in label_problems:
+    folders = [ChipFolder(images, dest / "images", None)]
+    if labels is not None:
+        folders.append(ChipFolder(labels, dest / "labels", label_colors))
+    out: tuple[list, ...] = ([], [], [], [], [], [])
+    problems: tuple[dict[str, str], dict[str, str]] = ({}, {})
+    written: list[str] = []
+    try:
+        for index, identifier in enumerate(identifiers.tolist()):
+            chips = []
+            for role, folder in enumerate(folders):
+                data, reason = folder.read(identifier)
+                if checks is not None:  # each file read once: checked against its manifest, then written
+                    status, recorded = (checks[0], checks[1]) if role == 0 else checks[2]
+                    reason = reason or checksum_problem(folder.info, data, status[index], recorded[index])
+                    if reason:
+                        problems[role][identifier] = reason
+                elif reason:  # checked before writing (export/selection.py): gone since
+                    from geetiles.tiff import UnreadableChip
+
+                    raise UnreadableChip(f"{folder.path_of(identifier)}: {reason}")
+                chips.append(data)
+            if identifier in problems[0] or identifier in problems[1]:
                 continue
-            image = chip_of_bytes(data, image_path)
-            label = chip_of_bytes(label_data, label_path) if labels is not None else None
-        nodata = images.nodata if images.nodata is not None else image.nodata
-        image_sha = write_cog(
-            os.path.join(folders[0][1], name),
-            image.values,
-            image.crs,
-            image.transform,
-            list(images.bands),
-            nodata,
-            atomic=False,
-        )
-        label_sha = None
-        if labels is not None:
-            label_nodata = labels.nodata if labels.nodata is not None else label.nodata
-            label_sha = write_cog(
-                os.path.join(folders[1][1], name),
-                label.values,
-                label.crs,
-                label.transform,
-                list(labels.bands),
-                label_nodata,
-                colormap=label_colors,
-                atomic=False,
-            )
-        height, width = image.values.shape[-2:]
-        for column, value in zip(out, (image.crs, image.transform, width, height, image_sha, label_sha)):
-            column.append(value)
-        written.append(identifier)
-    return (*out, image_problems, label_problems, written)
+            image = folders[0].write(identifier, chips[0])
+            label_sha = folders[1].write(identifier, chips[1])[4] if labels is not None else None
+            for column, value in zip(out, (*image, label_sha)):
+                column.append(value)
+            written.append(identifier)
+    finally:
+        for folder in folders:
+            folder.close()
+    return (*out, *problems, written)
+
+
+class ChipFolder:
+    """One dataset's chip folder and its folder in the dataset, for a batch: chips read by name in the
+    one and linked (or written) into the other, through open folder descriptors (no path walked twice
+    per file: a third of a linked chip's cost at a million chips)."""
+
+    def __init__(self, info: DatasetInfo, dest: Path, colors) -> None:
+        from geetiles.tiff.cog_reuse import cog_reuse
+
+        self.info, self.colors = info, colors
+        self.source, self.dest = os.fspath(info.folder), os.fspath(dest)
+        self.reuse = cog_reuse(info.bands, info.nodata, colors)
+        self.linking = True  # until the file system refuses hard links (another device, no support)
+        self.source_fd = os.open(self.source, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            self.dest_fd = os.open(self.dest, os.O_RDONLY | os.O_DIRECTORY)
+        except BaseException:
+            os.close(self.source_fd)
+            raise
+
+    def close(self) -> None:
+        os.close(self.source_fd)
+        os.close(self.dest_fd)
+
+    def path_of(self, identifier: str) -> str:
+        return os.path.join(self.source, f"{identifier}.tif")
+
+    def read(self, identifier: str) -> tuple[bytes | None, str]:
+        """A chip's bytes, or None and why not, as ``selection.read_chip_bytes`` says it."""
+        try:
+            descriptor = os.open(f"{identifier}.tif", os.O_RDONLY, dir_fd=self.source_fd)
+        except FileNotFoundError:
+            return None, f"{self.info.name}: missing"
+        except OSError as error:
+            return None, f"{self.info.name}: unreadable ({error})"
+        try:
+            data = os.read(descriptor, READ_SIZE)  # a small chip whole, in one call
+            if len(data) < READ_SIZE:  # a regular file reads short only at its end
+                return data, ""
+            parts = [data]
+            while part := os.read(descriptor, READ_SIZE):
+                parts.append(part)
+            return b"".join(parts), ""
+        except OSError as error:
+            return None, f"{self.info.name}: unreadable ({error})"
+        finally:
+            os.close(descriptor)
+
+    def write(self, identifier: str, data: bytes) -> tuple:
+        """Put one chip into the dataset; its (crs, transform, width, height, sha256). A chip already in
+        the export's form (``tiff/cog_reuse.py``) is linked; any other is decoded and re-encoded."""
+        import hashlib
+
+        from geetiles.tiff.cog import encode_cog, write_cog
+        from geetiles.tiff.reader import chip_of_bytes
+
+        name = f"{identifier}.tif"  # plain strings: pathlib cost more per chip than the writing
+        grid = self.reuse.reusable(data)
+        if grid is not None:
+            self._link(name, data)
+            return (*grid, hashlib.sha256(data).hexdigest())
+        chip = chip_of_bytes(data, self.path_of(identifier))
+        nodata = self.info.nodata if self.info.nodata is not None else chip.nodata
+        metadata = self.reuse.metadata(data) or None  # the download's request tag is kept
+        values, bands = chip.values, list(self.info.bands)
+        encoded = encode_cog(values, chip.crs, chip.transform, bands, nodata, self.colors, metadata)
+        self.reuse.judge(data, encoded)
+        path = os.path.join(self.dest, name)
+        if encoded == data:  # the first chip of its kind, judged just now
+            self._link(name, data)
+            sha = hashlib.sha256(data).hexdigest()
+        elif encoded is None:  # GDAL writes it
+            sha = write_cog(path, values, chip.crs, chip.transform, bands, nodata, self.colors, metadata, atomic=False)
+        else:
+            self._replace(name, encoded)
+            sha = hashlib.sha256(encoded).hexdigest()
+        height, width = values.shape[-2:]
+        return chip.crs, chip.transform, width, height, sha
+
+    def _link(self, name: str, data: bytes) -> None:
+        """A hard link to the chip's file (its bytes are the dataset's), else the bytes written."""
+        if self.linking:
+            try:
+                os.link(name, name, src_dir_fd=self.source_fd, dst_dir_fd=self.dest_fd)
+                return
+            except FileExistsError:
+                pass  # replaced below, never written through
+            except OSError as error:
+                import errno
+
+                from geetiles.errors import disk_full
+
+                full = disk_full(error, os.path.join(self.dest, name), self.dest)
+                if full is not None:
+                    raise full from None
+                if error.errno in (errno.EXDEV, errno.EPERM, errno.EACCES, errno.ENOTSUP, errno.EOPNOTSUPP):
+                    self.linking = False  # this file system (or its policy) refuses links: write from now on
+        self._replace(name, data)
+
+    def _replace(self, name: str, data: bytes) -> None:
+        """Write ``data`` as a new file ``name``: a name already there may be a link to another folder's
+        file (a chip folder's), which writing in place would change too, so it is removed first."""
+        from geetiles.tiff.cog import write_in_place
+
+        try:
+            os.unlink(name, dir_fd=self.dest_fd)
+        except FileNotFoundError:
+            pass
+        write_in_place(os.path.join(self.dest, name), data)

@@ -236,8 +236,7 @@ def write_cog(
     """
     data = encode_cog(array, crs, transform, band_names, nodata, colormap, metadata)
     if data is not None and not atomic:
-        with writing(path, space_of=os.path.dirname(path)):
-            _write_file(path, data)
+        write_in_place(path, data)
         return hashlib.sha256(data).hexdigest()
     with atomic_path(path) as tmp:
         if data is None:
@@ -246,6 +245,13 @@ def write_cog(
         else:
             _write_file(tmp, data)
     return hashlib.sha256(data).hexdigest()
+
+
+def write_in_place(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write encoded bytes at ``path`` without a temporary name (see :func:`write_cog`'s ``atomic``); a
+    full disk raises ``DiskFull``."""
+    with writing(path, space_of=os.path.dirname(path)):
+        _write_file(path, data)
 
 
 def _write_file(path: str | os.PathLike[str], data: bytes) -> None:

@@ -112,14 +112,17 @@ def make_template(data: bytes, header: TiffHeader, layout: Layout) -> Template |
     (ifd_at,) = struct.unpack_from(order + "I", data, 4)
     (entries,) = struct.unpack_from(order + "H", data, ifd_at)
     fields: dict[int, tuple[int, str, int]] = {}  # tag -> (where its values lie, struct code, count)
+    end = ifd_at + 2 + 12 * entries + 4  # of the IFD and, below, of every value it points to
     for k in range(entries):
         tag, kind, n = struct.unpack_from(order + "HHI", data, ifd_at + 2 + 12 * k)
+        code, size = _FIELD_TYPES.get(kind, (None, 0))
+        inline = ifd_at + 2 + 12 * k + 8
+        if size * n > 4:
+            end = max(end, struct.unpack_from(order + "I", data, inline)[0] + size * n)
         if tag not in (TIEPOINT, TILE_OFFSETS, TILE_COUNTS, STRIP_OFFSETS, STRIP_COUNTS):
             continue
-        code, size = _FIELD_TYPES.get(kind, (None, 0))
         if code is None:
             return None
-        inline = ifd_at + 2 + 12 * k + 8
         where = inline if size * n <= 4 else struct.unpack_from(order + "I", data, inline)[0]
         fields[tag] = (where, code, n)
     tables = (TILE_OFFSETS, TILE_COUNTS) if layout.tiled else (STRIP_OFFSETS, STRIP_COUNTS)
@@ -138,12 +141,12 @@ def make_template(data: bytes, header: TiffHeader, layout: Layout) -> Template |
             (counts[0], counts[0] + counts[2] * struct.calcsize(counts[1])),
         ]
     )
-    if size <= ifd_at or gaps[-1][1] > size or any(a[1] > b[0] for a, b in zip(gaps, gaps[1:])):
+    if not ifd_at < end <= size or gaps[-1][1] > end or any(a[1] > b[0] for a, b in zip(gaps, gaps[1:])):
         return None
-    full, cut = read_ifd(data), read_ifd(data[:size])  # every value the header needs lies before the pixels
+    full, cut = read_ifd(data), read_ifd(data[:end])  # every value the header needs lies before the pixels
     if full is None or cut is None or full.tags != cut.tags or full.next_offset != cut.next_offset:
         return None
-    head = bytearray(data[:size])
+    head = bytearray(data[:end])  # not up to the pixels: a COG's tile leader (its size) differs per chip
     for start, stop in gaps:
         head[start:stop] = bytes(stop - start)
     raster_point = tuple(float(v) for v in struct.unpack_from(order + "dd", data, tie[0]))

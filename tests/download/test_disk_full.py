@@ -180,7 +180,16 @@ def test_the_export_on_a_full_disk_is_one_line_and_leaves_no_partial_dataset(til
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         real(path, data)
 
+    real_link = os.link
+
+    def link(*args, **kwargs):  # the export links the download's chips: a full directory refuses them too
+        count["n"] += 1
+        if count["n"] > LIMIT:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_link(*args, **kwargs)
+
     monkeypatch.setattr(cog, "_write_file", write_file)
+    monkeypatch.setattr(os, "link", link)
     with pytest.raises(SystemExit) as exited:
         run_reporting(lambda: run(tiles, tiles.parent, "export"))
     err = capsys.readouterr().err

@@ -117,7 +117,7 @@ def test_chips_of_a_killed_run_with_other_settings_are_never_kept(tiles):
 def test_files_of_geetiles_0_1_7_are_checked_and_adopted(tiles):
     directory = dataset_dir(tiles, "demo-landcover")
     for path in directory.glob("*.tif"):  # strip the fingerprint tag: a file as another tool wrote it
-        with rasterio.open(path, "r+") as chip:
+        with rasterio.open(path, "r+", IGNORE_COG_LAYOUT_BREAK="YES") as chip:  # the chips are COGs
             chip.update_tags(geetiles_request="")
     for name in ("manifest.csv", "failures.csv", "manifest.geetiles.yaml"):
         (directory / name).unlink()

@@ -60,6 +60,22 @@ def test_read_chip_learns_and_uses_a_template(tmp_path):
     assert len(reader.TEMPLATES.known) == 1
 
 
+def test_cogs_of_one_kind_share_a_template_though_each_tile_leader_differs(tmp_path):
+    from geetiles.tiff.cog import encode_cog
+
+    for seed in range(3):  # random pixels: each tile compresses to another size, written before the tile
+        values = np.random.default_rng(seed).integers(0, 200, size=(3, 8, 8)).astype("uint8")
+        path = tmp_path / f"{seed}.tif"
+        path.write_bytes(
+            encode_cog(values, "EPSG:32632", (500_000.0 + 80 * seed, 10.0, 0, 5e6, 0, -10.0), list("rgb"), 0)
+        )
+        chip = read_chip(path, all_bands=True)
+        np.testing.assert_array_equal(chip.values, values)
+        assert chip.transform[0] == 500_000.0 + 80 * seed
+    assert len({len(p.read_bytes()) for p in tmp_path.iterdir()}) > 1
+    assert len(reader.TEMPLATES.known) == 1
+
+
 @pytest.mark.parametrize(
     "other",
     [dict(nodata=255), dict(crs="EPSG:32631"), dict(shape=(2, 8, 8)), dict(dtype="uint16"), dict(shape=(3, 9, 8))],
