@@ -199,6 +199,8 @@ class ChipFolder:
         self.source, self.dest = os.fspath(info.folder), os.fspath(dest)
         self.reuse = cog_reuse(info.bands, info.nodata, colors)
         self.linking = True  # until the file system refuses hard links (another device, no support)
+        self.buffer = bytearray(READ_SIZE)  # reused: a fresh 1 MiB bytes per read is an mmap and munmap, and
+        self.view = memoryview(self.buffer)  # with threads in the process each munmap interrupts every core
         self.source_fd = os.open(self.source, os.O_RDONLY | os.O_DIRECTORY)
         try:
             self.dest_fd = os.open(self.dest, os.O_RDONLY | os.O_DIRECTORY)
@@ -222,10 +224,10 @@ class ChipFolder:
         except OSError as error:
             return None, f"{self.info.name}: unreadable ({error})"
         try:
-            data = os.read(descriptor, READ_SIZE)  # a small chip whole, in one call
-            if len(data) < READ_SIZE:  # a regular file reads short only at its end
-                return data, ""
-            parts = [data]
+            size = os.readv(descriptor, [self.buffer])  # a small chip whole, in one call
+            if size < len(self.buffer):  # a regular file reads short only at its end
+                return bytes(self.view[:size]), ""
+            parts = [bytes(self.buffer)]
             while part := os.read(descriptor, READ_SIZE):
                 parts.append(part)
             return b"".join(parts), ""
