@@ -29,7 +29,6 @@ from geetiles.export.selection import merge_problems
 
 BATCH = 500
 PARALLEL_FROM = 2000  # fewer chips are written faster in one process than after starting workers
-READ_SIZE = 1 << 20
 
 
 @dataclass
@@ -189,52 +188,39 @@ def _write_batch(spec, identifiers: np.ndarray, checks=None):
 
 class ChipFolder:
     """One dataset's chip folder and its folder in the dataset, for a batch: chips read by name in the
-    one and linked (or written) into the other, through open folder descriptors (no path walked twice
-    per file: a third of a linked chip's cost at a million chips)."""
+    one (``tiff/folder_reader.py``) and linked (or written) into the other, both through open folder
+    descriptors."""
 
     def __init__(self, info: DatasetInfo, dest: Path, colors) -> None:
         from geetiles.tiff.cog_reuse import cog_reuse
+        from geetiles.tiff.folder_reader import FolderReader
 
         self.info, self.colors = info, colors
-        self.source, self.dest = os.fspath(info.folder), os.fspath(dest)
+        self.dest = os.fspath(dest)
         self.reuse = cog_reuse(info.bands, info.nodata, colors)
         self.linking = True  # until the file system refuses hard links (another device, no support)
-        self.buffer = bytearray(READ_SIZE)  # reused: a fresh 1 MiB bytes per read is an mmap and munmap, and
-        self.view = memoryview(self.buffer)  # with threads in the process each munmap interrupts every core
-        self.source_fd = os.open(self.source, os.O_RDONLY | os.O_DIRECTORY)
+        self.reader = FolderReader(info.folder)
         try:
             self.dest_fd = os.open(self.dest, os.O_RDONLY | os.O_DIRECTORY)
         except BaseException:
-            os.close(self.source_fd)
+            self.reader.close()
             raise
 
     def close(self) -> None:
-        os.close(self.source_fd)
+        self.reader.close()
         os.close(self.dest_fd)
 
     def path_of(self, identifier: str) -> str:
-        return os.path.join(self.source, f"{identifier}.tif")
+        return self.reader.path(f"{identifier}.tif")
 
     def read(self, identifier: str) -> tuple[bytes | None, str]:
         """A chip's bytes, or None and why not, as ``selection.read_chip_bytes`` says it."""
         try:
-            descriptor = os.open(f"{identifier}.tif", os.O_RDONLY, dir_fd=self.source_fd)
+            return self.reader.read_bytes(f"{identifier}.tif"), ""
         except FileNotFoundError:
             return None, f"{self.info.name}: missing"
         except OSError as error:
             return None, f"{self.info.name}: unreadable ({error})"
-        try:
-            size = os.readv(descriptor, [self.buffer])  # a small chip whole, in one call
-            if size < len(self.buffer):  # a regular file reads short only at its end
-                return bytes(self.view[:size]), ""
-            parts = [bytes(self.buffer)]
-            while part := os.read(descriptor, READ_SIZE):
-                parts.append(part)
-            return b"".join(parts), ""
-        except OSError as error:
-            return None, f"{self.info.name}: unreadable ({error})"
-        finally:
-            os.close(descriptor)
 
     def write(self, identifier: str, data: bytes) -> tuple:
         """Put one chip into the dataset; its (crs, transform, width, height, sha256). A chip already in
@@ -271,7 +257,7 @@ class ChipFolder:
         """A hard link to the chip's file (its bytes are the dataset's), else the bytes written."""
         if self.linking:
             try:
-                os.link(name, name, src_dir_fd=self.source_fd, dst_dir_fd=self.dest_fd)
+                os.link(name, name, src_dir_fd=self.reader.descriptor, dst_dir_fd=self.dest_fd)
                 return
             except FileExistsError:
                 pass  # replaced below, never written through

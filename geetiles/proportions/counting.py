@@ -90,20 +90,22 @@ def _count_batch(folder: Path, identifiers, geometries_wkb, table: LabelTable):
     """One batch, in a worker: (classes, inside, unknown, {row: reason})."""
     import shapely
 
+    from geetiles.tiff.folder_reader import FolderReader
+
     geometries = shapely.from_wkb(geometries_wkb)
-    base = os.fspath(folder)
     classes = np.zeros((len(identifiers), len(table.keys)))
     inside, unknown = np.zeros(len(identifiers)), np.zeros(len(identifiers))
     failed: dict[int, str] = {}
     names = identifiers.tolist()
-    for start in range(0, len(names), GROUP):
-        rows = range(start, min(start + GROUP, len(names)))
-        _count_group(base, names, geometries, rows, table, (classes, inside, unknown), failed)
+    with FolderReader(folder) as reader:
+        for start in range(0, len(names), GROUP):
+            rows = range(start, min(start + GROUP, len(names)))
+            _count_group(reader, names, geometries, rows, table, (classes, inside, unknown), failed)
     return classes, inside, unknown, failed
 
 
 def _count_group(
-    base: str,
+    folder,
     names: list[str],
     geometries: np.ndarray,
     rows: range,
@@ -114,12 +116,12 @@ def _count_group(
     """Read a group of chips, put their geometries into each raster's CRS in one call per CRS (a call
     per chip cost as much as the counting), then count."""
     from geetiles.proportions.coverage import count_classes, rectangles
-    from geetiles.tiff import UnreadableChip, read_chip
+    from geetiles.tiff import UnreadableChip
 
     rasters = {}
     for row in rows:
         try:
-            rasters[row] = read_chip(os.path.join(base, f"{names[row]}.tif"))
+            rasters[row] = folder.read_chip(f"{names[row]}.tif")
         except UnreadableChip as error:
             failed[row] = str(error)
         except Exception as error:  # one broken chip must not stop the others; it is reported

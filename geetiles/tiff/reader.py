@@ -57,7 +57,12 @@ def read_header(path: str | os.PathLike[str]) -> TiffHeader:
 
 def read_chip(path: str | os.PathLike[str], all_bands: bool = False) -> ChipRaster:
     """The first band (or every band) of a georeferenced chip, with its grid."""
-    data = _read(path)
+    return chip_of(_read(path), path, all_bands)
+
+
+def chip_of(data: bytes, path: str | os.PathLike[str], all_bands: bool = False) -> ChipRaster:
+    """As :func:`read_chip`, for the bytes ``data`` already read from ``path`` (which GDAL opens again
+    only when the fast path cannot decode them)."""
     plain = _plain_chip(data, None if all_bands else [0])
     if plain is None:
         return _chip_with_rasterio(path, all_bands)

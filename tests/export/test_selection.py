@@ -28,3 +28,18 @@ def test_workers_find_the_same_problems_in_the_same_order_as_one_process(dataset
     assert list(alone) == [chips[2].stem, chips[5].stem, "never_downloaded"]
     assert alone[chips[2].stem].endswith("missing") and "corrupt" in alone[chips[5].stem]
     assert "not in the download manifest as done (absent)" in alone["never_downloaded"]
+
+
+def test_recorded_checksums_take_an_identifiers_last_row_and_blank_for_the_unknown():
+    import pyarrow as pa
+
+    from geetiles.export.selection import _recorded
+
+    table = pa.table(
+        {
+            "identifier": ["a", "b", "a", None],
+            "status": ["failed", "done", "done", "done"],
+            "checksum": ["", "x", "y", "z"],
+        }
+    )
+    assert _recorded(table, ["a", "b", "c", ""]) == (["done", "done", "", ""], ["y", "x", "", ""])
