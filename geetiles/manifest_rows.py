@@ -135,15 +135,21 @@ def conform(table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=SCHEMA)
 
 
-def read_csv(path: Path) -> pa.Table:
+def read_csv(path: Path, columns: list[str] | None = None) -> pa.Table:
+    """``manifest.csv``'s rows as they are (not folded to each chip's latest); ``columns``: only these
+    (string columns; one a manifest lacks is null), which the export's check of a million chips reads
+    in half the time of all thirteen."""
     from pyarrow import csv
 
     options = csv.ConvertOptions(
         column_types={c: pa.string() for c in COLUMNS if c not in INTEGER},
         strings_can_be_null=False,
         quoted_strings_can_be_null=False,
+        include_columns=columns,
+        include_missing_columns=columns is not None,
     )
-    return conform(csv.read_csv(path, convert_options=options))
+    table = csv.read_csv(path, convert_options=options)
+    return table if columns is not None else conform(table)
 
 
 def read_journal(path: Path, start: int, end: int | None) -> pa.Table:

@@ -212,9 +212,14 @@ def checksum_problem(info: DatasetInfo, data: bytes, status: str | None, expecte
 
 def recorded_checksums(info: DatasetInfo, identifiers: np.ndarray) -> tuple[list[str], list[str]] | None:
     """Each chip's status and checksum in its download manifest, or None for a folder without one."""
-    from geetiles.manifest import Manifest
+    from geetiles.manifest import JOURNAL, MANIFEST, Manifest
+    from geetiles.manifest_rows import read_csv
 
-    table = Manifest(info.folder).previous
+    manifest = info.folder / MANIFEST
+    if manifest.is_file() and not (info.folder / JOURNAL).exists():  # a finished download: three columns
+        table = read_csv(manifest, ["identifier", "status", "checksum"])  # (_recorded takes each chip's last row)
+    else:  # a download killed before its manifest was folded: its journal too
+        table = Manifest(info.folder).previous
     return _recorded(table, [str(i) for i in identifiers.tolist()]) if len(table) else None
 
 

@@ -43,3 +43,24 @@ def test_recorded_checksums_take_an_identifiers_last_row_and_blank_for_the_unkno
         }
     )
     assert _recorded(table, ["a", "b", "c", ""]) == (["done", "done", "", ""], ["y", "x", "", ""])
+
+
+def test_recorded_checksums_of_a_finished_manifest_and_of_one_with_a_journal_agree(tmp_path):
+    import json
+
+    import numpy as np
+
+    from geetiles.export.inputs import DatasetInfo
+    from geetiles.export.selection import recorded_checksums
+
+    folder = tmp_path / "chips"
+    folder.mkdir()
+    (folder / "manifest.csv").write_text(  # an older manifest: no error column; chip a recorded twice
+        "identifier,status,checksum\na,failed,\nb,done,x\na,done,y\n"
+    )
+    info = DatasetInfo("chips", folder, ("r",), "uint8", None, (), {})
+    identifiers = np.array(["a", "b", "c"], dtype=object)
+    finished = recorded_checksums(info, identifiers)
+    assert finished == (["done", "done", ""], ["y", "x", ""])
+    (folder / ".manifest-journal.jsonl").write_text(json.dumps({"identifier": "c", "status": "done", "checksum": "z"}))
+    assert recorded_checksums(info, identifiers) == (["done", "done", "done"], ["y", "x", "z"])
