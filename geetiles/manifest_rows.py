@@ -137,8 +137,7 @@ def conform(table: pa.Table) -> pa.Table:
 
 def read_csv(path: Path, columns: list[str] | None = None) -> pa.Table:
     """``manifest.csv``'s rows as they are (not folded to each chip's latest); ``columns``: only these
-    (string columns; one a manifest lacks is null), which the export's check of a million chips reads
-    in half the time of all thirteen."""
+    (string columns; one a manifest lacks is null): the export's check needs three of the thirteen."""
     from pyarrow import csv
 
     options = csv.ConvertOptions(

@@ -40,8 +40,8 @@ def _files(root: Path) -> list[str]:
     ``Path`` (part by part): each folder's entries sorted by name, a subfolder's files in its place, which
     is that order and sorts plain strings (a key of parts per path cost seconds for millions of chips).
     ``os.scandir`` knows a file from its directory entry (``rglob`` and ``is_file`` cost a ``stat`` and
-    several path objects each, minutes for millions of chips), and only names are kept and sorted:
-    a tuple per entry doubled the cost of listing a million chips."""
+    several path objects each, minutes for millions of chips), and only names are kept and sorted,
+    not a tuple per entry."""
     found: list[str] = []
 
     def walk(folder: str, prefix: str) -> None:

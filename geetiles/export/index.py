@@ -48,8 +48,8 @@ def index_frame(inp: ExportInput, written: WrittenChips):
         for name in frame.columns:
             if name.startswith(f"{prefix}_class_") or name == f"{prefix}_valid_frac":
                 columns[name] = frame[name].to_numpy(dtype=float)
-            elif name.startswith(f"{prefix}_proportions"):  # JSON text as the twin holds it (orjson: 4.5 s saved
-                values = [v if isinstance(v, dict) else None for v in frame[name].tolist()]  # at a million chips)
+            elif name.startswith(f"{prefix}_proportions"):  # JSON text as the twin holds it (orjson, see
+                values = [v if isinstance(v, dict) else None for v in frame[name].tolist()]  # bench/json_columns.py)
                 columns[name] = json_texts(values)
     columns["image_path"] = [f"images/{i}.tif" for i in inp.identifiers]
     columns["image_sha256"] = written.image_sha256

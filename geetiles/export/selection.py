@@ -152,7 +152,7 @@ def verify(info: DatasetInfo, identifiers: np.ndarray, workers: int | None = Non
 def _recorded(table, names: list[str]) -> tuple[list[str], list[str]]:
     """Each chip's status and checksum in the manifest ('' where it has none; the last row of an
     identifier recorded twice counts, as in a dict). Looked up in Arrow (a hash table of the manifest's
-    identifiers): Python strings for a million rows of three columns cost seconds."""
+    identifiers), not as a Python string per row."""
     import pyarrow as pa
     import pyarrow.compute as pc
 

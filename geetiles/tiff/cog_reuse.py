@@ -6,7 +6,7 @@ is such a COG is judged, not assumed: the first chip of each kind (``template.Te
 share their header but for the tie point and the tile's place and size) is re-encoded from its own
 pixels and compared with its bytes. Every later chip of a kind judged equal needs only its header to
 match the kind's and its one tile to be framed as the encoder frames it (at the same place, its size
-before it, its last 4 bytes after it): a few microseconds instead of a decode and an encode. The tile
+before it, its last 4 bytes after it): compared bytes instead of a decode and an encode. The tile
 itself is the chip's own Deflate stream, which the caller has checked (the download manifest's
 checksum, or a full decode for folders without one). A kind that differs in any byte of its header
 (another writer, band layout, tile size, nodata, band names, colour table, metadata) is re-encoded,
