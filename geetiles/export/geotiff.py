@@ -215,12 +215,12 @@ class ChipFolder:
 
     def read(self, identifier: str) -> tuple[bytes | None, str]:
         """A chip's bytes, or None and why not, as ``selection.read_chip_bytes`` says it."""
+        from geetiles.export.selection import unreadable_reason
+
         try:
             return self.reader.read_bytes(f"{identifier}.tif"), ""
-        except FileNotFoundError:
-            return None, f"{self.info.name}: missing"
         except OSError as error:
-            return None, f"{self.info.name}: unreadable ({error})"
+            return None, unreadable_reason(self.info, error)
 
     def write(self, identifier: str, data: bytes) -> tuple:
         """Put one chip into the dataset; its (crs, transform, width, height, sha256). A chip already in

@@ -194,10 +194,13 @@ def read_chip_bytes(info: DatasetInfo, identifier: str) -> tuple[bytes | None, s
     try:
         with open(path, "rb") as file:
             return file.read(), ""
-    except FileNotFoundError:
-        return None, f"{info.name}: missing"
     except OSError as error:
-        return None, f"{info.name}: unreadable ({error})"
+        return None, unreadable_reason(info, error)
+
+
+def unreadable_reason(info: DatasetInfo, error: OSError) -> str:
+    """Why a chip file could not be read, as the export's checks report it."""
+    return f"{info.name}: missing" if isinstance(error, FileNotFoundError) else f"{info.name}: unreadable ({error})"
 
 
 def checksum_problem(info: DatasetInfo, data: bytes, status: str | None, expected: str | None) -> str:

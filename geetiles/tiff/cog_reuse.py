@@ -52,9 +52,7 @@ class CogReuse:
         """The chip's (crs, transform in GDAL order, width, height) when ``data`` is already the COG
         the export writes for its pixels; None when it must be re-encoded (or its kind is not judged
         yet). The transform is computed as ``header.plain_header`` computes it."""
-        template = self.last  # a dataset's chips are mostly of one kind: tried before the process's others
-        if template is None or not template.matches(data):
-            template = self.last = reader.TEMPLATES.find(data)
+        template = self._template(data)
         kind = self.verdicts.get(template.head) if template is not None else None
         if kind is None:
             return None
@@ -74,10 +72,18 @@ class CogReuse:
         i, j = template.raster_point
         return kind.crs, (x - i * sx, sx, 0.0, y + j * -negative_sy, 0.0, negative_sy), kind.width, kind.height
 
+    def _template(self, data: bytes):
+        """The template ``data`` matches (None: no kind known): the last one matched first, as a
+        dataset's chips are mostly of one kind, then the process's others."""
+        template = self.last
+        if template is None or not template.matches(data):
+            template = self.last = reader.TEMPLATES.find(data)
+        return template
+
     def metadata(self, data: bytes) -> dict[str, str]:
         """The chip's dataset-level GDAL metadata items (the download's request tag), which the export
         keeps; parsed once per kind of chip."""
-        template = reader.TEMPLATES.find(data)
+        template = self._template(data)
         if template is not None and template.head in self.items:
             return self.items[template.head]
         try:
@@ -93,7 +99,7 @@ class CogReuse:
     def judge(self, data: bytes, encoded: bytes | None) -> None:
         """Record, for every later chip of its kind, whether a chip's bytes are the ones the export
         encoded from its pixels (``encoded``; None when GDAL wrote it)."""
-        template = reader.TEMPLATES.find(data)
+        template = self._template(data)
         if template is None or template.head in self.verdicts:
             return
         kind = None
