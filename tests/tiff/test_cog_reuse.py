@@ -81,3 +81,20 @@ def test_a_band_separate_geotiff_is_never_reused():
 def test_the_verdicts_are_kept_per_form_nan_nodata_included():
     assert cog_reuse(BANDS, float("nan"), None) is cog_reuse(BANDS, float("nan"), None)
     assert cog_reuse(BANDS, 0, None) is not cog_reuse(BANDS, 0, {1: (0, 0, 0, 255)})
+
+
+def test_a_chip_as_geetiles_0_1_7_wrote_it_is_never_reused(tmp_path):
+    """0.1.7 rewrote each chip as an uncompressed, pixel-interleaved, striped GTiff (ORIGINAL.md)."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    reuse = CogReuse()
+    for seed in range(2):
+        path = tmp_path / f"{seed}.tif"
+        profile = dict(driver="GTiff", width=8, height=8, count=3, dtype="uint8", crs="EPSG:32632", interleave="pixel")
+        with rasterio.open(path, "w", transform=from_origin(5e5 + 80 * seed, 5e6, 10, 10), **profile) as dataset:
+            dataset.write(_values(seed))
+            dataset.descriptions = tuple(BANDS)
+        data = path.read_bytes()
+        _judge(reuse, data)
+        assert reuse.reusable(data) is None
