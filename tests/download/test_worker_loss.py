@@ -21,6 +21,7 @@ from geetiles.download.dispatch import Dispatcher
 from geetiles.download.job_queue import JobQueue
 from geetiles.download.ledger import DownloadSummary, Ledger
 from geetiles.download.messages import ChipJob
+from geetiles.download.workforce import PLACE_TIMEOUT_S
 from geetiles.fetching.grid import PixelGrid
 from geetiles.manifest import Manifest
 from geetiles.progress import Progress
@@ -37,6 +38,7 @@ from tests.download.ray_processes import download_workers
 from tests.fake_ee.fixtures import fake_ee  # noqa: F401
 
 IN_FLIGHT, RATE = 8, 40
+LATENCY_S, SHORT_HANDED_LATENCY_S = 0.15, 2.0
 
 
 @pytest.mark.long
@@ -51,15 +53,22 @@ def test_a_worker_killed_mid_run_is_replaced_and_every_chip_arrives_once(
     caplog.set_level(logging.INFO, logger="geetiles.download")
     tiles = make_tiles(tmp_path, (6.0, 49.6, 6.15, 49.7))
     credentials = credentials_file(tmp_path, fake_ee)
-    fake_ee.latency_s = 0.15
+    fake_ee.latency_s = LATENCY_S
     spy = JournalSpy(monkeypatch)
     killed: list[tuple[int, float]] = []
 
     def kill_one_worker() -> None:
         workers = download_workers()
         if workers:
+            # while the pool is one worker short the endpoint answers slower, so the run outlasts the
+            # replacement's start: Ray starts an actor in 0.4 s on a quiet machine, 20 s on a busy one
+            fake_ee.latency_s = SHORT_HANDED_LATENCY_S
             os.kill(workers[0], signal.SIGKILL)  # the process, not a Python exception in it
             killed.append((workers[0], time.monotonic()))
+            deadline = time.monotonic() + PLACE_TIMEOUT_S
+            while time.monotonic() < deadline and not any("replaced on node" in r.getMessage() for r in caplog.records):
+                time.sleep(0.05)
+            fake_ee.latency_s = LATENCY_S
 
     directory = dataset_dir(tiles)
     killer = when_files(directory, 40, kill_one_worker)
@@ -94,7 +103,8 @@ def test_a_worker_killed_mid_run_is_replaced_and_every_chip_arrives_once(
     )
     assert held > 0 and back + adopted == held and back == record["requeued"]
     replaced = [m for m in messages if "replaced on node" in m]
-    assert replaced and float(replaced[0].rsplit(" in ", 1)[1].split()[0]) < 10  # a new worker within 10 s
+    # a new worker within the placement bound (bench/worker_kill.py measures how soon on a quiet machine)
+    assert replaced and float(replaced[0].rsplit(" in ", 1)[1].split()[0]) < PLACE_TIMEOUT_S
     assert fake_ee.max_in_flight <= IN_FLIGHT
     assert max_in_any_window(fake_ee.request_times) <= rate_bound(RATE)
 
