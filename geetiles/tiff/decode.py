@@ -21,6 +21,8 @@ def decode(data: bytes, layout: Layout, bands: Sequence[int] | None = None) -> n
     width, height = layout.width, layout.height
     chunk_w, chunk_h = layout.chunk
     across, down = -(-width // chunk_w), -(-height // chunk_h)
+    if across == down == 1 and not layout.planar and (bands is None or _in_range(bands, layout.samples)):
+        return _one_chunk(data, layout, bands)  # a small chip: one tile (the download's COGs) or one strip
     if bands is None:
         chosen, samples = range(layout.samples), slice(None)
     else:
@@ -48,3 +50,28 @@ def decode(data: bytes, layout: Layout, bands: Sequence[int] | None = None) -> n
             else:
                 out[:, top : top + rows, left : left + chunk_w] = chunk[:, :, samples].transpose(2, 0, 1)
     return out[:, :height, :width].astype(layout.dtype.newbyteorder("="), copy=False)
+
+
+def _in_range(bands: Sequence[int], samples: int) -> bool:
+    return len(bands) > 0 and 0 <= min(bands) and max(bands) < samples
+
+
+def _one_chunk(data: bytes, layout: Layout, bands: Sequence[int] | None) -> np.ndarray:
+    """:func:`decode` for a pixel-interleaved file of one tile or strip, as views of that one chunk:
+    most chips of a dataset, read one by one a million times."""
+    width, height = layout.width, layout.height
+    chunk_w, chunk_h = layout.chunk
+    offset, count = layout.offsets[0], layout.counts[0]
+    raw = data[offset : offset + count] if layout.compression == 1 else zlib.decompress(data[offset : offset + count])
+    rows = chunk_h if layout.tiled else min(chunk_h, height)
+    chunk = np.frombuffer(raw, dtype=layout.dtype, count=rows * chunk_w * layout.samples)
+    chunk = chunk.reshape(rows, chunk_w, layout.samples)
+    if layout.predictor == 2:
+        chunk = np.cumsum(chunk, axis=1, dtype=layout.dtype)
+    if bands is None:
+        chosen = chunk[:height, :width, :]
+    elif len(bands) == 1:
+        chosen = chunk[:height, :width, bands[0] : bands[0] + 1]
+    else:
+        chosen = chunk[:height, :width, list(bands)]
+    return chosen.transpose(2, 0, 1).astype(layout.dtype.newbyteorder("="), order="C", copy=True)

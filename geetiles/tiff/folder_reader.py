@@ -22,6 +22,7 @@ class FolderReader:
 
     def __init__(self, folder: str | os.PathLike[str]) -> None:
         self.folder = os.fspath(folder)
+        self.prefix = os.path.join(self.folder, "")  # the folder and one separator: a chip's path is prefix + name
         self.error: OSError | None = None  # a folder that cannot be opened: each chip read raises it
         try:
             self.descriptor = os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY)
@@ -42,7 +43,7 @@ class FolderReader:
             self.descriptor = -1
 
     def path(self, name: str) -> str:
-        return os.path.join(self.folder, name)
+        return self.prefix + name  # os.path.join's result for a plain name, built once per folder
 
     def read_bytes(self, name: str) -> bytes:
         """The bytes of the file ``name`` (a plain name, no separator); ``OSError`` as ``open`` raises it."""

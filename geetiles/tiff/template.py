@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from functools import cached_property
 
 from geetiles.tiff.header import (
     _FIELD_TYPES,
@@ -53,33 +54,60 @@ class Template:
 
     def read(self, data: bytes) -> tuple[TiffHeader, Layout]:
         """The header and layout of a chip that :meth:`matches`."""
-        order = "<" if self.head[:2] == b"II" else ">"
-        x, y = struct.unpack_from(order + "dd", data, self.tie_at)
+        x, y = self._tie.unpack_from(data, self.tie_at)
         i, j = self.raster_point
         _, sx, _, _, _, negative_sy = self.header.transform
         sy = -negative_sy
         transform = (x - i * sx, sx, 0.0, y + j * sy, 0.0, -sy)
-        where, code, n = self.offsets
-        offsets = struct.unpack_from(f"{order}{n}{code}", data, where)
-        where, code, n = self.counts
-        counts = struct.unpack_from(f"{order}{n}{code}", data, where)
-        h, g = self.header, self.layout
+        offsets = self._offsets.unpack_from(data, self.offsets[0])
+        counts = self._counts.unpack_from(data, self.counts[0])
         return (
-            TiffHeader(h.width, h.height, h.count, h.dtype, transform, h.crs, h.nodata, h.block, h.descriptions),
-            Layout(
-                g.width,
-                g.height,
-                g.samples,
-                g.dtype,
-                g.planar,
-                g.compression,
-                g.predictor,
-                g.tiled,
-                g.chunk,
-                offsets,
-                counts,
-            ),
+            _evolve(self.header, transform=transform, path=None, metadata={}),
+            self._layout_with(offsets, counts),
         )
+
+    def _layout_with(self, offsets: tuple[int, ...], counts: tuple[int, ...]) -> Layout:
+        g = self.layout
+        return Layout(
+            g.width,
+            g.height,
+            g.samples,
+            g.dtype,
+            g.planar,
+            g.compression,
+            g.predictor,
+            g.tiled,
+            g.chunk,
+            offsets,
+            counts,
+        )
+
+    @cached_property
+    def _tie(self) -> struct.Struct:
+        return struct.Struct(self._order + "dd")
+
+    @cached_property
+    def _offsets(self) -> struct.Struct:
+        _, code, n = self.offsets
+        return struct.Struct(f"{self._order}{n}{code}")
+
+    @cached_property
+    def _counts(self) -> struct.Struct:
+        _, code, n = self.counts
+        return struct.Struct(f"{self._order}{n}{code}")
+
+    @property
+    def _order(self) -> str:
+        return "<" if self.head[:2] == b"II" else ">"
+
+
+def _evolve(instance, **changes):
+    """``dataclasses.replace`` for the header of one chip of a kind, without running ``__init__``
+    again: a frozen dataclass sets each of its eleven fields through ``object.__setattr__``, which cost
+    more than decoding the chip's pixels. ``TiffHeader`` has no ``__post_init__`` to skip."""
+    copy = object.__new__(type(instance))
+    copy.__dict__.update(instance.__dict__, **changes)
+    return copy
 
 
 class Templates:

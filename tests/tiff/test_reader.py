@@ -20,6 +20,10 @@ LAYOUTS = {
     "predictor 2": dict(compress="deflate", predictor=2, tiled=False),
     "band-interleaved": dict(compress="deflate", interleave="band"),
     "pixel-interleaved": dict(compress="deflate", interleave="pixel"),
+    # one chunk (the download's COGs, small strip files): decoded as views of it, cropped where larger
+    "one tile, larger than the chip": dict(compress="deflate", tiled=True, blockxsize=48, blockysize=48),
+    "one strip": dict(compress="deflate", tiled=False, blockysize=37),
+    "one strip, predictor 2": dict(compress="deflate", predictor=2, tiled=False, blockysize=40),
 }
 
 
