@@ -56,21 +56,32 @@ def _class_shares(chips, labels: np.ndarray) -> dict:
     """For each ``{dataset}_proportions`` column: the mean share of each class in each split."""
     out = {}
     for column in (c for c in chips.columns if c.endswith("_proportions")):
-        values = [
-            v if isinstance(v, dict) else json.loads(v) if isinstance(v, str) and v else {} for v in chips[column]
-        ]
-        classes = sorted({k for v in values for k in v}, key=lambda k: (len(k), k))
-        table = (
-            np.asarray([[float(v.get(k, 0.0)) for k in classes] for v in values])
-            if classes
-            else np.zeros((len(values), 0))
-        )
+        classes, table = _share_table(chips, column)
         out[column] = {
             name: dict(zip(classes, table[labels == name].mean(axis=0).round(6).tolist()))
             for name in ("train", "val", "test")
             if (labels == name).any()
         }
     return out
+
+
+def _share_table(chips, column: str) -> tuple[list[str], np.ndarray]:
+    """The classes present in ``column`` (sorted by length, then name) and each chip's share of each,
+    0 where absent or unreadable. Read from the proportions stage's wide ``{dataset}_class_{key}``
+    columns where the frame has them (as the report does), else from the JSON objects: the same numbers,
+    without a Python loop over a million dictionaries."""
+    prefix = column[: -len("_proportions")] + "_class_"
+    wide = [c for c in chips.columns if c.startswith(prefix)]
+    if wide:
+        values = np.nan_to_num(chips[wide].to_numpy(dtype=np.float64), nan=0.0)
+        present = {c[len(prefix) :]: index for index, c in enumerate(wide) if (values[:, index] > 0).any()}
+        classes = sorted(present, key=lambda k: (len(k), k))
+        return classes, np.ascontiguousarray(values[:, [present[k] for k in classes]])
+    objects = [v if isinstance(v, dict) else json.loads(v) if isinstance(v, str) and v else {} for v in chips[column]]
+    classes = sorted({k for v in objects for k in v}, key=lambda k: (len(k), k))
+    if not classes:
+        return classes, np.zeros((len(objects), 0))
+    return classes, np.asarray([[float(v.get(k, 0.0)) for k in classes] for v in objects])
 
 
 def _warnings(report: dict, split) -> list[str]:

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import shapely
@@ -163,3 +164,35 @@ def test_a_tiles_file_without_chips_is_refused(tmp_path):
     )
     assert result.returncode == 2 and "has no chips" in result.stderr, result.stderr
     assert not list(tmp_path.glob("*_splits*"))
+
+
+def test_class_shares_from_the_wide_columns_equal_those_from_the_objects():
+    """The proportions stage writes each class's share twice, as JSON objects and as wide columns (the
+    twin's); the split report reads the wide ones when present, and must give the same figures."""
+    from shapely.geometry import box
+
+    from geetiles.config import SplitConfig, SplitKind
+    from geetiles.proportions.columns import columns_from_counts
+    from geetiles.split.report import split_report
+
+    rng = np.random.default_rng(3)
+    count = 400
+    classes = rng.integers(0, 50, size=(count, 4)).astype(float) * (rng.random((count, 4)) < 0.5)
+    classes[:, 3] = 0  # a class no chip holds: in neither figure
+    classes[7] = 0  # a chip without a valid pixel
+    columns, _ = columns_from_counts("lc", ("10", "2", "30", "4"), classes, np.full(count, 64.0), {11: "missing"})
+    chips = gpd.GeoDataFrame(
+        {
+            "identifier": [f"c{i}" for i in range(count)],
+            **columns,
+            "split": rng.choice(["train", "val", "test"], count),
+        },
+        geometry=[box(6 + i * 0.002, 49, 6.001 + i * 0.002, 49.001) for i in range(count)],
+        crs="EPSG:4326",
+    )
+    assert any(c.startswith("lc_class_") for c in chips.columns)
+    wide = split_report(chips, None, SplitConfig(kind=SplitKind.bands))["class_shares"]
+    objects_only = chips.drop(columns=[c for c in chips.columns if c.startswith("lc_class_")])
+    objects = split_report(objects_only, None, SplitConfig(kind=SplitKind.bands))["class_shares"]
+    assert wide == objects
+    assert list(wide["lc_proportions"]["train"]) == ["2", "10", "30"]
