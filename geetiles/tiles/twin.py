@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from geetiles.atomic import atomic_path
@@ -21,7 +22,15 @@ BEHIND_KEY = b"geetiles_geojson_behind"
 
 
 def _sync_metadata(stat: os.stat_result, twin_only=(), geojson_behind: bool = False) -> dict[bytes, bytes]:
-    metadata = {TWIN_OF_KEY: json.dumps({"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}).encode()}
+    return {**_twin_of(stat), **_kept_metadata(twin_only, geojson_behind)}
+
+
+def _twin_of(stat: os.stat_result) -> dict[bytes, bytes]:
+    return {TWIN_OF_KEY: json.dumps({"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}).encode()}
+
+
+def _kept_metadata(twin_only=(), geojson_behind: bool = False) -> dict[bytes, bytes]:
+    metadata = {}
     if twin_only:
         metadata[TWIN_ONLY_KEY] = json.dumps(list(twin_only)).encode()
     if geojson_behind:
@@ -83,6 +92,48 @@ def write_frame_twin(gdf, path: Path, stat: os.stat_result, twin_only=(), geojso
     with atomic_path(path) as tmp:
         pq.write_table(table.replace_schema_metadata(metadata), tmp)
     return table
+
+
+def write_twin_beside(gdf, path: Path, write_geojson: Callable[[], Path], twin_only=(), table=None):
+    """Write a GeoJSON (``write_geojson()``, which returns its path once renamed into place) and its
+    twin at ``path`` at once: the twin's rows are built and encoded in a thread, on the other core
+    (Parquet's encoder releases the GIL, the GeoJSON's writer does not), and its footer gets the
+    GeoJSON's size and time once that is written. ``table`` as for :func:`write_frame_twin`, whose
+    result this returns. The GeoJSON is renamed into place first, as before: a twin left behind by a
+    failure here no longer matches it, so the GeoJSON is what loads."""
+    import contextlib
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pyarrow.parquet as pq
+
+    own = gdf.copy(deep=False) if table is None else None  # the thread reads its own frame object
+
+    def encode(tmp: Path):
+        built = frame_table(own) if table is None else table
+        writer = pq.ParquetWriter(
+            tmp, built.schema.with_metadata({**(built.schema.metadata or {}), **_kept_metadata(twin_only)})
+        )
+        try:
+            writer.write_table(built)
+        except BaseException:
+            writer.close()
+            raise
+        return writer, built
+
+    with atomic_path(path) as tmp, ThreadPoolExecutor(1, thread_name_prefix="geetiles-twin") as pool:
+        encoding = pool.submit(encode, tmp)
+        try:
+            geojson = write_geojson()
+        except BaseException:
+            with contextlib.suppress(BaseException):
+                encoding.result()[0].close()
+            raise
+        writer, built = encoding.result()
+        try:
+            writer.add_key_value_metadata(_twin_of(geojson.stat()))  # the footer, written by close
+        finally:
+            writer.close()
+    return built
 
 
 def frame_table(gdf):
@@ -230,7 +281,8 @@ def twin_in_sync(twin: Path, geojson: Path) -> bool:
     import pyarrow.parquet as pq
 
     try:
-        recorded = json.loads(pq.read_schema(twin).metadata.get(TWIN_OF_KEY, b"{}"))
+        # the file's footer: write_twin_beside adds the key there, after the schema was written
+        recorded = json.loads((pq.read_metadata(twin).metadata or {}).get(TWIN_OF_KEY, b"{}"))
     except Exception:
         return False
     stat = geojson.stat()

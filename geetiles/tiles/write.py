@@ -28,7 +28,7 @@ def write_tiles_and_twin(tiles, geojson_path, twin_only=(), geojson: bool = True
     frame: the twin is then rewritten in sync with the new GeoJSON without being built again."""
     from geetiles.tiles.geojson import in_lonlat, write_geojson
     from geetiles.tiles.legacy import write_legacy
-    from geetiles.tiles.twin import write_frame_twin
+    from geetiles.tiles.twin import write_frame_twin, write_twin_beside
 
     geojson_path = Path(geojson_path)
     if hasattr(tiles, "to_geodataframe"):  # Chips
@@ -49,12 +49,13 @@ def write_tiles_and_twin(tiles, geojson_path, twin_only=(), geojson: bool = True
         write_legacy(columns, lonlat.geometry.values, geojson_path, hidden, geojson=geojson)
         return None
     if geojson:
-        with atomic_path(geojson_path) as tmp:
-            write_geojson(
-                tiles.drop(columns=hidden) if hidden else tiles,
-                tmp,
-                name=geojson_path.stem,
-            )
+
+        def geojson_written() -> Path:
+            with atomic_path(geojson_path) as tmp:
+                write_geojson(tiles.drop(columns=hidden) if hidden else tiles, tmp, name=geojson_path.stem)
+            return geojson_path
+
+        return write_twin_beside(tiles, twin_path(geojson_path), geojson_written, hidden, table=twin_table)
     return write_frame_twin(
         tiles,
         twin_path(geojson_path),

@@ -10,7 +10,7 @@ import pytest
 import shapely
 
 from geetiles.tiles import load_tiles, twin_path, write_tiles
-from geetiles.tiles.twin import json_texts, text_objects
+from geetiles.tiles.twin import TWIN_OF_KEY, json_texts, text_objects
 
 ORDINARY = [
     {"10": 0.8444218515250481, "20": 0.15557814847495188},
@@ -83,10 +83,13 @@ def test_a_twin_whose_object_text_is_not_json_is_refused_in_one_line_and_nothing
     )
     path = tmp_path / "t_partitions_aschips_0123456789abc.geojson"
     write_tiles(frame, path)
-    twin = pq.read_table(twin_path(path))  # the twin stays in sync: only the GeoJSON's size and time count
+    twin = pq.read_table(twin_path(path))
     column = twin.schema.get_field_index("demo_proportions")
     texts = pa.array(['{"10":1.0}', broken], type=twin.schema.field(column).type)
-    pq.write_table(twin.set_column(column, twin.schema.field(column), texts), twin_path(path))
+    # the twin stays in sync while it names the GeoJSON's size and time (a key of its footer)
+    synced = {**twin.schema.metadata, TWIN_OF_KEY: pq.read_metadata(twin_path(path)).metadata[TWIN_OF_KEY]}
+    broken_twin = twin.set_column(column, twin.schema.field(column), texts).replace_schema_metadata(synced)
+    pq.write_table(broken_twin, twin_path(path))
     before = snapshot(tmp_path)
     for load in (lambda: load_tiles(path), lambda: split_file(path, _random_split())):
         with pytest.raises(UserInputError) as refused:
