@@ -29,3 +29,25 @@ def test_the_table_is_what_to_parquet_writes(tmp_path):
     assert back.crs.equals(frame.crs)
     plain = geoparquet_table(frame)
     assert plain.column_names == ["identifier", "geometry"]  # no index column either
+
+
+def test_a_subset_of_the_table_is_what_the_subset_of_the_frame_gives():
+    """``geoparquet_rows`` filters the table and gives the rows their own geo metadata (bbox, types),
+    exactly as converting the subset of the frame does."""
+    import numpy as np
+    from shapely.geometry import MultiPolygon
+
+    from geetiles.geoarrow import geoparquet_rows
+
+    shapes = [box(0, 0, 1, 1), MultiPolygon([box(5, 5, 6, 6), box(7, 7, 8, 9)]), box(-3, 2, -2, 4), box(1, 1, 2, 3)]
+    frame = gpd.GeoDataFrame(
+        {"identifier": list("abcd"), "split": ["train", "val", "train", "test"]}, geometry=shapes, crs=4326
+    )
+    for options in ({"schema_version": "1.1.0", "write_covering_bbox": True}, {}):
+        table = geoparquet_table(frame, **options)
+        for split in ("train", "val", "test", "none"):
+            rows = (frame["split"] == split).to_numpy()
+            expected = geoparquet_table(frame[rows].reset_index(drop=True), **options)
+            got = geoparquet_rows(table, frame, rows)
+            assert got.equals(expected, check_metadata=True), split
+    assert np.array_equal(rows, np.zeros(4, dtype=bool))  # the last subset was empty
