@@ -23,28 +23,45 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_manifest(root: Path, known: dict[str, str] | None = None) -> Path:
+def write_manifest(root: Path, known: dict[str, str] | None = None, ready: dict[str, list[str]] | None = None) -> Path:
     """``MANIFEST.sha256`` (sha256sum's format) of every file under ``root``; ``known`` gives the
-    digests already computed while writing (relative path → hex)."""
+    digests already computed while writing (relative path → hex); ``ready`` the lines of top-level
+    folders listed before (:func:`folder_lines`, their files unchanged since), put in their place."""
     from geetiles.atomic import write_text
 
-    known = known or {}
-    lines = [f"{known.get(relative) or sha256_file(root / relative)}  {relative}" for relative in _files(root)]
+    ready = ready or {}
+    lines: list[str] = []
+    for relative in _files(root, skip=frozenset(ready)):
+        if relative.endswith("/"):
+            lines.extend(ready[relative[:-1]])
+        else:
+            lines.append(_line(root, relative, known or {}))
     target = root / MANIFEST
     write_text(target, "\n".join(lines) + "\n")
     return target
 
 
-def _files(root: Path) -> list[str]:
-    """Every file under ``root`` but the manifests, as relative POSIX paths, in the order of their
-    ``Path`` (part by part): each folder's entries sorted by name, a subfolder's files in its place, which
-    is that order and sorts plain strings (a key of parts per path cost seconds for millions of chips).
-    ``os.scandir`` knows a file from its directory entry (``rglob`` and ``is_file`` cost a ``stat`` and
-    several path objects each, minutes for millions of chips), and only names are kept and sorted,
-    not a tuple per entry."""
+def folder_lines(root: Path, folder: str, known: dict[str, str] | None = None) -> list[str]:
+    """The manifest lines of the files under the top-level ``folder`` of ``root``, in the manifest's
+    order: the chip folders are listed while the STAC items are written (see the export stage)."""
+    return [_line(root, relative, known or {}) for relative in _files(root / folder, f"{folder}/")]
+
+
+def _line(root: Path, relative: str, known: dict[str, str]) -> str:
+    return f"{known.get(relative) or sha256_file(root / relative)}  {relative}"
+
+
+def _files(root: Path, prefix: str = "", skip: frozenset[str] = frozenset()) -> list[str]:
+    """Every file under ``root`` but the manifests, as relative POSIX paths (after ``prefix``), in the
+    order of their ``Path`` (part by part): each folder's entries sorted by name, a subfolder's files in
+    its place, which is that order and sorts plain strings (a key of parts per path cost seconds for
+    millions of chips). A top-level folder in ``skip`` is one entry, its name and a slash. ``os.scandir``
+    knows a file from its directory entry (``rglob`` and ``is_file`` cost a ``stat`` and several path
+    objects each, minutes for millions of chips), and only names are kept and sorted, not a tuple per
+    entry."""
     found: list[str] = []
 
-    def walk(folder: str, prefix: str) -> None:
+    def walk(folder: str, prefix: str, top: bool) -> None:
         names, folders = [], set()
         with os.scandir(folder) as entries:
             for entry in entries:
@@ -55,12 +72,14 @@ def _files(root: Path) -> list[str]:
                     names.append(entry.name)
         names.sort()
         for name in names:
-            if name in folders:
-                walk(os.path.join(folder, name), f"{prefix}{name}/")
+            if name in folders and top and name in skip:
+                found.append(f"{prefix}{name}/")
+            elif name in folders:
+                walk(os.path.join(folder, name), f"{prefix}{name}/", False)
             else:
                 found.append(prefix + name)
 
-    walk(os.fspath(root), "")
+    walk(os.fspath(root), prefix, True)
     return found
 
 

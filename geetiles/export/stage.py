@@ -276,14 +276,25 @@ def _write_folder(experiment, inp, dest: Path, formats: list) -> Path:
             write_text(work / "skipped.csv", text.getvalue())
         write_text(work / "config.yaml", yaml.safe_dump(inp.resolved_config, sort_keys=False, allow_unicode=True))
         write_card(inp, work, export.license, [f.value for f in formats], dest.name)
+        ready: dict[str, list[str]] = {}
         if ExportFormat.geotiff in formats:  # STAC and Croissant, from the finished index, before the manifest
+            from concurrent.futures import ThreadPoolExecutor
+
             from geetiles.export.croissant import write_croissant
+            from geetiles.export.folder import folder_lines
             from geetiles.export.stac import write_stac
 
             made = _download_time(inp)  # not the export's clock: the same chips give the same bytes
-            write_stac(work, export.license, made)
-            write_croissant(work, export.license, made.date() if made else None)
-        write_manifest(work, known)
+            # the STAC items are mostly Parquet encoding, which releases the GIL: the chip folders'
+            # manifest lines are listed meanwhile (their files are final)
+            with ThreadPoolExecutor(1, thread_name_prefix="geetiles-stac") as pool:
+                stac = pool.submit(write_stac, work, export.license, made)
+                write_croissant(work, export.license, made.date() if made else None)
+                ready = {
+                    name: folder_lines(work, name, known) for name in ("images", "labels") if (work / name).is_dir()
+                }
+                stac.result()
+        write_manifest(work, known, ready)
     return dest
 
 
