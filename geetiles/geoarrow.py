@@ -25,7 +25,7 @@ def geoparquet_table(frame: Any, schema_version: str | None = None, write_coveri
     )
 
 
-def geoparquet_rows(table: Any, frame: Any, rows: Any, schema_version: str | None = None) -> Any:
+def geoparquet_rows(table: Any, frame: Any, rows: Any) -> Any:
     """The ``rows`` (a boolean mask) of ``table``, which :func:`geoparquet_table` made of ``frame``, with
     the ``geo`` metadata those rows alone get (their bbox and geometry types): what
     ``geoparquet_table(frame[rows])`` returns, without converting every subset's geometries again."""
@@ -39,7 +39,7 @@ def geoparquet_rows(table: Any, frame: Any, rows: Any, schema_version: str | Non
     geometries = frame.loc[rows, [frame.geometry.name]]
     metadata = _create_metadata(
         geometries,
-        schema_version=geo.get("version", schema_version),
+        schema_version=geo["version"],
         geometry_encoding=encodings,
         write_covering_bbox=any("covering" in column for column in geo["columns"].values()),
     )

@@ -7,11 +7,12 @@ from shapely.geometry import box
 from geetiles.geoarrow import geoparquet_table
 
 
-def test_geopandas_still_has_the_private_builder_the_wrapper_calls():
-    """Fails the day geopandas renames or drops it: then geetiles.geoarrow needs another way."""
+def test_geopandas_still_has_the_private_builders_the_wrapper_calls():
+    """Fails the day geopandas renames or drops them: then geetiles.geoarrow needs another way."""
     import geopandas.io.arrow as arrow
 
     assert callable(getattr(arrow, "_geopandas_to_arrow", None))
+    assert callable(getattr(arrow, "_create_metadata", None))  # geoparquet_rows' metadata of a subset
 
 
 def test_the_table_is_what_to_parquet_writes(tmp_path):

@@ -103,8 +103,8 @@ class Template:
 
 def _evolve(instance, **changes):
     """``dataclasses.replace`` for the header of one chip of a kind, without running ``__init__``
-    again: a frozen dataclass sets each of its eleven fields through ``object.__setattr__``, which cost
-    more than decoding the chip's pixels. ``TiffHeader`` has no ``__post_init__`` to skip."""
+    again: a frozen dataclass sets each of its eleven fields through ``object.__setattr__``, a call per
+    field for every chip read. ``TiffHeader`` has no ``__post_init__`` to skip."""
     copy = object.__new__(type(instance))
     copy.__dict__.update(instance.__dict__, **changes)
     return copy
