@@ -228,14 +228,14 @@ class ChipFolder:
         import hashlib
 
         from geetiles.tiff.cog import encode_cog, write_cog
-        from geetiles.tiff.reader import chip_of_bytes
+        from geetiles.tiff.reader import chip_of
 
         name = f"{identifier}.tif"  # plain strings: pathlib cost more per chip than the writing
         grid = self.reuse.reusable(data)
         if grid is not None:
             self._link(name, data)
             return (*grid, hashlib.sha256(data).hexdigest())
-        chip = chip_of_bytes(data, self.path_of(identifier))
+        chip = chip_of(data, self.path_of(identifier), all_bands=True)
         nodata = self.info.nodata if self.info.nodata is not None else chip.nodata
         metadata = self.reuse.metadata(data) or None  # the download's request tag is kept
         values, bands = chip.values, list(self.info.bands)

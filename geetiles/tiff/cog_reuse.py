@@ -29,7 +29,6 @@ from geetiles.tiff.writer import Colormap
 class Kind:
     """A kind of chip judged to be the export's COG: where its chips differ, and what they share."""
 
-    tie_at: int  # the tie point's x and y (two little-endian doubles)
     offset_at: int  # the one tile's offset (a LONG) ...
     size_at: int  # ... and byte count
     start: int  # the tile's offset in every chip of the kind
@@ -51,7 +50,7 @@ class CogReuse:
     def reusable(self, data: bytes) -> tuple[str, tuple[float, ...], int, int] | None:
         """The chip's (crs, transform in GDAL order, width, height) when ``data`` is already the COG
         the export writes for its pixels; None when it must be re-encoded (or its kind is not judged
-        yet). The transform is computed as ``header.plain_header`` computes it."""
+        yet)."""
         template = self._template(data)
         kind = self.verdicts.get(template.head) if template is not None else None
         if kind is None:
@@ -67,10 +66,7 @@ class CogReuse:
         )
         if not framed:
             return None
-        x, y = struct.unpack_from("<dd", data, kind.tie_at)
-        _, sx, _, _, _, negative_sy = template.header.transform
-        i, j = template.raster_point
-        return kind.crs, (x - i * sx, sx, 0.0, y + j * -negative_sy, 0.0, negative_sy), kind.width, kind.height
+        return kind.crs, template.transform(data), kind.width, kind.height
 
     def _template(self, data: bytes):
         """The template ``data`` matches (None: no kind known): the last one matched first, as a
@@ -109,9 +105,7 @@ class CogReuse:
             start = layout.offsets[0]
             if start >= len(template.head) + 4:
                 between = data[len(template.head) : start - 4]
-                kind = Kind(
-                    template.tie_at, offsets[0], counts[0], start, between, header.crs, header.width, header.height
-                )
+                kind = Kind(offsets[0], counts[0], start, between, header.crs, header.width, header.height)
         self.verdicts[template.head] = kind
 
 

@@ -21,8 +21,6 @@ def decode(data: bytes, layout: Layout, bands: Sequence[int] | None = None) -> n
     width, height = layout.width, layout.height
     chunk_w, chunk_h = layout.chunk
     across, down = -(-width // chunk_w), -(-height // chunk_h)
-    if across == down == 1 and not layout.planar and (bands is None or _in_range(bands, layout.samples)):
-        return _one_chunk(data, layout, bands)  # a small chip: one tile (the download's COGs) or one strip
     if bands is None:
         chosen, samples = range(layout.samples), slice(None)
     else:
@@ -30,48 +28,34 @@ def decode(data: bytes, layout: Layout, bands: Sequence[int] | None = None) -> n
         if not chosen or min(chosen) < 0 or max(chosen) >= layout.samples:
             raise IndexError(f"bands {chosen} of a {layout.samples}-band file")
         samples = slice(chosen[0], chosen[0] + 1) if len(chosen) == 1 else chosen  # a view where it can be
-    per_chunk = 1 if layout.planar else layout.samples
+    native = layout.dtype.newbyteorder("=")
+    if across == down == 1 and not layout.planar:  # one tile (the download's COGs) or strip: views of it
+        chunk = _chunk(data, layout, 0, 0)
+        return chunk[:height, :width, samples].transpose(2, 0, 1).astype(native, order="C", copy=True)
     planes = chosen if layout.planar else (0,)  # planar: one plane per band; chunky: every band in each chunk
     out = np.empty((len(chosen), down * chunk_h, across * chunk_w), dtype=layout.dtype)
     for plane_index, plane in enumerate(planes):
         for index in range(across * down):
-            at = plane * across * down + index
-            raw = data[layout.offsets[at] : layout.offsets[at] + layout.counts[at]]
-            if layout.compression != 1:
-                raw = zlib.decompress(raw)
-            rows = chunk_h if layout.tiled else min(chunk_h, height - (index // across) * chunk_h)
-            chunk = np.frombuffer(raw, dtype=layout.dtype, count=rows * chunk_w * per_chunk)
-            chunk = chunk.reshape(rows, chunk_w, per_chunk)
-            if layout.predictor == 2:
-                chunk = np.cumsum(chunk, axis=1, dtype=layout.dtype)
+            chunk = _chunk(data, layout, plane * across * down + index, index // across)
+            rows = chunk.shape[0]
             top, left = (index // across) * chunk_h, (index % across) * chunk_w
             if layout.planar:
                 out[plane_index, top : top + rows, left : left + chunk_w] = chunk[:, :, 0]
             else:
                 out[:, top : top + rows, left : left + chunk_w] = chunk[:, :, samples].transpose(2, 0, 1)
-    return out[:, :height, :width].astype(layout.dtype.newbyteorder("="), copy=False)
+    return out[:, :height, :width].astype(native, copy=False)
 
 
-def _in_range(bands: Sequence[int], samples: int) -> bool:
-    return len(bands) > 0 and 0 <= min(bands) and max(bands) < samples
-
-
-def _one_chunk(data: bytes, layout: Layout, bands: Sequence[int] | None) -> np.ndarray:
-    """:func:`decode` for a pixel-interleaved file of one tile or strip, as views of that one chunk:
-    most chips of a dataset, read one by one a million times."""
-    width, height = layout.width, layout.height
+def _chunk(data: bytes, layout: Layout, at: int, row: int) -> np.ndarray:
+    """Chunk ``at`` (the ``row``-th row of chunks) decompressed and undifferenced, (rows, width,
+    samples in it): a strip at the bottom holds only the rows left."""
     chunk_w, chunk_h = layout.chunk
-    offset, count = layout.offsets[0], layout.counts[0]
-    raw = data[offset : offset + count] if layout.compression == 1 else zlib.decompress(data[offset : offset + count])
-    rows = chunk_h if layout.tiled else min(chunk_h, height)
-    chunk = np.frombuffer(raw, dtype=layout.dtype, count=rows * chunk_w * layout.samples)
-    chunk = chunk.reshape(rows, chunk_w, layout.samples)
+    raw = data[layout.offsets[at] : layout.offsets[at] + layout.counts[at]]
+    if layout.compression != 1:
+        raw = zlib.decompress(raw)
+    rows = chunk_h if layout.tiled else min(chunk_h, layout.height - row * chunk_h)
+    per_chunk = 1 if layout.planar else layout.samples
+    chunk = np.frombuffer(raw, dtype=layout.dtype, count=rows * chunk_w * per_chunk).reshape(rows, chunk_w, per_chunk)
     if layout.predictor == 2:
         chunk = np.cumsum(chunk, axis=1, dtype=layout.dtype)
-    if bands is None:
-        chosen = chunk[:height, :width, :]
-    elif len(bands) == 1:
-        chosen = chunk[:height, :width, bands[0] : bands[0] + 1]
-    else:
-        chosen = chunk[:height, :width, list(bands)]
-    return chosen.transpose(2, 0, 1).astype(layout.dtype.newbyteorder("="), order="C", copy=True)
+    return chunk

@@ -70,16 +70,6 @@ def chip_of(data: bytes, path: str | os.PathLike[str], all_bands: bool = False) 
     return ChipRaster(values if all_bands else values[0], header.transform, header.crs, header.nodata)
 
 
-def chip_of_bytes(data: bytes, path: str | os.PathLike[str]) -> ChipRaster:
-    """Every band of a chip whose bytes ``data`` were read from ``path`` (which GDAL opens again only
-    when the fast path cannot decode them)."""
-    plain = _plain_chip(data, None)
-    if plain is None:
-        return _chip_with_rasterio(path, True)
-    header, values = plain
-    return ChipRaster(values, header.transform, header.crs, header.nodata)
-
-
 def read_pixels(path: str | os.PathLike[str], bands: Sequence[int] | None = None) -> np.ndarray:
     """The chosen bands (0-based; None: every band) of a TIFF, (bands, height, width), native dtype.
     Georeferencing is not needed (nor read)."""

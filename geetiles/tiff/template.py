@@ -54,17 +54,21 @@ class Template:
 
     def read(self, data: bytes) -> tuple[TiffHeader, Layout]:
         """The header and layout of a chip that :meth:`matches`."""
+        offsets = self._offsets.unpack_from(data, self.offsets[0])
+        counts = self._counts.unpack_from(data, self.counts[0])
+        return (
+            _evolve(self.header, transform=self.transform(data), path=None, metadata={}),
+            self._layout_with(offsets, counts),
+        )
+
+    def transform(self, data: bytes) -> tuple[float, float, float, float, float, float]:
+        """The geotransform (GDAL order) of a chip that :meth:`matches`, from its own tie point, computed
+        as ``header.plain_header`` computes it."""
         x, y = self._tie.unpack_from(data, self.tie_at)
         i, j = self.raster_point
         _, sx, _, _, _, negative_sy = self.header.transform
         sy = -negative_sy
-        transform = (x - i * sx, sx, 0.0, y + j * sy, 0.0, -sy)
-        offsets = self._offsets.unpack_from(data, self.offsets[0])
-        counts = self._counts.unpack_from(data, self.counts[0])
-        return (
-            _evolve(self.header, transform=transform, path=None, metadata={}),
-            self._layout_with(offsets, counts),
-        )
+        return (x - i * sx, sx, 0.0, y + j * sy, 0.0, -sy)
 
     def _layout_with(self, offsets: tuple[int, ...], counts: tuple[int, ...]) -> Layout:
         g = self.layout

@@ -7,7 +7,7 @@ import pytest
 from geetiles.tiff import reader
 from geetiles.tiff.cog import encode_cog
 from geetiles.tiff.cog_reuse import CogReuse, cog_reuse
-from geetiles.tiff.reader import chip_of_bytes
+from geetiles.tiff.reader import chip_of
 from geetiles.tiff.template import Templates
 from geetiles.tiff.writer import encode_geotiff
 
@@ -32,7 +32,7 @@ def _cog(seed: int, names=BANDS, nodata=0, metadata=TAG) -> bytes:
 
 def _judge(reuse: CogReuse, data: bytes, names=BANDS, nodata=0) -> None:
     """What the export does with a chip it cannot reuse yet: decode, re-encode, judge."""
-    chip = chip_of_bytes(data, "unused.tif")
+    chip = chip_of(data, "unused.tif", all_bands=True)
     reuse.judge(data, encode_cog(chip.values, chip.crs, chip.transform, names, nodata, None, reuse.metadata(data)))
 
 
@@ -43,7 +43,7 @@ def test_a_kind_is_reused_only_once_judged_and_reads_as_the_parser_reads_it():
     for seed in (0, 1, 2):
         data = _cog(seed)
         grid = reuse.reusable(data)
-        chip = chip_of_bytes(data, "unused.tif")
+        chip = chip_of(data, "unused.tif", all_bands=True)
         assert grid == (chip.crs, chip.transform, 8, 8)
     assert reuse.metadata(first) == TAG
 
