@@ -1,4 +1,4 @@
-"""The one wrapper of geopandas' private GeoParquet table builder."""
+"""The one wrapper of geopandas' private GeoParquet table builder and reader."""
 
 import geopandas as gpd
 import pyarrow.parquet as pq
@@ -13,6 +13,8 @@ def test_geopandas_still_has_the_private_builders_the_wrapper_calls():
 
     assert callable(getattr(arrow, "_geopandas_to_arrow", None))
     assert callable(getattr(arrow, "_create_metadata", None))  # geoparquet_rows' metadata of a subset
+    for name in ("_arrow_to_geopandas", "_validate_and_decode_metadata", "_remove_id_from_member_of_ensembles"):
+        assert callable(getattr(arrow, name, None)), name  # read_geoparquet
 
 
 def test_the_table_is_what_to_parquet_writes(tmp_path):
@@ -52,3 +54,42 @@ def test_a_subset_of_the_table_is_what_the_subset_of_the_frame_gives():
             got = geoparquet_rows(table, frame, rows)
             assert got.equals(expected, check_metadata=True), split
     assert np.array_equal(rows, np.zeros(4, dtype=bool))  # the last subset was empty
+
+
+def test_read_geoparquet_gives_what_read_parquet_gives_and_parses_each_crs_once(tmp_path):
+    import pandas as pd
+    import pytest
+
+    from geetiles.geoarrow import _parsed_crs, read_geoparquet
+
+    shapes = [box(0, 0, 1, 1), box(1, 1, 2, 3), None]
+    cases = {
+        "lonlat": gpd.GeoDataFrame(
+            {"identifier": ["a", "b", "c"], "share": [0.5, None, 1.0], "when": pd.to_datetime(["2020-01-01"] * 3)},
+            geometry=shapes,
+            crs=4326,
+        ),
+        "utm": gpd.GeoDataFrame({"n": [1, 2, 3]}, geometry=shapes, crs=32632),
+        "no crs": gpd.GeoDataFrame({"n": [1, 2, 3]}, geometry=shapes),
+    }
+    cases["lonlat"].attrs = {"made_by": "test"}
+    _parsed_crs.cache_clear()
+    for name, frame in cases.items():
+        for copy in range(2):
+            path = tmp_path / f"{name}{copy}.parquet"
+            frame.to_parquet(path)
+            theirs, ours = gpd.read_parquet(path), read_geoparquet(path)
+            pd.testing.assert_frame_equal(ours, theirs)
+            assert ours.crs == theirs.crs and ours.geometry.name == theirs.geometry.name and ours.attrs == theirs.attrs
+            assert type(ours) is gpd.GeoDataFrame
+    assert _parsed_crs.cache_info().misses == 2 and _parsed_crs.cache_info().hits == 2  # once per distinct CRS
+
+    covered = tmp_path / "covered.parquet"  # the export's index: read_parquet leaves its bbox column out
+    pq.write_table(geoparquet_table(cases["lonlat"], schema_version="1.1.0", write_covering_bbox=True), covered)
+    ours = read_geoparquet(covered)
+    assert "bbox" not in ours.columns and list(ours.columns) == list(gpd.read_parquet(covered).columns)
+
+    plain = tmp_path / "plain.parquet"
+    pd.DataFrame({"n": [1]}).to_parquet(plain)
+    with pytest.raises(ValueError, match="Missing geo metadata"):  # as read_parquet refuses it
+        read_geoparquet(plain)

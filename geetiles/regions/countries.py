@@ -15,9 +15,9 @@ _DATASET = "naturalearth_110m_countries.parquet"
 @lru_cache(maxsize=1)
 def countries():
     """The bundled table: ``name``, ``iso_a3``, ``continent``, geometry (EPSG:4326)."""
-    import geopandas as gpd
+    from geetiles.geoarrow import read_geoparquet
 
-    return gpd.read_parquet(files("geetiles.data").joinpath(_DATASET))
+    return read_geoparquet(files("geetiles.data").joinpath(_DATASET))
 
 
 def find_region(query: str) -> tuple[str, shapely.Geometry]:

@@ -78,10 +78,11 @@ def check_identifier_column(path: str | os.PathLike[str]) -> None:
 
 
 def _from_twin(path: Path):
-    import geopandas as gpd
     import pyarrow.parquet as pq
 
-    frame = gpd.read_parquet(path)
+    from geetiles.geoarrow import read_geoparquet
+
+    frame = read_geoparquet(path)
     _check_identifiers(frame, geojson_path(path))
     frame = _with_objects(frame, path)
     hidden = (pq.read_schema(path).metadata or {}).get(TWIN_ONLY_KEY)
