@@ -15,7 +15,10 @@ a config and stored before every composition (what ``geetiles.compose`` and the 
 made once for the same choices and sets the values (``composition_memo``). The composed configs are
 compared. Last, what the memo pays to hand out a kept tree: ``copy.deepcopy`` of the composed tree
 against ``pickle.loads`` of its pickle (what it keeps), for the tree the memo keeps (``hydra`` node
-included), the two copies compared.
+included), the two copies compared. Then compositions of config-file choices the memo has not kept
+(``tiling=grid``, ``split=random``, ...: 16 of them, each once, after one untimed composition), with the
+config files' reads kept across them and, in another fresh process, read afresh each time
+(``KEPT_READS = 0``), the trees compared.
 """
 
 from __future__ import annotations
@@ -77,6 +80,27 @@ def timed(make):
 print(json.dumps({"deepcopy": timed(lambda: copy.deepcopy(tree)), "pickle": timed(lambda: pickle.loads(kept))}))
 """
 
+NEW_CHOICES = r"""
+import json, sys, time
+from omegaconf import OmegaConf
+from geetiles.cli import composition_memo
+from geetiles.cli.compose import compose
+if sys.argv[1] == "afresh":
+    composition_memo.KEPT_READS = 0
+compose(["experiment=demo"])
+sets = [["tiling=utm"], ["tiling=grid"], ["tiling=random"], ["tiling=majortom"], ["aoi=bbox"], ["aoi=wkt"],
+        ["split=random"], ["split=bands"], ["source=s1grdm"], ["labels=none"], ["foreign=file"], ["foreign=none"],
+        ["aoi=bbox", "tiling=utm"], ["source=demo", "labels=none"], ["experiment=demo", "tiling=utm"],
+        ["experiment=lux-utm"]]
+times, trees = [], []
+for chosen in sets:
+    start = time.process_time()
+    config = compose(chosen)
+    times.append(time.process_time() - start)
+    trees.append(OmegaConf.to_yaml(config))
+print(json.dumps({"times": times, "trees": trees}))
+"""
+
 CASES = ("registered each time", "Hydra, registered once", "memo")
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -102,6 +126,18 @@ def main() -> None:
     deep, pickled = (statistics.median(copies[way][0]) * 1000 for way in ("deepcopy", "pickle"))
     print(f"a kept tree handed out: copy.deepcopy {deep:.1f} ms, pickle.loads {pickled:.1f} ms ({deep / pickled:.1f}x)")
     same = same and copies["deepcopy"][1] and copies["pickle"][1]
+    new = {}
+    for way in ("kept", "afresh"):
+        out = subprocess.run(
+            [sys.executable, "-c", NEW_CHOICES, way], cwd=ROOT, capture_output=True, text=True, check=True
+        )
+        new[way] = json.loads(out.stdout.strip().splitlines()[-1])
+    kept, afresh = (statistics.median(new[way]["times"]) * 1000 for way in ("kept", "afresh"))
+    print(
+        f"choices not composed before ({len(new['kept']['times'])}): config files read afresh {afresh:.1f} ms, "
+        f"their reads kept {kept:.1f} ms ({afresh / kept:.2f}x)"
+    )
+    same = same and new["kept"]["trees"] == new["afresh"]["trees"]
     if not same:
         sys.exit(1)
 

@@ -299,3 +299,58 @@ def test_a_config_that_extends_its_search_path_is_composed_in_full_every_time(fr
     (extra / "more" / "x.yaml").write_text("n: 2\n")
     assert memo(["name=c"]).more.n == 2
     assert memo.hydra_calls == [[], ["name=b"], ["name=c"]]  # the choices once (then never kept), each call in full
+
+
+def test_a_new_choice_reads_only_the_files_not_read_before_and_composes_hydras_tree(fresh_memo):
+    composed(["tiling=utm"])
+    read_before = {path for _, path in composition_memo._READS}
+    ours = composed(["tiling=grid"])
+    new = {path for _, path in composition_memo._READS} - read_before
+    assert "tiling/grid" in new and "tiling/grid" not in read_before and len(new) < len(read_before) / 2
+    same_tree(ours, hydras(("tiling=grid",)))
+
+
+class FakeSource:
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def scheme(self) -> str:
+        return "file"
+
+
+class FakeRepository:
+    def __init__(self, *paths: str) -> None:
+        self.sources = [FakeSource(path) for path in paths]
+
+    def get_sources(self) -> list:
+        return self.sources
+
+
+def test_a_read_is_kept_per_state_as_a_copy_and_not_once_the_sources_change(fresh_memo, monkeypatch):
+    calls = []
+
+    def load(repository, path):
+        calls.append(path)
+        return {"defaults": ["x"], "path": path}
+
+    repository = FakeRepository("/configs")
+    read = functools.partial(composition_memo.read_once, repository, "c", load)
+    monkeypatch.setattr(composition_memo._COMPOSING, "checked", (("state",), composition_memo._sources(repository)))
+    first = read()
+    first.pop("defaults")  # as Hydra takes the defaults out of what it read
+    assert read() == {"defaults": ["x"], "path": "c"} and calls == ["c"]  # kept, and the caller's change is not
+    repository.sources.append(FakeSource("/extra"))  # a config extended the search path mid-composition
+    read(), read()
+    assert calls == ["c"] * 3
+    monkeypatch.setattr(composition_memo._COMPOSING, "checked", (("changed",), composition_memo._sources(repository)))
+    read(), read()
+    assert calls == ["c"] * 4  # another state: read again, then kept under it
+    monkeypatch.setattr(composition_memo._COMPOSING, "checked", None)
+    read()
+    assert calls == ["c"] * 5  # outside the memo's compositions: always read
+
+
+def test_the_memo_keeps_a_bounded_number_of_reads(fresh_memo, monkeypatch):
+    monkeypatch.setattr(composition_memo, "KEPT_READS", 3)
+    composed(["tiling=utm"])
+    assert len(composition_memo._READS) == 3
