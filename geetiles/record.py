@@ -31,6 +31,13 @@ def redact(value: Any) -> Any:
     return value
 
 
+def yaml_text(data: Any) -> str:
+    """``yaml.safe_dump(data, sort_keys=False, allow_unicode=True)`` by libyaml's C emitter when PyYAML
+    has it (records are written beside every output, and read back with libyaml's parser)."""
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True)
+
+
 def record_path(output: str | Path) -> Path:
     """``x/lux_partitions_aschips_abc.geojson`` → ``x/lux_partitions_aschips_abc.geetiles.yaml``."""
     output = Path(output)
@@ -50,7 +57,7 @@ def write_record(output: str | Path, experiment, stage: str, extra: dict[str, An
         "config": redact(experiment.resolved),
     }
     path = record_path(output)
-    write_text(path, yaml.safe_dump(record, sort_keys=False, allow_unicode=True))
+    write_text(path, yaml_text(record))
     return path
 
 

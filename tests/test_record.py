@@ -47,3 +47,27 @@ def test_a_damaged_download_record_is_one_line(tmp_path):
     (tmp_path / DOWNLOAD_RECORD).write_text("classes: [unclosed\n")
     with pytest.raises(UserInputError, match="cannot read the download record .* rerun the download"):
         read_download_record(tmp_path)
+
+
+def test_yaml_text_is_safe_dumps_text_and_reads_back_the_same():
+    import math
+
+    import yaml
+
+    from geetiles.record import yaml_text
+
+    record = {
+        "geetiles_version": "1.0",
+        "command": "python -m geetiles experiment=demo 'aoi.bbox=[6.0,49.6,6.06,49.64]' data_dir=/tmp/dir with spaces"
+        + " tiling.chip_size_m=2000" * 4,
+        "working_dir": "/tmp/Zürich/データ",
+        "numbers": [1, 2.5, -0.0, 1e-12, None, True],
+        "config": {"aoi": {"name": "lux", "bbox": [5.7, 49.4, 6.5, 50.2]}, "empty": {}, "text": "a: b\n- c"},
+        "yes": "yes",
+        "nan": float("nan"),
+    }
+    text = yaml_text(record)
+    assert text == yaml.safe_dump(record, sort_keys=False, allow_unicode=True)
+    back = yaml.safe_load(text)
+    assert math.isnan(back.pop("nan")) and back == {k: v for k, v in record.items() if k != "nan"}
+    assert "データ" in text  # unicode kept as text, not escaped

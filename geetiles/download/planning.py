@@ -293,14 +293,13 @@ def _request_history(directory: Path) -> dict:
 def _remember_request(directory: Path, request: Request) -> None:
     """Add this run's request to the folder's history before its first chip is written, so a run
     killed midway still explains its chips to the next one."""
-    import yaml
-
     from geetiles.atomic import write_text
+    from geetiles.record import yaml_text
 
     if request.fingerprint not in request.history:
         directory.mkdir(parents=True, exist_ok=True)
         history = {**request.history, request.fingerprint: request.settings}
-        write_text(directory / REQUESTS, yaml.safe_dump(history, sort_keys=False, allow_unicode=True))
+        write_text(directory / REQUESTS, yaml_text(history))
 
 
 def _cells(download, dtype, band_count: int):

@@ -225,13 +225,12 @@ def write_formats(experiment, inp) -> list[Path]:
 
 
 def _write_folder(experiment, inp, dest: Path, formats: list) -> Path:
-    import yaml
-
     from geetiles.atomic import write_text
     from geetiles.destinations import DATASET, building
     from geetiles.export.card import write_card
     from geetiles.export.folder import write_manifest
     from geetiles.progress import Progress
+    from geetiles.record import yaml_text
 
     export = experiment.config.export
     refuse = export.on_missing is OnMissing.refuse
@@ -274,7 +273,7 @@ def _write_folder(experiment, inp, dest: Path, formats: list) -> Path:
             text = io.StringIO()
             csv.writer(text, lineterminator="\n").writerows([("identifier", "reason"), *sorted(inp.skipped.items())])
             write_text(work / "skipped.csv", text.getvalue())
-        write_text(work / "config.yaml", yaml.safe_dump(inp.resolved_config, sort_keys=False, allow_unicode=True))
+        write_text(work / "config.yaml", yaml_text(inp.resolved_config))
         write_card(inp, work, export.license, [f.value for f in formats], dest.name)
         ready: dict[str, list[str]] = {}
         if ExportFormat.geotiff in formats:  # STAC and Croissant, from the finished index, before the manifest
