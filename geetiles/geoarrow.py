@@ -78,7 +78,8 @@ def read_geoparquet(path: Any) -> Any:
 @lru_cache(maxsize=16)
 def _parsed_crs(projjson: str) -> Any:
     """The CRS ``read_parquet`` makes of this PROJJSON (ids of ensemble members dropped first, as it
-    does). pyproj's CRS objects are immutable and thread-safe, so one serves every frame."""
+    does). pyproj's CRS objects are immutable and thread-safe (pyproj 3.1 and later), so one serves
+    every frame."""
     from geopandas.io.arrow import _remove_id_from_member_of_ensembles
     from pyproj import CRS
 

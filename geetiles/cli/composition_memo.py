@@ -16,10 +16,11 @@ composes in full every time, as does any call after a config file changed (the s
 are compared by names, sizes, times and inodes on every call) or a schema was added to Hydra's
 ConfigStore.
 
-A composition the memo has not kept still reads each config file through Hydra's repository (the YAML
-parsed, its defaults list built): 46 of its 158 ms (``bench/compose.py``). Those reads are kept too, per file and per
-state of the search path, while the memo composes under a state it checked; a composition whose sources
-change on the way (a config extending its search path) reads every file afresh.
+A composition the memo has not kept still reads each config file through Hydra's repository (the
+YAML parsed, its defaults list built): 46 of its 158 ms (``bench/compose.py``). Those reads are kept
+too, per file and per state of the search path, while the memo composes under a state it checked (and
+its lock); a composition whose sources change on the way (a config extending its search path) reads
+every file afresh.
 
 ``_load_configuration_impl``, ``ConfigRepository.load_config``, ``_apply_overrides_to_config`` and
 ``get_overrides_dirname`` are Hydra's private API: this module is the one place that touches them
@@ -112,8 +113,8 @@ def remembered(overrides: list[str], repository: Any, key: tuple, compose) -> Di
 def read_once(repository: Any, config_path: str, load) -> Any:
     """Hydra's ``ConfigRepository.load_config`` (a config file parsed, its defaults list built), from a
     kept copy while the memo composes under the state it checked and the repository still has the
-    sources that state covers. Callers change what they get (Hydra takes the defaults out of it): each
-    gets its own unpickled copy."""
+    sources that state covers (``remembered`` holds the lock then, which guards ``_READS`` too).
+    Callers change what they get (Hydra takes the defaults out of it): each gets its own unpickled copy."""
     checked = getattr(_COMPOSING, "checked", None)
     if checked is None or checked[1] != _sources(repository):
         return load(repository, config_path)

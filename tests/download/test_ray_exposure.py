@@ -3,7 +3,7 @@ user's shell starts it (no ``RAY_*`` in the environment, umask 022): its servers
 with token authentication on; its token appears in no log or record, and is 0600 in a 0700 folder; the
 folder geetiles makes for the head is 0700 with Ray's temp dir inside, and every file and socket the
 head, its daemons and its workers write there is their owner's only; the download workers still write
-chips with the user's own modes. One run serves both tests: it is the costliest part of each."""
+chips with the user's own modes. One run serves both checks: it is the costliest part of each."""
 
 from __future__ import annotations
 
@@ -134,9 +134,7 @@ def umask_of(pid: int) -> int | None:
     return next((int(line.split()[1], 8) for line in status.splitlines() if line.startswith("Umask:")), None)
 
 
-@pytest.fixture(scope="module")
-def watched(tmp_path_factory) -> Watched:
-    tmp_path = tmp_path_factory.mktemp("exposure")
+def watch_a_local_run(tmp_path: Path) -> Watched:
     tiles = make_tiles(tmp_path, (6.0, 49.6, 6.2, 49.8))  # ~300 chips: Ray's servers are sampled for seconds
     home = tmp_path / "home"
     home.mkdir(mode=0o755)
@@ -193,7 +191,14 @@ def watched(tmp_path_factory) -> Watched:
 
 @pytest.mark.long
 @pytest.mark.slow  # starts a process
-def test_a_local_run_listens_on_loopback_only_with_token_authentication(watched):
+def test_a_local_run_listens_on_loopback_only_and_keeps_its_files_and_token_private(tmp_path):
+    """One test, not two on a shared run: pytest-xdist would start the run again on each worker."""
+    watched = watch_a_local_run(tmp_path)
+    assert_loopback_only_with_token_authentication(watched)
+    assert_files_and_token_private(watched)
+
+
+def assert_loopback_only_with_token_authentication(watched: Watched) -> None:
     assert watched.returncode == 0, watched.output[-3000:]
     names = {name for name, _, _ in watched.listening}
     assert {"gcs_server", "raylet"} <= names, watched.listening  # the check saw Ray's own servers listening
@@ -207,9 +212,7 @@ def test_a_local_run_listens_on_loopback_only_with_token_authentication(watched)
             assert token not in path.read_text(errors="replace"), path
 
 
-@pytest.mark.slow  # on the module's run
-def test_a_local_head_keeps_its_files_and_token_private(watched):
-    assert watched.returncode == 0, watched.output[-3000:]
+def assert_files_and_token_private(watched: Watched) -> None:
     entries = watched.entries
     assert entries, "the head's folder was not seen while chips were written"
     folder_mode, folder_uid = entries["."]
