@@ -93,3 +93,28 @@ def test_read_geoparquet_gives_what_read_parquet_gives_and_parses_each_crs_once(
     pd.DataFrame({"n": [1]}).to_parquet(plain)
     with pytest.raises(ValueError, match="Missing geo metadata"):  # as read_parquet refuses it
         read_geoparquet(plain)
+
+
+def test_a_hostile_geo_metadata_is_refused_as_read_parquet_refuses_it(tmp_path):
+    """Broken ``geo`` JSON, or a CRS PROJ cannot parse: the same error type as geopandas' own reader, and
+    a CRS that failed is not kept (the next read of a good file works)."""
+    import json
+
+    import pytest
+
+    from geetiles.geoarrow import read_geoparquet
+
+    frame = gpd.GeoDataFrame({"n": [1]}, geometry=[box(0, 0, 1, 1)], crs=4326)
+    table = geoparquet_table(frame)
+    geo = json.loads(table.schema.metadata[b"geo"])
+    bad_crs = {**geo, "columns": {"geometry": {**geo["columns"]["geometry"], "crs": {"type": "NoSuchCRS"}}}}
+    for name, value in (("broken", b"{not json"), ("bad_crs", json.dumps(bad_crs).encode())):
+        path = tmp_path / f"{name}.parquet"
+        pq.write_table(table.replace_schema_metadata({**table.schema.metadata, b"geo": value}), path)
+        with pytest.raises(Exception) as theirs:
+            gpd.read_parquet(path)
+        with pytest.raises(type(theirs.value)):
+            read_geoparquet(path)
+    good = tmp_path / "good.parquet"
+    pq.write_table(table, good)
+    assert read_geoparquet(good).crs == frame.crs
